@@ -1,0 +1,3 @@
+from clycyo.cli import main
+
+raise SystemExit(main())

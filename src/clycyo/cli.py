@@ -1,0 +1,193 @@
+"""The `clycyo` command line: parse arguments and hand each command to the module that does it.
+
+Commands that change configuration (`site add`, `user add`) write the SQLite configuration store
+directly, so they work whether or not a server runs on the data folder; a running server notices
+within a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from clycyo.config.passwords import MIN_PASSWORD_CHARS, hash_password
+from clycyo.config.store import ConfigError, ConfigStore
+from clycyo.runtime import Settings, config_path
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    value = args.data or os.environ.get("CLYCYO_DATA") or "./clycyo-data"
+    return Path(value).resolve()
+
+
+def _config(args: argparse.Namespace) -> ConfigStore:
+    return ConfigStore(config_path(_data_dir(args)))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from clycyo.server import serve
+
+    settings = Settings.from_env(
+        _data_dir(args),
+        storage_url=args.storage,
+        geoip_path=Path(args.geoip) if args.geoip else None,
+        trusted_proxies=args.trusted_proxies,
+    )
+    demo = None
+    if args.demo:
+        from clycyo.demo.setup import prepare_demo
+
+        demo = prepare_demo(settings.data_dir, args.host, args.port)
+    serve(settings, args.host, args.port, after_start=demo)
+    return 0
+
+
+def cmd_site_add(args: argparse.Namespace) -> int:
+    try:
+        created = _config(args).add_site(
+            args.domain, stripe_signing_secret=args.stripe_signing_secret
+        )
+    except ConfigError as exc:
+        print(f"clycyo: {exc}", file=sys.stderr)
+        return 1
+    site = created.site
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "site": site.domain,
+                    "id": site.id,
+                    "public_key": site.public_key,
+                    "secret_key": created.secret_key,
+                }
+            )
+        )
+    else:
+        print(f"site        {site.domain}")
+        print(f"public key  {site.public_key}   (for the tracker's data-key)")
+        print(f"secret key  {created.secret_key}   (for your backend; shown only now)")
+    return 0
+
+
+def cmd_site_list(args: argparse.Namespace) -> int:
+    sites = _config(args).sites()
+    if args.json:
+        print(json.dumps([{"site": s.domain, "id": s.id, "public_key": s.public_key} for s in sites]))
+    else:
+        for site in sites:
+            print(f"{site.id:>4}  {site.domain:<40} {site.public_key}")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise ConfigError("the passwords differ")
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    config = _config(args)
+    try:
+        site_ids = []
+        for domain in args.site or []:
+            site = config.site_by_domain(domain)
+            if site is None:
+                raise ConfigError(f"no site {domain}")
+            site_ids.append(site.id)
+        password = _read_password(args)
+        if len(password) < MIN_PASSWORD_CHARS:
+            raise ConfigError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
+        config.add_user(args.email, hash_password(password), site_ids)
+    except ConfigError as exc:
+        print(f"clycyo: {exc}", file=sys.stderr)
+        return 1
+    print(f"user {args.email} added")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from clycyo.commands.quarantine import run
+
+    return run(args, _data_dir(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from clycyo.demo.send import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clycyo", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
+                parent: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+        sub = (parent or commands).add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        sub.add_argument("--data", help="data folder (default ./clycyo-data, env CLYCYO_DATA)")
+        return sub
+
+    serve = command("serve", cmd_serve, "serve the collector, APIs, tracker and dashboard")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--storage", help="duckdb://PATH, chdb://PATH or clickhouse://…")
+    serve.add_argument("--geoip", help="a MaxMind-format database for regions and cities")
+    serve.add_argument("--trusted-proxies", type=int, default=None,
+                       help="proxy hops whose X-Forwarded-For to believe (default 0)")
+    serve.add_argument("--demo", action="store_true",
+                       help="create a demo site and fill it with a month of realistic data")
+
+    site = commands.add_parser("site", help="manage sites and their keys")
+    site_commands = site.add_subparsers(dest="site_command", required=True, metavar="COMMAND")
+    add = command("add", cmd_site_add, "create a site and its keys", site_commands)
+    add.add_argument("domain")
+    add.add_argument("--json", action="store_true", help="print one JSON object")
+    add.add_argument("--stripe-signing-secret", help="the site's Stripe webhook secret (whsec_…)")
+    listing = command("list", cmd_site_list, "list sites", site_commands)
+    listing.add_argument("--json", action="store_true")
+
+    user = commands.add_parser("user", help="manage dashboard logins")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
+    user_add = command("add", cmd_user_add, "create a dashboard login", user_commands)
+    user_add.add_argument("email")
+    user_add.add_argument("--password-stdin", action="store_true",
+                          help="read the password from standard input")
+    user_add.add_argument("--site", action="append",
+                          help="a site this user may see (repeat; default: every site)")
+
+    quarantine = command("quarantine", cmd_quarantine, "inspect and replay rejected events")
+    quarantine.add_argument("action", choices=["list", "show", "replay"])
+    quarantine.add_argument("entry", nargs="?", type=int, help="entry id (show, replay)")
+    quarantine.add_argument("--site", help="only this site's entries")
+    quarantine.add_argument("--limit", type=int, default=50)
+    quarantine.add_argument("--url", help="server to replay into (default http://127.0.0.1:8000)")
+    quarantine.add_argument("--json", action="store_true")
+
+    demo = command("demo", cmd_demo, "send a month of realistic demo events to a server")
+    demo.add_argument("--url", default="http://127.0.0.1:8000")
+    demo.add_argument("--site", default="demo.clycyo.test")
+    demo.add_argument("--secret-key", required=True)
+    demo.add_argument("--days", type=int, default=30)
+    demo.add_argument("--visitors-per-day", type=int, default=400)
+    demo.add_argument("--seed", type=int, default=7)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

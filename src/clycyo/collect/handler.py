@@ -1,0 +1,148 @@
+"""`POST /api/collect`: Clycyo's own wire format over HTTP (CONTRACT §2).
+
+Reads the body, finds the site from the key, decodes the events and hands them to `Ingest`.
+Everything about an event's meaning lives in the pipeline; this module is the HTTP boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clycyo.collect import http
+from clycyo.collect.ingest import Ingest, Invalid
+from clycyo.collect.origins import belongs_to, candidate_domains, host_of
+from clycyo.collect.wire import EventIn, WireError, decode_body, decode_event
+from clycyo.config.directory import SiteDirectory
+from clycyo.config.store import Site
+from clycyo.store.intake import IntakeUnavailable
+
+_PREFLIGHT_HEADERS = [
+    (b"access-control-allow-methods", b"POST, OPTIONS"),
+    (b"access-control-allow-headers", b"Content-Type, Content-Encoding"),
+    (b"access-control-max-age", b"86400"),
+    (b"vary", b"Origin"),
+]
+
+
+class CollectHandler:
+    def __init__(self, ingest: Ingest, directory: SiteDirectory, client_ip: Any) -> None:
+        self.ingest = ingest
+        self.directory = directory
+        self.client_ip = client_ip  # (scope, headers) -> the end user's address
+
+    async def __call__(self, scope: http.Scope, receive: Any, send: Any) -> None:
+        method = scope["method"]
+        headers = http.headers_dict(scope)
+        origin = headers.get(b"origin")
+        if method == "OPTIONS":
+            await self._preflight(send, origin)
+            return
+        if method != "POST":
+            await http.send_json(send, 405, {"error": "use POST"}, [(b"allow", b"POST, OPTIONS")])
+            return
+        if self.ingest.saturated():
+            await http.send_json(
+                send, 429, {"error": "too many requests in flight"}, [(b"retry-after", b"1")]
+            )
+            return
+        try:
+            body = await http.read_body(scope, receive, headers)
+        except http.BodyError as exc:
+            await http.send_json(send, exc.status, {"error": exc.message})
+            return
+        try:
+            envelope = decode_body(body)
+        except WireError as exc:
+            await http.send_json(send, 400, {"error": str(exc)})
+            return
+
+        authorization = headers.get(b"authorization")
+        trusted = authorization is not None
+        site: Site | None
+        if trusted:
+            token = authorization.decode("latin-1").removeprefix("Bearer ").strip()  # type: ignore[union-attr]
+            site = self.directory.by_secret_key(token)
+            if site is None:
+                await http.send_json(send, 401, {"error": "unknown or revoked secret key"})
+                return
+        else:
+            site = self._site_of_public_keys(envelope)
+            if site is None:
+                await http.send_json(
+                    send, 401, {"error": "key: missing or unknown public key (or keys of two sites)"}
+                )
+                return
+            if origin is not None:
+                host = host_of(origin.decode("latin-1"))
+                if host is None or not belongs_to(host, site.domain):
+                    await http.send_json(
+                        send, 403, {"error": f"origin: not a page of {site.domain}"}
+                    )
+                    return
+
+        items: list[EventIn | Invalid]
+        if envelope.batch is None:
+            items = [envelope]
+        else:
+            items = []
+            for raw in envelope.batch:
+                try:
+                    items.append(decode_event(raw))
+                except WireError as exc:
+                    items.append(Invalid(bytes(raw), str(exc)))
+        ip = self.client_ip(scope, headers)
+        user_agent = headers.get(b"user-agent")
+        try:
+            outcome = await self.ingest.ingest(
+                site,
+                trusted,
+                items,
+                ip=ip,
+                user_agent=None if user_agent is None else user_agent.decode("latin-1"),
+                batch_sent_at=envelope.sent_at if envelope.batch is not None else None,
+            )
+        except IntakeUnavailable as exc:
+            await http.send_json(
+                send,
+                503,
+                {"error": f"not accepted, retry later: {exc.reason}"},
+                [(b"retry-after", str(exc.retry_after_s).encode())],
+            )
+            return
+        cors = []
+        if origin is not None:
+            cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+        await http.send_json(send, 200, outcome.body(), cors)
+
+    def _site_of_public_keys(self, envelope: Any) -> Site | None:
+        keys = {envelope.key} if envelope.key else set()
+        if envelope.batch is not None:
+            for raw in envelope.batch:
+                key = _peek_key(bytes(raw))
+                if key:
+                    keys.add(key)
+        if len(keys) != 1:
+            return None
+        return self.directory.by_public_key(keys.pop())
+
+    async def _preflight(self, send: Any, origin: bytes | None) -> None:
+        headers = list(_PREFLIGHT_HEADERS)
+        if origin is not None:
+            host = host_of(origin.decode("latin-1"))
+            if host is not None and any(
+                self.directory.by_domain(d) is not None for d in candidate_domains(host)
+            ):
+                headers.append((b"access-control-allow-origin", origin))
+        await http.send_empty(send, 204, headers)
+
+
+def _peek_key(raw: bytes) -> str | None:
+    """A per-event public key, found without decoding the whole event."""
+    marker = raw.find(b'"key"')
+    if marker < 0:
+        return None
+    try:
+        event = decode_event(raw)
+    except WireError:
+        return None
+    return event.key

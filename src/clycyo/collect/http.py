@@ -1,0 +1,110 @@
+"""Raw ASGI plumbing for the collect endpoints: read a bounded body, answer with JSON.
+
+The collect path skips the web framework on purpose (each layer costs requests per second); this
+module is the little it needs instead. It knows HTTP, not events.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import msgspec
+
+from clycyo.collect import limits
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+_encode = msgspec.json.encode
+
+
+class BodyError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+def headers_dict(scope: Scope) -> dict[bytes, bytes]:
+    return dict(scope["headers"])
+
+
+async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> bytes:
+    """The request body, inflated if gzip; `BodyError` (413 or 400) when it is too large or bad."""
+    declared = headers.get(b"content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limits.MAX_BODY_BYTES:
+                raise BodyError(413, f"body larger than {limits.MAX_BODY_BYTES} bytes")
+        except ValueError:
+            raise BodyError(400, "Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BodyError(400, "client went away before the body was complete")
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limits.MAX_BODY_BYTES:
+                raise BodyError(413, f"body larger than {limits.MAX_BODY_BYTES} bytes")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    encoding = headers.get(b"content-encoding", b"").strip().lower()
+    if encoding == b"gzip":
+        return inflate(body)
+    if encoding not in (b"", b"identity"):
+        raise BodyError(400, f"unsupported Content-Encoding {encoding.decode('latin-1')!r}")
+    return body
+
+
+def inflate(body: bytes) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limits.MAX_INFLATED_BYTES)
+        if inflater.unconsumed_tail:
+            raise BodyError(413, f"inflated body larger than {limits.MAX_INFLATED_BYTES} bytes")
+        if not inflater.eof:
+            raise BodyError(400, "gzip body is truncated")
+    except zlib.error as exc:
+        raise BodyError(400, f"gzip body cannot be inflated: {exc}") from None
+    return data
+
+
+async def send_json(
+    send: Any,
+    status: int,
+    payload: Any,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    body = _encode(payload)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if extra_headers:
+        headers.extend(extra_headers)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_empty(send: Any, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", b"0")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})

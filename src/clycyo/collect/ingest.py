@@ -1,0 +1,195 @@
+"""From decoded events to a durable answer: the part every wire format shares.
+
+The wire-format handlers (ours, Segment, PostHog, Plausible) decode their bodies into `EventIn`
+values and call `Ingest.ingest`. It runs the pipeline on each, sends what passes (and what is
+invalid, for the quarantine) to the intake log, waits for the group commit and reports what
+happened to each event. It knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import msgspec
+
+from clycyo.collect.origins import belongs_to, host_of
+from clycyo.collect.wire import EventIn, Instant, WireError, to_hit
+from clycyo.config.store import Site
+from clycyo.model import Drop, DropReason, Event, Rejection
+from clycyo.pipeline import process
+from clycyo.pipeline.context import Context
+from clycyo.pipeline.dedupe import undo
+from clycyo.store.intake import IntakeLog, IntakeUnavailable
+
+_DUPLICATE_REASONS = frozenset(
+    {DropReason.DUPLICATE_EVENT, DropReason.DUPLICATE_ORDER, DropReason.SUPERSEDED_ORDER}
+)
+_encode = msgspec.json.encode
+
+
+class Invalid(msgspec.Struct):
+    """An event that did not decode: its raw JSON and what was wrong with it."""
+
+    raw: bytes
+    error: str
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    duplicates: int = 0
+    ignored: int = 0  # bot traffic: answered, not stored
+    rejected: list[dict[str, object]] = field(default_factory=list)
+
+    def body(self) -> dict[str, object]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "ignored": self.ignored,
+            "rejected": self.rejected,
+        }
+
+
+@dataclass
+class IngestCounters:
+    accepted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)  # by field name
+    dropped: Counter[str] = field(default_factory=Counter)  # by DropReason
+    unavailable: int = 0
+
+
+def _without_ip(payload: bytes) -> str:
+    try:
+        value = msgspec.json.decode(payload)
+    except msgspec.DecodeError:
+        return payload.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        context = value.get("context")
+        if isinstance(context, dict):
+            context.pop("ip", None)
+        value.pop("ip", None)
+    return _encode(value).decode()
+
+
+def _field_of(error: str) -> str:
+    return error.split(":", 1)[0] if ":" in error else "body"
+
+
+class Ingest:
+    def __init__(self, ctx: Context, intake: IntakeLog, *, max_waiting_requests: int = 4096):
+        self.ctx = ctx
+        self.intake = intake
+        self.counters = IngestCounters()
+        self.max_waiting_requests = max_waiting_requests
+        self.waiting_requests = 0
+
+    def saturated(self) -> bool:
+        return self.waiting_requests >= self.max_waiting_requests
+
+    async def ingest(
+        self,
+        site: Site,
+        trusted: bool,
+        items: list[EventIn | Invalid],
+        *,
+        ip: str | None,
+        user_agent: str | None,
+        batch_sent_at: Instant | None = None,
+        received_us: int | None = None,
+    ) -> Outcome:
+        """Run the pipeline on each item and make the accepted ones durable.
+
+        Raises `IntakeUnavailable` when the log cannot take them; then nothing was accepted.
+        """
+        received = received_us if received_us is not None else time.time_ns() // 1000
+        outcome = Outcome()
+        accepted: list[Event] = []
+        rejections: list[Rejection] = []
+        counters = self.counters
+        ctx = self.ctx
+        for index, item in enumerate(items):
+            if isinstance(item, Invalid):
+                self._reject(outcome, rejections, site, trusted, received, index, item.error, item.raw)
+                continue
+            problem = None if trusted else _foreign_url(item, site)
+            try:
+                hit = to_hit(
+                    item,
+                    site_id=site.id,
+                    trusted=trusted,
+                    received_us=received,
+                    ip=ip,
+                    user_agent=user_agent,
+                    batch_sent_at=batch_sent_at,
+                )
+            except WireError as exc:
+                problem = str(exc)
+            if problem is not None:
+                self._reject(outcome, rejections, site, trusted, received, index, problem, _encode(item))
+                continue
+            result = process(hit, ctx)
+            if isinstance(result, Drop):
+                reason = result.reason
+                if reason is DropReason.INVALID:
+                    self._reject(
+                        outcome, rejections, site, trusted, received, index, result.detail, _encode(item)
+                    )
+                elif reason in _DUPLICATE_REASONS:
+                    outcome.duplicates += 1
+                    counters.dropped[reason] += 1
+                else:
+                    outcome.ignored += 1
+                    counters.dropped[reason] += 1
+                continue
+            accepted.append(result)
+        if accepted or rejections:
+            self.waiting_requests += 1
+            try:
+                await self.intake.append(accepted, rejections)
+            except (IntakeUnavailable, asyncio.CancelledError):
+                # Not acknowledged: the client will retry, and the retry must not be a duplicate.
+                for event in accepted:
+                    undo(event, ctx)
+                counters.unavailable += 1
+                raise
+            finally:
+                self.waiting_requests -= 1
+        outcome.accepted = len(accepted)
+        counters.accepted += len(accepted)
+        return outcome
+
+    def _reject(
+        self,
+        outcome: Outcome,
+        rejections: list[Rejection],
+        site: Site,
+        trusted: bool,
+        received_us: int,
+        index: int,
+        error: str,
+        raw: bytes,
+    ) -> None:
+        outcome.rejected.append({"index": index, "error": error})
+        self.counters.rejected[_field_of(error)] += 1
+        rejections.append(
+            Rejection(
+                site_id=site.id,
+                received_us=received_us,
+                trusted=trusted,
+                error=error,
+                payload=_without_ip(raw),
+            )
+        )
+
+
+def _foreign_url(event: EventIn, site: Site) -> str | None:
+    """A public key may only report pages of its own site."""
+    if event.url is None:
+        return None
+    host = host_of(event.url)
+    if host is None or not belongs_to(host, site.domain):
+        return f"url: not a page of {site.domain}"
+    return None

@@ -1,0 +1,168 @@
+"""Clycyo's own wire format for `POST /api/collect`: typed shapes and their decoding.
+
+msgspec checks types and sizes while it parses, so a wrong type or an over-long string becomes an
+error that names the field. This module turns bytes into `EventIn` values and those into `Hit`s;
+it applies no business rules (those live in `pipeline/validate.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from clycyo.collect import limits
+from clycyo.model import Hit
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_NAME_CHARS)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_ID_CHARS)]
+Url = Annotated[str, msgspec.Meta(max_length=limits.MAX_URL_CHARS)]
+Text = Annotated[str, msgspec.Meta(max_length=limits.MAX_TEXT_CHARS)]
+PropKey = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_PROP_KEY_CHARS)]
+PropValue = (
+    Annotated[str, msgspec.Meta(max_length=limits.MAX_PROP_VALUE_CHARS)] | bool | int | float
+)
+Props = Annotated[dict[PropKey, PropValue], msgspec.Meta(max_length=limits.MAX_PROPS)]
+Traits = Annotated[dict[PropKey, Any], msgspec.Meta(max_length=limits.MAX_PROPS)]
+# Epoch milliseconds (int or float) or an RFC 3339 string.
+Instant = int | float | dt.datetime
+
+
+class RevenueIn(msgspec.Struct, forbid_unknown_fields=True):
+    amount: Annotated[str, msgspec.Meta(max_length=40)] | int | float
+    currency: Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{3}$")]
+
+
+class ContextIn(msgspec.Struct):
+    ip: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    user_agent: Text | None = None
+    locale: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    screen: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+
+
+class EventIn(msgspec.Struct, kw_only=True):
+    """One event as a client sends it; unknown fields are ignored for forward compatibility."""
+
+    type: Literal["pageview", "event", "identify"] = "event"
+    name: Name | None = None
+    event_id: Id | None = None
+    visitor_id: Id | None = None
+    user_id: Id | None = None
+    session_id: Id | None = None
+    timestamp: Instant | None = None
+    sent_at: Instant | None = None
+    url: Url | None = None
+    referrer: Url | None = None
+    title: Text | None = None
+    props: Props | None = None
+    revenue: RevenueIn | None = None
+    order_id: Id | None = None
+    traits: Traits | None = None
+    context: ContextIn | None = None
+    # Honoured with the secret key only: marks browser events imported or relayed by a backend.
+    origin: Literal["browser", "server"] | None = None
+    key: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class BodyIn(EventIn, kw_only=True):
+    """The top level of a body: a batch envelope, or a single event (then `batch` is absent)."""
+
+    batch: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=limits.MAX_BATCH_EVENTS)] | None = (
+        None
+    )
+
+
+_body_decoder = msgspec.json.Decoder(BodyIn)
+_event_decoder = msgspec.json.Decoder(EventIn)
+_PATH = re.compile(r" - at `\$\.?(.*)`$")
+
+
+class WireError(ValueError):
+    """The body or one event does not match the wire format; the message names the field."""
+
+
+def describe(exc: msgspec.DecodeError) -> str:
+    """Rewrite msgspec's message `Expected X - at `$.a.b`` as `a.b: expected X`."""
+    message = str(exc)
+    match = _PATH.search(message)
+    if not match:
+        return message[:1].lower() + message[1:]
+    reason = message[: match.start()]
+    field = match.group(1) or "body"
+    field = re.sub(r"^\[(\d+)\]\.?", "", field) or field
+    return f"{field}: {reason[:1].lower()}{reason[1:]}"
+
+
+def decode_body(body: bytes) -> BodyIn:
+    try:
+        return _body_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise WireError(describe(exc)) from None
+
+
+def decode_event(raw: msgspec.Raw | bytes) -> EventIn:
+    try:
+        return _event_decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise WireError(describe(exc)) from None
+
+
+def instant_us(value: Instant) -> int:
+    """Epoch milliseconds or an RFC 3339 time as epoch microseconds (naive times are UTC)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return int(value.timestamp()) * 1_000_000 + value.microsecond
+    if isinstance(value, bool):
+        raise WireError("timestamp: expected epoch milliseconds or RFC 3339 text")
+    return int(value * 1000)
+
+
+def to_hit(
+    event: EventIn,
+    *,
+    site_id: int,
+    trusted: bool,
+    received_us: int,
+    ip: str | None,
+    user_agent: str | None,
+    batch_sent_at: Instant | None = None,
+) -> Hit:
+    """Build the pipeline's `Hit`. With the secret key the end user's IP and user agent are those
+    forwarded in `context`; without it, the request's own (and `context.ip` is ignored)."""
+    context = event.context
+    if trusted:
+        # A backend's own address and HTTP library say nothing about its end user: only what it
+        # forwards in `context` describes the person.
+        ip = context.ip if context is not None else None
+        user_agent = context.user_agent if context is not None else None
+    revenue = event.revenue
+    sent_at = event.sent_at if event.sent_at is not None else batch_sent_at
+    return Hit(
+        site_id=site_id,
+        trusted=trusted,
+        origin=(event.origin or "server") if trusted else "browser",
+        received_us=received_us,
+        ip=ip,
+        user_agent=user_agent,
+        type=event.type,
+        name=event.name or (event.type if event.type != "event" else ""),
+        event_id=event.event_id,
+        visitor_id=event.visitor_id,
+        user_id=event.user_id,
+        session_id=event.session_id,
+        timestamp_us=None if event.timestamp is None else instant_us(event.timestamp),
+        sent_us=None if sent_at is None else instant_us(sent_at),
+        url=event.url,
+        referrer=event.referrer,
+        title=event.title,
+        props=event.props,
+        revenue_amount=None if revenue is None else str(revenue.amount),
+        revenue_currency=None if revenue is None else revenue.currency.upper(),
+        order_id=event.order_id,
+        traits=event.traits,
+        locale=context.locale if context else None,
+        screen=context.screen if context else None,
+    )

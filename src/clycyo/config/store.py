@@ -1,0 +1,250 @@
+"""The configuration store: sites, keys, dashboard users and salts, in SQLite (WAL mode).
+
+Separate from the event store on purpose: DuckDB lets one process open its file, while the CLI
+must be able to add a site or a user while a server runs. SQLite in WAL mode lets several
+processes read and write safely, and `PRAGMA data_version` tells a running server cheaply that
+another process changed something. Secret keys are stored as SHA-256 hashes: they are long random
+tokens, so a slow password hash would add nothing but latency on every server request.
+This module does no caching; `config/directory.py` is the server's cached view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sites (
+    id INTEGER PRIMARY KEY,
+    domain TEXT NOT NULL UNIQUE,
+    public_key TEXT NOT NULL UNIQUE,
+    timezone TEXT NOT NULL DEFAULT 'UTC',
+    currency TEXT NOT NULL DEFAULT 'USD',
+    stripe_signing_secret TEXT,
+    retention_days INTEGER,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS secret_keys (
+    key_hash TEXT PRIMARY KEY,
+    site_id INTEGER NOT NULL REFERENCES sites(id),
+    hint TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user_sites (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    site_id INTEGER NOT NULL REFERENCES sites(id),
+    PRIMARY KEY (user_id, site_id)
+);
+CREATE TABLE IF NOT EXISTS salts (
+    day INTEGER PRIMARY KEY,
+    salt BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    domain: str
+    public_key: str
+    timezone: str = "UTC"
+    currency: str = "USD"
+    stripe_signing_secret: str | None = None
+    retention_days: int | None = None
+
+
+@dataclass(frozen=True)
+class NewSite:
+    site: Site
+    secret_key: str  # shown once; only its hash is kept
+
+
+class ConfigError(ValueError):
+    """A configuration change that cannot be made (the message says why)."""
+
+
+def hash_secret(secret_key: str) -> str:
+    return hashlib.sha256(secret_key.encode()).hexdigest()
+
+
+def normalize_domain(domain: str) -> str:
+    value = domain.strip().lower().rstrip(".")
+    for prefix in ("https://", "http://"):
+        if value.startswith(prefix):
+            value = value[len(prefix) :]
+    value = value.split("/", 1)[0]
+    if not value or any(c in value for c in " @?#") or len(value) > 253:
+        raise ConfigError(f"not a domain: {domain!r}")
+    return value.removeprefix("www.")
+
+
+_SITE_COLUMNS = "id, domain, public_key, timezone, currency, stripe_signing_secret, retention_days"
+
+
+class ConfigStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+        return db
+
+    def data_version(self) -> int:
+        row = self._connect().execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    # Sites and keys
+
+    def add_site(self, domain: str, *, stripe_signing_secret: str | None = None) -> NewSite:
+        domain = normalize_domain(domain)
+        public_key = "pk_" + secrets.token_hex(12)
+        secret_key = "sk_" + secrets.token_urlsafe(32)
+        now = time.time()
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            cursor = db.execute(
+                "INSERT INTO sites (domain, public_key, stripe_signing_secret, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (domain, public_key, stripe_signing_secret, now),
+            )
+            site_id = int(cursor.lastrowid or 0)
+            db.execute(
+                "INSERT INTO secret_keys (key_hash, site_id, hint, created_at) VALUES (?, ?, ?, ?)",
+                (hash_secret(secret_key), site_id, secret_key[:7], now),
+            )
+            db.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            db.execute("ROLLBACK")
+            raise ConfigError(f"site {domain} exists already") from None
+        site = Site(site_id, domain, public_key, stripe_signing_secret=stripe_signing_secret)
+        return NewSite(site, secret_key)
+
+    def add_secret_key(self, site_id: int) -> str:
+        secret_key = "sk_" + secrets.token_urlsafe(32)
+        self._connect().execute(
+            "INSERT INTO secret_keys (key_hash, site_id, hint, created_at) VALUES (?, ?, ?, ?)",
+            (hash_secret(secret_key), site_id, secret_key[:7], time.time()),
+        )
+        return secret_key
+
+    def revoke_secret_key(self, secret_key: str) -> bool:
+        cursor = self._connect().execute(
+            "UPDATE secret_keys SET revoked_at = ? WHERE key_hash = ? AND revoked_at IS NULL",
+            (time.time(), hash_secret(secret_key)),
+        )
+        return cursor.rowcount > 0
+
+    def update_site(self, site_id: int, **fields: object) -> None:
+        allowed = {"timezone", "currency", "stripe_signing_secret", "retention_days"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ConfigError(f"unknown site settings: {', '.join(sorted(unknown))}")
+        for name, value in fields.items():
+            # Column names come from the fixed set above, never from input.
+            self._connect().execute(f"UPDATE sites SET {name} = ? WHERE id = ?", (value, site_id))
+
+    def sites(self) -> list[Site]:
+        rows = self._connect().execute(f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY id")
+        return [Site(*row) for row in rows]
+
+    def site_by_domain(self, domain: str) -> Site | None:
+        return self._one_site("domain = ?", normalize_domain(domain))
+
+    def site_by_id(self, site_id: int) -> Site | None:
+        return self._one_site("id = ?", site_id)
+
+    def site_by_public_key(self, public_key: str) -> Site | None:
+        return self._one_site("public_key = ?", public_key)
+
+    def site_by_secret_key(self, secret_key: str) -> Site | None:
+        row = (
+            self._connect()
+            .execute(
+                "SELECT site_id FROM secret_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                (hash_secret(secret_key),),
+            )
+            .fetchone()
+        )
+        return None if row is None else self.site_by_id(int(row[0]))
+
+    def _one_site(self, where: str, value: object) -> Site | None:
+        row = (
+            self._connect()
+            .execute(f"SELECT {_SITE_COLUMNS} FROM sites WHERE {where}", (value,))
+            .fetchone()
+        )
+        return None if row is None else Site(*row)
+
+    # Dashboard users
+
+    def add_user(self, email: str, password_hash: str, site_ids: list[int] | None = None) -> int:
+        email = email.strip()
+        if "@" not in email or len(email) > 254:
+            raise ConfigError(f"not an email address: {email!r}")
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            cursor = db.execute(
+                "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)",
+                (email, password_hash, time.time()),
+            )
+            user_id = int(cursor.lastrowid or 0)
+            for site_id in site_ids or []:
+                db.execute("INSERT INTO user_sites VALUES (?, ?)", (user_id, site_id))
+            db.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            db.execute("ROLLBACK")
+            raise ConfigError(f"user {email} exists already") from None
+        return user_id
+
+    def user_by_email(self, email: str) -> tuple[int, str] | None:
+        row = (
+            self._connect()
+            .execute("SELECT id, password_hash FROM users WHERE email = ?", (email.strip(),))
+            .fetchone()
+        )
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def user_site_ids(self, user_id: int) -> list[int] | None:
+        """The sites a user may see; None means every site (a user added without `--site`)."""
+        rows = self._connect().execute(
+            "SELECT site_id FROM user_sites WHERE user_id = ?", (user_id,)
+        ).fetchall()
+        return [int(r[0]) for r in rows] or None
+
+    # Salts
+
+    def salts(self) -> dict[int, bytes]:
+        rows = self._connect().execute("SELECT day, salt FROM salts")
+        return {int(day): bytes(salt) for day, salt in rows}
+
+    def save_salt(self, day: int, salt: bytes, *, keep_days: int = 2) -> bytes:
+        """Store a new day's salt unless another process did first; returns the salt in force."""
+        db = self._connect()
+        db.execute("INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)", (day, salt))
+        db.execute("DELETE FROM salts WHERE day <= ?", (day - keep_days,))
+        row = db.execute("SELECT salt FROM salts WHERE day = ?", (day,)).fetchone()
+        return bytes(row[0])

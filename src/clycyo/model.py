@@ -1,0 +1,149 @@
+"""The two shapes an event takes inside Clycyo.
+
+A `Hit` is an event in flight: it carries the request metadata (IP address, user agent) that the
+pipeline needs to derive country, device and the cookieless visitor hash. An `Event` is what may be
+kept: it has no field for an IP address or a raw user agent, so nothing downstream of `minimize`
+can write one to disk. This module holds data definitions only, no behaviour.
+
+Times are integers of microseconds since the Unix epoch (UTC) throughout: they convert to Arrow and
+SQL timestamps without building `datetime` objects on the hot path.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+BROWSER = "browser"
+SERVER = "server"
+
+
+class Hit(msgspec.Struct, kw_only=True):
+    """One incoming event while the pipeline works on it (never stored, never logged)."""
+
+    # Set by the collect boundary.
+    site_id: int
+    trusted: bool  # sent with the site's secret key
+    origin: str  # BROWSER or SERVER
+    received_us: int
+    ip: str | None = None  # the end user's address: the request's, or context.ip when trusted
+    user_agent: str | None = None
+    # The event as sent (validated by `validate`).
+    type: str = "event"
+    name: str = ""
+    event_id: str | None = None
+    visitor_id: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    timestamp_us: int | None = None
+    sent_us: int | None = None
+    url: str | None = None
+    referrer: str | None = None
+    title: str | None = None
+    props: dict[str, str | int | float | bool] | None = None
+    revenue_amount: str | None = None  # decimal as text, exact
+    revenue_currency: str | None = None
+    order_id: str | None = None
+    traits: dict[str, object] | None = None
+    locale: str | None = None
+    screen: str | None = None
+    # Added by the enrich_* and identify steps.
+    time_us: int = 0
+    hostname: str | None = None
+    page: str | None = None
+    referrer_host: str | None = None
+    source: str | None = None
+    channel: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    click_id: str | None = None  # which click id the landing URL carried: gclid, fbclid, msclkid, ...
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None  # desktop, mobile, tablet, bot-free by then
+    visitor_kind: str | None = None  # "cookie" (sent by the client) or "hash" (cookieless)
+
+
+class Event(msgspec.Struct, kw_only=True, array_like=True, omit_defaults=True):
+    """One event as stored: what the pipeline derived, minus the request metadata.
+
+    `array_like` keeps the intake log compact: fields are encoded by position, so the field order
+    here is part of the log format. Append new fields at the end, with a default.
+    """
+
+    site_id: int
+    event_id: str
+    time_us: int
+    received_us: int
+    origin: str
+    type: str
+    name: str
+    visitor_id: str | None = None
+    visitor_kind: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    url: str | None = None
+    hostname: str | None = None
+    page: str | None = None
+    title: str | None = None
+    referrer: str | None = None
+    referrer_host: str | None = None
+    source: str | None = None
+    channel: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    click_id: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    locale: str | None = None
+    screen: str | None = None
+    props: dict[str, str] | None = None
+    revenue_amount: str | None = None
+    revenue_currency: str | None = None
+    order_id: str | None = None
+    traits: str | None = None  # JSON text
+
+
+class DropReason(enum.StrEnum):
+    """Why the pipeline let an event go. A closed set: metrics and tests key on these values."""
+
+    INVALID = "invalid"  # failed validation; quarantined with the field and the reason
+    BOT = "bot"  # a crawler, monitor, headless browser or HTTP library
+    OPTED_OUT = "opted_out"  # the site excludes this traffic (reserved for per-site rules)
+    DUPLICATE_EVENT = "duplicate_event"  # the same event_id was already accepted on this site
+    DUPLICATE_ORDER = "duplicate_order"  # the same name and order_id already came from this origin
+    SUPERSEDED_ORDER = "superseded_order"  # a browser copy of an order the server already sent
+
+
+class Drop(msgspec.Struct, frozen=True):
+    """A pipeline step's decision to stop an event, with a reason from `DropReason`."""
+
+    reason: DropReason
+    detail: str = ""
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+    """An invalid event kept for inspection: the event as sent, minus any IP address."""
+
+    site_id: int
+    received_us: int
+    trusted: bool
+    error: str
+    payload: str  # JSON text of the event, `context.ip` removed

@@ -1,0 +1,43 @@
+"""The `dedupe` step: the same event once, the same order once, the server's order over the browser's.
+
+It runs on the minimized `Event`. Event ids are checked against the pipeline's recent memory (the
+store's writer is the authority over all of history). For money events with an `order_id`, events
+of the same `name` and `order_id` are one: a repeat from the same origin is a duplicate, a browser
+copy after the server's is superseded, and a server copy after the browser's is accepted (the
+writer then removes the browser's copy).
+"""
+
+from __future__ import annotations
+
+from clycyo.model import SERVER, Drop, DropReason, Event
+from clycyo.pipeline.context import Context
+
+
+def dedupe(event: Event, ctx: Context) -> Event | Drop:
+    site_id = event.site_id
+    if ctx.recent_ids.seen(site_id, event.event_id):
+        return Drop(DropReason.DUPLICATE_EVENT)
+    order_id = event.order_id
+    if order_id is not None:
+        known = ctx.orders.origin(site_id, event.name, order_id)
+        if known is not None:
+            if known == SERVER:
+                if event.origin == SERVER:
+                    return Drop(DropReason.DUPLICATE_ORDER)
+                return Drop(DropReason.SUPERSEDED_ORDER)
+            if event.origin != SERVER:
+                return Drop(DropReason.DUPLICATE_ORDER)
+        ctx.orders.remember(site_id, event.name, order_id, event.origin)
+    ctx.recent_ids.add(site_id, event.event_id)
+    return event
+
+
+def undo(event: Event, ctx: Context) -> None:
+    """Forget an accepted event whose write failed, so the client's retry is not a duplicate.
+
+    The order is forgotten whatever was known before; the writer's check against the store keeps
+    orders exact if a copy arrives again.
+    """
+    ctx.recent_ids.forget(event.site_id, event.event_id)
+    if event.order_id is not None:
+        ctx.orders.forget(event.site_id, event.name, event.order_id)

@@ -1,0 +1,137 @@
+"""One running Clycyo: the stores, the intake log, the writer and the pipeline, wired together.
+
+`Runtime.open` builds everything for a data folder and replays what the intake log holds that the
+store does not; `close` stops taking events, waits for the last group commit, loads everything
+into the store and closes it. The HTTP layer (`app.py`) and the tools (demo, tests) use a runtime;
+nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clycyo.collect.ingest import Ingest
+from clycyo.config.directory import SiteDirectory
+from clycyo.config.store import ConfigStore
+from clycyo.pipeline.context import Context
+from clycyo.pipeline.salts import SaltRing
+from clycyo.store.base import EventStore
+from clycyo.store.intake import IntakeLog
+from clycyo.store.open import open_store
+from clycyo.store.quarantine import Quarantine
+from clycyo.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    storage_url: str | None = None  # None: DuckDB in the data folder
+    trusted_proxies: int = 0  # proxy hops whose X-Forwarded-For is believed
+    geoip_path: Path | None = None
+    max_backlog_bytes: int = 1024 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:
+        data = data_dir or Path(os.environ.get("CLYCYO_DATA", "./clycyo-data"))
+        settings = cls(data_dir=data.resolve())
+        if os.environ.get("CLYCYO_TRUSTED_PROXIES"):
+            settings.trusted_proxies = int(os.environ["CLYCYO_TRUSTED_PROXIES"])
+        if os.environ.get("CLYCYO_GEOIP_DB"):
+            settings.geoip_path = Path(os.environ["CLYCYO_GEOIP_DB"])
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(settings, name, value)
+        return settings
+
+
+def config_path(data_dir: Path) -> Path:
+    return data_dir / "config.sqlite"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    config: ConfigStore
+    directory: SiteDirectory
+    store: EventStore
+    intake: IntakeLog
+    quarantine: Quarantine
+    writer: Writer
+    ctx: Context
+    ingest: Ingest
+    started_at: float = field(default_factory=time.time)
+    accepting: bool = True
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        data = settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        config = ConfigStore(config_path(data))
+        store = open_store(settings.storage_url, data)
+        intake = IntakeLog(data / "intake", max_backlog_bytes=settings.max_backlog_bytes)
+        quarantine = Quarantine(data / "quarantine.sqlite")
+        writer = Writer(store, intake, quarantine)
+        salts = SaltRing(config.salts(), on_new=config.save_salt)
+        city_reader = None
+        if settings.geoip_path is not None:
+            from clycyo.pipeline.geo import open_city_reader
+
+            city_reader = open_city_reader(settings.geoip_path)
+        ctx = Context(salts=salts, city_reader=city_reader)
+        for site_id, name, order_id, origin in store.all_orders():
+            ctx.orders.remember(site_id, name, order_id, origin)
+        ingest = Ingest(ctx, intake)
+        return cls(
+            settings=settings,
+            config=config,
+            directory=SiteDirectory(config),
+            store=store,
+            intake=intake,
+            quarantine=quarantine,
+            writer=writer,
+            ctx=ctx,
+            ingest=ingest,
+        )
+
+    async def maintain(self, interval_s: float = 1.0) -> None:
+        """Background upkeep while serving: config changes, salt rotation, fault recovery."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                self.tick()
+            except Exception:
+                log.exception("maintenance step failed")
+
+    def tick(self) -> None:
+        self.directory.refresh()
+        # Adopt salts another process made, then make sure today's exists (rotation).
+        self.ctx.salts.replace(self.config.salts() or {})
+        self.ctx.salts.for_time(time.time_ns() // 1000)
+        self.intake.clear_fault()
+
+    def health(self) -> dict[str, object]:
+        writer = self.writer
+        return {
+            "status": "ok" if self.accepting and self.intake.fault is None else "degraded",
+            "accepting": self.accepting and self.intake.fault is None,
+            "intake_fault": self.intake.fault,
+            "writer_lag_records": writer.lag_records,
+            "writer_error": writer.stats.last_error,
+            "stored_events": writer.stats.stored,
+            "storage": self.store.dialect,
+        }
+
+    def close(self) -> None:
+        self.accepting = False
+        self.intake.close()
+        self.writer.stop()
+        with contextlib.suppress(Exception):
+            self.store.close()

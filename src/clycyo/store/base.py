@@ -1,0 +1,59 @@
+"""The interface every event store implements (DuckDB embedded, ClickHouse for scale-out).
+
+The writer thread is the only caller of the write methods; queries may come from any thread.
+A store loads a batch and records the intake sequence number it reached in one transaction (or,
+where the engine has none, idempotently), so replaying the intake log never doubles anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+
+class OrderRow(Protocol):
+    site_id: int
+    name: str
+    order_id: str
+    origin: str
+    event_id: str
+
+
+class EventStore(Protocol):
+    dialect: str  # "duckdb" or "clickhouse": which SQL the query layer builds
+
+    def loaded_seq(self) -> int:
+        """The last intake log sequence number whose events are all stored."""
+        ...
+
+    def fingerprints(self) -> npt.NDArray[np.uint64]:
+        """Every stored event's fingerprint, for the writer's dedupe memory."""
+        ...
+
+    def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
+        """For (site_id, name, order_id) keys: which origin's copy is stored."""
+        ...
+
+    def all_orders(self) -> Iterator[tuple[int, str, str, str]]:
+        """Every stored (site_id, name, order_id, origin), to warm the pipeline's memory."""
+        ...
+
+    def write(
+        self,
+        events: pa.Table,
+        *,
+        seq: int,
+        superseded: Sequence[tuple[int, str, str]],
+    ) -> None:
+        """Store `events`, drop the browser copies of the `superseded` orders, record `seq`."""
+        ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read query (SQL from the query builder, values only as parameters)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,141 @@
+"""The embedded event store: one DuckDB file in the data folder.
+
+DuckDB allows one process to open the file, so the serving process owns it: the writer thread
+loads batches through its own cursor and queries run on per-thread cursors of the same database
+(DuckDB's MVCC lets them read while the writer appends). Batches arrive as Arrow tables and are
+appended in one statement; the intake sequence number they reach is recorded in the same
+transaction, which is what makes replaying the intake log exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from clycyo.store.columns import COLUMNS, NAMES
+
+
+def _schema() -> list[str]:
+    columns = ",\n    ".join(f"{c.name} {c.duckdb}" for c in COLUMNS)
+    return [
+        f"CREATE TABLE IF NOT EXISTS events (\n    {columns}\n)",
+        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS orders (
+            site_id INTEGER NOT NULL,
+            name VARCHAR NOT NULL,
+            order_id VARCHAR NOT NULL,
+            origin VARCHAR NOT NULL,
+            event_id VARCHAR NOT NULL,
+            PRIMARY KEY (site_id, name, order_id)
+        )""",
+    ]
+
+
+_SELECT_BATCH = ", ".join(
+    f"CAST({c.name} AS {c.duckdb})" if c.duckdb.startswith("DECIMAL") else c.name for c in COLUMNS
+)
+
+
+class DuckDBStore:
+    dialect = "duckdb"
+
+    def __init__(self, path: Path, *, threads: int | None = None, memory_limit: str | None = None):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        self._db = duckdb.connect(str(path), config=config)
+        self._local = threading.local()
+        for statement in _schema():
+            self._db.execute(statement)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor (DuckDB connections are not shared between threads)."""
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._db.cursor()
+            self._local.cursor = cursor
+        return cursor
+
+    def loaded_seq(self) -> int:
+        row = self.cursor().execute("SELECT value FROM meta WHERE key = 'intake_seq'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def fingerprints(self) -> npt.NDArray[np.uint64]:
+        result = self.cursor().execute("SELECT event_fp FROM events").fetchnumpy()
+        return np.asarray(result["event_fp"], dtype=np.uint64)
+
+    def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
+        if not keys:
+            return {}
+        wanted = pa.table(
+            {
+                "site_id": pa.array([k[0] for k in keys], pa.int32()),
+                "name": [k[1] for k in keys],
+                "order_id": [k[2] for k in keys],
+            }
+        )
+        cursor = self.cursor()
+        cursor.register("wanted_orders", wanted)
+        try:
+            rows = cursor.execute(
+                "SELECT o.site_id, o.name, o.order_id, o.origin FROM orders o"
+                " JOIN wanted_orders w USING (site_id, name, order_id)"
+            ).fetchall()
+        finally:
+            cursor.unregister("wanted_orders")
+        return {(int(r[0]), r[1], r[2]): r[3] for r in rows}
+
+    def all_orders(self) -> Iterator[tuple[int, str, str, str]]:
+        rows = self.cursor().execute("SELECT site_id, name, order_id, origin FROM orders")
+        for site_id, name, order_id, origin in rows.fetchall():
+            yield int(site_id), name, order_id, origin
+
+    def write(
+        self,
+        events: pa.Table,
+        *,
+        seq: int,
+        superseded: Sequence[tuple[int, str, str]],
+    ) -> None:
+        cursor = self.cursor()
+        cursor.register("batch", events)
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            for site_id, name, order_id in superseded:
+                cursor.execute(
+                    "DELETE FROM events WHERE site_id = ? AND name = ? AND order_id = ?"
+                    " AND origin = 'browser'",
+                    [site_id, name, order_id],
+                )
+            cursor.execute(f"INSERT INTO events ({', '.join(NAMES)}) SELECT {_SELECT_BATCH} FROM batch")
+            cursor.execute(
+                "INSERT OR REPLACE INTO orders"
+                " SELECT site_id, name, order_id, origin, event_id FROM batch"
+                " WHERE order_id IS NOT NULL"
+            )
+            cursor.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('intake_seq', ?)", [seq]
+            )
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.unregister("batch")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.cursor().execute(sql, list(params)).fetchall()
+
+    def close(self) -> None:
+        self._db.close()

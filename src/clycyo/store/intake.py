@@ -1,0 +1,326 @@
+"""The durable intake log: accepted events reach disk here before the client hears `200`.
+
+Requests hand their accepted events (and rejected ones, for the quarantine) to `append`; one
+flusher thread gathers everything pending into a single record, writes it and calls `fdatasync`
+once for the whole group (group commit), then resolves every waiting request at once. Each record
+has a sequence number; the store remembers the last sequence it loaded, in the same transaction as
+the rows, so replaying the log after a crash loads each record exactly once.
+
+Records are framed as `length, crc32, seq` followed by a msgpack payload. A torn record at the end
+of the last segment (power cut or `kill -9` during a write) was never acknowledged and is cut off
+when the log is opened. Segments whose records the store has all loaded are deleted.
+
+The log holds minimized `Event`s and `Rejection`s only, never an IP address. It does no parsing of
+requests and no loading into the store (see `store/writer.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+
+from clycyo.model import Event, Rejection
+
+log = logging.getLogger(__name__)
+
+_HEADER = struct.Struct("<IIQ")  # payload length, crc32 of payload, sequence number
+_SEGMENT_BYTES = 64 * 1024 * 1024
+
+
+class Record(msgspec.Struct, array_like=True):
+    events: list[Event]
+    rejections: list[Rejection]
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder(Record).decode
+
+
+class IntakeUnavailable(Exception):
+    """The log cannot take more now (disk error, or the store lags too far); retry later."""
+
+    def __init__(self, reason: str, retry_after_s: int = 5) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]
+Handoff = Callable[[int, Record], None]
+
+
+class IntakeLog:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_backlog_bytes: int = 1024 * 1024 * 1024,
+        segment_bytes: int = _SEGMENT_BYTES,
+    ) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.max_backlog_bytes = max_backlog_bytes
+        self.segment_bytes = segment_bytes
+        self.handoff: Handoff | None = None  # set by the writer: receives each durable record
+        self.fault: str | None = None  # a write error not yet cleared; new appends are refused
+        self.fault_injection: str | None = None  # tests set this to simulate a failing disk
+        self._pending_events: list[Event] = []
+        self._pending_rejections: list[Rejection] = []
+        self._waiters: list[Waiter] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._stopping = False
+        self._loaded_seq = 0
+        self._unloaded: collections.deque[tuple[int, int]] = collections.deque()
+        self.unloaded_bytes = 0  # written by this process and not yet in the store
+        self.last_seq = self._open_tail()
+        self._thread = threading.Thread(target=self._run, name="intake-flusher", daemon=True)
+        self._thread.start()
+
+    # Segments
+
+    def _segments(self) -> list[tuple[int, Path]]:
+        found = []
+        for path in self.folder.glob("*.log"):
+            try:
+                found.append((int(path.stem), path))
+            except ValueError:
+                continue
+        return sorted(found)
+
+    def _open_tail(self) -> int:
+        """Open the last segment for appending, cutting off a torn record; return the last seq."""
+        segments = self._segments()
+        last_seq = 0
+        if segments:
+            first_seq, path = segments[-1]
+            good_end = 0
+            for seq, _, end in _scan(path):
+                last_seq, good_end = seq, end
+            if last_seq == 0:
+                last_seq = first_seq - 1
+            if path.stat().st_size != good_end:
+                log.warning("intake log: cut a torn record off %s", path.name)
+                with path.open("r+b") as handle:
+                    handle.truncate(good_end)
+                    os.fsync(handle.fileno())
+            self._path = path
+        else:
+            self._path = self.folder / f"{1:020d}.log"
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._size = os.fstat(self._fd).st_size
+        return last_seq
+
+    def backlog_bytes(self) -> int:
+        """Bytes on disk in the log, loaded or not."""
+        return sum(path.stat().st_size for _, path in self._segments())
+
+    # Appending
+
+    def append(self, events: list[Event], rejections: list[Rejection]) -> asyncio.Future[int]:
+        """Queue events for the next group commit; the future resolves once they are on disk."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        with self._lock:
+            if self.fault is not None:
+                raise IntakeUnavailable(self.fault)
+            if self.unloaded_bytes > self.max_backlog_bytes:
+                raise IntakeUnavailable("the store is behind; events wait in the intake log", 10)
+            self._pending_events.extend(events)
+            self._pending_rejections.extend(rejections)
+            self._waiters.append((loop, future))
+            self._wake.notify()
+        return future
+
+    def append_sync(self, events: list[Event], rejections: list[Rejection]) -> int:
+        """Write one record from a thread that has no event loop (tests, tools); returns its seq."""
+        with self._lock:
+            return self._write_locked(Record(events, rejections))
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._waiters and not self._stopping:
+                    self._wake.wait()
+                if self._stopping and not self._waiters:
+                    return
+                record = Record(self._pending_events, self._pending_rejections)
+                waiters = self._waiters
+                self._pending_events, self._pending_rejections, self._waiters = [], [], []
+                try:
+                    seq = self._write_locked(record)
+                    error: BaseException | None = None
+                except Exception as exc:  # any failure must reach the waiting requests
+                    if not isinstance(exc, OSError):
+                        log.exception("intake log: unexpected failure")
+                    seq, error = 0, exc
+            _resolve(waiters, seq, error)
+
+    def _write_locked(self, record: Record) -> int:
+        if self.fault_injection is not None:
+            self.fault = self.fault_injection
+            raise OSError(self.fault_injection)
+        payload = _encode(record)
+        seq = self.last_seq + 1
+        frame = _HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
+        if self._size and self._size + len(frame) > self.segment_bytes:
+            self._rotate(seq)
+        try:
+            written = os.write(self._fd, frame)
+            if written != len(frame):
+                raise OSError(f"short write ({written} of {len(frame)} bytes)")
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            # Leave no torn record behind: the next successful write must follow a whole one.
+            self._cut_to(self._size)
+            self.fault = f"intake log write failed: {exc.strerror or exc}"
+            raise
+        self._size += len(frame)
+        self.last_seq = seq
+        self._unloaded.append((seq, len(frame)))
+        self.unloaded_bytes += len(frame)
+        self.fault = None
+        if self.handoff is not None:
+            self.handoff(seq, record)
+        return seq
+
+    def _cut_to(self, size: int) -> None:
+        try:
+            os.ftruncate(self._fd, size)
+        except OSError:
+            log.exception("intake log: could not cut a failed write off")
+
+    def _rotate(self, next_seq: int) -> None:
+        os.close(self._fd)
+        self._path = self.folder / f"{next_seq:020d}.log"
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._size = 0
+        dir_fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def clear_fault(self) -> bool:
+        """Try a write again after a fault (called periodically); True once writes work."""
+        with self._lock:
+            if self.fault is None:
+                return True
+            if self.fault_injection is not None:
+                return False
+            self.fault = None
+            return True
+
+    # Reading back, trimming
+
+    def read(self, after_seq: int) -> Iterator[tuple[int, Record]]:
+        """Every record with a sequence number above `after_seq`, in order."""
+        for path in self._paths_after(after_seq):
+            for seq, payload, _ in _scan(path):
+                if seq > after_seq:
+                    yield seq, _decode(payload)
+
+    def _paths_after(self, after_seq: int) -> list[Path]:
+        segments = self._segments()
+        chosen = []
+        for index, (_, path) in enumerate(segments):
+            next_first = segments[index + 1][0] if index + 1 < len(segments) else None
+            if next_first is None or next_first - 1 > after_seq:
+                chosen.append(path)
+        return chosen
+
+    def loaded(self, seq: int) -> None:
+        """The store holds every record up to `seq`: whole segments below it can go."""
+        with self._lock:
+            self._loaded_seq = max(self._loaded_seq, seq)
+            unloaded = self._unloaded
+            while unloaded and unloaded[0][0] <= self._loaded_seq:
+                self.unloaded_bytes -= unloaded.popleft()[1]
+        segments = self._segments()
+        for index, (_, path) in enumerate(segments[:-1]):
+            next_first = segments[index + 1][0]
+            if next_first - 1 <= self._loaded_seq:
+                path.unlink(missing_ok=True)
+
+    def rewrite(self, keep: Callable[[Event], bool]) -> int:
+        """Rewrite every segment without the events `keep` rejects (erasure); returns removed."""
+        removed = 0
+        with self._lock:
+            os.close(self._fd)
+            for _, path in self._segments():
+                frames = []
+                changed = False
+                for seq, payload, _ in _scan(path):
+                    record = _decode(payload)
+                    kept = [event for event in record.events if keep(event)]
+                    if len(kept) != len(record.events):
+                        removed += len(record.events) - len(kept)
+                        changed = True
+                        record = Record(kept, record.rejections)
+                        payload = _encode(record)
+                    frames.append(_HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload)
+                if changed:
+                    temporary = path.with_suffix(".tmp")
+                    with temporary.open("wb") as handle:
+                        handle.write(b"".join(frames))
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                    temporary.replace(path)
+            self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._size = os.fstat(self._fd).st_size
+        return removed
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        with self._lock:
+            self._stopping = True
+            self._wake.notify()
+        self._thread.join(timeout_s)
+        os.close(self._fd)
+
+
+def _resolve(waiters: list[Waiter], seq: int, error: BaseException | None) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[int]]] = {}
+    for loop, future in waiters:
+        by_loop.setdefault(loop, []).append(future)
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, futures, seq, error)
+        except RuntimeError:
+            continue  # that loop is closed; nobody waits any more
+
+
+def _settle(futures: list[asyncio.Future[int]], seq: int, error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(seq)
+        else:
+            future.set_exception(IntakeUnavailable(f"intake log write failed: {error}"))
+
+
+def _scan(path: Path) -> Iterator[tuple[int, bytes, int]]:
+    """(seq, payload, end offset) of each whole, intact record of a segment file."""
+    data = path.read_bytes()
+    offset = 0
+    size = _HEADER.size
+    while offset + size <= len(data):
+        length, crc, seq = _HEADER.unpack_from(data, offset)
+        end = offset + size + length
+        if end > len(data):
+            return
+        payload = data[offset + size : end]
+        if zlib.crc32(payload) != crc:
+            return
+        yield seq, payload, end
+        offset = end
+

@@ -1,0 +1,119 @@
+"""The quarantine: events that failed validation, kept with their reason for inspection and replay.
+
+SQLite in WAL mode, beside the configuration store, so `clycyo quarantine` can read it while a
+server runs. Entries arrive through the intake log (the writer copies them here), so a rejection
+is as durable as an acceptance. Payloads never hold an IP address: the collector removes
+`context.ip` before a rejection is recorded.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from clycyo.model import Rejection
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY,
+    site_id INTEGER NOT NULL,
+    received_us INTEGER NOT NULL,
+    trusted INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    replayed_us INTEGER,
+    seq INTEGER,
+    idx INTEGER,
+    UNIQUE (seq, idx)
+);
+CREATE INDEX IF NOT EXISTS quarantine_site_time ON quarantine (site_id, received_us);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    site_id: int
+    received_us: int
+    trusted: bool
+    error: str
+    payload: str
+    replayed_us: int | None
+
+
+class Quarantine:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._db().executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    def add(self, rejections: list[tuple[int, int, Rejection]]) -> None:
+        """Add (intake seq, index in record, rejection) entries; ones already added are ignored."""
+        if not rejections:
+            return
+        db = self._db()
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT OR IGNORE INTO quarantine"
+            " (site_id, received_us, trusted, error, payload, seq, idx) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r.site_id, r.received_us, int(r.trusted), r.error, r.payload, seq, index)
+                for seq, index, r in rejections
+            ],
+        )
+        db.execute("COMMIT")
+
+    def list(self, *, site_id: int | None = None, limit: int = 50) -> list[Entry]:
+        where, params = ("WHERE site_id = ?", [site_id]) if site_id is not None else ("", [])
+        rows = self._db().execute(
+            f"SELECT * FROM quarantine {where} ORDER BY id DESC LIMIT ?", [*params, limit]
+        )
+        return [Entry(*r[:3], bool(r[3]), *r[4:7]) for r in rows]
+
+    def get(self, entry_id: int) -> Entry | None:
+        row = self._db().execute("SELECT * FROM quarantine WHERE id = ?", [entry_id]).fetchone()
+        return None if row is None else Entry(*row[:3], bool(row[3]), *row[4:7])
+
+    def mark_replayed(self, entry_id: int, when_us: int) -> None:
+        self._db().execute(
+            "UPDATE quarantine SET replayed_us = ? WHERE id = ?", [when_us, entry_id]
+        )
+
+    def count(self, site_id: int | None = None) -> int:
+        if site_id is None:
+            row = self._db().execute("SELECT count(*) FROM quarantine").fetchone()
+        else:
+            row = self._db().execute(
+                "SELECT count(*) FROM quarantine WHERE site_id = ?", [site_id]
+            ).fetchone()
+        return int(row[0])
+
+    def delete_matching(self, site_id: int, needles: list[str]) -> int:
+        """Delete a site's entries whose payload mentions any of `needles` (a person's ids)."""
+        deleted = 0
+        db = self._db()
+        for needle in needles:
+            quoted = '"' + needle.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            cursor = db.execute(
+                "DELETE FROM quarantine WHERE site_id = ? AND instr(payload, ?) > 0",
+                [site_id, quoted],
+            )
+            deleted += cursor.rowcount
+        return deleted
+
+    def trim(self, site_id: int, before_us: int) -> int:
+        cursor = self._db().execute(
+            "DELETE FROM quarantine WHERE site_id = ? AND received_us < ?", [site_id, before_us]
+        )
+        return cursor.rowcount
