@@ -17,7 +17,7 @@ from clycyo.collect import http
 from clycyo.collect.handler import CollectHandler
 from clycyo.collect.proxy import ClientAddress
 from clycyo.runtime import Runtime
-from clycyo.web import events_api
+from clycyo.web import admin_api, events_api
 
 
 def build_app(runtime: Runtime) -> Any:
@@ -26,6 +26,12 @@ def build_app(runtime: Runtime) -> Any:
     web = Starlette(
         routes=[
             Route("/api/v1/events", events_api.list_events, methods=["GET"]),
+            Route(
+                "/api/admin/quarantine/{entry_id}/replay",
+                admin_api.replay_quarantined,
+                methods=["POST"],
+            ),
+            Route("/api/admin/faults", admin_api.set_faults, methods=["POST"]),
         ]
     )
     web.state.runtime = runtime

@@ -77,7 +77,9 @@ def cmd_site_add(args: argparse.Namespace) -> int:
 def cmd_site_list(args: argparse.Namespace) -> int:
     sites = _config(args).sites()
     if args.json:
-        print(json.dumps([{"site": s.domain, "id": s.id, "public_key": s.public_key} for s in sites]))
+        print(
+            json.dumps([{"site": s.domain, "id": s.id, "public_key": s.public_key} for s in sites])
+        )
     else:
         for site in sites:
             print(f"{site.id:>4}  {site.domain:<40} {site.public_key}")
@@ -129,8 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clycyo", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
-                parent: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    def command(
+        name: str,
+        handler: Callable[[argparse.Namespace], int],
+        help_text: str,
+        parent: argparse._SubParsersAction[argparse.ArgumentParser] | None = None,
+    ) -> argparse.ArgumentParser:
         sub = (parent or commands).add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
         sub.add_argument("--data", help="data folder (default ./clycyo-data, env CLYCYO_DATA)")
@@ -141,10 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--storage", help="duckdb://PATH, chdb://PATH or clickhouse://…")
     serve.add_argument("--geoip", help="a MaxMind-format database for regions and cities")
-    serve.add_argument("--trusted-proxies", type=int, default=None,
-                       help="proxy hops whose X-Forwarded-For to believe (default 0)")
-    serve.add_argument("--demo", action="store_true",
-                       help="create a demo site and fill it with a month of realistic data")
+    serve.add_argument(
+        "--trusted-proxies",
+        type=int,
+        default=None,
+        help="proxy hops whose X-Forwarded-For to believe (default 0)",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="create a demo site and fill it with a month of realistic data",
+    )
 
     site = commands.add_parser("site", help="manage sites and their keys")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="COMMAND")
@@ -159,10 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
     user_add = command("add", cmd_user_add, "create a dashboard login", user_commands)
     user_add.add_argument("email")
-    user_add.add_argument("--password-stdin", action="store_true",
-                          help="read the password from standard input")
-    user_add.add_argument("--site", action="append",
-                          help="a site this user may see (repeat; default: every site)")
+    user_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user_add.add_argument(
+        "--site", action="append", help="a site this user may see (repeat; default: every site)"
+    )
 
     quarantine = command("quarantine", cmd_quarantine, "inspect and replay rejected events")
     quarantine.add_argument("action", choices=["list", "show", "replay"])
@@ -171,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--limit", type=int, default=50)
     quarantine.add_argument("--url", help="server to replay into (default http://127.0.0.1:8000)")
     quarantine.add_argument("--json", action="store_true")
+
+
 
     demo = command("demo", cmd_demo, "send a month of realistic demo events to a server")
     demo.add_argument("--url", default="http://127.0.0.1:8000")

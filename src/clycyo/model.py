@@ -60,7 +60,8 @@ class Hit(msgspec.Struct, kw_only=True):
     utm_campaign: str | None = None
     utm_term: str | None = None
     utm_content: str | None = None
-    click_id: str | None = None  # which click id the landing URL carried: gclid, fbclid, msclkid, ...
+    # Which click id the landing URL carried: gclid, fbclid, msclkid, ...
+    click_id: str | None = None
     country: str | None = None
     region: str | None = None
     city: str | None = None
@@ -68,7 +69,7 @@ class Hit(msgspec.Struct, kw_only=True):
     browser_version: str | None = None
     os: str | None = None
     os_version: str | None = None
-    device: str | None = None  # desktop, mobile, tablet, bot-free by then
+    device: str | None = None  # desktop, mobile, tablet, tv or console
     visitor_kind: str | None = None  # "cookie" (sent by the client) or "hash" (cookieless)
 
 

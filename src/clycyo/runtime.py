@@ -69,11 +69,12 @@ class Runtime:
     ingest: Ingest
     started_at: float = field(default_factory=time.time)
     accepting: bool = True
+    admin_token: str | None = None  # tools on this machine present it (see local_server.py)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
         data = settings.data_dir
-        data.mkdir(parents=True, exist_ok=True)
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
         config = ConfigStore(config_path(data))
         store = open_store(settings.storage_url, data)
         intake = IntakeLog(data / "intake", max_backlog_bytes=settings.max_backlog_bytes)

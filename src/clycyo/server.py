@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import uvicorn
 
+from clycyo import local_server
 from clycyo.app import build_app
 from clycyo.runtime import Runtime, Settings
 
@@ -29,6 +30,7 @@ def serve(
 ) -> None:
     """Serve until stopped; `after_start` runs in a thread once the socket accepts requests."""
     runtime = Runtime.open(settings)
+    runtime.admin_token = local_server.announce(settings.data_dir, f"http://{host}:{port}")
     app = build_app(runtime)
     config = uvicorn.Config(
         app,
@@ -48,6 +50,7 @@ def serve(
     try:
         server.run()
     finally:
+        local_server.withdraw(settings.data_dir)
         if runtime.accepting:
             runtime.close()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clycyo.collect import http
+from clycyo.collect import http, limits
 from clycyo.collect.ingest import Ingest, Invalid
 from clycyo.collect.origins import belongs_to, candidate_domains, host_of
 from clycyo.collect.wire import EventIn, WireError, decode_body, decode_event
@@ -56,6 +56,11 @@ class CollectHandler:
             await http.send_json(send, 400, {"error": str(exc)})
             return
 
+        if envelope.batch is not None and len(envelope.batch) > limits.MAX_BATCH_EVENTS:
+            message = f"batch: more than {limits.MAX_BATCH_EVENTS} events; split it"
+            await http.send_json(send, 413, {"error": message})
+            return
+
         authorization = headers.get(b"authorization")
         trusted = authorization is not None
         site: Site | None
@@ -69,7 +74,9 @@ class CollectHandler:
             site = self._site_of_public_keys(envelope)
             if site is None:
                 await http.send_json(
-                    send, 401, {"error": "key: missing or unknown public key (or keys of two sites)"}
+                    send,
+                    401,
+                    {"error": "key: missing or unknown public key (or keys of two sites)"},
                 )
                 return
             if origin is not None:

@@ -17,6 +17,7 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 
 _encode = msgspec.json.encode
+_DRAIN_LIMIT_BYTES = 16 * limits.MAX_BODY_BYTES
 
 
 class BodyError(Exception):
@@ -39,13 +40,15 @@ def headers_dict(scope: Scope) -> dict[bytes, bytes]:
 
 async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> bytes:
     """The request body, inflated if gzip; `BodyError` (413 or 400) when it is too large or bad."""
+    too_large = BodyError(413, f"body larger than {limits.MAX_BODY_BYTES} bytes")
     declared = headers.get(b"content-length")
     if declared is not None:
         try:
-            if int(declared) > limits.MAX_BODY_BYTES:
-                raise BodyError(413, f"body larger than {limits.MAX_BODY_BYTES} bytes")
+            declared_bytes = int(declared)
         except ValueError:
             raise BodyError(400, "Content-Length is not a number") from None
+        if declared_bytes > _DRAIN_LIMIT_BYTES:
+            raise too_large  # not worth reading: the connection is closed after the answer
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -55,11 +58,15 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)
-            if size > limits.MAX_BODY_BYTES:
-                raise BodyError(413, f"body larger than {limits.MAX_BODY_BYTES} bytes")
-            chunks.append(chunk)
+            if size > _DRAIN_LIMIT_BYTES:
+                raise too_large
+            if size <= limits.MAX_BODY_BYTES:
+                chunks.append(chunk)
         if not message.get("more_body", False):
             break
+    if size > limits.MAX_BODY_BYTES:
+        # Read to the end so that the client, still sending, hears the 413 instead of a reset.
+        raise too_large
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     encoding = headers.get(b"content-encoding", b"").strip().lower()
     if encoding == b"gzip":

@@ -110,9 +110,23 @@ class Ingest:
         rejections: list[Rejection] = []
         counters = self.counters
         ctx = self.ctx
+
+        def reject(index: int, error: str, raw: bytes) -> None:
+            outcome.rejected.append({"index": index, "error": error})
+            counters.rejected[_field_of(error)] += 1
+            rejections.append(
+                Rejection(
+                    site_id=site.id,
+                    received_us=received,
+                    trusted=trusted,
+                    error=error,
+                    payload=_without_ip(raw),
+                )
+            )
+
         for index, item in enumerate(items):
             if isinstance(item, Invalid):
-                self._reject(outcome, rejections, site, trusted, received, index, item.error, item.raw)
+                reject(index, item.error, item.raw)
                 continue
             problem = None if trusted else _foreign_url(item, site)
             try:
@@ -128,15 +142,13 @@ class Ingest:
             except WireError as exc:
                 problem = str(exc)
             if problem is not None:
-                self._reject(outcome, rejections, site, trusted, received, index, problem, _encode(item))
+                reject(index, problem, _encode(item))
                 continue
             result = process(hit, ctx)
             if isinstance(result, Drop):
                 reason = result.reason
                 if reason is DropReason.INVALID:
-                    self._reject(
-                        outcome, rejections, site, trusted, received, index, result.detail, _encode(item)
-                    )
+                    reject(index, result.detail, _encode(item))
                 elif reason in _DUPLICATE_REASONS:
                     outcome.duplicates += 1
                     counters.dropped[reason] += 1
@@ -160,29 +172,6 @@ class Ingest:
         outcome.accepted = len(accepted)
         counters.accepted += len(accepted)
         return outcome
-
-    def _reject(
-        self,
-        outcome: Outcome,
-        rejections: list[Rejection],
-        site: Site,
-        trusted: bool,
-        received_us: int,
-        index: int,
-        error: str,
-        raw: bytes,
-    ) -> None:
-        outcome.rejected.append({"index": index, "error": error})
-        self.counters.rejected[_field_of(error)] += 1
-        rejections.append(
-            Rejection(
-                site_id=site.id,
-                received_us=received_us,
-                trusted=trusted,
-                error=error,
-                payload=_without_ip(raw),
-            )
-        )
 
 
 def _foreign_url(event: EventIn, site: Site) -> str | None:

@@ -16,13 +16,13 @@ class ClientAddress:
 
     def __call__(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> str | None:
         client = scope.get("client")
-        peer = client[0] if client else None
+        peer: str | None = client[0] if client else None
         if self.trusted_proxies <= 0:
-            return peer  # type: ignore[no-any-return]
+            return peer
         forwarded = headers.get(b"x-forwarded-for")
         if not forwarded:
-            return peer  # type: ignore[no-any-return]
+            return peer
         hops = [h.strip() for h in forwarded.decode("latin-1").split(",") if h.strip()]
         if not hops:
-            return peer  # type: ignore[no-any-return]
+            return peer
         return hops[max(0, len(hops) - self.trusted_proxies)]

@@ -69,9 +69,7 @@ class EventIn(msgspec.Struct, kw_only=True):
 class BodyIn(EventIn, kw_only=True):
     """The top level of a body: a batch envelope, or a single event (then `batch` is absent)."""
 
-    batch: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=limits.MAX_BATCH_EVENTS)] | None = (
-        None
-    )
+    batch: list[msgspec.Raw] | None = None  # its length is checked by the handler (413)
 
 
 _body_decoder = msgspec.json.Decoder(BodyIn)
@@ -89,9 +87,10 @@ def describe(exc: msgspec.DecodeError) -> str:
     match = _PATH.search(message)
     if not match:
         return message[:1].lower() + message[1:]
-    reason = message[: match.start()]
+    reason = message[: match.start()].replace("`", "")
     field = match.group(1) or "body"
     field = re.sub(r"^\[(\d+)\]\.?", "", field) or field
+    field = field.replace("[...]", "")
     return f"{field}: {reason[:1].lower()}{reason[1:]}"
 
 

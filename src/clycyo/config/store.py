@@ -230,9 +230,11 @@ class ConfigStore:
 
     def user_site_ids(self, user_id: int) -> list[int] | None:
         """The sites a user may see; None means every site (a user added without `--site`)."""
-        rows = self._connect().execute(
-            "SELECT site_id FROM user_sites WHERE user_id = ?", (user_id,)
-        ).fetchall()
+        rows = (
+            self._connect()
+            .execute("SELECT site_id FROM user_sites WHERE user_id = ?", (user_id,))
+            .fetchall()
+        )
         return [int(r[0]) for r in rows] or None
 
     # Salts

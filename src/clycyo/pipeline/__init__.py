@@ -82,6 +82,6 @@ def process(hit: Hit, ctx: Context) -> Event | Drop:
         return _process_timed(hit, ctx)
     for step in STEPS:
         result = step(hit, ctx)
-        if result.__class__ is Drop:
-            return result  # type: ignore[return-value]
+        if isinstance(result, Drop):
+            return result
     return dedupe(minimize(hit), ctx)

@@ -1,4 +1,4 @@
-"""The `dedupe` step: the same event once, the same order once, the server's order over the browser's.
+"""The `dedupe` step: each event once, each order once, the server's order over the browser's.
 
 It runs on the minimized `Event`. Event ids are checked against the pipeline's recent memory (the
 store's writer is the authority over all of history). For money events with an `order_id`, events

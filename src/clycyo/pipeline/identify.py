@@ -14,6 +14,7 @@ import hashlib
 from clycyo.model import Drop, Hit
 from clycyo.pipeline.context import Context
 
+
 def visitor_hash(salt: bytes, site_id: int, ip: str, user_agent: str) -> str:
     digest = hashlib.blake2b(
         f"{site_id}\x00{ip}\x00{user_agent}".encode(), key=salt, digest_size=12

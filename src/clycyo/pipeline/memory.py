@@ -15,29 +15,37 @@ the browser's.
 
 from __future__ import annotations
 
-DEFAULT_GENERATION_SIZE = 1_000_000
+DEFAULT_GENERATION_SIZE = 250_000
 
 
 class RecentIds:
+    """Hashes of recently accepted (site, event_id) pairs: about 60 bytes each, two generations.
+
+    Python's own `hash` is enough here: the memory lives and dies with the process, and a
+    collision would only make the response count one duplicate too many, never lose an event
+    (the writer decides what is stored).
+    """
+
     def __init__(self, generation_size: int = DEFAULT_GENERATION_SIZE) -> None:
-        self._current: set[tuple[int, str]] = set()
-        self._previous: set[tuple[int, str]] = set()
+        self._current: set[int] = set()
+        self._previous: set[int] = set()
         self._generation_size = generation_size
 
     def seen(self, site_id: int, event_id: str) -> bool:
-        key = (site_id, event_id)
+        key = hash((site_id, event_id))
         return key in self._current or key in self._previous
 
     def add(self, site_id: int, event_id: str) -> None:
         current = self._current
-        current.add((site_id, event_id))
+        current.add(hash((site_id, event_id)))
         if len(current) >= self._generation_size:
             self._previous = current
             self._current = set()
 
     def forget(self, site_id: int, event_id: str) -> None:
-        self._current.discard((site_id, event_id))
-        self._previous.discard((site_id, event_id))
+        key = hash((site_id, event_id))
+        self._current.discard(key)
+        self._previous.discard(key)
 
 
 class OrderMemory:

@@ -7,7 +7,7 @@ where the engine has none, idempotently), so replaying the intake log never doub
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -48,8 +48,10 @@ class EventStore(Protocol):
         *,
         seq: int,
         superseded: Sequence[tuple[int, str, str]],
+        derived: Mapping[str, pa.Table] | None = None,
     ) -> None:
-        """Store `events`, drop the browser copies of the `superseded` orders, record `seq`."""
+        """Store `events`, drop the browser copies of the `superseded` orders, append the
+        `derived` tables' rows (visits, identity links) and record `seq`, all at once."""
         ...
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -29,6 +29,7 @@ _TS = pa.timestamp("us")
 COLUMNS: tuple[Column, ...] = (
     Column("event_fp", "UBIGINT", "UInt64", pa.uint64()),
     Column("seq", "UBIGINT", "UInt64", pa.uint64()),
+    Column("visit_id", "UBIGINT", "Nullable(UInt64)", pa.uint64()),
     Column("site_id", "INTEGER", "UInt32", pa.int32()),
     Column("event_id", "VARCHAR", "String", _STR),
     Column("time", "TIMESTAMP", "DateTime64(6, 'UTC')", _TS),
@@ -72,7 +73,7 @@ COLUMNS: tuple[Column, ...] = (
 )
 NAMES = tuple(column.name for column in COLUMNS)
 _EVENT_FIELDS = Event.__struct_fields__
-_DERIVED = 2  # event_fp and seq are not Event fields
+_DERIVED = 3  # event_fp, seq and visit_id are made by the writer, not sent
 if NAMES[_DERIVED:] != tuple(
     {"time_us": "time", "received_us": "received_at"}.get(f, f) for f in _EVENT_FIELDS
 ):
@@ -87,13 +88,19 @@ def fingerprint(site_id: int, event_id: str) -> int:
     return int.from_bytes(digest, "little")
 
 
-def to_arrow(events: list[Event], fingerprints: list[int], seqs: list[int]) -> pa.Table:
+def to_arrow(
+    events: list[Event],
+    fingerprints: list[int],
+    seqs: list[int],
+    visit_ids: list[int | None] | None = None,
+) -> pa.Table:
     """One Arrow table of `events` with the engines' column names (types cast by the engine)."""
     rows = [msgspec.structs.astuple(event) for event in events]
     columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * len(_EVENT_FIELDS)
     arrays = [
         pa.array(fingerprints, pa.uint64()),
         pa.array(seqs, pa.uint64()),
+        pa.array(visit_ids if visit_ids is not None else [None] * len(events), pa.uint64()),
     ]
     for index, column in enumerate(COLUMNS[_DERIVED:]):
         values = columns[index]

@@ -259,14 +259,14 @@ class IntakeLog:
             for _, path in self._segments():
                 frames = []
                 changed = False
-                for seq, payload, _ in _scan(path):
-                    record = _decode(payload)
+                for seq, original, _ in _scan(path):
+                    record = _decode(original)
                     kept = [event for event in record.events if keep(event)]
+                    payload = original
                     if len(kept) != len(record.events):
                         removed += len(record.events) - len(kept)
                         changed = True
-                        record = Record(kept, record.rejections)
-                        payload = _encode(record)
+                        payload = _encode(Record(kept, record.rejections))
                     frames.append(_HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload)
                 if changed:
                     temporary = path.with_suffix(".tmp")
@@ -323,4 +323,3 @@ def _scan(path: Path) -> Iterator[tuple[int, bytes, int]]:
             return
         yield seq, payload, end
         offset = end
-

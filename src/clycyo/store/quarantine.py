@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from clycyo.model import Rejection
 
@@ -65,8 +66,8 @@ class Quarantine:
         db = self._db()
         db.execute("BEGIN")
         db.executemany(
-            "INSERT OR IGNORE INTO quarantine"
-            " (site_id, received_us, trusted, error, payload, seq, idx) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO quarantine (site_id, received_us, trusted, error, payload,"
+            " seq, idx) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (r.site_id, r.received_us, int(r.trusted), r.error, r.payload, seq, index)
                 for seq, index, r in rejections
@@ -74,16 +75,16 @@ class Quarantine:
         )
         db.execute("COMMIT")
 
-    def list(self, *, site_id: int | None = None, limit: int = 50) -> list[Entry]:
+    def entries(self, *, site_id: int | None = None, limit: int = 50) -> list[Entry]:
         where, params = ("WHERE site_id = ?", [site_id]) if site_id is not None else ("", [])
         rows = self._db().execute(
             f"SELECT * FROM quarantine {where} ORDER BY id DESC LIMIT ?", [*params, limit]
         )
-        return [Entry(*r[:3], bool(r[3]), *r[4:7]) for r in rows]
+        return [_entry(r) for r in rows]
 
     def get(self, entry_id: int) -> Entry | None:
         row = self._db().execute("SELECT * FROM quarantine WHERE id = ?", [entry_id]).fetchone()
-        return None if row is None else Entry(*row[:3], bool(row[3]), *row[4:7])
+        return None if row is None else _entry(row)
 
     def mark_replayed(self, entry_id: int, when_us: int) -> None:
         self._db().execute(
@@ -94,9 +95,11 @@ class Quarantine:
         if site_id is None:
             row = self._db().execute("SELECT count(*) FROM quarantine").fetchone()
         else:
-            row = self._db().execute(
-                "SELECT count(*) FROM quarantine WHERE site_id = ?", [site_id]
-            ).fetchone()
+            row = (
+                self._db()
+                .execute("SELECT count(*) FROM quarantine WHERE site_id = ?", [site_id])
+                .fetchone()
+            )
         return int(row[0])
 
     def delete_matching(self, site_id: int, needles: list[str]) -> int:
@@ -117,3 +120,15 @@ class Quarantine:
             "DELETE FROM quarantine WHERE site_id = ? AND received_us < ?", [site_id, before_us]
         )
         return cursor.rowcount
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    return Entry(
+        id=row[0],
+        site_id=row[1],
+        received_us=row[2],
+        trusted=bool(row[3]),
+        error=row[4],
+        payload=row[5],
+        replayed_us=row[6],
+    )

@@ -14,6 +14,7 @@ submitted as jobs and run between batches, so they never race a load.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -26,6 +27,7 @@ from typing import Any
 from clycyo.model import SERVER, Event, Rejection
 from clycyo.store.base import EventStore
 from clycyo.store.columns import fingerprint, to_arrow
+from clycyo.store.derive import Deriver
 from clycyo.store.intake import IntakeLog, Record
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.seen import SeenFingerprints
@@ -56,11 +58,13 @@ class Writer:
         quarantine: Quarantine,
         *,
         max_batch_events: int = 100_000,
+        deriver: Deriver | None = None,
     ) -> None:
         self.store = store
         self.intake = intake
         self.quarantine = quarantine
         self.max_batch_events = max_batch_events
+        self.deriver = deriver
         self.stats = WriterStats()
         self.fault_injection: str | None = None  # tests set this to make loads fail
         self.loaded_seq = store.loaded_seq()
@@ -76,10 +80,9 @@ class Writer:
     # Feeding
 
     def _handoff(self, seq: int, record: Record) -> None:
-        try:
+        # On overflow the gap is noticed and read back from the log.
+        with contextlib.suppress(queue.Full):
             self._queue.put_nowait((seq, record))
-        except queue.Full:
-            pass  # the gap is noticed and read back from the log
 
     def submit(self, job: Callable[[], Any]) -> Future[Any]:
         """Run `job` on the writer thread between batches (for erasure and retention)."""
@@ -195,7 +198,21 @@ class Writer:
         # Quarantine first: if the process dies before the store commits, the replay adds the
         # same entries again, which `Quarantine.add` ignores.
         self.quarantine.add(rejections)
-        self.store.write(to_arrow(kept, fingerprints, kept_seqs), seq=last_seq, superseded=superseded)
+        deriver = self.deriver
+        derived = deriver.derive(kept) if deriver is not None else None
+        try:
+            self.store.write(
+                to_arrow(kept, fingerprints, kept_seqs, derived.visit_ids if derived else None),
+                seq=last_seq,
+                superseded=superseded,
+                derived=derived.tables if derived else None,
+            )
+        except BaseException:
+            if deriver is not None:
+                deriver.rollback()
+            raise
+        if deriver is not None:
+            deriver.commit()
         self._seen.add(fingerprints)
         elapsed = time.perf_counter() - started
         stats = self.stats
@@ -217,7 +234,7 @@ class Writer:
         fingerprints = [fingerprint(e.site_id, e.event_id) for e in events]
         already = self._seen.contains(fingerprints)
         order_keys = [(e.site_id, e.name, e.order_id) for e in events if e.order_id is not None]
-        stored_orders = self.store.orders(order_keys) if order_keys else {}  # type: ignore[arg-type]
+        stored_orders = self.store.orders(order_keys) if order_keys else {}
         batch_orders: dict[tuple[int, str, str], int] = {}
         kept: list[Event] = []
         kept_fps: list[int] = []

@@ -24,7 +24,7 @@ _COLUMNS = (
     "revenue_currency, order_id, traits"
 )
 _NAMES = [c.strip() for c in _COLUMNS.split(",")]
-MAX_LIMIT = 10_000
+MAX_LIMIT = 1_000_000
 
 
 def _plain(value: Any) -> Any:
@@ -46,7 +46,8 @@ async def list_events(request: Request) -> JSONResponse:
         return JSONResponse({"error": "limit: expected an integer"}, status_code=400)
     limit = max(1, min(limit, MAX_LIMIT))
     name = request.query_params.get("name")
-    where, params = "site_id = ?", [site.id]
+    where = "site_id = ?"
+    params: list[object] = [site.id]
     if name:
         where += " AND name = ?"
         params.append(name)

@@ -10,7 +10,7 @@ transaction, which is what makes replaying the intake log exact.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,14 @@ class DuckDBStore:
             config["memory_limit"] = memory_limit
         self._db = duckdb.connect(str(path), config=config)
         self._local = threading.local()
+        self.derived_tables: set[str] = set()
         for statement in _schema():
             self._db.execute(statement)
+
+    def create_derived(self, name: str, ddl: str) -> None:
+        """Create a table the writer fills alongside events (visits, identity links)."""
+        self._db.execute(ddl)
+        self.derived_tables.add(name)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor (DuckDB connections are not shared between threads)."""
@@ -107,6 +113,7 @@ class DuckDBStore:
         *,
         seq: int,
         superseded: Sequence[tuple[int, str, str]],
+        derived: Mapping[str, pa.Table] | None = None,
     ) -> None:
         cursor = self.cursor()
         cursor.register("batch", events)
@@ -118,15 +125,24 @@ class DuckDBStore:
                     " AND origin = 'browser'",
                     [site_id, name, order_id],
                 )
-            cursor.execute(f"INSERT INTO events ({', '.join(NAMES)}) SELECT {_SELECT_BATCH} FROM batch")
+            cursor.execute(
+                f"INSERT INTO events ({', '.join(NAMES)}) SELECT {_SELECT_BATCH} FROM batch"
+            )
             cursor.execute(
                 "INSERT OR REPLACE INTO orders"
                 " SELECT site_id, name, order_id, origin, event_id FROM batch"
                 " WHERE order_id IS NOT NULL"
             )
-            cursor.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('intake_seq', ?)", [seq]
-            )
+            for table_name, rows in (derived or {}).items():
+                if table_name not in self.derived_tables:
+                    raise ValueError(f"no derived table {table_name}")
+                cursor.register("derived_rows", rows)
+                try:
+                    # The name was checked against the tables this store created.
+                    cursor.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM derived_rows")
+                finally:
+                    cursor.unregister("derived_rows")
+            cursor.execute("INSERT OR REPLACE INTO meta VALUES ('intake_seq', ?)", [seq])
             cursor.execute("COMMIT")
         except BaseException:
             cursor.execute("ROLLBACK")

@@ -1,0 +1,44 @@
+"""Submit a quarantined event again: same site, same trust, through the whole pipeline.
+
+The original request's IP address and user agent were never kept, so a replayed event gets no
+country, device or cookieless visitor hash from them; an event that fails again is quarantined
+again with its new reason.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from clycyo.collect.ingest import Invalid
+from clycyo.collect.wire import EventIn, WireError, decode_event
+
+if TYPE_CHECKING:
+    from clycyo.runtime import Runtime
+
+
+class ReplayError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def replay_entry(runtime: Runtime, entry_id: int) -> dict[str, object]:
+    """The ingest outcome of replaying one quarantine entry (raises `ReplayError`)."""
+    entry = runtime.quarantine.get(entry_id)
+    if entry is None:
+        raise ReplayError(404, f"entry: no quarantined event {entry_id}")
+    site = runtime.directory.by_id(entry.site_id)
+    if site is None:
+        raise ReplayError(404, "site: the entry's site no longer exists")
+    raw = entry.payload.encode()
+    item: EventIn | Invalid
+    try:
+        item = decode_event(raw)
+    except WireError as exc:
+        item = Invalid(raw, str(exc))
+    outcome = await runtime.ingest.ingest(site, entry.trusted, [item], ip=None, user_agent=None)
+    if outcome.accepted or outcome.duplicates:
+        runtime.quarantine.mark_replayed(entry_id, time.time_ns() // 1000)
+    return outcome.body()

@@ -1,0 +1,369 @@
+"""A synthetic but plausible month of a small SaaS: visitors, their visits, signups and money.
+
+People arrive from search, social, newsletters, ads and referrals; browse the marketing pages;
+some read the docs, some try the pricing page and the checkout; some hit a JavaScript error or a
+slow checkout and give up more often than others. Signups are identified, payments and refunds
+come from the server. Everything is drawn from a seeded random generator, so a seed gives the
+same world every time. This module produces wire-format event dicts; it sends nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+DAY_MS = 86_400_000
+MINUTE_MS = 60_000
+
+# (weight, referrer, utm query, click id)
+ACQUISITION: tuple[tuple[int, str | None, str, str], ...] = (
+    (30, None, "", ""),
+    (26, "https://www.google.com/", "", ""),
+    (6, "https://www.bing.com/", "", ""),
+    (3, "https://duckduckgo.com/", "", ""),
+    (6, "https://news.ycombinator.com/", "", ""),
+    (5, "https://www.reddit.com/r/analytics/", "", ""),
+    (4, "https://t.co/", "", ""),
+    (4, "https://www.linkedin.com/", "", ""),
+    (5, None, "utm_source=newsletter&utm_medium=email&utm_campaign=november", ""),
+    (6, "https://www.google.com/", "utm_source=google&utm_medium=cpc&utm_campaign=brand", "gclid"),
+    (3, "https://www.facebook.com/", "utm_source=facebook&utm_medium=paid_social", "fbclid"),
+    (4, "https://github.com/clycyo/clycyo", "", ""),
+    (3, "https://blog.example.org/best-analytics-tools", "", ""),
+)
+
+# (weight, user agent)
+DEVICES: tuple[tuple[int, str], ...] = (
+    (
+        30,
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+    ),
+    (
+        18,
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/18.1 Safari/605.1.15",
+    ),
+    (
+        10,
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+    ),
+    (8, "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"),
+    (
+        6,
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    ),
+    (
+        16,
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+    ),
+    (
+        10,
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Mobile Safari/537.36",
+    ),
+    (
+        2,
+        "Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/18.1 Mobile/15E148 Safari/604.1",
+    ),
+)
+
+# (weight, a public address in that country's allocations)
+COUNTRIES: tuple[tuple[int, str], ...] = (
+    (30, "8.8.{}.{}"),  # US
+    (12, "85.214.{}.{}"),  # DE
+    (8, "86.128.{}.{}"),  # GB
+    (7, "90.84.{}.{}"),  # FR
+    (5, "145.53.{}.{}"),  # NL
+    (6, "177.134.{}.{}"),  # BR
+    (6, "117.192.{}.{}"),  # IN
+    (4, "126.0.{}.{}"),  # JP
+    (4, "24.114.{}.{}"),  # CA
+    (3, "80.58.{}.{}"),  # ES
+)
+
+PAGES = (
+    "/",
+    "/features",
+    "/pricing",
+    "/docs",
+    "/docs/install",
+    "/docs/api",
+    "/blog/launch",
+    "/blog/privacy",
+    "/about",
+)
+PLANS = (("starter", "19.00"), ("team", "49.00"), ("business", "199.00"))
+JS_ERRORS = (
+    ("TypeError: Cannot read properties of undefined (reading 'price')", "/js/checkout.js", 212),
+    ("ReferenceError: stripe is not defined", "/js/checkout.js", 18),
+)
+
+
+@dataclass
+class Visitor:
+    visitor_id: str
+    ip: str
+    user_agent: str
+    acquisition: tuple[int, str | None, str, str]
+    user_id: str | None = None
+    plan: tuple[str, str] | None = None
+
+
+class World:
+    """Events of `days` days ending at `end_ms`, in time order per visitor."""
+
+    def __init__(self, domain: str, *, days: int, visitors_per_day: int, seed: int, end_ms: int):
+        self.domain = domain
+        self.days = days
+        self.visitors_per_day = visitors_per_day
+        self.random = random.Random(seed)
+        self.end_ms = end_ms
+        self.users = 0
+
+    def _pick(
+        self, table: tuple[tuple[int, object], ...] | tuple[tuple[int, str, str, str], ...]
+    ) -> object:
+        weights = [row[0] for row in table]
+        return self.random.choices(table, weights=weights)[0]
+
+    def _ip(self) -> str:
+        pattern = self._pick(COUNTRIES)[1]  # type: ignore[index]
+        return str(pattern).format(self.random.randint(0, 255), self.random.randint(1, 254))
+
+    def visitors(self) -> Iterator[tuple[Visitor, int]]:
+        """Each new visitor with the time of their first visit."""
+        start_ms = self.end_ms - self.days * DAY_MS
+        for day in range(self.days):
+            # Weekdays are busier; traffic grows a little over the month.
+            weekday = (start_ms // DAY_MS + day + 4) % 7
+            load = (0.6 if weekday >= 5 else 1.0) * (0.85 + 0.3 * day / max(1, self.days))
+            for _ in range(int(self.visitors_per_day * load)):
+                hour_ms = int(self.random.triangular(0, DAY_MS, DAY_MS * 0.6))
+                first_ms = start_ms + day * DAY_MS + hour_ms
+                visitor = Visitor(
+                    visitor_id=uuid.UUID(int=self.random.getrandbits(128)).hex,
+                    ip=self._ip(),
+                    user_agent=str(self._pick(DEVICES)[1]),  # type: ignore[index]
+                    acquisition=self._pick(ACQUISITION),  # type: ignore[arg-type]
+                )
+                yield visitor, first_ms
+
+    def events(self) -> Iterator[dict[str, object]]:
+        """Every event up to the end of the world (later ones are not yet due)."""
+        end_ms = self.end_ms
+        for event in self._all_events():
+            if int(event["timestamp"]) <= end_ms:  # type: ignore[call-overload]
+                yield event
+
+    def _all_events(self) -> Iterator[dict[str, object]]:
+        for visitor, first_ms in self.visitors():
+            visit_ms = first_ms
+            for number in range(self.random.choice((1, 1, 1, 2, 2, 3))):
+                if visit_ms >= self.end_ms:
+                    break
+                yield from self._visit(visitor, visit_ms, landing=number == 0)
+                visit_ms += int(self.random.expovariate(1 / (3 * DAY_MS)))
+
+    def _browser(
+        self, visitor: Visitor, at_ms: int, session_id: str, **event: object
+    ) -> dict[str, object]:
+        event.setdefault("type", "event")
+        event.update(
+            origin="browser",
+            event_id=uuid.UUID(int=self.random.getrandbits(128)).hex,
+            visitor_id=visitor.visitor_id,
+            session_id=session_id,
+            timestamp=at_ms,
+            context={"ip": visitor.ip, "user_agent": visitor.user_agent, "screen": "1440x900"},
+        )
+        if visitor.user_id:
+            event["user_id"] = visitor.user_id
+        return event
+
+    def _server(self, visitor: Visitor, at_ms: int, **event: object) -> dict[str, object]:
+        event.update(
+            type="event",
+            event_id=uuid.UUID(int=self.random.getrandbits(128)).hex,
+            visitor_id=visitor.visitor_id,
+            user_id=visitor.user_id,
+            timestamp=at_ms,
+        )
+        return event
+
+    def _visit(
+        self, visitor: Visitor, start_ms: int, *, landing: bool
+    ) -> Iterator[dict[str, object]]:
+        rnd = self.random
+        session = uuid.UUID(int=rnd.getrandbits(128)).hex[:16]
+        _, referrer, utm, click_id = visitor.acquisition if landing else (0, None, "", "")
+        query = "&".join(
+            part
+            for part in (utm, f"{click_id}=x{rnd.randrange(10**6)}" if click_id else "")
+            if part
+        )
+        at_ms = start_ms
+        path = rnd.choice(("/", "/", "/", "/features", "/blog/launch", "/docs", "/pricing"))
+        pages = [path]
+        for _ in range(int(rnd.expovariate(1 / 2.2))):
+            pages.append(rnd.choice(PAGES))
+        wants_to_buy = rnd.random() < (0.16 if "/pricing" in pages else 0.05)
+        if wants_to_buy and "/pricing" not in pages:
+            pages.append("/pricing")
+        for index, page in enumerate(pages):
+            url = f"https://{self.domain}{page}" + (f"?{query}" if index == 0 and query else "")
+            yield self._browser(
+                visitor,
+                at_ms,
+                session,
+                type="pageview",
+                url=url,
+                referrer=referrer if index == 0 else None,
+                title=f"Demo — {page}",
+            )
+            yield from self._vitals(visitor, at_ms, session, url, slow=page == "/checkout")
+            if page == "/pricing" and rnd.random() < 0.04:
+                yield self._browser(
+                    visitor,
+                    at_ms + 9000,
+                    session,
+                    name="rage_click",
+                    url=url,
+                    props={"selector": "button#annual-toggle", "clicks": 4},
+                )
+            if page.startswith("/docs") and rnd.random() < 0.08:
+                yield self._browser(
+                    visitor,
+                    at_ms + 15000,
+                    session,
+                    name="file_download",
+                    url=url,
+                    props={"url": f"https://{self.domain}/files/clycyo-guide.pdf"},
+                )
+            if page == "/blog/launch" and rnd.random() < 0.1:
+                yield self._browser(
+                    visitor,
+                    at_ms + 20000,
+                    session,
+                    name="outbound_click",
+                    url=url,
+                    props={"url": "https://github.com/clycyo/clycyo"},
+                )
+            dwell_ms = int(rnd.expovariate(1 / 45_000)) + 3000
+            yield self._browser(
+                visitor,
+                at_ms + dwell_ms,
+                session,
+                name="engagement",
+                url=url,
+                props={
+                    "scroll_depth": rnd.choice((25, 50, 75, 100)),
+                    "engaged_ms": int(dwell_ms * 0.7),
+                },
+            )
+            at_ms += dwell_ms + 2000
+        if wants_to_buy:
+            yield from self._checkout(visitor, at_ms, session)
+
+    def _vitals(
+        self, visitor: Visitor, at_ms: int, session: str, url: str, *, slow: bool
+    ) -> Iterator[dict[str, object]]:
+        rnd = self.random
+        if rnd.random() > 0.6:
+            return
+        lcp = rnd.lognormvariate(7.4 if not slow else 8.1, 0.45)
+        inp = rnd.lognormvariate(4.6 if not slow else 5.6, 0.6)
+        for metric, value, good, poor in (
+            ("LCP", lcp, 2500, 4000),
+            ("INP", inp, 200, 500),
+            ("CLS", rnd.expovariate(1 / 0.05), 0.1, 0.25),
+            ("TTFB", rnd.lognormvariate(6.0, 0.5), 800, 1800),
+        ):
+            rating = "good" if value <= good else ("poor" if value > poor else "needs-improvement")
+            yield self._browser(
+                visitor,
+                at_ms + 4000,
+                session,
+                name="web_vital",
+                url=url,
+                props={"metric": metric, "value": round(value, 3), "rating": rating},
+            )
+
+    def _checkout(self, visitor: Visitor, at_ms: int, session: str) -> Iterator[dict[str, object]]:
+        rnd = self.random
+        url = f"https://{self.domain}/checkout"
+        yield self._browser(
+            visitor, at_ms, session, type="pageview", url=url, title="Demo — Checkout"
+        )
+        broken = rnd.random() < 0.18
+        slow = rnd.random() < 0.25
+        yield from self._vitals(visitor, at_ms, session, url, slow=slow)
+        if broken:
+            message, source, line = rnd.choice(JS_ERRORS)
+            yield self._browser(
+                visitor,
+                at_ms + 3000,
+                session,
+                name="js_error",
+                url=url,
+                props={
+                    "message": message,
+                    "source": source,
+                    "line": line,
+                    "column": 17,
+                    "stack": f"{message}\n    at pay ({source}:{line}:17)",
+                },
+            )
+        if broken and rnd.random() < 0.5:
+            yield self._browser(
+                visitor,
+                at_ms + 6000,
+                session,
+                name="rage_click",
+                url=url,
+                props={"selector": "button#pay.primary", "clicks": 5},
+            )
+        pay_chance = 0.7 - (0.5 if broken else 0) - (0.2 if slow else 0)
+        if rnd.random() > pay_chance:
+            return
+        self.users += 1
+        visitor.user_id = visitor.user_id or f"user_{self.users}"
+        visitor.plan = rnd.choice(PLANS)
+        yield self._browser(
+            visitor,
+            at_ms + 30_000,
+            session,
+            type="identify",
+            user_id=visitor.user_id,
+            traits={"plan": visitor.plan[0]},
+        )
+        yield self._server(visitor, at_ms + 31_000, name="signup", props={"plan": visitor.plan[0]})
+        paid_ms = at_ms + 40_000
+        month = 0
+        while paid_ms < self.end_ms:
+            order_id = f"in_{visitor.user_id}_{month}"
+            yield self._server(
+                visitor,
+                paid_ms,
+                name="payment",
+                order_id=order_id,
+                revenue={"amount": visitor.plan[1], "currency": "USD"},
+                props={"plan": visitor.plan[0], "stripe_invoice": order_id},
+            )
+            if rnd.random() < 0.05:
+                refund = f"{int(float(visitor.plan[1]) * (0.5 if rnd.random() < 0.5 else 1)):.2f}"
+                yield self._server(
+                    visitor,
+                    paid_ms + 2 * DAY_MS,
+                    name="refund",
+                    order_id=f"re_{order_id}",
+                    revenue={"amount": f"-{refund}", "currency": "USD"},
+                )
+            paid_ms += 30 * DAY_MS
+            month += 1

@@ -1,0 +1,31 @@
+"""The hook through which the writer maintains tables derived from events (visits, identities).
+
+A deriver sees every batch of new events before it is stored, returns a visit id per event and
+rows for its own tables, and keeps whatever state it needs between batches. The writer stores the
+events and the derived rows in one transaction, then calls `commit`; if the write fails it calls
+`rollback`, and the same batch comes again. So a deriver must stage its state changes in
+`derive` and apply them only in `commit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyarrow as pa
+
+from clycyo.model import Event
+
+
+@dataclass
+class Derived:
+    visit_ids: list[int | None]
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+
+class Deriver(Protocol):
+    def derive(self, events: list[Event]) -> Derived: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

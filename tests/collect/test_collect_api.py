@@ -1,0 +1,357 @@
+"""`POST /api/collect` over real HTTP, case by case as CONTRACT §2 describes it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from clycyo.collect import limits
+from tests.serverproc import Site, clycyo
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+def browser_headers(site: Site, **extra: str) -> dict[str, str]:
+    return {"Origin": f"https://{site.site}", "User-Agent": CHROME, **extra}
+
+
+def pageview(site: Site, path: str = "/", **fields: Any) -> dict[str, Any]:
+    return {"type": "pageview", "url": f"https://{site.site}{path}", **fields}
+
+
+def uid() -> str:
+    return uuid.uuid4().hex
+
+
+def test_single_event_with_public_key(server: Site) -> None:
+    body = {"key": server.public_key, **pageview(server, "/hello", event_id=uid())}
+    status, answer = server.post("/api/collect", body, headers=browser_headers(server))
+    assert status == 200
+    assert answer == {"accepted": 1, "duplicates": 0, "ignored": 0, "rejected": []}
+    [stored] = server.events()
+    assert stored["url"] == f"https://{server.site}/hello"
+    assert stored["origin"] == "browser"
+    assert stored["type"] == "pageview"
+
+
+def test_batch_as_text_plain_like_send_beacon(server: Site) -> None:
+    body = {
+        "key": server.public_key,
+        "sent_at": int(time.time() * 1000),
+        "batch": [
+            pageview(server, "/a"),
+            {"name": "signup_click", "url": f"https://{server.site}/a"},
+        ],
+    }
+    status, answer = server.post(
+        "/api/collect",
+        json.dumps(body).encode(),
+        headers=browser_headers(server, **{"Content-Type": "text/plain;charset=UTF-8"}),
+    )
+    assert status == 200, answer
+    assert answer["accepted"] == 2
+    assert sorted(e["name"] for e in server.events()) == ["pageview", "signup_click"]
+
+
+def test_gzip_body(server: Site) -> None:
+    body = gzip.compress(json.dumps({"batch": [{"name": "job_done"}] * 3}).encode())
+    status, answer = server.post(
+        "/api/collect", body, secret=True, headers={"Content-Encoding": "gzip"}
+    )
+    assert status == 200, answer
+    assert answer["accepted"] == 3
+
+
+def test_broken_gzip_is_a_400(server: Site) -> None:
+    status, answer = server.post(
+        "/api/collect", b"\x1f\x8bnot gzip", secret=True, headers={"Content-Encoding": "gzip"}
+    )
+    assert status == 400
+    assert "gzip" in answer["error"]
+
+
+def test_unreadable_body_is_a_400_with_a_reason(server: Site) -> None:
+    status, answer = server.post("/api/collect", b"{not json", secret=True)
+    assert status == 400
+    assert answer["error"]
+
+
+def test_bad_keys_are_401(server: Site) -> None:
+    status, _ = server.post("/api/collect", {"key": "pk_nope", **pageview(server)})
+    assert status == 401
+    status, _ = server.server.post("/api/collect", {"name": "x"}, bearer="sk_wrong")
+    assert status == 401
+    status, _ = server.post("/api/collect", pageview(server))  # no key at all
+    assert status == 401
+
+
+def test_public_key_only_from_the_sites_origins(server: Site) -> None:
+    body = {"key": server.public_key, **pageview(server)}
+    for origin in (
+        f"http://{server.site}:8080",
+        f"https://www.{server.site}",
+        f"https://app.{server.site}",
+    ):
+        status, _ = server.post(
+            "/api/collect", body, headers={"Origin": origin, "User-Agent": CHROME}
+        )
+        assert status == 200, origin
+    status, answer = server.post(
+        "/api/collect", body, headers={"Origin": "https://evil.example", "User-Agent": CHROME}
+    )
+    assert status == 403
+    assert "origin" in answer["error"]
+
+
+def test_public_key_cannot_report_another_sites_pages(server: Site) -> None:
+    body = {"key": server.public_key, "type": "pageview", "url": "https://other.example/x"}
+    status, answer = server.post("/api/collect", body, headers={"User-Agent": CHROME})
+    assert status == 200
+    assert answer["rejected"] == [{"index": 0, "error": f"url: not a page of {server.site}"}]
+
+
+def test_cors_preflight_for_json(server: Site) -> None:
+    origin = f"https://{server.site}"
+    status, _ = server.server.request(
+        "OPTIONS",
+        "/api/collect",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert status == 204
+    import urllib.request
+
+    request = urllib.request.Request(
+        server.url + "/api/collect", method="OPTIONS", headers={"Origin": origin}
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Access-Control-Allow-Origin"] == origin
+        assert "POST" in response.headers["Access-Control-Allow-Methods"]
+        assert "Content-Type" in response.headers["Access-Control-Allow-Headers"]
+    request = urllib.request.Request(
+        server.url + "/api/collect", method="OPTIONS", headers={"Origin": "https://evil.example"}
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Access-Control-Allow-Origin"] is None
+
+
+def test_post_answers_carry_cors_for_the_site(server: Site) -> None:
+    import urllib.request
+
+    body = json.dumps({"key": server.public_key, **pageview(server)}).encode()
+    request = urllib.request.Request(
+        server.url + "/api/collect", data=body, method="POST", headers=browser_headers(server)
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Access-Control-Allow-Origin"] == f"https://{server.site}"
+
+
+def test_per_event_errors_name_the_field_and_keep_the_valid_ones(server: Site) -> None:
+    batch = [
+        {"name": "ok_1"},
+        {"name": 42},
+        {"type": "pageview"},
+        {"name": "x" * (limits.MAX_NAME_CHARS + 1)},
+        {"name": "money", "revenue": {"amount": "ten", "currency": "EUR"}},
+        {"name": "ok_2", "props": {"nested": {"no": 1}}},
+        {"name": "ok_3", "props": {"plan": "team", "seats": 3, "trial": False}},
+    ]
+    status, answer = server.post("/api/collect", {"batch": batch}, secret=True)
+    assert status == 200
+    assert answer["accepted"] == 2
+    errors = {r["index"]: r["error"] for r in answer["rejected"]}
+    assert errors[1].startswith("name: expected")
+    assert errors[2] == "url: required for a pageview"
+    assert errors[3].startswith("name: expected") and "length" in errors[3]
+    assert errors[4] == "revenue.amount: not a decimal number"
+    assert errors[5] == "props: expected bool | int | float | str, got object"
+    assert set(errors) == {1, 2, 3, 4, 5}
+    stored = {e["name"]: e for e in server.events()}
+    assert set(stored) == {"ok_1", "ok_3"}
+    assert stored["ok_3"]["props"] == {"plan": "team", "seats": "3", "trial": "false"}
+
+
+def test_rejected_events_are_quarantined_with_their_reason(server: Site) -> None:
+    marker = uid()
+    event = {"name": 7, "event_id": marker, "context": {"ip": "198.51.100.77"}}
+    status, _ = server.post("/api/collect", {"batch": [event]}, secret=True)
+    assert status == 200
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        listing = json.loads(
+            clycyo("quarantine", "list", "--json", "--limit", "500", data=server.data_dir)
+        )
+        mine = [e for e in listing if e["site"] == server.site]
+        if mine:
+            break
+        time.sleep(0.1)
+    [entry] = mine
+    assert entry["error"].startswith("name: expected")
+    assert entry["payload"]["event_id"] == marker
+    assert "ip" not in entry["payload"]["context"]
+
+
+def test_too_large_body_and_batch_are_413(server: Site) -> None:
+    status, answer = server.post(
+        "/api/collect", b"{" + b" " * (limits.MAX_BODY_BYTES + 1) + b"}", secret=True
+    )
+    assert status == 413
+    assert "body" in answer["error"]
+    batch = [{"name": "x"}] * (limits.MAX_BATCH_EVENTS + 1)
+    status, answer = server.post("/api/collect", {"batch": batch}, secret=True)
+    assert status == 413
+    assert answer["error"] == f"batch: more than {limits.MAX_BATCH_EVENTS} events; split it"
+
+
+def test_gzip_bomb_is_refused(server: Site) -> None:
+    bomb = gzip.compress(b"[" + b" " * (limits.MAX_INFLATED_BYTES + 10) + b"]")
+    status, _ = server.post("/api/collect", bomb, secret=True, headers={"Content-Encoding": "gzip"})
+    assert status == 413
+
+
+def test_same_event_id_twice_counts_once(server: Site) -> None:
+    event = {"name": "signup", "event_id": uid(), "user_id": "u1"}
+    assert server.post("/api/collect", event, secret=True)[1]["accepted"] == 1
+    again = server.post("/api/collect", {"batch": [event, event]}, secret=True)[1]
+    assert again["accepted"] == 0
+    assert again["duplicates"] == 2
+    assert len(server.events(name="signup")) == 1
+
+
+def test_order_id_server_copy_supersedes_the_browsers(server: Site) -> None:
+    order = {
+        "name": "purchase",
+        "order_id": "o-1",
+        "revenue": {"amount": "49.00", "currency": "EUR"},
+    }
+    browser = {"key": server.public_key, **order, "url": f"https://{server.site}/thanks"}
+    assert server.post("/api/collect", browser, headers=browser_headers(server))[1]["accepted"] == 1
+    server_copy = {**order, "revenue": {"amount": "49.50", "currency": "EUR"}, "user_id": "u7"}
+    assert server.post("/api/collect", server_copy, secret=True)[1]["accepted"] == 1
+    late_browser = {**browser, "event_id": uid()}
+    answer = server.post("/api/collect", late_browser, headers=browser_headers(server))[1]
+    assert answer["duplicates"] == 1
+    assert server.post("/api/collect", server_copy, secret=True)[1]["duplicates"] == 1
+    [stored] = server.events(name="purchase")
+    assert stored["origin"] == "server"
+    assert stored["revenue_amount"] == "49.5"
+    assert stored["revenue_currency"] == "EUR"
+
+
+def test_clock_skew_is_corrected_with_sent_at(server: Site) -> None:
+    now_ms = int(time.time() * 1000)
+    skew_ms = 3 * 3600 * 1000  # the client's clock is three hours fast
+    body = {
+        "key": server.public_key,
+        "sent_at": now_ms + skew_ms,
+        "batch": [pageview(server, "/skew", timestamp=now_ms + skew_ms - 60_000)],
+    }
+    assert server.post("/api/collect", body, headers=browser_headers(server))[0] == 200
+    [stored] = server.events()
+    stored_ms = _epoch_ms(stored["time"])
+    assert abs(stored_ms - (now_ms - 60_000)) < 5_000
+
+
+def test_future_time_becomes_received_time_and_rfc3339_is_accepted(server: Site) -> None:
+    body = {"name": "later", "timestamp": "2999-01-01T00:00:00Z"}
+    assert server.post("/api/collect", body, secret=True)[1]["accepted"] == 1
+    [stored] = server.events()
+    assert stored["time"] == stored["received_at"]
+
+
+def test_backdating_beyond_24h_needs_the_secret_key(server: Site) -> None:
+    old_ms = int(time.time() * 1000) - 3 * 86_400_000
+    body = {"key": server.public_key, **pageview(server, timestamp=old_ms)}
+    answer = server.post("/api/collect", body, headers=browser_headers(server))[1]
+    assert (
+        answer["rejected"][0]["error"]
+        == "timestamp: more than 24 h in the past needs the secret key"
+    )
+    answer = server.post("/api/collect", {"name": "import", "timestamp": old_ms}, secret=True)[1]
+    assert answer["accepted"] == 1
+    assert _epoch_ms(server.events(name="import")[0]["time"]) == old_ms
+
+
+def test_context_is_only_honoured_with_the_secret_key(server: Site) -> None:
+    context = {"ip": "2001:4860:4860::8888", "user_agent": CHROME}
+    public = {"key": server.public_key, **pageview(server, "/p"), "context": context}
+    server.post("/api/collect", public, headers={"User-Agent": CHROME})
+    secret = {"name": "server_side", "visitor_id": "v-ctx", "context": context}
+    server.post("/api/collect", secret, secret=True)
+    events = {e["name"]: e for e in server.events()}
+    # Loopback is the browser's real address here: no country; the forwarded one counts.
+    assert events["pageview"]["country"] is None
+    assert events["server_side"]["country"] == "US"
+    assert events["server_side"]["browser"] == "Chrome"
+
+
+def test_secret_key_events_are_not_bot_traffic_for_the_sending_library(server: Site) -> None:
+    headers = {"User-Agent": "python-requests/2.32.3"}
+    answer = server.post("/api/collect", {"name": "invoice.paid"}, secret=True, headers=headers)[1]
+    assert answer["accepted"] == 1
+    bot = {
+        "name": "crawl",
+        "context": {"user_agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"},
+    }
+    answer = server.post("/api/collect", bot, secret=True, headers=headers)[1]
+    assert answer["ignored"] == 1
+
+
+def test_bots_with_the_public_key_are_ignored(server: Site) -> None:
+    body = {"key": server.public_key, **pageview(server)}
+    answer = server.post("/api/collect", body, headers={"User-Agent": "curl/8.5.0"})[1]
+    assert answer == {"accepted": 0, "duplicates": 0, "ignored": 1, "rejected": []}
+
+
+def test_identify_and_origin_marking(server: Site) -> None:
+    identify = {"type": "identify", "visitor_id": "v1", "user_id": "u1", "traits": {"plan": "team"}}
+    answer = server.post("/api/collect", identify, secret=True)[1]
+    assert answer["accepted"] == 1
+    imported = {"name": "old_click", "origin": "browser", "visitor_id": "v1"}
+    server.post("/api/collect", imported, secret=True)
+    events = {e["name"]: e for e in server.events()}
+    assert events["identify"]["origin"] == "server"
+    assert events["identify"]["user_id"] == "u1"
+    assert json.loads(events["identify"]["traits"]) == {"plan": "team"}
+    assert events["old_click"]["origin"] == "browser"
+
+
+def test_utm_and_click_ids_are_read_from_the_url(server: Site) -> None:
+    url = f"https://{server.site}/land?utm_source=newsletter&utm_medium=email&utm_campaign=nov&gclid=abc"
+    body = {
+        "key": server.public_key,
+        "type": "pageview",
+        "url": url,
+        "referrer": "https://www.google.com/",
+    }
+    server.post("/api/collect", body, headers=browser_headers(server))
+    [stored] = server.events()
+    assert stored["page"] == "/land"
+    assert (stored["utm_source"], stored["utm_medium"], stored["utm_campaign"]) == (
+        "newsletter",
+        "email",
+        "nov",
+    )
+    assert stored["click_id"] == "gclid"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_other_methods_are_405(server: Site, method: str) -> None:
+    assert server.server.request(method, "/api/collect")[0] == 405
+
+
+def _epoch_ms(text: str) -> int:
+    import datetime as dt
+
+    return int(dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import msgspec
+
+from clycyo.model import Drop, DropReason, Event
+from clycyo.pipeline import process
+from clycyo.pipeline.dedupe import dedupe, undo
+from clycyo.pipeline.minimize import minimize
+from tests.pipeline.factories import make_context, make_hit
+
+
+def test_minimize_drops_ip_and_user_agent_by_construction() -> None:
+    event = minimize(make_hit(ip="203.0.113.9", event_id="e1", props={"a": 1, "b": True}))
+    assert "ip" not in Event.__struct_fields__
+    assert "user_agent" not in Event.__struct_fields__
+    encoded = msgspec.msgpack.encode(event)
+    assert b"203.0.113.9" not in encoded
+    assert bytes([203, 0, 113, 9]) not in encoded
+    assert event.props == {"a": "1", "b": "true"}
+
+
+def test_minimize_gives_every_event_an_id() -> None:
+    one, two = minimize(make_hit()), minimize(make_hit())
+    assert one.event_id and two.event_id and one.event_id != two.event_id
+
+
+def test_same_event_id_twice_is_a_duplicate() -> None:
+    ctx = make_context()
+    assert isinstance(dedupe(minimize(make_hit(event_id="e1")), ctx), Event)
+    again = dedupe(minimize(make_hit(event_id="e1")), ctx)
+    assert again == Drop(DropReason.DUPLICATE_EVENT)
+    # Another site may use the same id.
+    assert isinstance(dedupe(minimize(make_hit(event_id="e1", site_id=2)), ctx), Event)
+
+
+def money(origin: str, event_id: str) -> Event:
+    return minimize(
+        make_hit(
+            type="event",
+            name="payment",
+            order_id="o1",
+            revenue_amount="10",
+            revenue_currency="EUR",
+            origin=origin,
+            trusted=origin == "server",
+            event_id=event_id,
+        )
+    )
+
+
+def test_order_rules_server_supersedes_browser() -> None:
+    ctx = make_context()
+    assert isinstance(dedupe(money("browser", "b1"), ctx), Event)
+    assert dedupe(money("browser", "b2"), ctx) == Drop(DropReason.DUPLICATE_ORDER)
+    assert isinstance(dedupe(money("server", "s1"), ctx), Event)
+    assert dedupe(money("server", "s2"), ctx) == Drop(DropReason.DUPLICATE_ORDER)
+    assert dedupe(money("browser", "b3"), ctx) == Drop(DropReason.SUPERSEDED_ORDER)
+
+
+def test_undo_forgets_an_event_whose_write_failed() -> None:
+    ctx = make_context()
+    event = dedupe(money("server", "s1"), ctx)
+    assert isinstance(event, Event)
+    undo(event, ctx)
+    assert isinstance(dedupe(money("server", "s1"), ctx), Event)
+
+
+def test_process_runs_every_step_in_order() -> None:
+    ctx = make_context()
+    result = process(make_hit(event_id="p1", url="https://example.com/x?utm_source=a"), ctx)
+    assert isinstance(result, Event)
+    assert result.visitor_kind == "hash"
+    assert process(make_hit(event_id="p1"), ctx) == Drop(DropReason.DUPLICATE_EVENT)
+    assert process(make_hit(type="event", name=""), ctx) == Drop(
+        DropReason.INVALID, "name: required for an event"
+    )

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+
+from clycyo.model import Drop, DropReason, Hit
+from clycyo.pipeline.validate import validate
+from tests.pipeline.factories import NOW_US, make_context, make_hit
+
+HOUR_US = 3_600_000_000
+
+
+def rejected(hit: Hit) -> str:
+    result = validate(hit, make_context())
+    assert isinstance(result, Drop)
+    assert result.reason is DropReason.INVALID
+    return result.detail
+
+
+def test_event_needs_a_name() -> None:
+    assert rejected(make_hit(type="event", name="")) == "name: required for an event"
+
+
+def test_identify_needs_a_user_id() -> None:
+    assert rejected(make_hit(type="identify", name="identify")) == "user_id: required for identify"
+
+
+def test_pageview_needs_an_absolute_http_url() -> None:
+    assert rejected(make_hit(url=None)) == "url: required for a pageview"
+    assert rejected(make_hit(url="javascript:alert(1)")) == "url: must be an absolute http(s) URL"
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        ("abc", "revenue.amount: not a decimal number"),
+        ("NaN", "revenue.amount: not a finite number"),
+        ("1e13", "revenue.amount: larger than 1000000000000"),
+        ("1.1234567", "revenue.amount: more than 6 decimal places"),
+    ],
+)
+def test_revenue_amount_must_be_a_sane_decimal(amount: str, reason: str) -> None:
+    hit = make_hit(type="event", name="payment", revenue_amount=amount, revenue_currency="EUR")
+    assert rejected(hit) == reason
+
+
+def test_revenue_amount_is_normalised_exactly() -> None:
+    hit = make_hit(type="event", name="payment", revenue_amount="49.900", revenue_currency="EUR")
+    result = validate(hit, make_context())
+    assert isinstance(result, Hit)
+    assert result.revenue_amount == "49.9"
+
+
+def test_time_defaults_to_received() -> None:
+    result = validate(make_hit(), make_context())
+    assert isinstance(result, Hit)
+    assert result.time_us == NOW_US
+
+
+def test_client_clock_skew_is_corrected_with_sent_at() -> None:
+    # The client's clock runs 2 hours fast: it says the event happened at 12:00 and was sent at
+    # 12:05 (its time); the server received it at 10:05, so it happened at 10:00.
+    skew = 2 * HOUR_US
+    hit = make_hit(timestamp_us=NOW_US + skew - 300_000_000, sent_us=NOW_US + skew)
+    result = validate(hit, make_context())
+    assert isinstance(result, Hit)
+    assert result.time_us == NOW_US - 300_000_000
+
+
+def test_a_time_in_the_future_becomes_the_time_received() -> None:
+    result = validate(make_hit(timestamp_us=NOW_US + HOUR_US), make_context())
+    assert isinstance(result, Hit)
+    assert result.time_us == NOW_US
+
+
+def test_public_key_may_backdate_24_hours_and_no_more() -> None:
+    ok = validate(make_hit(timestamp_us=NOW_US - 24 * HOUR_US), make_context())
+    assert isinstance(ok, Hit)
+    too_old = make_hit(timestamp_us=NOW_US - 24 * HOUR_US - 1)
+    assert rejected(too_old) == "timestamp: more than 24 h in the past needs the secret key"
+
+
+def test_secret_key_may_backdate_further() -> None:
+    hit = make_hit(timestamp_us=NOW_US - 90 * 24 * HOUR_US, trusted=True, origin="server")
+    assert isinstance(validate(hit, make_context()), Hit)
+
+
+def test_seconds_sent_as_milliseconds_are_refused() -> None:
+    hit = make_hit(timestamp_us=1_790_000_000 * 1000, trusted=True)
+    assert rejected(hit) == "timestamp: before the year 2000 (epoch milliseconds expected)"

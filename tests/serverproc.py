@@ -1,0 +1,166 @@
+"""A real `clycyo serve` in a subprocess on 127.0.0.1, for tests that go over HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clycyo.config.store import ConfigStore
+
+_site_numbers = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clycyo(*args: str, data: Path, stdin: str | None = None) -> str:
+    """Run the CLI in a subprocess (as a user would) and return its standard output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "clycyo", *args, "--data", str(data)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout
+
+
+@dataclass
+class Site:
+    """A site on a running server, with its keys."""
+
+    server: ServerProcess
+    site: str
+    public_key: str
+    secret_key: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def data_dir(self) -> Path:
+        return self.server.data_dir
+
+    def post(
+        self, path: str, body: Any, *, secret: bool = False, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        return self.server.post(
+            path, body, bearer=self.secret_key if secret else None, headers=headers
+        )
+
+    def events(self, **params: str) -> list[dict[str, Any]]:
+        """Stored events of this site, newest first, read through the events API."""
+        query = "&".join(f"{k}={v}" for k, v in {"site": self.site, **params}.items())
+        status, body = self.server.get(f"/api/v1/events?{query}", bearer=self.secret_key)
+        assert status == 200, body
+        return list(body["events"])
+
+
+class ServerProcess:
+    def __init__(
+        self, data_dir: Path, *, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.extra_args = extra_args
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60.0) -> ServerProcess:
+        command = [sys.executable, "-m", "clycyo", "serve", "--data", str(self.data_dir)]
+        command += ["--port", str(self.port), *self.extra_args]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=self.env
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                status, _ = self.get("/healthz")
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server did not become healthy")
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM), as an operator's service manager would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
+
+    def kill(self) -> None:
+        """`kill -9`: no chance to flush anything."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+    def add_site(self, domain: str | None = None, **settings: Any) -> Site:
+        """Create a site the way `clycyo site add` does (its CLI is tested on its own)."""
+        domain = domain or f"t{next(_site_numbers)}-{os.getpid()}.localhost"
+        config = ConfigStore(self.data_dir / "config.sqlite")
+        created = config.add_site(domain, **settings)
+        return Site(self, created.site.domain, created.site.public_key, created.secret_key)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        req = urllib.request.Request(
+            self.url + path, data=body, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            status = exc.code
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw
+
+    def get(self, path: str, *, bearer: str | None = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return self.request("GET", path, headers=headers)
+
+    def post(
+        self,
+        path: str,
+        body: Any,
+        *,
+        bearer: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if bearer:
+            all_headers["Authorization"] = f"Bearer {bearer}"
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return self.request("POST", path, data, all_headers)

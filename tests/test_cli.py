@@ -1,0 +1,91 @@
+"""The command line, run as a user runs it: in a subprocess, with and without a server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.serverproc import ServerProcess, clycyo
+
+
+def test_site_add_json_works_while_a_server_runs(own_server: ServerProcess) -> None:
+    own_server.start()
+    created = json.loads(clycyo("site", "add", "live.example", "--json", data=own_server.data_dir))
+    assert created["site"] == "live.example"
+    assert created["public_key"].startswith("pk_")
+    assert created["secret_key"].startswith("sk_")
+    # The running server honours the new keys at once.
+    status, answer = own_server.post("/api/collect", {"name": "x"}, bearer=created["secret_key"])
+    assert (status, answer["accepted"]) == (200, 1)
+    listing = json.loads(clycyo("site", "list", "--json", data=own_server.data_dir))
+    assert [s["site"] for s in listing] == ["live.example"]
+    # The secret key is stored only as a hash.
+    config = (own_server.data_dir / "config.sqlite").read_bytes()
+    assert created["secret_key"].encode() not in config
+
+
+def test_site_add_refuses_a_duplicate_and_nonsense(tmp_path: Path) -> None:
+    clycyo("site", "add", "dup.example", data=tmp_path)
+    for domain in ("dup.example", "not a domain"):
+        result = subprocess.run(
+            [sys.executable, "-m", "clycyo", "site", "add", domain, "--data", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert "clycyo:" in result.stderr
+
+
+def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    out = clycyo(
+        "user", "add", "ann@example.com", "--password-stdin", data=tmp_path, stdin="s3cret-pass\n"
+    )
+    assert "ann@example.com" in out
+    from clycyo.config.passwords import verify_password
+    from clycyo.config.store import ConfigStore
+
+    stored = ConfigStore(tmp_path / "config.sqlite").user_by_email("ann@example.com")
+    assert stored is not None
+    assert verify_password("s3cret-pass", stored[1])
+    assert not verify_password("wrong", stored[1])
+    assert b"s3cret-pass" not in (tmp_path / "config.sqlite").read_bytes()
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_quarantine_list_show_replay(own_server: ServerProcess, running: bool) -> None:
+    own_server.start()
+    site = own_server.add_site("q.example")
+    bad = {"name": "checkout", "timestamp": "not a time", "context": {"ip": "192.0.2.55"}}
+    site.post("/api/collect", {"batch": [bad]}, secret=True)
+    own_server.get(f"/api/v1/events?site={site.site}")  # waits until the writer has loaded it
+    listing = json.loads(clycyo("quarantine", "list", "--json", data=own_server.data_dir))
+    [entry] = listing
+    assert entry["error"].startswith("timestamp:")
+    assert "ip" not in entry["payload"]["context"]
+    shown = json.loads(clycyo("quarantine", "show", str(entry["id"]), data=own_server.data_dir))
+    assert shown["payload"]["name"] == "checkout"
+    if not running:
+        own_server.stop()
+    # Replaying the same payload fails again (it is still invalid) and says why.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clycyo",
+            "quarantine",
+            "replay",
+            str(entry["id"]),
+            "--data",
+            str(own_server.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "timestamp" in result.stdout

@@ -1,0 +1,57 @@
+"""No raw IP address reaches disk: not as text, not as packed bytes, not in any file."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+from tests.serverproc import ServerProcess
+
+IPV4 = ["203.0.113.77", "8.8.4.4", "85.214.132.117"]
+IPV6 = ["2001:db8:85a3::8a2e:370:7334", "2001:4860:4860::8844"]
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+def forms(address: str) -> list[bytes]:
+    ip = ipaddress.ip_address(address)
+    family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
+    found = [str(ip).encode(), ip.exploded.encode(), socket.inet_pton(family, str(ip))]
+    if ip.version == 6:
+        found.append(ip.exploded.replace(":", "").encode())
+    return found
+
+
+def test_no_ip_address_is_written_anywhere(own_server: ServerProcess) -> None:
+    own_server.extra_args = ("--trusted-proxies", "1")
+    own_server.start()
+    site = own_server.add_site("privacy.example")
+    for address in IPV4 + IPV6:
+        context = {"ip": address, "user_agent": CHROME}
+        # A backend forwarding its end user's address (cookieless, so it feeds the hash).
+        site.post("/api/collect", {"name": "signup", "context": context}, secret=True)
+        # A browser behind the operator's proxy.
+        status, _ = own_server.post(
+            "/api/collect",
+            {"key": site.public_key, "type": "pageview", "url": "https://privacy.example/"},
+            headers={"X-Forwarded-For": address, "User-Agent": CHROME},
+        )
+        assert status == 200
+        # An invalid event carrying the address goes to the quarantine.
+        site.post("/api/collect", {"batch": [{"name": 1, "context": context}]}, secret=True)
+    stored = site.events()
+    assert len(stored) == 2 * len(IPV4 + IPV6)
+    assert {e["country"] for e in stored} >= {"US", "DE"}
+    own_server.stop()
+
+    needles = [form for address in IPV4 + IPV6 for form in forms(address)]
+    files = [p for p in own_server.data_dir.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".duckdb") for p in files)
+    assert any(p.suffix == ".log" for p in files)
+    for path in [*files, own_server.log_path]:
+        data = Path(path).read_bytes()
+        for needle in needles:
+            assert needle not in data, f"{needle!r} found in {path}"
