@@ -14,8 +14,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from clycyo.collect import http
+from clycyo.collect.formats.routes import format_routes
 from clycyo.collect.handler import CollectHandler
 from clycyo.collect.proxy import ClientAddress
+from clycyo.integrations import stripe
 from clycyo.runtime import Runtime
 from clycyo.web import admin_api, events_api
 
@@ -23,6 +25,12 @@ from clycyo.web import admin_api, events_api
 def build_app(runtime: Runtime) -> Any:
     client_ip = ClientAddress(runtime.settings.trusted_proxies)
     collect = CollectHandler(runtime.ingest, runtime.directory, client_ip)
+    # Raw ASGI endpoints by exact path: our collect API and the other clients' wire formats.
+    raw_routes: dict[str, Any] = {
+        "/api/collect": collect,
+        **format_routes(runtime.ingest, runtime.directory, client_ip),
+    }
+    stripe_webhook = stripe.StripeWebhook(runtime.ingest, runtime.directory, runtime.stripe_links)
     web = Starlette(
         routes=[
             Route("/api/v1/events", events_api.list_events, methods=["GET"]),
@@ -60,8 +68,12 @@ def build_app(runtime: Runtime) -> Any:
         kind = scope["type"]
         if kind == "http":
             path = scope["path"]
-            if path == "/api/collect":
-                await collect(scope, receive, send)
+            handler = raw_routes.get(path)
+            if handler is not None:
+                await handler(scope, receive, send)
+                return
+            if path.startswith(stripe.PATH_PREFIX):
+                await stripe_webhook(scope, receive, send)
                 return
             if path == "/healthz":
                 await health(send)

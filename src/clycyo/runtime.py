@@ -19,6 +19,7 @@ from pathlib import Path
 from clycyo.collect.ingest import Ingest
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import ConfigStore
+from clycyo.integrations.stripe_links import StripeLinks
 from clycyo.pipeline.context import Context
 from clycyo.pipeline.salts import SaltRing
 from clycyo.store.base import EventStore
@@ -67,6 +68,7 @@ class Runtime:
     writer: Writer
     ctx: Context
     ingest: Ingest
+    stripe_links: StripeLinks
     started_at: float = field(default_factory=time.time)
     accepting: bool = True
     admin_token: str | None = None  # tools on this machine present it (see local_server.py)
@@ -100,6 +102,7 @@ class Runtime:
             writer=writer,
             ctx=ctx,
             ingest=ingest,
+            stripe_links=StripeLinks.in_folder(data),
         )
 
     async def maintain(self, interval_s: float = 1.0) -> None:

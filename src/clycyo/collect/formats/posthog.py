@@ -1,0 +1,181 @@
+"""PostHog's capture API: `POST /batch/`, `/capture/`, `/e/`, `/i/v0/e/` (CONTRACT §3).
+
+The project key is the site's secret key, found as `api_key`, `token` or `$token` in the body,
+in an event or its properties (posthog-js puts it there), or as a Bearer token. Bodies come as
+JSON (gzip by header or `?compression=gzip-js`), or as a form field `data` holding JSON or its
+base64. Each event becomes one Clycyo event; the mapping is in `docs/migrating.md`. This module
+only translates.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+import msgspec
+
+from clycyo.collect import http, limits
+from clycyo.collect.formats.endpoint import Delivery, FormatError, Request
+from clycyo.collect.formats.shape import (
+    bounded_traits,
+    checked,
+    flat_props,
+    instant,
+    mapping,
+    text,
+)
+from clycyo.collect.ingest import Invalid
+from clycyo.collect.wire import EventIn
+from clycyo.config.directory import SiteDirectory
+from clycyo.config.store import Site
+
+PATHS = ("/batch/", "/capture/", "/e/", "/i/v0/e/")
+_KEY_FIELDS = ("api_key", "token", "$token")
+# Properties that only say something to PostHog itself, or that become event fields here.
+_NOT_PROPS = ("token", "distinct_id", "alias", "revenue", "currency")
+
+
+def _json_text(request: Request) -> bytes:
+    """The JSON text of a body, whichever of PostHog's encodings it arrived in."""
+    body = request.body
+    compression = request.query.get("compression", "")
+    if compression in ("gzip", "gzip-js") and b"content-encoding" not in request.headers:
+        body = http.inflate(body)
+    elif compression == "lz64":
+        raise FormatError(400, "compression: lz64 is not supported; use gzip-js or none")
+    stripped = body.lstrip()
+    if stripped.startswith(b"data="):
+        form = parse_qs(stripped.decode("latin-1"))
+        body = form.get("data", [""])[0].encode("latin-1")
+        stripped = body.lstrip()
+    if stripped[:1] not in (b"{", b"["):
+        try:
+            body = base64.b64decode(stripped, validate=False)
+        except binascii.Error:
+            raise FormatError(400, "body: neither JSON nor base64 JSON") from None
+    return body
+
+
+def _key(request: Request, body: Any, events: list[Any]) -> str | None:
+    authorization = request.headers.get(b"authorization", b"").decode("latin-1")
+    if authorization.startswith("Bearer "):
+        return authorization.removeprefix("Bearer ").strip() or None
+    holders: list[Mapping[str, Any]] = [body] if isinstance(body, dict) else []
+    for event in events:
+        if isinstance(event, dict):
+            holders += [event, mapping(event.get("properties"))]
+    keys = {text(holder.get(field)) for holder in holders for field in _KEY_FIELDS}
+    keys.discard(None)
+    # Two different keys in one body could be two sites: refuse rather than guess.
+    return keys.pop() if len(keys) == 1 else None
+
+
+def _timestamp(event: Mapping[str, Any], properties: Mapping[str, Any]) -> object:
+    if event.get("timestamp") is not None:
+        return event["timestamp"]
+    seconds = properties.get("$time")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        return seconds * 1000
+    offset_ms = event.get("offset")
+    if isinstance(offset_ms, int) and not isinstance(offset_ms, bool):
+        return time.time_ns() // 1_000_000 - offset_ms
+    return None
+
+
+def translate(event: Mapping[str, Any], request: Request, site: Site) -> dict[str, Any]:
+    """One PostHog event in Clycyo's wire shape (not yet checked)."""
+    properties = mapping(event.get("properties"))
+    name = text(event.get("event"))
+    distinct = text(event.get("distinct_id")) or text(properties.get("distinct_id"))
+    device = text(properties.get("$device_id"))
+    anonymous = (
+        properties.get("$is_identified") is False
+        or properties.get("$process_person_profile") is False
+        or (distinct is not None and distinct == device)
+    )
+    browser = properties.get("$lib") == "web"
+    referrer = text(properties.get("$referrer"))
+    out: dict[str, Any] = {
+        "type": "event",
+        "name": name,
+        "event_id": text(event.get("uuid")),
+        "visitor_id": distinct if anonymous else device,
+        "user_id": None if anonymous else distinct,
+        "session_id": text(properties.get("$session_id")),
+        "timestamp": _timestamp(event, properties),
+        "sent_at": event.get("sent_at"),
+        "url": text(properties.get("$current_url")),
+        "referrer": None if referrer == "$direct" else referrer,
+        "title": text(properties.get("title")),
+        "origin": "browser" if browser else "server",
+        "props": flat_props(properties, skip=_NOT_PROPS, skip_prefix="$") or None,
+    }
+    person = {**mapping(properties.get("$set_once")), **mapping(properties.get("$set"))}
+    person.update(mapping(event.get("$set_once")))
+    person.update(mapping(event.get("$set")))
+    if name == "$pageview":
+        out["type"], out["name"] = "pageview", None
+    elif name == "$identify":
+        out["type"] = "identify"
+        out["visitor_id"] = text(properties.get("$anon_distinct_id")) or device
+        out["user_id"] = distinct
+    elif name == "$create_alias":
+        out["type"] = "identify"
+        out["visitor_id"], out["user_id"] = distinct, text(properties.get("alias"))
+    elif name in ("$set", "$set_once"):
+        out["type"], out["user_id"] = "identify", distinct
+    amount = properties.get("revenue")
+    if isinstance(amount, str | int | float) and not isinstance(amount, bool):
+        currency = text(properties.get("currency")) or site.currency
+        out["revenue"] = {"amount": amount, "currency": currency}
+        out["order_id"] = text(properties.get("order_id") or properties.get("orderId"))
+    if out["type"] == "identify":
+        out["name"] = None
+        out["traits"] = bounded_traits(person)
+        if out["visitor_id"] == out["user_id"]:
+            out["visitor_id"] = None
+    ip = text(properties.get("$ip"))
+    user_agent = text(properties.get("$raw_user_agent"))
+    if browser:
+        # posthog-js posts from the page: the request's own address and agent are the user's.
+        ip, user_agent = ip or request.ip, user_agent or request.user_agent
+    out["context"] = {"ip": ip, "user_agent": user_agent}
+    return out
+
+
+class PostHogFormat:
+    def parse(self, request: Request, directory: SiteDirectory) -> Delivery:
+        try:
+            body = msgspec.json.decode(_json_text(request))
+        except (msgspec.DecodeError, http.BodyError) as exc:
+            raise FormatError(400, f"body: not JSON ({exc})") from None
+        if isinstance(body, list):
+            events = body
+        elif isinstance(body, dict):
+            batch = body.get("batch", body.get("data"))
+            events = batch if isinstance(batch, list) else [body]
+        else:
+            raise FormatError(400, "body: expected a JSON object or list")
+        if len(events) > limits.MAX_BATCH_EVENTS:
+            raise FormatError(413, f"batch: more than {limits.MAX_BATCH_EVENTS} events")
+        key = _key(request, body, events)
+        if key is None:
+            raise FormatError(401, "api_key: missing (send the site's secret key)")
+        site = directory.by_secret_key(key)
+        if site is None:
+            raise FormatError(401, "api_key: unknown or revoked secret key")
+        items: list[EventIn | Invalid] = []
+        for event in events:
+            if isinstance(event, dict):
+                items.append(checked(translate(event, request, site)))
+            else:
+                items.append(Invalid(msgspec.json.encode(event), "event: expected an object"))
+        sent_at = instant(body.get("sent_at")) if isinstance(body, dict) else None
+        return Delivery(site=site, trusted=True, items=items, sent_at=sent_at, extra={"status": 1})
+
+
+FORMAT = PostHogFormat()

@@ -1,0 +1,1 @@
+"""Receivers for other services' events (Stripe), turned into Clycyo server events."""

@@ -1,0 +1,130 @@
+"""PostHog's own Python client, unchanged, and posthog-js bodies, against a real server."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import uuid
+from typing import Any
+
+import posthog
+
+from tests.serverproc import Site
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+
+
+def client(site: Site, **options: Any) -> posthog.Posthog:
+    return posthog.Posthog(site.secret_key, host=site.url, sync_mode=True, **options)
+
+
+def test_capture_identify_alias_from_posthog_client(server: Site) -> None:
+    ph = client(server, gzip=True)
+    signup = str(uuid.uuid4())
+    ph.capture("signed up", distinct_id="user-1", properties={"plan": "pro", "n": 2}, uuid=signup)
+    ph.capture("$identify", distinct_id="user-1", properties={"$anon_distinct_id": "anon-1"})
+    ph.alias(previous_id="anon-2", distinct_id="user-1")
+    ph.set(distinct_id="user-1", properties={"email": "a@b.c"})
+    events = server.events()
+    by_name = {e["name"]: e for e in events}
+
+    event = by_name["signed up"]
+    assert (event["event_id"], event["user_id"], event["origin"]) == (signup, "user-1", "server")
+    assert event["props"] == {"plan": "pro", "n": "2"}  # PostHog's own $-properties are left out
+    identifies = {(e["visitor_id"], e["user_id"]) for e in events if e["type"] == "identify"}
+    assert identifies == {(None, "user-1"), ("anon-1", "user-1"), ("anon-2", "user-1")}
+    traits = [json.loads(e["traits"]) for e in events if e["traits"]]
+    assert traits == [{"email": "a@b.c"}]
+
+
+def test_the_same_uuid_twice_is_one_event(server: Site) -> None:
+    ph = client(server)
+    same = str(uuid.uuid4())
+    ph.capture("exported", distinct_id="u", uuid=same)
+    ph.capture("exported", distinct_id="u", uuid=same)
+    body = {"api_key": server.secret_key, "batch": [{"event": "exported", "uuid": same}]}
+    status, answer = server.post("/batch/", body)
+    assert (status, answer["duplicates"]) == (200, 1)
+    assert len(server.events()) == 1
+
+
+def test_revenue_properties_make_a_money_event(server: Site) -> None:
+    ph = client(server)
+    props = {"revenue": 12.5, "currency": "gbp", "order_id": "ph-1"}
+    ph.capture("purchase", distinct_id="u", properties=props)
+    ph.capture("purchase", distinct_id="u", properties=props)  # another uuid, same order
+    (event,) = server.events()
+    assert (event["revenue_amount"], event["revenue_currency"], event["order_id"]) == (
+        "12.5",
+        "GBP",
+        "ph-1",
+    )
+
+
+def posthog_js_events(site: Site) -> list[dict[str, Any]]:
+    common = {
+        "token": site.secret_key,
+        "$lib": "web",
+        "$device_id": "dev-1",
+        "distinct_id": "dev-1",
+        "$is_identified": False,
+        "$session_id": "s-1",
+        "$current_url": f"https://{site.site}/docs?utm_source=hn",
+        "$referrer": "$direct",
+        "$raw_user_agent": CHROME,
+    }
+    return [
+        {
+            "event": "$pageview",
+            "uuid": str(uuid.uuid4()),
+            "properties": {**common, "title": "Docs"},
+        },
+        {"event": "clicked", "uuid": str(uuid.uuid4()), "properties": {**common, "button": "buy"}},
+    ]
+
+
+def test_posthog_js_bodies_gzip_js_and_base64_form(server: Site) -> None:
+    events = posthog_js_events(server)
+    body = gzip.compress(json.dumps(events[:1]).encode())
+    status, answer = server.server.request(
+        "POST", "/e/?compression=gzip-js&ver=1.200", body, {"Content-Type": "text/plain"}
+    )
+    assert (status, answer["accepted"]) == (200, 1)
+    form = "data=" + base64.b64encode(json.dumps(events[1]).encode()).decode()
+    status, answer = server.server.request(
+        "POST",
+        "/i/v0/e/",
+        form.encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert (status, answer["accepted"]) == (200, 1)
+    stored = {e["type"]: e for e in server.events()}
+    pageview = stored["pageview"]
+    assert (pageview["origin"], pageview["visitor_id"], pageview["user_id"]) == (
+        "browser",
+        "dev-1",
+        None,
+    )
+    assert (pageview["utm_source"], pageview["title"], pageview["browser"]) == (
+        "hn",
+        "Docs",
+        "Chrome",
+    )
+    assert stored["event"]["props"] == {"button": "buy"}
+
+
+def test_errors(server: Site) -> None:
+    status, answer = server.post("/capture/", {"api_key": "sk_nope", "event": "x"})
+    assert status == 401 and answer["detail"]
+    status, answer = server.post("/capture/", {"event": "x", "distinct_id": "u"})
+    assert status == 401
+    status, _ = server.post("/batch/", b"\x00\x01 not json")
+    assert status == 400
+    status, answer = server.post(
+        "/capture/", {"api_key": server.secret_key, "distinct_id": "u", "properties": {}}
+    )
+    assert status == 200 and answer["rejected"][0]["error"] == "name: required for an event"

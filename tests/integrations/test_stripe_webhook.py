@@ -1,0 +1,217 @@
+"""The Stripe webhook end to end: events signed by Stripe's own library, over HTTP, to a real
+`clycyo serve`, read back through the events API."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import stripe
+
+from tests.integrations import stripe_payloads as sp
+from tests.integrations.conftest import StripeSite
+
+VISITOR = "0123456789abcdef0123456789abcdef"  # the shape of the tracker's visitor ids
+
+
+def test_one_off_checkout_payment_is_one_payment_however_often_delivered(
+    stripe_site: StripeSite,
+) -> None:
+    intent = sp.new_id("pi")
+    session = sp.checkout_session(
+        customer=sp.new_id("cus"),
+        reference=VISITOR,
+        metadata={"clycyo_visitor_id": VISITOR},
+        payment_intent=intent,
+    )
+    delivery = sp.event("checkout.session.completed", session)
+    status, answer = stripe_site.deliver(delivery)
+    assert status == 200 and answer["accepted"] == 2, answer
+    status, answer = stripe_site.deliver(delivery)  # Stripe retries
+    assert (status, answer["accepted"], answer["duplicates"]) == (200, 0, 2)
+    # The same payment again under another event id (a second delivery path).
+    stripe_site.deliver(sp.event("checkout.session.completed", session))
+
+    (payment,) = stripe_site.events("payment")
+    assert (payment["revenue_amount"], payment["revenue_currency"]) == ("49", "EUR")
+    assert (payment["order_id"], payment["visitor_id"], payment["origin"]) == (
+        intent,
+        VISITOR,
+        "server",
+    )
+    assert payment["event_id"] == f"stripe:{delivery['id']}"
+    assert payment["props"]["checkout_session"] == session["id"]
+    assert len(stripe_site.events("checkout.completed")) == 1
+
+
+def test_subscription_checkout_then_invoice_then_renewal_by_customer_only(
+    stripe_site: StripeSite,
+) -> None:
+    customer, sub, first_invoice = sp.new_id("cus"), sp.new_id("sub"), sp.new_id("in")
+    meta = {"clycyo_user_id": "user-42", "clycyo_visitor_id": VISITOR}
+    session = sp.checkout_session(
+        mode="subscription",
+        amount=1500,
+        currency="usd",
+        customer=customer,
+        reference="user-42",
+        metadata=meta,
+        invoice=first_invoice,
+        subscription=sub,
+    )
+    # invoice.paid may arrive before or after the session; both name the same invoice.
+    stripe_site.deliver(
+        sp.event(
+            "invoice.paid",
+            sp.invoice(
+                first_invoice,
+                customer=customer,
+                subscription=sub,
+                metadata=meta,
+                billing_reason="subscription_create",
+                new_api=True,
+            ),
+        )
+    )
+    stripe_site.deliver(sp.event("checkout.session.completed", session))
+    renewal = sp.new_id("in")
+    status, answer = stripe_site.deliver(
+        sp.event("invoice.paid", sp.invoice(renewal, customer=customer, subscription=None))
+    )
+    assert (status, answer["accepted"]) == (200, 1)
+
+    payments = {p["order_id"]: p for p in stripe_site.events("payment")}
+    assert set(payments) == {first_invoice, renewal}
+    assert payments[first_invoice]["props"]["billing_reason"] == "subscription_create"
+    assert payments[renewal]["revenue_amount"] == "15"
+    assert (payments[renewal]["user_id"], payments[renewal]["visitor_id"]) == ("user-42", VISITOR)
+
+
+def test_partial_refunds_are_deltas_counted_once(stripe_site: StripeSite) -> None:
+    charge_id, intent = sp.new_id("ch"), sp.new_id("pi")
+    first_refund, second_refund = sp.new_id("re"), sp.new_id("re")
+    first = sp.event(
+        "charge.refunded",
+        sp.charge(
+            charge_id,
+            amount=5000,
+            refunded=1000,
+            refunds=[(first_refund, 1000)],
+            payment_intent=intent,
+        ),
+    )
+    second = sp.event(
+        "charge.refunded",
+        sp.charge(
+            charge_id,
+            amount=5000,
+            refunded=1500,
+            refunds=[(second_refund, 500), (first_refund, 1000)],
+            payment_intent=intent,
+        ),
+    )
+    for delivery in (first, second, second, first):
+        status, _ = stripe_site.deliver(delivery)
+        assert status == 200
+    refunds = {r["order_id"]: r["revenue_amount"] for r in stripe_site.events("refund")}
+    assert refunds == {first_refund: "-10", second_refund: "-5"}
+
+
+def test_refunds_without_a_refund_list_use_the_refunded_total(stripe_site: StripeSite) -> None:
+    charge_id = sp.new_id("ch")
+    deliveries = [
+        sp.event("charge.refunded", sp.charge(charge_id, amount=9000, refunded=total, refunds=None))
+        for total in (2000, 4500)
+    ]
+    for delivery in (deliveries[0], deliveries[1], deliveries[1], deliveries[0]):
+        assert stripe_site.deliver(delivery)[0] == 200
+    refunds = sorted(r["revenue_amount"] for r in stripe_site.events("refund"))
+    assert refunds == ["-20", "-25"]
+
+
+def test_plan_change_and_churn(stripe_site: StripeSite) -> None:
+    customer, sub = sp.new_id("cus"), sp.new_id("sub")
+    basic = sp.price("price_basic", 1000, nickname="Basic")
+    pro = sp.price("price_pro", 9600, interval="year", nickname="Pro")
+    meta = {"clycyo_user_id": "user-7"}
+    created = sp.subscription(sub, customer=customer, prices=[basic], metadata=meta)
+    stripe_site.deliver(sp.event("customer.subscription.created", created))
+    upgraded = sp.subscription(sub, customer=customer, prices=[pro])
+    stripe_site.deliver(
+        sp.event(
+            "customer.subscription.updated",
+            upgraded,
+            previous_attributes={"items": sp.items([basic])},
+        )
+    )
+    status, answer = stripe_site.deliver(
+        sp.event(
+            "customer.subscription.updated",
+            upgraded,
+            previous_attributes={"current_period_end": 1, "latest_invoice": "in_x"},
+        )
+    )
+    assert status == 200 and answer["accepted"] == 0 and answer["ignored"]
+    stripe_site.deliver(
+        sp.event("customer.subscription.deleted", {**upgraded, "status": "canceled"})
+    )
+
+    (created_event,) = stripe_site.events("subscription.created")
+    assert created_event["props"]["plan"] == "Basic" and created_event["props"]["mrr"] == "10.00"
+    (updated,) = stripe_site.events("subscription.updated")
+    props = updated["props"]
+    assert (props["change"], props["old_plan"], props["new_plan"]) == ("downgrade", "Basic", "Pro")
+    assert (props["old_amount"], props["new_amount"], props["mrr"]) == ("10.00", "96.00", "8.00")
+    assert updated["user_id"] == "user-7"  # the subscription's customer, linked at creation
+    (canceled,) = stripe_site.events("subscription.canceled")
+    assert canceled["props"]["cancellation_reason"] == "cancellation_requested"
+    assert canceled["user_id"] == "user-7"
+
+
+def test_failed_payment_and_currencies(stripe_site: StripeSite) -> None:
+    customer = sp.new_id("cus")
+    failed = sp.invoice(sp.new_id("in"), customer=customer, amount=2599)
+    stripe_site.deliver(sp.event("invoice.payment_failed", failed))
+    (event,) = stripe_site.events("payment.failed")
+    assert (event["props"]["amount"], event["revenue_amount"]) == ("25.99", None)
+    for currency, minor in (("jpy", 500), ("kwd", 1234)):
+        session = sp.checkout_session(
+            amount=minor, currency=currency, payment_intent=sp.new_id("pi"), reference="u1"
+        )
+        stripe_site.deliver(sp.event("checkout.session.completed", session))
+    amounts = {(p["revenue_currency"], p["revenue_amount"]) for p in stripe_site.events("payment")}
+    assert amounts == {("JPY", "500"), ("KWD", "1.234")}
+
+
+def test_signatures(stripe_site: StripeSite) -> None:
+    delivery = sp.event("customer.created", {"id": sp.new_id("cus"), "object": "customer"})
+    payload = json.dumps(delivery)
+    now = int(time.time())
+    good = stripe.WebhookSignature.generate_signature_header(
+        payload, stripe_site.signing_secret, timestamp=now
+    )
+    # The header this suite makes is one Stripe's own verifier accepts.
+    stripe.Webhook.construct_event(payload, good, stripe_site.signing_secret)
+
+    status, answer = stripe_site.deliver(delivery, secret="whsec_not_the_sites")
+    assert status == 400 and "signature" in answer["error"]
+    status, answer = stripe_site.deliver(delivery, timestamp=now - 600)
+    assert status == 400 and "timestamp" in answer["error"]
+    status, answer = stripe_site.deliver(delivery, header="")
+    assert status == 400 and "missing" in answer["error"]
+    status, answer = stripe_site.deliver(delivery, header="t=abc,v1=00")
+    assert status == 400
+    # While a secret is rolled Stripe signs with both; one match is enough.
+    rolled = good.replace("v1=", "v1=" + "0" * 64 + ",v1=")
+    status, answer = stripe_site.deliver(delivery, header=rolled)
+    assert (status, answer) == (200, {"ignored": "customer.created", "event": delivery["id"]})
+    assert stripe_site.events() == []
+
+
+def test_unknown_site_and_site_without_secret(stripe_site: StripeSite) -> None:
+    server = stripe_site.site.server
+    status, _ = server.request("POST", "/api/webhooks/stripe/nope.localhost", b"{}", {})
+    assert status == 404
+    plain = server.add_site()
+    status, answer = server.request("POST", f"/api/webhooks/stripe/{plain.site}", b"{}", {})
+    assert status == 400 and "signing secret" in answer["error"]
