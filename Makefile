@@ -48,6 +48,7 @@ lint: setup
 	$(VENV)/bin/ruff check src tests bench sdk/python
 	$(VENV)/bin/ruff format --check src tests bench sdk/python
 	$(VENV)/bin/mypy
+	cd sdk/python && ../../$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff format src tests bench sdk/python

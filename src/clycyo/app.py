@@ -20,6 +20,7 @@ from clycyo.collect.proxy import ClientAddress
 from clycyo.integrations import stripe
 from clycyo.runtime import Runtime
 from clycyo.web import admin_api, events_api
+from clycyo.web.tracker_script import tracker_script
 
 
 def build_app(runtime: Runtime) -> Any:
@@ -34,6 +35,8 @@ def build_app(runtime: Runtime) -> Any:
     web = Starlette(
         routes=[
             Route("/api/v1/events", events_api.list_events, methods=["GET"]),
+            Route("/js/clycyo.js", tracker_script, methods=["GET", "HEAD"]),
+            Route("/js/clycyo.{digest}.js", tracker_script, methods=["GET", "HEAD"]),
             Route(
                 "/api/admin/quarantine/{entry_id}/replay",
                 admin_api.replay_quarantined,

@@ -1,0 +1,159 @@
+"""The queue between the application's threads and the consumer, and its lifecycle.
+
+Bounded, non-blocking enqueue (drop and count when full); the consumer thread started on the
+first event; flush and shutdown with deadlines; a fresh queue and thread in a forked child;
+delivery inline in sync mode. It never raises into the caller and never builds an event itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+from clycyo_sdk import lifecycle
+from clycyo_sdk.batching import STOP, FlushMarker
+from clycyo_sdk.consumer import Consumer, Pause
+from clycyo_sdk.events import Event
+from clycyo_sdk.stats import ErrorCallback, Stats, logger
+
+# The pieces that a forked child builds anew: (stats, source queue, pause) -> consumer.
+ConsumerFactory = Callable[[Stats, "queue.SimpleQueue[Any]", Pause], Consumer]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        make_consumer: ConsumerFactory,
+        *,
+        max_queue_size: int,
+        sync_mode: bool = False,
+        enabled: bool = True,
+        exit_flush_timeout_s: float | None = 5.0,
+        on_error: ErrorCallback | None = None,
+        on_close: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._make_consumer = make_consumer
+        self._on_error = on_error
+        self._max_queue_size = max_queue_size
+        self._sync_mode = sync_mode
+        self._enabled = enabled
+        self._exit_flush_timeout_s = exit_flush_timeout_s
+        self._on_close = on_close
+        self._closed = False
+        self._build()
+        lifecycle.register(self)
+
+    def _build(self) -> None:
+        self._lock = threading.Lock()  # inline delivery and shutdown, one at a time
+        self.stats = Stats(self._on_error)
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._pause = Pause()
+        self._consumer = self._make_consumer(self.stats, self.queue, self._pause)
+        self._started = False
+
+    def enqueue(self, event: Event) -> bool:
+        if self._sync_mode:
+            return self._send_now(event)
+        if self._closed or not self._enabled:
+            return self._refuse()
+        events = self.queue
+        # qsize() then put() may overshoot by a few under contention: a soft bound is enough,
+        # and a lock here would cost every call.
+        if events.qsize() >= self._max_queue_size:
+            self.stats.add("dropped")
+            self.stats.log_once(
+                "full",
+                logging.WARNING,
+                "clycyo: the event queue is full (%d); dropping events until it drains",
+                self._max_queue_size,
+            )
+            return False
+        events.put(event)
+        if not self._started:
+            self._started = True
+            self._consumer.start()
+        return True
+
+    def _send_now(self, event: Event) -> bool:
+        if self._closed or not self._enabled:
+            return self._refuse()
+        with self._lock:
+            before = self._undelivered()
+            self.queue.put(event)
+            self._consumer.drain()
+            return self._undelivered() == before
+
+    def _refuse(self) -> bool:
+        if self._enabled:
+            self.stats.add("dropped")
+            self.stats.log_once("closed", logging.WARNING, "clycyo: event after shutdown()")
+        return False
+
+    def _undelivered(self) -> int:
+        return self.stats.lost + self.stats.get("rejected")
+
+    def flush(self, timeout_s: float | None) -> bool:
+        try:
+            if not self._consumer.running:
+                with self._lock:
+                    before = self.stats.lost
+                    self._consumer.drain()
+                    return self.stats.lost == before
+            marker = FlushMarker(self.stats.lost)
+            self.queue.put(marker)
+            return marker.wait(timeout_s)
+        except Exception:
+            logger.exception("clycyo: flush() failed")
+            return False
+
+    def shutdown(self, timeout_s: float | None) -> bool:
+        with self._lock:
+            if self._closed:
+                return True
+            self._closed = True
+        lifecycle.forget(self)
+        try:
+            if not self._consumer.running:
+                return self.flush(timeout_s)
+            started_at = time.monotonic()
+            if timeout_s is not None:
+                # Backoff waits that would end after the deadline are given up at once.
+                self._pause.set_deadline(started_at + timeout_s)
+            marker = FlushMarker(self.stats.lost)
+            self.queue.put(marker)
+            self.queue.put(STOP)
+            delivered = marker.wait(timeout_s)
+            if timeout_s is None:
+                self._consumer.join(None)
+            else:
+                self._consumer.join(max(timeout_s - (time.monotonic() - started_at), 0.0))
+            if not delivered:
+                logger.warning(
+                    "clycyo: shut down with events undelivered (about %d still queued)",
+                    self.queue.qsize(),
+                )
+            return delivered
+        except Exception:
+            logger.exception("clycyo: shutdown() failed")
+            return False
+        finally:
+            if not self._consumer.running:
+                self._close_transport()
+
+    def _close_transport(self) -> None:
+        try:
+            self._on_close()
+        except Exception:
+            logger.warning("clycyo: closing the transport failed", exc_info=True)
+
+    def _reset_after_fork(self) -> None:
+        # The parent's queued events stay the parent's: the child starts empty, so none is
+        # sent twice, and its thread starts with its first event.
+        self._build()
+
+    def _flush_at_exit(self) -> None:
+        if self._exit_flush_timeout_s:
+            self.shutdown(self._exit_flush_timeout_s)

@@ -1,0 +1,118 @@
+"""How a request body reaches the collector: the `Transport` interface and its HTTP version.
+
+A transport sends one prepared body and returns the answer, or raises for a network failure. It
+decides nothing: retries, backoff and the meaning of statuses belong to `delivery`. The HTTP
+transport keeps one persistent HTTP/1.1 connection and is used by one thread at a time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import ssl
+import urllib.parse
+from collections.abc import Mapping
+from typing import NamedTuple, Protocol
+
+COLLECT_PATH = "/api/collect"
+
+# Failures that mean a kept-alive connection was closed by the server while idle.
+_STALE_CONNECTION_ERRORS = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+)
+
+
+class Response(NamedTuple):
+    status: int
+    headers: Mapping[str, str]  # names in lower case
+    body: bytes
+
+
+class Transport(Protocol):
+    def send(self, body: bytes, headers: Mapping[str, str]) -> Response:
+        """POST `body` with `headers`; raise (any exception) when no answer came back."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def collect_url(host: str) -> str:
+    """`host` ("https://stats.example.com", optionally with a path prefix) → the collect URL."""
+    parts = urllib.parse.urlsplit(host.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"host must be an http:// or https:// URL, not {host!r}")
+    return urllib.parse.urlunsplit(
+        (parts.scheme, parts.netloc, parts.path.rstrip("/") + COLLECT_PATH, "", "")
+    )
+
+
+class HTTPTransport:
+    """POSTs over one kept-alive connection, opened lazily and reopened after any failure."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http:// or https:// URL: {url!r}")
+        self.url = url
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._timeout_s = timeout_s
+        self._ssl_context = ssl_context
+        self._conn: http.client.HTTPConnection | None = None
+        self._pid = os.getpid()
+
+    def send(self, body: bytes, headers: Mapping[str, str]) -> Response:
+        if self._pid != os.getpid():
+            # A forked child must never write to the socket it shares with its parent.
+            self._conn = None
+            self._pid = os.getpid()
+        retried = False
+        while True:
+            conn = self._connection()
+            reused = conn.sock is not None
+            try:
+                conn.request("POST", self._path, body=body, headers=dict(headers))
+                answer = conn.getresponse()
+                data = answer.read()  # read it all so that the connection can be used again
+            except _STALE_CONNECTION_ERRORS:
+                self.close()
+                # The server closed an idle kept-alive connection: one immediate try on a fresh
+                # one. Safe even if the first request did arrive: its event ids make it a duplicate.
+                if reused and not retried:
+                    retried = True
+                    continue
+                raise
+            except BaseException:
+                self.close()
+                raise
+            headers_out = {name.lower(): value for name, value in answer.getheaders()}
+            return Response(answer.status, headers_out, data)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            if self._https:
+                context = self._ssl_context or ssl.create_default_context()
+                self._conn = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=self._timeout_s, context=context
+                )
+            else:
+                self._conn = http.client.HTTPConnection(
+                    self._host, self._port, timeout=self._timeout_s
+                )
+        return self._conn

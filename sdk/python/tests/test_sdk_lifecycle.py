@@ -1,0 +1,119 @@
+"""Fork and exit: a forked child gets its own queue and thread; exit flushes with a deadline."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+import clycyo_sdk
+from sdk_doubles import Collector, MakeClient
+
+SDK_SRC = str(Path(clycyo_sdk.__file__).resolve().parent.parent)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_sends_through_its_own_thread_and_duplicates_nothing(
+    collector: Collector, make_client: MakeClient
+) -> None:
+    client = make_client(transport=None, host=collector.url, flush_interval_s=30.0)
+    client.track("parent-before")
+    assert client.flush(5)
+    # Queued in the parent and still waiting for flush_interval_s when the fork happens.
+    for i in range(3):
+        client.track("parent-queued", props={"i": i})
+    parent_thread = client._dispatcher._consumer
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork() in a process with threads; that is the point here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only, never return into pytest
+        code = 10
+        try:
+            fresh = client._dispatcher._consumer is not parent_thread
+            empty = client.stats()["queued"] == 0
+            client.track("child")
+            running = client._dispatcher._consumer.running
+            delivered = client.flush(10)
+            code = 0 if (fresh and empty and running and delivered) else 11
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert client.flush(10)
+    assert sorted(collector.names()) == ["child", "parent-before"] + ["parent-queued"] * 3
+    assert collector.duplicates == 0
+
+
+def run_script(script: str, *args: str, timeout_s: float = 20) -> float:
+    started = time.monotonic()
+    env = {**os.environ, "PYTHONPATH": SDK_SRC}
+    subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        check=True,
+        env=env,
+        timeout=timeout_s,
+    )
+    return time.monotonic() - started
+
+
+def test_exit_flushes_what_is_still_queued(collector: Collector) -> None:
+    run_script(
+        """
+        import sys, clycyo_sdk
+        client = clycyo_sdk.Client("sk", host=sys.argv[1], flush_interval_s=30.0)
+        for i in range(5):
+            client.track("at-exit", props={"i": i})
+        """,
+        collector.url,
+    )
+    assert collector.names() == ["at-exit"] * 5
+
+
+def test_the_default_client_is_flushed_at_exit_too(collector: Collector) -> None:
+    run_script(
+        """
+        import sys, clycyo_sdk
+        clycyo_sdk.init("sk", host=sys.argv[1], flush_interval_s=30.0)
+        clycyo_sdk.track("shortcut")
+        """,
+        collector.url,
+    )
+    assert collector.names() == ["shortcut"]
+
+
+def test_exit_waits_no_longer_than_its_deadline(collector: Collector) -> None:
+    collector.fail_first = 10_000
+    collector.retry_after = None
+    elapsed_s = run_script(
+        """
+        import sys, clycyo_sdk
+        client = clycyo_sdk.Client(
+            "sk", host=sys.argv[1], exit_flush_timeout_s=1.0, backoff_base_s=0.2
+        )
+        client.track("doomed")
+        """,
+        collector.url,
+    )
+    assert collector.requests >= 1
+    assert elapsed_s < 6.0  # 1 s of deadline plus interpreter start-up, with room for CI
+
+
+def test_exit_flush_can_be_turned_off(collector: Collector) -> None:
+    run_script(
+        """
+        import sys, clycyo_sdk
+        client = clycyo_sdk.Client(
+            "sk", host=sys.argv[1], flush_interval_s=30.0, exit_flush_timeout_s=None
+        )
+        client.track("never")
+        """,
+        collector.url,
+    )
+    assert collector.requests == 0
