@@ -355,3 +355,17 @@ def _epoch_ms(text: str) -> int:
     import datetime as dt
 
     return int(dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_numeric_ids_are_stored_as_text(server: Site) -> None:
+    body = {
+        "name": "purchase",
+        "user_id": 42,
+        "order_id": 1001,
+        "event_id": 7,
+        "revenue": {"amount": 5, "currency": "usd"},
+    }
+    assert server.post("/api/collect", body, secret=True)[1]["accepted"] == 1
+    [stored] = server.events()
+    assert (stored["user_id"], stored["order_id"], stored["event_id"]) == ("42", "1001", "7")
+    assert (stored["revenue_amount"], stored["revenue_currency"]) == ("5", "USD")

@@ -17,7 +17,9 @@ from clycyo.collect import limits
 from clycyo.model import Hit
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_NAME_CHARS)]
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_ID_CHARS)]
+IdText = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_ID_CHARS)]
+# Ids may be sent as numbers (many products number their users and orders); stored as text.
+Id = IdText | int
 Url = Annotated[str, msgspec.Meta(max_length=limits.MAX_URL_CHARS)]
 Text = Annotated[str, msgspec.Meta(max_length=limits.MAX_TEXT_CHARS)]
 PropKey = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_PROP_KEY_CHARS)]
@@ -72,6 +74,12 @@ class BodyIn(EventIn, kw_only=True):
     batch: list[msgspec.Raw] | None = None  # its length is checked by the handler (413)
 
 
+# What decoding hostile JSON raises besides msgspec's own error: invalid UTF-8 inside a string,
+# and nesting deeper than the interpreter's recursion limit. Each is the client's fault (a 400).
+JSON_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+# Epoch milliseconds beyond this (the year 33658) cannot be a time; it would overflow later.
+_MAX_EPOCH_MS = 10**15
+
 _body_decoder = msgspec.json.Decoder(BodyIn)
 _event_decoder = msgspec.json.Decoder(EventIn)
 _PATH = re.compile(r" - at `\$\.?(.*)`$")
@@ -81,8 +89,12 @@ class WireError(ValueError):
     """The body or one event does not match the wire format; the message names the field."""
 
 
-def describe(exc: msgspec.DecodeError) -> str:
+def describe(exc: Exception) -> str:
     """Rewrite msgspec's message `Expected X - at `$.a.b`` as `a.b: expected X`."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"body: not valid UTF-8 (byte {exc.start})"
+    if isinstance(exc, RecursionError):
+        return "body: JSON nested too deeply"
     message = str(exc)
     match = _PATH.search(message)
     if not match:
@@ -97,26 +109,32 @@ def describe(exc: msgspec.DecodeError) -> str:
 def decode_body(body: bytes) -> BodyIn:
     try:
         return _body_decoder.decode(body)
-    except msgspec.DecodeError as exc:
+    except JSON_ERRORS as exc:
         raise WireError(describe(exc)) from None
 
 
 def decode_event(raw: msgspec.Raw | bytes) -> EventIn:
     try:
         return _event_decoder.decode(raw)
-    except msgspec.DecodeError as exc:
+    except JSON_ERRORS as exc:
         raise WireError(describe(exc)) from None
 
 
-def instant_us(value: Instant) -> int:
+def instant_us(value: Instant, field: str = "timestamp") -> int:
     """Epoch milliseconds or an RFC 3339 time as epoch microseconds (naive times are UTC)."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         return int(value.timestamp()) * 1_000_000 + value.microsecond
     if isinstance(value, bool):
-        raise WireError("timestamp: expected epoch milliseconds or RFC 3339 text")
+        raise WireError(f"{field}: expected epoch milliseconds or RFC 3339 text")
+    if not abs(value) <= _MAX_EPOCH_MS:  # also false for NaN
+        raise WireError(f"{field}: out of range (epoch milliseconds expected)")
     return int(value * 1000)
+
+
+def _text(value: str | int | None) -> str | None:
+    return value if value is None or isinstance(value, str) else str(value)
 
 
 def to_hit(
@@ -148,19 +166,19 @@ def to_hit(
         user_agent=user_agent,
         type=event.type,
         name=event.name or (event.type if event.type != "event" else ""),
-        event_id=event.event_id,
-        visitor_id=event.visitor_id,
-        user_id=event.user_id,
-        session_id=event.session_id,
+        event_id=_text(event.event_id),
+        visitor_id=_text(event.visitor_id),
+        user_id=_text(event.user_id),
+        session_id=_text(event.session_id),
         timestamp_us=None if event.timestamp is None else instant_us(event.timestamp),
-        sent_us=None if sent_at is None else instant_us(sent_at),
+        sent_us=None if sent_at is None else instant_us(sent_at, "sent_at"),
         url=event.url,
         referrer=event.referrer,
         title=event.title,
         props=event.props,
         revenue_amount=None if revenue is None else str(revenue.amount),
         revenue_currency=None if revenue is None else revenue.currency.upper(),
-        order_id=event.order_id,
+        order_id=_text(event.order_id),
         traits=event.traits,
         locale=context.locale if context else None,
         screen=context.screen if context else None,

@@ -1,0 +1,26 @@
+// Builds wire events (ids, time, page context) for every collector and hands them to the transport.
+import { ids, randomId } from './identity.js'
+import { enqueue } from './transport.js'
+
+const context = { screen: screen.width + 'x' + screen.height, locale: navigator.language }
+let userId
+
+// The last pageview sent (the landing one goes first): later events describe its page.
+export let pageview = {}
+
+// Kept for this page only; the server links the visitor to the user from the identify event.
+export const setUser = (id) => {
+  userId = id == null ? id : '' + id
+}
+
+// Fields that tie an event to the page it describes rather than to the moment it is sent.
+export const pageFields = (page) => ({ url: page.url, session_id: page.session_id })
+
+export const emit = (name, props, extra, type = 'event') => {
+  const event = {
+    type, name, event_id: randomId(), timestamp: Date.now(), url: pageview.url,
+    user_id: userId, props, context, ...ids(), ...extra,
+  }
+  if (type == 'pageview') pageview = event
+  enqueue(event)
+}

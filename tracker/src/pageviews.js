@@ -1,0 +1,35 @@
+// Pageviews: the landing page, then each new URL of a single-page app (history API, back, hash).
+import { emit, pageview } from './core.js'
+import { reportEngagement, resetEngagement } from './engagement.js'
+
+// `force` counts the same URL again: a page restored from the back/forward cache is a new view.
+export const trackPageview = (force) => {
+  const url = location.href
+  if (url == pageview.url && !force) return
+  if (pageview.url) {
+    reportEngagement()
+    resetEngagement()
+  }
+  emit('pageview', undefined, {
+    url,
+    title: document.title,
+    // Only the landing page has a real referrer; after it the previous URL is our own page.
+    referrer: (!pageview.url && document.referrer) || undefined,
+  }, 'pageview')
+}
+
+export const watchNavigation = () => {
+  // Routers change the title after the URL: a zero-delay look reads the new one (and folds a
+  // redirect made right after a push into a single pageview).
+  const navigate = () => setTimeout(trackPageview)
+  for (const method of ['pushState', 'replaceState']) {
+    const original = history[method]
+    history[method] = function () {
+      const result = original.apply(this, arguments)
+      navigate()
+      return result
+    }
+  }
+  addEventListener('popstate', navigate)
+  addEventListener('hashchange', navigate)
+}
