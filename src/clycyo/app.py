@@ -1,7 +1,8 @@
 """The ASGI application: every route in one place.
 
-The collect endpoints and `/healthz` are answered by plain ASGI callables, so the hot path pays
-for no framework layer; everything else (APIs, dashboard, tracker script) is a Starlette app.
+The collect endpoints, `/healthz` and `/metrics` are answered by plain ASGI callables, so the hot
+path pays for no framework layer; everything else (APIs, dashboard, tracker script) is a Starlette
+app. `raw_routes` and `web_routes` are separate functions so the OpenAPI test can list them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from clycyo.collect import http
 from clycyo.collect.formats.routes import format_routes
@@ -19,38 +20,72 @@ from clycyo.collect.handler import CollectHandler
 from clycyo.collect.proxy import ClientAddress
 from clycyo.integrations import stripe
 from clycyo.runtime import Runtime
-from clycyo.web import admin_api, events_api
+from clycyo.web import (
+    admin_api,
+    events_api,
+    maintenance_api,
+    metrics,
+    openapi,
+    people_api,
+    person_export,
+    query_api,
+)
+from clycyo.web.dashboard.routes import dashboard_routes
 from clycyo.web.tracker_script import tracker_script
 
 
-def build_app(runtime: Runtime) -> Any:
+def raw_routes(runtime: Runtime) -> dict[str, Any]:
+    """Exact path → plain ASGI endpoint: our collect API, the other clients' wire formats, the
+    probes. They skip the framework (each layer costs requests per second)."""
     client_ip = ClientAddress(runtime.settings.trusted_proxies)
-    collect = CollectHandler(runtime.ingest, runtime.directory, client_ip)
-    # Raw ASGI endpoints by exact path: our collect API and the other clients' wire formats.
-    raw_routes: dict[str, Any] = {
-        "/api/collect": collect,
-        **format_routes(runtime.ingest, runtime.directory, client_ip),
-    }
-    stripe_webhook = stripe.StripeWebhook(runtime.ingest, runtime.directory, runtime.stripe_links)
-    web = Starlette(
-        routes=[
-            Route("/api/v1/events", events_api.list_events, methods=["GET"]),
-            Route("/js/clycyo.js", tracker_script, methods=["GET", "HEAD"]),
-            Route("/js/clycyo.{digest}.js", tracker_script, methods=["GET", "HEAD"]),
-            Route(
-                "/api/admin/quarantine/{entry_id}/replay",
-                admin_api.replay_quarantined,
-                methods=["POST"],
-            ),
-            Route("/api/admin/faults", admin_api.set_faults, methods=["POST"]),
-        ]
-    )
-    web.state.runtime = runtime
-    maintenance: list[asyncio.Task[None]] = []
+    limiter = runtime.limiter
 
-    async def health(send: Any) -> None:
+    async def health(scope: dict[str, Any], receive: Any, send: Any) -> None:
         report = runtime.health()
         await http.send_json(send, 200 if report["accepting"] else 503, report)
+
+    return {
+        "/api/collect": CollectHandler(runtime.ingest, runtime.directory, client_ip, limiter),
+        **format_routes(runtime.ingest, runtime.directory, client_ip, limiter),
+        "/healthz": health,
+        "/metrics": metrics.MetricsEndpoint(runtime),
+    }
+
+
+def web_routes() -> list[BaseRoute]:
+    """Everything else, on Starlette: the read APIs, admin endpoints, tracker, dashboard."""
+    return [
+        Route("/api/openapi.json", openapi.openapi_json, methods=["GET"]),
+        Route("/api/v1/events", events_api.list_events, methods=["GET"]),
+        Route("/api/v1/query", query_api.query, methods=["POST"]),
+        Route("/api/v1/query/funnel", query_api.funnel, methods=["POST"]),
+        Route("/api/v1/query/retention", query_api.retention, methods=["POST"]),
+        Route("/api/v1/query/journeys", query_api.journeys, methods=["POST"]),
+        Route("/api/v1/realtime", query_api.realtime, methods=["GET"]),
+        Route("/api/v1/persons/{id}/timeline", people_api.timeline, methods=["GET"]),
+        Route("/api/v1/persons/{id}", people_api.erase, methods=["DELETE"]),
+        Route("/api/v1/persons/{id}/export", person_export.export_person, methods=["GET"]),
+        Route("/js/clycyo.js", tracker_script, methods=["GET", "HEAD"]),
+        Route("/js/clycyo.{digest}.js", tracker_script, methods=["GET", "HEAD"]),
+        Route(
+            "/api/admin/quarantine/{entry_id}/replay",
+            admin_api.replay_quarantined,
+            methods=["POST"],
+        ),
+        Route("/api/admin/faults", admin_api.set_faults, methods=["POST"]),
+        Route("/api/admin/backup", maintenance_api.backup, methods=["POST"]),
+        Route("/api/admin/export", maintenance_api.export, methods=["POST"]),
+        Route("/api/admin/retention", maintenance_api.retention, methods=["POST"]),
+        *dashboard_routes(),
+    ]
+
+
+def build_app(runtime: Runtime) -> Any:
+    raw = raw_routes(runtime)
+    stripe_webhook = stripe.StripeWebhook(runtime.ingest, runtime.directory, runtime.stripe_links)
+    web = Starlette(routes=web_routes())
+    web.state.runtime = runtime
+    maintenance: list[asyncio.Task[None]] = []
 
     async def lifespan(receive: Any, send: Any) -> None:
         while True:
@@ -71,15 +106,12 @@ def build_app(runtime: Runtime) -> Any:
         kind = scope["type"]
         if kind == "http":
             path = scope["path"]
-            handler = raw_routes.get(path)
+            handler = raw.get(path)
             if handler is not None:
                 await handler(scope, receive, send)
                 return
             if path.startswith(stripe.PATH_PREFIX):
                 await stripe_webhook(scope, receive, send)
-                return
-            if path == "/healthz":
-                await health(send)
                 return
         elif kind == "lifespan":
             await lifespan(receive, send)

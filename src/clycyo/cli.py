@@ -74,6 +74,23 @@ def cmd_site_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site_set(args: argparse.Namespace) -> int:
+    config = _config(args)
+    site = config.site_by_domain(args.domain)
+    if site is None:
+        print(f"clycyo: no site {args.domain}", file=sys.stderr)
+        return 1
+    changes: dict[str, object] = {}
+    if args.retention_days is not None:
+        # 0 means keep everything, like a site that never had a retention.
+        changes["retention_days"] = args.retention_days or None
+    if args.stripe_signing_secret is not None:
+        changes["stripe_signing_secret"] = args.stripe_signing_secret or None
+    config.update_site(site.id, **changes)
+    print(f"site {site.domain} updated: {', '.join(changes) or 'nothing to change'}")
+    return 0
+
+
 def cmd_site_list(args: argparse.Namespace) -> int:
     sites = _config(args).sites()
     if args.json:
@@ -117,6 +134,36 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     from clycyo.commands.quarantine import run
+
+    return run(args, _data_dir(args))
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from clycyo.commands.credentials import run_token
+
+    return run_token(args, _config(args))
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    from clycyo.commands.credentials import run_share
+
+    return run_share(args, _config(args))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from clycyo.commands.export import run
+
+    return run(args, _data_dir(args))
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from clycyo.commands.backup import run
+
+    return run(args, _data_dir(args))
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from clycyo.commands.query import run
 
     return run(args, _data_dir(args))
 
@@ -165,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("domain")
     add.add_argument("--json", action="store_true", help="print one JSON object")
     add.add_argument("--stripe-signing-secret", help="the site's Stripe webhook secret (whsec_…)")
+    site_set = command("set", cmd_site_set, "change a site's settings", site_commands)
+    site_set.add_argument("domain")
+    site_set.add_argument(
+        "--retention-days", type=int, help="delete events older than this (0: keep everything)"
+    )
+    site_set.add_argument("--stripe-signing-secret", help="the Stripe webhook secret ('' clears)")
     listing = command("list", cmd_site_list, "list sites", site_commands)
     listing.add_argument("--json", action="store_true")
 
@@ -187,7 +240,40 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--url", help="server to replay into (default http://127.0.0.1:8000)")
     quarantine.add_argument("--json", action="store_true")
 
+    from clycyo.commands.credentials import add_arguments as credential_arguments
 
+    token = command("token", cmd_token, "API tokens for the query API and dashboard data")
+    credential_arguments(token, many_sites=True)
+    share = command("share", cmd_share, "read-only shared links to a site's dashboard")
+    credential_arguments(share, many_sites=False)
+
+    export = command("export", cmd_export, "write a site's raw events to Parquet or CSV")
+    export.add_argument("--site", required=True, help="the site's domain")
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    export.add_argument("--out", required=True, help="the file to write")
+    export.add_argument("--from", dest="from_day", help="first day, YYYY-MM-DD (UTC)")
+    export.add_argument("--to", dest="to_day", help="last day, YYYY-MM-DD (UTC), included")
+    backup = command("backup", cmd_backup, "copy the data folder consistently, even while serving")
+    backup.add_argument("dest", help="a new or empty folder")
+    backup.add_argument("--json", action="store_true")
+
+    query = command("query", cmd_query, "run a stats query (the query API's spec) and print it")
+    query.add_argument("--site", help="the site's domain")
+    query.add_argument("--metrics", action="append", help="comma-separated (visitors,revenue)")
+    query.add_argument("--dimensions", action="append", help="comma-separated (visit:source)")
+    query.add_argument(
+        "--filter", action="append", help="'is event:name signup' or a JSON list (repeat)"
+    )
+    query.add_argument("--date-range", help="today, 7d, 30d, month, 12mo, …")
+    query.add_argument("--from", dest="start", help="first day (YYYY-MM-DD), with --to")
+    query.add_argument("--to", dest="end", help="last day (YYYY-MM-DD), with --from")
+    query.add_argument("--order-by", action="append", help="name:desc or name:asc")
+    query.add_argument("--limit", type=int)
+    query.add_argument("--compare", action="store_true", help="add the previous period")
+    query.add_argument("--spec", help="a JSON file with the query's spec ('-': standard input)")
+    query.add_argument("--url", help="a server to ask (default: the one running on --data)")
+    query.add_argument("--key", help="secret key or API token for the server (env CLYCYO_KEY)")
+    query.add_argument("--json", action="store_true", help="print the API's JSON answer")
 
     demo = command("demo", cmd_demo, "send a month of realistic demo events to a server")
     demo.add_argument("--url", default="http://127.0.0.1:8000")

@@ -17,11 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clycyo.collect.ingest import Ingest
+from clycyo.collect.ratelimit import RateLimiter
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import ConfigStore
+from clycyo.identity.compaction import CompactionSchedule
+from clycyo.identity.deriver import IdentityDeriver, open_deriver
 from clycyo.integrations.stripe_links import StripeLinks
 from clycyo.pipeline.context import Context
 from clycyo.pipeline.salts import SaltRing
+from clycyo.store import retention
 from clycyo.store.base import EventStore
 from clycyo.store.intake import IntakeLog
 from clycyo.store.open import open_store
@@ -38,6 +42,8 @@ class Settings:
     trusted_proxies: int = 0  # proxy hops whose X-Forwarded-For is believed
     geoip_path: Path | None = None
     max_backlog_bytes: int = 1024 * 1024 * 1024
+    rate_limit_source_per_s: float = 100.0  # requests per client address; 0: no limit
+    rate_limit_key_per_s: float = 5000.0  # requests per site key; 0: no limit
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:
@@ -47,10 +53,19 @@ class Settings:
             settings.trusted_proxies = int(os.environ["CLYCYO_TRUSTED_PROXIES"])
         if os.environ.get("CLYCYO_GEOIP_DB"):
             settings.geoip_path = Path(os.environ["CLYCYO_GEOIP_DB"])
+        for name, variable in _RATE_LIMIT_ENV.items():
+            if os.environ.get(variable):
+                setattr(settings, name, float(os.environ[variable]))
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
         return settings
+
+
+_RATE_LIMIT_ENV = {
+    "rate_limit_source_per_s": "CLYCYO_RATE_LIMIT_SOURCE",
+    "rate_limit_key_per_s": "CLYCYO_RATE_LIMIT_KEY",
+}
 
 
 def config_path(data_dir: Path) -> Path:
@@ -69,6 +84,12 @@ class Runtime:
     ctx: Context
     ingest: Ingest
     stripe_links: StripeLinks
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    retention_schedule: retention.RetentionSchedule = field(
+        default_factory=retention.RetentionSchedule
+    )
+    deriver: IdentityDeriver | None = None  # visits and identity links, kept by the writer
+    compaction_schedule: CompactionSchedule = field(default_factory=CompactionSchedule)
     started_at: float = field(default_factory=time.time)
     accepting: bool = True
     admin_token: str | None = None  # tools on this machine present it (see local_server.py)
@@ -81,7 +102,8 @@ class Runtime:
         store = open_store(settings.storage_url, data)
         intake = IntakeLog(data / "intake", max_backlog_bytes=settings.max_backlog_bytes)
         quarantine = Quarantine(data / "quarantine.sqlite")
-        writer = Writer(store, intake, quarantine)
+        deriver = open_deriver(store)
+        writer = Writer(store, intake, quarantine, deriver=deriver)
         salts = SaltRing(config.salts(), on_new=config.save_salt)
         city_reader = None
         if settings.geoip_path is not None:
@@ -103,6 +125,8 @@ class Runtime:
             ctx=ctx,
             ingest=ingest,
             stripe_links=StripeLinks.in_folder(data),
+            limiter=RateLimiter(settings.rate_limit_source_per_s, settings.rate_limit_key_per_s),
+            deriver=deriver,
         )
 
     async def maintain(self, interval_s: float = 1.0) -> None:
@@ -120,6 +144,14 @@ class Runtime:
         self.ctx.salts.replace(self.config.salts() or {})
         self.ctx.salts.for_time(time.time_ns() // 1000)
         self.intake.clear_fault()
+        self.writer.ensure_running()
+        self.retention_schedule.maybe_start(self.writer.submit, self.apply_retention)
+        if self.deriver is not None:
+            self.compaction_schedule.maybe_start(self.writer.submit, self.store)
+
+    def apply_retention(self) -> retention.RetentionReport:
+        """Delete what is older than each site's retention (run it on the writer thread)."""
+        return retention.apply(self.store, self.intake, self.quarantine, self.config.sites())
 
     def health(self) -> dict[str, object]:
         writer = self.writer

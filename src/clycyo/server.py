@@ -8,13 +8,14 @@ group commit and load everything into the store before the process exits.
 from __future__ import annotations
 
 import logging
+import logging.config
 import threading
 import time
 from collections.abc import Callable
 
 import uvicorn
 
-from clycyo import local_server
+from clycyo import local_server, logs
 from clycyo.app import build_app
 from clycyo.runtime import Runtime, Settings
 
@@ -29,6 +30,7 @@ def serve(
     after_start: Callable[[], None] | None = None,
 ) -> None:
     """Serve until stopped; `after_start` runs in a thread once the socket accepts requests."""
+    logging.config.dictConfig(logs.config())
     runtime = Runtime.open(settings)
     runtime.admin_token = local_server.announce(settings.data_dir, f"http://{host}:{port}")
     app = build_app(runtime)
@@ -40,7 +42,7 @@ def serve(
         http="httptools",
         lifespan="on",
         access_log=False,
-        log_level="warning",
+        log_config=logs.config(),
         timeout_graceful_shutdown=10,
         backlog=4096,
     )

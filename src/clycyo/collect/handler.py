@@ -11,6 +11,7 @@ from typing import Any
 from clycyo.collect import http, limits
 from clycyo.collect.ingest import Ingest, Invalid
 from clycyo.collect.origins import belongs_to, candidate_domains, host_of
+from clycyo.collect.ratelimit import RateLimiter, too_many
 from clycyo.collect.wire import EventIn, WireError, decode_body, decode_event
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
@@ -25,10 +26,17 @@ _PREFLIGHT_HEADERS = [
 
 
 class CollectHandler:
-    def __init__(self, ingest: Ingest, directory: SiteDirectory, client_ip: Any) -> None:
+    def __init__(
+        self,
+        ingest: Ingest,
+        directory: SiteDirectory,
+        client_ip: Any,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.ingest = ingest
         self.directory = directory
         self.client_ip = client_ip  # (scope, headers) -> the end user's address
+        self.limiter = limiter or RateLimiter(0, 0)
 
     async def __call__(self, scope: http.Scope, receive: Any, send: Any) -> None:
         method = scope["method"]
@@ -44,6 +52,11 @@ class CollectHandler:
             await http.send_json(
                 send, 429, {"error": "too many requests in flight"}, [(b"retry-after", b"1")]
             )
+            return
+        ip = self.client_ip(scope, headers)
+        if wait_s := self.limiter.source_wait_s(ip):
+            status, message, retry = too_many(wait_s, "address")
+            await http.send_json(send, status, {"error": message}, retry)
             return
         try:
             body = await http.read_body(scope, receive, headers)
@@ -87,6 +100,11 @@ class CollectHandler:
                     )
                     return
 
+        if wait_s := self.limiter.key_wait_s(site.id, trusted):
+            status, message, retry = too_many(wait_s, "key")
+            await http.send_json(send, status, {"error": message}, retry)
+            return
+
         items: list[EventIn | Invalid]
         if envelope.batch is None:
             items = [envelope]
@@ -97,7 +115,6 @@ class CollectHandler:
                     items.append(decode_event(raw))
                 except WireError as exc:
                     items.append(Invalid(bytes(raw), str(exc)))
-        ip = self.client_ip(scope, headers)
         user_agent = headers.get(b"user-agent")
         try:
             outcome = await self.ingest.ingest(

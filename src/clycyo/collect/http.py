@@ -6,6 +6,7 @@ module is the little it needs instead. It knows HTTP, not events.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from typing import Any
 
@@ -51,8 +52,14 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
             raise too_large  # not worth reading: the connection is closed after the answer
     chunks: list[bytes] = []
     size = 0
+    deadline: float | None = None
     while True:
-        message = await receive()
+        if deadline is None:
+            message = await receive()
+        else:
+            # A body in several pieces: bound the wait for each of them, so a client that
+            # promised more than it sends (or sends a byte a second) is answered and let go.
+            message = await _receive_by(receive, deadline)
         if message["type"] == "http.disconnect":
             raise BodyError(400, "client went away before the body was complete")
         chunk = message.get("body", b"")
@@ -64,6 +71,8 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
                 chunks.append(chunk)
         if not message.get("more_body", False):
             break
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + limits.MAX_BODY_READ_S
     if size > limits.MAX_BODY_BYTES:
         # Read to the end so that the client, still sending, hears the 413 instead of a reset.
         raise too_large
@@ -74,6 +83,14 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
     if encoding not in (b"", b"identity"):
         raise BodyError(400, f"unsupported Content-Encoding {encoding.decode('latin-1')!r}")
     return body
+
+
+async def _receive_by(receive: Any, deadline: float) -> Message:
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await receive()  # type: ignore[no-any-return]
+    except TimeoutError:
+        raise BodyError(408, f"body not complete within {limits.MAX_BODY_READ_S} s") from None
 
 
 def inflate(body: bytes) -> bytes:

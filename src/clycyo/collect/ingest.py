@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from clycyo.collect.origins import belongs_to, host_of
-from clycyo.collect.wire import EventIn, Instant, WireError, to_hit
+from clycyo.collect.wire import JSON_ERRORS, EventIn, Instant, WireError, to_hit
 from clycyo.config.store import Site
 from clycyo.model import Drop, DropReason, Event, Rejection
 from clycyo.pipeline import process
@@ -64,7 +64,7 @@ class IngestCounters:
 def _without_ip(payload: bytes) -> str:
     try:
         value = msgspec.json.decode(payload)
-    except msgspec.DecodeError:
+    except JSON_ERRORS:
         return payload.decode("utf-8", "replace")
     if isinstance(value, dict):
         context = value.get("context")

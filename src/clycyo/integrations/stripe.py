@@ -20,7 +20,7 @@ import msgspec
 from clycyo.collect import http
 from clycyo.collect.formats.shape import checked
 from clycyo.collect.ingest import Ingest, Invalid
-from clycyo.collect.wire import EventIn
+from clycyo.collect.wire import JSON_ERRORS, EventIn
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 from clycyo.integrations.stripe_events import StripeTranslator, Translation
@@ -80,13 +80,13 @@ class StripeWebhook:
         except SignatureError as exc:
             await http.send_json(send, 400, {"error": str(exc)})
             return
-        except msgspec.DecodeError as exc:
+        except JSON_ERRORS as exc:
             await http.send_json(send, 400, {"error": f"not a Stripe event: {exc}"})
             return
         try:
             # The person links are written to SQLite: keep that off the event loop.
             translation = await asyncio.to_thread(self.translator.translate, event, site.id)
-        except msgspec.DecodeError as exc:
+        except JSON_ERRORS as exc:
             await http.send_json(send, 400, {"error": f"{event.type}: unexpected object: {exc}"})
             return
         if translation is None:

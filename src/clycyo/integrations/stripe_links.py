@@ -106,6 +106,19 @@ class StripeLinks:
                     return Person(row[0], row[1])
         return Person()
 
+    def stripe_ids_of(
+        self, site_id: int, user_id: str | None, visitor_ids: Sequence[str]
+    ) -> list[str]:
+        """The Stripe ids (customers, sessions) linked to this person, for a data export."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT stripe_id FROM stripe_people WHERE site_id = ? AND (user_id = ?"
+                f" OR visitor_id IN ({', '.join('?' for _ in visitor_ids) or 'NULL'}))"
+                " ORDER BY stripe_id",
+                (site_id, user_id, *visitor_ids),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def forget_person(self, site_id: int, user_id: str | None, visitor_ids: Sequence[str]) -> int:
         """Erase every link to this person (a user id and/or visitor ids); how many went."""
         with self._lock:

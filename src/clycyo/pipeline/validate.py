@@ -46,7 +46,8 @@ def _check_revenue(hit: Hit) -> str | None:
         return "revenue.amount: not a decimal number"
     if not amount.is_finite():
         return "revenue.amount: not a finite number"
-    if abs(amount) > _MAX_AMOUNT:
+    # copy_abs, unlike abs(), ignores the context: abs(1e999999999) raises Overflow.
+    if amount.copy_abs() > _MAX_AMOUNT:
         return f"revenue.amount: larger than {limits.MAX_AMOUNT}"
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -_MAX_DECIMALS:

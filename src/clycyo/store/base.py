@@ -14,6 +14,13 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+LOCAL_SOURCE = "local"  # the serving process's own intake log
+
+
+def checkpoint_key(source: str) -> str:
+    """The key under which a store records how far it loaded one intake log."""
+    return "intake_seq" if source == LOCAL_SOURCE else f"intake_seq:{source}"
+
 
 class OrderRow(Protocol):
     site_id: int
@@ -26,8 +33,8 @@ class OrderRow(Protocol):
 class EventStore(Protocol):
     dialect: str  # "duckdb" or "clickhouse": which SQL the query layer builds
 
-    def loaded_seq(self) -> int:
-        """The last intake log sequence number whose events are all stored."""
+    def loaded_seq(self, source: str = LOCAL_SOURCE) -> int:
+        """The last sequence number of the intake log `source` whose events are all stored."""
         ...
 
     def fingerprints(self) -> npt.NDArray[np.uint64]:
@@ -49,9 +56,11 @@ class EventStore(Protocol):
         seq: int,
         superseded: Sequence[tuple[int, str, str]],
         derived: Mapping[str, pa.Table] | None = None,
+        source: str = LOCAL_SOURCE,
     ) -> None:
         """Store `events`, drop the browser copies of the `superseded` orders, append the
-        `derived` tables' rows (visits, identity links) and record `seq`, all at once."""
+        `derived` tables' rows (visits, identity links) and record that the intake log `source`
+        is loaded up to `seq`, all at once."""
         ...
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

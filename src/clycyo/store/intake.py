@@ -32,7 +32,7 @@ from clycyo.model import Event, Rejection
 
 log = logging.getLogger(__name__)
 
-_HEADER = struct.Struct("<IIQ")  # payload length, crc32 of payload, sequence number
+HEADER = struct.Struct("<IIQ")  # payload length, crc32 of payload, sequence number
 _SEGMENT_BYTES = 64 * 1024 * 1024
 
 
@@ -42,7 +42,7 @@ class Record(msgspec.Struct, array_like=True):
 
 
 _encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder(Record).decode
+decode_record = msgspec.msgpack.Decoder(Record).decode
 
 
 class IntakeUnavailable(Exception):
@@ -76,8 +76,14 @@ class IntakeLog:
         self._pending_events: list[Event] = []
         self._pending_rejections: list[Rejection] = []
         self._waiters: list[Waiter] = []
+        # `_lock` guards the pending events and the accounting and is only ever held briefly,
+        # since requests take it on the event loop. `_write_lock` serialises writes to the
+        # segment file: the flusher holds it through the write and the fsync, and takes `_lock`
+        # inside it only for a moment (never the other way round).
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
+        self._flusher_waiting = False  # only then does an append need to wake it
         self._stopping = False
         self._loaded_seq = 0
         self._unloaded: collections.deque[tuple[int, int]] = collections.deque()
@@ -138,24 +144,29 @@ class IntakeLog:
             self._pending_events.extend(events)
             self._pending_rejections.extend(rejections)
             self._waiters.append((loop, future))
-            self._wake.notify()
+            if self._flusher_waiting:
+                self._wake.notify()
         return future
 
     def append_sync(self, events: list[Event], rejections: list[Rejection]) -> int:
         """Write one record from a thread that has no event loop (tests, tools); returns its seq."""
-        with self._lock:
+        with self._write_lock:
             return self._write_locked(Record(events, rejections))
 
     def _run(self) -> None:
         while True:
             with self._lock:
                 while not self._waiters and not self._stopping:
+                    self._flusher_waiting = True
                     self._wake.wait()
+                    self._flusher_waiting = False
                 if self._stopping and not self._waiters:
                     return
                 record = Record(self._pending_events, self._pending_rejections)
                 waiters = self._waiters
                 self._pending_events, self._pending_rejections, self._waiters = [], [], []
+            # Requests keep queueing for the next group while this one is written and synced.
+            with self._write_lock:
                 try:
                     seq = self._write_locked(record)
                     error: BaseException | None = None
@@ -171,7 +182,7 @@ class IntakeLog:
             raise OSError(self.fault_injection)
         payload = _encode(record)
         seq = self.last_seq + 1
-        frame = _HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
+        frame = HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
         if self._size and self._size + len(frame) > self.segment_bytes:
             self._rotate(seq)
         try:
@@ -186,8 +197,9 @@ class IntakeLog:
             raise
         self._size += len(frame)
         self.last_seq = seq
-        self._unloaded.append((seq, len(frame)))
-        self.unloaded_bytes += len(frame)
+        with self._lock:
+            self._unloaded.append((seq, len(frame)))
+            self.unloaded_bytes += len(frame)
         self.fault = None
         if self.handoff is not None:
             self.handoff(seq, record)
@@ -212,7 +224,7 @@ class IntakeLog:
 
     def clear_fault(self) -> bool:
         """Try a write again after a fault (called periodically); True once writes work."""
-        with self._lock:
+        with self._write_lock:
             if self.fault is None:
                 return True
             if self.fault_injection is not None:
@@ -227,7 +239,7 @@ class IntakeLog:
         for path in self._paths_after(after_seq):
             for seq, payload, _ in _scan(path):
                 if seq > after_seq:
-                    yield seq, _decode(payload)
+                    yield seq, decode_record(payload)
 
     def _paths_after(self, after_seq: int) -> list[Path]:
         segments = self._segments()
@@ -254,20 +266,20 @@ class IntakeLog:
     def rewrite(self, keep: Callable[[Event], bool]) -> int:
         """Rewrite every segment without the events `keep` rejects (erasure); returns removed."""
         removed = 0
-        with self._lock:
+        with self._write_lock:
             os.close(self._fd)
             for _, path in self._segments():
                 frames = []
                 changed = False
                 for seq, original, _ in _scan(path):
-                    record = _decode(original)
+                    record = decode_record(original)
                     kept = [event for event in record.events if keep(event)]
                     payload = original
                     if len(kept) != len(record.events):
                         removed += len(record.events) - len(kept)
                         changed = True
                         payload = _encode(Record(kept, record.rejections))
-                    frames.append(_HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload)
+                    frames.append(HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload)
                 if changed:
                     temporary = path.with_suffix(".tmp")
                     with temporary.open("wb") as handle:
@@ -284,7 +296,8 @@ class IntakeLog:
             self._stopping = True
             self._wake.notify()
         self._thread.join(timeout_s)
-        os.close(self._fd)
+        with self._write_lock:
+            os.close(self._fd)
 
 
 def _resolve(waiters: list[Waiter], seq: int, error: BaseException | None) -> None:
@@ -312,9 +325,9 @@ def _scan(path: Path) -> Iterator[tuple[int, bytes, int]]:
     """(seq, payload, end offset) of each whole, intact record of a segment file."""
     data = path.read_bytes()
     offset = 0
-    size = _HEADER.size
+    size = HEADER.size
     while offset + size <= len(data):
-        length, crc, seq = _HEADER.unpack_from(data, offset)
+        length, crc, seq = HEADER.unpack_from(data, offset)
         end = offset + size + length
         if end > len(data):
             return

@@ -1,14 +1,58 @@
-"""Choose the event store from a storage URL (CONTRACT §1 `--storage`)."""
+"""Choose the event store from a storage URL (CONTRACT §1 `--storage`).
+
+`duckdb://PATH` (the default, in the data folder), `chdb://PATH` (ClickHouse's in-process engine,
+the folder PATH; `?database=NAME` picks a database, default `clycyo`) and
+`clickhouse://user:pass@host:8123/db` (`clickhouses://` for TLS; other query parameters are
+ClickHouse settings). A ClickHouse store loads under a name kept in the data folder, so that
+several collectors, each with its own intake log, can load into one database (see
+`store/clickhouse/store.py`).
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from clycyo.store.base import EventStore
+
+LOADER_FILE = "clickhouse-loader"
 
 
 class StorageURLError(ValueError):
     pass
+
+
+def loader_name(data_dir: Path) -> str:
+    """This data folder's loader name (created once: host name and a random suffix)."""
+    path = data_dir / LOADER_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{socket.gethostname()[:40]}-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()  # another process of this folder made it first
+    with os.fdopen(fd, "w") as handle:
+        handle.write(name + "\n")
+    return name
+
+
+def chdb_location(url: str) -> tuple[str, str]:
+    """The folder and database of a `chdb://PATH[?database=NAME]` URL."""
+    rest = url.removeprefix("chdb://")
+    path, _, query = rest.partition("?")
+    if not path:
+        raise StorageURLError("chdb://PATH needs a folder")
+    database = parse_qs(query).get("database", ["clycyo"])[-1]
+    if not database.replace("_", "").isalnum():
+        raise StorageURLError(f"database name {database!r}: letters, digits and _ only")
+    return str(Path(path).resolve()), database
 
 
 def open_store(url: str | None, data_dir: Path) -> EventStore:
@@ -21,6 +65,16 @@ def open_store(url: str | None, data_dir: Path) -> EventStore:
         from clycyo.store.duckdb.store import DuckDBStore
 
         return DuckDBStore(Path(url.removeprefix("duckdb://")))
+    if url.startswith(("chdb://", "clickhouse://", "clickhouses://")):
+        from clycyo.store.clickhouse.store import ClickHouseStore
+        from clycyo.store.clickhouse.transport import ChdbTransport, HttpTransport, Transport
+
+        transport: Transport
+        if url.startswith("chdb://"):
+            transport = ChdbTransport(*chdb_location(url))
+        else:
+            transport = HttpTransport(url)
+        return ClickHouseStore(transport, loader=loader_name(data_dir))
     raise StorageURLError(
         f"unsupported storage URL {url!r}: use duckdb://PATH, chdb://PATH or "
         "clickhouse://user:pass@host:8123/db"

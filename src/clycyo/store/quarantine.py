@@ -102,6 +102,18 @@ class Quarantine:
             )
         return int(row[0])
 
+    def matching(self, site_id: int, needles: list[str], limit: int = 10_000) -> list[Entry]:
+        """A site's entries whose payload names one of `needles` (a person's ids), oldest first."""
+        found: dict[int, Entry] = {}
+        for needle in needles:
+            rows = self._db().execute(
+                "SELECT * FROM quarantine WHERE site_id = ? AND instr(payload, ?) > 0"
+                " ORDER BY id LIMIT ?",
+                [site_id, _quoted(needle), limit],
+            )
+            found.update((row[0], _entry(row)) for row in rows)
+        return [found[key] for key in sorted(found)][:limit]
+
     def delete_matching(self, site_id: int, needles: list[str]) -> int:
         """Delete a site's entries whose payload mentions any of `needles` (a person's ids)."""
         deleted = 0
@@ -120,6 +132,11 @@ class Quarantine:
             "DELETE FROM quarantine WHERE site_id = ? AND received_us < ?", [site_id, before_us]
         )
         return cursor.rowcount
+
+
+def _quoted(needle: str) -> str:
+    """An id as it appears as a JSON string in a payload."""
+    return '"' + needle.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:

@@ -14,7 +14,6 @@ submitted as jobs and run between batches, so they never race a load.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -25,16 +24,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clycyo.model import SERVER, Event, Rejection
-from clycyo.store.base import EventStore
+from clycyo.observability import WRITE_SECONDS
+from clycyo.store.base import LOCAL_SOURCE, EventStore
 from clycyo.store.columns import fingerprint, to_arrow
 from clycyo.store.derive import Deriver
 from clycyo.store.intake import IntakeLog, Record
+from clycyo.store.intake_reader import IntakeReader
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.seen import SeenFingerprints
 
 log = logging.getLogger(__name__)
 
 _HANDOFF_LIMIT = 2_000  # records waiting in memory; beyond this the writer re-reads the log
+# Events waiting in memory: beyond this too the writer re-reads the log, so a writer that falls
+# behind costs disk reads later, not memory now.
+_HANDOFF_EVENTS = 50_000
 
 
 @dataclass
@@ -45,6 +49,7 @@ class WriterStats:
     quarantined: int = 0
     batches: int = 0
     failures: int = 0
+    restarts: int = 0  # times the thread had died and was started again
     write_seconds: float = 0.0
     last_error: str | None = None
     latencies_s: list[float] = field(default_factory=list)
@@ -57,19 +62,28 @@ class Writer:
         intake: IntakeLog,
         quarantine: Quarantine,
         *,
-        max_batch_events: int = 100_000,
+        max_batch_events: int = 25_000,
+        min_interval_s: float = 0.25,
         deriver: Deriver | None = None,
     ) -> None:
         self.store = store
         self.intake = intake
         self.quarantine = quarantine
         self.max_batch_events = max_batch_events
+        self.min_interval_s = min_interval_s
         self.deriver = deriver
         self.stats = WriterStats()
         self.fault_injection: str | None = None  # tests set this to make loads fail
         self.loaded_seq = store.loaded_seq()
         self._seen = SeenFingerprints(store.fingerprints())
         self._queue: queue.Queue[tuple[int, Record] | None] = queue.Queue(_HANDOFF_LIMIT)
+        self._queued_events = 0
+        self._queued_lock = threading.Lock()
+        self._last_load_at = 0.0  # time.monotonic() when the last load started
+        self._hurry = threading.Event()  # someone waits in wait_loaded: no pause before a load
+        # Logs of collector processes, polled (the local log is handed over as it is written).
+        self.readers: dict[str, IntakeReader] = {}
+        self.reader_loaded: dict[str, int] = {}
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
         self._stopping = threading.Event()
         self._idle = threading.Condition()
@@ -81,8 +95,40 @@ class Writer:
 
     def _handoff(self, seq: int, record: Record) -> None:
         # On overflow the gap is noticed and read back from the log.
-        with contextlib.suppress(queue.Full):
+        size = len(record.events)
+        with self._queued_lock:
+            if self._queued_events and self._queued_events + size > _HANDOFF_EVENTS:
+                return
+            self._queued_events += size
+        try:
             self._queue.put_nowait((seq, record))
+        except queue.Full:
+            with self._queued_lock:
+                self._queued_events -= size
+
+    def add_reader(self, reader: IntakeReader) -> None:
+        """Also load a collector process's intake log (from where the store left it)."""
+        self.reader_loaded[reader.name] = self.store.loaded_seq(reader.name)
+        self.readers[reader.name] = reader
+        self._queue.put(None)
+
+    def catch_up(self, timeout_s: float = 5.0) -> bool:
+        """Block until everything acknowledged before the call, by any process, is in the store.
+
+        Queries call this first, so a client that sent events and then reads sees them.
+        """
+        deadline = time.monotonic() + timeout_s
+        targets = {name: reader.end() for name, reader in list(self.readers.items())}
+        if not self.wait_loaded(self.intake.last_seq, timeout_s):
+            return False
+        with self._idle:
+            while not all(self.readers[n].reached(t) for n, t in targets.items()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._hurry.set()
+                self._idle.wait(min(left, 0.02))
+        return True
 
     def submit(self, job: Callable[[], Any]) -> Future[Any]:
         """Run `job` on the writer thread between batches (for erasure and retention)."""
@@ -103,6 +149,7 @@ class Writer:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
+                self._hurry.set()
                 self._idle.wait(min(left, 0.1))
         return True
 
@@ -128,33 +175,63 @@ class Writer:
             self._load(records)
         elif self.loaded_seq < self.intake.last_seq:
             self._load(list(self.intake.read(self.loaded_seq))[:200])
+        for index, reader in enumerate(list(self.readers.values()), start=1):
+            name = reader.name
+            polled, position = reader.poll(self.reader_loaded[name], self.max_batch_events)
+            if polled:
+                self._load(polled, source=name, source_index=index)
+                self.reader_loaded[name] = polled[-1][0]
+                reader.loaded(polled[-1][0])
+            reader.advance(position)
+            with self._idle:
+                self._idle.notify_all()
 
     def _run_jobs(self) -> None:
+        ran = False
         while True:
             try:
                 job, future = self._jobs.get_nowait()
             except queue.Empty:
-                return
+                break
             if not future.set_running_or_notify_cancel():
                 continue
+            ran = True
             try:
                 future.set_result(job())
             except Exception as exc:
                 future.set_exception(exc)
+        if ran:
+            self._forget_handoff()
+
+    def _forget_handoff(self) -> None:
+        """Drop the records held in memory: a job (erasure, retention) may have rewritten the log,
+        and what is loaded next must be what the log now says, read back from disk."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        with self._queued_lock:
+            self._queued_events = 0
 
     def _gather(self) -> list[tuple[int, Record]]:
         """Records to load next, in sequence order, without gaps.
 
-        No artificial delay: whatever arrived while the previous batch was being written forms
-        the next batch, so batches grow with the load and latency stays low when it is light.
+        An idle writer loads a record as soon as it arrives, so latency stays low when the load
+        is light. Under sustained load a load starts at most every `min_interval_s`: each load
+        has a fixed cost (an Arrow table, a transaction, the derived tables), so fewer, larger
+        loads leave more of the machine to the requests. A caller of `wait_loaded` cuts the
+        pause short.
         """
         try:
-            first = self._queue.get(timeout=0.2)
+            # With collector logs to poll, wake often; otherwise the hand-off wakes the thread.
+            first = self._queue.get(timeout=0.02 if self.readers else 0.2)
         except queue.Empty:
             return []
         records: list[tuple[int, Record]] = []
         if first is not None:
             records.append(first)
+            self._pause()
         events = sum(len(r.events) for _, r in records)
         while events < self.max_batch_events:
             try:
@@ -165,11 +242,20 @@ class Writer:
                 break  # a job is waiting; load what we have first
             records.append(item)
             events += len(item[1].events)
+        with self._queued_lock:
+            self._queued_events -= events
         records = [(seq, r) for seq, r in records if seq > self.loaded_seq]
         if records and records[0][0] != self.loaded_seq + 1:
-            # The hand-off overflowed or started late: read the gap back from disk.
+            # The hand-off overflowed or started late: read the gap back from disk, a batch's
+            # worth at a time (what lies beyond is read back by the next loads).
             gap_end = records[0][0]
-            missing = [(s, r) for s, r in self.intake.read(self.loaded_seq) if s < gap_end]
+            missing: list[tuple[int, Record]] = []
+            budget = self.max_batch_events
+            for seq, record in self.intake.read(self.loaded_seq):
+                if seq >= gap_end or budget <= 0:
+                    break
+                missing.append((seq, record))
+                budget -= len(record.events)
             records = missing + records
         expected = self.loaded_seq + 1
         contiguous = []
@@ -180,19 +266,34 @@ class Writer:
             expected += 1
         return contiguous
 
-    def _load(self, records: list[tuple[int, Record]]) -> None:
+    def _pause(self) -> None:
+        wait_s = self._last_load_at + self.min_interval_s - time.monotonic()
+        if wait_s > 0:
+            self._hurry.wait(wait_s)
+        self._hurry.clear()
+
+    def _load(
+        self,
+        records: list[tuple[int, Record]],
+        source: str = LOCAL_SOURCE,
+        source_index: int = 0,
+    ) -> None:
+        """Store the records of one intake log (`source`); `source_index` keeps the stored
+        `seq` column unique across logs."""
         if not records:
             return
         if self.fault_injection is not None:
             raise RuntimeError(self.fault_injection)
         started = time.perf_counter()
+        self._last_load_at = time.monotonic()
         events: list[Event] = []
         seqs: list[int] = []
         rejections: list[tuple[int, int, Rejection]] = []
         for seq, record in records:
             events.extend(record.events)
-            seqs.extend([seq] * len(record.events))
-            rejections.extend((seq, index, r) for index, r in enumerate(record.rejections))
+            seqs.extend([(source_index << 48) | seq] * len(record.events))
+            unique_seq = (source_index << 48) | seq
+            rejections.extend((unique_seq, index, r) for index, r in enumerate(record.rejections))
         kept, fingerprints, kept_seqs, superseded = self._dedupe(events, seqs)
         last_seq = records[-1][0]
         # Quarantine first: if the process dies before the store commits, the replay adds the
@@ -206,6 +307,7 @@ class Writer:
                 seq=last_seq,
                 superseded=superseded,
                 derived=derived.tables if derived else None,
+                source=source,
             )
         except BaseException:
             if deriver is not None:
@@ -215,6 +317,7 @@ class Writer:
             deriver.commit()
         self._seen.add(fingerprints)
         elapsed = time.perf_counter() - started
+        WRITE_SECONDS.observe(elapsed)
         stats = self.stats
         stats.stored += len(kept)
         stats.duplicates += len(events) - len(kept)
@@ -223,6 +326,8 @@ class Writer:
         stats.batches += 1
         stats.write_seconds += elapsed
         stats.last_error = None
+        if source != LOCAL_SOURCE:
+            return
         with self._idle:
             self.loaded_seq = last_seq
             self._idle.notify_all()
@@ -267,9 +372,19 @@ class Writer:
             kept_seqs.append(seq)
         return kept, kept_fps, kept_seqs, superseded
 
+    def ensure_running(self) -> bool:
+        """Start the thread again if something escaped its retry loop; True if it had died."""
+        if self._thread.is_alive() or self._stopping.is_set():
+            return False
+        log.error("store writer: the thread had stopped; starting it again")
+        self.stats.restarts += 1
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._thread.start()
+        return True
+
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Load everything the log holds, then stop the thread."""
-        self.wait_loaded(self.intake.last_seq, timeout_s)
+        """Load everything the logs hold, then stop the thread."""
+        self.catch_up(timeout_s)
         self._stopping.set()
         self._queue.put(None)
         self._thread.join(timeout_s)

@@ -27,6 +27,8 @@ async def replay_quarantined(request: Request) -> JSONResponse:
         return JSONResponse({"error": "authorization: the admin token is required"}, 401)
     try:
         entry_id = int(request.path_params["entry_id"])
+        if not 0 < entry_id < 2**63:  # SQLite's integers; anything else names no entry
+            return JSONResponse({"error": f"entry: no entry {entry_id}"}, 404)
         body = await replay_entry(request.app.state.runtime, entry_id)
     except ValueError:
         return JSONResponse({"error": "entry: expected an integer id"}, 400)

@@ -1,5 +1,9 @@
 """`GET /api/v1/events`: a site's raw stored events, newest first (for debugging and exports).
 
+Props come back as text values, as they are stored (numbers and booleans sent in props are kept
+as their text, `3` as "3" and `true` as "true", so every prop has one type for filtering);
+traits come back as the object that was sent.
+
 Reads wait until every event acknowledged before the request is in the store, so a client that
 sent events and then asks for them sees them.
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +58,7 @@ async def list_events(request: Request) -> JSONResponse:
         params.append(name)
 
     def read() -> list[tuple[Any, ...]]:
-        runtime.writer.wait_loaded(runtime.intake.last_seq, 5.0)
+        runtime.writer.catch_up(5.0)
         return runtime.store.execute(  # type: ignore[no-any-return]
             f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY time DESC, event_id LIMIT ?",
             [*params, limit],
@@ -61,4 +66,7 @@ async def list_events(request: Request) -> JSONResponse:
 
     rows = await asyncio.to_thread(read)
     events = [{n: _plain(v) for n, v in zip(_NAMES, row, strict=True)} for row in rows]
+    for event in events:
+        if event["traits"] is not None:
+            event["traits"] = json.loads(event["traits"])
     return JSONResponse({"events": events})

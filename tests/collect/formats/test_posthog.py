@@ -37,7 +37,7 @@ def test_capture_identify_alias_from_posthog_client(server: Site) -> None:
     assert event["props"] == {"plan": "pro", "n": "2"}  # PostHog's own $-properties are left out
     identifies = {(e["visitor_id"], e["user_id"]) for e in events if e["type"] == "identify"}
     assert identifies == {(None, "user-1"), ("anon-1", "user-1"), ("anon-2", "user-1")}
-    traits = [json.loads(e["traits"]) for e in events if e["traits"]]
+    traits = [e["traits"] for e in events if e["traits"]]
     assert traits == [{"email": "a@b.c"}]
 
 

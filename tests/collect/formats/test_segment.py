@@ -60,7 +60,7 @@ def test_track_identify_page_alias_from_segment_client(server: Site) -> None:
         "anon-1",
         "u1",
     )
-    assert json.loads(identify["traits"]) == {"email": "a@b.c"}
+    assert identify["traits"] == {"email": "a@b.c"}
     page = events["seg-page"]
     assert page["type"] == "pageview" and page["page"] == "/pricing"
     assert (page["utm_source"], page["utm_medium"], page["utm_campaign"]) == (

@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 import json
 import math
+import os
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
@@ -23,6 +24,9 @@ Event = dict[str, Any]
 # and 1e11 milliseconds is March 1973, so no time worth sending is ambiguous.
 _SECONDS_LIMIT = 1e11
 _ID_FIELDS = ("event_id", "visitor_id", "user_id", "order_id")
+# The version (4) and variant (RFC 4122) bits of a UUID4, as `uuid.uuid4()` sets them.
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
 
 
 class Revenue(NamedTuple):
@@ -49,7 +53,7 @@ def finalize(event: Mapping[str, Any]) -> Event:
     """
     wire = {key: value for key, value in event.items() if value is not None}
     if "event_id" not in wire:
-        wire["event_id"] = uuid.uuid4().hex
+        wire["event_id"] = new_event_id()
     for key in _ID_FIELDS:
         value = wire.get(key)
         if value is not None and not isinstance(value, str):
@@ -78,16 +82,16 @@ def finalize(event: Mapping[str, Any]) -> Event:
     return wire
 
 
+def new_event_id() -> str:
+    """A random UUID4 as 32 hex digits, the same as `uuid.uuid4().hex`, at less than half its cost:
+    `uuid.uuid4()` was a quarter of the consumer's time per event."""
+    return "%032x" % (int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR | _UUID4_SET)
+
+
 def encode(wire: Event) -> bytes:
     """JSON bytes of one finalized event."""
     try:
-        text = json.dumps(
-            wire,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,  # NaN is not JSON: the collector would refuse the whole batch
-            default=_json_default,
-        )
+        text = _ENCODER.encode(wire)
     except ValueError:
         raise InvalidEvent("a number is NaN or infinite") from None
     except (TypeError, RecursionError):
@@ -172,3 +176,12 @@ def _json_default(value: Any) -> Any:
         return str(value)
     # Anything else is written as its text rather than losing the whole event.
     return str(value)
+
+
+# One encoder for every event: `json.dumps()` with options builds a new encoder at each call.
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,  # NaN is not JSON: the collector would refuse the whole batch
+    default=_json_default,
+)

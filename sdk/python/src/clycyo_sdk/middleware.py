@@ -20,7 +20,9 @@ _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar
     "clycyo_request_context", default=None
 )
 
-WSGIApp = Callable[[MutableMapping[str, Any], Callable[..., Any]], Iterable[bytes]]
+# Loose on purpose: frameworks type their WSGI callables with their own environ and
+# start_response types (Flask: dict and StartResponse), and a precise alias would refuse them.
+WSGIApp = Callable[[Any, Any], Iterable[bytes]]
 ASGIApp = Callable[
     [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
     Awaitable[None],
@@ -110,7 +112,7 @@ class DjangoMiddleware(_Reader):
     CLYCYO_TRUSTED_PROXIES, CLYCYO_PROXY_HEADER, CLYCYO_VISITOR_COOKIE."""
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
-        from django.conf import settings  # type: ignore[import-not-found, unused-ignore]
+        from django.conf import settings  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
         super().__init__(
             getattr(settings, "CLYCYO_TRUSTED_PROXIES", None),

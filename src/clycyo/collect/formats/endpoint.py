@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from clycyo.collect import http
 from clycyo.collect.ingest import Ingest, Invalid
 from clycyo.collect.origins import candidate_domains, host_of
+from clycyo.collect.ratelimit import RateLimiter, too_many
 from clycyo.collect.wire import EventIn, Instant
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
@@ -73,12 +74,18 @@ async def send_error(
 
 class FormatEndpoint:
     def __init__(
-        self, format_: Format, ingest: Ingest, directory: SiteDirectory, client_ip: Any
+        self,
+        format_: Format,
+        ingest: Ingest,
+        directory: SiteDirectory,
+        client_ip: Any,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.format = format_
         self.ingest = ingest
         self.directory = directory
         self.client_ip = client_ip  # (scope, headers) -> the sender's address
+        self.limiter = limiter or RateLimiter(0, 0)
 
     async def __call__(self, scope: http.Scope, receive: Any, send: Any) -> None:
         headers = http.headers_dict(scope)
@@ -93,6 +100,10 @@ class FormatEndpoint:
         if self.ingest.saturated():
             await send_error(send, 429, "too many requests in flight", [(b"retry-after", b"1")])
             return
+        ip = self.client_ip(scope, headers)
+        if wait_s := self.limiter.source_wait_s(ip):
+            await send_error(send, *too_many(wait_s, "address"))
+            return
         try:
             body = await http.read_body(scope, receive, headers)
         except http.BodyError as exc:
@@ -104,13 +115,16 @@ class FormatEndpoint:
             query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
             headers=headers,
             body=body,
-            ip=self.client_ip(scope, headers),
+            ip=ip,
             user_agent=None if user_agent is None else user_agent.decode("latin-1"),
         )
         try:
             delivery = self.format.parse(request, self.directory)
         except FormatError as exc:
             await send_error(send, exc.status, exc.message, cors)
+            return
+        if wait_s := self.limiter.key_wait_s(delivery.site.id, delivery.trusted):
+            await send_error(send, *too_many(wait_s, "key"))
             return
         try:
             outcome = await self.ingest.ingest(

@@ -17,6 +17,7 @@ import msgspec
 from clycyo.collect.formats.endpoint import Delivery, FormatError, Request
 from clycyo.collect.formats.shape import checked, flat_props, mapping, text
 from clycyo.collect.origins import belongs_to, host_of
+from clycyo.collect.wire import JSON_ERRORS
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 
@@ -34,7 +35,7 @@ def _object(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return msgspec.json.decode(value)
-        except msgspec.DecodeError:
+        except JSON_ERRORS:
             return None
     return value
 
@@ -76,7 +77,7 @@ class PlausibleFormat:
     def parse(self, request: Request, directory: SiteDirectory) -> Delivery:
         try:
             body = msgspec.json.decode(request.body)
-        except msgspec.DecodeError as exc:
+        except JSON_ERRORS as exc:
             raise FormatError(400, f"body: not JSON ({exc})") from None
         if not isinstance(body, dict):
             raise FormatError(400, "body: expected a JSON object")

@@ -29,7 +29,7 @@ from clycyo.collect.formats.shape import (
     text,
 )
 from clycyo.collect.ingest import Invalid
-from clycyo.collect.wire import EventIn
+from clycyo.collect.wire import JSON_ERRORS, EventIn
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 
@@ -151,7 +151,7 @@ class PostHogFormat:
     def parse(self, request: Request, directory: SiteDirectory) -> Delivery:
         try:
             body = msgspec.json.decode(_json_text(request))
-        except (msgspec.DecodeError, http.BodyError) as exc:
+        except (*JSON_ERRORS, http.BodyError) as exc:
             raise FormatError(400, f"body: not JSON ({exc})") from None
         if isinstance(body, list):
             events = body

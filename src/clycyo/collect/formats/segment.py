@@ -29,7 +29,7 @@ from clycyo.collect.formats.shape import (
     text,
 )
 from clycyo.collect.ingest import Invalid
-from clycyo.collect.wire import EventIn
+from clycyo.collect.wire import JSON_ERRORS, EventIn
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 
@@ -179,7 +179,7 @@ class SegmentFormat:
     def parse(self, request: Request, directory: SiteDirectory) -> Delivery:
         try:
             body = msgspec.json.decode(request.body)
-        except msgspec.DecodeError as exc:
+        except JSON_ERRORS as exc:
             raise FormatError(400, f"body: not JSON ({exc})") from None
         if not isinstance(body, dict):
             raise FormatError(400, "body: expected a JSON object")

@@ -19,6 +19,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from clycyo.observability import QUERY_SECONDS
+from clycyo.store.base import LOCAL_SOURCE, checkpoint_key
 from clycyo.store.columns import COLUMNS, NAMES
 
 
@@ -27,6 +29,8 @@ def _schema() -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS events (\n    {columns}\n)",
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)",
+        # The row each load updates in place (an update costs less than an upsert).
+        "INSERT INTO meta VALUES ('intake_seq', 0) ON CONFLICT DO NOTHING",
         """CREATE TABLE IF NOT EXISTS orders (
             site_id INTEGER NOT NULL,
             name VARCHAR NOT NULL,
@@ -57,6 +61,7 @@ class DuckDBStore:
         self._db = duckdb.connect(str(path), config=config)
         self._local = threading.local()
         self.derived_tables: set[str] = set()
+        self._checkpoint_rows = {checkpoint_key(LOCAL_SOURCE)}
         for statement in _schema():
             self._db.execute(statement)
 
@@ -73,9 +78,14 @@ class DuckDBStore:
             self._local.cursor = cursor
         return cursor
 
-    def loaded_seq(self) -> int:
-        row = self.cursor().execute("SELECT value FROM meta WHERE key = 'intake_seq'").fetchone()
-        return 0 if row is None else int(row[0])
+    def loaded_seq(self, source: str = LOCAL_SOURCE) -> int:
+        # fetchall, not fetchone: a half-read result keeps a DuckDB cursor busy.
+        rows = (
+            self.cursor()
+            .execute("SELECT value FROM meta WHERE key = ?", [checkpoint_key(source)])
+            .fetchall()
+        )
+        return int(rows[0][0]) if rows else 0
 
     def fingerprints(self) -> npt.NDArray[np.uint64]:
         result = self.cursor().execute("SELECT event_fp FROM events").fetchnumpy()
@@ -114,8 +124,13 @@ class DuckDBStore:
         seq: int,
         superseded: Sequence[tuple[int, str, str]],
         derived: Mapping[str, pa.Table] | None = None,
+        source: str = LOCAL_SOURCE,
     ) -> None:
+        key = checkpoint_key(source)
         cursor = self.cursor()
+        if key not in self._checkpoint_rows:
+            cursor.execute("INSERT INTO meta VALUES (?, 0) ON CONFLICT DO NOTHING", [key])
+            self._checkpoint_rows.add(key)
         cursor.register("batch", events)
         try:
             cursor.execute("BEGIN TRANSACTION")
@@ -125,24 +140,29 @@ class DuckDBStore:
                     " AND origin = 'browser'",
                     [site_id, name, order_id],
                 )
-            cursor.execute(
-                f"INSERT INTO events ({', '.join(NAMES)}) SELECT {_SELECT_BATCH} FROM batch"
-            )
-            cursor.execute(
-                "INSERT OR REPLACE INTO orders"
-                " SELECT site_id, name, order_id, origin, event_id FROM batch"
-                " WHERE order_id IS NOT NULL"
-            )
+            # Each statement has a fixed cost of a millisecond or more: skip those with no rows.
+            if events.num_rows:
+                cursor.execute(
+                    f"INSERT INTO events ({', '.join(NAMES)}) SELECT {_SELECT_BATCH} FROM batch"
+                )
+            if events.column("order_id").null_count < events.num_rows:
+                cursor.execute(
+                    "INSERT OR REPLACE INTO orders"
+                    " SELECT site_id, name, order_id, origin, event_id FROM batch"
+                    " WHERE order_id IS NOT NULL"
+                )
             for table_name, rows in (derived or {}).items():
                 if table_name not in self.derived_tables:
                     raise ValueError(f"no derived table {table_name}")
+                if rows.num_rows == 0:
+                    continue
                 cursor.register("derived_rows", rows)
                 try:
                     # The name was checked against the tables this store created.
                     cursor.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM derived_rows")
                 finally:
                     cursor.unregister("derived_rows")
-            cursor.execute("INSERT OR REPLACE INTO meta VALUES ('intake_seq', ?)", [seq])
+            cursor.execute("UPDATE meta SET value = ? WHERE key = ?", [seq, key])
             cursor.execute("COMMIT")
         except BaseException:
             cursor.execute("ROLLBACK")
@@ -151,7 +171,8 @@ class DuckDBStore:
             cursor.unregister("batch")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.cursor().execute(sql, list(params)).fetchall()
+        with QUERY_SECONDS.time():
+            return self.cursor().execute(sql, list(params)).fetchall()
 
     def close(self) -> None:
         self._db.close()

@@ -1,0 +1,151 @@
+"""`clycyo query`: the query API from the command line, as a table or JSON.
+
+The spec comes from a JSON file (`--spec FILE`, `-` for standard input), from flags, or both
+(flags win). With `--url` (or when a server runs on the data folder) the query goes through that
+server's `POST /api/v1/query` with a secret key or API token (`--key`, or `CLYCYO_KEY`): DuckDB
+lets only the server open the store. When no server runs, the data folder is opened directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from clycyo import local_server
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def _filter(text: str) -> list[Any]:
+    """`'is event:name signup,purchase'` or a JSON list `'["is", "event:page", ["/"]]'`."""
+    if text.lstrip().startswith("["):
+        loaded = json.loads(text)
+        if not isinstance(loaded, list):
+            raise ValueError("a filter in JSON is a list")
+        return loaded
+    parts = text.split(None, 2)
+    if len(parts) != 3:
+        raise ValueError(f"filter {text!r}: expected 'OPERATOR DIMENSION VALUE[,VALUE…]'")
+    operator, dimension, values = parts
+    return [operator, dimension, [v for v in values.split(",") if v]]
+
+
+def build_spec(args: argparse.Namespace) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    if args.spec:
+        text = sys.stdin.read() if args.spec == "-" else Path(args.spec).read_text()
+        spec = json.loads(text)
+        if not isinstance(spec, dict):
+            raise ValueError("--spec: expected a JSON object")
+    if args.site:
+        spec["site"] = args.site
+    if args.metrics:
+        spec["metrics"] = _split(args.metrics)
+    if args.dimensions:
+        spec["dimensions"] = _split(args.dimensions)
+    if args.filter:
+        spec["filters"] = [_filter(f) for f in args.filter]
+    if args.date_range:
+        spec["date_range"] = args.date_range
+    if args.start or args.end:
+        if not (args.start and args.end):
+            raise ValueError("--from and --to go together")
+        spec["date_range"] = [args.start, args.end]
+    if args.order_by:
+        spec["order_by"] = [list(item.rsplit(":", 1)) for item in _split(args.order_by)]
+    if args.limit is not None:
+        spec["limit"] = args.limit
+    if args.compare:
+        spec["include"] = {**spec.get("include", {}), "comparison": "previous_period"}
+    spec.setdefault("metrics", ["visitors", "visits", "pageviews"])
+    if "site" not in spec:
+        raise ValueError("--site is required (or a spec file naming the site)")
+    return spec
+
+
+def _over_http(url: str, key: str, spec: dict[str, Any]) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url.rstrip("/") + "/api/v1/query",
+        data=json.dumps(spec).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw)
+        except ValueError:
+            return exc.code, {"error": raw.decode("utf-8", "replace")}
+
+
+def _locally(data_dir: Path, spec: dict[str, Any]) -> tuple[int, Any]:
+    from clycyo.query import api
+    from clycyo.query.errors import QueryError
+    from clycyo.runtime import Runtime, Settings
+
+    runtime = Runtime.open(Settings.from_env(data_dir))
+    try:
+        return 200, api.run(runtime, spec)
+    except QueryError as exc:
+        return 400, {"error": str(exc)}
+    finally:
+        runtime.close()
+
+
+def render_table(spec: dict[str, Any], answer: dict[str, Any]) -> str:
+    header = [*spec.get("dimensions", []), *spec["metrics"]]
+    rows = [[*map(str, r["dimensions"]), *map(str, r["metrics"])] for r in answer["results"]]
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header)]
+    dims = len(spec.get("dimensions", []))
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            cell.ljust(w) if i < dims else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+    others = answer.get("meta", {}).get("other_currencies")
+    if others:
+        out.append(f"(not in revenue: {json.dumps(others)})")
+    return "\n".join(out)
+
+
+def run(args: argparse.Namespace, data_dir: Path) -> int:
+    try:
+        spec = build_spec(args)
+    except (ValueError, OSError) as exc:
+        print(f"clycyo: {exc}", file=sys.stderr)
+        return 2
+    key = args.key or os.environ.get("CLYCYO_KEY")
+    url = args.url
+    if url is None:
+        running = local_server.find(data_dir)
+        url = running.url if running is not None else None
+    if url is not None:
+        if not key:
+            print(
+                f"clycyo: a server answers at {url}: pass --key (the site's secret key or an API"
+                " token) or set CLYCYO_KEY",
+                file=sys.stderr,
+            )
+            return 2
+        status, answer = _over_http(url, key, spec)
+    else:
+        status, answer = _locally(data_dir, spec)
+    if status != 200:
+        print(f"clycyo: {answer.get('error', answer)}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer, indent=2) if args.json else render_table(spec, answer))
+    return 0

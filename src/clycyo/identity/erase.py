@@ -1,0 +1,174 @@
+"""Erasing a person everywhere: the event store, the derived tables, the intake log, the
+quarantine, and the writer's memory (CONTRACT §6, GDPR erasure).
+
+The narrow copies (`vitals`, `pageviews`, `actions`) go with the events and visits. It must run
+on the writer thread (`Writer.submit`), between loads, so no batch is half-derived
+from what is being erased. The events deleted are exactly those the query layer counts for the
+person (`people.event_rows`); visits are deleted when they belong to the person; the user's
+identity links go, a shared browser's links to other users stay. The intake log and the
+quarantine are cleaned by id: events naming the user, or naming one of the person's visitor ids
+at a time that visitor belonged to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from clycyo.identity import keys, people, persons
+from clycyo.identity.deriver import IdentityDeriver
+from clycyo.model import Event
+from clycyo.store.intake import IntakeLog
+from clycyo.store.quarantine import Quarantine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Erasure:
+    events: int = 0
+    visits: int = 0
+    links: int = 0
+    intake_events: int = 0
+    quarantined: int = 0
+
+
+def erase(
+    store: object,
+    intake: IntakeLog,
+    quarantine: Quarantine,
+    *,
+    deriver: IdentityDeriver | None,
+    site_id: int,
+    person_id: str,
+    forget_order: Callable[[int, str, str], None] | None = None,
+) -> Erasure | None:
+    """Erase the person `person_id` names on the site; None when the id is unknown."""
+    from clycyo.store.duckdb.store import DuckDBStore
+
+    if not isinstance(store, DuckDBStore):
+        raise NotImplementedError("erasure is implemented for the DuckDB store")
+    person = people.resolve(store, site_id, person_id)
+    if person is None:
+        return None
+    report = Erasure()
+    condition, values = people.event_rows(person)
+    identity_map = persons.IDENTITY_MAP["duckdb"].replace("{site}", "?")
+    doomed = store.execute(
+        # `actions` may still hold a browser copy of an order the events table has dropped.
+        f"WITH m AS ({identity_map}) SELECT DISTINCT e.event_id, e.name, e.order_id FROM"
+        " (SELECT * FROM events UNION ALL SELECT * FROM actions) e"
+        f" {people.IDENTITY_JOIN} WHERE e.site_id = ? AND {condition}",
+        [site_id, site_id, *values],
+    )
+    visit_rows = store.execute(
+        f"WITH m AS ({identity_map}) SELECT DISTINCT v.visit_id FROM visits v {persons.JOIN_VISIT}"
+        " WHERE v.site_id = ? AND v.visitor_key IN (SELECT unnest(?::UBIGINT[]))"
+        " AND (m.user_id IS NULL OR m.user_id = ?)",
+        [
+            site_id,
+            site_id,
+            [keys.visitor_key(site_id, v) for v in person.visitor_ids],
+            person.user_id or "",
+        ],
+    )
+    cursor = store.cursor()
+    doomed_ids = pa.table({"event_id": [row[0] for row in doomed]})
+    # Web vitals outside any visit carry their visitor's "outside" id.
+    outside = [keys.outside_visit_id(keys.visitor_key(site_id, v)) for v in person.visitor_ids]
+    doomed_ids_of_visits = [int(row[0]) for row in visit_rows]
+    doomed_visits = pa.table({"visit_id": pa.array(doomed_ids_of_visits + outside, pa.uint64())})
+    cursor.register("doomed_events", doomed_ids)
+    cursor.register("doomed_visits", doomed_visits)
+    try:
+        cursor.execute("BEGIN TRANSACTION")
+        report.events = _deleted(
+            cursor.execute(
+                "DELETE FROM events WHERE site_id = ? AND event_id IN"
+                " (SELECT event_id FROM doomed_events)",
+                [site_id],
+            )
+        )
+        cursor.execute(
+            "DELETE FROM orders WHERE site_id = ? AND event_id IN"
+            " (SELECT event_id FROM doomed_events)",
+            [site_id],
+        ).fetchall()
+        report.visits = _deleted(
+            cursor.execute(
+                "DELETE FROM visits WHERE site_id = ? AND visit_id IN"
+                " (SELECT visit_id FROM doomed_visits)",
+                [site_id],
+            )
+        )
+        for narrow in ("vitals", "pageviews"):
+            # Table names from this fixed list; their rows belong to the person's visits.
+            cursor.execute(
+                f"DELETE FROM {narrow} WHERE site_id = ? AND visit_id IN"
+                " (SELECT visit_id FROM doomed_visits)",
+                [site_id],
+            ).fetchall()
+        cursor.execute(
+            "DELETE FROM actions WHERE site_id = ? AND event_id IN"
+            " (SELECT event_id FROM doomed_events)",
+            [site_id],
+        ).fetchall()
+        if person.user_id is not None:
+            report.links = _deleted(
+                cursor.execute(
+                    "DELETE FROM identities WHERE site_id = ? AND user_id = ?",
+                    [site_id, person.user_id],
+                )
+            )
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    finally:
+        cursor.unregister("doomed_events")
+        cursor.unregister("doomed_visits")
+    if forget_order is not None:
+        for _, name, order_id in doomed:
+            if order_id is not None:
+                forget_order(site_id, name, order_id)
+    report.intake_events = intake.rewrite(_keep(person, site_id, deriver))
+    report.quarantined = quarantine.delete_matching(site_id, person.ids())
+    if deriver is not None:
+        mine = [v for v in person.visitor_ids if _exclusive(deriver, site_id, v, person.user_id)]
+        deriver.forget(site_id, mine, [person.user_id] if person.user_id else [])
+    log.info("erasure: %s", report)
+    return report
+
+
+def _deleted(cursor: object) -> int:
+    rows = cursor.fetchall()  # type: ignore[attr-defined]
+    return int(rows[0][0]) if rows else 0
+
+
+def _exclusive(deriver: IdentityDeriver, site_id: int, visitor_id: str, user: str | None) -> bool:
+    users = deriver.links.users_of(site_id, visitor_id)
+    return not users or users == [user]
+
+
+def _keep(
+    person: people.Person, site_id: int, deriver: IdentityDeriver | None
+) -> Callable[[Event], bool]:
+    user = person.user_id
+    visitors = set(person.visitor_ids)
+
+    def keep(event: Event) -> bool:
+        if event.site_id != site_id:
+            return True
+        if user is not None and event.user_id == user:
+            return False
+        if event.visitor_id not in visitors:
+            return True
+        if user is None or deriver is None:
+            return False
+        owner = deriver.links.user_at(site_id, event.visitor_id, event.time_us)
+        return owner is not None and owner != user
+
+    return keep

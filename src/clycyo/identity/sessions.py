@@ -1,0 +1,129 @@
+"""The writer's memory of recent visits: which visit an event belongs to, kept or started.
+
+Visits whose last event is within `KEEP_US` of the newest event seen stay in memory, per visitor
+id (device). Memory is authoritative for any event newer than `complete_since_us`: every visit
+that such an event could continue is in it. An older event (a late delivery, a replay after a
+long stop) asks the store for the visitor's visits around that time first (`lookup`), the rare
+path. Changes made while deriving a batch are undone by `rollback` if the batch fails to store.
+It reads the store only through the lookup it is given, and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from clycyo.identity import keys
+from clycyo.identity.visit import GAP_US, Visit
+
+KEEP_US = 2 * 3600 * 1_000_000  # how long a visit stays in memory after its last event
+_EVICT_EVERY_US = 60 * 1_000_000  # scanning memory per batch would cost more than it frees
+VisitorRef = tuple[int, str]
+Lookup = Callable[[int, str, int, int], list[Visit]]  # site, visitor, from_us, to_us
+Span = tuple[int, int]
+
+
+class VisitMemory:
+    def __init__(self, lookup: Lookup, complete_since_us: int) -> None:
+        self._lookup = lookup
+        self.complete_since_us = complete_since_us
+        self.newest_us = complete_since_us
+        self._batch_newest_us = complete_since_us
+        self._visits: dict[VisitorRef, list[Visit]] = {}
+        # Times around which a visitor's stored visits were already fetched (late events).
+        self._fetched: dict[VisitorRef, list[Span]] = {}
+        self._undo: dict[VisitorRef, list[Visit] | None] = {}
+        self.touched: dict[int, Visit] = {}  # visit_id → visit changed in this batch
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._visits.values())
+
+    def load(self, visits: Iterable[Visit]) -> None:
+        for visit in visits:
+            self._visits.setdefault((visit.site_id, visit.visitor_id), []).append(visit)
+
+    def visits_of(self, site_id: int, visitor_id: str, time_us: int) -> list[Visit]:
+        """The visitor's visits near `time_us`, from the store first when memory may lack them."""
+        key = (site_id, visitor_id)
+        span = (time_us - GAP_US, time_us + GAP_US)
+        if span[0] < self.complete_since_us and not self._was_fetched(key, span):
+            found = self._lookup(site_id, visitor_id, *span)
+            self.adopt(key, found, span)
+        return self._visits.get(key, [])
+
+    def _was_fetched(self, key: VisitorRef, span: Span) -> bool:
+        return any(lo <= span[0] and span[1] <= hi for lo, hi in self._fetched.get(key, ()))
+
+    def adopt(self, key: VisitorRef, found: list[Visit], span: Span) -> None:
+        """Take stored visits of a visitor fetched for the times in `span`."""
+        self._remember(key)
+        known = self._visits.setdefault(key, [])
+        ids = {v.visit_id for v in known}
+        known.extend(v for v in found if v.visit_id not in ids)
+        self._fetched.setdefault(key, []).append(span)
+
+    def _remember(self, key: VisitorRef) -> None:
+        """Save the visitor's visits as they were before this batch (once per batch)."""
+        if key not in self._undo:
+            known = self._visits.get(key)
+            self._undo[key] = None if known is None else [v.copy() for v in known]
+
+    def change(self, visit: Visit) -> Visit:
+        """Mark `visit` as about to change in this batch; returns it for chaining."""
+        self._remember((visit.site_id, visit.visitor_id))
+        self.touched[visit.visit_id] = visit
+        return visit
+
+    def start(
+        self, site_id: int, visitor_id: str, time_us: int, user_id: str | None, person_bits: int
+    ) -> Visit:
+        key = (site_id, visitor_id)
+        self._remember(key)
+        known = self._visits.setdefault(key, [])
+        visitor = keys.visitor_key(site_id, visitor_id)
+        visit_id = keys.new_visit_id(visitor, time_us, {v.visit_id for v in known})
+        visit = Visit(
+            visit_id, site_id, visitor_id, visitor, time_us, time_us, person_bits, user_id=user_id
+        )
+        known.append(visit)
+        self.touched[visit_id] = visit
+        return visit
+
+    def all_of(self, site_id: int, visitor_id: str) -> list[Visit]:
+        return self._visits.get((site_id, visitor_id), [])
+
+    def seen(self, time_us: int) -> None:
+        self._batch_newest_us = max(self._batch_newest_us, time_us)
+
+    def commit(self) -> None:
+        self._undo.clear()
+        self.touched = {}
+        self.newest_us = self._batch_newest_us
+        horizon = self.newest_us - KEEP_US
+        if horizon - self.complete_since_us < _EVICT_EVERY_US:
+            return
+        # Forget visits that ended long before the newest event; memory stays complete after.
+        self._fetched.clear()
+        for key, visits in list(self._visits.items()):
+            kept = [v for v in visits if v.ended_us >= horizon]
+            if not kept:
+                del self._visits[key]
+            elif len(kept) != len(visits):
+                self._visits[key] = kept
+        self.complete_since_us = horizon
+
+    def rollback(self) -> None:
+        self._fetched.clear()  # the fetched visits may be among those rolled back
+        for key, before in self._undo.items():
+            if before is None:
+                self._visits.pop(key, None)
+            else:
+                self._visits[key] = before
+        self._undo.clear()
+        self.touched = {}
+        self._batch_newest_us = self.newest_us
+
+    def forget(self, site_id: int, visitor_ids: Iterable[str]) -> None:
+        """Drop a person's visits (erasure)."""
+        for visitor_id in visitor_ids:
+            self._visits.pop((site_id, visitor_id), None)
+            self._fetched.pop((site_id, visitor_id), None)

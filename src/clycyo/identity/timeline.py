@@ -1,0 +1,91 @@
+"""A person's timeline: their browser and server events together, in time order (CONTRACT §6).
+
+Events are those the query layer counts for the person (`people.event_rows`), each with its
+origin, page, properties, money and the acquisition of the visit it belongs to. Only the most
+recent `limit` events are returned (`meta.truncated` says so). Read-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from clycyo.identity import people, persons
+from clycyo.identity.keys import is_visit
+from clycyo.store.base import EventStore
+
+MAX_EVENTS = 5_000
+_COLUMNS = (
+    "time",
+    "type",
+    "name",
+    "origin",
+    "event_id",
+    "visitor_id",
+    "user_id",
+    "session_id",
+    "url",
+    "page",
+    "title",
+    "referrer",
+    "props",
+    "revenue_amount",
+    "revenue_currency",
+    "order_id",
+    "source",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "country",
+    "device",
+    "browser",
+    "os",
+    "visit_id",
+)
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.isoformat().replace("+00:00", "") + "Z"
+
+
+def _event(row: tuple[Any, ...]) -> dict[str, Any]:
+    raw = dict(zip(_COLUMNS, row, strict=True))
+    event: dict[str, Any] = {"timestamp": _iso(raw.pop("time"))}
+    amount, currency = raw.pop("revenue_amount"), raw.pop("revenue_currency")
+    visit_id = raw.pop("visit_id")
+    event.update({k: v for k, v in raw.items() if v is not None})
+    if amount is not None:
+        text = (
+            format(Decimal(amount).normalize(), "f") if isinstance(amount, Decimal) else str(amount)
+        )
+        event["revenue"] = {"amount": text, "currency": currency}
+    if visit_id is not None and is_visit(int(visit_id)):
+        event["visit_id"] = str(visit_id)
+    return event
+
+
+def timeline(
+    store: EventStore, site_id: int, person_id: str, limit: int = 1_000
+) -> dict[str, Any] | None:
+    """The timeline `GET /api/v1/persons/{id}/timeline` answers, or None for an unknown id."""
+    person = people.resolve(store, site_id, person_id)
+    if person is None:
+        return None
+    condition, values = people.event_rows(person)
+    limit = max(1, min(limit, MAX_EVENTS))
+    identity_map = persons.IDENTITY_MAP[store.dialect].replace("{site}", "?")
+    columns = ", ".join(f"e.{c}" for c in _COLUMNS)
+    rows = store.execute(
+        f"WITH m AS ({identity_map}) SELECT {columns} FROM events e {people.IDENTITY_JOIN}"
+        f" WHERE e.site_id = ? AND {condition} ORDER BY e.time DESC, e.event_id DESC LIMIT ?",
+        [site_id, site_id, *values, limit + 1],
+    )
+    truncated = len(rows) > limit
+    events = [_event(row) for row in reversed(rows[:limit])]
+    return {
+        "person": {"user_id": person.user_id, "visitor_ids": list(person.visitor_ids)},
+        "events": events,
+        "meta": {"truncated": truncated, "limit": limit},
+    }

@@ -1,0 +1,206 @@
+"""One visit's running state, and what one browser event does to it.
+
+A visit is a visitor's (one device's) browser events with no gap of 30 minutes or more. Its
+acquisition (source, channel, campaign tags, click id), place and device come from its earliest
+event with a URL; the entry page from its earliest pageview, the exit page from its latest.
+Durations and bounces follow `docs/identity.md`: a bounce is a visit with at most one pageview
+and no interaction, where passive events (engagement reports, web vitals, script errors) are no
+interaction. This module holds the rules of one visit; finding the visit is `sessions.py`'s job.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from clycyo.model import Event
+from clycyo.pipeline.channels import DIRECT
+
+GAP_US = 30 * 60 * 1_000_000  # inactivity that ends a visit
+PASSIVE_EVENTS = frozenset({"engagement", "web_vital", "js_error"})
+_NEVER = 1 << 62
+
+ACQUISITION_FIELDS = (
+    "source",
+    "channel",
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "click_id",
+)
+PLACE_FIELDS = ("country", "region", "city", "browser", "os", "device")
+_NO_ACQUISITION = (None,) * len(ACQUISITION_FIELDS)
+_NO_PLACE = (None,) * len(PLACE_FIELDS)
+
+
+def is_passive(event: Event) -> bool:
+    return event.type == "event" and event.name in PASSIVE_EVENTS
+
+
+@dataclass(slots=True)
+class Visit:
+    visit_id: int
+    site_id: int
+    visitor_id: str
+    visitor_key: int
+    started_us: int
+    ended_us: int
+    person_bits: int = 0
+    user_id: str | None = None
+    session_ids: set[str] = field(default_factory=set)
+    first_session: str | None = None
+    hostname: str | None = None
+    entry_page: str | None = None
+    entry_us: int = _NEVER
+    exit_page: str | None = None
+    exit_us: int = -1
+    pageviews: int = 0
+    events: int = 0
+    interactions: int = 0
+    engaged_ms: int = 0
+    landing_us: int = _NEVER  # time of the event the acquisition was taken from
+    acquisition: tuple[str | None, ...] = _NO_ACQUISITION
+    place: tuple[str | None, ...] = _NO_PLACE
+    state: int = 0  # number of the stored state (0: none stored yet)
+    stored: tuple[Any, ...] | None = None  # the stored state's row, for its cancellation
+
+    def copy(self) -> Visit:
+        twin = copy.copy(self)
+        twin.session_ids = set(self.session_ids)
+        return twin
+
+    def covers(self, time_us: int) -> bool:
+        """Whether an event at `time_us` continues this visit (no 30-minute gap either side)."""
+        return self.started_us - GAP_US < time_us < self.ended_us + GAP_US
+
+    def add(self, event: Event) -> None:
+        t = event.time_us
+        self.events += 1
+        self.started_us = min(self.started_us, t)
+        self.ended_us = max(self.ended_us, t)
+        if event.session_id is not None:
+            if self.first_session is None:
+                self.first_session = event.session_id
+            self.session_ids.add(event.session_id)
+        if event.user_id is not None and self.user_id is None:
+            self.user_id = event.user_id
+        if event.type == "pageview":
+            self.pageviews += 1
+            if t < self.entry_us:
+                self.entry_page, self.entry_us = event.page, t
+            if t >= self.exit_us:
+                self.exit_page, self.exit_us = event.page, t
+        elif not is_passive(event):
+            self.interactions += 1
+        if event.name == "engagement" and event.props:
+            self.engaged_ms += _milliseconds(event.props.get("engaged_ms"))
+        if event.url is not None and t < self.landing_us:
+            self.landing_us = t
+            self.hostname = event.hostname
+            channel = event.channel
+            # A visit that starts on an internal link (an old tab, say) came from nowhere new.
+            self.acquisition = (
+                event.source,
+                channel if channel is not None else DIRECT,
+                event.referrer_host,
+                event.utm_source,
+                event.utm_medium,
+                event.utm_campaign,
+                event.utm_term,
+                event.utm_content,
+                event.click_id,
+            )
+        has_place = event.browser is not None or event.country is not None
+        if has_place and (t <= self.landing_us or self.place == _NO_PLACE):
+            self.place = (
+                event.country,
+                event.region,
+                event.city,
+                event.browser,
+                event.os,
+                event.device,
+            )
+
+    @property
+    def duration_s(self) -> int:
+        return (self.ended_us - self.started_us) // 1_000_000
+
+    @property
+    def is_bounce(self) -> bool:
+        return self.pageviews <= 1 and self.interactions == 0
+
+    def row(self, state: int) -> tuple[Any, ...]:
+        """This state as a `visits` row (in `schema.VISIT_COLUMNS` order), `sign` = +1."""
+        return (
+            self.visit_id,
+            state,
+            1,
+            self.site_id,
+            self.visitor_id,
+            self.visitor_key,
+            self.person_bits,
+            self.user_id,
+            self.first_session,
+            self.started_us,
+            self.ended_us,
+            self.hostname,
+            self.entry_page,
+            self.exit_page,
+            self.pageviews,
+            self.events,
+            self.interactions,
+            self.engaged_ms,
+            self.duration_s,
+            int(self.is_bounce),
+            *self.acquisition,
+            *self.place,
+        )
+
+
+def _milliseconds(value: str | None) -> int:
+    try:
+        return max(0, int(float(value))) if value is not None else 0
+    except ValueError:
+        return 0
+
+
+def from_row(row: dict[str, Any]) -> Visit:
+    """A stored live state back as a running visit (after a restart, or for a late event).
+
+    The stored row keeps the first session id only, and no separate entry and exit times; the
+    visit's start and end stand in for them, which only matters for events older than the visit.
+    """
+    started = row["started_at"]
+    ended = row["ended_at"]
+    visit = Visit(
+        visit_id=int(row["visit_id"]),
+        site_id=int(row["site_id"]),
+        visitor_id=row["visitor_id"],
+        visitor_key=int(row["visitor_key"]),
+        person_bits=int(row["person_bits"]),
+        started_us=started,
+        ended_us=ended,
+        user_id=row["user_id"],
+        first_session=row["session_id"],
+        hostname=row["hostname"],
+        entry_page=row["entry_page"],
+        entry_us=started if row["entry_page"] is not None else _NEVER,
+        exit_page=row["exit_page"],
+        exit_us=ended if row["exit_page"] is not None else -1,
+        pageviews=int(row["pageviews"]),
+        events=int(row["events"]),
+        interactions=int(row["interactions"]),
+        engaged_ms=int(row["engaged_ms"]),
+        landing_us=started,
+        acquisition=tuple(row[name] for name in ACQUISITION_FIELDS),
+        place=tuple(row[name] for name in PLACE_FIELDS),
+        state=int(row["state"]),
+    )
+    if visit.first_session is not None:
+        visit.session_ids.add(visit.first_session)
+    visit.stored = visit.row(visit.state)
+    return visit

@@ -1,0 +1,101 @@
+"""The query layer for a running server: the same functions the HTTP API, the CLI and the
+dashboard call, given a `Runtime`.
+
+Each first waits until every event acknowledged before the call is in the store (so a client
+that sent events and then asks sees them), then runs the report. They block: call them off the
+event loop (`asyncio.to_thread`). Invalid input raises `QueryError` (a `ValueError`) naming the
+field; an unknown or unreadable site is the caller's business (`site_for`). No SQL and no HTTP
+here: the reports build their statements, the web layer answers requests.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+from clycyo.config.store import Site
+from clycyo.identity import people
+from clycyo.identity.erase import Erasure, erase
+from clycyo.identity.timeline import timeline as person_timeline
+from clycyo.query import funnels, journeys, realtime, retention, runner, spec
+from clycyo.query.errors import QueryError
+
+WAIT_LOADED_S = 5.0
+
+
+def _ready(runtime: Any) -> None:
+    runtime.writer.catch_up(WAIT_LOADED_S)
+
+
+def site_for(runtime: Any, domain: str) -> Site:
+    site = runtime.directory.by_domain(domain.strip().lower().removeprefix("www."))
+    if site is None:
+        raise QueryError("site", f"unknown site {domain!r}")
+    return site  # type: ignore[no-any-return]
+
+
+def run(runtime: Any, body: dict[str, Any] | bytes) -> dict[str, Any]:
+    """`POST /api/v1/query` as a function: a query body in, `{"results", "meta"}` out."""
+    decoded = spec.decode(body)
+    site = site_for(runtime, decoded.site)
+    _ready(runtime)
+    return runner.run_query(runtime.store, site, decoded).as_json()
+
+
+def funnel(runtime: Any, site: Site, body: dict[str, Any] | bytes) -> dict[str, Any]:
+    _ready(runtime)
+    return funnels.run_funnel(runtime.store, site, body)
+
+
+def funnel_persons(
+    runtime: Any, site: Site, body: dict[str, Any], *, step: int, dropped: bool, limit: int
+) -> list[dict[str, Any]]:
+    _ready(runtime)
+    return funnels.funnel_persons(
+        runtime.store, site, body, step=step, dropped=dropped, limit=limit
+    )
+
+
+def cohorts(runtime: Any, site: Site, body: dict[str, Any] | bytes) -> dict[str, Any]:
+    _ready(runtime)
+    return retention.run_retention(runtime.store, site, body)
+
+
+def paths(runtime: Any, site: Site, body: dict[str, Any] | bytes) -> dict[str, Any]:
+    _ready(runtime)
+    return journeys.run_journeys(runtime.store, site, body)
+
+
+def now_on_site(runtime: Any, site: Site) -> dict[str, Any]:
+    _ready(runtime)
+    return realtime.run_realtime(runtime.store, site)
+
+
+def timeline(runtime: Any, site: Site, person_id: str, limit: int = 1000) -> dict[str, Any] | None:
+    _ready(runtime)
+    return person_timeline(runtime.store, site.id, person_id, limit)
+
+
+def find_people(runtime: Any, site: Site, text: str, limit: int = 20) -> list[dict[str, object]]:
+    _ready(runtime)
+    return people.search(runtime.store, site.id, text, limit)
+
+
+def erase_person(runtime: Any, site: Site, person_id: str) -> Future[Erasure | None]:
+    """Erase a person on the writer thread; the future resolves once it is done everywhere."""
+    _ready(runtime)
+    orders = runtime.ctx.orders
+
+    def job() -> Erasure | None:
+        return erase(
+            runtime.store,
+            runtime.intake,
+            runtime.quarantine,
+            deriver=runtime.deriver,
+            site_id=site.id,
+            person_id=person_id,
+            forget_order=orders.forget,
+        )
+
+    future: Future[Erasure | None] = runtime.writer.submit(job)
+    return future

@@ -1,0 +1,347 @@
+"""SQL for one plan: a base relation, its metrics, dimensions and filters, in one dialect.
+
+The statement has three stages. `src` selects the base rows (live visits, events or ledger
+rows) of the site and period, with their person, time, dimension values and the inputs of every
+partial aggregate. `grouped` aggregates them per dimension values; the last stage applies each
+metric's final expression. Distinct counts are exact, or with `Plan.approximate` estimated by
+linear counting over a bitmap per group (`registry.AGGREGATES`), which the runner uses only for
+few groups at a time. First and last touch are joined between `src` and `grouped`, for the
+persons in `src` only.
+
+Identifiers come from the registry; every value (site, period, filter values, property keys,
+currency, time zone) is a parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from clycyo.identity import keys, persons
+from clycyo.query import registry
+from clycyo.query.conditions import Params, condition, event_expression, page_key_condition
+from clycyo.query.dates import Period
+from clycyo.query.registry import EVENTS, LEDGER, VISITS, Metric, Partial
+from clycyo.query.spec import DimensionRef, Filter
+from clycyo.revenue.ledger import LEDGER as LEDGER_SQL
+
+_TOUCH_COLUMNS: tuple[str, ...] = ("source", "channel", "referrer_host", "utm_source")
+_TOUCH_COLUMNS += ("utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+# `actions` keeps a browser copy of an order even after the server's copy arrives (the events
+# table drops it then): leave such copies out.
+SUPERSEDED = (
+    "NOT (e.origin = 'browser' AND e.order_id IS NOT NULL AND (e.name, e.order_id) IN"
+    " (SELECT (a.name, a.order_id) FROM actions a WHERE a.site_id = {site}"
+    " AND a.origin = 'server' AND a.order_id IS NOT NULL))"
+)
+# Dimensions grouped by a number the narrow table keeps beside the text.
+KEYED = {("pageviews", "event:page"): ("page_key", keys.page_key)}
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    site_id: int
+    currency: str = "USD"
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Plan:
+    base: str
+    metrics: tuple[Metric, ...]
+    dimensions: tuple[DimensionRef, ...]
+    filters: tuple[Filter, ...]
+    approximate: bool = False
+    order_by: tuple[tuple[str, bool], ...] = ()
+    limit: int | None = None
+    # Only these groups (tuples of dimension values), e.g. the candidates of a top list.
+    only: tuple[tuple[Any, ...], ...] | None = None
+    bitmap_bits: int = 20  # approximate distinct counts: bitmaps of 2**bitmap_bits bits
+    # Which table holds the events of an events-based plan: "events", or a narrow copy of the
+    # kinds the query looks at ("pageviews", "actions"; see identity/schema.py).
+    table: str = "events"
+
+
+@dataclass
+class _Statement:
+    """One statement being written: its parameters, the `src` select list, the partials."""
+
+    plan: Plan
+    dialect: str
+    site: SiteContext
+    params: Params = field(default_factory=Params)
+    columns: list[str] = field(default_factory=list)  # src select list
+    partials: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    ctes: list[str] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)
+
+    def sql(self, expression: registry.Sql) -> str:
+        return expression[self.dialect]
+
+    @property
+    def touches(self) -> list[DimensionRef]:
+        refs = [*self.plan.dimensions, *(f.target for f in self.plan.filters)]
+        return [r for r in refs if r.dimension.level in ("first_touch", "last_touch")]
+
+    @property
+    def wants_persons(self) -> bool:
+        return bool(self.touches) or any(m.persons for m in self.plan.metrics)
+
+    @property
+    def wants_map(self) -> bool:
+        """Visits carry their person; events find it through the identity map."""
+        return self.wants_persons and self.plan.base != VISITS
+
+    @property
+    def visit_alias(self) -> str:
+        """Where a visit's columns are: the row itself, or the event's joined visit `lv`."""
+        return "v" if self.plan.base == VISITS else "lv"
+
+
+def _time_expression(unit: str, time_column: str, timezone: str, st: _Statement) -> str:
+    if timezone == "UTC":
+        return registry.UTC_TIME_BUCKETS[st.dialect][unit].replace("{t}", time_column)
+    template = registry.TIME_BUCKETS[st.dialect][unit]
+    return template.replace("{t}", time_column).replace("{tz}", st.params.add(timezone))
+
+
+def _touch_expression(ref: DimensionRef) -> str:
+    column = ref.dimension.sql
+    assert isinstance(column, str)
+    if ref.dimension.level == "first_touch":
+        return f"ft.{column}"
+    # The last non-direct visit before the event; failing that, a direct first visit before it.
+    return (
+        f"CASE WHEN lt.person IS NOT NULL THEN lt.{column}"
+        f" WHEN ft.started_at <= src.t THEN ft.{column} END"
+    )
+
+
+def _partial(st: _Statement, partial: Partial, site: SiteContext) -> int:
+    value = st.sql(partial.value)
+    where = st.sql(partial.where) if partial.where is not None else "TRUE"
+    key = (partial.kind, value, where)
+    if key not in st.partials:
+        index = len(st.partials)
+        st.partials[key] = index
+        if "{currency}" in where:
+            where = where.replace("{currency}", st.params.add(site.currency))
+        st.columns.append(f"{value} AS x{index}")
+        st.columns.append(f"{where} AS w{index}")
+    return st.partials[key]
+
+
+def _relation(st: _Statement, site_id: str, start: str, end: str, live: str) -> tuple[str, str]:
+    """The base rows: FROM text and the time column; adds CTEs and WHERE conditions."""
+    if st.wants_map:
+        st.ctes.append(f"m AS ({persons.IDENTITY_MAP[st.dialect].replace('{site}', site_id)})")
+    if st.plan.base == VISITS:
+        st.where += [f"v.site_id = {site_id}", f"v.started_at >= {start}", f"v.started_at < {end}"]
+        st.where.append(live)
+        return "visits v", "v.started_at"
+    if st.plan.base == LEDGER:
+        st.ctes.append(f"ledger AS ({LEDGER_SQL[st.dialect].replace('{site}', site_id)})")
+    table = "ledger" if st.plan.base == LEDGER else st.plan.table
+    source = f"{table} e" + (f" {persons.JOINS[st.dialect]['event']}" if st.wants_map else "")
+    if table == "actions":
+        st.where.append(SUPERSEDED.replace("{site}", site_id))
+    if any(d.dimension.level == "visit" for d in st.plan.dimensions):
+        source += (
+            f" LEFT JOIN (SELECT v.* FROM visits v WHERE v.site_id = {site_id} AND {live}) lv"
+            " ON lv.visit_id = e.visit_id"
+        )
+    st.where += [f"e.site_id = {site_id}", f"e.time >= {start}", f"e.time < {end}"]
+    return source, "e.time"
+
+
+def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
+    """Event and visit filters, directly or through the visit (or the visit's events)."""
+    p, base = st.params, st.plan.base
+    joined = base != VISITS and any(d.dimension.level == "visit" for d in st.plan.dimensions)
+    event_semi: list[str] = []
+    visit_semi: list[str] = []
+    for f in st.plan.filters:
+        level = f.target.dimension.level
+        if level == "event":
+            keyed = page_key_condition(f, p) if st.plan.table == "pageviews" else None
+            test = keyed or condition(event_expression(f.target, st.dialect, p), f, p, st.dialect)
+            (event_semi if base == VISITS else st.where).append(test)
+        elif level == "visit" and (base == VISITS or joined):
+            column = f"{st.visit_alias}.{f.target.dimension.sql}"
+            st.where.append(condition(column, f, p, st.dialect))
+        elif level == "visit":
+            visit_semi.append(condition(f"v.{f.target.dimension.sql}", f, p, st.dialect))
+    if event_semi:
+        st.where.append(
+            f"v.visit_id IN (SELECT e.visit_id FROM events e WHERE e.site_id = {site_id}"
+            f" AND e.time >= {start} AND {' AND '.join(event_semi)})"
+        )
+    if visit_semi:
+        st.where.append(
+            f"e.visit_id IN (SELECT v.visit_id FROM visits v WHERE v.site_id = {site_id}"
+            f" AND {live} AND {' AND '.join(visit_semi)})"
+        )
+
+
+@dataclass
+class _Grouping:
+    select: list[str] = field(default_factory=list)  # the grouped stage's dimension columns
+    by: list[str] = field(default_factory=list)  # its GROUP BY
+    only: list[tuple[str, Any]] = field(default_factory=list)  # expression, value → its key
+
+
+def _dimensions(st: _Statement, time_column: str) -> _Grouping:
+    """Adds each dimension's value to `src`; returns how the `grouped` stage groups them."""
+    grouping = _Grouping()
+    for index, ref in enumerate(st.plan.dimensions):
+        level = ref.dimension.level
+        if level in ("first_touch", "last_touch"):
+            expression = _touch_expression(ref)
+            grouping.select.append(f"{expression} AS d{index}")
+            grouping.by.append(f"d{index}")
+            grouping.only.append((expression, None))
+            continue
+        keyed = KEYED.get((st.plan.table, ref.name)) if st.plan.base == EVENTS else None
+        if level == "event":
+            value = event_expression(ref, st.dialect, st.params)
+        elif level == "visit":
+            value = f"{st.visit_alias}.{ref.dimension.sql}"
+        else:
+            unit = ref.dimension.sql
+            assert isinstance(unit, str)
+            value = _time_expression(unit, time_column, st.site.timezone, st)
+        st.columns.append(f"{value} AS d{index}")
+        if keyed is None:
+            grouping.select.append(f"src.d{index} AS d{index}")
+            grouping.by.append(f"d{index}")
+            grouping.only.append((f"src.d{index}", None))
+        else:
+            column, key_of = keyed
+            st.columns.append(f"e.{column} AS k{index}")
+            grouping.select.append(f"any_value(src.d{index}) AS d{index}")
+            grouping.by.append(f"src.k{index}")
+            grouping.only.append((f"src.k{index}", key_of))
+    return grouping
+
+
+def _grouped_from(st: _Statement, site_id: str, live: str) -> tuple[str, list[str]]:
+    """`src` with first and last touch joined when asked for, and the conditions on them."""
+    if not st.touches:
+        return "src", []
+    st.ctes.extend(_touch_ctes(st.dialect, site_id, live))
+    text = "src LEFT JOIN ft ON ft.person = src.person"
+    if any(r.dimension.level == "last_touch" for r in st.touches):
+        text += " ASOF LEFT JOIN lt ON lt.person = src.person AND src.t >= lt.started_at"
+    touch_filters = [
+        f for f in st.plan.filters if f.target.dimension.level in ("first_touch", "last_touch")
+    ]
+    return text, [
+        condition(_touch_expression(f.target), f, st.params, st.dialect) for f in touch_filters
+    ]
+
+
+def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[str, list[Any]]:
+    """The statement for `plan` and its parameter values; result columns are the dimensions
+    (in order) then the metrics (in order)."""
+    st = _Statement(plan, dialect, site)
+    p = st.params
+    site_id, start, end = p.add(site.site_id), p.add(period.start), p.add(period.end)
+    live = persons.LIVE[dialect].replace("{site}", site_id)
+    source, time_column = _relation(st, site_id, start, end, live)
+    _filters(st, site_id, start, live)
+    if st.wants_persons:
+        st.columns.append(f"{st.sql(registry.PERSON[plan.base])} AS person")
+    st.columns.append(f"{time_column} AS t")
+    grouping = _dimensions(st, time_column)
+    finals: list[str] = []
+    for metric in plan.metrics:
+        recipe = metric.recipes[plan.base]
+        final = st.sql(recipe.final)
+        for name, partial in recipe.partials.items():
+            final = final.replace("{" + name + "}", f"sum(a{_partial(st, partial, site)})")
+        finals.append(final)
+    st.ctes.append(
+        f"src AS (SELECT {', '.join(st.columns)} FROM {source} WHERE {' AND '.join(st.where)})"
+    )
+    grouped_from, conditions = _grouped_from(st, site_id, live)
+    if plan.only is not None:
+        conditions.append(_only(plan.only, grouping.only, p))
+    grouped_where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    bits = 1 << plan.bitmap_bits
+    aggregates = []
+    for (kind, _, _), index in st.partials.items():
+        approximate = kind == "distinct" and plan.approximate
+        template = registry.AGGREGATES[dialect]["approx_distinct" if approximate else kind]
+        aggregate = template.format(
+            value=f"x{index}", where=f"w{index}", m=f"{bits}.0", mask=bits - 1
+        )
+        aggregates.append(f"{aggregate} AS a{index}")
+    dims = [f"d{i}" for i in range(len(plan.dimensions))]
+    group_by = f" GROUP BY {', '.join(grouping.by)}" if dims else ""
+    st.ctes.append(
+        f"grouped AS (SELECT {', '.join([*grouping.select, *aggregates])}"
+        f" FROM {grouped_from}{grouped_where}{group_by})"
+    )
+    select = ", ".join([*dims, *(f"{final} AS m{i}" for i, final in enumerate(finals))])
+    sql = f"WITH {', '.join(st.ctes)} SELECT {select} FROM grouped"
+    if dims:
+        sql += f" GROUP BY {', '.join(dims)}{_order(plan, dims)}"
+    return p.render(sql + registry.STATEMENT_SUFFIX[dialect])
+
+
+def _only(
+    groups: tuple[tuple[Any, ...], ...], expressions: list[tuple[str, Any]], p: Params
+) -> str:
+    """Rows of the listed groups only (a missing value matches a missing value)."""
+
+    def test(expression: str, key_of: Any, value: Any) -> str:
+        if key_of is not None:
+            return f"{expression} = {p.add(key_of(value or ''))}"
+        return f"{expression} IS NULL" if value is None else f"{expression} = {p.add(value)}"
+
+    if len(expressions) == 1:
+        expression, key_of = expressions[0]
+        values = [g[0] if key_of is None else key_of(g[0] or "") for g in groups]
+        present = [v for v in values if v is not None]
+        tests = [f"{expression} IN ({', '.join(p.add(v) for v in present)})"] if present else []
+        if len(present) != len(values):
+            tests.append(f"{expression} IS NULL")
+        return "(" + (" OR ".join(tests) or "FALSE") + ")"
+    alternatives = [
+        "(" + " AND ".join(test(e, k, v) for (e, k), v in zip(expressions, g, strict=True)) + ")"
+        for g in groups
+    ]
+    return "(" + (" OR ".join(alternatives) or "FALSE") + ")"
+
+
+def _order(plan: Plan, dims: list[str]) -> str:
+    if plan.limit is None:
+        return ""
+    names = {ref.name: f"d{i}" for i, ref in enumerate(plan.dimensions)}
+    names.update({m.name: f"m{i}" for i, m in enumerate(plan.metrics)})
+    keys = [f"{names[name]} {'DESC' if desc else 'ASC'} NULLS LAST" for name, desc in plan.order_by]
+    keys += [f"{d} ASC NULLS FIRST" for d in dims]
+    return f" ORDER BY {', '.join(keys)} LIMIT {int(plan.limit)}"
+
+
+def _touch_ctes(dialect: str, site_id: str, live: str) -> list[str]:
+    columns = ", ".join(f"v.{c}" for c in _TOUCH_COLUMNS)
+    first = (
+        "SELECT * FROM pv QUALIFY row_number() OVER (PARTITION BY person"
+        " ORDER BY started_at, visit_id) = 1"
+        if dialect == "duckdb"
+        else "SELECT * FROM pv ORDER BY person, started_at, visit_id LIMIT 1 BY person"
+    )
+    return [
+        "people AS (SELECT DISTINCT person FROM src)",
+        f"pv AS (SELECT v.person_bits AS person, v.visit_id, v.started_at, {columns}"
+        f" FROM visits v WHERE v.site_id = {site_id} AND {live}"
+        " AND v.person_bits IN (SELECT person FROM people))",
+        f"ft AS ({first})",
+        "lt AS (SELECT * FROM pv WHERE channel <> 'Direct')",
+    ]
+
+
+__all__ = ["EVENTS", "LEDGER", "VISITS", "Params", "Plan", "SiteContext", "build"]

@@ -1,0 +1,254 @@
+"""Funnels: how many persons did the steps in order, each within the window of their first step.
+
+A step is events matching its filters (a page view, an event name, properties). A person reaches
+step k when they have events s1 < s2 < ... < sk (each strictly after the one before) with
+sk - s1 <= window. Step 1 must fall in the period; later steps may follow it up to the window
+after the period's end. Counting is exact: for every step-2 event the latest step-1 event before
+it is the best start (any other start is earlier, so leaves less of the window), and from there
+the earliest next step is always best (ASOF joins in the engine). Persons are the identity map's
+(all devices of a user). Reports per step: persons, conversion from step 1 and from the step
+before, and drop-off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from clycyo.config.store import Site
+from clycyo.query import registry, reports
+from clycyo.query.builder import SUPERSEDED
+from clycyo.query.conditions import condition, event_expression, page_key_condition
+from clycyo.query.errors import QueryError
+from clycyo.query.spec import DimensionRef, Filter
+from clycyo.store.base import EventStore
+
+MAX_STEPS = 8
+_WINDOW = re.compile(r"^(\d{1,6})(s|m|h|d)$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class StepSpec(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None  # an event name ("pageview" for page views)
+    page: str | None = None  # a page path: a page view of it, unless `name` says otherwise
+    filters: list[list[Any]] = []
+    label: str | None = None
+
+
+class FunnelSpec(msgspec.Struct, forbid_unknown_fields=True):
+    site: str
+    steps: list[StepSpec]
+    date_range: str | list[str] = "30d"
+    window: str | int = "1d"
+    filters: list[list[Any]] = []
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    filters: tuple[Filter, ...]
+
+
+def _ref(name: str) -> DimensionRef:
+    return DimensionRef(registry.DIMENSIONS[name], None, name)
+
+
+def window_s(value: str | int) -> int:
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = _WINDOW.match(value)
+        if not match:
+            raise QueryError("window", "expected seconds or a number with s, m, h or d")
+        seconds = int(match.group(1)) * _UNIT_S[match.group(2)]
+    if not 1 <= seconds <= 90 * 86400:
+        raise QueryError("window", "expected 1 second to 90 days")
+    return seconds
+
+
+def check_steps(raw: list[StepSpec]) -> list[Step]:
+    if not 2 <= len(raw) <= MAX_STEPS:
+        raise QueryError("steps", f"expected 2 to {MAX_STEPS} steps")
+    steps = []
+    for index, step in enumerate(raw):
+        field = f"steps[{index}]"
+        filters = list(reports.check_filters(step.filters, f"{field}.filters"))
+        name = step.name or ("pageview" if step.page is not None else None)
+        if name is not None:
+            filters.append(Filter("is", _ref("event:name"), (name,)))
+        if step.page is not None:
+            filters.append(Filter("is", _ref("event:page"), (step.page,)))
+        if not filters:
+            raise QueryError(field, "a step needs a name, a page or filters")
+        if any(f.target.dimension.level != "event" for f in filters):
+            raise QueryError(f"{field}.filters", "steps are defined by event: filters")
+        label = step.label or step.page or name or f"step {index + 1}"
+        steps.append(Step(label, tuple(filters)))
+    return steps
+
+
+def _table(step: Step) -> str:
+    """The narrowest table holding a step's events (see planner.events_table)."""
+    names: set[str] | None = None
+    for f in step.filters:
+        if f.target.name == "event:name" and f.operator == "is":
+            names = set(f.values) if names is None else names & set(f.values)
+    if names and not names & {"pageview", "engagement", "web_vital"}:
+        return "actions"
+    pages_only = all(
+        f.target.name in ("event:page", "event:hostname", "event:name") for f in step.filters
+    )
+    return "pageviews" if names == {"pageview"} and pages_only else "events"
+
+
+def _sql(
+    scope: reports.Scope,
+    steps: list[Step],
+    filters: tuple[Filter, ...],
+    window: int,
+    period_end: dt.datetime,
+) -> str:
+    """Common table expressions ending in r0 … rN: each step's chains (person, first time,
+    last time) that stay within the window."""
+    p = scope.params
+    late_end = p.add(period_end + dt.timedelta(seconds=window))
+    selects = []
+    for index, step in enumerate(steps):
+        table = _table(step)
+        where = [f"e.site_id = {scope.site_id}", f"e.time >= {scope.start}", f"e.time < {late_end}"]
+        for f in step.filters:
+            keyed = page_key_condition(f, p) if table == "pageviews" else None
+            where.append(keyed or condition(_expression(f, scope), f, p))
+        where += scope.event_filters(filters)
+        if table == "actions":
+            where.append(SUPERSEDED.replace("{site}", scope.site_id))
+        selects.append(
+            f"SELECT e.visit_id, e.time AS t, {index} AS step FROM {table} e"
+            f" WHERE {' AND '.join(where)}"
+        )
+    window_us = p.add(window * 1_000_000)
+    ctes = [
+        f"m AS ({scope.identity_map})",
+        f"steps AS ({' UNION ALL '.join(selects)})",
+        "hits AS (SELECT coalesce(m.user_bits, s.visit_id >> 24) AS person, s.t, s.step"
+        " FROM steps s LEFT JOIN m ON m.visitor_bits = s.visit_id >> 24"
+        " AND s.t >= m.valid_from AND s.t < m.valid_to WHERE s.visit_id IS NOT NULL)",
+        f"r0 AS (SELECT person, t AS t0, t AS t_last FROM hits WHERE step = 0 AND t < {scope.end})",
+    ]
+    for index in range(1, len(steps)):
+        name = f"st{index}"
+        ctes.append(f"{name} AS (SELECT person, t FROM hits WHERE step = {index})")
+        if index == 1:
+            # Each step-2 event with the latest step-1 event before it (of the persons who
+            # have a step 2 at all: a fraction of those with a step 1, so less to sort).
+            ctes.append("s0 AS (SELECT * FROM r0 WHERE person IN (SELECT person FROM st1))")
+            ctes.append(
+                f"r1 AS (SELECT st1.person, s0.t0, st1.t AS t_last FROM st1"
+                f" ASOF JOIN s0 ON st1.person = s0.person AND st1.t > s0.t0"
+                f" WHERE epoch_us(st1.t) - epoch_us(s0.t0) <= {window_us})"
+            )
+        else:
+            ctes.append(
+                f"r{index} AS (SELECT r.person, r.t0, {name}.t AS t_last FROM r{index - 1} r"
+                f" ASOF JOIN {name} ON {name}.person = r.person AND {name}.t > r.t_last"
+                f" WHERE epoch_us({name}.t) - epoch_us(r.t0) <= {window_us})"
+            )
+    return "WITH " + ", ".join(ctes)
+
+
+def _levels(steps: int) -> str:
+    """Each person once, with the last step they reached (for listing persons)."""
+    levels = " UNION ALL ".join(
+        f"SELECT DISTINCT person, {i + 1} AS level FROM r{i}" for i in range(steps)
+    )
+    return (
+        f", reached AS ({levels}),"
+        " people AS (SELECT person, max(level) AS level FROM reached GROUP BY person)"
+    )
+
+
+def _expression(f: Filter, scope: reports.Scope) -> str:
+    return event_expression(f.target, scope.dialect, scope.params)
+
+
+def run_funnel(
+    store: EventStore,
+    site: Site,
+    body: FunnelSpec | dict[str, Any] | bytes,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    spec = reports.decode(body, FunnelSpec)
+    steps = check_steps(spec.steps)
+    window = window_s(spec.window)
+    period = reports.period(spec.date_range, site, now)
+    scope = reports.scope(store.dialect, site, period)
+    filters = reports.check_filters(spec.filters)
+    sql, params = scope.params.render(
+        _sql(scope, steps, filters, window, period.end)
+        # Reaching a step implies reaching the ones before: persons per step are the distinct
+        # persons of that step's chains.
+        + " SELECT "
+        + ", ".join(f"(SELECT count(DISTINCT person) FROM r{i})" for i in range(len(steps)))
+    )
+    counts = [int(n) for n in store.execute(sql, params)[0]]
+    first = counts[0]
+    result = []
+    for index, (step, count) in enumerate(zip(steps, counts, strict=True)):
+        before = counts[index - 1] if index else count
+        result.append(
+            {
+                "label": step.label,
+                "visitors": count,
+                "conversion_rate": round(100.0 * count / first, 2) if first else 0.0,
+                "step_conversion_rate": round(100.0 * count / before, 2) if before else 0.0,
+                "dropoff": before - count,
+            }
+        )
+    return {
+        "steps": result,
+        "meta": {"site": site.domain, "date_range": period.as_json(), "window_s": window},
+    }
+
+
+def funnel_persons(
+    store: EventStore,
+    site: Site,
+    body: FunnelSpec | dict[str, Any] | bytes,
+    *,
+    step: int,
+    dropped: bool = False,
+    limit: int = 100,
+    now: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Persons who reached step `step` (1-based), or reached it and went no further."""
+    spec = reports.decode(body, FunnelSpec)
+    steps = check_steps(spec.steps)
+    if not 1 <= step <= len(steps):
+        raise QueryError("step", f"expected 1 to {len(steps)}")
+    period = reports.period(spec.date_range, site, now)
+    scope = reports.scope(store.dialect, site, period)
+    filters = reports.check_filters(spec.filters)
+    text = _sql(scope, steps, filters, window_s(spec.window), period.end) + _levels(len(steps))
+    test = "level = " if dropped else "level >= "
+    # A person's id: their user id, else their visitor id (from a visit or an action).
+    text += (
+        f", chosen AS (SELECT people.person, max(h.t) AS seen FROM people JOIN hits h"
+        f" USING (person) WHERE {test}{scope.params.add(step)} GROUP BY people.person"
+        f" ORDER BY seen DESC LIMIT {scope.params.add(max(1, min(limit, 10_000)))})"
+        " SELECT coalesce((SELECT any_value(m.user_id) FROM m WHERE m.user_bits = c.person),"
+        " (SELECT any_value(a.user_id) FROM actions a WHERE a.visit_id >> 24 = c.person"
+        f" AND a.site_id = {scope.site_id}),"
+        " (SELECT any_value(v.visitor_id) FROM visits v WHERE v.visitor_key >> 24 = c.person"
+        f" AND v.site_id = {scope.site_id}), (SELECT any_value(a.visitor_id) FROM actions a"
+        f" WHERE a.visit_id >> 24 = c.person AND a.site_id = {scope.site_id})),"
+        " c.seen FROM chosen c ORDER BY c.seen DESC"
+    )
+    sql, params = scope.params.render(text)
+    return [
+        {"id": label, "last_seen": last.isoformat() + "Z"}
+        for label, last in store.execute(sql, params)
+    ]

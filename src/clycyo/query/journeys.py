@@ -1,0 +1,68 @@
+"""Journeys: the most common sequences of pages within a visit.
+
+A visit's journey is its pageviews' pages in time order, a page viewed again at once (a reload)
+counted once, cut after `steps` pages. With `start_page` only visits entering on that page count.
+Filters apply to the visits' pageviews (event: filters) or to the visits (visit: filters).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from clycyo.config.store import Site
+from clycyo.query import reports
+from clycyo.query.errors import QueryError
+from clycyo.store.base import EventStore
+
+
+class JourneySpec(msgspec.Struct, forbid_unknown_fields=True):
+    site: str
+    date_range: str | list[str] = "30d"
+    steps: int = 3
+    limit: int = 20
+    start_page: str | None = None
+    filters: list[list[Any]] = []
+
+
+def run_journeys(
+    store: EventStore,
+    site: Site,
+    body: JourneySpec | dict[str, Any] | bytes,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    spec = reports.decode(body, JourneySpec)
+    if not 2 <= spec.steps <= 10:
+        raise QueryError("steps", "expected 2 to 10")
+    if not 1 <= spec.limit <= 1000:
+        raise QueryError("limit", "expected 1 to 1000")
+    period = reports.period(spec.date_range, site, now)
+    scope = reports.scope(store.dialect, site, period)
+    p = scope.params
+    where = [
+        f"e.site_id = {scope.site_id}",
+        f"e.time >= {scope.start}",
+        f"e.time < {scope.end}",
+        "e.type = 'pageview'",
+        "e.visit_id & 16777215 <> 0",
+        *scope.event_filters(reports.check_filters(spec.filters)),
+    ]
+    start = "" if spec.start_page is None else f" WHERE path[1] = {p.add(spec.start_page)}"
+    sql = (
+        "WITH views AS (SELECT e.visit_id, e.time, e.page, lag(e.page) OVER"
+        " (PARTITION BY e.visit_id ORDER BY e.time, e.event_id) AS previous FROM events e"
+        f" WHERE {' AND '.join(where)}),"
+        " paths AS (SELECT visit_id, list(page ORDER BY time)"
+        f"[1:{p.add(spec.steps)}] AS path FROM views"
+        " WHERE previous IS NULL OR previous <> page GROUP BY visit_id)"
+        f" SELECT path, count(*) AS visits, count(DISTINCT visit_id >> 24) FROM paths{start}"
+        f" GROUP BY path ORDER BY visits DESC, path LIMIT {p.add(spec.limit)}"
+    )
+    text, params = p.render(sql)
+    journeys = [
+        {"pages": list(path), "visits": int(visits), "visitors": int(visitors)}
+        for path, visits, visitors in store.execute(text, params)
+    ]
+    return {"journeys": journeys, "meta": {"site": site.domain, "date_range": period.as_json()}}

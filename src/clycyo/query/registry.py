@@ -1,0 +1,366 @@
+"""The one registry of metrics and dimensions, with each SQL dialect's expression.
+
+A metric is computed from a base relation — `visits` (live visit states), `events` or `ledger`
+(money events, one row per order) — as partial aggregates (count, sum, distinct) that the builder
+takes per group, and a final expression over those partials. A
+dimension is an expression on a base relation's rows. Expressions exist per dialect ("duckdb",
+"clickhouse"); identifiers in SQL come only from here, values only as parameters. Row aliases:
+`v` a live visit, `e` an event (or ledger row), `lv` an event's visit, `ft`/`lt` the person's
+first/last touch. `docs/metrics-and-dimensions.md` is generated from this module (a test keeps
+the page in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+VISITS, EVENTS, LEDGER = "visits", "events", "ledger"
+DIALECTS = ("duckdb", "clickhouse")
+Kind = Literal["count", "sum", "distinct"]
+Sql = dict[str, str]  # dialect → expression
+
+
+def both(expression: str) -> Sql:
+    """An expression both dialects spell the same way."""
+    return {"duckdb": expression, "clickhouse": expression}
+
+
+@dataclass(frozen=True)
+class Partial:
+    """One aggregate of a metric: what is counted, summed or distinct-counted, over which rows."""
+
+    kind: Kind
+    value: Sql = field(default_factory=lambda: both("1"))
+    where: Sql | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a metric is made on one base: partials by name, and the final expression over them."""
+
+    partials: dict[str, Partial]
+    final: Sql  # `{name}` stands for the total of partial `name`
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    description: str
+    unit: Literal["count", "percent", "seconds", "money", "number"]
+    recipes: dict[str, Recipe]  # base → recipe
+    persons: bool = False  # counts persons (needs the identity map)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    description: str
+    level: Literal["event", "visit", "time", "first_touch", "last_touch"]
+    # For "event": the expression on `e` per dialect; for "visit", "first_touch" and
+    # "last_touch": the column of the visit; for "time": the bucket's unit.
+    sql: Sql | str
+    parameter: bool = False  # `event:props:KEY`: the key is a parameter
+
+    @property
+    def filterable(self) -> bool:
+        return self.level != "time"
+
+
+# Aggregates per dialect: {value}, {where}. Distinct counts come exact or approximate.
+AGGREGATES: dict[str, dict[str, str]] = {
+    "duckdb": {
+        "count": "count(*) FILTER (WHERE {where})",
+        "sum": "sum({value}) FILTER (WHERE {where})",
+        "distinct": "count(DISTINCT {value}) FILTER (WHERE {where})",
+        # Linear counting: a bitmap of {m} bits per group; the estimate's error is ~0.1 % while
+        # the group has fewer than a few times {m} members (see docs/decisions/0011).
+        "approx_distinct": "round(-{m} * ln(greatest(1.0 - coalesce(bit_count(bitstring_agg("
+        "(hash({value}) & {mask})::UINTEGER, 0, {mask}) FILTER (WHERE {where})), 0) / {m},"
+        " 1.0 / {m})))",
+    },
+    "clickhouse": {
+        "count": "countIf({where})",
+        "sum": "sumIf({value}, {where})",
+        "distinct": "uniqExactIf({value}, {where})",
+        "approx_distinct": "uniqCombined64If({value}, {where})",
+    },
+}
+# A person: the 40 bits of their user key (identified) or visitor key (see identity/keys.py).
+PERSON = {
+    VISITS: both("v.person_bits"),  # kept current by the writer (identity/deriver.py)
+    EVENTS: {
+        "duckdb": "coalesce(m.user_bits, e.visit_id >> 24)",
+        "clickhouse": "coalesce(m.user_bits, bitShiftRight(e.visit_id, 24))",
+    },
+}
+PERSON[LEDGER] = PERSON[EVENTS]
+# ClickHouse fills a missed outer join with default values (0 for a key) unless told otherwise;
+# persons are found with `coalesce` over such joins.
+STATEMENT_SUFFIX = {"duckdb": "", "clickhouse": " SETTINGS join_use_nulls = 1"}
+REAL_VISIT = {
+    "duckdb": "e.visit_id & 16777215 <> 0",
+    "clickhouse": "bitAnd(e.visit_id, 16777215) != 0",
+}
+IS_PAGEVIEW = both("e.type = 'pageview'")
+PAYMENT = both("e.revenue_amount > 0")
+REFUND = both("e.revenue_amount < 0")
+IN_CURRENCY = both("e.revenue_currency = {currency}")
+
+_PERSONS = {base: Partial("distinct", PERSON[base]) for base in (VISITS, EVENTS)}
+_VISITS_ROWS = Recipe({"visits": Partial("count")}, both("{visits}"))
+
+
+def _ratio(numerator: str, denominator: str, scale: str = "1.0", digits: int = 2) -> Sql:
+    return both(f"round({scale} * {{{numerator}}} / nullif({{{denominator}}}, 0), {digits})")
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(
+            "visitors",
+            "Distinct persons: a user id with all its devices, or a lone visitor id.",
+            "count",
+            {base: Recipe({"persons": _PERSONS[base]}, both("{persons}")) for base in _PERSONS},
+            persons=True,
+        ),
+        Metric(
+            "visits",
+            "Visits (sessions): a device's events with no 30-minute gap.",
+            "count",
+            {
+                VISITS: _VISITS_ROWS,
+                EVENTS: Recipe(
+                    {"visit_ids": Partial("distinct", both("e.visit_id"), REAL_VISIT)},
+                    both("{visit_ids}"),
+                ),
+            },
+        ),
+        Metric(
+            "pageviews",
+            "Pageview events.",
+            "count",
+            {
+                VISITS: Recipe(
+                    {"pageviews": Partial("sum", both("v.pageviews"))}, both("{pageviews}")
+                ),
+                EVENTS: Recipe(
+                    {"pageviews": Partial("count", where=IS_PAGEVIEW)}, both("{pageviews}")
+                ),
+            },
+        ),
+        Metric(
+            "events",
+            "Events of every kind and origin (pageviews, custom, identify, server events).",
+            "count",
+            {EVENTS: Recipe({"events": Partial("count")}, both("{events}"))},
+        ),
+        Metric(
+            "bounce_rate",
+            "Percent of visits with at most one pageview and no interaction.",
+            "percent",
+            {
+                VISITS: Recipe(
+                    {"bounces": Partial("sum", both("v.is_bounce")), "visits": Partial("count")},
+                    _ratio("bounces", "visits", "100.0", 1),
+                )
+            },
+        ),
+        Metric(
+            "visit_duration",
+            "Average visit duration in seconds (first to last browser event).",
+            "seconds",
+            {
+                VISITS: Recipe(
+                    {"seconds": Partial("sum", both("v.duration_s")), "visits": Partial("count")},
+                    _ratio("seconds", "visits", "1.0", 0),
+                )
+            },
+        ),
+        Metric(
+            "views_per_visit",
+            "Average pageviews per visit.",
+            "number",
+            {
+                VISITS: Recipe(
+                    {"pageviews": Partial("sum", both("v.pageviews")), "visits": Partial("count")},
+                    _ratio("pageviews", "visits"),
+                )
+            },
+        ),
+        Metric(
+            "conversions",
+            "Distinct persons with an event matching the query's event filters; without event"
+            " filters, persons who paid.",
+            "count",
+            {
+                EVENTS: Recipe({"persons": _PERSONS[EVENTS]}, both("{persons}")),
+                LEDGER: Recipe(
+                    {"payers": Partial("distinct", PERSON[LEDGER], PAYMENT)}, both("{payers}")
+                ),
+            },
+            persons=True,
+        ),
+        Metric(
+            "conversion_rate",
+            "conversions / visitors * 100, visitors counted without the event filters.",
+            "percent",
+            {},
+            persons=True,
+        ),
+        Metric(
+            "revenue",
+            "Net revenue in the site's currency: payments minus refunds, one row per order.",
+            "money",
+            {
+                LEDGER: Recipe(
+                    {"revenue": Partial("sum", both("e.revenue_amount"), IN_CURRENCY)},
+                    both("{revenue}"),
+                )
+            },
+        ),
+        Metric(
+            "orders",
+            "Distinct payments: orders with a positive amount, however often they arrived.",
+            "count",
+            {LEDGER: Recipe({"orders": Partial("count", where=PAYMENT)}, both("{orders}"))},
+        ),
+        Metric(
+            "refunds",
+            "Refunds: money events with a negative amount (a partial refund counts once).",
+            "count",
+            {LEDGER: Recipe({"refunds": Partial("count", where=REFUND)}, both("{refunds}"))},
+        ),
+        Metric(
+            "average_order_value",
+            "Revenue of payments in the site's currency divided by their number.",
+            "money",
+            {
+                LEDGER: Recipe(
+                    {
+                        "paid": Partial(
+                            "sum",
+                            both("e.revenue_amount"),
+                            both("e.revenue_amount > 0 AND e.revenue_currency = {currency}"),
+                        ),
+                        "paid_orders": Partial(
+                            "count",
+                            where=both("e.revenue_amount > 0 AND e.revenue_currency = {currency}"),
+                        ),
+                    },
+                    both("round({paid} / nullif({paid_orders}, 0), 2)"),
+                )
+            },
+        ),
+    )
+}
+
+_ACQUISITION = {
+    "source": ("source", "where the visit came from: a known service, else the referring host"),
+    "channel": ("channel", "the channel group (Direct, Organic Search, Paid Social, …)"),
+    "referrer": ("referrer_host", "the referring host"),
+    "utm_source": ("utm_source", "the utm_source tag"),
+    "utm_medium": ("utm_medium", "the utm_medium tag"),
+    "utm_campaign": ("utm_campaign", "the utm_campaign tag"),
+    "utm_term": ("utm_term", "the utm_term tag"),
+    "utm_content": ("utm_content", "the utm_content tag"),
+}
+_VISIT_ONLY = {
+    "entry_page": ("entry_page", "the visit's first page"),
+    "exit_page": ("exit_page", "the visit's last page"),
+    "click_id": ("click_id", "the ad click id the landing URL carried (gclid, fbclid, …)"),
+    "country": ("country", "country (ISO 3166-1 alpha-2)"),
+    "region": ("region", "region (ISO 3166-2)"),
+    "city": ("city", "city"),
+    "browser": ("browser", "browser"),
+    "os": ("os", "operating system"),
+    "device": ("device", "desktop, mobile or tablet"),
+}
+_TOUCH: tuple[str, ...] = ("source", "channel", "referrer", "utm_source", "utm_medium")
+_TOUCH += ("utm_campaign", "utm_term", "utm_content")
+
+
+def _dimensions() -> list[Dimension]:
+    found = [
+        Dimension(
+            "event:name", "the event's name (`pageview` for pageviews)", "event", both("e.name")
+        ),
+        Dimension("event:page", "the page path of the event", "event", both("e.page")),
+        Dimension("event:hostname", "the host of the event's page", "event", both("e.hostname")),
+        Dimension("event:origin", "`browser` or `server`", "event", both("e.origin")),
+        Dimension(
+            "event:currency", "the currency of a money event", "event", both("e.revenue_currency")
+        ),
+        Dimension(
+            "event:props:",
+            "a custom property of the event (`event:props:plan`)",
+            "event",
+            {"duckdb": "e.props[{key}]", "clickhouse": "e.props[{key}]"},
+            parameter=True,
+        ),
+    ]
+    for key, (column, text) in {**_VISIT_ONLY, **_ACQUISITION}.items():
+        found.append(Dimension(f"visit:{key}", f"{text}, of the visit", "visit", column))
+    for key in _TOUCH:
+        column, text = _ACQUISITION[key]
+        found.append(
+            Dimension(
+                f"first_touch:{key}", f"{text}, of the person's first visit", "first_touch", column
+            )
+        )
+        found.append(
+            Dimension(
+                f"last_touch:{key}",
+                f"{text}, of the person's last non-direct visit before the event",
+                "last_touch",
+                column,
+            )
+        )
+    for unit in ("hour", "day", "week", "month"):
+        found.append(
+            Dimension(
+                f"time:{unit}", f"the {unit} (site time zone; weeks start Monday)", "time", unit
+            )
+        )
+    return found
+
+
+DIMENSIONS: dict[str, Dimension] = {d.name: d for d in _dimensions()}
+PROPS_PREFIX = "event:props:"
+
+# Time buckets per dialect: {t} a naive UTC timestamp, {tz} the site's time zone (a parameter).
+TIME_BUCKETS: dict[str, dict[str, str]] = {
+    "duckdb": {
+        unit: f"date_trunc('{unit}', ({{t}} AT TIME ZONE 'UTC') AT TIME ZONE {{tz}})"
+        for unit in ("hour", "day", "week", "month")
+    },
+    "clickhouse": {
+        "hour": "toStartOfHour({t}, {tz})",
+        "day": "toStartOfDay({t}, {tz})",
+        "week": "toMonday({t}, {tz})",
+        "month": "toStartOfMonth({t}, {tz})",
+    },
+}
+UTC_TIME_BUCKETS: dict[str, dict[str, str]] = {
+    "duckdb": {unit: f"date_trunc('{unit}', {{t}})" for unit in ("hour", "day", "week", "month")},
+    "clickhouse": {u: t.replace("{tz}", "'UTC'") for u, t in TIME_BUCKETS["clickhouse"].items()},
+}
+
+
+def dimension(name: str) -> tuple[Dimension, str | None] | None:
+    """The dimension a name refers to, with the property key of `event:props:KEY`."""
+    if name.startswith(PROPS_PREFIX):
+        key = name[len(PROPS_PREFIX) :]
+        return (DIMENSIONS[PROPS_PREFIX], key) if key else None
+    found = DIMENSIONS.get(name)
+    return None if found is None else (found, None)
+
+
+# Not a public metric: money of every currency, for `meta.other_currencies`.
+AMOUNT_ANY_CURRENCY = Metric(
+    "amount",
+    "Net money of the rows, whatever their currency (grouped by currency only).",
+    "money",
+    {LEDGER: Recipe({"amount": Partial("sum", both("e.revenue_amount"))}, both("{amount}"))},
+)

@@ -1,0 +1,189 @@
+"""The query spec (CONTRACT §5): its wire shape, and its validation into a checked `Query`.
+
+A body decodes into `QuerySpec` (msgspec checks types); `check` then resolves every name against
+the registry and every value against the rules, and fails with a `QueryError` naming the part
+("metrics[2]: unknown metric 'foo'"). A `Query` holds only registry objects and values, which is
+what the builder needs to keep user input out of SQL text. No SQL here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+
+from clycyo.query import dates, registry
+from clycyo.query.errors import QueryError
+from clycyo.query.registry import Dimension, Metric
+
+MAX_LIMIT = 10_000
+MAX_VALUES = 100
+OPERATORS = ("is", "is_not", "contains", "contains_not", "matches", "matches_not")
+NONE = "(none)"
+
+
+class Include(msgspec.Struct, forbid_unknown_fields=True):
+    comparison: Literal["previous_period"] | None = None
+    time_labels: bool = True  # fill empty time buckets
+
+
+class QuerySpec(msgspec.Struct, forbid_unknown_fields=True):
+    site: str
+    metrics: list[str]
+    date_range: str | list[str] = "30d"
+    dimensions: list[str] = []
+    filters: list[list[Any]] = []
+    order_by: list[list[str]] | None = None
+    limit: int = 100
+    include: Include | None = None
+
+
+@dataclass(frozen=True)
+class DimensionRef:
+    dimension: Dimension
+    key: str | None  # the property of `event:props:KEY`
+    name: str
+
+
+@dataclass(frozen=True)
+class Filter:
+    operator: str
+    target: DimensionRef
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    site: str
+    metrics: tuple[Metric, ...]
+    period: dates.Period
+    dimensions: tuple[DimensionRef, ...]
+    filters: tuple[Filter, ...]
+    order_by: tuple[tuple[str, bool], ...]  # (metric or dimension name, descending)
+    limit: int
+    comparison: bool
+    fill_time: bool
+
+    @property
+    def event_filters(self) -> tuple[Filter, ...]:
+        return tuple(f for f in self.filters if f.target.dimension.level == "event")
+
+
+# The engines' regular expressions (RE2) have neither; Python's `re` would accept them.
+_UNSUPPORTED_REGEX = re.compile(r"\(\?<?[=!]|\\[1-9]")
+_PATH = re.compile(r" - at `\$\.?(.*)`$")
+
+
+def decode(body: bytes | dict[str, Any]) -> QuerySpec:
+    """The spec from a JSON body (or an already parsed object)."""
+    try:
+        if isinstance(body, bytes):
+            return msgspec.json.decode(body, type=QuerySpec)
+        return msgspec.convert(body, QuerySpec)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = _PATH.search(message)
+        field = (match.group(1) if match else "") or "body"
+        reason = message[: match.start()] if match else message
+        raise QueryError(field, reason[:1].lower() + reason[1:]) from None
+    except msgspec.DecodeError:
+        raise QueryError("body", "not valid JSON") from None
+
+
+def _dimension(name: object, field: str) -> DimensionRef:
+    if not isinstance(name, str):
+        raise QueryError(field, "expected a dimension name")
+    found = registry.dimension(name)
+    if found is None:
+        raise QueryError(field, f"unknown dimension {name!r}")
+    return DimensionRef(found[0], found[1], name)
+
+
+def check_filter(raw: list[Any], field: str) -> Filter:
+    if len(raw) != 3:
+        raise QueryError(field, "expected [operator, dimension, [values]]")
+    operator, name, values = raw
+    if operator not in OPERATORS:
+        raise QueryError(f"{field}[0]", f"unknown operator {operator!r} ({', '.join(OPERATORS)})")
+    target = _dimension(name, f"{field}[1]")
+    if not target.dimension.filterable:
+        raise QueryError(f"{field}[1]", f"{name} cannot be filtered; use date_range")
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list) or not values or len(values) > MAX_VALUES:
+        raise QueryError(f"{field}[2]", f"expected a list of 1 to {MAX_VALUES} values")
+    clean = []
+    for index, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise QueryError(f"{field}[2][{index}]", "expected a string or a number")
+        text = str(value)
+        if operator.startswith("matches"):
+            if _UNSUPPORTED_REGEX.search(text):
+                raise QueryError(
+                    f"{field}[2][{index}]", "lookarounds and backreferences are not supported"
+                )
+            try:
+                re.compile(text)
+            except re.error as exc:
+                raise QueryError(
+                    f"{field}[2][{index}]", f"not a regular expression: {exc}"
+                ) from None
+        clean.append(text)
+    return Filter(operator, target, tuple(clean))
+
+
+def check(spec: QuerySpec, *, timezone: str = "UTC", now: dt.datetime | None = None) -> Query:
+    """Resolve and validate a decoded spec for a site in `timezone`."""
+    if not spec.metrics:
+        raise QueryError("metrics", "at least one metric is required")
+    metrics = []
+    for index, name in enumerate(spec.metrics):
+        metric = registry.METRICS.get(name)
+        if metric is None:
+            raise QueryError(f"metrics[{index}]", f"unknown metric {name!r}")
+        if metric in metrics:
+            raise QueryError(f"metrics[{index}]", f"{name} is asked twice")
+        metrics.append(metric)
+    dimensions = tuple(
+        _dimension(name, f"dimensions[{index}]") for index, name in enumerate(spec.dimensions)
+    )
+    if len({d.name for d in dimensions}) != len(dimensions):
+        raise QueryError("dimensions", "a dimension is asked twice")
+    if sum(d.dimension.level == "time" for d in dimensions) > 1:
+        raise QueryError("dimensions", "at most one time dimension")
+    filters = tuple(
+        check_filter(raw, f"filters[{index}]") for index, raw in enumerate(spec.filters)
+    )
+    if not 1 <= spec.limit <= MAX_LIMIT:
+        raise QueryError("limit", f"expected 1 to {MAX_LIMIT}")
+    names = {m.name for m in metrics} | {d.name for d in dimensions}
+    order_by = []
+    for index, item in enumerate(spec.order_by or []):
+        if len(item) != 2 or item[1] not in ("asc", "desc"):
+            raise QueryError(f"order_by[{index}]", 'expected [name, "asc" | "desc"]')
+        if item[0] not in names:
+            raise QueryError(
+                f"order_by[{index}]", f"{item[0]!r} is not a metric or dimension of the query"
+            )
+        order_by.append((item[0], item[1] == "desc"))
+    if not order_by:
+        time_dimension = next((d for d in dimensions if d.dimension.level == "time"), None)
+        if time_dimension is not None:
+            order_by.append((time_dimension.name, False))
+        else:
+            order_by.append((metrics[0].name, True))
+    include = spec.include or Include()
+    return Query(
+        site=spec.site,
+        metrics=tuple(metrics),
+        period=dates.period(spec.date_range, timezone, now),
+        dimensions=dimensions,
+        filters=filters,
+        order_by=tuple(order_by),
+        limit=spec.limit,
+        comparison=include.comparison == "previous_period",
+        fill_time=include.time_labels,
+    )

@@ -1,0 +1,150 @@
+"""Read another process's intake log as it grows: how the core loads what collectors accepted.
+
+A collector process appends and syncs records to its own log folder; the core process polls it,
+reading only the bytes added since the last poll and stopping at the first incomplete record
+(one still being written). Segments are read in order; once every record of a segment is in the
+store, the core deletes it — never the newest, which the collector may still be writing.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from clycyo.store.intake import HEADER, Record, decode_record
+
+_MAX_READ_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Position:
+    first_seq: int  # the segment's name
+    offset: int
+
+
+class IntakeReader:
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder = folder
+        self.name = name  # the checkpoint key of this log in the store
+        self._segment = 0  # first_seq of the segment being read
+        self._offset = 0
+
+    def _segments(self) -> list[int]:
+        found = []
+        try:
+            names = os.listdir(self.folder)
+        except FileNotFoundError:
+            return []
+        for name in names:
+            if name.endswith(".log"):
+                try:
+                    found.append(int(name[:-4]))
+                except ValueError:
+                    continue
+        return sorted(found)
+
+    def _path(self, first_seq: int) -> Path:
+        return self.folder / f"{first_seq:020d}.log"
+
+    def end(self) -> Position:
+        """Where the log ends now (what a reader must reach to have seen every record)."""
+        segments = self._segments()
+        if not segments:
+            return Position(0, 0)
+        last = segments[-1]
+        try:
+            return Position(last, self._path(last).stat().st_size)
+        except FileNotFoundError:
+            return Position(last, 0)
+
+    def position(self) -> Position:
+        return Position(self._segment, self._offset)
+
+    def reached(self, target: Position) -> bool:
+        mine = (self._segment, self._offset)
+        return mine >= (target.first_seq, target.offset)
+
+    def poll(
+        self, after_seq: int, max_events: int = 25_000
+    ) -> tuple[list[tuple[int, Record]], Position]:
+        """Complete records above `after_seq` from the current position, and where they end.
+
+        The position moves only with `advance`, once the records are in the store: a load that
+        fails reads the same records again.
+        """
+        found: list[tuple[int, Record]] = []
+        events = 0
+        segments = self._segments()
+        if not segments:
+            return found, self.position()
+        segment, offset = self._segment, self._offset
+        if segment not in segments:
+            # Start (or the segment was deleted): begin with the first that may hold after_seq+1.
+            candidates = [s for s in segments if s <= after_seq + 1] or segments[:1]
+            segment, offset = candidates[-1], 0
+        while True:
+            for seq, record, end in self._read_from(segment, offset):
+                offset = end
+                if seq > after_seq:
+                    found.append((seq, record))
+                    events += len(record.events)
+                    if events >= max_events:
+                        return found, Position(segment, offset)
+            later = [s for s in segments if s > segment]
+            if not later or offset < self._size(segment):
+                return found, Position(segment, offset)
+            segment, offset = later[0], 0
+
+    def advance(self, position: Position) -> None:
+        self._segment, self._offset = position.first_seq, position.offset
+
+    def _size(self, first_seq: int) -> int:
+        try:
+            return self._path(first_seq).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _read_from(self, first_seq: int, offset: int) -> Iterator[tuple[int, Record, int]]:
+        try:
+            with self._path(first_seq).open("rb") as handle:
+                handle.seek(offset)
+                data = handle.read(_MAX_READ_BYTES)
+        except FileNotFoundError:
+            return
+        position = 0
+        size = HEADER.size
+        while position + size <= len(data):
+            length, crc, seq = HEADER.unpack_from(data, position)
+            end = position + size + length
+            if end > len(data):
+                return  # still being written (or beyond this read): next poll
+            payload = data[position + size : end]
+            if zlib.crc32(payload) != crc:
+                return
+            yield seq, decode_record(payload), offset + end
+            position = end
+
+    def loaded(self, seq: int) -> None:
+        """Delete the segments whose records are all in the store, except the newest."""
+        segments = self._segments()
+        for index, first_seq in enumerate(segments[:-1]):
+            if segments[index + 1] - 1 <= seq and first_seq != self._segment:
+                self._path(first_seq).unlink(missing_ok=True)
+
+    def remove_if_empty(self) -> bool:
+        """Drop the folder of a collector that is gone once everything in it is loaded."""
+        segments = self._segments()
+        if len(segments) > 1:
+            return False
+        if segments and self._size(segments[0]) > self._offset:
+            return False
+        for first_seq in segments:
+            self._path(first_seq).unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()
+        except OSError:
+            return False
+        return True

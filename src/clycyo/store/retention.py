@@ -1,0 +1,161 @@
+"""Retention: a site's events older than its `retention_days` are deleted, everywhere they are.
+
+"Everywhere" is the event store (events, the order keys of deleted events, and the derived
+tables that carry a time), the intake log (records not yet loaded, or loaded but still in the
+current segment) and the quarantine. The work runs as a job on the writer thread (`Writer.submit`),
+so it never races a load; the server starts it once a day and `POST /api/admin/retention` starts
+it at once. Sites without `retention_days` keep everything.
+
+This module decides what is old and deletes it; it does not schedule itself beyond `due`, and it
+never touches configuration or salts (those rotate on their own, see `pipeline/salts.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from clycyo.config.store import Site
+from clycyo.model import Event
+from clycyo.store.intake import IntakeLog
+from clycyo.store.quarantine import Quarantine
+
+log = logging.getLogger(__name__)
+
+DAY_US = 86_400 * 1_000_000
+RUN_EVERY_S = 24 * 3600.0
+# Derived tables (maintained by the writer's deriver) and the column that dates their rows.
+# A derived table listed here is trimmed with the events; one not listed is left alone.
+DERIVED_TIME_COLUMNS = {
+    "visits": "started_at",
+    "pageviews": "time",
+    "actions": "time",
+    "vitals": "time",
+    "vital_hours": "hour",
+}
+
+
+@dataclass
+class RetentionReport:
+    events: dict[str, int] = field(default_factory=dict)  # by site domain
+    intake_events: int = 0
+    quarantined: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "intake_events": self.intake_events,
+            "quarantined": self.quarantined,
+        }
+
+
+def cutoffs_us(sites: Iterable[Site], now_us: int) -> dict[int, int]:
+    """Site id → the time before which its events go (sites with a retention only)."""
+    return {
+        site.id: now_us - site.retention_days * DAY_US
+        for site in sites
+        if site.retention_days is not None and site.retention_days > 0
+    }
+
+
+def trim_store(store: Any, site_id: int, before_us: int) -> int:
+    """Delete a site's events before `before_us` (and what refers only to them); returns count."""
+    if store.dialect != "duckdb":
+        raise NotImplementedError(f"retention on {store.dialect}")
+    cursor = store.cursor()
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        before = "make_timestamp(?::BIGINT)"
+        # fetchall, not fetchone: a result left unfinished keeps the connection busy.
+        ((deleted,),) = cursor.execute(
+            f"DELETE FROM events WHERE site_id = ? AND time < {before}", [site_id, before_us]
+        ).fetchall()
+        # An order key whose event is gone would silently refuse a later, legitimate copy.
+        cursor.execute(
+            "DELETE FROM orders WHERE site_id = ? AND NOT EXISTS (SELECT 1 FROM events e"
+            " WHERE e.site_id = orders.site_id AND e.event_id = orders.event_id)",
+            [site_id],
+        )
+        for table, column in DERIVED_TIME_COLUMNS.items():
+            if _has_column(cursor, table, column):
+                # Table and column names come from the fixed mapping above.
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE site_id = ? AND {column} < {before}",
+                    [site_id, before_us],
+                )
+        if _has_column(cursor, "identities", "linked_at"):
+            # Old links go, but each visitor keeps its latest: it still decides whom that
+            # visitor's later events belong to.
+            cursor.execute(
+                f"DELETE FROM identities WHERE site_id = ? AND linked_at < {before}"
+                " AND (visitor_id, linked_at) NOT IN (SELECT visitor_id, max(linked_at)"
+                " FROM identities WHERE site_id = ? GROUP BY visitor_id)",
+                [site_id, before_us, site_id],
+            )
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    return int(deleted)
+
+
+def _has_column(cursor: Any, table: str, column: str) -> bool:
+    rows = cursor.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?"
+        " AND table_name IN (SELECT table_name FROM information_schema.columns"
+        " WHERE column_name = 'site_id')",
+        [table, column],
+    ).fetchall()
+    return bool(rows and rows[0][0])
+
+
+def apply(
+    store: Any,
+    intake: IntakeLog,
+    quarantine: Quarantine,
+    sites: list[Site],
+    now_us: int | None = None,
+) -> RetentionReport:
+    """Apply every site's retention once (call it on the writer thread)."""
+    now = now_us if now_us is not None else time.time_ns() // 1000
+    cutoffs = cutoffs_us(sites, now)
+    report = RetentionReport()
+    if not cutoffs:
+        return report
+    domains = {site.id: site.domain for site in sites}
+    for site_id, before_us in cutoffs.items():
+        report.events[domains[site_id]] = trim_store(store, site_id, before_us)
+        report.quarantined += quarantine.trim(site_id, before_us)
+
+    def keep(event: Event) -> bool:
+        before_us = cutoffs.get(event.site_id)
+        return before_us is None or event.time_us >= before_us
+
+    report.intake_events = intake.rewrite(keep)
+    log.info(
+        "retention: %d events deleted from the store, %d from the intake log, %d quarantined",
+        sum(report.events.values()),
+        report.intake_events,
+        report.quarantined,
+    )
+    return report
+
+
+class RetentionSchedule:
+    """Starts `apply` on the writer once per `every_s` (the first time soon after start)."""
+
+    def __init__(self, every_s: float = RUN_EVERY_S, first_after_s: float = 60.0) -> None:
+        self.every_s = every_s
+        self.next_at_s = time.monotonic() + first_after_s
+        self.running: Future[RetentionReport] | None = None
+
+    def maybe_start(self, submit: Callable[[Callable[[], Any]], Future[Any]], job: Any) -> bool:
+        if time.monotonic() < self.next_at_s or (self.running and not self.running.done()):
+            return False
+        self.next_at_s = time.monotonic() + self.every_s
+        self.running = submit(job)
+        return True

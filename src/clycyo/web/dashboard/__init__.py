@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered views over the query layer, each with a `.json` twin."""

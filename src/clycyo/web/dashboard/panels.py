@@ -1,0 +1,234 @@
+"""The overview's breakdown panels: which query each tab runs and how its rows read.
+
+A panel tab is a query body (dimensions by metrics, with the view's filters and sometimes a fixed
+filter such as `event:name is rage_click`) and a rule for turning a row into a filter when it is
+clicked. Panels with their own shape (web vitals, JS errors) live in `friction.py`. Every panel
+is served at `{base}/panels/{key}` (an HTML fragment the overview loads) and its `.json` twin.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from clycyo.web.dashboard import friction, stats
+from clycyo.web.dashboard.labels import dimension_label, metric_label
+from clycyo.web.dashboard.params import Filter, ViewState
+from clycyo.web.dashboard.routing import Page, ViewContext
+from clycyo.web.dashboard.viewer import NotAllowed
+
+ROWS_SHOWN = 10
+PROPERTY_KEY = re.compile(r"^[\w.\-]{1,64}$")  # keys a filter can name (see params.py)
+MAX_ROWS = 500
+# Events the tracker sends on its own; the goals panel lists what the site chose to send.
+BUILT_IN_EVENTS = [
+    "pageview",
+    "identify",
+    "engagement",
+    "web_vital",
+    "js_error",
+    "rage_click",
+    "outbound_click",
+    "file_download",
+]
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    label: str
+    dimensions: tuple[str, ...]
+    metrics: tuple[str, ...] = ("visitors",)
+    fixed: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (op, dimension, values)
+    click: str | None = None  # the dimension a clicked row filters on (default: the first)
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str
+    tabs: tuple[Tab, ...]
+
+
+def _tab(key: str, label: str, dimension: str, *metrics: str) -> Tab:
+    return Tab(key, label, (dimension,), metrics or ("visitors",))
+
+
+MONEY = ("revenue", "orders", "visitors")
+PANELS = (
+    Panel(
+        "pages",
+        "Pages",
+        (
+            Tab(
+                "top",
+                "Top pages",
+                ("event:page",),
+                ("visitors", "pageviews"),
+                fixed=(("is", "event:name", ("pageview",)),),  # views, not every event on it
+            ),
+            _tab("entry", "Entry pages", "visit:entry_page", "visitors", "visits"),
+            _tab("exit", "Exit pages", "visit:exit_page", "visitors", "visits"),
+        ),
+    ),
+    Panel(
+        "sources",
+        "Sources",
+        (
+            _tab("channels", "Channels", "visit:channel"),
+            _tab("sources", "Sources", "visit:source"),
+            _tab("utm_source", "UTM source", "visit:utm_source"),
+            _tab("utm_medium", "UTM medium", "visit:utm_medium"),
+            _tab("utm_campaign", "UTM campaign", "visit:utm_campaign"),
+            _tab("utm_term", "UTM term", "visit:utm_term"),
+            _tab("utm_content", "UTM content", "visit:utm_content"),
+        ),
+    ),
+    Panel(
+        "locations",
+        "Locations",
+        (_tab("countries", "Countries", "visit:country"),),
+    ),
+    Panel(
+        "devices",
+        "Devices",
+        (
+            _tab("devices", "Devices", "visit:device"),
+            _tab("browsers", "Browsers", "visit:browser"),
+            _tab("os", "Operating systems", "visit:os"),
+        ),
+    ),
+    Panel(
+        "goals",
+        "Goals & events",
+        (
+            Tab(
+                "events",
+                "Goals & events",
+                ("event:name",),
+                ("visitors", "events", "conversion_rate"),
+                fixed=(("is_not", "event:name", tuple(BUILT_IN_EVENTS)),),
+            ),
+        ),
+    ),
+    Panel(
+        "revenue",
+        "Revenue by channel",
+        (
+            _tab("first_channel", "First touch", "first_touch:channel", *MONEY),
+            _tab("last_channel", "Last touch", "last_touch:channel", *MONEY),
+            _tab("first_source", "First-touch source", "first_touch:source", *MONEY),
+            _tab("first_campaign", "First-touch campaign", "first_touch:utm_campaign", *MONEY),
+        ),
+    ),
+    Panel("vitals", "Web vitals", ()),
+    Panel("errors", "JS errors", ()),
+    Panel(
+        "rage",
+        "Rage clicks",
+        (
+            Tab(
+                "selectors",
+                "Rage clicks",
+                ("event:props:selector", "event:page"),
+                ("events", "visitors"),
+                fixed=(("is", "event:name", ("rage_click",)),),
+                click="event:page",
+            ),
+        ),
+    ),
+)
+BY_KEY = {panel.key: panel for panel in PANELS}
+
+
+def panel_links(ctx: ViewContext) -> list[dict[str, str]]:
+    query = ctx.state.params()
+    base = ctx.viewer.base
+    return [
+        {
+            "panel": p.key,
+            "title": p.title,
+            "html": f"{base}/panels/{p.key}?{query}",
+            "json": f"{base}/panels/{p.key}.json?{query}",
+        }
+        for p in PANELS
+    ]
+
+
+def tab_body(tab: Tab, state: ViewState, limit: int) -> dict[str, Any]:
+    fixed = [[op, dimension, list(values)] for op, dimension, values in tab.fixed]
+    return {
+        "metrics": list(tab.metrics),
+        "date_range": state.period.date_range(),
+        "dimensions": list(tab.dimensions),
+        "filters": fixed + state.query_filters(),
+        "order_by": [[tab.metrics[0], "desc"]],
+        "limit": limit,
+    }
+
+
+def table_rows(tab: Tab, rows: list[stats.Row], state: ViewState) -> list[dict[str, Any]]:
+    click = tab.click or tab.dimensions[0]
+    click_index = tab.dimensions.index(click)
+    top = max((float(r.metrics[0] or 0) for r in rows), default=0.0) or 1.0
+    shaped = []
+    for row in rows:
+        value = str(row.dimensions[click_index])
+        chosen = None if value == stats.NONE_LABEL else Filter("is", click, value)
+        shaped.append(
+            {
+                "label": str(row.dimensions[0]),
+                "detail": [str(d) for d in row.dimensions[1:]],
+                "numbers": row.metrics,
+                "share": round(float(row.metrics[0] or 0) / top * 100, 1),
+                "filter": chosen.param if chosen else None,
+                "link": state.with_filter(chosen) if chosen else None,
+            }
+        )
+    return shaped
+
+
+def _property_tabs(ctx: ViewContext) -> tuple[Tab, ...]:
+    """With one goal chosen (`event:name is X`), a tab per property that goal's events carry."""
+    goal = ctx.state.filtered_by("event:name")
+    if goal is None:
+        return ()
+    keys = stats.prop_keys(ctx.runtime, ctx.viewer.site, goal, ctx.state)
+    return tuple(
+        _tab(f"prop:{key}", key, f"event:props:{key}", "visitors", "events")
+        for key in keys
+        if PROPERTY_KEY.match(key)
+    )
+
+
+def panel(ctx: ViewContext) -> Page:
+    spec = BY_KEY.get(ctx.path_params.get("panel", ""))
+    if spec is None:
+        raise NotAllowed(404, "no such panel")
+    try:
+        limit = max(1, min(int(ctx.query.get("limit", ROWS_SHOWN)), MAX_ROWS))
+    except ValueError:
+        limit = ROWS_SHOWN
+    if spec.key in friction.PANELS:
+        data = friction.PANELS[spec.key](ctx, limit)
+        return Page(f"panel_{spec.key}.html", {"panel": spec.key, "title": spec.title, **data})
+    tabs = spec.tabs + (_property_tabs(ctx) if spec.key == "goals" else ())
+    tab = next((t for t in tabs if t.key == ctx.query.get("tab")), tabs[0])
+    body = tab_body(tab, ctx.state, limit)
+    rows = stats.run_query(ctx.runtime, ctx.viewer.site, body)
+    return Page(
+        "panel.html",
+        {
+            "panel": spec.key,
+            "title": spec.title,
+            "tab": tab.key,
+            "tabs": [{"tab": t.key, "label": t.label} for t in tabs],
+            "columns": [dimension_label(d) for d in tab.dimensions]
+            + [metric_label(m) for m in tab.metrics],
+            "metrics": list(tab.metrics),
+            "rows": table_rows(tab, rows, ctx.state),
+            "limit": limit,
+            "query": body,
+        },
+    )

@@ -1,0 +1,193 @@
+"""What a dashboard URL asks for: the period, the comparison, the filters and the chart metric.
+
+Everything the user picks lives in the query string (`period`, `from`, `to`, `compare`, `f`,
+`metric`), so every view is a plain link that can be bookmarked, shared and reloaded, and the
+`.json` twin of a view takes the same parameters. Parsing is strict: anything malformed falls back
+to the default rather than reaching the query layer. This module runs no query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlencode
+
+PERIODS = {
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "month": "This month",
+    "last_month": "Last month",
+    "12mo": "Last 12 months",
+    "custom": "Custom range",
+}
+DEFAULT_PERIOD = "30d"
+OPERATORS = {"is": "is", "is_not": "is not", "contains": "contains"}
+# Dimensions a filter may name; the query layer validates them again against its registry.
+_DIMENSION = re.compile(r"^(event|visit|first_touch|last_touch):[a-z_]{1,40}(:[\w.\-]{1,64})?$")
+MAX_FILTERS = 10
+MAX_FILTER_VALUE_CHARS = 500
+MAX_RANGE_DAYS = 2 * 366
+# A view's own choices that survive a change of period or filter, with the shape they must have.
+KEPT_PARAMS = {"funnel": re.compile(r"^\d{1,9}$"), "window": re.compile(r"^\d{1,3}[hd]$")}
+
+
+@dataclass(frozen=True)
+class Filter:
+    op: str
+    dimension: str
+    value: str
+
+    @property
+    def param(self) -> str:
+        return f"{self.op},{self.dimension},{self.value}"
+
+    def as_query(self) -> list[object]:
+        """The filter in the query API's shape."""
+        return [self.op, self.dimension, [self.value]]
+
+
+def parse_filter(text: str) -> Filter | None:
+    parts = text.split(",", 2)
+    if len(parts) != 3:
+        return None
+    op, dimension, value = parts
+    if op not in OPERATORS or not _DIMENSION.match(dimension):
+        return None
+    if not value or len(value) > MAX_FILTER_VALUE_CHARS:
+        return None
+    return Filter(op, dimension, value)
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    first: dt.date
+    last: dt.date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def label(self) -> str:
+        if self.key != "custom":
+            return PERIODS[self.key]
+        return f"{self.first.isoformat()} to {self.last.isoformat()}"
+
+    @property
+    def interval(self) -> str:
+        """The chart's bucket: hours for one day, days up to three months, then weeks."""
+        if self.days == 1:
+            return "hour"
+        return "day" if self.days <= 92 else "week"
+
+    def date_range(self) -> list[str]:
+        return [self.first.isoformat(), self.last.isoformat()]
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        last = self.first - dt.timedelta(days=1)
+        return Period("custom", last - dt.timedelta(days=self.days - 1), last)
+
+
+def period_for(key: str, today: dt.date, first: str = "", last: str = "") -> Period:
+    day = dt.timedelta(days=1)
+    if key == "today":
+        return Period(key, today, today)
+    if key == "yesterday":
+        return Period(key, today - day, today - day)
+    if key == "7d":
+        return Period(key, today - 6 * day, today)
+    if key == "month":
+        return Period(key, today.replace(day=1), today)
+    if key == "last_month":
+        end = today.replace(day=1) - day
+        return Period(key, end.replace(day=1), end)
+    if key == "12mo":
+        return Period(key, today - 364 * day, today)
+    if key == "custom":
+        try:
+            start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+        except ValueError:
+            return period_for(DEFAULT_PERIOD, today)
+        start, end = min(start, end), max(start, end)
+        start = max(start, end - (MAX_RANGE_DAYS - 1) * day)
+        return Period(key, start, end)
+    return Period("30d", today - 29 * day, today)
+
+
+@dataclass(frozen=True)
+class ViewState:
+    period: Period
+    compare: bool = True
+    filters: tuple[Filter, ...] = ()
+    metric: str = "visitors"
+    extra: tuple[tuple[str, str], ...] = field(default=())  # a view's own parameters
+
+    def query_filters(self) -> list[list[object]]:
+        return [f.as_query() for f in self.filters]
+
+    def params(self, filters: tuple[Filter, ...] | None = None, metric: str | None = None) -> str:
+        """This state's query string, with other `filters` or another chart `metric`."""
+        state = replace(
+            self,
+            filters=self.filters if filters is None else tuple(filters),
+            metric=metric or self.metric,
+        )
+        pairs: list[tuple[str, str]] = [("period", state.period.key)]
+        if state.period.key == "custom":
+            pairs += [
+                ("from", state.period.first.isoformat()),
+                ("to", state.period.last.isoformat()),
+            ]
+        if not state.compare:
+            pairs.append(("compare", "off"))
+        pairs += [("f", f.param) for f in state.filters]
+        if state.metric != "visitors":
+            pairs.append(("metric", state.metric))
+        pairs += list(state.extra)
+        return urlencode(pairs)
+
+    def with_filter(self, new: Filter) -> str:
+        kept = tuple(f for f in self.filters if f.dimension != new.dimension)
+        return self.params(filters=(*kept, new))
+
+    def without_filter(self, old: Filter) -> str:
+        return self.params(filters=tuple(f for f in self.filters if f != old))
+
+    def filtered_by(self, dimension: str) -> str | None:
+        """The value of an `is` filter on `dimension`, if one is set."""
+        for f in self.filters:
+            if f.dimension == dimension and f.op == "is":
+                return f.value
+        return None
+
+
+def view_state(
+    query: Mapping[str, str], multi: list[tuple[str, str]], today: dt.date, metrics: set[str]
+) -> ViewState:
+    """Parse a query string (`query` its last values, `multi` every pair) into a state."""
+    period = period_for(
+        query.get("period", DEFAULT_PERIOD), today, query.get("from", ""), query.get("to", "")
+    )
+    filters: list[Filter] = []
+    for name, value in multi:
+        parsed = parse_filter(value) if name == "f" else None
+        if parsed is not None and parsed not in filters and len(filters) < MAX_FILTERS:
+            filters.append(parsed)
+    metric = query.get("metric", "visitors")
+    return ViewState(
+        period=period,
+        compare=query.get("compare", "previous") != "off",
+        filters=tuple(filters),
+        metric=metric if metric in metrics else "visitors",
+        extra=tuple(
+            (name, query[name])
+            for name, shape in KEPT_PARAMS.items()
+            if shape.match(query.get(name, ""))
+        ),
+    )

@@ -1,0 +1,111 @@
+"""People: find a person by user id or visitor id, and read their timeline.
+
+The timeline is the query layer's (CONTRACT §6): browser and server events of every device the
+person used, in time order, each marked with its origin. This view adds what a reader wants at a
+glance: first and last touch, net revenue and the devices. Persons are not shown on shared links.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+from clycyo.web.dashboard import stats
+from clycyo.web.dashboard.routing import Page, ViewContext
+from clycyo.web.dashboard.viewer import NotAllowed
+
+MAX_QUERY_CHARS = 200
+RESULTS_SHOWN = 50
+TOUCH_FIELDS = ("source", "channel", "utm_source", "utm_medium", "utm_campaign")
+# Many per page and rarely the story: hidden from the timeline unless asked (`?detail=all`).
+QUIET_EVENTS = ("engagement", "web_vital")
+
+
+def search(ctx: ViewContext) -> Page:
+    text = ctx.query.get("q", "").strip()[:MAX_QUERY_CHARS]
+    found = stats.find_people(ctx.runtime, ctx.viewer.site, text, RESULTS_SHOWN) if text else []
+    return Page(
+        "people.html",
+        {
+            "q": text,
+            "people": [
+                {**p, "url": f"{ctx.viewer.base}/people/{quote(str(p['id']), safe='')}"}
+                for p in found
+            ],
+        },
+    )
+
+
+def _amount(event: dict[str, Any]) -> Decimal:
+    revenue = event.get("revenue")
+    raw = revenue.get("amount") if isinstance(revenue, dict) else event.get("revenue_amount")
+    try:
+        return Decimal(str(raw)) if raw is not None else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _touch(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "time": event.get("timestamp"),
+        **{f: event.get(f) for f in TOUCH_FIELDS},
+        "page": event.get("page") or event.get("url"),
+    }
+
+
+def visit_starts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first event of each visit: it carries the visit's acquisition (source, channel)."""
+    seen: set[str] = set()
+    starts = []
+    for event in events:
+        visit = event.get("visit_id")
+        if visit and visit not in seen and event.get("channel"):
+            seen.add(visit)
+            starts.append(event)
+    return starts
+
+
+def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """First touch (the first visit's acquisition), last touch (the last non-direct visit, else
+    the first), net revenue and origins."""
+    starts = visit_starts(events)
+    touches = [e for e in starts if e.get("channel") != "Direct"] or starts[:1]
+    return {
+        "events": len(events),
+        "visits": len(starts),
+        "browser_events": sum(1 for e in events if e.get("origin") == "browser"),
+        "server_events": sum(1 for e in events if e.get("origin") == "server"),
+        "first_seen": events[0].get("timestamp") if events else None,
+        "last_seen": events[-1].get("timestamp") if events else None,
+        "first_touch": _touch(starts[0]) if starts else None,
+        "last_touch": _touch(touches[-1]) if touches else None,
+        "revenue": sum((_amount(e) for e in events), Decimal(0)),
+    }
+
+
+def person_view(ctx: ViewContext) -> Page:
+    person_id = str(ctx.path_params["person"])
+    found = stats.timeline(ctx.runtime, ctx.viewer.site, person_id)
+    if found is None or not found.get("events"):
+        raise NotAllowed(404, "no events for this person on this site")
+    events: list[dict[str, Any]] = found["events"]
+    every = ctx.query.get("detail") == "all"
+    starts = {id(e) for e in visit_starts(events)}
+    shown = [
+        {**e, "visit_start": id(e) in starts}
+        for e in events
+        if every or e.get("name") not in QUIET_EVENTS
+    ]
+    return Page(
+        "person.html",
+        {
+            "id": person_id,
+            "person": found.get("person", {}),
+            "summary": summarize(events),
+            "events": shown,
+            "hidden": len(events) - len(shown),
+            "meta": found.get("meta", {}),
+            "currency": ctx.viewer.site.currency,
+        },
+    )

@@ -1,0 +1,64 @@
+"""Every dashboard route in one list, mounted by `app.py`.
+
+Read views come in fours (HTML and `.json`, logged-in and shared; see `routing.py`); the few
+posts (login, logout, funnels, links and tokens) are plain endpoints that check the session and
+its CSRF token themselves. The bundled CSS, JavaScript and chart library are served from
+`/assets`, so no page needs anything from another host.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from clycyo.web.dashboard import (
+    funnels,
+    home,
+    login,
+    overview,
+    panels,
+    people,
+    realtime,
+    rendering,
+    settings,
+    why,
+)
+from clycyo.web.dashboard.routing import view_routes
+
+
+def dashboard_routes() -> list[BaseRoute]:
+    return [
+        Route("/", home.index, methods=["GET"]),
+        Route("/login", login.login_page, methods=["GET"]),
+        Route("/login", login.login, methods=["POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/sites.json", home.sites_page, methods=["GET"]),
+        Route("/sites", home.sites_page, methods=["GET"]),
+        Route("/sites/go", home.switch_site, methods=["GET"]),
+        Mount("/assets", StaticFiles(directory=rendering.STATIC, follow_symlink=False)),
+        *view_routes("", overview.overview, "overview"),
+        *view_routes("/panels/{panel}", panels.panel, "overview"),
+        *view_routes("/funnels", funnels.funnel_list, "funnels"),
+        Route("/sites/{domain}/funnels", funnels.create_funnel, methods=["POST"]),
+        Route(
+            "/sites/{domain}/funnels/{funnel_id:int}/delete",
+            funnels.delete_funnel,
+            methods=["POST"],
+        ),
+        *view_routes("/funnels/{funnel_id:int}", funnels.funnel_view, "funnels"),
+        *view_routes(
+            "/funnels/{funnel_id:int}/steps/{step:int}",
+            funnels.step_persons,
+            "funnels",
+            shared=False,  # who the persons are is not for a shared link
+        ),
+        *view_routes("/why", why.why_view, "why"),
+        *view_routes("/people", people.search, "people", shared=False),
+        *view_routes("/people/{person:path}", people.person_view, "people", shared=False),
+        *view_routes("/realtime", realtime.realtime_view, "realtime"),
+        *view_routes("/settings", settings.settings_view, "settings", shared=False),
+        Route("/sites/{domain}/settings/links", settings.add_link, methods=["POST"]),
+        Route("/sites/{domain}/settings/links/revoke", settings.revoke_link, methods=["POST"]),
+        Route("/sites/{domain}/settings/tokens", settings.add_token, methods=["POST"]),
+        Route("/sites/{domain}/settings/tokens/revoke", settings.revoke_token, methods=["POST"]),
+    ]

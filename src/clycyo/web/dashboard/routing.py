@@ -1,0 +1,114 @@
+"""How a dashboard view becomes four routes: HTML and `.json`, under `/sites/…` and `/share/…`.
+
+A view is a plain function of a `ViewContext` returning a `Page` (a template and its data); it
+runs in a worker thread because it waits on the event store. The wrapper here resolves the viewer
+(credentials), parses the view state from the query string and picks the representation, so no
+view repeats that and none can forget it. A view registered with `shared=False` (people, settings)
+does not exist under a shared link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from clycyo.runtime import Runtime
+from clycyo.web.dashboard import rendering
+from clycyo.web.dashboard.params import ViewState, view_state
+from clycyo.web.dashboard.stats import QueryFailed
+from clycyo.web.dashboard.viewer import NotAllowed, Viewer, shared_viewer, site_viewer
+
+# Metrics the chart may show (`?metric=`); the query layer defines what they mean.
+CHART_METRICS = {
+    "visitors",
+    "visits",
+    "pageviews",
+    "bounce_rate",
+    "visit_duration",
+    "conversions",
+    "revenue",
+}
+
+
+@dataclass
+class ViewContext:
+    request: Request  # read-only use from the view's thread: headers, URL, app state
+    runtime: Runtime
+    viewer: Viewer
+    state: ViewState
+    query: dict[str, str]
+    path_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Page:
+    template: str
+    data: dict[str, Any]
+    status: int = 200
+
+
+View = Callable[[ViewContext], Page]
+
+
+def not_allowed(request: Request, exc: NotAllowed, as_json: bool) -> Response:
+    if as_json:
+        return rendering.render_json({"error": exc.message}, exc.status)
+    if exc.status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return rendering.render_html(
+        request, "error.html", {"message": exc.message, "status": exc.status}, exc.status
+    )
+
+
+async def render_view(
+    request: Request, viewer: Viewer, section: str, view: View, *, as_json: bool = False
+) -> Response:
+    """Run `view` for `viewer` (in a worker thread) and render its page as HTML or JSON."""
+    params = {k: v for k, v in request.path_params.items() if k not in ("domain", "token")}
+    query = dict(request.query_params)
+    state = view_state(query, request.query_params.multi_items(), viewer.today(), CHART_METRICS)
+    context = ViewContext(request, request.app.state.runtime, viewer, state, query, params)
+    try:
+        page = await asyncio.to_thread(view, context)
+    except NotAllowed as exc:
+        return not_allowed(request, exc, as_json)
+    except QueryFailed as exc:
+        return not_allowed(request, NotAllowed(400, f"query: {exc}"), as_json)
+    if as_json:
+        return rendering.render_json(page.data, page.status)
+    data = {**page.data, "_viewer": viewer, "_state": state, "_section": section}
+    return rendering.render_html(request, page.template, data, page.status)
+
+
+def _endpoint(view: View, section: str, *, shared: bool, as_json: bool) -> Any:
+    async def endpoint(request: Request) -> Response:
+        try:
+            if shared:
+                viewer = shared_viewer(request, request.path_params["token"])
+            else:
+                viewer = site_viewer(request, request.path_params["domain"])
+        except NotAllowed as exc:
+            return not_allowed(request, exc, as_json)
+        return await render_view(request, viewer, section, view, as_json=as_json)
+
+    return endpoint
+
+
+def view_routes(path: str, view: View, section: str, *, shared: bool = True) -> list[Route]:
+    """Routes for `view` at `path` below a site's prefix ("" for the site's main view)."""
+    routes = []
+    prefixes = [("/sites/{domain}", False)] + ([("/share/{token}", True)] if shared else [])
+    for prefix, is_shared in prefixes:
+        # The `.json` route goes first: `{domain}` would otherwise swallow the suffix.
+        for as_json, suffix in ((True, ".json"), (False, "")):
+            endpoint = _endpoint(view, section, shared=is_shared, as_json=as_json)
+            routes.append(Route(prefix + path + suffix, endpoint, methods=["GET"]))
+    return routes

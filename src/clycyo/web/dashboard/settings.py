@@ -1,0 +1,129 @@
+"""A site's settings page: the tracker snippet, read-only shared links and API tokens.
+
+A new link's or token's secret is shown once, in the answer to the post that made it (only its
+hash is kept), so these posts render the page instead of redirecting. Revoking takes effect on
+the next request. Only logged-in users who may read the site get here; shared links never do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from clycyo.web import sessions
+from clycyo.web.dashboard.forms import FormRejected, posted_by_user
+from clycyo.web.dashboard.routing import Page, ViewContext, not_allowed, render_view
+from clycyo.web.dashboard.viewer import NotAllowed, Viewer, form_viewer
+
+MAX_LABEL_CHARS = 80
+
+
+def _when(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
+    access = sessions.access_store(request)
+    site = viewer.site
+    links = [
+        {
+            "id": link.id,
+            "label": link.label,
+            "hint": link.hint,
+            "created": _when(link.created_at),
+            "revoked": _when(link.revoked_at),
+        }
+        for link in access.shared_links(site.id)
+    ]
+    tokens = [
+        {
+            "id": t.id,
+            "label": t.label,
+            "hint": t.hint,
+            "sites": len(t.site_ids),
+            "created": _when(t.created_at),
+            "revoked": _when(t.revoked_at),
+        }
+        for t in access.api_tokens(site.id)
+    ]
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    return {
+        "site": site.domain,
+        "public_key": site.public_key,
+        "snippet": f'<script defer src="{origin}/js/clycyo.js"'
+        f' data-key="{site.public_key}"></script>',
+        "shared_links": links,
+        "api_tokens": tokens,
+        "created": None,
+    }
+
+
+def settings_view(ctx: ViewContext) -> Page:
+    if ctx.viewer.session is None:  # an API token reads data; it does not manage credentials
+        raise NotAllowed(404, "settings are for logged-in users")
+    return Page("settings.html", settings_data(ctx.request, ctx.viewer))
+
+
+async def _page(request: Request, viewer: Viewer, created: dict[str, str]) -> Response:
+    def view(ctx: ViewContext) -> Page:
+        return Page("settings.html", {**settings_data(ctx.request, viewer), "created": created})
+
+    return await render_view(request, viewer, "settings", view)
+
+
+async def _posted(request: Request) -> tuple[Viewer, dict[str, str], list[str]]:
+    session, form = await posted_by_user(request)
+    viewer = form_viewer(request, request.path_params["domain"], session)
+    return viewer, form.fields, form.getlist("site")
+
+
+async def add_link(request: Request) -> Response:
+    try:
+        viewer, fields, _ = await _posted(request)
+    except (FormRejected, NotAllowed) as exc:
+        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+    label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
+    token, _ = sessions.access_store(request).add_shared_link(viewer.site.id, label)
+    url = f"{request.url.scheme}://{request.url.netloc}/share/{token}"
+    return await _page(request, viewer, {"kind": "shared link", "secret": url})
+
+
+async def revoke_link(request: Request) -> Response:
+    try:
+        viewer, fields, _ = await _posted(request)
+        link_id = int(fields.get("id", ""))
+    except (FormRejected, NotAllowed) as exc:
+        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+    except ValueError:
+        return not_allowed(request, NotAllowed(404, "no such link"), False)
+    sessions.access_store(request).revoke_shared_link(link_id, [viewer.site.id])
+    return RedirectResponse(f"{viewer.base}/settings", status_code=303)
+
+
+async def add_token(request: Request) -> Response:
+    try:
+        viewer, fields, _ = await _posted(request)
+    except (FormRejected, NotAllowed) as exc:
+        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+    label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
+    token, _ = sessions.access_store(request).add_api_token([viewer.site.id], label)
+    return await _page(request, viewer, {"kind": "API token", "secret": token})
+
+
+async def revoke_token(request: Request) -> Response:
+    try:
+        viewer, fields, _ = await _posted(request)
+        token_id = int(fields.get("id", ""))
+    except (FormRejected, NotAllowed) as exc:
+        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+    except ValueError:
+        return not_allowed(request, NotAllowed(404, "no such token"), False)
+    # A user may revoke a token only if every site it reads is one of theirs.
+    mine = [s.id for s in viewer.sites] or [viewer.site.id]
+    sessions.access_store(request).revoke_api_token(token_id, mine)
+    return RedirectResponse(f"{viewer.base}/settings", status_code=303)

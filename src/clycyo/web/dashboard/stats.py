@@ -1,0 +1,147 @@
+"""The dashboard's one door to the query layer: a query body in, result rows out.
+
+Views build exactly the body a client would `POST /api/v1/query` (CONTRACT §5) or send to the
+report endpoints, and hand it to the same functions those endpoints call (`query/api.py`), so a
+panel and the API cannot disagree: same body, same code, same numbers. The body is also put into
+each view's `.json` twin, so anyone can re-run a panel's query. Refusals of the query layer
+become `QueryFailed`. This module builds no SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from clycyo.config.funnels import Step
+from clycyo.config.store import Site
+from clycyo.query import api, props
+from clycyo.query import why as why_query
+from clycyo.query.errors import QueryError
+from clycyo.runtime import Runtime
+from clycyo.web.dashboard.params import ViewState
+
+T = TypeVar("T")
+NONE_LABEL = "(none)"
+
+
+@dataclass(frozen=True)
+class Row:
+    dimensions: list[Any]
+    metrics: list[Any]
+    comparison: dict[str, Any] | None = None  # with `include.comparison`: previous metrics, change
+
+
+class QueryFailed(Exception):
+    """The query layer refused a body (the message says why) or is not available."""
+
+
+def _asking(work: Callable[[], T]) -> T:
+    try:
+        return work()
+    except QueryError as exc:
+        raise QueryFailed(str(exc)) from exc
+
+
+def run_query(runtime: Runtime, site: Site, body: dict[str, Any]) -> list[Row]:
+    """Run one query body for `site` (its `site` field is set here) and return its rows."""
+    result = _asking(lambda: api.run(runtime, {**body, "site": site.domain}))
+    return [
+        Row(list(r["dimensions"]), list(r["metrics"]), r.get("comparison"))
+        for r in result["results"]
+    ]
+
+
+def funnel_body(steps: Sequence[Step], state: ViewState, window: str) -> dict[str, Any]:
+    """A saved funnel as the query layer's funnel spec (without `site`)."""
+    return {
+        "steps": [
+            {
+                ("page" if s.kind == "pageview" else "name"): s.match,
+                "filters": [[op, d, [v]] for op, d, v in s.filters],
+                "label": s.label,
+            }
+            for s in steps
+        ],
+        "date_range": state.period.date_range(),
+        "filters": state.query_filters(),
+        "window": window,
+    }
+
+
+def funnel(runtime: Runtime, site: Site, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per step: persons reaching it, conversion from the first and the previous step, drop-off."""
+    found = _asking(lambda: api.funnel(runtime, site, {**body, "site": site.domain}))
+    return list(found["steps"])
+
+
+def funnel_persons(
+    runtime: Runtime, site: Site, body: dict[str, Any], *, step: int, dropped: bool, limit: int
+) -> list[dict[str, Any]]:
+    """Persons who reached step `step` (1-based), or reached it and went no further."""
+    full = {**body, "site": site.domain}
+    return _asking(
+        lambda: api.funnel_persons(runtime, site, full, step=step, dropped=dropped, limit=limit)
+    )
+
+
+def find_people(runtime: Runtime, site: Site, text: str, limit: int) -> list[dict[str, Any]]:
+    """Persons whose user id or visitor id starts with `text`, most recently seen first."""
+    return _asking(lambda: [dict(p) for p in api.find_people(runtime, site, text, limit)])
+
+
+def timeline(runtime: Runtime, site: Site, person_id: str) -> dict[str, Any] | None:
+    """A person's timeline as `GET /api/v1/persons/{id}/timeline` answers it, or None."""
+    return _asking(lambda: api.timeline(runtime, site, person_id))
+
+
+def realtime(runtime: Runtime, site: Site) -> dict[str, Any]:
+    """Visitors of the last five minutes, with their current pages and sources."""
+    found = _asking(lambda: api.now_on_site(runtime, site))
+    for row in found["pages"]:
+        row["label"] = row["page"] or NONE_LABEL
+    for row in found["sources"]:
+        row["label"] = row["source"]
+    return found
+
+
+def prop_keys(runtime: Runtime, site: Site, name: str, state: ViewState) -> list[str]:
+    """The property keys events named `name` carry in the view's period, most frequent first."""
+    runtime.writer.catch_up(api.WAIT_LOADED_S)
+    return _asking(
+        lambda: props.prop_keys(
+            runtime.store,
+            site,
+            name=name,
+            date_range=state.period.date_range(),
+            filters=state.query_filters(),
+        )
+    )
+
+
+def why(
+    runtime: Runtime, site: Site, steps: Sequence[Step], state: ViewState
+) -> tuple[why_query.WhyCounts, float, dict[str, Any]]:
+    """Friction counts of the attempts at `steps[-2]` that paid (`steps[-1]`) or not, the
+    average paid order, and the query body of that average."""
+    attempt, payment = steps[-2], steps[-1]
+    filters = state.query_filters() + [[op, d, [v]] for op, d, v in attempt.filters]
+    # Like `query/api.py`'s reports: first everything acknowledged so far into the store.
+    runtime.writer.catch_up(api.WAIT_LOADED_S)
+    counts = _asking(
+        lambda: why_query.count_why(
+            runtime.store,
+            site,
+            date_range=state.period.date_range(),
+            filters=filters,
+            attempt=why_query.Attempt(attempt.kind, attempt.match),
+            payment_event=payment.match,
+        )
+    )
+    body = {
+        "metrics": ["average_order_value"],
+        "date_range": state.period.date_range(),
+        "filters": [["is", "event:name", [payment.match]]],
+    }
+    rows = run_query(runtime, site, body)
+    return counts, float(rows[0].metrics[0] or 0) if rows else 0.0, body

@@ -1,0 +1,98 @@
+"""Who is looking at a dashboard page, at which site, and through which door.
+
+Two doors lead to the same views: `/sites/{domain}/…` for a logged-in user (or, on the `.json`
+twins, any credential `web/access.py` accepts: API token, secret key) and `/share/{token}/…` for a
+read-only shared link. A `Viewer` carries what the views and templates need from that: the site,
+the URL prefix for links, whether anything may be changed, and the user's other sites. A revoked
+link, an unknown site and a site the user may not read all look the same from outside (404).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+
+from clycyo.config.access import DashboardSession
+from clycyo.config.store import Site
+from clycyo.web import sessions
+from clycyo.web.access import ApiError, request_grant
+
+
+class NotAllowed(Exception):
+    """The request may not see this page: `status` 401 (log in first) or 404."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Viewer:
+    site: Site
+    base: str  # URL prefix of this site's views: /sites/DOMAIN or /share/TOKEN
+    read_only: bool
+    session: DashboardSession | None = None
+    sites: tuple[Site, ...] = field(default=())  # the user's sites, for the site switcher
+
+    @property
+    def shared(self) -> bool:
+        return self.base.startswith("/share/")
+
+    @property
+    def csrf_token(self) -> str:
+        return self.session.csrf_token if self.session else ""
+
+    def now(self) -> dt.datetime:
+        """The site's local time now (naive, as the query layer's time buckets are)."""
+        try:
+            zone = ZoneInfo(self.site.timezone)
+        except (ValueError, KeyError):
+            zone = ZoneInfo("UTC")
+        return dt.datetime.now(zone).replace(tzinfo=None)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+
+def user_sites(request: Request, session: DashboardSession) -> list[Site]:
+    runtime = request.app.state.runtime
+    allowed = runtime.config.user_site_ids(session.user_id)
+    every: list[Site] = runtime.config.sites()
+    return [s for s in every if allowed is None or s.id in allowed]
+
+
+def site_viewer(request: Request, domain: str) -> Viewer:
+    """The viewer of `/sites/{domain}/…`; raises NotAllowed."""
+    runtime = request.app.state.runtime
+    try:
+        grant = request_grant(request)
+    except ApiError as exc:
+        raise NotAllowed(401, exc.message) from None
+    site = runtime.directory.by_domain(domain.strip().lower().removeprefix("www."))
+    if site is None or not grant.may_read(site.id):
+        raise NotAllowed(404, "no such site")
+    session = sessions.current_session(request) if grant.kind == "session" else None
+    others = tuple(user_sites(request, session)) if session else ()
+    return Viewer(site, f"/sites/{site.domain}", grant.read_only, session, others)
+
+
+def form_viewer(request: Request, domain: str, session: DashboardSession) -> Viewer:
+    """The viewer of a form post by `session` to `/sites/{domain}/…`; raises NotAllowed."""
+    site = request.app.state.runtime.directory.by_domain(domain)
+    mine = user_sites(request, session)
+    if site is None or all(s.id != site.id for s in mine):
+        raise NotAllowed(404, "no such site")
+    return Viewer(site, f"/sites/{site.domain}", False, session, tuple(mine))
+
+
+def shared_viewer(request: Request, token: str) -> Viewer:
+    """The viewer of `/share/{token}/…`: the link's one site, read-only; raises NotAllowed."""
+    link = sessions.access_store(request).shared_link(token)
+    site = None if link is None else request.app.state.runtime.directory.by_id(link.site_id)
+    if site is None:
+        raise NotAllowed(404, "this link does not exist or was revoked")
+    return Viewer(site, f"/share/{token}", read_only=True)

@@ -1,0 +1,81 @@
+"""The query endpoints (CONTRACT §5): `POST /api/v1/query` and the reports beside it.
+
+`POST /api/v1/query`, `/api/v1/query/funnel`, `/api/v1/query/retention`, `/api/v1/query/journeys`
+take a JSON body naming the site; `GET /api/v1/realtime?site=` takes the site in the URL. Each
+checks the credentials with `authorize_site`, runs the report off the event loop (after the
+events acknowledged so far are stored) and answers JSON; a bad body is a 400 naming the field.
+The work itself is `clycyo.query.api`'s; nothing here builds SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from clycyo.config.store import Site
+from clycyo.query import api
+from clycyo.query.errors import QueryError
+from clycyo.web.access import ApiError, authorize_site
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise QueryError("body", f"larger than {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise QueryError("body", "not valid JSON") from None
+    if not isinstance(body, dict):
+        raise QueryError("body", "expected a JSON object")
+    if not isinstance(body.get("site"), str) or not body["site"]:
+        raise QueryError("site", "required")
+    return body
+
+
+async def _answer(work: Callable[[], dict[str, Any]]) -> JSONResponse:
+    try:
+        return JSONResponse(await asyncio.to_thread(work))
+    except QueryError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+def _report(run: Callable[[Any, Site, dict[str, Any]], dict[str, Any]]) -> Any:
+    async def endpoint(request: Request) -> JSONResponse:
+        try:
+            body = await _body(request)
+            site = authorize_site(request, body["site"])
+        except ApiError as exc:
+            return exc.response()
+        except QueryError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        runtime = request.app.state.runtime
+        return await _answer(lambda: run(runtime, site, body))
+
+    return endpoint
+
+
+def _query(runtime: Any, site: Site, body: dict[str, Any]) -> dict[str, Any]:
+    return api.run(runtime, {**body, "site": site.domain})
+
+
+query = _report(_query)
+funnel = _report(api.funnel)
+retention = _report(api.cohorts)
+journeys = _report(api.paths)
+
+
+async def realtime(request: Request) -> JSONResponse:
+    try:
+        site = authorize_site(request)
+    except ApiError as exc:
+        return exc.response()
+    runtime = request.app.state.runtime
+    return await _answer(lambda: api.now_on_site(runtime, site))

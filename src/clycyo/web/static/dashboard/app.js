@@ -1,0 +1,220 @@
+// Clycyo dashboard: small enhancements over pages the server renders and escapes.
+// Every page works as plain links and forms; this script loads the overview's panels in
+// parallel, draws the chart, polls realtime and saves a few clicks. It never builds markup from
+// data: text goes in through textContent, and panel fragments arrive already escaped by the
+// server (the Content-Security-Policy forbids inline scripts and handlers on top of that).
+'use strict'
+;(function () {
+  function clampShare (value) {
+    const share = Number(value)
+    return Number.isFinite(share) ? Math.max(0, Math.min(100, share)) : 0
+  }
+
+  function drawBars (root) {
+    root.querySelectorAll('[data-share]').forEach(function (el) {
+      el.style.setProperty('--share', clampShare(el.dataset.share) + '%')
+    })
+  }
+
+  function autoSubmit (root) {
+    // With the script running, Apply is needed only for a custom range's dates.
+    root.querySelectorAll('[data-period-form]').forEach(function (form) {
+      const custom = form.querySelector('.custom-dates')
+      const apply = form.querySelector('.apply')
+      if (custom && apply) apply.hidden = custom.hidden
+    })
+    root.querySelectorAll('[data-autosubmit]').forEach(function (el) {
+      el.addEventListener('change', function () {
+        const form = el.form
+        if (!form) return
+        const custom = form.querySelector('.custom-dates')
+        if (el.name === 'period' && custom) {
+          custom.hidden = el.value !== 'custom'
+          const apply = form.querySelector('.apply')
+          if (apply) apply.hidden = custom.hidden
+          if (el.value === 'custom') return // wait for the dates and Apply
+        }
+        form.submit()
+      })
+    })
+  }
+
+  function showMessage (panel, text) {
+    const p = document.createElement('p')
+    p.className = 'empty'
+    p.textContent = text
+    panel.replaceChildren(p)
+  }
+
+  async function loadPanel (panel, url) {
+    panel.setAttribute('aria-busy', 'true')
+    try {
+      const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
+      if (response.redirected || response.status === 401) {
+        window.location.reload() // the session ended: the page goes to the login form
+        return
+      }
+      if (!response.ok) {
+        showMessage(panel, 'This panel could not be loaded (' + response.status + ').')
+        return
+      }
+      const template = document.createElement('template')
+      template.innerHTML = await response.text()
+      panel.replaceChildren(template.content)
+      panel.dataset.loaded = url
+      drawBars(panel)
+    } catch (error) {
+      showMessage(panel, 'This panel could not be loaded.')
+    } finally {
+      panel.removeAttribute('aria-busy')
+    }
+  }
+
+  // Panels load top to bottom, a few at a time: on a small server every query competes for the
+  // same cores, so the panels in view arrive first instead of all arriving late together.
+  const PANELS_AT_ONCE = 3
+
+  function panels () {
+    const waiting = Array.from(document.querySelectorAll('[data-panel-src]'))
+    function next () {
+      const panel = waiting.shift()
+      if (panel) loadPanel(panel, panel.dataset.panelSrc).then(next)
+    }
+    for (let i = 0; i < PANELS_AT_ONCE; i++) next()
+    document.querySelectorAll('[data-panel-src]').forEach(function (panel) {
+      panel.addEventListener('click', function (event) {
+        const link = event.target.closest('a[data-panel-link]')
+        if (!link || event.metaKey || event.ctrlKey || event.shiftKey) return
+        event.preventDefault()
+        loadPanel(panel, link.getAttribute('href'))
+      })
+    })
+  }
+
+  function formatter (metric) {
+    if (metric === 'bounce_rate') return function (v) { return v == null ? '–' : v.toFixed(0) + '%' }
+    if (metric === 'visit_duration') return function (v) { return v == null ? '–' : Math.round(v) + 's' }
+    if (metric === 'revenue') return function (v) { return v == null ? '–' : Math.round(v).toLocaleString() }
+    return function (v) { return v == null ? '–' : (Math.round(v * 10) / 10).toLocaleString() }
+  }
+
+  function chart () {
+    const host = document.querySelector('[data-chart]')
+    const source = host && document.getElementById(host.dataset.chart)
+    if (!host || !source || typeof window.uPlot !== 'function') return
+    const data = JSON.parse(source.textContent)
+    // Buckets are the site's local time; drawn as UTC so the browser's zone does not shift them.
+    const xs = data.points.map(function (p) { return Date.parse(p[0] + 'Z') / 1000 })
+    const hourly = data.interval === 'hour'
+    const when = function (u, ts) {
+      return ts == null ? '' : new Date(ts * 1000).toISOString().slice(0, hourly ? 16 : 10).replace('T', ' ')
+    }
+    const series = [{ label: hourly ? 'Hour' : (data.interval === 'week' ? 'Week of' : 'Day'), value: when }, { label: data.label, stroke: '#4f46e5', fill: 'rgba(79,70,229,0.10)', width: 2, value: function (u, v) { return formatter(data.metric)(v) } }]
+    const columns = [xs, data.points.map(function (p) { return p[1] })]
+    if (data.previous) {
+      series.push({ label: 'Previous period', stroke: '#9ca3af', dash: [4, 4], width: 1.5, value: function (u, v) { return formatter(data.metric)(v) } })
+      columns.push(data.previous.map(function (p) { return p[1] }).slice(0, xs.length))
+    }
+    const options = {
+      width: host.clientWidth || 600,
+      height: window.innerWidth < 640 ? 180 : 240,
+      tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') },
+      series: series,
+      scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1] } } },
+      axes: [{
+        stroke: '#6b7280',
+        grid: { show: false },
+        // Ticks on whole buckets: days for a daily chart, never "4pm" between them.
+        incrs: hourly ? [3600, 2 * 3600, 3 * 3600, 6 * 3600] : [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
+        values: function (u, splits) {
+          return splits.map(function (ts) {
+            const iso = new Date(ts * 1000).toISOString()
+            return hourly ? iso.slice(11, 16) : iso.slice(5, 10).replace('-', '/')
+          })
+        },
+      }, {
+        size: 64,
+        stroke: '#6b7280',
+        grid: { stroke: '#eef0f3' },
+        values: function (u, vals) { return vals.map(formatter(data.metric)) },
+      }],
+      cursor: { y: false },
+    }
+    const plot = new window.uPlot(options, columns, host)
+    let pending = 0
+    window.addEventListener('resize', function () {
+      cancelAnimationFrame(pending)
+      pending = requestAnimationFrame(function () { plot.setSize({ width: host.clientWidth, height: options.height }) })
+    })
+  }
+
+  function fillRows (tbody, rows) {
+    const fresh = rows.map(function (row) {
+      const tr = document.createElement('tr')
+      const label = document.createElement('td')
+      label.textContent = row.label
+      const count = document.createElement('td')
+      count.className = 'num'
+      count.textContent = String(row.visitors)
+      tr.append(label, count)
+      return tr
+    })
+    tbody.replaceChildren.apply(tbody, fresh)
+  }
+
+  function realtime () {
+    const box = document.querySelector('[data-realtime]')
+    if (!box) return
+    const every = Math.max(2, Number(box.dataset.refreshS) || 10) * 1000
+    async function tick () {
+      try {
+        const response = await fetch(box.dataset.realtime, { credentials: 'same-origin' })
+        if (response.ok) {
+          const data = await response.json()
+          box.querySelector('[data-rt-visitors]').textContent = String(data.visitors)
+          box.querySelector('[data-rt-empty]').hidden = data.visitors > 0
+          box.querySelectorAll('[data-rt-list]').forEach(function (tbody) {
+            fillRows(tbody, data[tbody.dataset.rtList] || [])
+          })
+          box.querySelector('[data-rt-updated]').textContent = 'Last update ' + new Date().toLocaleTimeString()
+        }
+      } catch (error) { /* offline for a moment: the next tick tries again */ }
+      setTimeout(tick, every)
+    }
+    setTimeout(tick, every)
+  }
+
+  function funnelForm () {
+    const form = document.querySelector('[data-funnel-form]')
+    if (!form) return
+    const spares = Array.from(form.querySelectorAll('[data-spare]'))
+    const button = form.querySelector('[data-add-step]')
+    spares.forEach(function (row) { row.hidden = true })
+    if (!button || !spares.length) return
+    button.hidden = false
+    button.addEventListener('click', function () {
+      const next = spares.shift()
+      if (next) { next.hidden = false; next.querySelector('input').focus() }
+      if (!spares.length) button.hidden = true
+    })
+  }
+
+  function selectSecrets () {
+    document.querySelectorAll('[data-select-all]').forEach(function (input) {
+      input.addEventListener('focus', function () { input.select() })
+    })
+  }
+
+  function start () {
+    drawBars(document)
+    autoSubmit(document)
+    panels()
+    chart()
+    realtime()
+    funnelForm()
+    selectSecrets()
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start)
+  else start()
+}())

@@ -1,0 +1,92 @@
+"""`clycyo backup` while the server takes events, restored by serving the copy; `clycyo export`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from tests.serverproc import ServerProcess, Site, clycyo
+
+
+def keep_sending(site: Site, stop: threading.Event, acknowledged: list[str]) -> None:
+    n = 0
+    while not stop.is_set():
+        ids = [f"during-{n}-{i}" for i in range(20)]
+        n += 1
+        status, _ = site.post(
+            "/api/collect", {"batch": [{"name": "during", "event_id": i} for i in ids]}, secret=True
+        )
+        if status == 200:
+            acknowledged.extend(ids)
+
+
+def test_backup_while_serving_then_restore(own_server: ServerProcess, tmp_path: Path) -> None:
+    own_server.start()
+    site = own_server.add_site("backed-up.example")
+    before = [{"name": "before", "event_id": f"before-{n}"} for n in range(200)]
+    assert site.post("/api/collect", {"batch": before}, secret=True)[0] == 200
+    stop = threading.Event()
+    acknowledged: list[str] = []
+    sender = threading.Thread(target=keep_sending, args=(site, stop, acknowledged))
+    sender.start()
+    try:
+        report = json.loads(
+            clycyo("backup", str(tmp_path / "copy"), "--json", data=own_server.data_dir)
+        )
+    finally:
+        stop.set()
+        sender.join()
+    assert "events.duckdb" in report["files"] and "config.sqlite" in report["files"]
+    assert acknowledged, "events were sent during the backup"
+
+    restored = ServerProcess(tmp_path / "copy").start()
+    try:
+        copy = Site(restored, site.site, site.public_key, site.secret_key)  # the keys came along
+        stored = Counter(e["event_id"] for e in copy.events(limit="100000"))
+        assert all(stored[f"before-{n}"] == 1 for n in range(200))
+        assert max(stored.values()) == 1
+        assert set(stored) - {f"before-{n}" for n in range(200)} <= set(acknowledged)
+    finally:
+        restored.kill()
+
+
+def test_export_parquet_while_serving_and_csv_offline(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    own_server.start()
+    site = own_server.add_site("exported.example")
+    other = own_server.add_site("other.example")
+    batch = [{"name": "e", "event_id": f"x{n}", "props": {"n": n}} for n in range(120)]
+    assert site.post("/api/collect", {"batch": batch}, secret=True)[0] == 200
+    assert other.post("/api/collect", {"name": "not-exported"}, secret=True)[0] == 200
+
+    parquet = tmp_path / "events.parquet"
+    clycyo("export", "--site", site.site, "--out", str(parquet), data=own_server.data_dir)
+    table = pq.read_table(parquet)
+    assert table.num_rows == 120
+    assert set(table.column("event_id").to_pylist()) == {f"x{n}" for n in range(120)}
+    assert "event_fp" not in table.schema.names
+
+    own_server.stop()
+    out = tmp_path / "events.csv"
+    clycyo(
+        "export",
+        "--site",
+        site.site,
+        "--format",
+        "csv",
+        "--out",
+        str(out),
+        "--from",
+        "2000-01-01",
+        data=own_server.data_dir,
+    )
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 120
+    assert json.loads(rows[0]["props"])["n"] is not None

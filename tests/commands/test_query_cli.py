@@ -1,0 +1,115 @@
+"""`clycyo query`: the same spec from flags or a file, as a table or JSON, with or without a
+server running on the data folder."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import uuid
+from pathlib import Path
+
+from clycyo.cli import main
+from tests.serverproc import ServerProcess, clycyo
+from tests.small_world import CHROME, day_start
+
+DAY = day_start().date().isoformat()
+
+
+def _events(domain: str) -> list[dict[str, object]]:
+    at = int((day_start() + dt.timedelta(hours=1)).timestamp() * 1000)
+    return [
+        {
+            "type": "pageview",
+            "origin": "browser",
+            "visitor_id": f"v{n}",
+            "event_id": uuid.uuid4().hex,
+            "url": f"https://{domain}/{'pricing' if n % 2 else ''}",
+            "timestamp": at + n,
+            "context": {"user_agent": CHROME},
+        }
+        for n in range(3)
+    ]
+
+
+class Ran:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _run(*args: str, data: Path) -> Ran:
+    """The command in this process (`clycyo.cli.main`), its output captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["query", *args, "--data", str(data)])
+    return Ran(code, out.getvalue(), err.getvalue())
+
+
+def test_query_through_a_running_server_and_without_one(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    server = own_server.start()
+    site = server.add_site("cli.test")
+    status, _ = site.post("/api/collect", {"batch": _events(site.site)}, secret=True)
+    assert status == 200
+    flags = [
+        "--site",
+        site.site,
+        "--metrics",
+        "visitors,pageviews",
+        "--dimensions",
+        "event:page",
+        "--from",
+        DAY,
+        "--to",
+        DAY,
+    ]
+    refused = _run(*flags, data=server.data_dir)
+    assert refused.returncode == 2 and "--key" in refused.stderr
+    table = _run(*flags, "--key", site.secret_key, data=server.data_dir)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines() == [
+        "event:page  visitors  pageviews",
+        "----------  --------  ---------",
+        "/                  2          2",
+        "/pricing           1          1",
+    ]
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps({"site": site.site, "metrics": ["visits"], "date_range": [DAY, DAY]})
+    )
+    answer = _run(
+        "--spec",
+        str(spec),
+        "--json",
+        "--url",
+        server.url,
+        "--key",
+        site.secret_key,
+        data=tmp_path / "elsewhere",
+    )
+    assert json.loads(answer.stdout)["results"] == [{"dimensions": [], "metrics": [3]}]
+    server.stop()
+    # No server: the command opens the data folder itself.
+    offline = _run(*flags, "--filter", "is event:page /pricing", "--json", data=server.data_dir)
+    assert offline.returncode == 0, offline.stderr
+    assert json.loads(offline.stdout)["results"] == [
+        {"dimensions": ["/pricing"], "metrics": [1, 1]}
+    ]
+    bad = _run("--site", site.site, "--metrics", "nope", data=server.data_dir)
+    assert bad.returncode == 1 and "metrics[0]: unknown metric 'nope'" in bad.stderr
+    # And as a user types it, in a process of its own.
+    listed = clycyo(
+        "query",
+        "--site",
+        site.site,
+        "--metrics",
+        "visitors",
+        "--from",
+        DAY,
+        "--to",
+        DAY,
+        data=server.data_dir,
+    )
+    assert listed.splitlines()[-1].strip() == "3"

@@ -1,0 +1,65 @@
+"""The deriver on its own: late events reach stored visits, a failed batch leaves no trace."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from clycyo.identity.deriver import IdentityDeriver
+from clycyo.model import Event
+from clycyo.store.columns import fingerprint, to_arrow
+from clycyo.store.duckdb.store import DuckDBStore
+from tests.small_world import SmallWorld
+
+MINUTE_US = 60_000_000
+
+
+def _pageview(visitor: str, time_us: int, page: str = "/") -> Event:
+    return Event(
+        site_id=1,
+        event_id=f"{visitor}-{time_us}",
+        time_us=time_us,
+        received_us=time_us,
+        origin="browser",
+        type="pageview",
+        name="pageview",
+        visitor_id=visitor,
+        page=page,
+        url=f"https://shop.test{page}",
+    )
+
+
+def test_a_late_event_joins_its_stored_visit(world: SmallWorld) -> None:
+    world.send(world.pageview("v1", 60, "/"), world.pageview("v1", 70, "/pricing"))
+    now = int(time.time() * 1000)
+    live = world.pageview("v2", 0, "/now")
+    live["timestamp"] = now
+    world.send(live)  # memory now reaches back two hours from now only
+    world.send(world.pageview("v1", 80, "/docs"), world.pageview("v1", 75, "/faq"))
+    assert world.totals("visits", "pageviews", "visit_duration") == [1, 4, 1200]
+    assert world.breakdown("visit:exit_page", "visits") == {"/docs": [1]}
+
+
+def test_a_batch_that_fails_to_store_is_derived_again_the_same_way(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    deriver = IdentityDeriver(store)
+    start = 1_700_000_000 * 1_000_000
+    first = [_pageview("v1", start), _pageview("v2", start)]
+    derived = deriver.derive(first)
+    store.write(
+        to_arrow(first, [fingerprint(1, e.event_id) for e in first], [1, 1], derived.visit_ids),
+        seq=1,
+        superseded=[],
+        derived=derived.tables,
+    )
+    deriver.commit()
+    second = [_pageview("v1", start + MINUTE_US, "/a"), _pageview("v3", start + MINUTE_US)]
+    attempt = deriver.derive(second)
+    deriver.rollback()  # the store refused the batch
+    again = deriver.derive(second)
+    assert again.visit_ids == attempt.visit_ids
+    assert again.visit_ids[0] == derived.visit_ids[0]
+    assert again.tables["visits"].to_pylist() == attempt.tables["visits"].to_pylist()
+    signs = again.tables["visits"].column("sign").to_pylist()
+    assert sorted(signs) == [-1, 1, 1]  # v1's state cancelled and renewed, v3 new
+    store.close()

@@ -1,0 +1,117 @@
+"""Retention deletes a site's old events from the store, the intake log and the quarantine."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from clycyo import local_server
+from clycyo.config.store import Site
+from clycyo.model import Event, Rejection
+from clycyo.store import retention
+from clycyo.store.duckdb.store import DuckDBStore
+from clycyo.store.intake import IntakeLog
+from clycyo.store.quarantine import Quarantine
+from clycyo.store.writer import Writer
+from tests.serverproc import ServerProcess, clycyo
+
+NOW_US = 1_800_000_000 * 1_000_000
+DAY_US = retention.DAY_US
+
+
+def event(event_id: str, site_id: int, age_days: float, order: str | None = None) -> Event:
+    return Event(
+        site_id=site_id,
+        event_id=event_id,
+        time_us=NOW_US - int(age_days * DAY_US),
+        received_us=NOW_US,
+        origin="server",
+        type="event",
+        name="payment" if order else "t",
+        order_id=order,
+        revenue_amount="1" if order else None,
+        revenue_currency="EUR" if order else None,
+    )
+
+
+def rejection(site_id: int, age_days: float) -> Rejection:
+    received = NOW_US - int(age_days * DAY_US)
+    return Rejection(site_id=site_id, received_us=received, trusted=True, error="x", payload="{}")
+
+
+def test_old_events_go_from_every_place(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    intake = IntakeLog(tmp_path / "intake")
+    quarantine = Quarantine(tmp_path / "q.sqlite")
+    writer = Writer(store, intake, quarantine)
+    kept_site, trimmed_site = (
+        Site(1, "keep.example", "pk_1"),
+        Site(2, "trim.example", "pk_2", retention_days=30),
+    )
+    loaded = [
+        event("old-1", 2, 40, order="o-old"),
+        event("new-1", 2, 10),
+        event("old-other", 1, 400),
+    ]
+    seq = intake.append_sync(loaded, [rejection(2, 45), rejection(2, 5), rejection(1, 400)])
+    assert writer.wait_loaded(seq, 10)
+    # Events the store has not loaded yet (a stopped writer) are trimmed in the log.
+    writer.fault_injection = "store unreachable"
+    intake.append_sync([event("old-2", 2, 31), event("new-2", 2, 29)], [])
+
+    report = writer.submit(
+        lambda: retention.apply(store, intake, quarantine, [kept_site, trimmed_site], NOW_US)
+    ).result(10)
+
+    assert report.events == {"trim.example": 1}
+    assert report.intake_events >= 2  # old-1 (still in the segment) and old-2 (not loaded)
+    assert report.quarantined == 1
+    writer.fault_injection = None
+    assert writer.wait_loaded(intake.last_seq, 10)
+    ids = sorted(r[0] for r in store.execute("SELECT event_id FROM events"))
+    assert ids == ["new-1", "new-2", "old-other"]
+    assert store.execute("SELECT count(*) FROM orders")[0][0] == 0
+    assert quarantine.count(2) == 1 and quarantine.count(1) == 1
+    writer.stop()
+    intake.close()
+    store.close()
+
+
+def test_the_schedule_starts_once_per_period() -> None:
+    schedule = retention.RetentionSchedule(every_s=3600, first_after_s=0)
+    started: list[object] = []
+
+    def submit(job: object) -> object:
+        from concurrent.futures import Future
+
+        started.append(job)
+        future: Future[None] = Future()
+        future.set_result(None)
+        return future
+
+    assert schedule.maybe_start(submit, "job")  # type: ignore[arg-type]
+    assert not schedule.maybe_start(submit, "job")  # type: ignore[arg-type]
+    assert started == ["job"]
+
+
+def test_site_set_retention_and_apply_through_the_server(own_server: ServerProcess) -> None:
+    own_server.start()
+    site = own_server.add_site("retained.example")
+    now_ms = int(time.time() * 1000)
+    batch = [
+        {"name": "old", "event_id": "old", "timestamp": now_ms - 10 * 86_400_000},
+        {"name": "new", "event_id": "new", "timestamp": now_ms - 2 * 86_400_000},
+    ]
+    assert site.post("/api/collect", {"batch": batch}, secret=True)[1]["accepted"] == 2
+    out = clycyo(
+        "site", "set", "retained.example", "--retention-days", "7", data=own_server.data_dir
+    )
+    assert "retention_days" in out
+    server = local_server.find(own_server.data_dir)
+    assert server is not None
+    status, report = server.call("POST", "/api/admin/retention")
+    assert status == 200, report
+    assert report["events"] == {"retained.example": 1}
+    assert [e["event_id"] for e in site.events()] == ["new"]
+    assert json.loads(clycyo("site", "list", "--json", data=own_server.data_dir))

@@ -1,0 +1,112 @@
+"""A really full disk (a small tmpfs the test mounts): 503 + Retry-After, recovery, no loss.
+
+Needs root (to mount); skipped otherwise. The fault switch (`tests/collect/test_unavailable.py`)
+covers the same path everywhere; this test shows the real `ENOSPC` takes it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.serverproc import ServerProcess, Site
+
+SIZE_MB = 48
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={SIZE_MB}m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill(path: Path) -> None:
+    """Write until the filesystem is full."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for chunk_bytes in (1024 * 1024, 4096, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(descriptor, b"\0" * chunk_bytes)
+    finally:
+        os.close(descriptor)
+
+
+def send(site: Site, ids: list[str]) -> tuple[int, str | None]:
+    body = json.dumps({"batch": [{"name": "full", "event_id": i} for i in ids]}).encode()
+    request = urllib.request.Request(
+        site.url + "/api/collect",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {site.secret_key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, None
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Retry-After")
+
+
+def test_full_disk_refuses_then_recovers_without_loss(small_disk: Path) -> None:
+    server = ServerProcess(small_disk / "data")
+    server.log_path = small_disk.parent / "server.log"  # the log must not need the full disk
+    server.start()
+    try:
+        site = server.add_site("full-disk.example")
+        acknowledged: list[str] = []
+        ids = [uuid.uuid4().hex for _ in range(50)]
+        assert send(site, ids)[0] == 200
+        acknowledged += ids
+        filler = small_disk / "filler"
+        fill(filler)
+
+        refused: list[tuple[list[str], str | None]] = []
+        for _ in range(300):
+            ids = [uuid.uuid4().hex for _ in range(50)]
+            status, retry_after = send(site, ids)
+            assert status in (200, 503), status
+            if status == 200:
+                acknowledged += ids
+            else:
+                refused.append((ids, retry_after))
+                break
+        assert refused, "the full disk never refused a write"
+        assert refused[0][1] is not None and int(refused[0][1]) >= 1
+        assert server.get("/healthz")[0] == 503
+
+        filler.unlink()
+        deadline = time.monotonic() + 20
+        while server.get("/healthz")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.get("/healthz")[0] == 200
+        retried = refused[0][0]
+        assert send(site, retried)[0] == 200  # the client's retry, after Retry-After
+        acknowledged += retried
+
+        stored = [e["event_id"] for e in site.events(name="full", limit="100000")]
+        assert sorted(stored) == sorted(acknowledged)
+    finally:
+        server.kill()

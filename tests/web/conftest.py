@@ -1,0 +1,63 @@
+"""Fixtures for the dashboard's in-process tests: a runtime on a temporary data folder, its ASGI
+app behind Starlette's test client, two sites and a login.
+
+The browser tests (`test_dashboard_browser*.py`) use a real server instead; see `world.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from clycyo.app import build_app
+from clycyo.config.access import AccessStore
+from clycyo.config.passwords import hash_password
+from clycyo.runtime import Runtime, Settings
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Dashboard:
+    runtime: Runtime
+    client: TestClient
+    access: AccessStore
+    site: str  # the login may read this site …
+    other: str  # … and not this one
+    email: str = "ada@example.com"
+
+    def login(self, client: TestClient | None = None, password: str = PASSWORD) -> TestClient:
+        """Logs `client` (default: the shared one) in through the form, as a browser would."""
+        client = client or self.client
+        page = client.get("/login")
+        csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        client.post(
+            "/login",
+            data={"csrf": csrf, "email": self.email, "password": password},
+            follow_redirects=False,
+        )
+        return client
+
+    def new_client(self) -> TestClient:
+        return TestClient(self.client.app, follow_redirects=False)
+
+
+@pytest.fixture
+def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
+    runtime = Runtime.open(Settings(data_dir=tmp_path / "data"))
+    mine = runtime.config.add_site("mine.example.com").site
+    runtime.config.add_site("theirs.example.org")
+    runtime.config.add_user("ada@example.com", hash_password(PASSWORD), [mine.id])
+    app = build_app(runtime)
+    with TestClient(app, follow_redirects=False) as client:
+        yield Dashboard(
+            runtime,
+            client,
+            AccessStore(runtime.config),
+            "mine.example.com",
+            "theirs.example.org",
+        )

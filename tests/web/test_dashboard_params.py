@@ -1,0 +1,68 @@
+"""The view state in a dashboard URL: periods, comparison, filters, and their links."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import parse_qsl
+
+from clycyo.web.dashboard.params import Filter, ViewState, parse_filter, period_for, view_state
+
+TODAY = dt.date(2026, 11, 26)
+METRICS = {"visitors", "revenue"}
+
+
+def state_of(pairs: list[tuple[str, str]]) -> ViewState:
+    return view_state(dict(pairs), pairs, TODAY, METRICS)
+
+
+def test_periods_and_the_previous_period() -> None:
+    seven = period_for("7d", TODAY)
+    assert (seven.first, seven.last, seven.interval) == (dt.date(2026, 11, 20), TODAY, "day")
+    assert seven.previous().date_range() == ["2026-11-13", "2026-11-19"]
+    assert period_for("today", TODAY).interval == "hour"
+    assert period_for("last_month", TODAY).date_range() == ["2026-10-01", "2026-10-31"]
+    custom = period_for("custom", TODAY, "2026-11-10", "2026-11-01")  # reversed: put in order
+    assert custom.date_range() == ["2026-11-01", "2026-11-10"]
+    assert period_for("custom", TODAY, "nonsense", "").key == "30d"
+    assert period_for("12mo", TODAY).interval == "week"
+
+
+def test_filters_parse_strictly() -> None:
+    assert parse_filter("is,visit:source,Google, Inc.") == Filter(
+        "is", "visit:source", "Google, Inc."
+    )
+    assert parse_filter("contains,event:props:plan,team") is not None
+    for bad in (
+        "is,visit:source,",
+        "drop,visit:source,x",
+        "is,visit:source;--,x",
+        "is,source,x",
+        "is",
+    ):
+        assert parse_filter(bad) is None, bad
+
+
+def test_state_round_trips_through_its_query_string() -> None:
+    state = state_of(
+        [
+            ("period", "7d"),
+            ("compare", "off"),
+            ("f", "is,visit:country,DE"),
+            ("f", "bogus"),
+            ("metric", "revenue"),
+            ("funnel", "3"),
+        ]
+    )
+    assert state.filters == (Filter("is", "visit:country", "DE"),)
+    assert not state.compare
+    assert state.metric == "revenue"
+    again = state_of(parse_qsl(state.params()))
+    assert again == state
+
+
+def test_adding_a_filter_replaces_one_on_the_same_dimension() -> None:
+    state = state_of([("f", "is,visit:country,DE"), ("f", "is,event:page,/pricing")])
+    link = state.with_filter(Filter("is", "visit:country", "FR"))
+    assert "DE" not in link and "FR" in link and "pricing" in link
+    assert "country" not in state.without_filter(state.filters[0])
+    assert state_of([("metric", "drop table")]).metric == "visitors"
