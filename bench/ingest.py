@@ -531,8 +531,12 @@ def floor_command(server: str, port: int) -> list[str]:
 
 
 def clycyo_command(server: str, data: Path, port: int) -> list[str]:
-    if server == "uvicorn":
-        return [str(VENV_BIN / "clycyo"), "serve", "--data", str(data), "--port", str(port)]
+    """`uvicorn`: one process; `workersN`: N collector processes beside the core."""
+    if server == "uvicorn" or server.startswith("workers"):
+        command = [str(VENV_BIN / "clycyo"), "serve", "--data", str(data), "--port", str(port)]
+        if server.startswith("workers"):
+            command += ["--workers", server.removeprefix("workers")]
+        return command
     launcher = ROOT / "bench" / "granian_serve.py"
     return [str(VENV_BIN / "python"), str(launcher), "--data", str(data), "--port", str(port)]
 

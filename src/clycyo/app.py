@@ -17,9 +17,12 @@ from starlette.routing import BaseRoute, Route
 from clycyo.collect import http
 from clycyo.collect.formats.routes import format_routes
 from clycyo.collect.handler import CollectHandler
+from clycyo.collect.ingest import Ingest
 from clycyo.collect.proxy import ClientAddress
+from clycyo.collect.ratelimit import RateLimiter
+from clycyo.config.directory import SiteDirectory
 from clycyo.integrations import stripe
-from clycyo.runtime import Runtime
+from clycyo.runtime import Runtime, Settings
 from clycyo.web import (
     admin_api,
     events_api,
@@ -32,21 +35,30 @@ from clycyo.web import (
 )
 from clycyo.web.dashboard.routes import dashboard_routes
 from clycyo.web.tracker_script import tracker_script
+from clycyo.workers.proxy import PEER_HEADER
+
+
+def collect_routes(
+    settings: Settings, ingest: Ingest, directory: SiteDirectory, limiter: RateLimiter
+) -> dict[str, Any]:
+    """Exact path → plain ASGI endpoint for our collect API and the other clients' wire formats
+    (shared with collector processes). They skip the framework: each layer costs requests/s."""
+    client_ip = ClientAddress(settings.trusted_proxies)
+    return {
+        "/api/collect": CollectHandler(ingest, directory, client_ip, limiter),
+        **format_routes(ingest, directory, client_ip, limiter),
+    }
 
 
 def raw_routes(runtime: Runtime) -> dict[str, Any]:
-    """Exact path → plain ASGI endpoint: our collect API, the other clients' wire formats, the
-    probes. They skip the framework (each layer costs requests per second)."""
-    client_ip = ClientAddress(runtime.settings.trusted_proxies)
-    limiter = runtime.limiter
+    """The collect endpoints and the probes, as plain ASGI endpoints."""
 
     async def health(scope: dict[str, Any], receive: Any, send: Any) -> None:
         report = runtime.health()
         await http.send_json(send, 200 if report["accepting"] else 503, report)
 
     return {
-        "/api/collect": CollectHandler(runtime.ingest, runtime.directory, client_ip, limiter),
-        **format_routes(runtime.ingest, runtime.directory, client_ip, limiter),
+        **collect_routes(runtime.settings, runtime.ingest, runtime.directory, runtime.limiter),
         "/healthz": health,
         "/metrics": metrics.MetricsEndpoint(runtime),
     }
@@ -105,6 +117,9 @@ def build_app(runtime: Runtime) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
+            if scope.get("client") is None:
+                # Over the core's Unix socket, a collector process names the end user.
+                scope["client"] = _peer_of(scope)
             path = scope["path"]
             handler = raw.get(path)
             if handler is not None:
@@ -119,3 +134,10 @@ def build_app(runtime: Runtime) -> Any:
         await web(scope, receive, send)
 
     return app
+
+
+def _peer_of(scope: dict[str, Any]) -> tuple[str, int] | None:
+    for key, value in scope["headers"]:
+        if key == PEER_HEADER:
+            return value.decode("latin-1"), 0
+    return None

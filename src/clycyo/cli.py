@@ -43,7 +43,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from clycyo.demo.setup import prepare_demo
 
         demo = prepare_demo(settings.data_dir, args.host, args.port)
-    serve(settings, args.host, args.port, after_start=demo)
+    workers = args.workers
+    if workers is None:
+        workers = int(os.environ.get("CLYCYO_WORKERS", "0"))
+    serve(settings, args.host, args.port, workers=workers, after_start=demo)
     return 0
 
 
@@ -205,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="create a demo site and fill it with a month of realistic data",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="collector processes sharing the port (default 0: one process; env CLYCYO_WORKERS)",
+    )
 
     site = commands.add_parser("site", help="manage sites and their keys")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="COMMAND")
@@ -256,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup = command("backup", cmd_backup, "copy the data folder consistently, even while serving")
     backup.add_argument("dest", help="a new or empty folder")
     backup.add_argument("--json", action="store_true")
+
 
     query = command("query", cmd_query, "run a stats query (the query API's spec) and print it")
     query.add_argument("--site", help="the site's domain")

@@ -1,5 +1,8 @@
 """The two shapes an event takes inside Clycyo.
 
+Both are declared `gc=False`: they hold text, numbers and flat dicts, never reference cycles, so
+the garbage collector need not track the hundreds of thousands of them alive under load.
+
 A `Hit` is an event in flight: it carries the request metadata (IP address, user agent) that the
 pipeline needs to derive country, device and the cookieless visitor hash. An `Event` is what may be
 kept: it has no field for an IP address or a raw user agent, so nothing downstream of `minimize`
@@ -19,7 +22,7 @@ BROWSER = "browser"
 SERVER = "server"
 
 
-class Hit(msgspec.Struct, kw_only=True):
+class Hit(msgspec.Struct, kw_only=True, gc=False):
     """One incoming event while the pipeline works on it (never stored, never logged)."""
 
     # Set by the collect boundary.
@@ -73,7 +76,7 @@ class Hit(msgspec.Struct, kw_only=True):
     visitor_kind: str | None = None  # "cookie" (sent by the client) or "hash" (cookieless)
 
 
-class Event(msgspec.Struct, kw_only=True, array_like=True, omit_defaults=True):
+class Event(msgspec.Struct, kw_only=True, array_like=True, omit_defaults=True, gc=False):
     """One event as stored: what the pipeline derived, minus the request metadata.
 
     `array_like` keeps the intake log compact: fields are encoded by position, so the field order
@@ -140,7 +143,7 @@ class Drop(msgspec.Struct, frozen=True):
     detail: str = ""
 
 
-class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+class Rejection(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An invalid event kept for inspection: the event as sent, minus any IP address."""
 
     site_id: int

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +94,7 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     accepting: bool = True
     admin_token: str | None = None  # tools on this machine present it (see local_server.py)
+    before_close: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -151,6 +153,7 @@ class Runtime:
 
     def apply_retention(self) -> retention.RetentionReport:
         """Delete what is older than each site's retention (run it on the writer thread)."""
+        self.writer.flush_collector_logs()
         return retention.apply(self.store, self.intake, self.quarantine, self.config.sites())
 
     def health(self) -> dict[str, object]:
@@ -160,12 +163,16 @@ class Runtime:
             "accepting": self.accepting and self.intake.fault is None,
             "intake_fault": self.intake.fault,
             "writer_lag_records": writer.lag_records,
+            "writer_lag_bytes": writer.lag_bytes,
+            "collectors": len(writer.readers),
             "writer_error": writer.stats.last_error,
             "stored_events": writer.stats.stored,
             "storage": self.store.dialect,
         }
 
     def close(self) -> None:
+        for action in self.before_close:
+            action()
         self.accepting = False
         self.intake.close()
         self.writer.stop()

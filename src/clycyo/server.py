@@ -1,23 +1,34 @@
 """`clycyo serve`: open the data folder, then serve HTTP until told to stop.
 
-The runtime is opened (and the intake log replayed) before the socket is bound, so `/healthz`
+The runtime is opened (and the intake logs replayed) before anything listens, so `/healthz`
 answers 200 as soon as anything answers. SIGTERM and SIGINT stop accepting, wait for the last
 group commit and load everything into the store before the process exits.
+
+With `workers=0` one process does everything. With `workers=N`, N collector processes share the
+public port (see `workers/collector.py`) and this process — the core — owns the event store,
+loads the collectors' intake logs and answers everything else on a Unix socket in the data folder.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import logging.config
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
 from clycyo import local_server, logs
 from clycyo.app import build_app
 from clycyo.runtime import Runtime, Settings
+from clycyo.store.intake_reader import IntakeReader
+from clycyo.workers.collector import intake_folder
+from clycyo.workers.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -27,45 +38,129 @@ def serve(
     host: str,
     port: int,
     *,
+    workers: int = 0,
     after_start: Callable[[], None] | None = None,
 ) -> None:
-    """Serve until stopped; `after_start` runs in a thread once the socket accepts requests."""
+    """Serve until stopped; `after_start` runs in a thread once the public port answers."""
     logging.config.dictConfig(logs.config())
     runtime = Runtime.open(settings)
-    runtime.admin_token = local_server.announce(settings.data_dir, f"http://{host}:{port}")
-    app = build_app(runtime)
+    public_url = f"http://{host}:{port}"
+    runtime.admin_token = local_server.announce(settings.data_dir, public_url)
+    supervisor = None
+    options: dict[str, object] = {"host": host, "port": port}
+    if workers > 0:
+        core_socket = _core_socket(settings.data_dir)
+        for folder in sorted((settings.data_dir / "intake").glob("w*")):
+            runtime.writer.add_reader(IntakeReader(folder, folder.name))
+        for index in range(workers):
+            folder = intake_folder(settings.data_dir, index)
+            if folder.name not in runtime.writer.readers:
+                runtime.writer.add_reader(IntakeReader(folder, folder.name))
+        supervisor = Supervisor(
+            count=workers,
+            data_dir=settings.data_dir,
+            host=host,
+            port=port,
+            core_socket=core_socket,
+            extra_args=_collector_args(settings),
+        )
+        options = {"uds": str(core_socket)}
     config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
+        build_app(runtime),
+        **options,  # type: ignore[arg-type]
         loop="uvloop",
         http="httptools",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # `--trusted-proxies` decides whose X-Forwarded-For to believe
+        server_header=False,
         log_config=logs.config(),
         timeout_graceful_shutdown=10,
         backlog=4096,
     )
-    server = uvicorn.Server(config)
-    if after_start is not None:
-        _when_started(server, after_start)
+    server = _Server(config)
+    if supervisor is not None:
+        # Collectors stop first (finishing what they hold), then the core loads the rest.
+        server.on_exit = supervisor.stopping
+        runtime.before_close.append(supervisor.stop)
+    _tune_garbage_collection()
+    _when_started(server, public_url, supervisor, after_start)
     try:
         server.run()
     finally:
+        if supervisor is not None:
+            supervisor.stop()
         local_server.withdraw(settings.data_dir)
         if runtime.accepting:
             runtime.close()
 
 
-def _when_started(server: uvicorn.Server, action: Callable[[], None]) -> None:
+class _Server(uvicorn.Server):
+    on_exit: Callable[[], None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.on_exit is not None:
+            self.on_exit()
+        super().handle_exit(sig, frame)
+
+
+def _core_socket(data_dir: Path) -> Path:
+    run = data_dir / "run"
+    run.mkdir(mode=0o700, exist_ok=True)
+    path = run / "core.sock"
+    path.unlink(missing_ok=True)
+    return path
+
+
+def _collector_args(settings: Settings) -> list[str]:
+    args = ["--trusted-proxies", str(settings.trusted_proxies)]
+    if settings.geoip_path is not None:
+        args += ["--geoip", str(settings.geoip_path)]
+    return args
+
+
+def _tune_garbage_collection() -> None:
+    # Everything built at start-up lives as long as the process: keep the collector from
+    # scanning it again and again, and collect the young generation less often, since each
+    # request makes and drops thousands of small objects without reference cycles.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
+def _when_started(
+    server: uvicorn.Server,
+    public_url: str,
+    supervisor: Supervisor | None,
+    action: Callable[[], None] | None,
+) -> None:
     def wait_then_run() -> None:
         while not server.started:
             if server.should_exit:
                 return
             time.sleep(0.05)
+        if supervisor is not None:
+            supervisor.start()
+            if not _wait_healthy(public_url, server):
+                return
+        if action is None:
+            return
         try:
             action()
         except Exception:
             log.exception("start-up action failed")
 
     threading.Thread(target=wait_then_run, name="after-start", daemon=True).start()
+
+
+def _wait_healthy(url: str, server: uvicorn.Server, timeout_s: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not server.should_exit:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False

@@ -39,9 +39,12 @@ def headers_dict(scope: Scope) -> dict[bytes, bytes]:
     return dict(scope["headers"])
 
 
+def _too_large() -> BodyError:
+    return BodyError(413, f"body larger than {limits.MAX_BODY_BYTES} bytes")
+
+
 async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> bytes:
     """The request body, inflated if gzip; `BodyError` (413 or 400) when it is too large or bad."""
-    too_large = BodyError(413, f"body larger than {limits.MAX_BODY_BYTES} bytes")
     declared = headers.get(b"content-length")
     if declared is not None:
         try:
@@ -49,7 +52,7 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
         except ValueError:
             raise BodyError(400, "Content-Length is not a number") from None
         if declared_bytes > _DRAIN_LIMIT_BYTES:
-            raise too_large  # not worth reading: the connection is closed after the answer
+            raise _too_large()  # not worth reading: the connection is closed after the answer
     chunks: list[bytes] = []
     size = 0
     deadline: float | None = None
@@ -66,7 +69,7 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
         if chunk:
             size += len(chunk)
             if size > _DRAIN_LIMIT_BYTES:
-                raise too_large
+                raise _too_large()
             if size <= limits.MAX_BODY_BYTES:
                 chunks.append(chunk)
         if not message.get("more_body", False):
@@ -75,7 +78,7 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
             deadline = asyncio.get_running_loop().time() + limits.MAX_BODY_READ_S
     if size > limits.MAX_BODY_BYTES:
         # Read to the end so that the client, still sending, hears the 413 instead of a reset.
-        raise too_large
+        raise _too_large()
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     encoding = headers.get(b"content-encoding", b"").strip().lower()
     if encoding == b"gzip":

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from clycyo.collect.origins import belongs_to, host_of
+from clycyo.pipeline.source import url_parts
 from clycyo.collect.wire import JSON_ERRORS, EventIn, Instant, WireError, to_hit
 from clycyo.config.store import Site
 from clycyo.model import Drop, DropReason, Event, Rejection
@@ -176,9 +177,10 @@ class Ingest:
 
 def _foreign_url(event: EventIn, site: Site) -> str | None:
     """A public key may only report pages of its own site."""
-    if event.url is None:
+    url = event.url
+    if url is None:
         return None
-    host = host_of(event.url)
-    if host is None or not belongs_to(host, site.domain):
+    host = url_parts(url)[0] if url.startswith(("http://", "https://")) else host_of(url)
+    if not host or not belongs_to(host, site.domain):
         return f"url: not a page of {site.domain}"
     return None

@@ -32,19 +32,19 @@ Traits = Annotated[dict[PropKey, Any], msgspec.Meta(max_length=limits.MAX_PROPS)
 Instant = int | float | dt.datetime
 
 
-class RevenueIn(msgspec.Struct, forbid_unknown_fields=True):
+class RevenueIn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     amount: Annotated[str, msgspec.Meta(max_length=40)] | int | float
     currency: Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{3}$")]
 
 
-class ContextIn(msgspec.Struct):
+class ContextIn(msgspec.Struct, gc=False):
     ip: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     user_agent: Text | None = None
     locale: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     screen: Annotated[str, msgspec.Meta(max_length=32)] | None = None
 
 
-class EventIn(msgspec.Struct, kw_only=True):
+class EventIn(msgspec.Struct, kw_only=True, gc=False):
     """One event as a client sends it; unknown fields are ignored for forward compatibility."""
 
     type: Literal["pageview", "event", "identify"] = "event"

@@ -7,6 +7,7 @@ Props become text so the store has one value type; traits become JSON text.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import msgspec
@@ -24,8 +25,25 @@ def _text(value: str | int | float | bool) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def new_event_id() -> str:
-    return os.urandom(16).hex()
+class _EventIds:
+    """Ids for events sent without one: a random 64-bit prefix per process and a counter.
+
+    Unique across processes (the prefix) and within one (the counter) at a fraction of the cost
+    of 16 random bytes per event; a forked child draws a prefix of its own."""
+
+    def __init__(self) -> None:
+        self._renew()
+        os.register_at_fork(after_in_child=self._renew)
+
+    def _renew(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter):08x}"
+
+
+new_event_id = _EventIds()
 
 
 def minimize(hit: Hit) -> Event:

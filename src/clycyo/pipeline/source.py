@@ -24,6 +24,7 @@ from clycyo.pipeline.context import Context
 from clycyo.pipeline.referrers import Known, known_host, known_source
 
 CACHE_SIZE = 8_192  # referrers and (page host, referrer host) pairs remembered
+URL_CACHE_SIZE = 16_384  # page URLs remembered (their split and campaign parameters)
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _SOURCE_HINTS = ("ref", "source")  # used by some sites and apps instead of utm_source
 _WANTED_KEYS = frozenset(UTM_KEYS) | frozenset(_SOURCE_HINTS) | CLICK_IDS
@@ -66,6 +67,14 @@ def campaign_params(query: str) -> dict[str, str]:
             if value:
                 found[key] = value
     return found
+
+
+@lru_cache(maxsize=URL_CACHE_SIZE)
+def url_parts(url: str) -> tuple[str, str, dict[str, str] | None]:
+    """(host, page, campaign parameters or None) of a page URL. Cached: most hits land on a few
+    pages, and the collector asks the same of a URL before the pipeline does."""
+    host, page, query = split_url(url)
+    return host, page, (campaign_params(query) or None) if query else None
 
 
 def same_site(page_host: str, referrer_host: str) -> bool:
@@ -142,12 +151,11 @@ def enrich_source(hit: Hit, ctx: Context) -> Hit | Drop:
     url = hit.url
     if not url:
         return hit
-    page_host, hit.page, query = split_url(url)
+    page_host, hit.page, params = url_parts(url)
     hit.hostname = page_host or None
     referrer = hit.referrer
     referrer_host = referrer_host_of(referrer) if referrer else ""
     hit.referrer_host = referrer_host or None
-    params = campaign_params(query) if query else None
     if params:
         get = params.get
         hit.utm_source = utm_source = get("utm_source")

@@ -87,6 +87,7 @@ def erase_person(runtime: Any, site: Site, person_id: str) -> Future[Erasure | N
     orders = runtime.ctx.orders
 
     def job() -> Erasure | None:
+        runtime.writer.flush_collector_logs()
         return erase(
             runtime.store,
             runtime.intake,

@@ -36,7 +36,7 @@ HEADER = struct.Struct("<IIQ")  # payload length, crc32 of payload, sequence num
 _SEGMENT_BYTES = 64 * 1024 * 1024
 
 
-class Record(msgspec.Struct, array_like=True):
+class Record(msgspec.Struct, array_like=True, gc=False):
     events: list[Event]
     rejections: list[Rejection]
 
@@ -125,6 +125,11 @@ class IntakeLog:
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._size = os.fstat(self._fd).st_size
         return last_seq
+
+    def oldest_seq(self) -> int | None:
+        """The first sequence number of the oldest segment still on disk."""
+        segments = self._segments()
+        return segments[0][0] if segments else None
 
     def backlog_bytes(self) -> int:
         """Bytes on disk in the log, loaded or not."""
@@ -221,6 +226,12 @@ class IntakeLog:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+    def rotate_now(self) -> None:
+        """Start a new segment now (when asked to: the old one can then be deleted once loaded)."""
+        with self._write_lock:
+            if self._size:
+                self._rotate(self.last_seq + 1)
 
     def clear_fault(self) -> bool:
         """Try a write again after a fault (called periodically); True once writes work."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from clycyo.store.intake import HEADER, Record, decode_record
 
 _MAX_READ_BYTES = 32 * 1024 * 1024
+ROTATE_REQUEST = "rotate"  # a file in the log's folder: the core asks for a new segment
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,25 @@ class IntakeReader:
 
     def position(self) -> Position:
         return Position(self._segment, self._offset)
+
+    def request_rotation(self) -> None:
+        """Ask the collector writing this log to start a new segment (it looks every second)."""
+        (self.folder / ROTATE_REQUEST).touch()
+
+    def rotate_for_stopped_writer(self, next_seq: int) -> None:
+        """Start the next segment on behalf of a collector that no longer runs: an empty segment
+        keeps the sequence numbers going when one starts again."""
+        self._path(next_seq).touch()
+
+    def lag_bytes(self) -> int:
+        """About how many bytes lie between the read position and the end of the log."""
+        end = self.end()
+        if end.first_seq == self._segment:
+            return max(0, end.offset - self._offset)
+        behind = end.offset + max(0, self._size(self._segment) - self._offset)
+        return behind + sum(
+            self._size(s) for s in self._segments() if self._segment < s < end.first_seq
+        )
 
     def reached(self, target: Position) -> bool:
         mine = (self._segment, self._offset)

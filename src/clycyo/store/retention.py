@@ -65,7 +65,10 @@ def cutoffs_us(sites: Iterable[Site], now_us: int) -> dict[int, int]:
 def trim_store(store: Any, site_id: int, before_us: int) -> int:
     """Delete a site's events before `before_us` (and what refers only to them); returns count."""
     if store.dialect != "duckdb":
-        raise NotImplementedError(f"retention on {store.dialect}")
+        trim = getattr(store, "trim", None)
+        if trim is None:
+            raise NotImplementedError(f"retention on {store.dialect}")
+        return int(trim(site_id, before_us))
     cursor = store.cursor()
     cursor.execute("BEGIN TRANSACTION")
     try:

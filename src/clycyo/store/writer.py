@@ -112,6 +112,39 @@ class Writer:
         self.readers[reader.name] = reader
         self._queue.put(None)
 
+    def flush_collector_logs(self, timeout_s: float = 5.0) -> None:
+        """Have every collector start a new segment, load all that came before, and delete the
+        old segments. Run on the writer thread (in erasure and retention jobs) so that what is
+        erased or expired does not linger in a collector's log."""
+        if not self.readers:
+            return
+        before = {name: reader.end().first_seq for name, reader in self.readers.items()}
+        for reader in self.readers.values():
+            reader.request_rotation()
+        deadline = time.monotonic() + timeout_s
+        waiting = set(before)
+        while waiting and time.monotonic() < deadline:
+            waiting = {n for n in waiting if self.readers[n].end().first_seq == before[n]}
+            if waiting:
+                time.sleep(0.05)
+        for index, (name, reader) in enumerate(list(self.readers.items()), start=1):
+            self._drain_reader(name, reader, index)
+            if name in waiting and reader.lag_bytes() == 0:
+                # No collector rotated it: none runs on this log; start its next segment.
+                reader.rotate_for_stopped_writer(self.reader_loaded[name] + 1)
+                self._drain_reader(name, reader, index)
+            reader.loaded(self.reader_loaded[name])
+
+    def _drain_reader(self, name: str, reader: IntakeReader, index: int) -> None:
+        while True:
+            polled, position = reader.poll(self.reader_loaded[name], self.max_batch_events)
+            if polled:
+                self._load(polled, source=name, source_index=index)
+                self.reader_loaded[name] = polled[-1][0]
+            reader.advance(position)
+            if not polled:
+                return
+
     def catch_up(self, timeout_s: float = 5.0) -> bool:
         """Block until everything acknowledged before the call, by any process, is in the store.
 
@@ -139,7 +172,15 @@ class Writer:
 
     @property
     def lag_records(self) -> int:
-        return max(0, self.intake.last_seq - self.loaded_seq)
+        """Records not yet loaded: exact for the local log, at least one per collector log that
+        has unread bytes."""
+        behind = sum(1 for reader in list(self.readers.values()) if reader.lag_bytes() > 0)
+        return max(0, self.intake.last_seq - self.loaded_seq) + behind
+
+    @property
+    def lag_bytes(self) -> int:
+        """Bytes of collector logs not yet read (the local log is counted in records)."""
+        return sum(reader.lag_bytes() for reader in list(self.readers.values()))
 
     def wait_loaded(self, seq: int, timeout_s: float = 30.0) -> bool:
         """Block until records up to `seq` are in the store (tests and graceful shutdown)."""
@@ -181,8 +222,9 @@ class Writer:
             if polled:
                 self._load(polled, source=name, source_index=index)
                 self.reader_loaded[name] = polled[-1][0]
-                reader.loaded(polled[-1][0])
             reader.advance(position)
+            if polled:
+                reader.loaded(polled[-1][0])
             with self._idle:
                 self._idle.notify_all()
 

@@ -12,9 +12,12 @@ operator who does not want it public blocks `/metrics` at the reverse proxy.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any
 
 from clycyo.collect import http
+from clycyo.collect.ingest import IngestCounters
 from clycyo.collect.wire import EventIn
 from clycyo.model import DropReason
 from clycyo.observability import HISTOGRAMS, Histogram
@@ -69,9 +72,30 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
+def _with_collectors(runtime: Runtime) -> IngestCounters:
+    """The core's ingest counters plus those collector processes report (`--workers N`)."""
+    mine = runtime.ingest.counters
+    merged = IngestCounters(
+        accepted=mine.accepted,
+        rejected=Counter(mine.rejected),
+        dropped=Counter(mine.dropped),
+        unavailable=mine.unavailable,
+    )
+    for path in sorted((runtime.settings.data_dir / "run").glob("collector-*.json")):
+        try:
+            stats = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        merged.accepted += int(stats.get("accepted", 0))
+        merged.rejected.update(stats.get("rejected", {}))
+        merged.dropped.update({DropReason(k): v for k, v in stats.get("dropped", {}).items()})
+        merged.unavailable += int(stats.get("unavailable", 0))
+    return merged
+
+
 def render(runtime: Runtime) -> bytes:
     out = Exposition()
-    counters = runtime.ingest.counters
+    counters = _with_collectors(runtime)
     out.one(
         "clycyo_events_accepted_total",
         "counter",

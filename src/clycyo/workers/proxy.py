@@ -1,0 +1,159 @@
+"""Forward one ASGI HTTP request to the core process over its Unix socket, and stream the answer.
+
+Collector processes answer the collect endpoints themselves and hand everything else (the APIs,
+the dashboard, the tracker script) to the core process, which owns the event store. The hop is
+plain HTTP/1.1 (h11) over a socket only the data folder's owner can open; the end user's address
+travels in `x-clycyo-peer`, which the core believes only on that socket. This module knows
+nothing of what the requests mean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import h11
+
+PEER_HEADER = b"x-clycyo-peer"
+_HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"transfer-encoding",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        PEER_HEADER,
+    }
+)
+_READ_BYTES = 65_536
+_CORE_TIMEOUT_S = 300.0
+_MAX_BODY_BYTES = 16 * 1024 * 1024  # the APIs behind the core take small bodies
+
+
+async def forward(scope: dict[str, Any], receive: Any, send: Any, socket_path: str) -> None:
+    """Send the request to the core and relay its answer; 502 if the core cannot be reached."""
+    try:
+        reader, writer = await asyncio.open_unix_connection(socket_path)
+    except OSError:
+        await _bad_gateway(send)
+        return
+    state = {"started": False}
+
+    async def tracked_send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            state["started"] = True
+        await send(message)
+
+    try:
+        await _exchange(scope, receive, tracked_send, reader, writer)
+    except (OSError, asyncio.IncompleteReadError):
+        if not state["started"]:
+            await _bad_gateway(send)
+        else:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        writer.close()
+
+
+async def _exchange(
+    scope: dict[str, Any],
+    receive: Any,
+    send: Any,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+) -> None:
+    connection = h11.Connection(h11.CLIENT)
+    target = scope.get("raw_path") or scope["path"].encode()
+    if scope.get("query_string"):
+        target += b"?" + scope["query_string"]
+    # The body is read whole first, so the request goes out with its length: a chunked body
+    # the core answers before reading would end in a reset instead of the answer.
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > _MAX_BODY_BYTES:
+            await _answer(send, 413, b'{"error": "body too large"}')
+            return
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    headers = [
+        (k, v)
+        for k, v in scope["headers"]
+        if k.lower() not in _HOP_BY_HOP and k.lower() != b"content-length"
+    ]
+    if not any(k.lower() == b"host" for k, _ in headers):
+        headers.append((b"host", b"clycyo"))
+    client = scope.get("client")
+    if client:
+        headers.append((PEER_HEADER, str(client[0]).encode()))
+    headers += [(b"connection", b"close"), (b"content-length", str(len(body)).encode())]
+    request = h11.Request(method=scope["method"], target=target, headers=headers)
+    outgoing = connection.send(request) or b""
+    if body:
+        outgoing += connection.send(h11.Data(data=body)) or b""
+    writer.write(outgoing + (connection.send(h11.EndOfMessage()) or b""))
+    # The core may answer and close before this side has drained: the answer is still read.
+    with contextlib.suppress(ConnectionResetError):
+        await writer.drain()
+
+    started = False
+    while True:
+        try:
+            event = connection.next_event()
+        except h11.RemoteProtocolError:
+            event = h11.ConnectionClosed()
+        if event is h11.NEED_DATA:
+            try:
+                chunk = await asyncio.wait_for(reader.read(_READ_BYTES), _CORE_TIMEOUT_S)
+            except TimeoutError:
+                chunk = b""
+            if not chunk and not started:
+                await _bad_gateway(send)
+                return
+            connection.receive_data(chunk)
+            continue
+        if isinstance(event, h11.InformationalResponse):
+            continue
+        if isinstance(event, h11.Response):
+            response_headers = [(k, v) for k, v in event.headers if k.lower() not in _HOP_BY_HOP]
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": event.status_code,
+                    "headers": response_headers,
+                }
+            )
+            started = True
+        elif isinstance(event, h11.Data):
+            await send({"type": "http.response.body", "body": bytes(event.data), "more_body": True})
+        elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+            if not started:
+                await _bad_gateway(send)
+                return
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+
+
+async def _bad_gateway(send: Any) -> None:
+    body = b'{"error": "the core process is not reachable; retry shortly"}'
+    await _answer(send, 503, body, [(b"retry-after", b"2")])
+
+
+async def _answer(
+    send: Any, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
+    )
+    await send({"type": "http.response.body", "body": body})

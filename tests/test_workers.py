@@ -1,0 +1,134 @@
+"""`clycyo serve --workers N`: collector processes beside the core, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter
+
+from tests.serverproc import ServerProcess, Site
+from tests.test_durability import sender
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+def start(server: ServerProcess, workers: int = 2) -> ServerProcess:
+    server.extra_args = ("--workers", str(workers))
+    server.env["CLYCYO_RATE_LIMIT_SOURCE"] = "0"
+    server.start()
+    return server
+
+
+def collector_pids(server: ServerProcess) -> list[int]:
+    pids = []
+    for path in (server.data_dir / "run").glob("collector-*.json"):
+        pids.append(int(json.loads(path.read_text())["pid"]))
+    return pids
+
+
+def test_collectors_accept_and_the_core_answers_everything_else(own_server: ServerProcess) -> None:
+    start(own_server)
+    site = own_server.add_site("w.example")
+    ids = [uuid.uuid4().hex for _ in range(40)]
+    for event_id in ids[:20]:
+        body = {
+            "key": site.public_key,
+            "type": "pageview",
+            "url": "https://w.example/a",
+            "event_id": event_id,
+        }
+        status, answer = own_server.post(
+            "/api/collect", body, headers={"Origin": "https://w.example", "User-Agent": CHROME}
+        )
+        assert (status, answer["accepted"]) == (200, 1)
+    batch = {
+        "batch": [{"name": "signup", "event_id": i, "context": {"ip": "8.8.8.8"}} for i in ids[20:]]
+    }
+    assert site.post("/api/collect", batch, secret=True)[1]["accepted"] == 20
+    # Reads go to the core and see everything acknowledged before them.
+    stored = site.events()
+    assert sorted(e["event_id"] for e in stored) == sorted(ids)
+    assert {e["country"] for e in stored if e["name"] == "signup"} == {"US"}
+    # The rest of the product is reachable through the public port as well.
+    status, health = own_server.get("/healthz")
+    assert status == 200
+    assert health["collectors"] == 2
+    with urllib.request.urlopen(own_server.url + "/js/clycyo.js") as response:
+        assert response.status == 200
+    with urllib.request.urlopen(own_server.url + "/login") as response:
+        assert b"<form" in response.read()
+    query = {"site": site.site, "metrics": ["pageviews", "events"], "date_range": "7d"}
+    status, result = site.post("/api/v1/query", query, secret=True)
+    assert status == 200, result
+    assert result["results"][0]["metrics"][0] == 20
+    assert len(set(collector_pids(own_server))) == 2
+    # The core's metrics count what the collectors accepted (they report every second).
+    deadline = time.monotonic() + 5
+    accepted = 0.0
+    while accepted < 40 and time.monotonic() < deadline:
+        with urllib.request.urlopen(own_server.url + "/metrics") as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("clycyo_events_accepted_total "):
+                    accepted = float(line.split()[1])
+        time.sleep(0.2)
+    assert accepted == 40
+
+
+def test_kill_9_of_the_core_loses_nothing_the_collectors_acknowledged(
+    own_server: ServerProcess,
+) -> None:
+    start(own_server)
+    site = own_server.add_site("k.example")
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=sender, args=(own_server.url, site.secret_key, acknowledged, stop))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 20
+    while len(acknowledged) < 10_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # A collector dies first (the core starts another), then the core itself.
+    os.kill(collector_pids(own_server)[0], signal.SIGKILL)
+    time.sleep(0.5)
+    own_server.kill()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert len(acknowledged) >= 2_000
+    start(own_server)
+    stored = Counter(e["event_id"] for e in site.events(name="tick", limit="10000000"))
+    missing = [i for i in acknowledged if i not in stored]
+    doubled = [i for i, n in stored.items() if n > 1]
+    assert not missing, f"{len(missing)} acknowledged events lost"
+    assert not doubled, f"{len(doubled)} events stored twice"
+
+
+def test_erasure_reaches_the_collectors_logs(own_server: ServerProcess) -> None:
+    start(own_server)
+    site: Site = own_server.add_site("e.example")
+    person = "erase-me-" + uuid.uuid4().hex[:8]
+    events = [{"name": "click", "user_id": person} for _ in range(30)]
+    events += [{"name": "click", "user_id": "someone-else"}]
+    assert site.post("/api/collect", {"batch": events}, secret=True)[1]["accepted"] == 31
+    assert len(site.events()) == 31
+    status, answer = own_server.request(
+        "DELETE",
+        f"/api/v1/persons/{person}?site={site.site}",
+        headers={"Authorization": f"Bearer {site.secret_key}"},
+    )
+    assert status == 200, answer
+    assert answer["deleted"] == 30
+    logs = b"".join(p.read_bytes() for p in (own_server.data_dir / "intake").rglob("*.log"))
+    assert person.encode() not in logs
+    assert [e["user_id"] for e in site.events()] == ["someone-else"]
