@@ -15,14 +15,9 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from clycyo.collect import http
-from clycyo.collect.formats.routes import format_routes
-from clycyo.collect.handler import CollectHandler
-from clycyo.collect.ingest import Ingest
-from clycyo.collect.proxy import ClientAddress
-from clycyo.collect.ratelimit import RateLimiter
-from clycyo.config.directory import SiteDirectory
+from clycyo.collect.routes import collect_routes
 from clycyo.integrations import stripe
-from clycyo.runtime import Runtime, Settings
+from clycyo.runtime import Runtime
 from clycyo.web import (
     admin_api,
     events_api,
@@ -36,18 +31,6 @@ from clycyo.web import (
 from clycyo.web.dashboard.routes import dashboard_routes
 from clycyo.web.tracker_script import tracker_script
 from clycyo.workers.proxy import PEER_HEADER
-
-
-def collect_routes(
-    settings: Settings, ingest: Ingest, directory: SiteDirectory, limiter: RateLimiter
-) -> dict[str, Any]:
-    """Exact path → plain ASGI endpoint for our collect API and the other clients' wire formats
-    (shared with collector processes). They skip the framework: each layer costs requests/s."""
-    client_ip = ClientAddress(settings.trusted_proxies)
-    return {
-        "/api/collect": CollectHandler(ingest, directory, client_ip, limiter),
-        **format_routes(ingest, directory, client_ip, limiter),
-    }
 
 
 def raw_routes(runtime: Runtime) -> dict[str, Any]:

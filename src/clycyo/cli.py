@@ -17,7 +17,7 @@ from pathlib import Path
 
 from clycyo.config.passwords import MIN_PASSWORD_CHARS, hash_password
 from clycyo.config.store import ConfigError, ConfigStore
-from clycyo.runtime import Settings, config_path
+from clycyo.settings import Settings, config_path
 
 
 def _data_dir(args: argparse.Namespace) -> Path:

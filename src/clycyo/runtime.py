@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from clycyo.collect.ingest import Ingest
 from clycyo.collect.ratelimit import RateLimiter
@@ -26,6 +24,7 @@ from clycyo.identity.deriver import IdentityDeriver, open_deriver
 from clycyo.integrations.stripe_links import StripeLinks
 from clycyo.pipeline.context import Context
 from clycyo.pipeline.salts import SaltRing
+from clycyo.settings import Settings, config_path
 from clycyo.store import retention
 from clycyo.store.base import EventStore
 from clycyo.store.intake import IntakeLog
@@ -33,44 +32,9 @@ from clycyo.store.open import open_store
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
 
+__all__ = ["Runtime", "Settings", "config_path"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Settings:
-    data_dir: Path
-    storage_url: str | None = None  # None: DuckDB in the data folder
-    trusted_proxies: int = 0  # proxy hops whose X-Forwarded-For is believed
-    geoip_path: Path | None = None
-    max_backlog_bytes: int = 1024 * 1024 * 1024
-    rate_limit_source_per_s: float = 100.0  # requests per client address; 0: no limit
-    rate_limit_key_per_s: float = 5000.0  # requests per site key; 0: no limit
-
-    @classmethod
-    def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:
-        data = data_dir or Path(os.environ.get("CLYCYO_DATA", "./clycyo-data"))
-        settings = cls(data_dir=data.resolve())
-        if os.environ.get("CLYCYO_TRUSTED_PROXIES"):
-            settings.trusted_proxies = int(os.environ["CLYCYO_TRUSTED_PROXIES"])
-        if os.environ.get("CLYCYO_GEOIP_DB"):
-            settings.geoip_path = Path(os.environ["CLYCYO_GEOIP_DB"])
-        for name, variable in _RATE_LIMIT_ENV.items():
-            if os.environ.get(variable):
-                setattr(settings, name, float(os.environ[variable]))
-        for name, value in overrides.items():
-            if value is not None:
-                setattr(settings, name, value)
-        return settings
-
-
-_RATE_LIMIT_ENV = {
-    "rate_limit_source_per_s": "CLYCYO_RATE_LIMIT_SOURCE",
-    "rate_limit_key_per_s": "CLYCYO_RATE_LIMIT_KEY",
-}
-
-
-def config_path(data_dir: Path) -> Path:
-    return data_dir / "config.sqlite"
 
 
 @dataclass

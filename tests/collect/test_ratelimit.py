@@ -85,7 +85,8 @@ def test_per_key_limit(limited: ServerProcess) -> None:
     noisy = limited.add_site("noisy.example")
     quiet = limited.add_site("quiet.example")
     secret = {"Authorization": f"Bearer {noisy.secret_key}"}
-    requests = int(KEY_PER_S * BURST_S) + 30
+    # Well past the burst even if the machine is slow and the bucket refills meanwhile.
+    requests = int(KEY_PER_S * BURST_S) + 150
     answers = [send(noisy, "/api/collect", {"name": "n"}, secret) for _ in range(requests)]
     assert any(status == 429 for status, _ in answers), answers
     assert all(retry for status, retry in answers if status == 429)

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import msgspec
 
 from clycyo.collect.origins import belongs_to, host_of
-from clycyo.pipeline.source import url_parts
 from clycyo.collect.wire import JSON_ERRORS, EventIn, Instant, WireError, to_hit
 from clycyo.config.store import Site
 from clycyo.model import Drop, DropReason, Event, Rejection
 from clycyo.pipeline import process
 from clycyo.pipeline.context import Context
 from clycyo.pipeline.dedupe import undo
+from clycyo.pipeline.source import url_parts
 from clycyo.store.intake import IntakeLog, IntakeUnavailable
 
 _DUPLICATE_REASONS = frozenset(

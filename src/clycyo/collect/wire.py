@@ -157,29 +157,30 @@ def to_hit(
         user_agent = context.user_agent if context is not None else None
     revenue = event.revenue
     sent_at = event.sent_at if event.sent_at is not None else batch_sent_at
+    # Positional, in `Hit`'s field order (see model.py for why).
     return Hit(
-        site_id=site_id,
-        trusted=trusted,
-        origin=(event.origin or "server") if trusted else "browser",
-        received_us=received_us,
-        ip=ip,
-        user_agent=user_agent,
-        type=event.type,
-        name=event.name or (event.type if event.type != "event" else ""),
-        event_id=_text(event.event_id),
-        visitor_id=_text(event.visitor_id),
-        user_id=_text(event.user_id),
-        session_id=_text(event.session_id),
-        timestamp_us=None if event.timestamp is None else instant_us(event.timestamp),
-        sent_us=None if sent_at is None else instant_us(sent_at, "sent_at"),
-        url=event.url,
-        referrer=event.referrer,
-        title=event.title,
-        props=event.props,
-        revenue_amount=None if revenue is None else str(revenue.amount),
-        revenue_currency=None if revenue is None else revenue.currency.upper(),
-        order_id=_text(event.order_id),
-        traits=event.traits,
-        locale=context.locale if context else None,
-        screen=context.screen if context else None,
+        site_id,
+        trusted,
+        (event.origin or "server") if trusted else "browser",  # origin
+        received_us,
+        ip,
+        user_agent,
+        event.type,
+        event.name or (event.type if event.type != "event" else ""),  # name
+        _text(event.event_id),
+        _text(event.visitor_id),
+        _text(event.user_id),
+        _text(event.session_id),
+        None if event.timestamp is None else instant_us(event.timestamp),  # timestamp_us
+        None if sent_at is None else instant_us(sent_at, "sent_at"),  # sent_us
+        event.url,
+        event.referrer,
+        event.title,
+        event.props,
+        None if revenue is None else str(revenue.amount),  # revenue_amount
+        None if revenue is None else revenue.currency.upper(),  # revenue_currency
+        _text(event.order_id),
+        event.traits,
+        context.locale if context else None,
+        context.screen if context else None,
     )

@@ -16,7 +16,8 @@ from pathlib import Path
 from clycyo import local_server
 from clycyo.collect.replay import ReplayError, replay_entry
 from clycyo.config.store import ConfigStore
-from clycyo.runtime import Runtime, Settings, config_path
+from clycyo.runtime import Runtime
+from clycyo.settings import Settings, config_path
 from clycyo.store.quarantine import Entry, Quarantine
 
 

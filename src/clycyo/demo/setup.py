@@ -17,7 +17,7 @@ from pathlib import Path
 from clycyo.config.passwords import hash_password
 from clycyo.config.store import ConfigStore
 from clycyo.demo.send import send_world
-from clycyo.runtime import config_path
+from clycyo.settings import config_path
 
 DEMO_DOMAIN = "demo.clycyo.test"
 DEMO_EMAIL = "demo@clycyo.test"

@@ -8,6 +8,7 @@ Props become text so the store has one value type; traits become JSON text.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 
 import msgspec
@@ -46,48 +47,23 @@ class _EventIds:
 new_event_id = _EventIds()
 
 
+# Every Event field is read from the Hit field of the same name, in Event's order, in one call:
+# nothing is copied that Event has no field for, and the IP address and user agent have none.
+_FIELDS = Event.__struct_fields__
+_read = operator.attrgetter(*_FIELDS)
+_EVENT_ID = _FIELDS.index("event_id")
+_PROPS = _FIELDS.index("props")
+_TRAITS = _FIELDS.index("traits")
+
+
 def minimize(hit: Hit) -> Event:
+    values = list(_read(hit))
+    if values[_EVENT_ID] is None:
+        values[_EVENT_ID] = new_event_id()
     props = hit.props
+    if props:
+        values[_PROPS] = {k: _text(v) for k, v in props.items()}
     traits = hit.traits
-    return Event(
-        site_id=hit.site_id,
-        event_id=hit.event_id or new_event_id(),
-        time_us=hit.time_us,
-        received_us=hit.received_us,
-        origin=hit.origin,
-        type=hit.type,
-        name=hit.name,
-        visitor_id=hit.visitor_id,
-        visitor_kind=hit.visitor_kind,
-        user_id=hit.user_id,
-        session_id=hit.session_id,
-        url=hit.url,
-        hostname=hit.hostname,
-        page=hit.page,
-        title=hit.title,
-        referrer=hit.referrer,
-        referrer_host=hit.referrer_host,
-        source=hit.source,
-        channel=hit.channel,
-        utm_source=hit.utm_source,
-        utm_medium=hit.utm_medium,
-        utm_campaign=hit.utm_campaign,
-        utm_term=hit.utm_term,
-        utm_content=hit.utm_content,
-        click_id=hit.click_id,
-        country=hit.country,
-        region=hit.region,
-        city=hit.city,
-        browser=hit.browser,
-        browser_version=hit.browser_version,
-        os=hit.os,
-        os_version=hit.os_version,
-        device=hit.device,
-        locale=hit.locale,
-        screen=hit.screen,
-        props={k: _text(v) for k, v in props.items()} if props else None,
-        revenue_amount=hit.revenue_amount,
-        revenue_currency=hit.revenue_currency,
-        order_id=hit.order_id,
-        traits=_encode_json(traits).decode() if traits else None,
-    )
+    if traits:
+        values[_TRAITS] = _encode_json(traits).decode()
+    return Event(*values)

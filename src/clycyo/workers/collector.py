@@ -31,15 +31,15 @@ from typing import Any
 import uvicorn
 
 from clycyo import logs
-from clycyo.app import collect_routes
 from clycyo.collect import http
 from clycyo.collect.ingest import Ingest
 from clycyo.collect.ratelimit import RateLimiter
+from clycyo.collect.routes import collect_routes
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import ConfigStore
 from clycyo.pipeline.context import Context
 from clycyo.pipeline.salts import SaltRing
-from clycyo.runtime import Settings, config_path
+from clycyo.settings import Settings, config_path
 from clycyo.store.intake import IntakeLog
 from clycyo.store.intake_reader import ROTATE_REQUEST
 from clycyo.workers.proxy import forward
