@@ -266,7 +266,6 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("dest", help="a new or empty folder")
     backup.add_argument("--json", action="store_true")
 
-
     query = command("query", cmd_query, "run a stats query (the query API's spec) and print it")
     query.add_argument("--site", help="the site's domain")
     query.add_argument("--metrics", action="append", help="comma-separated (visitors,revenue)")
