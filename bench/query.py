@@ -12,10 +12,13 @@ One run:
 3. measures the error of approximate visitor counts against exact ones, group by group;
 4. loads the same events, visits and identity links into a throwaway PostgreSQL cluster and
    times equivalent SQL there (exact distinct counts, `query_postgres.py`), and the same SQL on
-   the DuckDB file's raw tables ("plain DuckDB").
+   the DuckDB file's raw tables ("plain DuckDB");
+5. copies the world into chDB (ClickHouse's in-process engine; `query_chdb.py`, kept beside the
+   DuckDB file), times the same dashboard queries through the same query layer in ClickHouse's
+   dialect, measures its approximate counts, and reports both engines' bytes per event on disk.
 
     .venv/bin/python bench/query.py                      # 10 M events, PostgreSQL included
-    .venv/bin/python bench/query.py --events 1000000 --no-postgres
+    .venv/bin/python bench/query.py --events 1000000 --no-postgres --no-chdb
 
 Prints a table and writes `bench/results/query-TIMESTAMP.{json,md}`.
 """
@@ -43,6 +46,7 @@ from query_world import DOMAIN, load  # noqa: E402
 
 from clycyo.config.store import Site  # noqa: E402
 from clycyo.query import approximate, funnels, runner, spec, vitals  # noqa: E402
+from clycyo.store.base import EventStore  # noqa: E402
 from clycyo.store.duckdb.store import DuckDBStore  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -113,7 +117,7 @@ def period_of(store: DuckDBStore) -> list[str]:
     return [first.isoformat(), last.isoformat()]
 
 
-def clycyo_timings(store: DuckDBStore, date_range: list[str], rounds: int) -> dict[str, float]:
+def clycyo_timings(store: EventStore, date_range: list[str], rounds: int) -> dict[str, float]:
     found = {}
     for name, body in DASHBOARD.items():
         query = spec.check(spec.decode({"site": DOMAIN, "date_range": date_range, **body}))
@@ -131,7 +135,7 @@ def clycyo_timings(store: DuckDBStore, date_range: list[str], rounds: int) -> di
     return found
 
 
-def approximation_errors(store: DuckDBStore, date_range: list[str]) -> dict[str, float]:
+def approximation_errors(store: EventStore, date_range: list[str]) -> dict[str, float]:
     """Largest relative error (%) of approximate visitor counts against exact ones: over every
     group of each dashboard breakdown, and over the rows each query returns."""
     every_group = returned = 0.0
@@ -233,6 +237,59 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def chdb_table(results: dict[str, Any]) -> str:
+    duck, house = results["clycyo_ms"], results["chdb_ms"]
+    duck_cpu, house_cpu = results["clycyo_cpu_ms"], results["chdb_cpu_ms"]
+    lines = [
+        "| query | DuckDB ms | DuckDB CPU ms | chDB ms | chDB CPU ms | chDB / DuckDB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, ms in duck.items():
+        lines.append(
+            f"| {name} | {ms:.1f} | {duck_cpu.get(name, 0):.0f} | {house[name]:.1f}"
+            f" | {house_cpu.get(name, 0):.0f} | {house[name] / ms:.1f}x |"
+        )
+    total, total_house = sum(duck.values()), sum(house.values())
+    lines.append(
+        f"| **all dashboard queries** | **{total:.0f}** | **{sum(duck_cpu.values()):.0f}**"
+        f" | **{total_house:.0f}** | **{sum(house_cpu.values()):.0f}**"
+        f" | **{total_house / total:.1f}x** |"
+    )
+    return "\n".join(lines)
+
+
+def chdb_run(
+    path: Path, duck: DuckDBStore, args: argparse.Namespace, date_range: list[str]
+) -> dict[str, Any]:
+    """The same dashboard queries on a chDB copy of the world, and both engines' disk use."""
+    from query_chdb import chdb_copy, disk_bytes
+
+    store = chdb_copy(path, duck.cursor(), args.threads, say)
+    try:
+        found: dict[str, Any] = {}
+        say("Clycyo's query layer on chDB:")
+        CPU_MS.clear()
+        found["chdb_ms"] = clycyo_timings(store, date_range, args.rounds)
+        found["chdb_cpu_ms"] = dict(CPU_MS)
+        say("approximate visitor counts on chDB against exact ones:")
+        found["chdb_approximation"] = approximation_errors(store, date_range)
+        found["disk"] = {"duckdb_file_bytes": path.stat().st_size, "chdb": disk_bytes(store)}
+    finally:
+        store.close()
+    return found
+
+
+def disk_lines(results: dict[str, Any]) -> str:
+    events = results["events"]
+    tables = results["disk"]["chdb"]
+    total = sum(t["bytes"] for t in tables.values())
+    return (
+        f"bytes per event on disk: DuckDB file {results['disk']['duckdb_file_bytes'] / events:.1f};"
+        f" chDB all tables {total / events:.1f}, events table alone"
+        f" {tables['events']['bytes'] / events:.1f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -243,6 +300,7 @@ def main() -> int:
     parser.add_argument("--data", default=str(ROOT / "bench" / "data"))
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-chdb", action="store_true", help="skip the ClickHouse (chDB) run")
     args = parser.parse_args()
     path = world_file(args)
     store = DuckDBStore(path, threads=args.threads)
@@ -266,6 +324,8 @@ def main() -> int:
     results["clycyo_cpu_ms"] = dict(CPU_MS)
     say("approximate visitor counts against exact ones:")
     results["approximation"] = approximation_errors(store, date_range)
+    if not args.no_chdb:
+        results.update(chdb_run(path, store, args, date_range))
     sqls = baseline_sql(date_range)
     say("plain DuckDB (the PostgreSQL SQL on raw tables):")
     results["plain_duckdb_ms"] = plain_duckdb(store, sqls, args.rounds)
@@ -290,6 +350,14 @@ def main() -> int:
         f" in the rows returned, {results['approximation']['every_group_max_pct']:.3f} % over"
         " every group"
     )
+    if "chdb_ms" in results:
+        text += "\n\n" + chdb_table(results) + "\n\n" + disk_lines(results)
+        say("\n" + chdb_table(results) + "\n\n" + disk_lines(results))
+        errors = results["chdb_approximation"]
+        say(
+            f"approximate visitors on chDB: max error {errors['returned_max_pct']:.3f} % in the"
+            f" rows returned, {errors['every_group_max_pct']:.3f} % over every group"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     (RESULTS / f"query-{stamp}.json").write_text(json.dumps(results, indent=2, default=str))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.engines import available
 from tests.serverproc import ServerProcess, Site
 
 
@@ -30,3 +31,18 @@ def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
     server = ServerProcess(tmp_path / "data")
     yield server
     server.kill()
+
+
+@pytest.fixture(scope="session")
+def chdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The one chDB folder of the run (chDB keeps one engine per process), its engine kept
+    open between tests: starting it costs more than most tests."""
+    folder = tmp_path_factory.mktemp("chdb")
+    if not available("chdb"):
+        yield folder
+        return
+    from clycyo.store.clickhouse.transport import ChdbTransport
+
+    keeper = ChdbTransport(str(folder), "keepalive")
+    yield folder
+    keeper.close()

@@ -36,12 +36,19 @@ def day_start(days_ago: int = 2) -> dt.datetime:
 
 
 class SmallWorld:
-    def __init__(self, folder: Path, domain: str = "shop.test", currency: str = "USD") -> None:
-        self.runtime = Runtime.open(Settings(data_dir=folder / "data"))
+    def __init__(
+        self,
+        folder: Path,
+        domain: str = "shop.test",
+        currency: str = "USD",
+        storage: str | None = None,
+    ) -> None:
+        self.runtime = Runtime.open(Settings(data_dir=folder / "data", storage_url=storage))
         self.domain = domain
-        created = self.runtime.config.add_site(domain)
-        if currency != "USD":
-            self.runtime.config.update_site(created.site.id, currency=currency)
+        if self.runtime.config.site_by_domain(domain) is None:  # a reopened folder has it
+            created = self.runtime.config.add_site(domain)
+            if currency != "USD":
+                self.runtime.config.update_site(created.site.id, currency=currency)
         self.runtime.directory.clear()
         self.start = day_start()
         self.day = self.start.date().isoformat()
@@ -117,9 +124,9 @@ class SmallWorld:
             **extra,
         }
 
-    def send(self, *events: dict[str, Any]) -> Any:
-        """Send events with the secret key (each gets an event id unless it has one) and wait
-        until they are stored."""
+    def send(self, *events: dict[str, Any], wait: bool = True) -> Any:
+        """Send events with the secret key (each gets an event id unless it has one) and, with
+        `wait`, wait until they are stored."""
         items = []
         for event in events:
             with_id = {"event_id": uuid.uuid4().hex, **event}
@@ -128,7 +135,8 @@ class SmallWorld:
             self.runtime.ingest.ingest(self.site, True, items, ip=None, user_agent=None)
         )
         assert not outcome.rejected, outcome.rejected
-        assert self.runtime.writer.wait_loaded(self.runtime.intake.last_seq, 10.0)
+        if wait:
+            assert self.runtime.writer.wait_loaded(self.runtime.intake.last_seq, 10.0)
         return outcome
 
     # Reading

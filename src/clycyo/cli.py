@@ -165,6 +165,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return run(args, _data_dir(args))
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from clycyo.commands.migrate import run
+
+    return run(args, _data_dir(args))
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from clycyo.commands.query import run
 
@@ -265,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     backup = command("backup", cmd_backup, "copy the data folder consistently, even while serving")
     backup.add_argument("dest", help="a new or empty folder")
     backup.add_argument("--json", action="store_true")
+
+    migrate = command("migrate", cmd_migrate, "copy the event store to ClickHouse (resumable)")
+    migrate.add_argument("--from", dest="source", help="duckdb://PATH (default: the data folder's)")
+    migrate.add_argument("--to", dest="target", required=True, help="chdb://PATH or clickhouse://…")
+    migrate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     query = command("query", cmd_query, "run a stats query (the query API's spec) and print it")
     query.add_argument("--site", help="the site's domain")

@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.engines import ENGINES, storage_url
 from tests.small_world import SmallWorld
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[SmallWorld]:
-    opened = SmallWorld(tmp_path)
+@pytest.fixture(params=ENGINES)
+def world(
+    request: pytest.FixtureRequest, tmp_path: Path, chdb_folder: Path
+) -> Iterator[SmallWorld]:
+    opened = SmallWorld(tmp_path, storage=storage_url(request.param, chdb_folder))
     yield opened
     opened.close()

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from clycyo.model import Event
-from clycyo.store.duckdb.store import DuckDBStore
+from clycyo.store.base import EventStore
 from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
+from tests.store.conftest import StoreFactory
 
 
 def tick(event_id: str) -> Event:
@@ -27,21 +28,26 @@ def tick(event_id: str) -> Event:
     )
 
 
-class DyingStore(DuckDBStore):
-    """A store whose next write kills the thread that calls it (a bug, not an I/O error)."""
+def dying(store: EventStore) -> EventStore:
+    """The store, its next write killing the thread that calls it (a bug, not an I/O error)."""
+    write = store.write
+    died: list[bool] = []
 
-    die_next = True
-
-    def write(self, *args: Any, **kwargs: Any) -> None:
-        if self.die_next:
-            self.die_next = False
+    def write_or_die(*args: Any, **kwargs: Any) -> None:
+        if not died:
+            died.append(True)
             raise SystemExit("the writer thread dies")
-        super().write(*args, **kwargs)
+        write(*args, **kwargs)
+
+    store.write = write_or_die  # type: ignore[method-assign]
+    return store
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_a_dead_writer_thread_is_started_again_and_loads_everything(tmp_path: Path) -> None:
-    store = DyingStore(tmp_path / "events.duckdb")
+def test_a_dead_writer_thread_is_started_again_and_loads_everything(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    store = dying(open_store(tmp_path))
     intake = IntakeLog(tmp_path / "intake")
     writer = Writer(store, intake, Quarantine(tmp_path / "q.sqlite"))
     seqs = [intake.append_sync([tick(f"e{n}")], []) for n in range(5)]

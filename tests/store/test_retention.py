@@ -10,11 +10,11 @@ from clycyo import local_server
 from clycyo.config.store import Site
 from clycyo.model import Event, Rejection
 from clycyo.store import retention
-from clycyo.store.duckdb.store import DuckDBStore
 from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
 from tests.serverproc import ServerProcess, clycyo
+from tests.store.conftest import StoreFactory
 
 NOW_US = 1_800_000_000 * 1_000_000
 DAY_US = retention.DAY_US
@@ -40,8 +40,8 @@ def rejection(site_id: int, age_days: float) -> Rejection:
     return Rejection(site_id=site_id, received_us=received, trusted=True, error="x", payload="{}")
 
 
-def test_old_events_go_from_every_place(tmp_path: Path) -> None:
-    store = DuckDBStore(tmp_path / "events.duckdb")
+def test_old_events_go_from_every_place(tmp_path: Path, open_store: StoreFactory) -> None:
+    store = open_store(tmp_path)
     intake = IntakeLog(tmp_path / "intake")
     quarantine = Quarantine(tmp_path / "q.sqlite")
     writer = Writer(store, intake, quarantine)

@@ -1,14 +1,15 @@
-"""The writer over a real intake log and a real DuckDB file: exactly once, orders, faults."""
+"""The writer over a real intake log and a real store (DuckDB, chDB): exactly once, orders,
+faults."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from clycyo.model import Event
-from clycyo.store.duckdb.store import DuckDBStore
 from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
+from tests.store.conftest import StoreFactory, counted_events
 
 
 def money(event_id: str, origin: str, amount: str, order: str = "o1") -> Event:
@@ -39,8 +40,8 @@ def tick(event_id: str) -> Event:
 
 
 class Parts:
-    def __init__(self, folder: Path) -> None:
-        self.store = DuckDBStore(folder / "events.duckdb")
+    def __init__(self, folder: Path, open_store: StoreFactory) -> None:
+        self.store = open_store(folder)
         self.log = IntakeLog(folder / "intake")
         self.writer = Writer(self.store, self.log, Quarantine(folder / "q.sqlite"))
 
@@ -57,13 +58,15 @@ class Parts:
         self.store.close()
 
 
-def test_the_same_event_id_is_stored_once_however_far_apart(tmp_path: Path) -> None:
-    parts = Parts(tmp_path)
+def test_the_same_event_id_is_stored_once_however_far_apart(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    parts = Parts(tmp_path, open_store)
     parts.put(tick("a"), tick("b"), tick("a"))
     parts.put(tick("b"))
     parts.close()
     # A new process: nothing of the first one's memory remains but the store.
-    again = Parts(tmp_path)
+    again = Parts(tmp_path, open_store)
     again.put(tick("a"), tick("c"))
     assert again.rows("SELECT event_id, count(*) FROM events GROUP BY 1 ORDER BY 1") == [
         ("a", 1),
@@ -74,40 +77,46 @@ def test_the_same_event_id_is_stored_once_however_far_apart(tmp_path: Path) -> N
     again.close()
 
 
-def test_the_servers_order_replaces_the_browsers_copy(tmp_path: Path) -> None:
-    parts = Parts(tmp_path)
+def test_the_servers_order_replaces_the_browsers_copy(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    parts = Parts(tmp_path, open_store)
     parts.put(money("b1", "browser", "10"))
     parts.put(money("b2", "browser", "11"))  # the browser again: a duplicate
     parts.put(money("s1", "server", "12.5"))  # supersedes
     parts.put(money("s2", "server", "13"), money("b3", "browser", "9"))  # both too late
-    rows = parts.rows("SELECT event_id, origin, revenue_amount::VARCHAR FROM events")
-    assert rows == [("s1", "server", "12.500000")]
+    rows = counted_events(parts.store, "event_id, origin, revenue_amount")
+    assert [(i, o, float(a)) for i, o, a in rows] == [("s1", "server", 12.5)]
     parts.close()
 
 
-def test_within_one_batch_the_server_copy_wins(tmp_path: Path) -> None:
-    parts = Parts(tmp_path)
+def test_within_one_batch_the_server_copy_wins(tmp_path: Path, open_store: StoreFactory) -> None:
+    parts = Parts(tmp_path, open_store)
     parts.put(money("b1", "browser", "10", "o2"), money("s1", "server", "12", "o2"))
     assert parts.rows("SELECT event_id FROM events") == [("s1",)]
     parts.close()
 
 
-def test_replay_after_a_crash_loads_each_record_once(tmp_path: Path) -> None:
+def test_replay_after_a_crash_loads_each_record_once(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
     # Records written while no writer ran (as after a kill -9 between fsync and load).
     log = IntakeLog(tmp_path / "intake")
     for n in range(5):
         log.append_sync([tick(f"r{n}")], [])
     log.close()
-    parts = Parts(tmp_path)
+    parts = Parts(tmp_path, open_store)
     assert parts.writer.wait_loaded(5, 10)
     parts.close()
-    parts = Parts(tmp_path)  # and once more: nothing is loaded twice
+    parts = Parts(tmp_path, open_store)  # and once more: nothing is loaded twice
     assert parts.rows("SELECT count(*) FROM events") == [(5,)]
     parts.close()
 
 
-def test_a_failing_store_keeps_the_batch_and_recovers(tmp_path: Path) -> None:
-    parts = Parts(tmp_path)
+def test_a_failing_store_keeps_the_batch_and_recovers(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    parts = Parts(tmp_path, open_store)
     parts.writer.fault_injection = "store unreachable"
     seq = parts.log.append_sync([tick("x")], [])
     assert not parts.writer.wait_loaded(seq, 0.5)

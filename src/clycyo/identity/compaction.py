@@ -5,8 +5,8 @@ are exact with them (they read live states, see `persons.py`), but every pair co
 a job on the writer thread (`Writer.submit`) deletes them now and then. A cancelled pair is dead
 for good, so any pair may go at any time, whether its visit is still open or not. The same job
 folds the per-batch rows of `vital_hours` into one per hour, metric and bucket. This is an
-optimisation only: nothing depends on it having run. (ClickHouse folds the same pairs itself when
-it merges parts.)
+optimisation only: nothing depends on it having run. On ClickHouse the store deletes the pairs
+(`store/clickhouse/maintenance.py`) and leaves `vital_hours` as it is (sums over it are exact).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ RUN_EVERY_S = 300.0
 def compact(store: EventStore) -> int:
     """Delete every cancelled pair; returns the number of rows deleted (call on the writer)."""
     if store.dialect != "duckdb":
-        return 0  # ClickHouse collapses pairs in its merges
+        # ClickHouse: the store deletes the pairs (its merges must not, see its schema.py).
+        compact_visits = getattr(store, "compact_visits", None)
+        return int(compact_visits()) if compact_visits is not None else 0
     rows = store.execute(
         "DELETE FROM visits USING (SELECT visit_id, state FROM visits WHERE sign = -1) c"
         " WHERE visits.visit_id = c.visit_id AND visits.state = c.state"

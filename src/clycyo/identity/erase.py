@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -37,7 +38,7 @@ class Erasure:
 
 
 def erase(
-    store: object,
+    store: Any,
     intake: IntakeLog,
     quarantine: Quarantine,
     *,
@@ -49,40 +50,69 @@ def erase(
     """Erase the person `person_id` names on the site; None when the id is unknown."""
     from clycyo.store.duckdb.store import DuckDBStore
 
-    if not isinstance(store, DuckDBStore):
-        raise NotImplementedError("erasure is implemented for the DuckDB store")
     person = people.resolve(store, site_id, person_id)
     if person is None:
         return None
-    report = Erasure()
+    doomed, visit_ids = _doomed(store, site_id, person)
+    # Web vitals outside any visit carry their visitor's "outside" id.
+    visit_ids += [keys.outside_visit_id(keys.visitor_key(site_id, v)) for v in person.visitor_ids]
+    event_ids = [str(row[0]) for row in doomed]
+    if isinstance(store, DuckDBStore):
+        report = _delete_duckdb(store, site_id, event_ids, visit_ids, person.user_id)
+    else:
+        erase_rows = getattr(store, "erase_rows", None)
+        if erase_rows is None:
+            raise NotImplementedError(f"erasure on {type(store).__name__}")
+        report = Erasure(*erase_rows(site_id, event_ids, visit_ids, person.user_id))
+    if forget_order is not None:
+        for _, name, order_id in doomed:
+            if order_id is not None:
+                forget_order(site_id, name, order_id)
+    report.intake_events = intake.rewrite(_keep(person, site_id, deriver))
+    report.quarantined = quarantine.delete_matching(site_id, person.ids())
+    if deriver is not None:
+        mine = [v for v in person.visitor_ids if _exclusive(deriver, site_id, v, person.user_id)]
+        deriver.forget(site_id, mine, [person.user_id] if person.user_id else [])
+    log.info("erasure: %s", report)
+    return report
+
+
+_EVENT_COLUMNS = "site_id, event_id, name, order_id, visit_id, time, visitor_id, user_id"
+
+
+def _doomed(
+    store: Any, site_id: int, person: people.Person
+) -> tuple[list[tuple[Any, ...]], list[int]]:
+    """The person's (event_id, name, order_id) and visit ids, by the queries' person rule."""
+    dialect = store.dialect
     condition, values = people.event_rows(person)
-    identity_map = persons.IDENTITY_MAP["duckdb"].replace("{site}", "?")
+    identity_map = persons.IDENTITY_MAP[dialect].replace("{site}", "?")
     doomed = store.execute(
         # `actions` may still hold a browser copy of an order the events table has dropped.
         f"WITH m AS ({identity_map}) SELECT DISTINCT e.event_id, e.name, e.order_id FROM"
-        " (SELECT * FROM events UNION ALL SELECT * FROM actions) e"
-        f" {people.IDENTITY_JOIN} WHERE e.site_id = ? AND {condition}",
+        f" (SELECT {_EVENT_COLUMNS} FROM events UNION ALL SELECT {_EVENT_COLUMNS} FROM actions) e"
+        f" {people.identity_join(dialect)} WHERE e.site_id = ? AND {condition}",
         [site_id, site_id, *values],
     )
+    visitor_keys = [keys.visitor_key(site_id, v) for v in person.visitor_ids]
+    marks = ", ".join("?" for _ in visitor_keys) or "NULL"
     visit_rows = store.execute(
-        f"WITH m AS ({identity_map}) SELECT DISTINCT v.visit_id FROM visits v {persons.JOIN_VISIT}"
-        " WHERE v.site_id = ? AND v.visitor_key IN (SELECT unnest(?::UBIGINT[]))"
+        f"WITH m AS ({identity_map}) SELECT DISTINCT v.visit_id FROM visits v"
+        f" {persons.JOINS[dialect]['visit']} WHERE v.site_id = ? AND v.visitor_key IN ({marks})"
         " AND (m.user_id IS NULL OR m.user_id = ?)",
-        [
-            site_id,
-            site_id,
-            [keys.visitor_key(site_id, v) for v in person.visitor_ids],
-            person.user_id or "",
-        ],
+        [site_id, site_id, *visitor_keys, person.user_id or ""],
     )
+    return doomed, [int(row[0]) for row in visit_rows]
+
+
+def _delete_duckdb(
+    store: Any, site_id: int, event_ids: list[str], visit_ids: list[int], user_id: str | None
+) -> Erasure:
+    """Delete the rows in one DuckDB transaction."""
+    report = Erasure()
     cursor = store.cursor()
-    doomed_ids = pa.table({"event_id": [row[0] for row in doomed]})
-    # Web vitals outside any visit carry their visitor's "outside" id.
-    outside = [keys.outside_visit_id(keys.visitor_key(site_id, v)) for v in person.visitor_ids]
-    doomed_ids_of_visits = [int(row[0]) for row in visit_rows]
-    doomed_visits = pa.table({"visit_id": pa.array(doomed_ids_of_visits + outside, pa.uint64())})
-    cursor.register("doomed_events", doomed_ids)
-    cursor.register("doomed_visits", doomed_visits)
+    cursor.register("doomed_events", pa.table({"event_id": pa.array(event_ids, pa.string())}))
+    cursor.register("doomed_visits", pa.table({"visit_id": pa.array(visit_ids, pa.uint64())}))
     try:
         cursor.execute("BEGIN TRANSACTION")
         report.events = _deleted(
@@ -116,11 +146,11 @@ def erase(
             " (SELECT event_id FROM doomed_events)",
             [site_id],
         ).fetchall()
-        if person.user_id is not None:
+        if user_id is not None:
             report.links = _deleted(
                 cursor.execute(
                     "DELETE FROM identities WHERE site_id = ? AND user_id = ?",
-                    [site_id, person.user_id],
+                    [site_id, user_id],
                 )
             )
         cursor.execute("COMMIT")
@@ -130,16 +160,6 @@ def erase(
     finally:
         cursor.unregister("doomed_events")
         cursor.unregister("doomed_visits")
-    if forget_order is not None:
-        for _, name, order_id in doomed:
-            if order_id is not None:
-                forget_order(site_id, name, order_id)
-    report.intake_events = intake.rewrite(_keep(person, site_id, deriver))
-    report.quarantined = quarantine.delete_matching(site_id, person.ids())
-    if deriver is not None:
-        mine = [v for v in person.visitor_ids if _exclusive(deriver, site_id, v, person.user_id)]
-        deriver.forget(site_id, mine, [person.user_id] if person.user_id else [])
-    log.info("erasure: %s", report)
     return report
 
 

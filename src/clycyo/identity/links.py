@@ -53,8 +53,12 @@ class LinkMemory:
         key = (site_id, visitor_id)
         links = self._links.get(key)
         if links:
-            position = bisect.bisect_right(links, (time_us, "\U0010ffff"))
-            before = links[position - 1][1] if position else links[0][1]
+            # Most visitors have one link, repeated by every later event that carries both ids.
+            if len(links) == 1:
+                before = links[0][1]
+            else:
+                position = bisect.bisect_right(links, (time_us, "\U0010ffff"))
+                before = links[position - 1][1] if position else links[0][1]
             if before == user_id:
                 return False
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clycyo.identity import persons
 from clycyo.store.base import EventStore
 
 
@@ -72,10 +73,9 @@ def event_rows(person: Person) -> tuple[str, list[object]]:
     )
 
 
-IDENTITY_JOIN = (
-    "LEFT JOIN m ON m.visitor_bits = e.visit_id >> 24"
-    " AND e.time >= m.valid_from AND e.time < m.valid_to"
-)
+def identity_join(dialect: str) -> str:
+    """How an event row `e` meets the identity map `m` (as the queries join them)."""
+    return persons.JOINS[dialect]["event"]
 
 
 def search(store: EventStore, site_id: int, text: str, limit: int = 20) -> list[dict[str, object]]:
@@ -83,12 +83,13 @@ def search(store: EventStore, site_id: int, text: str, limit: int = 20) -> list[
     prefix = text.strip()
     if not prefix:
         return []
+    starts_with = "startsWith" if store.dialect == "clickhouse" else "starts_with"
     rows = store.execute(
         "SELECT id, kind, max(seen) FROM ("
         " SELECT user_id AS id, 'user' AS kind, time AS seen FROM events"
-        " WHERE site_id = ? AND starts_with(user_id, ?)"
+        f" WHERE site_id = ? AND {starts_with}(user_id, ?)"
         " UNION ALL SELECT visitor_id, 'visitor', time FROM events"
-        " WHERE site_id = ? AND starts_with(visitor_id, ?)"
+        f" WHERE site_id = ? AND {starts_with}(visitor_id, ?)"
         ") GROUP BY id, kind ORDER BY max(seen) DESC, id LIMIT ?",
         [site_id, prefix, site_id, prefix, max(1, min(limit, 200))],
     )

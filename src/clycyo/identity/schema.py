@@ -147,26 +147,14 @@ def duckdb_ddl(name: str) -> str:
 
 
 def clickhouse_ddl(name: str) -> str:
-    """For the ClickHouse store: visits collapse by (sign, state); identities are plain rows."""
-    columns = ",\n    ".join(f"{c.name} {c.clickhouse}" for c in TABLES[name])
-    if name == "visits":
-        engine = (
-            "VersionedCollapsingMergeTree(sign, state)"
-            " PARTITION BY toYYYYMM(started_at) ORDER BY (site_id, toDate(started_at), visit_id)"
-        )
-    elif name == "vitals":
-        engine = "MergeTree PARTITION BY toYYYYMM(time) ORDER BY (site_id, metric, time)"
-    elif name == "vital_hours":
-        engine = "SummingMergeTree(n) ORDER BY (site_id, metric, hour, bucket)"
-    elif name in ("pageviews", "actions"):
-        engine = "MergeTree PARTITION BY toYYYYMM(time) ORDER BY (site_id, time)"
-    else:
-        engine = "ReplacingMergeTree ORDER BY (site_id, visitor_key, linked_at, user_key)"
-    return f"CREATE TABLE IF NOT EXISTS {name} (\n    {columns}\n) ENGINE = {engine}"
+    """For the ClickHouse store: engines, keys and bookkeeping columns are its schema's."""
+    from clycyo.store.clickhouse.schema import ddl
+
+    return ddl(name)[0]
 
 
 def create_tables(store: EventStore) -> None:
-    """Register the derived tables with a store that supports them (DuckDB now)."""
+    """Register the derived tables with a store that keeps them (DuckDB, ClickHouse)."""
     create = getattr(store, "create_derived", None)
     if create is None:
         raise TypeError(f"the {store.dialect} store keeps no derived tables")

@@ -11,6 +11,7 @@ It reads the store only through the lookup it is given, and writes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from clycyo.identity import keys
 from clycyo.identity.visit import GAP_US, Visit
@@ -20,6 +21,7 @@ _EVICT_EVERY_US = 60 * 1_000_000  # scanning memory per batch would cost more th
 VisitorRef = tuple[int, str]
 Lookup = Callable[[int, str, int, int], list[Visit]]  # site, visitor, from_us, to_us
 Span = tuple[int, int]
+_NONE: list[Visit] = []  # what `near` answers for a visitor with no visits (never changed)
 
 
 class VisitMemory:
@@ -31,7 +33,9 @@ class VisitMemory:
         self._visits: dict[VisitorRef, list[Visit]] = {}
         # Times around which a visitor's stored visits were already fetched (late events).
         self._fetched: dict[VisitorRef, list[Span]] = {}
-        self._undo: dict[VisitorRef, list[Visit] | None] = {}
+        # Each visitor's visits as they were before this batch (None: it had none), with each
+        # visit's state, taken when the batch first changes one of them.
+        self._undo: dict[VisitorRef, list[tuple[Visit, tuple[Any, ...]]] | None] = {}
         self.touched: dict[int, Visit] = {}  # visit_id → visit changed in this batch
 
     def __len__(self) -> int:
@@ -43,12 +47,16 @@ class VisitMemory:
 
     def visits_of(self, site_id: int, visitor_id: str, time_us: int) -> list[Visit]:
         """The visitor's visits near `time_us`, from the store first when memory may lack them."""
-        key = (site_id, visitor_id)
-        span = (time_us - GAP_US, time_us + GAP_US)
-        if span[0] < self.complete_since_us and not self._was_fetched(key, span):
-            found = self._lookup(site_id, visitor_id, *span)
-            self.adopt(key, found, span)
-        return self._visits.get(key, [])
+        return self.near((site_id, visitor_id), time_us)
+
+    def near(self, key: VisitorRef, time_us: int) -> list[Visit]:
+        """`visits_of` for a visitor reference (the writer's per-event path)."""
+        if time_us - GAP_US < self.complete_since_us:
+            span = (time_us - GAP_US, time_us + GAP_US)
+            if not self._was_fetched(key, span):
+                found = self._lookup(key[0], key[1], *span)
+                self.adopt(key, found, span)
+        return self._visits.get(key, _NONE)
 
     def _was_fetched(self, key: VisitorRef, span: Span) -> bool:
         return any(lo <= span[0] and span[1] <= hi for lo, hi in self._fetched.get(key, ()))
@@ -65,24 +73,28 @@ class VisitMemory:
         """Save the visitor's visits as they were before this batch (once per batch)."""
         if key not in self._undo:
             known = self._visits.get(key)
-            self._undo[key] = None if known is None else [v.copy() for v in known]
+            self._undo[key] = None if known is None else [(v, v.snapshot()) for v in known]
 
     def change(self, visit: Visit) -> Visit:
         """Mark `visit` as about to change in this batch; returns it for chaining."""
-        self._remember((visit.site_id, visit.visitor_id))
-        self.touched[visit.visit_id] = visit
+        self.touch((visit.site_id, visit.visitor_id), visit)
         return visit
 
+    def touch(self, key: VisitorRef, visit: Visit) -> None:
+        """`change` for a visit of the visitor `key` (the writer's per-event path)."""
+        if key not in self._undo:
+            self._remember(key)
+        self.touched[visit.visit_id] = visit
+
     def start(
-        self, site_id: int, visitor_id: str, time_us: int, user_id: str | None, person_bits: int
+        self, key: VisitorRef, visitor: int, time_us: int, user_id: str | None, person_bits: int
     ) -> Visit:
-        key = (site_id, visitor_id)
+        """A new visit of the visitor `key` (whose visitor key is `visitor`) at `time_us`."""
         self._remember(key)
         known = self._visits.setdefault(key, [])
-        visitor = keys.visitor_key(site_id, visitor_id)
         visit_id = keys.new_visit_id(visitor, time_us, {v.visit_id for v in known})
         visit = Visit(
-            visit_id, site_id, visitor_id, visitor, time_us, time_us, person_bits, user_id=user_id
+            visit_id, key[0], key[1], visitor, time_us, time_us, person_bits, user_id=user_id
         )
         known.append(visit)
         self.touched[visit_id] = visit
@@ -116,8 +128,10 @@ class VisitMemory:
         for key, before in self._undo.items():
             if before is None:
                 self._visits.pop(key, None)
-            else:
-                self._visits[key] = before
+                continue
+            for visit, state in before:
+                visit.restore(state)
+            self._visits[key] = [visit for visit, _ in before]
         self._undo.clear()
         self.touched = {}
         self._batch_newest_us = self.newest_us

@@ -13,6 +13,7 @@ from typing import Any
 
 from clycyo.identity import people, persons
 from clycyo.identity.keys import is_visit
+from clycyo.query.builder import superseded
 from clycyo.store.base import EventStore
 
 MAX_EVENTS = 5_000
@@ -77,10 +78,13 @@ def timeline(
     limit = max(1, min(limit, MAX_EVENTS))
     identity_map = persons.IDENTITY_MAP[store.dialect].replace("{site}", "?")
     columns = ", ".join(f"e.{c}" for c in _COLUMNS)
+    # ClickHouse keeps an order's superseded browser copy (DuckDB deletes it): leave it out.
+    kept = "".join(f" AND {c}" for c in superseded(store.dialect, "events", "?"))
     rows = store.execute(
-        f"WITH m AS ({identity_map}) SELECT {columns} FROM events e {people.IDENTITY_JOIN}"
-        f" WHERE e.site_id = ? AND {condition} ORDER BY e.time DESC, e.event_id DESC LIMIT ?",
-        [site_id, site_id, *values, limit + 1],
+        f"WITH m AS ({identity_map}) SELECT {columns} FROM events e"
+        f" {people.identity_join(store.dialect)} WHERE e.site_id = ? AND {condition}{kept}"
+        " ORDER BY e.time DESC, e.event_id DESC LIMIT ?",
+        [site_id, site_id, *values, *([site_id] if kept else []), limit + 1],
     )
     truncated = len(rows) > limit
     events = [_event(row) for row in reversed(rows[:limit])]

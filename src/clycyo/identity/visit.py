@@ -10,7 +10,7 @@ interaction. This module holds the rules of one visit; finding the visit is `ses
 
 from __future__ import annotations
 
-import copy
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,36 +68,56 @@ class Visit:
     state: int = 0  # number of the stored state (0: none stored yet)
     stored: tuple[Any, ...] | None = None  # the stored state's row, for its cancellation
 
-    def copy(self) -> Visit:
-        twin = copy.copy(self)
-        twin.session_ids = set(self.session_ids)
-        return twin
+    def snapshot(self) -> tuple[Any, ...]:
+        """This state, to be put back by `restore` (a failed batch). `add` never changes the
+        session set in place, so the snapshot can share it."""
+        return _STATE(self)
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(_SLOTS, state, strict=True):
+            setattr(self, name, value)
 
     def covers(self, time_us: int) -> bool:
         """Whether an event at `time_us` continues this visit (no 30-minute gap either side)."""
         return self.started_us - GAP_US < time_us < self.ended_us + GAP_US
 
     def add(self, event: Event) -> None:
+        # The writer calls this for most events it stores: attributes are read once, and checks
+        # are ordered so that the usual event (a later one of the same visit) skips the rest.
         t = event.time_us
         self.events += 1
-        self.started_us = min(self.started_us, t)
-        self.ended_us = max(self.ended_us, t)
-        if event.session_id is not None:
+        # Comparisons, not min() and max(): two calls per event cost more. A visit never ends
+        # before it starts, so an earlier start leaves the end as it is.
+        if t < self.started_us:
+            self.started_us = t
+        elif t > self.ended_us:
+            self.ended_us = t
+        session = event.session_id
+        if session is not None:
             if self.first_session is None:
-                self.first_session = event.session_id
-            self.session_ids.add(event.session_id)
-        if event.user_id is not None and self.user_id is None:
+                self.first_session = session
+            if session not in self.session_ids:
+                self.session_ids = {*self.session_ids, session}  # a new set: see `snapshot`
+        if self.user_id is None and event.user_id is not None:
             self.user_id = event.user_id
-        if event.type == "pageview":
+        kind, name = event.type, event.name
+        if kind == "pageview":
             self.pageviews += 1
             if t < self.entry_us:
                 self.entry_page, self.entry_us = event.page, t
             if t >= self.exit_us:
                 self.exit_page, self.exit_us = event.page, t
-        elif not is_passive(event):
+        elif kind != "event" or name not in PASSIVE_EVENTS:
             self.interactions += 1
-        if event.name == "engagement" and event.props:
+        if name == "engagement" and event.props:
             self.engaged_ms += _milliseconds(event.props.get("engaged_ms"))
+        if t <= self.landing_us:
+            self._land(event, t)
+        elif self.place == _NO_PLACE and (event.browser is not None or event.country is not None):
+            self.place = _place_of(event)
+
+    def _land(self, event: Event, t: int) -> None:
+        """An event at or before the one the acquisition came from (a visit's first, mostly)."""
         if event.url is not None and t < self.landing_us:
             self.landing_us = t
             self.hostname = event.hostname
@@ -114,16 +134,8 @@ class Visit:
                 event.utm_content,
                 event.click_id,
             )
-        has_place = event.browser is not None or event.country is not None
-        if has_place and (t <= self.landing_us or self.place == _NO_PLACE):
-            self.place = (
-                event.country,
-                event.region,
-                event.city,
-                event.browser,
-                event.os,
-                event.device,
-            )
+        if event.browser is not None or event.country is not None:
+            self.place = _place_of(event)
 
     @property
     def duration_s(self) -> int:
@@ -159,6 +171,14 @@ class Visit:
             *self.acquisition,
             *self.place,
         )
+
+
+_SLOTS = tuple(f for f in Visit.__slots__ if f != "__weakref__")
+_STATE = operator.attrgetter(*_SLOTS)
+
+
+def _place_of(event: Event) -> tuple[str | None, ...]:
+    return (event.country, event.region, event.city, event.browser, event.os, event.device)
 
 
 def _milliseconds(value: str | None) -> int:

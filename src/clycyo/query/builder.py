@@ -29,13 +29,25 @@ _TOUCH_COLUMNS: tuple[str, ...] = ("source", "channel", "referrer_host", "utm_so
 _TOUCH_COLUMNS += ("utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
-# `actions` keeps a browser copy of an order even after the server's copy arrives (the events
-# table drops it then): leave such copies out.
+# `actions` keeps a browser copy of an order even after the server's copy arrives (DuckDB's
+# events table drops it then; ClickHouse's keeps it too, rather than delete rows as it loads):
+# leave out the browser copies of orders whose server copy is stored.
+# (`coalesce`: ClickHouse evaluates the IN for rows without an order id too, and refuses a NULL
+# against the set's non-null order ids.)
 SUPERSEDED = (
-    "NOT (e.origin = 'browser' AND e.order_id IS NOT NULL AND (e.name, e.order_id) IN"
-    " (SELECT (a.name, a.order_id) FROM actions a WHERE a.site_id = {site}"
-    " AND a.origin = 'server' AND a.order_id IS NOT NULL))"
+    "NOT (e.origin = 'browser' AND e.order_id IS NOT NULL AND (e.name, coalesce(e.order_id, ''))"
+    " IN (SELECT (o.name, o.order_id) FROM orders o WHERE o.site_id = {site}"
+    " AND o.origin = 'server'))"
 )
+
+
+def superseded(dialect: str, table: str, site_id: str) -> list[str]:
+    """The condition that leaves superseded browser copies of orders out of `table`, if any."""
+    if table == "actions" or (table == "events" and dialect == "clickhouse"):
+        return [SUPERSEDED.replace("{site}", site_id)]
+    return []
+
+
 # Dimensions grouped by a number the narrow table keeps beside the text.
 KEYED = {("pageviews", "event:page"): ("page_key", keys.page_key)}
 
@@ -145,8 +157,7 @@ def _relation(st: _Statement, site_id: str, start: str, end: str, live: str) -> 
         st.ctes.append(f"ledger AS ({LEDGER_SQL[st.dialect].replace('{site}', site_id)})")
     table = "ledger" if st.plan.base == LEDGER else st.plan.table
     source = f"{table} e" + (f" {persons.JOINS[st.dialect]['event']}" if st.wants_map else "")
-    if table == "actions":
-        st.where.append(SUPERSEDED.replace("{site}", site_id))
+    st.where += superseded(st.dialect, table, site_id)
     if any(d.dimension.level == "visit" for d in st.plan.dimensions):
         source += (
             f" LEFT JOIN (SELECT v.* FROM visits v WHERE v.site_id = {site_id} AND {live}) lv"

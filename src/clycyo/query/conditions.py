@@ -44,7 +44,7 @@ _CONTAINS = {
 _MATCHES = {"duckdb": "regexp_matches({x}, {v})", "clickhouse": "match({x}, {v})"}
 
 
-def condition(expression: str, f: Filter, params: Params, dialect: str = "duckdb") -> str:
+def condition(expression: str, f: Filter, params: Params, dialect: str) -> str:
     values = [v for v in f.values if v != NONE]
     wants_none = len(values) != len(f.values)
     op = f.operator

@@ -20,8 +20,9 @@ from typing import Any
 import msgspec
 
 from clycyo.config.store import Site
-from clycyo.query import registry, reports
-from clycyo.query.builder import SUPERSEDED
+from clycyo.identity import persons
+from clycyo.query import dialect, registry, reports
+from clycyo.query.builder import superseded
 from clycyo.query.conditions import condition, event_expression, page_key_condition
 from clycyo.query.errors import QueryError
 from clycyo.query.spec import DimensionRef, Filter
@@ -112,9 +113,10 @@ def _sql(
     window: int,
     period_end: dt.datetime,
 ) -> str:
-    """Common table expressions ending in r0 … rN: each step's chains (person, first time,
-    last time) that stay within the window."""
+    """Common table expressions ending in `levels`: each person who started the funnel, with
+    the last step reached by a chain that stays within the window."""
     p = scope.params
+    d = dialect.of(scope.dialect)
     late_end = p.add(period_end + dt.timedelta(seconds=window))
     selects = []
     for index, step in enumerate(steps):
@@ -122,23 +124,34 @@ def _sql(
         where = [f"e.site_id = {scope.site_id}", f"e.time >= {scope.start}", f"e.time < {late_end}"]
         for f in step.filters:
             keyed = page_key_condition(f, p) if table == "pageviews" else None
-            where.append(keyed or condition(_expression(f, scope), f, p))
+            where.append(keyed or condition(_expression(f, scope), f, p, scope.dialect))
         where += scope.event_filters(filters)
-        if table == "actions":
-            where.append(SUPERSEDED.replace("{site}", scope.site_id))
+        where += superseded(scope.dialect, table, scope.site_id)
         selects.append(
-            f"SELECT e.visit_id, e.time AS t, {index} AS step FROM {table} e"
-            f" WHERE {' AND '.join(where)}"
+            f"SELECT e.visit_id, e.time, {index} AS step FROM {table} e WHERE {' AND '.join(where)}"
         )
     window_us = p.add(window * 1_000_000)
     ctes = [
         f"m AS ({scope.identity_map})",
         f"steps AS ({' UNION ALL '.join(selects)})",
-        "hits AS (SELECT coalesce(m.user_bits, s.visit_id >> 24) AS person, s.t, s.step"
-        " FROM steps s LEFT JOIN m ON m.visitor_bits = s.visit_id >> 24"
-        " AND s.t >= m.valid_from AND s.t < m.valid_to WHERE s.visit_id IS NOT NULL)",
-        f"r0 AS (SELECT person, t AS t0, t AS t_last FROM hits WHERE step = 0 AND t < {scope.end})",
+        f"hits AS (SELECT coalesce(m.user_bits, {d.bits('e.visit_id')}) AS person,"
+        f" e.time AS t, e.step FROM steps e {persons.JOINS[scope.dialect]['event']}"
+        " WHERE e.visit_id IS NOT NULL)",
     ]
+    if d.clickhouse:
+        # ClickHouse's own funnel function: over each person's hits in time order it keeps, per
+        # step, the chain with the latest start — the same exact answer as the joins below.
+        conditions = [f"step = 0 AND t < {scope.end}"]
+        conditions += [f"step = {index}" for index in range(1, len(steps))]
+        ctes.append(
+            f"funnel AS (SELECT person, windowFunnel({window_us}, 'strict_increase')"
+            f"(toUInt64({d.epoch_us('t')}), {', '.join(conditions)}) AS level"
+            " FROM hits GROUP BY person), levels AS (SELECT * FROM funnel WHERE level > 0)"
+        )
+        return "WITH " + ", ".join(ctes)
+    ctes.append(
+        f"r0 AS (SELECT person, t AS t0, t AS t_last FROM hits WHERE step = 0 AND t < {scope.end})"
+    )
     for index in range(1, len(steps)):
         name = f"st{index}"
         ctes.append(f"{name} AS (SELECT person, t FROM hits WHERE step = {index})")
@@ -157,18 +170,12 @@ def _sql(
                 f" ASOF JOIN {name} ON {name}.person = r.person AND {name}.t > r.t_last"
                 f" WHERE epoch_us({name}.t) - epoch_us(r.t0) <= {window_us})"
             )
+    reached = " UNION ALL ".join(
+        f"SELECT DISTINCT person, {i + 1} AS level FROM r{i}" for i in range(len(steps))
+    )
+    ctes.append(f"reached AS ({reached})")
+    ctes.append("levels AS (SELECT person, max(level) AS level FROM reached GROUP BY person)")
     return "WITH " + ", ".join(ctes)
-
-
-def _levels(steps: int) -> str:
-    """Each person once, with the last step they reached (for listing persons)."""
-    levels = " UNION ALL ".join(
-        f"SELECT DISTINCT person, {i + 1} AS level FROM r{i}" for i in range(steps)
-    )
-    return (
-        f", reached AS ({levels}),"
-        " people AS (SELECT person, max(level) AS level FROM reached GROUP BY person)"
-    )
 
 
 def _expression(f: Filter, scope: reports.Scope) -> str:
@@ -187,12 +194,10 @@ def run_funnel(
     period = reports.period(spec.date_range, site, now)
     scope = reports.scope(store.dialect, site, period)
     filters = reports.check_filters(spec.filters)
+    # Reaching a step implies reaching the ones before it.
+    counts_sql = ", ".join(f"count(*) FILTER (WHERE level >= {i + 1})" for i in range(len(steps)))
     sql, params = scope.params.render(
-        _sql(scope, steps, filters, window, period.end)
-        # Reaching a step implies reaching the ones before: persons per step are the distinct
-        # persons of that step's chains.
-        + " SELECT "
-        + ", ".join(f"(SELECT count(DISTINCT person) FROM r{i})" for i in range(len(steps)))
+        _sql(scope, steps, filters, window, period.end) + f" SELECT {counts_sql} FROM levels"
     )
     counts = [int(n) for n in store.execute(sql, params)[0]]
     first = counts[0]
@@ -232,20 +237,28 @@ def funnel_persons(
     period = reports.period(spec.date_range, site, now)
     scope = reports.scope(store.dialect, site, period)
     filters = reports.check_filters(spec.filters)
-    text = _sql(scope, steps, filters, window_s(spec.window), period.end) + _levels(len(steps))
+    d = dialect.of(scope.dialect)
+    text = _sql(scope, steps, filters, window_s(spec.window), period.end)
     test = "level = " if dropped else "level >= "
-    # A person's id: their user id, else their visitor id (from a visit or an action).
+    first = "any" if d.clickhouse else "any_value"
+    site_id = scope.site_id
+    # A person's id: their user id, else their visitor id (from an action or a visit). Joins,
+    # not correlated subqueries, which ClickHouse does not run.
     text += (
-        f", chosen AS (SELECT people.person, max(h.t) AS seen FROM people JOIN hits h"
-        f" USING (person) WHERE {test}{scope.params.add(step)} GROUP BY people.person"
-        f" ORDER BY seen DESC LIMIT {scope.params.add(max(1, min(limit, 10_000)))})"
-        " SELECT coalesce((SELECT any_value(m.user_id) FROM m WHERE m.user_bits = c.person),"
-        " (SELECT any_value(a.user_id) FROM actions a WHERE a.visit_id >> 24 = c.person"
-        f" AND a.site_id = {scope.site_id}),"
-        " (SELECT any_value(v.visitor_id) FROM visits v WHERE v.visitor_key >> 24 = c.person"
-        f" AND v.site_id = {scope.site_id}), (SELECT any_value(a.visitor_id) FROM actions a"
-        f" WHERE a.visit_id >> 24 = c.person AND a.site_id = {scope.site_id})),"
-        " c.seen FROM chosen c ORDER BY c.seen DESC"
+        f", chosen AS (SELECT l.person, max(h.t) AS seen FROM levels l JOIN hits h"
+        f" ON h.person = l.person WHERE l.{test}{scope.params.add(step)} GROUP BY l.person"
+        f" ORDER BY seen DESC LIMIT {scope.params.add(max(1, min(limit, 10_000)))}),"
+        f" users AS (SELECT user_bits AS person, {first}(user_id) AS id FROM m"
+        " WHERE user_bits IN (SELECT person FROM chosen) GROUP BY user_bits),"
+        f" acted AS (SELECT {d.bits('a.visit_id')} AS person, {first}(a.user_id) AS user_id,"
+        f" {first}(a.visitor_id) AS visitor_id FROM actions a WHERE a.site_id = {site_id}"
+        f" AND {d.bits('a.visit_id')} IN (SELECT person FROM chosen) GROUP BY person),"
+        f" visited AS (SELECT {d.bits('v.visitor_key')} AS person, {first}(v.visitor_id) AS id"
+        f" FROM visits v WHERE v.site_id = {site_id}"
+        f" AND {d.bits('v.visitor_key')} IN (SELECT person FROM chosen) GROUP BY person)"
+        " SELECT coalesce(u.id, a.user_id, v.id, a.visitor_id), c.seen FROM chosen c"
+        " LEFT JOIN users u ON u.person = c.person LEFT JOIN acted a ON a.person = c.person"
+        " LEFT JOIN visited v ON v.person = c.person ORDER BY c.seen DESC"
     )
     sql, params = scope.params.render(text)
     return [

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from clycyo.config.store import Site
-from clycyo.query import reports
+from clycyo.query import dialect, reports
 from clycyo.query.errors import QueryError
 from clycyo.store.base import EventStore
 
@@ -41,24 +41,27 @@ def run_journeys(
     period = reports.period(spec.date_range, site, now)
     scope = reports.scope(store.dialect, site, period)
     p = scope.params
+    d = dialect.of(store.dialect)
     where = [
         f"e.site_id = {scope.site_id}",
         f"e.time >= {scope.start}",
         f"e.time < {scope.end}",
         "e.type = 'pageview'",
-        "e.visit_id & 16777215 <> 0",
+        d.in_visit("e.visit_id"),
         *scope.event_filters(reports.check_filters(spec.filters)),
     ]
     start = "" if spec.start_page is None else f" WHERE path[1] = {p.add(spec.start_page)}"
+    # ClickHouse's lagInFrame gives '' (not NULL) before a partition's first row.
+    previous = "lagInFrame(toNullable(e.page))" if d.clickhouse else "lag(e.page)"
+    path = d.first_values("page", ["time", "event_id"], p.add(spec.steps))
     sql = (
-        "WITH views AS (SELECT e.visit_id, e.time, e.page, lag(e.page) OVER"
+        f"WITH views AS (SELECT e.visit_id, e.time, e.event_id, e.page, {previous} OVER"
         " (PARTITION BY e.visit_id ORDER BY e.time, e.event_id) AS previous FROM events e"
         f" WHERE {' AND '.join(where)}),"
-        " paths AS (SELECT visit_id, list(page ORDER BY time)"
-        f"[1:{p.add(spec.steps)}] AS path FROM views"
+        f" paths AS (SELECT visit_id, {path} AS path FROM views"
         " WHERE previous IS NULL OR previous <> page GROUP BY visit_id)"
-        f" SELECT path, count(*) AS visits, count(DISTINCT visit_id >> 24) FROM paths{start}"
-        f" GROUP BY path ORDER BY visits DESC, path LIMIT {p.add(spec.limit)}"
+        f" SELECT path, count(*) AS visits, count(DISTINCT {d.bits('visit_id')}) FROM paths"
+        f"{start} GROUP BY path ORDER BY visits DESC, path LIMIT {p.add(spec.limit)}"
     )
     text, params = p.render(sql)
     journeys = [

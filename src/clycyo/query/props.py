@@ -11,6 +11,7 @@ from typing import Any
 
 from clycyo.config.store import Site
 from clycyo.query import reports
+from clycyo.query.builder import superseded
 from clycyo.store.base import EventStore
 
 MAX_KEYS = 20
@@ -37,6 +38,7 @@ def prop_keys(
         f"e.time < {scope.end}",
         f"e.name = {scope.params.add(name)}",
         *scope.event_filters(reports.check_filters(filters or [])),
+        *superseded(store.dialect, "events", scope.site_id),
     ]
     sql = (
         f"SELECT key, count(*) AS n FROM (SELECT {_KEYS[store.dialect]} AS key FROM events e"

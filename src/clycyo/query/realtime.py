@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any
 
 from clycyo.config.store import Site
-from clycyo.query import reports
+from clycyo.identity import persons
+from clycyo.query import dialect, reports
 from clycyo.query.dates import Period
 from clycyo.store.base import EventStore
 
@@ -23,11 +24,11 @@ def run_realtime(store: EventStore, site: Site, now: dt.datetime | None = None) 
     period = Period(moment - WINDOW, moment + dt.timedelta(seconds=1), site.timezone or "UTC")
     scope = reports.scope(store.dialect, site, period)
     p = scope.params
+    d = dialect.of(store.dialect)
     base = (
         f"WITH m AS ({scope.identity_map}), recent AS (SELECT"
-        " coalesce(m.user_bits, e.visit_id >> 24) AS person, e.type, e.page, e.time, e.visit_id"
-        " FROM events e LEFT JOIN m ON m.visitor_bits = e.visit_id >> 24"
-        " AND e.time >= m.valid_from AND e.time < m.valid_to"
+        f" coalesce(m.user_bits, {d.bits('e.visit_id')}) AS person, e.type, e.page, e.time,"
+        f" e.visit_id FROM events e {persons.JOINS[store.dialect]['event']}"
         f" WHERE e.site_id = {scope.site_id} AND e.time >= {scope.start} AND e.time < {scope.end}"
         " AND e.visit_id IS NOT NULL)"
     )
@@ -35,7 +36,7 @@ def run_realtime(store: EventStore, site: Site, now: dt.datetime | None = None) 
         " SELECT count(DISTINCT person), count(*) FILTER (WHERE type = 'pageview') FROM recent"
     )
     pages = base + (
-        ", latest AS (SELECT person, arg_max(page, time) AS page FROM recent"
+        f", latest AS (SELECT person, {d.function('arg_max')}(page, time) AS page FROM recent"
         " WHERE type = 'pageview' GROUP BY person)"
         f" SELECT page, count(*) FROM latest GROUP BY page ORDER BY 2 DESC, 1 LIMIT {TOP}"
     )

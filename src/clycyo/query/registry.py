@@ -296,7 +296,11 @@ def _dimensions() -> list[Dimension]:
             "event:props:",
             "a custom property of the event (`event:props:plan`)",
             "event",
-            {"duckdb": "e.props[{key}]", "clickhouse": "e.props[{key}]"},
+            # ClickHouse's map gives '' for a missing key: NULL, as DuckDB gives, is "(none)".
+            {
+                "duckdb": "e.props[{key}]",
+                "clickhouse": "if(mapContains(e.props, {key}), e.props[{key}], NULL)",
+            },
             parameter=True,
         ),
     ]
@@ -335,11 +339,12 @@ TIME_BUCKETS: dict[str, dict[str, str]] = {
         unit: f"date_trunc('{unit}', ({{t}} AT TIME ZONE 'UTC') AT TIME ZONE {{tz}})"
         for unit in ("hour", "day", "week", "month")
     },
+    # As DateTime64 in the zone: a plain DateTime leaves ClickHouse as a bare number.
     "clickhouse": {
-        "hour": "toStartOfHour({t}, {tz})",
-        "day": "toStartOfDay({t}, {tz})",
-        "week": "toMonday({t}, {tz})",
-        "month": "toStartOfMonth({t}, {tz})",
+        "hour": "toDateTime64(toStartOfHour({t}, {tz}), 0, {tz})",
+        "day": "toDateTime64(toStartOfDay({t}, {tz}), 0, {tz})",
+        "week": "toDateTime64(toMonday({t}, {tz}), 0, {tz})",
+        "month": "toDateTime64(toStartOfMonth({t}, {tz}), 0, {tz})",
     },
 }
 UTC_TIME_BUCKETS: dict[str, dict[str, str]] = {

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from clycyo.config.store import Site
-from clycyo.query import dates, reports, timeseries
+from clycyo.query import dates, dialect, reports, timeseries
 from clycyo.query.conditions import condition
 from clycyo.query.errors import QueryError
 from clycyo.store.base import EventStore
@@ -47,25 +47,24 @@ def run_retention(
             raise QueryError(
                 "filters", f"retention is filtered by visit: dimensions, not {f.target.name}"
             )
-        conditions.append(condition(f"v.{f.target.dimension.sql}", f, p))
+        conditions.append(condition(f"v.{f.target.dimension.sql}", f, p, store.dialect))
+    d = dialect.of(store.dialect)
     tz = site.timezone or "UTC"
-    local = (
-        "v.started_at"
-        if tz == "UTC"
-        else f"(v.started_at AT TIME ZONE 'UTC') AT TIME ZONE {p.add(tz)}"
-    )
+    local = "v.started_at" if tz == "UTC" else d.local("v.started_at", p.add(tz))
     extra = "".join(f" AND {c}" for c in conditions)
+    # Weeks are compared as naive wall times (ClickHouse: in UTC), the way the bounds are given.
+    week = d.week(local)
+    if d.clickhouse:
+        week = f"toDateTime64(toString({week}), 6, 'UTC')"
+    n = d.weeks_between("c.cohort", "w.week")
     sql = (
-        f"WITH weekly AS (SELECT DISTINCT v.person_bits AS person,"
-        f" date_trunc('week', {local}) AS week FROM visits v"
-        f" WHERE v.site_id = {scope.site_id} AND {scope.live}{extra}),"
+        f"WITH weekly AS (SELECT DISTINCT v.person_bits AS person, {week} AS week"
+        f" FROM visits v WHERE v.site_id = {scope.site_id} AND {scope.live}{extra}),"
         " cohorts AS (SELECT person, min(week) AS cohort FROM weekly GROUP BY person)"
-        " SELECT c.cohort, datediff('week', c.cohort, w.week) AS n, count(*)"
-        " FROM cohorts c JOIN weekly w USING (person)"
-        f" WHERE c.cohort >= date_trunc('week', {p.add(_local_start(period.start, tz))})"
+        f" SELECT c.cohort, {n} AS n, count(*) FROM cohorts c JOIN weekly w USING (person)"
+        f" WHERE c.cohort >= {d.week(p.add(_local_start(period.start, tz)))}"
         f" AND c.cohort < {p.add(_local_start(period.end, tz))}"
-        f" AND datediff('week', c.cohort, w.week) < {p.add(spec.weeks)}"
-        " GROUP BY 1, 2 ORDER BY 1, 2"
+        f" AND {n} < {p.add(spec.weeks)} GROUP BY 1, 2 ORDER BY 1, 2"
     )
     text, params = p.render(sql)
     table: dict[dt.datetime, list[int]] = {}

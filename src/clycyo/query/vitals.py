@@ -16,7 +16,7 @@ from typing import Any
 
 from clycyo.config.store import Site
 from clycyo.identity import keys
-from clycyo.query import reports
+from clycyo.query import dialect, reports
 from clycyo.store.base import EventStore
 
 METRICS = ("LCP", "INP", "CLS", "FCP", "TTFB")
@@ -41,19 +41,20 @@ def percentiles(
     narrow = all(
         f.target.name == "event:page" or f.target.dimension.level == "visit" for f in checked
     )
+    d = dialect.of(store.dialect)
     where = [f"e.site_id = {scope.site_id}", f"e.time >= {scope.start}", f"e.time < {scope.end}"]
     if narrow:
         source = "SELECT e.page, e.metric, e.value FROM vitals e"
     else:
         where.append("e.name = 'web_vital'")
-        source = (
-            "SELECT e.page, e.props['metric'] AS metric,"
-            " TRY_CAST(e.props['value'] AS DOUBLE) AS value FROM events e"
-        )
+        metric, value = d.prop("e.props", "'metric'"), d.prop("e.props", "'value'")
+        source = f"SELECT e.page, {metric} AS metric, {d.to_double(value)} AS value FROM events e"
     where += scope.event_filters(checked)
     sets = "GROUPING SETS ((metric), (page, metric))" if by_page else "GROUPING SETS ((metric))"
+    # A site-wide row has no page: ClickHouse reports '' there unless told to use NULL.
+    page = "if(grouping(page) = 1, NULL, page)" if d.clickhouse else "page"
     sql = (
-        f"SELECT page, metric, quantile_cont(value, 0.75) FROM ({source}"
+        f"SELECT {page}, metric, {d.quantile('value', 0.75)} FROM ({source}"
         f" WHERE {' AND '.join(where)})"
         f" WHERE value IS NOT NULL AND metric IS NOT NULL GROUP BY {sets}"
     )

@@ -18,7 +18,9 @@ from typing import Any
 
 from clycyo.config.store import Site
 from clycyo.identity import persons
+from clycyo.query import dialect as dialects
 from clycyo.query import reports
+from clycyo.query.builder import superseded
 from clycyo.store.base import EventStore
 
 PAY_WINDOW_HOURS = 24
@@ -27,9 +29,9 @@ KINDS = ("js_error", "rage_click", "poor_inp", "poor_lcp")
 _FRICTION = (
     "CASE WHEN e.name = 'js_error' THEN 'js_error'"
     " WHEN e.name = 'rage_click' THEN 'rage_click'"
-    " WHEN e.name = 'web_vital' AND e.props['rating'] = 'poor' AND e.props['metric'] = 'INP'"
+    " WHEN e.name = 'web_vital' AND {rating} = 'poor' AND {metric} = 'INP'"
     " THEN 'poor_inp'"
-    " WHEN e.name = 'web_vital' AND e.props['rating'] = 'poor' AND e.props['metric'] = 'LCP'"
+    " WHEN e.name = 'web_vital' AND {rating} = 'poor' AND {metric} = 'LCP'"
     " THEN 'poor_lcp' END"
 )
 _FRICTION_NAMES = "('js_error', 'rage_click', 'web_vital')"
@@ -66,6 +68,7 @@ class WhyCounts:
 
 
 def _sql(dialect: str, scope: reports.Scope, attempt_condition: str, filters: list[str]) -> str:
+    d = dialects.of(dialect)
     distinct = _DISTINCT_IF[dialect]
     failed = distinct.format(value="f.visit_id", where="NOT f.paid")
     paid = distinct.format(value="f.visit_id", where="f.paid")
@@ -76,25 +79,32 @@ def _sql(dialect: str, scope: reports.Scope, attempt_condition: str, filters: li
             f"e.site_id = {scope.site_id}",
             f"e.time >= {scope.start}",
             f"e.time < {scope.end}",
-            "e.visit_id & 16777215 <> 0",
+            d.in_visit("e.visit_id"),
             attempt_condition,
             *filters,
         ]
     )
     window = f"INTERVAL {PAY_WINDOW_HOURS} HOUR"
+    join = persons.JOINS[dialect]["event"]
+    person = f"coalesce(m.user_bits, {d.bits('e.visit_id')})"
+    kept = "".join(f" AND {c}" for c in superseded(dialect, "events", scope.site_id))
+    friction = _FRICTION.format(
+        rating=d.prop("e.props", "'rating'"), metric=d.prop("e.props", "'metric'")
+    )
+    message = d.prop("e.props", "'message'")
     return f"""
 WITH m AS ({scope.identity_map}),
 steps AS (
-    SELECT e.visit_id, coalesce(m.user_bits, e.visit_id >> 24) AS person, min(e.time) AS reached
-    FROM events e {persons.JOIN_EVENT}
+    SELECT e.visit_id, {person} AS person, min(e.time) AS reached
+    FROM events e {join}
     WHERE {where}
-    GROUP BY e.visit_id, coalesce(m.user_bits, e.visit_id >> 24)
+    GROUP BY e.visit_id, {person}
 ),
 payments AS (
-    SELECT coalesce(m.user_bits, e.visit_id >> 24) AS person, e.time AS paid_at
-    FROM events e {persons.JOIN_EVENT}
+    SELECT {person} AS person, e.time AS paid_at
+    FROM events e {join}
     WHERE e.site_id = {scope.site_id} AND e.name = {{payment}} AND e.revenue_amount > 0
-        AND e.time >= {scope.start} AND e.time < {scope.end} + {window}
+        AND e.time >= {scope.start} AND e.time < {scope.end} + {window}{kept}
 ),
 outcomes AS (
     SELECT s.visit_id, {first.format(value="p.paid_at", order="p.paid_at")} AS paid_at
@@ -103,8 +113,8 @@ outcomes AS (
     GROUP BY s.visit_id
 ),
 f AS (
-    SELECT o.visit_id, o.paid_at IS NOT NULL AS paid, {_FRICTION} AS kind, e.page AS page,
-        CASE WHEN e.name = 'js_error' THEN e.props['message'] END AS message
+    SELECT o.visit_id, o.paid_at IS NOT NULL AS paid, {friction} AS kind, e.page AS page,
+        CASE WHEN e.name = 'js_error' THEN {message} END AS message
     FROM outcomes o JOIN events e ON e.visit_id = o.visit_id
     WHERE e.site_id = {scope.site_id} AND e.name IN {_FRICTION_NAMES}
         AND e.time >= {scope.start} - {window} AND e.time < {scope.end} + {window}

@@ -2,10 +2,10 @@
 
 `duckdb://PATH` (the default, in the data folder), `chdb://PATH` (ClickHouse's in-process engine,
 the folder PATH; `?database=NAME` picks a database, default `clycyo`) and
-`clickhouse://user:pass@host:8123/db` (`clickhouses://` for TLS; other query parameters are
-ClickHouse settings). A ClickHouse store loads under a name kept in the data folder, so that
-several collectors, each with its own intake log, can load into one database (see
-`store/clickhouse/store.py`).
+`clickhouse://user:pass@host:8123/db` (`clickhouses://` for TLS; `?cluster=NAME` for the tables
+of a cluster, see docs/scaling.md; other query parameters are ClickHouse settings). A ClickHouse
+store loads under a name kept in the data folder, so that several collectors, each with its own
+intake log, can load into one database (see `store/clickhouse/store.py`).
 """
 
 from __future__ import annotations
@@ -70,11 +70,13 @@ def open_store(url: str | None, data_dir: Path) -> EventStore:
         from clycyo.store.clickhouse.transport import ChdbTransport, HttpTransport, Transport
 
         transport: Transport
+        cluster = None
         if url.startswith("chdb://"):
             transport = ChdbTransport(*chdb_location(url))
         else:
             transport = HttpTransport(url)
-        return ClickHouseStore(transport, loader=loader_name(data_dir))
+            cluster = parse_qs(url.partition("?")[2]).get("cluster", [None])[-1]
+        return ClickHouseStore(transport, loader=loader_name(data_dir), cluster=cluster)
     raise StorageURLError(
         f"unsupported storage URL {url!r}: use duckdb://PATH, chdb://PATH or "
         "clickhouse://user:pass@host:8123/db"

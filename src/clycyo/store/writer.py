@@ -26,7 +26,8 @@ from typing import Any
 from clycyo.model import SERVER, Event, Rejection
 from clycyo.observability import WRITE_SECONDS
 from clycyo.store.base import LOCAL_SOURCE, EventStore
-from clycyo.store.columns import fingerprint, to_arrow
+from clycyo.store.columns import fingerprints as batch_fingerprints
+from clycyo.store.columns import to_arrow
 from clycyo.store.derive import Deriver
 from clycyo.store.intake import IntakeLog, Record
 from clycyo.store.intake_reader import IntakeReader
@@ -378,16 +379,53 @@ class Writer:
     def _dedupe(
         self, events: list[Event], seqs: list[int]
     ) -> tuple[list[Event], list[int], list[int], list[tuple[int, str, str]]]:
-        fingerprints = [fingerprint(e.site_id, e.event_id) for e in events]
+        """The events to store, with their fingerprints and sequence numbers, and the orders
+        whose stored browser copy a server copy supersedes: events the store or the batch
+        already holds go, and each order keeps one copy, the server's if it sent one."""
+        fingerprints = batch_fingerprints(events)
         already = self._seen.contains(fingerprints)
-        order_keys = [(e.site_id, e.name, e.order_id) for e in events if e.order_id is not None]
-        stored_orders = self.store.orders(order_keys) if order_keys else {}
+        orders = [
+            (index, (e.site_id, e.name, order_id))
+            for index, e in enumerate(events)
+            if (order_id := e.order_id) is not None
+        ]
+        stored_orders = self.store.orders([key for _, key in orders]) if orders else {}
         batch_orders: dict[tuple[int, str, str], int] = {}
+        superseded: list[tuple[int, str, str]] = []
+        if not any(already) and len(set(fingerprints)) == len(events):
+            # The usual batch repeats no event: only its orders can drop or move one, so only
+            # they are looked at. `batch_orders` holds places: an order's first copy's index.
+            holder: dict[int, int] = {}  # place → index of the copy now in it
+            dropped: set[int] = set()
+            for index, key in orders:
+                event = events[index]
+                place = batch_orders.get(key)
+                if place is not None:
+                    current = events[holder.get(place, place)]
+                    if current.origin != SERVER and event.origin == SERVER:
+                        holder[place] = index  # the server's copy replaces a browser copy
+                    dropped.add(index)
+                    continue
+                stored_origin = stored_orders.get(key)
+                if stored_origin is not None:
+                    if stored_origin == SERVER or event.origin != SERVER:
+                        dropped.add(index)
+                        continue
+                    superseded.append(key)
+                batch_orders[key] = index
+            if not dropped:
+                return events, fingerprints, seqs, superseded
+            chosen = [holder.get(i, i) for i in range(len(events)) if i not in dropped]
+            return (
+                [events[i] for i in chosen],
+                [fingerprints[i] for i in chosen],
+                [seqs[i] for i in chosen],
+                superseded,
+            )
         kept: list[Event] = []
         kept_fps: list[int] = []
         kept_seqs: list[int] = []
         batch_fps: set[int] = set()
-        superseded: list[tuple[int, str, str]] = []
         for event, fp, seen, seq in zip(events, fingerprints, already, seqs, strict=True):
             if seen or fp in batch_fps:
                 continue

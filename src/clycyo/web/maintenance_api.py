@@ -79,12 +79,16 @@ async def export(request: Request) -> Response:
         return JSONResponse({"error": str(exc)}, 400)
     if site is None:
         return JSONResponse({"error": "site: no such site"}, 404)
-    if runtime.store.dialect != "duckdb":
-        return JSONResponse({"error": f"export from {runtime.store.dialect}: not yet"}, 501)
 
     def start() -> tuple[int, pa.RecordBatchReader, Any]:
         # Everything acknowledged before the request is in the export.
         runtime.writer.catch_up(30.0)
+        if runtime.store.dialect == "clickhouse":
+            from clycyo.store.clickhouse import export as clickhouse_export
+
+            store = runtime.store
+            rows = clickhouse_export.count(store, site.id, span)
+            return rows, clickhouse_export.batches(store, site.id, span), None
         # A connection of its own: a streaming result keeps its connection busy until the end,
         # and the threads' shared cursors must stay free for other requests.
         connection = runtime.store.cursor().cursor()
@@ -110,7 +114,8 @@ async def _arrow_stream(reader: pa.RecordBatchReader, connection: Any) -> AsyncI
         writer.close()
         yield _take(sink)
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
 
 
 def _take(sink: io.BytesIO) -> bytes:

@@ -45,7 +45,8 @@ def collect(runtime: Any, site_id: int, person_id: str) -> dict[str, Any] | None
     identity_map = persons.IDENTITY_MAP[store.dialect].replace("{site}", "?")
     columns = ", ".join(f"e.{name}" for name in EXPORT_COLUMNS)
     rows = store.execute(
-        f"WITH m AS ({identity_map}) SELECT {columns} FROM events e {people.IDENTITY_JOIN}"
+        f"WITH m AS ({identity_map}) SELECT {columns} FROM events e"
+        f" {people.identity_join(store.dialect)}"
         f" WHERE e.site_id = ? AND {condition} ORDER BY e.time, e.event_id LIMIT ?",
         [site_id, site_id, *values, MAX_EVENTS],
     )

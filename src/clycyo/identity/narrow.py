@@ -1,0 +1,119 @@
+"""The narrow copies of a batch's events: `pageviews`, `vitals`, `vital_hours` and `actions`.
+
+Built once the events have their visit ids, in one pass over them in time order: each kind of
+event adds a row tuple to its table, and each table is converted to Arrow in one call
+(`columns.rows_table`). The work per event is a few comparisons for the events a table does not
+take. `vital_hours` counts the batch's vitals per site, hour, metric and 1 % bucket, in the
+order the counts first appear.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import pyarrow as pa
+
+from clycyo.identity import keys
+from clycyo.identity.schema import PAGEVIEW_SCHEMA, VITAL_HOUR_SCHEMA, VITAL_SCHEMA
+from clycyo.model import Event
+from clycyo.store.columns import fingerprints, rows_table, to_arrow
+
+VITAL_METRICS = frozenset({"LCP", "INP", "CLS", "FCP", "TTFB"})
+_NOT_ACTIONS = frozenset({"engagement", "web_vital"})
+_HOUR_US = 3600 * 1_000_000
+
+
+def is_action(event: Event) -> bool:
+    """Events copied to `actions`: all but pageviews, engagement reports and web vitals (money
+    always is one)."""
+    if event.revenue_amount is not None:
+        return True
+    return event.type != "pageview" and event.name not in _NOT_ACTIONS
+
+
+class PageKeys:
+    """`keys.page_key` of recent pages: a site has few pages and each pageview needs its key."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self._keys: dict[str, int] = {}
+
+    def __call__(self, page: str) -> int:
+        key = self._keys.get(page)
+        if key is None:
+            if len(self._keys) > self.limit:
+                self._keys.clear()
+            key = self._keys[page] = keys.page_key(page)
+        return key
+
+
+def narrow_tables(
+    events: list[Event], order: list[int], visit_ids: list[int | None], page_key: PageKeys
+) -> dict[str, pa.Table]:
+    """The four tables for `events` placed in visits (`order`: their indexes in time order)."""
+    pageviews: list[tuple[Any, ...]] = []
+    vitals: list[tuple[Any, ...]] = []
+    actions: list[int] = []
+    for index in order:
+        event = events[index]
+        kind, name = event.type, event.name
+        if kind == "pageview":
+            page = event.page
+            pageviews.append(
+                (
+                    event.site_id,
+                    event.time_us,
+                    visit_ids[index],
+                    page_key(page or ""),
+                    page,
+                    event.hostname,
+                    "pageview",
+                    name,
+                    event.origin,
+                )
+            )
+        elif name not in _NOT_ACTIONS:
+            actions.append(index)
+            continue
+        if name == "web_vital" and event.props:
+            vital = _vital(event, visit_ids[index])
+            if vital is not None:
+                vitals.append(vital)
+        if event.revenue_amount is not None:
+            actions.append(index)
+    chosen = [events[i] for i in actions]
+    return {
+        "vitals": rows_table(vitals, VITAL_SCHEMA),
+        "vital_hours": rows_table(_per_hour(vitals), VITAL_HOUR_SCHEMA),
+        "pageviews": rows_table(pageviews, PAGEVIEW_SCHEMA),
+        "actions": to_arrow(
+            chosen, fingerprints(chosen), [0] * len(chosen), [visit_ids[i] for i in actions]
+        ),
+    }
+
+
+def _vital(event: Event, visit_id: int | None) -> tuple[Any, ...] | None:
+    """A `vitals` row, or None for a metric not measured or a value that is no finite number."""
+    props = event.props or {}
+    metric = props.get("metric")
+    if metric not in VITAL_METRICS:
+        return None
+    try:
+        value = float(props.get("value", ""))
+    except ValueError:
+        return None
+    if not (math.isfinite(value) and abs(value) < 1e12):
+        return None
+    return (event.site_id, event.time_us, visit_id, event.page, metric, value)
+
+
+def _per_hour(vitals: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`vital_hours` rows: the vitals counted per (site, hour, metric, bucket)."""
+    if not vitals:
+        return []
+    sites, times, _, _, metrics, values = zip(*vitals, strict=True)
+    hours = [t - t % _HOUR_US for t in times]
+    counts = Counter(zip(sites, hours, metrics, keys.vital_buckets(values), strict=True))
+    return [(*key, n) for key, n in counts.items()]

@@ -1,0 +1,187 @@
+"""The ClickHouse tables: engines, partitions, sort keys, and the migrations that create them.
+
+Columns come from the lists both engines share (`store/columns.py`, `identity/schema.py`); this
+module adds what only ClickHouse needs. Every table gets two bookkeeping columns, `loader` (the
+intake log that loaded the row) and `load_seq` (that log's sequence number of the load): ClickHouse
+has no multi-statement transactions, so a load that failed half-way is undone by deleting its
+rows (`store.py`). That is also why only `events` and `actions` collapse in merges (the same
+`event_fp` is one event): a collapsing or summing engine could fold a committed visit state with
+the cancelling row of a load that is then undone, and the state would be lost. Visits are
+therefore plain rows with a `sign`, read as live states (`identity/persons.py`), and the cancelled
+pairs are deleted by compaction as on DuckDB.
+
+`ddl(name, cluster)` writes the same tables for a cluster: Replicated engines `ON CLUSTER`, and a
+`Distributed` table over each, sharded by the visitor bits of the visit id so a device's events
+and visits meet on one shard. Nothing here runs SQL except `migrate`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from clycyo.identity.schema import TABLES
+from clycyo.store.columns import COLUMNS
+
+BOOKKEEPING = (("loader", "LowCardinality(String)"), ("load_seq", "UInt64"))
+
+
+class Layout(NamedTuple):
+    engine: str  # MergeTree family name, without "Replicated"
+    arguments: str  # the engine's arguments (version column, …)
+    partition: str | None
+    order: str
+    shard_key: str | None  # None: the table is small and every shard keeps all of it
+    skip_index: str | None = None  # a data-skipping index, as its DDL line
+
+
+_BY_VISITOR = "bitShiftRight(coalesce(visit_id, 0), 24)"
+_EVENTS = Layout(
+    "ReplacingMergeTree",
+    "",
+    "toYYYYMM(time)",
+    "(site_id, toDate(time), name, event_fp)",
+    _BY_VISITOR,
+)
+LAYOUTS: dict[str, Layout] = {
+    # Finding event ids already stored (by another collector) reads a few granules of a day.
+    "events": _EVENTS._replace(skip_index="INDEX event_fp_bloom event_fp TYPE bloom_filter(0.01)"),
+    "actions": _EVENTS,
+    "orders": Layout("MergeTree", "", None, "(site_id, name, order_id)", None),
+    # The version orders commits: a later row may take a commit back (see store.py).
+    "meta": Layout("ReplacingMergeTree", "version", None, "key", None),
+    "visits": Layout(
+        "MergeTree",
+        "",
+        "toYYYYMM(started_at)",
+        "(site_id, toDate(started_at), visit_id)",
+        _BY_VISITOR,
+    ),
+    "identities": Layout("MergeTree", "", None, "(site_id, visitor_key, linked_at)", None),
+    "vitals": Layout("MergeTree", "", "toYYYYMM(time)", "(site_id, metric, time)", _BY_VISITOR),
+    "vital_hours": Layout(
+        "MergeTree", "", "toYYYYMM(hour)", "(site_id, metric, hour, bucket)", "site_id"
+    ),
+    "pageviews": Layout("MergeTree", "", "toYYYYMM(time)", "(site_id, time)", _BY_VISITOR),
+}
+_OWN_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "events": tuple((c.name, c.clickhouse) for c in COLUMNS),
+    "orders": (
+        ("site_id", "UInt32"),
+        ("name", "LowCardinality(String)"),
+        ("order_id", "String"),
+        ("origin", "LowCardinality(String)"),
+        ("event_id", "String"),
+    ),
+    "meta": (("key", "String"), ("value", "UInt64"), ("version", "UInt64")),
+}
+
+
+def columns(name: str) -> tuple[tuple[str, str], ...]:
+    """(name, ClickHouse type) of a table's columns, bookkeeping last."""
+    found = _OWN_COLUMNS.get(name)
+    if found is None:
+        found = tuple((c.name, c.clickhouse) for c in TABLES[name])
+    return found if name == "meta" else (*found, *BOOKKEEPING)
+
+
+def ddl(name: str, cluster: str | None = None, database: str = "clycyo") -> list[str]:
+    """The statements that create table `name` (on a cluster: local, then Distributed)."""
+    layout = LAYOUTS[name]
+    lines = [f"{column} {kind}" for column, kind in columns(name)]
+    body = ",\n    ".join([*lines, *([layout.skip_index] if layout.skip_index else [])])
+    partition = f" PARTITION BY {layout.partition}" if layout.partition else ""
+    tail = f"{partition} ORDER BY {layout.order}"
+    if cluster is None:
+        engine = f"{layout.engine}({layout.arguments})"
+        return [f"CREATE TABLE IF NOT EXISTS {name} (\n    {body}\n) ENGINE = {engine}{tail}"]
+    # Small tables are replicated whole to every shard (no {shard} in their path).
+    shard = "{shard}/" if layout.shard_key else ""
+    path = f"'/clickhouse/tables/{shard}{database}/{name}', '{{replica}}'"
+    arguments = f"{path}, {layout.arguments}" if layout.arguments else path
+    local = name if layout.shard_key is None else f"{name}_local"
+    statements = [
+        f"CREATE TABLE IF NOT EXISTS {local} ON CLUSTER {cluster} (\n    {body}\n)"
+        f" ENGINE = Replicated{layout.engine}({arguments}){tail}"
+    ]
+    if layout.shard_key:
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {name} ON CLUSTER {cluster} AS {local}"
+            f" ENGINE = Distributed({cluster}, {database}, {local}, {layout.shard_key})"
+        )
+    return statements
+
+
+def local_table(name: str, cluster: str | None) -> str:
+    """Where statements that change rows go: a sharded table's local tables on every node."""
+    if cluster is None:
+        return name
+    local = f"{name}_local" if LAYOUTS[name].shard_key else name
+    return f"{local} ON CLUSTER {cluster}"
+
+
+# Numbered steps; a store applies those above the version `meta` records. Step 1 creates the
+# tables; columns added to the shared lists later are added by `missing_columns` on open.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, tuple(LAYOUTS)),)
+
+
+def missing_columns(name: str, present: set[str], cluster: str | None = None) -> list[str]:
+    """`ALTER TABLE` statements that add the columns a table lacks, each after its predecessor
+    (on a cluster: to the local tables, then to the Distributed one)."""
+    targets = [local_table(name, cluster)]
+    if cluster and LAYOUTS[name].shard_key:
+        targets.append(f"{name} ON CLUSTER {cluster}")
+    statements = []
+    previous: str | None = None
+    for column, kind in columns(name):
+        if column not in present:
+            where = f" AFTER {previous}" if previous else " FIRST"
+            statements += [
+                f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {column} {kind}{where}"
+                for target in targets
+            ]
+        previous = column
+    return statements
+
+
+def migrate(store: Any) -> int:
+    """Bring the store's tables up to date; returns the schema version reached."""
+    cluster, database = store.cluster, store.transport.database
+    for statement in ddl("meta", cluster, database):
+        store.command(statement)
+    rows = store.execute("SELECT max(value) FROM meta WHERE key = 'schema_version'")
+    version = int(rows[0][0] or 0) if rows else 0
+    for number, tables in MIGRATIONS:
+        if number <= version:
+            continue
+        for table in tables:
+            for statement in ddl(table, cluster, database):
+                store.command(statement)
+        store.command(
+            "INSERT INTO meta (key, value, version) VALUES ('schema_version', ?, ?)",
+            [number, number],
+        )
+        version = number
+    existing: dict[str, set[str]] = {}
+    for table, column in store.execute(
+        "SELECT table, name FROM system.columns WHERE database = currentDatabase()"
+    ):
+        existing.setdefault(table, set()).add(column)
+    for table in LAYOUTS:
+        for statement in missing_columns(table, existing.get(table, set()), cluster):
+            store.command(statement)
+    return version
+
+
+def main() -> None:
+    """Print the DDL of every table: `python -m clycyo.store.clickhouse.schema [CLUSTER [DB]]`."""
+    import sys
+
+    cluster = sys.argv[1] if len(sys.argv) > 1 else None
+    database = sys.argv[2] if len(sys.argv) > 2 else "clycyo"
+    for table in LAYOUTS:
+        for statement in ddl(table, cluster, database):
+            print(statement + ";\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,307 @@
+"""The scale-out event store: the same tables and queries on ClickHouse (a server, or chDB).
+
+ClickHouse has no transaction across tables, so a load is made exact in three steps. The rows of
+every table are inserted with the loader's name and the load's sequence number (`schema.py`);
+then a `meta` row records that sequence as loaded — the commit. Before the next load after any
+failure, and when the store opens, rows of this loader above the committed sequence are deleted
+(a load that failed half-way, or that succeeded while its answer was lost). A commit whose
+answer was lost and that is found done is taken back (a newer `meta` version with the previous
+sequence) before its rows go, because the writer will send those records again. So a replay of
+the same records never doubles anything, and a load is either whole or gone.
+
+Several loaders (collector processes, each with its own intake log) may share one database:
+each undoes only its own rows. Reads go through `execute` with the query layer's `?`
+parameters. Nothing here decides what to store: that is the writer's and the deriver's job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from clycyo.observability import QUERY_SECONDS
+from clycyo.store.base import LOCAL_SOURCE
+from clycyo.store.clickhouse import maintenance, schema
+from clycyo.store.clickhouse.binding import bind, rows
+from clycyo.store.clickhouse.transport import Transport
+
+_SEQ_PREFIX = "intake_seq:"
+# Tables a load writes, in order; `meta` (the commit) comes after all of them.
+_DATA_TABLES = tuple(name for name in schema.LAYOUTS if name != "meta")
+
+
+@dataclass
+class _Log:
+    """How far one intake log is loaded, as this process knows it."""
+
+    loader: str  # the value of the rows' `loader` column
+    committed: int = 0
+    version: int = 0
+    dirty: bool = True  # rows above `committed` may exist: undo before the next load
+
+
+class ClickHouseStore:
+    dialect = "clickhouse"
+
+    def __init__(
+        self, transport: Transport, *, loader: str = "main", cluster: str | None = None
+    ) -> None:
+        self.transport = transport
+        self.loader = loader
+        self.cluster = cluster  # the tables are a cluster's (schema.ddl); None: one server
+        self.derived_tables: set[str] = set()
+        self._logs: dict[str, _Log] = {}
+        self._lock = threading.RLock()  # loads and their undo, against jobs on other threads
+        self._failed = False  # a load failed and its rows may still be there
+        schema.migrate(self)
+        self._log(LOCAL_SOURCE)  # what a previous process left half-done is undone first
+
+    # Statements
+
+    def command(self, sql: str, params: Sequence[Any] = ()) -> None:
+        text, bound = bind(sql, params)
+        self.transport.command(text, bound)
+
+    def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
+        """Delete rows of one of the schema's tables (on a cluster: on every shard)."""
+        self.command(f"DELETE FROM {schema.local_table(table, self.cluster)} WHERE {where}", params)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._undo_failed()
+        with QUERY_SECONDS.time():
+            return self._read(sql, params)
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        text, bound = bind(sql, params)
+        return rows(self.transport.query_arrow(text, bound))
+
+    def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        """A read answered as Arrow, for bulk reads (export, migration checks)."""
+        text, bound = bind(sql, params)
+        return self.transport.query_arrow(text, bound)
+
+    def create_derived(self, name: str, ddl: str) -> None:
+        """Register a table the writer fills alongside events (migrations created it)."""
+        self.transport.command(ddl)
+        self.derived_tables.add(name)
+
+    # What the writer reads
+
+    def _log(self, source: str) -> _Log:
+        """The state of intake log `source`, read (and its half-done load undone) on first use."""
+        with self._lock:
+            found = self._logs.get(source)
+            if found is None:
+                name = self.loader if source == LOCAL_SOURCE else f"{self.loader}/{source}"
+                found = _Log(name)
+                found.committed, found.version = self._read_commit(found)
+                self._undo(found)
+                self._logs[source] = found
+            return found
+
+    def _read_commit(self, log: _Log) -> tuple[int, int]:
+        found = self._read(
+            "SELECT argMax(value, version), max(version), count() FROM meta WHERE key = ?",
+            [_SEQ_PREFIX + log.loader],
+        )
+        value, version, present = found[0] if found else (0, 0, 0)
+        return (int(value), int(version)) if present else (0, 0)
+
+    def loaded_seq(self, source: str = LOCAL_SOURCE) -> int:
+        return self._log(source).committed
+
+    def fingerprints(self) -> npt.NDArray[np.uint64]:
+        table = self.arrow("SELECT event_fp FROM events")
+        if table.num_columns == 0:
+            return np.zeros(0, dtype=np.uint64)
+        return np.asarray(table.column(0).to_numpy(), dtype=np.uint64)
+
+    def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
+        if not keys:
+            return {}
+        # The writer asks before it loads: rows of a failed load must not answer for orders
+        # that load will send again.
+        self._undo_failed()
+        wanted = ", ".join("(?, ?, ?)" for _ in keys)
+        found = self.execute(
+            "SELECT site_id, name, order_id, max(origin = 'server') FROM orders"
+            f" WHERE (site_id, name, order_id) IN ({wanted}) GROUP BY site_id, name, order_id",
+            [value for key in keys for value in key],
+        )
+        return {(int(s), n, o): "server" if server else "browser" for s, n, o, server in found}
+
+    def stored_fingerprints(self, events: Sequence[tuple[int, int, int]]) -> set[int]:
+        """Of (site_id, time_us, event_fp) triples, the fingerprints the store already holds,
+        whoever loaded them: a client's retry that reached another collector. (The writer's
+        memory knows only what was stored before it started, and what it stored since.)"""
+        if not events:
+            return set()
+        days: dict[int, set[dt.date]] = {}
+        for site_id, time_us, _ in events:
+            moment = dt.datetime.fromtimestamp(time_us / 1e6, dt.UTC)
+            days.setdefault(site_id, set()).add(moment.date())
+        found: set[int] = set()
+        fps = sorted({fp for _, _, fp in events})
+        for site_id, dates in days.items():
+            rows = self._read(
+                "SELECT event_fp FROM events WHERE site_id = ? AND toDate(time) IN ?"
+                " AND event_fp IN ?",
+                [site_id, sorted(dates), fps],
+            )
+            found.update(int(row[0]) for row in rows)
+        return found
+
+    def all_orders(self) -> Iterator[tuple[int, str, str, str]]:
+        for site_id, name, order_id, server in self.execute(
+            "SELECT site_id, name, order_id, max(origin = 'server') FROM orders"
+            " GROUP BY site_id, name, order_id"
+        ):
+            yield int(site_id), name, order_id, "server" if server else "browser"
+
+    # Loading
+
+    def write(
+        self,
+        events: pa.Table,
+        *,
+        seq: int,
+        superseded: Sequence[tuple[int, str, str]],
+        derived: Mapping[str, pa.Table] | None = None,
+        source: str = LOCAL_SOURCE,
+    ) -> None:
+        # `superseded` needs no delete here: a browser copy of an order is left out by every
+        # read wherever a server copy exists (query/builder.SUPERSEDED), as it is in `actions`.
+        del superseded
+        tables: list[tuple[str, pa.Table]] = [("events", events), ("orders", _orders(events))]
+        for name, table in (derived or {}).items():
+            if name not in self.derived_tables:
+                raise ValueError(f"no derived table {name}")
+            tables.append((name, table))
+        self.load(source, seq, tables)
+
+    def load(self, source: str, seq: int, tables: Sequence[tuple[str, pa.Table]]) -> None:
+        """Insert the tables' rows as one load of log `source` that reaches `seq`: the load is
+        whole once this returns, and undone before anything else if it raises."""
+        with self._lock:
+            self._undo_failed()
+            log = self._log(source)
+            log.dirty = True
+            attempt = uuid.uuid4().hex[:12]
+            try:
+                for name, table in tables:
+                    if table.num_rows:
+                        self._insert(log, name, table, seq, attempt)
+                self._commit(log, seq)
+            except Exception:
+                self._failed = True
+                with contextlib.suppress(Exception):  # else before the next read or load
+                    self._undo_failed()
+                raise
+            log.dirty = False
+
+    def advance(self, source: str, seq: int) -> None:
+        """Record log `source` as loaded up to `seq` (never backwards), with no rows."""
+        with self._lock:
+            log = self._log(source)
+            if seq > log.committed:
+                self._commit(log, seq)
+
+    def _undo_failed(self) -> None:
+        """Undo what failed loads left, before anything reads or loads (any thread)."""
+        if not self._failed:
+            return
+        with self._lock:
+            for log in self._logs.values():
+                if log.dirty:
+                    self._undo(log)
+            self._failed = False
+
+    def _insert(self, log: _Log, name: str, table: pa.Table, seq: int, attempt: str) -> None:
+        for column, _ in schema.BOOKKEEPING:
+            if column in table.column_names:
+                table = table.drop_columns([column])
+        table = table.append_column("loader", pa.array([log.loader] * table.num_rows))
+        table = table.append_column("load_seq", pa.array([seq] * table.num_rows, pa.uint64()))
+        if "revenue_amount" in table.column_names:
+            index = table.column_names.index("revenue_amount")
+            amounts = pc.cast(table.column(index), pa.decimal128(18, 6))
+            table = table.set_column(index, "revenue_amount", amounts)
+        # The token makes a retried delivery of this very insert (by a driver or a Distributed
+        # table) count once; a new attempt after an undo carries a new one.
+        token = f"{log.loader}:{seq}:{attempt}:{name}"
+        settings: dict[str, str | int] = {"insert_deduplication_token": token}
+        if self.cluster:
+            settings["insert_distributed_sync"] = 1  # on the shards before the commit
+        self.transport.insert_arrow(name, table, settings)
+
+    def _commit(self, log: _Log, seq: int) -> None:
+        version = log.version + 1
+        try:
+            self.command(
+                "INSERT INTO meta (key, value, version) VALUES (?, ?, ?)",
+                [_SEQ_PREFIX + log.loader, seq, version],
+            )
+        except Exception:
+            log.version = version  # it may have been stored: never reuse the number
+            raise
+        log.committed, log.version = seq, version
+
+    def _undo(self, log: _Log) -> None:
+        """Delete the log's rows of loads not (or no longer) committed."""
+        stored, version = self._read_commit(log)
+        log.version = max(log.version, version)
+        if stored > log.committed:
+            # A commit that was stored although its answer was lost: take it back, since the
+            # writer holds those records as not loaded and will send them again.
+            self._commit(log, log.committed)
+        mine = [log.loader, log.committed]
+        # One read finds the tables with rows to undo; a delete costs a mutation even when it
+        # matches nothing. Table names come from the schema.
+        counts = self._read(
+            " UNION ALL ".join(
+                f"SELECT '{table}', count() FROM {table} WHERE loader = ? AND load_seq > ?"
+                for table in _DATA_TABLES
+            ),
+            mine * len(_DATA_TABLES),
+        )
+        for table, count in counts:
+            if count:
+                self.delete(str(table), "loader = ? AND load_seq > ?", mine)
+        log.dirty = False
+
+    # Jobs the writer runs between loads (see maintenance.py)
+
+    def erase_rows(
+        self, site_id: int, event_ids: list[str], visit_ids: list[int], user_id: str | None
+    ) -> tuple[int, int, int]:
+        with self._lock:
+            return maintenance.erase_rows(self, site_id, event_ids, visit_ids, user_id)
+
+    def trim(self, site_id: int, before_us: int) -> int:
+        with self._lock:
+            return maintenance.trim(self, site_id, before_us)
+
+    def compact_visits(self) -> int:
+        with self._lock:
+            return maintenance.compact_visits(self)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def _orders(events: pa.Table) -> pa.Table:
+    """One `orders` row per event with an order id: which origin's copy was stored."""
+    if events.num_rows == 0 or events.column("order_id").null_count == events.num_rows:
+        return pa.table({"order_id": pa.array([], pa.string())})
+    kept = events.filter(pc.is_valid(events.column("order_id")))
+    return kept.select(["site_id", "name", "order_id", "origin", "event_id"])
