@@ -11,12 +11,12 @@ how many events per second the store takes. This script measures its parts on re
   (the writer's own thread stopped, `Writer._load` called directly with one intake record per
   batch), in batches of `--sizes` events (default 50, as under single-event load, and 25,000,
   the writer's largest batch);
-* **parts**: `_dedupe` (fingerprints, the seen-set lookup, order rules), `derive`, `commit`,
+* **parts**: `Dedupe.batch` (fingerprints, the seen-set lookup, order rules), `derive`, `commit`,
   `to_arrow` and `store.write`, each timed inside the real `_load` through a wrapper, and the
   whole `_load`. CPU time, which other work on the machine disturbs least: the thread's own for
   the Python parts, the process's for `write` and `load_cpu` (DuckDB works in threads of its
   own); `load` is the wall time;
-* **fingerprint**: the batch's fingerprints alone (also part of `_dedupe`).
+* **fingerprint**: the batch's fingerprints alone (also part of `Dedupe.batch`).
 
 The first `--warmup` loads are not counted (the DuckDB file and the visit memory fill). Each size
 runs `--runs` times on a fresh folder; each figure is the lowest of the runs (other work on the
@@ -112,7 +112,7 @@ def run(events: list[Event], size: int, warmup: int, folder: Path) -> dict[str, 
     deriver = IdentityDeriver(store)
     writer.deriver = deriver
     timers = Timers()
-    writer._dedupe = timers.wrap("dedupe", writer._dedupe)  # type: ignore[method-assign]
+    writer.dedupe.batch = timers.wrap("dedupe", writer.dedupe.batch)  # type: ignore[method-assign]
     deriver.derive = timers.wrap("derive", deriver.derive)  # type: ignore[method-assign]
     deriver.commit = timers.wrap("commit", deriver.commit)  # type: ignore[method-assign]
     # DuckDB works in threads of its own: the process's CPU time.

@@ -198,13 +198,17 @@ def test_a_collector_finds_the_events_another_one_stored(
     first, second = (SmallWorld(tmp_path / name, storage="chdb://unused") for name in "ab")
     events = _visitor_events(first, "v", 60)
     first.send(*events)
-    stored = first.runtime.store.execute("SELECT site_id, event_fp, time FROM events")
+    stored = first.runtime.store.execute("SELECT site_id, event_fp, time, event_id FROM events")
     asked = [
         (int(site), int(row_time.replace(tzinfo=dt.UTC).timestamp() * 1e6), int(fp))
-        for site, fp, row_time in stored
+        for site, fp, row_time, _ in stored
     ]
     other = second.runtime.store
-    assert other.stored_fingerprints(asked) == {fp for _, _, fp in asked}  # type: ignore[attr-defined]
-    assert other.stored_fingerprints([(1, asked[0][1], 12345)]) == set()  # type: ignore[attr-defined]
+    assert other.ids_of(asked) == {(int(site), event_id) for site, _, _, event_id in stored}
+    assert other.ids_of([(1, asked[0][1], 12345)]) == set()
+    # A client's retry that reaches the other collector is stored once.
+    second.send(*events)
+    assert second.runtime.writer.stats.duplicates == len(events)
+    assert second.runtime.store.execute("SELECT count() FROM events")[0][0] == len(stored)
     for world in (first, second):
         world.close()

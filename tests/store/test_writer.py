@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clycyo.model import Event
+from clycyo.store.columns import fingerprint
 from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
@@ -75,6 +76,24 @@ def test_the_same_event_id_is_stored_once_however_far_apart(
     ]
     assert again.writer.stats.duplicates == 1
     again.close()
+
+
+def test_a_remembered_fingerprint_of_another_id_does_not_drop_the_event(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """A 64-bit digest collision: the writer's memory holds the fingerprint of an id the store
+    does not hold (as a colliding id's would be). The store decides, and the event is kept."""
+    parts = Parts(tmp_path, open_store)
+    parts.put(tick("a"))
+    parts.writer.dedupe.remember([fingerprint(1, "b")])
+    parts.put(tick("b"), tick("a"))
+    parts.put(tick("b"))
+    assert parts.rows("SELECT event_id, count(*) FROM events GROUP BY 1 ORDER BY 1") == [
+        ("a", 1),
+        ("b", 1),
+    ]
+    assert parts.writer.stats.duplicates == 2
+    parts.close()
 
 
 def test_the_servers_order_replaces_the_browsers_copy(

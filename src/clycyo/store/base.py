@@ -32,6 +32,7 @@ class OrderRow(Protocol):
 
 class EventStore(Protocol):
     dialect: str  # "duckdb" or "clickhouse": which SQL the query layer builds
+    shared: bool  # whether writers of other processes load into it too
 
     def loaded_seq(self, source: str = LOCAL_SOURCE) -> int:
         """The last sequence number of the intake log `source` whose events are all stored."""
@@ -39,6 +40,12 @@ class EventStore(Protocol):
 
     def fingerprints(self) -> npt.NDArray[np.uint64]:
         """Every stored event's fingerprint, for the writer's dedupe memory."""
+        ...
+
+    def ids_of(self, events: Sequence[tuple[int, int, int]]) -> set[tuple[int, str]]:
+        """Of (site_id, time_us, fingerprint) triples, the (site_id, event_id) of the stored
+        events with those fingerprints: whether a fingerprint is really this event and not a
+        collision, and, in a store several writers load, what the others stored."""
         ...
 
     def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:

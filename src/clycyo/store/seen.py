@@ -3,8 +3,8 @@
 Eight bytes per stored event: a sorted NumPy array of what was loaded at start (and merged since)
 plus a set of what was added recently. Looking up a whole batch is one vectorised binary search,
 so checking against ten million stored events costs about what checking against a thousand does.
-Fingerprints are 64-bit digests of (site, event_id); the chance that two different ids of one
-site collide stays below one in a million up to several million events per site.
+Fingerprints are 64-bit digests of (site, event_id), so a hit is only a hint: the writer confirms
+it against the store's ids (`EventStore.ids_of`) before it drops an event as a duplicate.
 """
 
 from __future__ import annotations

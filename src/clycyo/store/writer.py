@@ -23,16 +23,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from clycyo.model import SERVER, Event, Rejection
+from clycyo.model import Event, Rejection
 from clycyo.observability import WRITE_SECONDS
 from clycyo.store.base import LOCAL_SOURCE, EventStore
-from clycyo.store.columns import fingerprints as batch_fingerprints
 from clycyo.store.columns import to_arrow
+from clycyo.store.dedupe import Dedupe
 from clycyo.store.derive import Deriver
 from clycyo.store.intake import IntakeLog, Record
 from clycyo.store.intake_reader import IntakeReader
 from clycyo.store.quarantine import Quarantine
-from clycyo.store.seen import SeenFingerprints
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class Writer:
         self.stats = WriterStats()
         self.fault_injection: str | None = None  # tests set this to make loads fail
         self.loaded_seq = store.loaded_seq()
-        self._seen = SeenFingerprints(store.fingerprints())
+        self.dedupe = Dedupe(store)
         self._queue: queue.Queue[tuple[int, Record] | None] = queue.Queue(_HANDOFF_LIMIT)
         self._queued_events = 0
         self._queued_lock = threading.Lock()
@@ -337,7 +336,7 @@ class Writer:
             seqs.extend([(source_index << 48) | seq] * len(record.events))
             unique_seq = (source_index << 48) | seq
             rejections.extend((unique_seq, index, r) for index, r in enumerate(record.rejections))
-        kept, fingerprints, kept_seqs, superseded = self._dedupe(events, seqs)
+        kept, fingerprints, kept_seqs, superseded = self.dedupe.batch(events, seqs)
         last_seq = records[-1][0]
         # Quarantine first: if the process dies before the store commits, the replay adds the
         # same entries again, which `Quarantine.add` ignores.
@@ -358,7 +357,7 @@ class Writer:
             raise
         if deriver is not None:
             deriver.commit()
-        self._seen.add(fingerprints)
+        self.dedupe.remember(fingerprints)
         elapsed = time.perf_counter() - started
         WRITE_SECONDS.observe(elapsed)
         stats = self.stats
@@ -375,82 +374,6 @@ class Writer:
             self.loaded_seq = last_seq
             self._idle.notify_all()
         self.intake.loaded(last_seq)
-
-    def _dedupe(
-        self, events: list[Event], seqs: list[int]
-    ) -> tuple[list[Event], list[int], list[int], list[tuple[int, str, str]]]:
-        """The events to store, with their fingerprints and sequence numbers, and the orders
-        whose stored browser copy a server copy supersedes: events the store or the batch
-        already holds go, and each order keeps one copy, the server's if it sent one."""
-        fingerprints = batch_fingerprints(events)
-        already = self._seen.contains(fingerprints)
-        orders = [
-            (index, (e.site_id, e.name, order_id))
-            for index, e in enumerate(events)
-            if (order_id := e.order_id) is not None
-        ]
-        stored_orders = self.store.orders([key for _, key in orders]) if orders else {}
-        batch_orders: dict[tuple[int, str, str], int] = {}
-        superseded: list[tuple[int, str, str]] = []
-        if not any(already) and len(set(fingerprints)) == len(events):
-            # The usual batch repeats no event: only its orders can drop or move one, so only
-            # they are looked at. `batch_orders` holds places: an order's first copy's index.
-            holder: dict[int, int] = {}  # place → index of the copy now in it
-            dropped: set[int] = set()
-            for index, key in orders:
-                event = events[index]
-                place = batch_orders.get(key)
-                if place is not None:
-                    current = events[holder.get(place, place)]
-                    if current.origin != SERVER and event.origin == SERVER:
-                        holder[place] = index  # the server's copy replaces a browser copy
-                    dropped.add(index)
-                    continue
-                stored_origin = stored_orders.get(key)
-                if stored_origin is not None:
-                    if stored_origin == SERVER or event.origin != SERVER:
-                        dropped.add(index)
-                        continue
-                    superseded.append(key)
-                batch_orders[key] = index
-            if not dropped:
-                return events, fingerprints, seqs, superseded
-            chosen = [holder.get(i, i) for i in range(len(events)) if i not in dropped]
-            return (
-                [events[i] for i in chosen],
-                [fingerprints[i] for i in chosen],
-                [seqs[i] for i in chosen],
-                superseded,
-            )
-        kept: list[Event] = []
-        kept_fps: list[int] = []
-        kept_seqs: list[int] = []
-        batch_fps: set[int] = set()
-        for event, fp, seen, seq in zip(events, fingerprints, already, seqs, strict=True):
-            if seen or fp in batch_fps:
-                continue
-            if event.order_id is not None:
-                key = (event.site_id, event.name, event.order_id)
-                previous = batch_orders.get(key)
-                if previous is not None:
-                    if kept[previous].origin == SERVER or event.origin != SERVER:
-                        continue
-                    kept[previous] = event  # the server's copy replaces a browser copy
-                    kept_fps[previous] = fp
-                    kept_seqs[previous] = seq
-                    batch_fps.add(fp)
-                    continue
-                stored_origin = stored_orders.get(key)
-                if stored_origin is not None:
-                    if stored_origin == SERVER or event.origin != SERVER:
-                        continue
-                    superseded.append(key)
-                batch_orders[key] = len(kept)
-            batch_fps.add(fp)
-            kept.append(event)
-            kept_fps.append(fp)
-            kept_seqs.append(seq)
-        return kept, kept_fps, kept_seqs, superseded
 
     def ensure_running(self) -> bool:
         """Start the thread again if something escaped its retry loop; True if it had died."""

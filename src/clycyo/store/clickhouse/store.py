@@ -52,6 +52,7 @@ class _Log:
 
 class ClickHouseStore:
     dialect = "clickhouse"
+    shared = True  # several collectors load into one database
 
     def __init__(
         self, transport: Transport, *, loader: str = "main", cluster: str | None = None
@@ -140,25 +141,26 @@ class ClickHouseStore:
         )
         return {(int(s), n, o): "server" if server else "browser" for s, n, o, server in found}
 
-    def stored_fingerprints(self, events: Sequence[tuple[int, int, int]]) -> set[int]:
-        """Of (site_id, time_us, event_fp) triples, the fingerprints the store already holds,
-        whoever loaded them: a client's retry that reached another collector. (The writer's
-        memory knows only what was stored before it started, and what it stored since.)"""
+    def ids_of(self, events: Sequence[tuple[int, int, int]]) -> set[tuple[int, str]]:
+        """Asked per site for the events' days and the day either side (a retry's corrected
+        time can cross midnight), which the ordering key and a bloom-filter index on
+        `event_fp` narrow to a few granules."""
         if not events:
             return set()
+        self._undo_failed()
         days: dict[int, set[dt.date]] = {}
         for site_id, time_us, _ in events:
-            moment = dt.datetime.fromtimestamp(time_us / 1e6, dt.UTC)
-            days.setdefault(site_id, set()).add(moment.date())
-        found: set[int] = set()
-        fps = sorted({fp for _, _, fp in events})
+            day = dt.datetime.fromtimestamp(time_us / 1e6, dt.UTC).date()
+            days.setdefault(site_id, set()).update(day + dt.timedelta(days=d) for d in (-1, 0, 1))
+        fingerprints = sorted({fp for _, _, fp in events})
+        found: set[tuple[int, str]] = set()
         for site_id, dates in days.items():
             rows = self._read(
-                "SELECT event_fp FROM events WHERE site_id = ? AND toDate(time) IN ?"
+                "SELECT DISTINCT event_id FROM events WHERE site_id = ? AND toDate(time) IN ?"
                 " AND event_fp IN ?",
-                [site_id, sorted(dates), fps],
+                [site_id, sorted(dates), fingerprints],
             )
-            found.update(int(row[0]) for row in rows)
+            found.update((site_id, row[0]) for row in rows)
         return found
 
     def all_orders(self) -> Iterator[tuple[int, str, str, str]]:

@@ -49,6 +49,7 @@ _SELECT_BATCH = ", ".join(
 
 class DuckDBStore:
     dialect = "duckdb"
+    shared = False  # one process owns the file
 
     def __init__(self, path: Path, *, threads: int | None = None, memory_limit: str | None = None):
         self.path = path
@@ -90,6 +91,20 @@ class DuckDBStore:
     def fingerprints(self) -> npt.NDArray[np.uint64]:
         result = self.cursor().execute("SELECT event_fp FROM events").fetchnumpy()
         return np.asarray(result["event_fp"], dtype=np.uint64)
+
+    def ids_of(self, events: Sequence[tuple[int, int, int]]) -> set[tuple[int, str]]:
+        if not events:
+            return set()
+        fingerprints = sorted({fp for _, _, fp in events})
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT site_id, event_id FROM events WHERE event_fp IN (SELECT unnest(?))",
+                [list(fingerprints)],
+            )
+            .fetchall()
+        )
+        return {(int(site_id), event_id) for site_id, event_id in rows}
 
     def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
         if not keys:

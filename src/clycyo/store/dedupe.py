@@ -1,0 +1,123 @@
+"""The writer's duplicate rules for one batch: each (site, `event_id`) is stored once, and each
+order (site, name, `order_id`) keeps one copy, the server's if it sent one.
+
+`SeenFingerprints` answers for the ids stored before, in one vectorised lookup per batch; a hit is
+confirmed against the store's ids (a 64-bit digest may collide), and within a batch ids are
+compared as they are.
+"""
+
+from __future__ import annotations
+
+from clycyo.model import SERVER, Event
+from clycyo.store.base import EventStore
+from clycyo.store.columns import fingerprints as batch_fingerprints
+from clycyo.store.seen import SeenFingerprints
+
+
+class Dedupe:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.seen = SeenFingerprints(store.fingerprints())
+
+    def remember(self, fingerprints: list[int]) -> None:
+        """Note the fingerprints of a batch the store committed."""
+        self.seen.add(fingerprints)
+
+    def batch(
+        self, events: list[Event], seqs: list[int]
+    ) -> tuple[list[Event], list[int], list[int], list[tuple[int, str, str]]]:
+        """The events to store, with their fingerprints and sequence numbers, and the orders
+        whose stored browser copy a server copy supersedes: events the store or the batch
+        already holds go, and each order keeps one copy, the server's if it sent one."""
+        fingerprints = batch_fingerprints(events)
+        already = self.seen.contains(fingerprints)
+        if self.store.shared:
+            # What other collectors stored is in no memory here: the store is asked each time.
+            already = self._confirmed(events, fingerprints, [True] * len(events))
+        elif any(already):
+            already = self._confirmed(events, fingerprints, already)
+        orders = [
+            (index, (e.site_id, e.name, order_id))
+            for index, e in enumerate(events)
+            if (order_id := e.order_id) is not None
+        ]
+        stored_orders = self.store.orders([key for _, key in orders]) if orders else {}
+        batch_orders: dict[tuple[int, str, str], int] = {}
+        superseded: list[tuple[int, str, str]] = []
+        if not any(already) and len(set(fingerprints)) == len(events):
+            # The usual batch repeats no event: only its orders can drop or move one, so only
+            # they are looked at. `batch_orders` holds places: an order's first copy's index.
+            holder: dict[int, int] = {}  # place → index of the copy now in it
+            dropped: set[int] = set()
+            for index, key in orders:
+                event = events[index]
+                place = batch_orders.get(key)
+                if place is not None:
+                    current = events[holder.get(place, place)]
+                    if current.origin != SERVER and event.origin == SERVER:
+                        holder[place] = index  # the server's copy replaces a browser copy
+                    dropped.add(index)
+                    continue
+                stored_origin = stored_orders.get(key)
+                if stored_origin is not None:
+                    if stored_origin == SERVER or event.origin != SERVER:
+                        dropped.add(index)
+                        continue
+                    superseded.append(key)
+                batch_orders[key] = index
+            if not dropped:
+                return events, fingerprints, seqs, superseded
+            chosen = [holder.get(i, i) for i in range(len(events)) if i not in dropped]
+            return (
+                [events[i] for i in chosen],
+                [fingerprints[i] for i in chosen],
+                [seqs[i] for i in chosen],
+                superseded,
+            )
+        kept: list[Event] = []
+        kept_fps: list[int] = []
+        kept_seqs: list[int] = []
+        batch_ids: set[tuple[int, str]] = set()
+        for event, fp, seen, seq in zip(events, fingerprints, already, seqs, strict=True):
+            key_id = (event.site_id, event.event_id)
+            if seen or key_id in batch_ids:
+                continue
+            if event.order_id is not None:
+                key = (event.site_id, event.name, event.order_id)
+                previous = batch_orders.get(key)
+                if previous is not None:
+                    if kept[previous].origin == SERVER or event.origin != SERVER:
+                        continue
+                    kept[previous] = event  # the server's copy replaces a browser copy
+                    kept_fps[previous] = fp
+                    kept_seqs[previous] = seq
+                    batch_ids.add(key_id)
+                    continue
+                stored_origin = stored_orders.get(key)
+                if stored_origin is not None:
+                    if stored_origin == SERVER or event.origin != SERVER:
+                        continue
+                    superseded.append(key)
+                batch_orders[key] = len(kept)
+            batch_ids.add(key_id)
+            kept.append(event)
+            kept_fps.append(fp)
+            kept_seqs.append(seq)
+        return kept, kept_fps, kept_seqs, superseded
+
+    def _confirmed(
+        self, events: list[Event], fingerprints: list[int], asked: list[bool]
+    ) -> list[bool]:
+        """Which of the `asked` events the store really holds: the store looks up the ids
+        behind their fingerprints, so that two ids of a site whose 64-bit digests collide are
+        still two events."""
+        keys = [
+            (event.site_id, event.time_us, fp)
+            for event, fp, ask in zip(events, fingerprints, asked, strict=True)
+            if ask
+        ]
+        stored = self.store.ids_of(keys)
+        return [
+            ask and (event.site_id, event.event_id) in stored
+            for event, ask in zip(events, asked, strict=True)
+        ]
