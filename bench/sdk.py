@@ -209,7 +209,7 @@ def clycyo_contender(url: str, secret_key: str, queue_size: int) -> Contender:
             track(name, user_id=USER_ID, props={"plan": "pro", "seats": 3})
 
     def flush() -> None:
-        if not client.flush(timeout_s=FLUSH_TIMEOUT_S):
+        if not client.flush(timeout=FLUSH_TIMEOUT_S):
             raise RuntimeError(f"clycyo-sdk: flush() failed: {client.stats()}")
 
     def server_wait() -> float:

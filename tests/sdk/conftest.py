@@ -53,7 +53,7 @@ def sync_client(server: Site) -> Iterator[ClientFactory]:
 
     yield make
     for client in made:
-        client.shutdown(timeout_s=1.0)
+        client.shutdown(timeout=1.0)
 
 
 @pytest.fixture

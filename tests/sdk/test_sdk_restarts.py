@@ -102,10 +102,10 @@ def test_stop_kill_and_restart_mid_stream_store_every_event_once(
         for thread in threads:
             thread.join()
     try:
-        assert client.flush(timeout_s=30.0) is True
+        assert client.flush(timeout=30.0) is True
         stats = client.stats()
     finally:
-        client.shutdown(timeout_s=5.0)
+        client.shutdown(timeout=5.0)
     assert stats["dropped"] == stats["failed"] == stats["invalid"] == stats["rejected"] == 0, stats
 
     stored = Counter(e["event_id"] for e in site.events(name=EVENT, limit="1000000"))

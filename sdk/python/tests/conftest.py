@@ -45,4 +45,4 @@ def make_client(transport: InMemoryTransport) -> Iterator[MakeClient]:
 
     yield make
     for client in clients:
-        client.shutdown(timeout_s=2.0)
+        client.shutdown(timeout=2.0)

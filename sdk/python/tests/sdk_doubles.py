@@ -130,7 +130,7 @@ class Collector:
                 request.close_connection = True
                 request.connection.close()
                 return
-        answer = {"accepted": accepted, "duplicates": duplicates, "rejected": []}
+        answer = {"accepted": accepted, "duplicates": duplicates, "ignored": 0, "rejected": []}
         self.answer(request, 200, answer, None)
         if self.close_silently_after_answer:
             request.close_connection = True

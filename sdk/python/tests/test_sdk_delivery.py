@@ -222,6 +222,43 @@ def test_rejected_and_duplicate_events_are_counted_and_logged_without_payloads(
     assert lost[0][1] == [events[1]]
 
 
+class Answering(InMemoryTransport):
+    """Answers every request with the given body, as a collector that judged the events."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def send(self, body: bytes, headers: Any) -> Response:
+        super().send(body, headers)
+        return Response(200, {}, json.dumps(self.answer).encode())
+
+
+def test_ignored_events_are_counted_and_logged_once_at_info(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answer = {"accepted": 1, "duplicates": 0, "ignored": 2, "rejected": []}
+    lost: list[Any] = []
+    delivery, stats = make(Answering(answer), FakePause(), on_error=lambda e, evs: lost.append(e))
+    caplog.set_level(logging.DEBUG, logger="clycyo_sdk")
+    assert delivery.deliver(*batch(3))
+    assert delivery.deliver(*batch(3))
+    counts = stats.snapshot()
+    assert (counts["sent"], counts["ignored"], counts["rejected"], counts["failed"]) == (2, 4, 0, 0)
+    assert [r.levelname for r in caplog.records] == ["INFO", "DEBUG"]
+    assert "ignored 2 event(s)" in caplog.text
+    assert SECRET not in caplog.text
+    assert lost == []  # not an error: on_error is not called
+
+
+def test_without_accepted_in_the_answer_the_rest_counts_as_sent() -> None:
+    answer = {"duplicates": 1, "ignored": 1, "rejected": [{"index": 0, "error": "name: bad"}]}
+    delivery, stats = make(Answering(answer), FakePause())
+    assert delivery.deliver(*batch(5))
+    counts = stats.snapshot()
+    assert [counts[k] for k in ("sent", "duplicates", "ignored", "rejected")] == [2, 1, 1, 1]
+
+
 def test_an_unreadable_2xx_answer_counts_the_batch_as_accepted() -> None:
     class Blank(InMemoryTransport):
         def send(self, body: bytes, headers: Any) -> Response:

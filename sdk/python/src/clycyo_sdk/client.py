@@ -23,6 +23,7 @@ from clycyo_sdk.consumer import Consumer, Pause
 from clycyo_sdk.delivery import Delivery
 from clycyo_sdk.dispatcher import Dispatcher
 from clycyo_sdk.events import Id, RevenueLike, Timestamp
+from clycyo_sdk.legacy import UNSET, Legacy, resolve_timeout
 from clycyo_sdk.middleware import current_request_context
 from clycyo_sdk.request_context import VISITOR_COOKIE, RequestContext, read_request
 from clycyo_sdk.retry import RetryPolicy
@@ -32,6 +33,7 @@ from clycyo_sdk.transport import HTTPTransport, Transport, collect_url
 DEFAULT_HOST = "http://127.0.0.1:8000"
 MAX_BATCH_EVENTS = 500  # the collector answers 413 to larger batches
 MAX_BODY_BYTES = 512 * 1024  # the collector's body limit, compressed or not
+FLUSH_TIMEOUT_S = 10.0  # seconds that flush() and shutdown() wait by default
 
 Props = Mapping[str, Any]
 Context = Any  # a dict {"ip", "user_agent", "locale", "screen"} or a RequestContext
@@ -281,18 +283,26 @@ class Client:
 
     # -- delivery -------------------------------------------------------------------------------
 
-    def flush(self, timeout_s: float | None = 10.0) -> bool:
-        """Block until every event queued so far is delivered, or `timeout_s` passes.
+    def flush(
+        self, timeout: float | None = FLUSH_TIMEOUT_S, *, timeout_s: Legacy[float | None] = UNSET
+    ) -> bool:
+        """Block until every event queued so far is delivered, or `timeout` seconds pass
+        (None: wait as long as it takes). `timeout_s` is its former name, deprecated.
 
-        True when all reached the collector (accepted, duplicate, or rejected into its
-        quarantine); False on timeout or when some were given up.
+        True when all reached the collector (accepted, duplicate, ignored as bot traffic, or
+        rejected into its quarantine); False on timeout or when some were given up.
         """
-        return self._dispatcher.flush(timeout_s)
+        return self._dispatcher.flush(resolve_timeout("flush", timeout, timeout_s, FLUSH_TIMEOUT_S))
 
-    def shutdown(self, timeout_s: float | None = 10.0) -> bool:
+    def shutdown(
+        self, timeout: float | None = FLUSH_TIMEOUT_S, *, timeout_s: Legacy[float | None] = UNSET
+    ) -> bool:
         """Flush, stop the consumer thread and close the connection; later events are dropped.
-        Retries still pending when `timeout_s` runs out are given up."""
-        return self._dispatcher.shutdown(timeout_s)
+        Retries still pending when `timeout` seconds have passed are given up. `timeout_s` is
+        its former name, deprecated."""
+        return self._dispatcher.shutdown(
+            resolve_timeout("shutdown", timeout, timeout_s, FLUSH_TIMEOUT_S)
+        )
 
     def __enter__(self) -> Client:
         return self
@@ -326,7 +336,8 @@ class Client:
         return self._dispatcher.stats.get("rejected")
 
     def stats(self) -> dict[str, int]:
-        """Every counter: dropped, invalid, sent, duplicates, rejected, failed, and queued."""
+        """Every counter: dropped, invalid, sent, duplicates, ignored, rejected, failed, and
+        queued."""
         counts = self._dispatcher.stats.snapshot()
         counts["queued"] = self._dispatcher.queue.qsize()
         return counts

@@ -10,8 +10,9 @@ import os
 import threading
 from typing import Any
 
-from clycyo_sdk.client import DEFAULT_HOST, Client, Context, Props
+from clycyo_sdk.client import DEFAULT_HOST, FLUSH_TIMEOUT_S, Client, Context, Props
 from clycyo_sdk.events import Id, RevenueLike, Timestamp
+from clycyo_sdk.legacy import UNSET, Legacy, resolve_timeout
 from clycyo_sdk.stats import logger
 
 _lock = threading.Lock()
@@ -122,13 +123,21 @@ def page(
     )
 
 
-def flush(timeout_s: float | None = 10.0) -> bool:
+def flush(
+    timeout: float | None = FLUSH_TIMEOUT_S, *, timeout_s: Legacy[float | None] = UNSET
+) -> bool:
+    """`Client.flush` of the default client; True at once before `init()`."""
+    seconds = resolve_timeout("flush", timeout, timeout_s, FLUSH_TIMEOUT_S)
     client = _default
-    return True if client is None else client.flush(timeout_s)
+    return True if client is None else client.flush(seconds)
 
 
-def shutdown(timeout_s: float | None = 10.0) -> bool:
+def shutdown(
+    timeout: float | None = FLUSH_TIMEOUT_S, *, timeout_s: Legacy[float | None] = UNSET
+) -> bool:
+    """`Client.shutdown` of the default client, which is then forgotten (`init()` makes anew)."""
+    seconds = resolve_timeout("shutdown", timeout, timeout_s, FLUSH_TIMEOUT_S)
     global _default
     with _lock:
         client, _default = _default, None
-    return True if client is None else client.shutdown(timeout_s)
+    return True if client is None else client.shutdown(seconds)

@@ -134,9 +134,22 @@ class Delivery:
             and 0 <= item["index"] < len(events)
         ]
         duplicates = _count(answer.get("duplicates"), 0)
-        accepted = _count(answer.get("accepted"), len(events) - len(rejected) - duplicates)
+        ignored = _count(answer.get("ignored"), 0)
+        accepted = _count(
+            answer.get("accepted"), len(events) - len(rejected) - duplicates - ignored
+        )
         self._stats.add("sent", accepted)
         self._stats.add("duplicates", duplicates)
+        if ignored:
+            self._stats.add("ignored", ignored)
+            # Not an error: the end user's forwarded `context.user_agent` was a bot's, or the
+            # site excludes that traffic. The answer does not say which events, only how many.
+            self._stats.log_once(
+                "ignored",
+                logging.INFO,
+                "clycyo: the collector ignored %d event(s) as bot or excluded traffic",
+                ignored,
+            )
         if not rejected:
             return
         self._stats.add("rejected", len(rejected))

@@ -16,7 +16,7 @@ logger = logging.getLogger("clycyo_sdk")
 
 ErrorCallback = Callable[["DeliveryError", list[dict[str, Any]]], None]
 
-COUNTERS = ("dropped", "invalid", "sent", "duplicates", "rejected", "failed")
+COUNTERS = ("dropped", "invalid", "sent", "duplicates", "ignored", "rejected", "failed")
 
 
 class DeliveryError(Exception):
@@ -34,6 +34,7 @@ class Stats:
     - dropped: refused by `track()` because the queue was full or the client shut down
     - invalid: could not be encoded (bad field, too large), never sent
     - sent: accepted by the collector; duplicates: already there (a retry that had arrived)
+    - ignored: answered but deliberately not stored by the collector (bot traffic, opted out)
     - rejected: refused one by one by the collector (kept in its quarantine)
     - failed: given up after the retries, or refused as a whole batch (401, 400, ...)
     """

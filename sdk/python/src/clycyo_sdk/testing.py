@@ -112,7 +112,12 @@ class InMemoryTransport:
             self.events.append(event)
             accepted += 1
         self.duplicates += duplicates
-        answer = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+        answer = {
+            "accepted": accepted,
+            "duplicates": duplicates,
+            "ignored": 0,
+            "rejected": rejected,
+        }
         return Response(200, {"content-type": "application/json"}, json.dumps(answer).encode())
 
     def _after_fork(self) -> None:
