@@ -9,16 +9,22 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./clycyo-data
 
-.PHONY: setup run test lint format typecheck bench clean system-packages tracker
+.PHONY: setup run test lint format typecheck bench clean system-packages bench-packages tracker
 
 setup: $(STAMP) tracker
 
-# Debian packages the tests and benchmarks use (Chromium for browser tests, wrk and nginx for
-# the ingest benchmark, PostgreSQL for the query comparison). Skipped when already present.
-system-packages:
-	@missing=""; \
-	for pair in chromium:chromium wrk:wrk nginx:nginx-light; do \
-	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+# Debian packages, as `found:package`: the package is installed unless `found` (a command on
+# the PATH or a file pattern) is there already. The tests need Chromium (browser tests); the
+# benchmarks also need wrk and nginx (bench/ingest.py) and PostgreSQL (bench/query.py's baseline).
+TEST_PACKAGES := chromium:chromium
+BENCH_PACKAGES := wrk:wrk nginx:nginx-light /usr/lib/postgresql/*/bin/initdb:postgresql
+
+define install_missing
+	@set -f; missing=""; \
+	for pair in $(1); do \
+	  set +f; found=$${pair%:*}; \
+	  command -v "$$found" >/dev/null 2>&1 || compgen -G "$$found" >/dev/null || \
+	    missing="$$missing $${pair##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -26,6 +32,13 @@ system-packages:
 	  $$SUDO apt-get install -y -q $$missing >/dev/null || \
 	    { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q $$missing >/dev/null; }; \
 	fi
+endef
+
+system-packages:
+	$(call install_missing,$(TEST_PACKAGES))
+
+bench-packages:
+	$(call install_missing,$(TEST_PACKAGES) $(BENCH_PACKAGES))
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -54,9 +67,20 @@ format: setup
 	$(VENV)/bin/ruff format src tests bench sdk/python
 	$(VENV)/bin/ruff check --fix src tests bench sdk/python
 
-bench: setup system-packages
-	$(PY) bench/ingest.py
-	$(PY) bench/query.py
+# Every benchmark in bench/, at modest sizes (run a script directly for its full-size defaults,
+# which docs/benchmarks.md reports). BENCH_EVENTS sizes the generated worlds.
+BENCH_EVENTS ?= 1000000
+bench: setup bench-packages
+	@echo "results: printed below and written to bench/results/ (bench/query.py keeps its world in bench/data/)"
+	$(PY) bench/ingest.py --duration 5
+	$(PY) bench/query.py --events $(BENCH_EVENTS) --rounds 3
+	$(PY) bench/dashboard.py --events $(BENCH_EVENTS)
+	$(PY) bench/load_chdb.py --events 200000
+	$(PY) bench/derive.py --runs 1
+	$(PY) bench/sdk.py --runs 3
+	$(PY) bench/soak.py --duration 60 --chart bench/results/soak-rss.svg
+	@echo "results: bench/results/{ingest,query,dashboard,sdk}-*.{json,md}, soak-*.json and"
+	@echo "soak-rss.svg; load_chdb.py and derive.py print their tables above only"
 
 clean:
 	rm -rf $(VENV) tracker/node_modules tracker/dist $(TRACKER_DIST) .pytest_cache .mypy_cache

@@ -17,10 +17,10 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-BIN = Path("/usr/lib/postgresql/15/bin")
 PORT = 55_432
 
 SCHEMA = """
@@ -124,6 +124,30 @@ def for_duckdb(sql: str) -> str:
     return sql.replace("::float8", "::DOUBLE")
 
 
+@cache
+def bin_dir() -> Path:
+    """The server programs' folder: Debian's newest `/usr/lib/postgresql/N/bin`, else what
+    `pg_config --bindir` names, else wherever `initdb` is on the PATH."""
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else -1,
+    )
+    if debian:
+        return debian[-1].parent
+    if pg_config := shutil.which("pg_config"):
+        found = subprocess.run([pg_config, "--bindir"], check=False, capture_output=True, text=True)
+        folder = Path(found.stdout.strip())
+        if found.returncode == 0 and (folder / "initdb").is_file():
+            return folder
+    if initdb := shutil.which("initdb"):
+        return Path(initdb).parent
+    raise RuntimeError("PostgreSQL's initdb not found: `make bench-packages`, or --no-postgres")
+
+
+def _program(name: str) -> str:
+    return str(bin_dir() / name)
+
+
 def _as_postgres(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     if os.geteuid() == 0:
         command = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(f"'{c}'" for c in command)]
@@ -139,16 +163,14 @@ class Postgres:
         os.chmod(self.folder, 0o777)
 
     def start(self) -> None:
-        _as_postgres(
-            [str(BIN / "initdb"), "-D", str(self.cluster), "-A", "trust", "-U", "postgres"]
-        )
+        _as_postgres([_program("initdb"), "-D", str(self.cluster), "-A", "trust", "-U", "postgres"])
         settings = (
             f"-p {PORT} -k {self.folder} -c shared_buffers=2GB -c work_mem=256MB"
             " -c max_parallel_workers_per_gather=2 -c jit=off"
         )
         _as_postgres(
             [
-                str(BIN / "pg_ctl"),
+                _program("pg_ctl"),
                 "-D",
                 str(self.cluster),
                 "-o",
@@ -166,7 +188,7 @@ class Postgres:
         os.chmod(path, 0o644)
         result = subprocess.run(
             [
-                str(BIN / "psql"),
+                _program("psql"),
                 "-h",
                 str(self.folder),
                 "-p",
@@ -211,6 +233,6 @@ class Postgres:
 
     def stop(self) -> None:
         try:
-            _as_postgres([str(BIN / "pg_ctl"), "-D", str(self.cluster), "-m", "immediate", "stop"])
+            _as_postgres([_program("pg_ctl"), "-D", str(self.cluster), "-m", "immediate", "stop"])
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)

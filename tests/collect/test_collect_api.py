@@ -81,7 +81,7 @@ def test_broken_gzip_is_a_400(server: Site) -> None:
 def test_unreadable_body_is_a_400_with_a_reason(server: Site) -> None:
     status, answer = server.post("/api/collect", b"{not json", secret=True)
     assert status == 400
-    assert answer["error"]
+    assert answer["error"] == "body: JSON is malformed: object keys must be strings (byte 1)"
 
 
 def test_bad_keys_are_401(server: Site) -> None:
@@ -175,11 +175,35 @@ def test_per_event_errors_name_the_field_and_keep_the_valid_ones(server: Site) -
     assert errors[2] == "url: required for a pageview"
     assert errors[3].startswith("name: expected") and "length" in errors[3]
     assert errors[4] == "revenue.amount: not a decimal number"
-    assert errors[5] == "props: expected bool | int | float | str, got object"
+    assert errors[5] == "props.nested: expected bool | int | float | str, got object"
     assert set(errors) == {1, 2, 3, 4, 5}
     stored = {e["name"]: e for e in server.events()}
     assert set(stored) == {"ok_1", "ok_3"}
     assert stored["ok_3"]["props"] == {"plan": "team", "seats": "3", "trial": "false"}
+
+
+def test_props_and_traits_errors_name_the_key(server: Site) -> None:
+    many = {f"k{i}": i for i in range(limits.MAX_PROPS + 1)}
+    batch = [
+        {"name": "long", "props": {"plan": "x" * (limits.MAX_PROP_VALUE_CHARS + 1)}},
+        {"name": "typed", "props": {"plan": "team", "seats": [1, 2]}},
+        {"name": "key", "props": {"k" * (limits.MAX_PROP_KEY_CHARS + 1): 1}},
+        {"name": "many", "props": many},
+        {"name": "traits", "type": "identify", "user_id": "u1", "visitor_id": "v1", "traits": many},
+        {"name": "ok", "props": {"plan": "team"}},
+    ]
+    status, answer = server.post("/api/collect", {"batch": batch}, secret=True)
+    assert status == 200
+    assert answer["accepted"] == 1
+    errors = {r["index"]: r["error"] for r in answer["rejected"]}
+    limit = limits.MAX_PROPS
+    assert errors == {
+        0: f"props.plan: expected str of length <= {limits.MAX_PROP_VALUE_CHARS}",
+        1: "props.seats: expected bool | int | float | str, got array",
+        2: f'props["{"k" * 40}…"]: key expected str of length <= {limits.MAX_PROP_KEY_CHARS}',
+        3: f"props.k{limit}: more than {limit} keys in props",
+        4: f"traits.k{limit}: more than {limit} keys in traits",
+    }
 
 
 def test_rejected_events_are_quarantined_with_their_reason(server: Site) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import threading
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from clycyo.commands import export
 from tests.serverproc import ServerProcess, Site, clycyo
 
 
@@ -90,3 +94,22 @@ def test_export_parquet_while_serving_and_csv_offline(
         rows = list(csv.DictReader(handle))
     assert len(rows) == 120
     assert json.loads(rows[0]["props"])["n"] is not None
+
+
+def test_export_progress_counts_whole_events(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = pa.schema([("n", pa.int64())])
+    batches = [pa.record_batch([pa.array(range(size))], schema=schema) for size in (10, 7)]
+    assert export.write(tmp_path / "e.csv", "csv", schema, iter(batches), 17) == 17
+    shown = capsys.readouterr().err
+    assert "17/17 events" in shown and "100%" in shown
+    assert "0.00" not in shown and "17.0" not in shown
+    many = [pa.record_batch([pa.array(range(1_234_567))], schema=schema)]
+    export.write(tmp_path / "m.csv", "csv", schema, iter(many), 1_234_567)
+    assert "1,234,567/1,234,567 events" in capsys.readouterr().err
+    # The count unknown (a server that did not send it): the events written, no fraction.
+    export.write(tmp_path / "u.csv", "csv", schema, iter(batches), 0)
+    shown = capsys.readouterr().err
+    assert "17 events [" in shown and re.search(r"\d/\d", shown) is None
+    assert (tmp_path / "u.csv").read_text().count("\n") == 18  # the header and 17 rows

@@ -8,6 +8,8 @@ what it can read, and let a stalled body go after `limits.MAX_BODY_READ_S` (chec
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import socket
 import time
 from typing import Any
@@ -32,24 +34,43 @@ def head(path: str, length: int, extra: str = "") -> bytes:
     ).encode()
 
 
-def status_of(sock: socket.socket) -> int | None:
+def answer_of(sock: socket.socket) -> tuple[int | None, bytes]:
+    """The status and body of the one answer on `sock` (`None`: nothing came, or not HTTP)."""
+    data = b""
     try:
-        data = sock.recv(4096)
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        head_, _, body = data.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length: *(\d+)", head_)
+        while length is not None and len(body) < int(length.group(1)):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            body += chunk
     except (TimeoutError, ConnectionError):
-        return None
+        return None, b""
     if not data.startswith(b"HTTP/1.1 "):
-        return None
-    return int(data.split(b" ", 2)[1])
+        return None, b""
+    return int(data.split(b" ", 2)[1]), body
+
+
+def status_of(sock: socket.socket) -> int | None:
+    return answer_of(sock)[0]
 
 
 def test_slow_and_stalled_clients_do_not_stop_the_others(
     fuzz_server: ServerProcess, fuzz_site: Site
 ) -> None:
-    body = b'{"name":"slow","event_id":"slow-1"}'
+    # One event of its own per slow client, every body the same length.
+    bodies = [b'{"name":"slow","event_id":"slow-%02d"}' % i for i in range(SLOW_CLIENTS)]
     headers_only = [raw_socket(fuzz_server) for _ in range(SLOW_CLIENTS)]
     byte_a_second = [raw_socket(fuzz_server) for _ in range(SLOW_CLIENTS)]
     promised_more = [raw_socket(fuzz_server) for _ in range(SLOW_CLIENTS)]
-    request = head("/api/collect", len(body), f"Authorization: Bearer {fuzz_site.secret_key}\r\n")
+    auth = f"Authorization: Bearer {fuzz_site.secret_key}\r\n"
+    request = head("/api/collect", len(bodies[0]), auth)
     try:
         for sock in promised_more:
             sock.sendall(head("/api/collect", 10_000) + b'{"name":')
@@ -60,23 +81,29 @@ def test_slow_and_stalled_clients_do_not_stop_the_others(
         for step in range(4):
             for sock in headers_only:
                 sock.sendall(request[20 + step : 21 + step])
-            for sock in byte_a_second:
+            for sock, body in zip(byte_a_second, bodies, strict=True):
                 sock.sendall(body[step : step + 1])
             started = time.monotonic()
             status, answer = fuzz_site.post(
                 "/api/collect", {"name": "meanwhile", "event_id": f"m{step}"}, secret=True
             )
-            assert status == 200, answer
+            assert status == 200 and answer["accepted"] == 1, answer
             assert time.monotonic() - started < 5.0  # a busy machine is slow; a stuck one hangs
             assert fuzz_server.get("/healthz")[0] == 200
             time.sleep(1.0)
-        # The byte-a-second clients finish their bodies: they are answered normally.
-        for sock in byte_a_second:
+        # The byte-a-second clients finish their bodies: each is answered and its event kept.
+        for sock, body in zip(byte_a_second, bodies, strict=True):
             sock.sendall(body[4:])
-        assert {status_of(sock) for sock in byte_a_second} == {200}
+        answers = [answer_of(sock) for sock in byte_a_second]
+        assert [status for status, _ in answers] == [200] * SLOW_CLIENTS
+        assert [json.loads(body)["accepted"] for _, body in answers] == [1] * SLOW_CLIENTS
     finally:
         for sock in headers_only + byte_a_second + promised_more:
             sock.close()
+    stored = {e["event_id"] for e in fuzz_site.events(name="slow")}
+    assert stored == {f"slow-{i:02d}" for i in range(SLOW_CLIENTS)}
+    meanwhile = {e["event_id"] for e in fuzz_site.events(name="meanwhile")}
+    assert meanwhile == {"m0", "m1", "m2", "m3"}
     assert_still_healthy(fuzz_server, fuzz_site)
 
 
@@ -86,15 +113,22 @@ def test_content_length_shorter_than_the_body(fuzz_server: ServerProcess, fuzz_s
     with raw_socket(fuzz_server) as sock:
         sock.sendall(head("/api/collect", 8, auth) + body)
         status = status_of(sock)
-    assert status is not None and status < 500
+    # The 8 bytes are not JSON and the rest is not a request: refused, and nothing stored.
+    assert status == 400
     assert_still_healthy(fuzz_server, fuzz_site)
+    assert fuzz_site.events(name="short") == []
 
 
-def test_content_length_not_a_number(fuzz_server: ServerProcess, fuzz_site: Site) -> None:
+@pytest.mark.parametrize("length", [b"-5", b"abc"])
+def test_content_length_not_a_number(
+    fuzz_server: ServerProcess, fuzz_site: Site, length: bytes
+) -> None:
     with raw_socket(fuzz_server) as sock:
-        sock.sendall(b"POST /api/collect HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}")
+        sock.sendall(
+            b"POST /api/collect HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\n{}" % length
+        )
         status = status_of(sock)
-    assert status is None or status < 500
+    assert status == 400  # answered at once: no wait for a body of unknown length
     assert_still_healthy(fuzz_server, fuzz_site)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from clycyo import local_server
 from clycyo.config.store import Site
+from clycyo.identity.deriver import open_deriver
 from clycyo.model import Event, Rejection
 from clycyo.store import retention
 from clycyo.store.intake import IntakeLog
@@ -73,6 +74,59 @@ def test_old_events_go_from_every_place(tmp_path: Path, open_store: StoreFactory
     assert ids == ["new-1", "new-2", "old-other"]
     assert store.execute("SELECT count(*) FROM orders")[0][0] == 0
     assert quarantine.count(2) == 1 and quarantine.count(1) == 1
+    writer.stop()
+    intake.close()
+    store.close()
+
+
+def identify(event_id: str, visitor_id: str, user_id: str, age_days: float) -> Event:
+    return Event(
+        site_id=1,
+        event_id=event_id,
+        time_us=NOW_US - int(age_days * DAY_US),
+        received_us=NOW_US,
+        origin="server",
+        type="identify",
+        name="identify",
+        visitor_id=visitor_id,
+        user_id=user_id,
+    )
+
+
+def test_each_visitors_latest_link_outlives_retention(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    store = open_store(tmp_path)
+    intake = IntakeLog(tmp_path / "intake")
+    quarantine = Quarantine(tmp_path / "q.sqlite")
+    writer = Writer(store, intake, quarantine, deriver=open_deriver(store))
+    site = Site(1, "links.example", "pk_1", retention_days=30)
+    links = [
+        # A shared browser: ann, then bob; both links are old, bob's is the latest.
+        identify("i-1", "shared", "ann", 50),
+        identify("i-2", "shared", "bob", 40),
+        # An old link superseded by a recent one.
+        identify("i-3", "moved", "carl", 60),
+        identify("i-4", "moved", "dora", 5),
+        # An old link, the visitor's only one.
+        identify("i-5", "lone", "erin", 90),
+    ]
+    assert writer.wait_loaded(intake.append_sync(links, []), 10)
+
+    def stored() -> set[tuple[str, str]]:
+        rows = store.execute("SELECT visitor_id, user_id FROM identities WHERE site_id = 1")
+        return {(visitor, user) for visitor, user in rows}
+
+    assert stored() == {
+        ("shared", "ann"),
+        ("shared", "bob"),
+        ("moved", "carl"),
+        ("moved", "dora"),
+        ("lone", "erin"),
+    }
+    report = writer.submit(lambda: retention.apply(store, intake, quarantine, [site], NOW_US))
+    assert report.result(10).events == {"links.example": 4}  # every identify but dora's
+    assert stored() == {("shared", "bob"), ("moved", "dora"), ("lone", "erin")}
     writer.stop()
     intake.close()
     store.close()

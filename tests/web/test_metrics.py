@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from clycyo.collect.ingest import _field_of
 from clycyo.web.metrics import rejection_label
 from tests.serverproc import Site
+
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 SAMPLE = re.compile(r'^([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+$')
 
@@ -61,3 +65,16 @@ def test_rejection_labels_come_from_a_closed_set() -> None:
     assert rejection_label("revenue.amount") == "revenue"
     assert rejection_label('x"} 1') == "other"
     assert rejection_label("body") == "body"
+    # Counted by top-level field, so keys a client invents do not grow the counters.
+    assert _field_of('props["a:b"]: key expected str of length <= 100') == "props"
+    assert _field_of("props.plan: expected str of length <= 2000") == "props"
+    assert _field_of("revenue.amount: not a decimal number") == "revenue"
+
+
+def test_every_metric_is_documented(server: Site) -> None:
+    text = server.server.request("GET", "/metrics")[1].decode()
+    names = re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE)
+    assert "clycyo_store_healthy" in names
+    table = OPERATIONS.read_text().split("## Metrics", 1)[1]
+    missing = [name for name in names if not re.search(rf"`{name}[`{{]", table)]
+    assert missing == [], "document these metrics in docs/operations.md"

@@ -6,6 +6,11 @@ from clycyo.config.access import AccessStore
 from clycyo.config.store import ConfigStore
 from tests.serverproc import ServerProcess
 
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
 
 def test_export_holds_the_persons_events_identities_and_quarantine(
     shared_server: ServerProcess,
@@ -31,6 +36,13 @@ def test_export_holds_the_persons_events_identities_and_quarantine(
     ]
     status, body = site.post("/api/collect", {"batch": batch}, secret=True)
     assert status == 200 and body["accepted"] == 4
+    visit = {"key": site.public_key, "type": "pageview", "visitor_id": "dev-1", "event_id": "p2"}
+    status, body = site.post(
+        "/api/collect",
+        {**visit, "url": f"https://{site.site}/pricing"},
+        headers={"Origin": f"https://{site.site}", "User-Agent": CHROME},
+    )
+    assert status == 200 and body["accepted"] == 1
 
     status, document = shared_server.get(
         f"/api/v1/persons/ann/export?site={site.site}", bearer=site.secret_key
@@ -41,6 +53,18 @@ def test_export_holds_the_persons_events_identities_and_quarantine(
     assert {"p1", "pay-1"} <= ids and "bob-1" not in ids
     assert {(i["visitor_id"], i["user_id"]) for i in document["identities"]} == {("dev-1", "ann")}
     assert len(document["quarantined"]) == 1 and "ann" in document["quarantined"][0]["payload"]
+
+    # 64-bit ids are text, as in the timeline: JavaScript would round them as JSON numbers.
+    visit_ids = [e["visit_id"] for e in document["events"] if e["visit_id"] is not None]
+    assert visit_ids and all(isinstance(v, str) and v == str(int(v)) for v in visit_ids)
+    status, timeline = shared_server.get(
+        f"/api/v1/persons/ann/timeline?site={site.site}", bearer=site.secret_key
+    )
+    assert status == 200, timeline
+    shown = {e["event_id"]: e["visit_id"] for e in timeline["events"] if "visit_id" in e}
+    exported = {e["event_id"]: e["visit_id"] for e in document["events"]}
+    assert "p2" in shown
+    assert all(exported[event_id] == visit_id for event_id, visit_id in shown.items())
 
     # By a visitor id, the same person.
     status, again = shared_server.get(

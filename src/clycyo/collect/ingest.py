@@ -9,6 +9,7 @@ happened to each event. It knows nothing of HTTP.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -76,7 +77,11 @@ def _without_ip(payload: bytes) -> str:
 
 
 def _field_of(error: str) -> str:
-    return error.split(":", 1)[0] if ":" in error else "body"
+    """The top-level field an error names (`props.plan: …` → `props`): a closed set to count by,
+    where the full name may hold a key the client chose."""
+    if ":" not in error:
+        return "body"
+    return re.split(r"[.\[]", error.split(":", 1)[0], maxsplit=1)[0]
 
 
 class Ingest:

@@ -77,7 +77,7 @@ class RateLimiter:
     def __init__(self, source_per_s: float = 100.0, key_per_s: float = 5000.0) -> None:
         self.sources = Buckets(source_per_s) if source_per_s > 0 else None
         self.keys = Buckets(key_per_s) if key_per_s > 0 else None
-        self.refused: Counter[str] = Counter()  # by limit: "source", "key"
+        self.refused: Counter[str] = Counter()  # by limit: "address", "key" (as `/metrics` says)
 
     def source_wait_s(self, ip: str | None) -> int:
         """Whole seconds a request from `ip` must wait (0: go ahead)."""
@@ -86,7 +86,7 @@ class RateLimiter:
         key = source_of(ip)
         if key is None:
             return 0
-        return self._verdict(self.sources.take(key, time.monotonic()), "source")
+        return self._verdict(self.sources.take(key, time.monotonic()), "address")
 
     def key_wait_s(self, site_id: int, trusted: bool) -> int:
         """Whole seconds a request with this site's public (or secret) key must wait."""

@@ -8,6 +8,7 @@ it applies no business rules (those live in `pipeline/validate.py`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -82,15 +83,22 @@ _MAX_EPOCH_MS = 10**15
 
 _body_decoder = msgspec.json.Decoder(BodyIn)
 _event_decoder = msgspec.json.Decoder(EventIn)
-_PATH = re.compile(r" - at `\$\.?(.*)`$")
+# msgspec names the place of an error as `$.a.b`, or `key` in `$.props` when a key is wrong.
+_PATH = re.compile(r" - at (`key` in )?`\$\.?(.*)`$")
+# A map's entries as the wire format allows them, to find the entry msgspec did not name.
+_ENTRY_TYPES: dict[str, tuple[Any, Any]] = {"props": (PropKey, PropValue), "traits": (PropKey, Any)}
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_$-]{1,40}")
 
 
 class WireError(ValueError):
     """The body or one event does not match the wire format; the message names the field."""
 
 
-def describe(exc: Exception) -> str:
-    """Rewrite msgspec's message `Expected X - at `$.a.b`` as `a.b: expected X`."""
+def describe(exc: Exception, source: bytes | dict[str, Any] | None = None) -> str:
+    """Rewrite msgspec's message `Expected X - at `$.a.b`` as `a.b: expected X`.
+
+    msgspec names a map but not its entry; given the event (`source`, as JSON or as an object),
+    an error inside `props` or `traits` names the key, as `props.plan: expected ...`."""
     if isinstance(exc, UnicodeDecodeError):
         return f"body: not valid UTF-8 (byte {exc.start})"
     if isinstance(exc, RecursionError):
@@ -98,17 +106,70 @@ def describe(exc: Exception) -> str:
     message = str(exc)
     match = _PATH.search(message)
     if not match:
-        return message[:1].lower() + message[1:]
-    reason = message[: match.start()].replace("`", "")
-    field = match.group(1) or "body"
+        return f"body: {_lower_first(message.replace('`', ''))}"
+    reason = _lower_first(message[: match.start()].replace("`", ""))
+    field = match.group(2) or "body"
     field = re.sub(r"^\[(\d+)\]\.?", "", field) or field
     field = field.replace("[...]", "")
-    return f"{field}: {reason[:1].lower()}{reason[1:]}"
+    if field in _ENTRY_TYPES and source is not None:
+        named = _entry_problem(field, _generic(source).get(field))
+        if named is not None:
+            return named
+    if match.group(1):
+        reason = f"key {reason}"
+    return f"{field}: {reason}"
+
+
+def _lower_first(text: str) -> str:
+    """`Expected ...` as `expected ...`, but `JSON is ...` (an acronym) left as it is."""
+    word = text.split(" ", 1)[0]
+    if any(c.isupper() for c in word[1:]):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _generic(source: bytes | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(source, dict):
+        return source
+    try:
+        decoded = msgspec.json.decode(source)
+    except JSON_ERRORS:
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def _entry_problem(field: str, entries: object) -> str | None:
+    """The first entry of `props` or `traits` that breaks a rule, named with its key."""
+    if not isinstance(entries, dict):
+        return None
+    key_type, value_type = _ENTRY_TYPES[field]
+    for key, value in entries.items():
+        for part, kind, item in (("key ", key_type, key), ("", value_type, value)):
+            try:
+                msgspec.convert(item, kind)
+            except msgspec.ValidationError as exc:
+                reason = _lower_first(str(exc).replace("`", ""))
+                return f"{_entry_name(field, key)}: {part}{reason}"
+    if len(entries) > limits.MAX_PROPS:
+        key = list(entries)[limits.MAX_PROPS]
+        return f"{_entry_name(field, key)}: more than {limits.MAX_PROPS} keys in {field}"
+    return None
+
+
+def _entry_name(field: str, key: object) -> str:
+    """`props.plan`; a key that is long, empty or not plain is quoted (and cut short)."""
+    text = str(key)
+    if _PLAIN_KEY.fullmatch(text):
+        return f"{field}.{text}"
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    return f"{field}[{json.dumps(shown, ensure_ascii=False)}]"
 
 
 def decode_body(body: bytes) -> BodyIn:
     try:
         return _body_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise WireError(describe(exc, body)) from None
     except JSON_ERRORS as exc:
         raise WireError(describe(exc)) from None
 
@@ -116,6 +177,8 @@ def decode_body(body: bytes) -> BodyIn:
 def decode_event(raw: msgspec.Raw | bytes) -> EventIn:
     try:
         return _event_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise WireError(describe(exc, bytes(raw))) from None
     except JSON_ERRORS as exc:
         raise WireError(describe(exc)) from None
 

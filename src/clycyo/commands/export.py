@@ -92,6 +92,11 @@ def _from_file(data_dir: Path, domain: str, span: exports.ExportRange) -> Source
     return rows, reader.schema, exports.iterate(reader)
 
 
+# Events as whole numbers ("12,000/17,000 events"), not tqdm's scaled "0.00/17.0k" fractions.
+_BAR = "{percentage:3.0f}%|{bar}| {n:,}/{total:,} events [{elapsed}<{remaining}, {rate_fmt}]"
+_COUNT = "{n:,} events [{elapsed}, {rate_fmt}]"  # when the server did not say how many
+
+
 def write(
     out: Path, kind: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch], rows: int
 ) -> int:
@@ -103,7 +108,13 @@ def write(
         else pa_csv.CSVWriter(partial, schema)
     )
     written = 0
-    with tqdm(total=rows, unit="events", unit_scale=True, file=sys.stderr) as progress:
+    with tqdm(
+        total=rows or None,
+        unit=" events",
+        unit_scale=True,  # for the rate only: the counts are shown whole
+        bar_format=_BAR if rows else _COUNT,
+        file=sys.stderr,
+    ) as progress:
         try:
             for batch in batches:
                 writer.write_batch(batch)

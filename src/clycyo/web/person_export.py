@@ -4,6 +4,8 @@ For a data-subject request (access, portability): the person as the people API r
 (`identity/people.py`, so export, timeline and erasure agree on who the person is), every stored
 event of theirs with every column, their identity links, the Stripe ids linked to them, and the
 quarantined events that name one of their ids. One JSON document; no IP address exists to export.
+The store's 64-bit ids (`visit_id`) are strings, as in the timeline: beyond 2^53 a JSON number
+loses digits in JavaScript.
 
 Credentials: a secret key, an API token or a logged-in user of the site, like the people API.
 A shared link (read-only, for dashboards) may not: it never sees persons.
@@ -16,14 +18,19 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from clycyo.identity import people, persons
+from clycyo.store.columns import COLUMNS
 from clycyo.store.export import EXPORT_COLUMNS
 from clycyo.web.access import ApiError, authorize_site, request_grant
 
 MAX_EVENTS = 1_000_000
+_WIDE = (pa.uint64(), pa.int64())
+# Exported columns holding 64-bit integers, written as text.
+_ID_COLUMNS = frozenset(c.name for c in COLUMNS if c.arrow in _WIDE) & set(EXPORT_COLUMNS)
 
 
 def _plain(value: Any) -> Any:
@@ -32,6 +39,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     return value
+
+
+def _column(name: str, value: Any) -> Any:
+    if name in _ID_COLUMNS and value is not None:
+        return str(value)
+    return _plain(value)
 
 
 def collect(runtime: Any, site_id: int, person_id: str) -> dict[str, Any] | None:
@@ -62,7 +75,7 @@ def collect(runtime: Any, site_id: int, person_id: str) -> dict[str, Any] | None
     return {
         "person": {"user_id": person.user_id, "visitor_ids": list(person.visitor_ids)},
         "events": [
-            {name: _plain(value) for name, value in zip(EXPORT_COLUMNS, row, strict=True)}
+            {name: _column(name, value) for name, value in zip(EXPORT_COLUMNS, row, strict=True)}
             for row in rows
         ],
         "identities": [

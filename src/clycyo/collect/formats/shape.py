@@ -107,4 +107,4 @@ def checked(event: dict[str, Any]) -> EventIn | Invalid:
     try:
         return msgspec.convert(fields, EventIn)
     except msgspec.ValidationError as exc:
-        return Invalid(_encode(fields), describe(exc))
+        return Invalid(_encode(fields), describe(exc, fields))
