@@ -10,8 +10,9 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
+from pathlib import Path
 
-from tests.serverproc import ServerProcess, Site
+from tests.serverproc import ServerProcess, Site, clycyo
 from tests.test_durability import sender
 
 CHROME = (
@@ -132,3 +133,22 @@ def test_erasure_reaches_the_collectors_logs(own_server: ServerProcess) -> None:
     logs = b"".join(p.read_bytes() for p in (own_server.data_dir / "intake").rglob("*.log"))
     assert person.encode() not in logs
     assert [e["user_id"] for e in site.events()] == ["someone-else"]
+
+
+def test_a_backup_holds_what_the_collectors_acknowledged(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    start(own_server)
+    site = own_server.add_site("b.example")
+    ids = [f"b-{n}" for n in range(300)]
+    for chunk in range(0, len(ids), 100):
+        batch = [{"name": "paid", "event_id": i} for i in ids[chunk : chunk + 100]]
+        assert site.post("/api/collect", {"batch": batch}, secret=True)[1]["accepted"] == 100
+    clycyo("backup", str(tmp_path / "copy"), "--json", data=own_server.data_dir)
+    own_server.kill()
+    restored = ServerProcess(tmp_path / "copy").start()
+    try:
+        copy = Site(restored, site.site, site.public_key, site.secret_key)
+        assert sorted(e["event_id"] for e in copy.events(limit="1000")) == sorted(ids)
+    finally:
+        restored.kill()
