@@ -89,3 +89,33 @@ def test_quarantine_list_show_replay(own_server: ServerProcess, running: bool) -
     )
     assert result.returncode == 1
     assert "timestamp" in result.stdout
+
+
+def _commands() -> list[str]:
+    """Every command `clycyo --help` lists, with the subcommands of `site` and `user`."""
+    import argparse
+
+    from clycyo.cli import build_parser
+
+    def names(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return [(name, sub) for a in actions for name, sub in a.choices.items()]
+
+    found = []
+    for name, sub in names(build_parser()):
+        nested = names(sub)
+        found += [f"{name} {inner}" for inner, _ in nested] if nested else [name]
+    return found
+
+
+def test_the_readme_lists_every_command() -> None:
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    listing = readme.split("## The command line", 1)[1].split("\n## ", 1)[0]
+    commands = _commands()
+    assert {"serve", "site add", "site set", "query", "migrate", "demo"} <= set(commands)
+    missing = [c for c in commands if f"clycyo {c}" not in listing]
+    assert missing == [], "list these commands in README.md's command line section"
+    assert "--workers" in listing
+    for page in ("docs/demo.md", "docs/scaling.md"):
+        assert f"]({page}" in listing and (root / page).exists()

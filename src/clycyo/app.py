@@ -71,6 +71,7 @@ def web_routes() -> list[BaseRoute]:
         Route("/api/admin/backup", maintenance_api.backup, methods=["POST"]),
         Route("/api/admin/export", maintenance_api.export, methods=["POST"]),
         Route("/api/admin/retention", maintenance_api.retention, methods=["POST"]),
+        Route("/api/admin/query", query_api.admin_query, methods=["POST"]),
         *dashboard_routes(),
     ]
 

@@ -1,15 +1,14 @@
 """The `clycyo` command line: parse arguments and hand each command to the module that does it.
 
-Commands that change configuration (`site add`, `user add`) write the SQLite configuration store
-directly, so they work whether or not a server runs on the data folder; a running server notices
-within a second.
+Commands that change configuration (`site add`, `site set`, `user add`) write the SQLite
+configuration store directly, so they work whether or not a server runs on the data folder; a
+running server notices within a second.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -51,59 +50,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_site_add(args: argparse.Namespace) -> int:
-    try:
-        created = _config(args).add_site(
-            args.domain, stripe_signing_secret=args.stripe_signing_secret
-        )
-    except ConfigError as exc:
-        print(f"clycyo: {exc}", file=sys.stderr)
-        return 1
-    site = created.site
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "site": site.domain,
-                    "id": site.id,
-                    "public_key": site.public_key,
-                    "secret_key": created.secret_key,
-                }
-            )
-        )
-    else:
-        print(f"site        {site.domain}")
-        print(f"public key  {site.public_key}   (for the tracker's data-key)")
-        print(f"secret key  {created.secret_key}   (for your backend; shown only now)")
-    return 0
+    from clycyo.commands.sites import run_add
+
+    return run_add(args, _config(args))
 
 
 def cmd_site_set(args: argparse.Namespace) -> int:
-    config = _config(args)
-    site = config.site_by_domain(args.domain)
-    if site is None:
-        print(f"clycyo: no site {args.domain}", file=sys.stderr)
-        return 1
-    changes: dict[str, object] = {}
-    if args.retention_days is not None:
-        # 0 means keep everything, like a site that never had a retention.
-        changes["retention_days"] = args.retention_days or None
-    if args.stripe_signing_secret is not None:
-        changes["stripe_signing_secret"] = args.stripe_signing_secret or None
-    config.update_site(site.id, **changes)
-    print(f"site {site.domain} updated: {', '.join(changes) or 'nothing to change'}")
-    return 0
+    from clycyo.commands.sites import run_set
+
+    return run_set(args, _config(args))
 
 
 def cmd_site_list(args: argparse.Namespace) -> int:
-    sites = _config(args).sites()
-    if args.json:
-        print(
-            json.dumps([{"site": s.domain, "id": s.id, "public_key": s.public_key} for s in sites])
-        )
-    else:
-        for site in sites:
-            print(f"{site.id:>4}  {site.domain:<40} {site.public_key}")
-    return 0
+    from clycyo.commands.sites import run_list
+
+    return run_list(args, _config(args))
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -180,7 +141,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from clycyo.demo.send import run
 
-    return run(args)
+    return run(args, _data_dir(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo",
         action="store_true",
-        help="create a demo site and fill it with a month of realistic data",
+        help="create a demo site and fill it with two months of realistic data",
     )
     serve.add_argument(
         "--workers",
@@ -221,14 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="collector processes sharing the port (default 0: one process; env CLYCYO_WORKERS)",
     )
 
-    site = commands.add_parser("site", help="manage sites and their keys")
+    from clycyo.commands.sites import add_arguments as site_arguments
+
+    site = commands.add_parser("site", help="manage sites, their keys and settings")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="COMMAND")
     add = command("add", cmd_site_add, "create a site and its keys", site_commands)
     add.add_argument("domain")
-    add.add_argument("--json", action="store_true", help="print one JSON object")
+    site_arguments(add, adding=True)
     add.add_argument("--stripe-signing-secret", help="the site's Stripe webhook secret (whsec_…)")
     site_set = command("set", cmd_site_set, "change a site's settings", site_commands)
     site_set.add_argument("domain")
+    site_arguments(site_set, adding=False)
     site_set.add_argument(
         "--retention-days", type=int, help="delete events older than this (0: keep everything)"
     )
@@ -295,13 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--key", help="secret key or API token for the server (env CLYCYO_KEY)")
     query.add_argument("--json", action="store_true", help="print the API's JSON answer")
 
-    demo = command("demo", cmd_demo, "send a month of realistic demo events to a server")
-    demo.add_argument("--url", default="http://127.0.0.1:8000")
-    demo.add_argument("--site", default="demo.clycyo.test")
-    demo.add_argument("--secret-key", required=True)
-    demo.add_argument("--days", type=int, default=30)
-    demo.add_argument("--visitors-per-day", type=int, default=400)
-    demo.add_argument("--seed", type=int, default=7)
+    from clycyo.demo.world import DEFAULT_DAYS, DEFAULT_VISITORS_PER_DAY
+
+    demo = command("demo", cmd_demo, "send two months of realistic demo events to a server")
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="the server's address")
+    demo.add_argument("--site", default="demo.clycyo.test", help="the site's domain")
+    demo.add_argument("--secret-key", required=True, help="the site's secret key")
+    demo.add_argument(
+        "--days", type=int, default=DEFAULT_DAYS, help=f"days of history (default {DEFAULT_DAYS})"
+    )
+    demo.add_argument(
+        "--visitors-per-day",
+        type=int,
+        default=DEFAULT_VISITORS_PER_DAY,
+        help=f"new visitors on an average weekday (default {DEFAULT_VISITORS_PER_DAY})",
+    )
+    demo.add_argument("--seed", type=int, default=7, help="the same seed makes the same world")
     return parser
 
 

@@ -3,7 +3,9 @@
 DuckDB lets one process open the event store, so while `clycyo serve` runs, commands such as
 `quarantine replay` or `query` must go through it. The server leaves `server.json` (its URL and
 process id) and `admin.token` (readable by the folder's owner only) in the data folder while it
-runs; a tool that can read the token may use the server's admin endpoints.
+runs; a tool that can read the token may use the server's admin endpoints (a query too).
+A graceful stop removes both files; after a `kill -9` they stay, so readers trust them only while
+the process they name is alive and the URL answers.
 """
 
 from __future__ import annotations
@@ -60,26 +62,65 @@ def announce(data_dir: Path, url: str) -> str:
     return token
 
 
-def withdraw(data_dir: Path) -> None:
-    (data_dir / _INFO).unlink(missing_ok=True)
-    (data_dir / _TOKEN).unlink(missing_ok=True)
+def withdraw(data_dir: Path, token: str) -> None:
+    """Called by the server as it stops: remove its files, unless a newer server replaced them."""
+    info = _announcement(data_dir)
+    if info is not None and info.get("pid") == os.getpid():
+        (data_dir / _INFO).unlink(missing_ok=True)
+    try:
+        current = (data_dir / _TOKEN).read_text().strip()
+    except OSError:
+        return
+    if current == token:
+        (data_dir / _TOKEN).unlink(missing_ok=True)
+
+
+def _announcement(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        info = json.loads((data_dir / _INFO).read_text())
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, as another user
+    return True
+
+
+def token_unreadable(data_dir: Path) -> bool:
+    """True when a live server announced itself on `data_dir` but its token cannot be read."""
+    info = _announcement(data_dir)
+    if info is None or not _alive(int(info.get("pid", 0))):
+        return False
+    try:
+        (data_dir / _TOKEN).read_text()
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def find(data_dir: Path) -> LocalServer | None:
     """The server running on `data_dir`, if one is (its process alive and its token readable)."""
+    info = _announcement(data_dir)
+    if info is None or not _alive(int(info.get("pid", 0))):
+        return None  # none announced, or a stale file left by a killed server
     try:
-        info = json.loads((data_dir / _INFO).read_text())
         token = (data_dir / _TOKEN).read_text().strip()
-    except (OSError, ValueError):
+    except OSError:
         return None
-    pid = int(info.get("pid", 0))
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    url = str(info.get("url", ""))
+    if not url.startswith("http"):
         return None
-    except PermissionError:
-        pass
-    url = str(info["url"])
     try:
         with urllib.request.urlopen(url + "/healthz", timeout=5):
             pass

@@ -2,7 +2,8 @@
 
 The runtime is opened (and the intake logs replayed) before anything listens, so `/healthz`
 answers 200 as soon as anything answers. SIGTERM and SIGINT stop accepting, wait for the last
-group commit and load everything into the store before the process exits.
+group commit, load everything into the store and remove `server.json` and `admin.token` before
+the process exits — by the same signal, so a service manager sees how it ended.
 
 With `workers=0` one process does everything. With `workers=N`, N collector processes share the
 public port (see `workers/collector.py`) and this process — the core — owns the event store,
@@ -14,12 +15,14 @@ from __future__ import annotations
 import gc
 import logging
 import logging.config
+import signal
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -85,14 +88,16 @@ def serve(
         runtime.before_close.append(supervisor.stop)
     _tune_garbage_collection()
     _when_started(server, public_url, supervisor, after_start)
+    stop_signals = _StopSignals(server)
     try:
         server.run()
     finally:
         if supervisor is not None:
             supervisor.stop()
-        local_server.withdraw(settings.data_dir)
+        local_server.withdraw(settings.data_dir, runtime.admin_token)
         if runtime.accepting:
             runtime.close()
+    stop_signals.end()
 
 
 class _Server(uvicorn.Server):
@@ -102,6 +107,41 @@ class _Server(uvicorn.Server):
         if self.on_exit is not None:
             self.on_exit()
         super().handle_exit(sig, frame)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM handled around uvicorn's own handling of them.
+
+    After a graceful stop uvicorn raises the signal again with the handlers it found in place;
+    with Python's defaults that ends the process (SIGTERM) or unwinds it (SIGINT) before this
+    module's clean-up runs. These handlers only note the signal (and ask the server to stop, for
+    one that arrives before uvicorn listens), so the clean-up runs; `end` then ends the process
+    by that signal, as it would have ended without handlers (exit status 128+N).
+    """
+
+    def __init__(self, server: uvicorn.Server) -> None:
+        self.server = server
+        self.received: list[int] = []
+        self.previous: dict[signal.Signals, Any] = {}
+        # Signal handlers belong to the main thread (as in uvicorn, which skips them elsewhere).
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {sig: signal.signal(sig, self._note) for sig in _STOP_SIGNALS}
+
+    def _note(self, sig: int, frame: FrameType | None) -> None:
+        if sig not in self.received:
+            self.received.append(sig)
+        if not self.server.should_exit:
+            self.server.handle_exit(sig, frame)
+
+    def end(self) -> None:
+        for stop, handler in self.previous.items():
+            signal.signal(stop, handler)
+        for sig in self.received:
+            signal.signal(sig, signal.SIG_DFL)
+            signal.raise_signal(sig)
 
 
 def _core_socket(data_dir: Path) -> Path:

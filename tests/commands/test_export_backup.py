@@ -104,7 +104,7 @@ def test_export_progress_counts_whole_events(
     assert export.write(tmp_path / "e.csv", "csv", schema, iter(batches), 17) == 17
     shown = capsys.readouterr().err
     assert "17/17 events" in shown and "100%" in shown
-    assert "0.00" not in shown and "17.0" not in shown
+    assert re.search(r"0\.00/|/17\.0", shown) is None  # no scaled fractions (the rate may be)
     many = [pa.record_batch([pa.array(range(1_234_567))], schema=schema)]
     export.write(tmp_path / "m.csv", "csv", schema, iter(many), 1_234_567)
     assert "1,234,567/1,234,567 events" in capsys.readouterr().err

@@ -10,6 +10,9 @@ import json
 import uuid
 from pathlib import Path
 
+import pytest
+
+from clycyo import local_server
 from clycyo.cli import main
 from tests.serverproc import ServerProcess, clycyo
 from tests.small_world import CHROME, day_start
@@ -65,16 +68,24 @@ def test_query_through_a_running_server_and_without_one(
         "--to",
         DAY,
     ]
-    refused = _run(*flags, data=server.data_dir)
-    assert refused.returncode == 2 and "--key" in refused.stderr
-    table = _run(*flags, "--key", site.secret_key, data=server.data_dir)
-    assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines() == [
+    expected = [
         "event:page  visitors  pageviews",
         "----------  --------  ---------",
         "/                  2          2",
         "/pricing           1          1",
     ]
+    table = _run(*flags, "--key", site.secret_key, data=server.data_dir)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines() == expected
+    # Without a key, the server's admin token in the data folder is used.
+    keyless = _run(*flags, data=server.data_dir)
+    assert keyless.returncode == 0, keyless.stderr
+    assert keyless.stdout.splitlines() == expected
+    wrong = _run(*flags, "--key", "sk_wrong", data=server.data_dir)
+    assert wrong.returncode == 1 and "unknown or revoked key" in wrong.stderr
+    # Another address gets no admin token: it needs a key.
+    refused = _run(*flags, "--url", server.url, data=server.data_dir)
+    assert refused.returncode == 2 and "--key" in refused.stderr
     spec = tmp_path / "spec.json"
     spec.write_text(
         json.dumps({"site": site.site, "metrics": ["visits"], "date_range": [DAY, DAY]})
@@ -113,3 +124,30 @@ def test_query_through_a_running_server_and_without_one(
         data=server.data_dir,
     )
     assert listed.splitlines()[-1].strip() == "3"
+
+
+def test_the_admin_token_queries_only_through_the_admin_endpoint(
+    own_server: ServerProcess,
+) -> None:
+    server = own_server.start()
+    site = server.add_site("admin-reads.test")
+    token = (server.data_dir / "admin.token").read_text().strip()
+    spec = {"site": site.site, "metrics": ["visitors"]}
+    status, answer = server.post("/api/admin/query", spec, bearer=token)
+    assert status == 200 and answer["meta"]["site"] == site.site, answer
+    # The sites' own read endpoints do not take it, and the admin one takes nothing else.
+    assert server.post("/api/v1/query", spec, bearer=token)[0] == 401
+    assert server.post("/api/admin/query", spec, bearer=site.secret_key)[0] == 401
+    status, answer = server.post("/api/admin/query", {**spec, "site": "nowhere.test"}, bearer=token)
+    assert status == 400 and "unknown site" in answer["error"]
+
+
+def test_a_server_whose_token_cannot_be_read_asks_for_a_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As another user than the server's: the token file is the owner's only (mode 0600).
+    monkeypatch.setattr(local_server, "find", lambda data_dir: None)
+    monkeypatch.setattr(local_server, "token_unreadable", lambda data_dir: True)
+    ran = _run("--site", "shop.test", data=tmp_path)
+    assert ran.returncode == 2
+    assert "admin token cannot be read" in ran.stderr and "--key" in ran.stderr

@@ -161,7 +161,7 @@ def test_site_set_retention_and_apply_through_the_server(own_server: ServerProce
     out = clycyo(
         "site", "set", "retained.example", "--retention-days", "7", data=own_server.data_dir
     )
-    assert "retention_days" in out
+    assert "retention: 7 days" in out
     server = local_server.find(own_server.data_dir)
     assert server is not None
     status, report = server.call("POST", "/api/admin/retention")

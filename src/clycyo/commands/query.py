@@ -1,9 +1,11 @@
 """`clycyo query`: the query API from the command line, as a table or JSON.
 
 The spec comes from a JSON file (`--spec FILE`, `-` for standard input), from flags, or both
-(flags win). With `--url` (or when a server runs on the data folder) the query goes through that
-server's `POST /api/v1/query` with a secret key or API token (`--key`, or `CLYCYO_KEY`): DuckDB
-lets only the server open the store. When no server runs, the data folder is opened directly.
+(flags win). When a server runs on the data folder, DuckDB lets only it open the store: the query
+goes through its `POST /api/v1/query` with `--key` (or `CLYCYO_KEY`) if given, else through
+`POST /api/admin/query` with the admin token it left in the folder. With `--url` it goes to that
+server and needs a key: the admin token never leaves for another address. When no server runs,
+the folder is opened directly.
 """
 
 from __future__ import annotations
@@ -71,9 +73,13 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     return spec
 
 
-def _over_http(url: str, key: str, spec: dict[str, Any]) -> tuple[int, Any]:
+QUERY_PATH = "/api/v1/query"
+ADMIN_QUERY_PATH = "/api/admin/query"
+
+
+def _over_http(endpoint: str, key: str, spec: dict[str, Any]) -> tuple[int, Any]:
     request = urllib.request.Request(
-        url.rstrip("/") + "/api/v1/query",
+        endpoint,
         data=json.dumps(spec).encode(),
         method="POST",
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
@@ -94,7 +100,14 @@ def _locally(data_dir: Path, spec: dict[str, Any]) -> tuple[int, Any]:
     from clycyo.query.errors import QueryError
     from clycyo.runtime import Runtime, Settings
 
-    runtime = Runtime.open(Settings.from_env(data_dir))
+    try:
+        runtime = Runtime.open(Settings.from_env(data_dir))
+    except Exception as exc:  # a store held by another process, a folder of another user, …
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return 1, {
+            "error": f"cannot open the data folder {data_dir} ({first_line}); if a server runs"
+            " on it, pass --url and --key"
+        }
     try:
         return 200, api.run(runtime, spec)
     except QueryError as exc:
@@ -122,26 +135,38 @@ def render_table(spec: dict[str, Any], answer: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _endpoint_and_key(args: argparse.Namespace, data_dir: Path) -> tuple[str | None, str]:
+    """The URL to ask (None: open the folder) and the credential; ValueError when none fits."""
+    key = args.key or os.environ.get("CLYCYO_KEY") or ""
+    if args.url is not None:
+        if not key:
+            raise ValueError(
+                f"{args.url} needs a key: pass --key (the site's secret key or an API token)"
+                " or set CLYCYO_KEY"
+            )
+        return str(args.url).rstrip("/") + QUERY_PATH, key
+    running = local_server.find(data_dir)
+    if running is not None:
+        if key:
+            return running.url + QUERY_PATH, key
+        return running.url + ADMIN_QUERY_PATH, running.admin_token
+    if local_server.token_unreadable(data_dir):
+        raise ValueError(
+            f"a server runs on {data_dir} but its admin token cannot be read by this user:"
+            " pass --key (the site's secret key or an API token) or set CLYCYO_KEY"
+        )
+    return None, key
+
+
 def run(args: argparse.Namespace, data_dir: Path) -> int:
     try:
         spec = build_spec(args)
+        endpoint, key = _endpoint_and_key(args, data_dir)
     except (ValueError, OSError) as exc:
         print(f"clycyo: {exc}", file=sys.stderr)
         return 2
-    key = args.key or os.environ.get("CLYCYO_KEY")
-    url = args.url
-    if url is None:
-        running = local_server.find(data_dir)
-        url = running.url if running is not None else None
-    if url is not None:
-        if not key:
-            print(
-                f"clycyo: a server answers at {url}: pass --key (the site's secret key or an API"
-                " token) or set CLYCYO_KEY",
-                file=sys.stderr,
-            )
-            return 2
-        status, answer = _over_http(url, key, spec)
+    if endpoint is not None:
+        status, answer = _over_http(endpoint, key, spec)
     else:
         status, answer = _locally(data_dir, spec)
     if status != 200:

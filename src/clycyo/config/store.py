@@ -18,6 +18,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from clycyo.config.site_settings import (
+    DEFAULT_CURRENCY,
+    DEFAULT_TIMEZONE,
+    check_currency,
+    check_timezone,
+)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sites (
     id INTEGER PRIMARY KEY,
@@ -117,8 +124,18 @@ class ConfigStore:
 
     # Sites and keys
 
-    def add_site(self, domain: str, *, stripe_signing_secret: str | None = None) -> NewSite:
+    def add_site(
+        self,
+        domain: str,
+        *,
+        stripe_signing_secret: str | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
+        currency: str = DEFAULT_CURRENCY,
+    ) -> NewSite:
+        """Create a site and its first secret key; raises `InvalidSetting` or `ConfigError`."""
         domain = normalize_domain(domain)
+        timezone = check_timezone(timezone)
+        currency = check_currency(currency)
         public_key = "pk_" + secrets.token_hex(12)
         secret_key = "sk_" + secrets.token_urlsafe(32)
         now = time.time()
@@ -126,9 +143,10 @@ class ConfigStore:
         try:
             db.execute("BEGIN IMMEDIATE")
             cursor = db.execute(
-                "INSERT INTO sites (domain, public_key, stripe_signing_secret, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (domain, public_key, stripe_signing_secret, now),
+                "INSERT INTO sites"
+                " (domain, public_key, timezone, currency, stripe_signing_secret, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (domain, public_key, timezone, currency, stripe_signing_secret, now),
             )
             site_id = int(cursor.lastrowid or 0)
             db.execute(
@@ -139,7 +157,7 @@ class ConfigStore:
         except sqlite3.IntegrityError:
             db.execute("ROLLBACK")
             raise ConfigError(f"site {domain} exists already") from None
-        site = Site(site_id, domain, public_key, stripe_signing_secret=stripe_signing_secret)
+        site = Site(site_id, domain, public_key, timezone, currency, stripe_signing_secret)
         return NewSite(site, secret_key)
 
     def add_secret_key(self, site_id: int) -> str:
@@ -158,13 +176,26 @@ class ConfigStore:
         return cursor.rowcount > 0
 
     def update_site(self, site_id: int, **fields: object) -> None:
+        """Change some of a site's settings at once; raises `InvalidSetting` or `ConfigError`."""
         allowed = {"timezone", "currency", "stripe_signing_secret", "retention_days"}
         unknown = set(fields) - allowed
         if unknown:
             raise ConfigError(f"unknown site settings: {', '.join(sorted(unknown))}")
-        for name, value in fields.items():
-            # Column names come from the fixed set above, never from input.
-            self._connect().execute(f"UPDATE sites SET {name} = ? WHERE id = ?", (value, site_id))
+        if "timezone" in fields:
+            fields["timezone"] = check_timezone(str(fields["timezone"]))
+        if "currency" in fields:
+            fields["currency"] = check_currency(str(fields["currency"]))
+        db = self._connect()
+        # One transaction: a running server never sees half of a change.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for name, value in fields.items():
+                # Column names come from the fixed set above, never from input.
+                db.execute(f"UPDATE sites SET {name} = ? WHERE id = ?", (value, site_id))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def sites(self) -> list[Site]:
         rows = self._connect().execute(f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY id")

@@ -14,10 +14,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 from tqdm import tqdm
 
-from clycyo.demo.world import World
+from clycyo.config.store import ConfigStore
+from clycyo.demo.world import DEFAULT_DAYS, DEFAULT_VISITORS_PER_DAY, World
+from clycyo.settings import config_path
 
 BATCH_EVENTS = 500
 
@@ -33,8 +37,15 @@ def _batches(events: Iterable[dict[str, object]], size: int) -> Iterator[list[di
         yield batch
 
 
+def _body(batch: list[dict[str, object]]) -> bytes:
+    return json.dumps({"batch": batch, "sent_at": int(time.time() * 1000)}).encode()
+
+
 def post_batch(url: str, secret_key: str, batch: list[dict[str, object]]) -> dict[str, object]:
-    body = json.dumps({"batch": batch, "sent_at": int(time.time() * 1000)}).encode()
+    return _post(url, secret_key, _body(batch))
+
+
+def _post(url: str, secret_key: str, body: bytes) -> dict[str, object]:
     request = urllib.request.Request(
         url.rstrip("/") + "/api/collect",
         data=body,
@@ -58,8 +69,8 @@ def send_world(
     domain: str,
     secret_key: str,
     *,
-    days: int = 30,
-    visitors_per_day: int = 400,
+    days: int = DEFAULT_DAYS,
+    visitors_per_day: int = DEFAULT_VISITORS_PER_DAY,
     seed: int = 7,
     progress: bool = True,
 ) -> tuple[int, int]:
@@ -73,19 +84,36 @@ def send_world(
     )
     # Time order across visitors, as live traffic would arrive.
     events = sorted(world.events(), key=lambda e: int(e["timestamp"]))  # type: ignore[call-overload]
-    accepted = rejected = 0
-    with tqdm(
-        total=len(events), unit="ev", desc="demo data", disable=not progress, file=sys.stderr
-    ) as bar:
+    totals = [0, 0]  # accepted, rejected
+    # One request at a time keeps the time order; the next batch is encoded while the server
+    # takes the one before.
+    with (
+        tqdm(
+            total=len(events), unit="ev", desc="demo data", disable=not progress, file=sys.stderr
+        ) as bar,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-send") as sender,
+    ):
+
+        def collect(sent: tuple[Future[dict[str, object]], int]) -> None:
+            result = sent[0].result()
+            totals[0] += int(result["accepted"])  # type: ignore[call-overload]
+            totals[1] += len(result["rejected"])  # type: ignore[arg-type]
+            bar.update(sent[1])
+
+        pending: tuple[Future[dict[str, object]], int] | None = None
         for batch in _batches(events, BATCH_EVENTS):
-            result = post_batch(url, secret_key, batch)
-            accepted += int(result["accepted"])  # type: ignore[call-overload]
-            rejected += len(result["rejected"])  # type: ignore[arg-type]
-            bar.update(len(batch))
-    return accepted, rejected
+            body = _body(batch)
+            if pending is not None:
+                collect(pending)
+            pending = (sender.submit(_post, url, secret_key, body), len(batch))
+        if pending is not None:
+            collect(pending)
+    return totals[0], totals[1]
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, data_dir: Path) -> int:
+    from clycyo.demo.setup import CHECKOUT_FUNNEL, ensure_checkout_funnel
+
     accepted, rejected = send_world(
         args.url,
         args.site,
@@ -95,4 +123,9 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     print(f"sent a {args.days}-day world to {args.site}: {accepted} accepted, {rejected} rejected")
+    # The site's funnels live in its data folder's configuration, when this machine holds it.
+    if config_path(data_dir).exists() and ensure_checkout_funnel(
+        ConfigStore(config_path(data_dir)), args.site
+    ):
+        print(f"saved the funnel {CHECKOUT_FUNNEL!r} (/pricing, /checkout, payment) in {data_dir}")
     return 0 if rejected == 0 else 1

@@ -1,10 +1,14 @@
-"""A synthetic but plausible month of a small SaaS: visitors, their visits, signups and money.
+"""Two synthetic but plausible months of a small SaaS: visitors, their visits, signups and money.
 
 People arrive from search, social, newsletters, ads and referrals; browse the marketing pages;
-some read the docs, some try the pricing page and the checkout; some hit a JavaScript error or a
-slow checkout and give up more often than others. Signups are identified, payments and refunds
-come from the server. Everything is drawn from a seeded random generator, so a seed gives the
-same world every time. This module produces wire-format event dicts; it sends nothing.
+some read the docs, some try the pricing page and the checkout; some hit a JavaScript error, a
+rage click or a sluggish (poor INP) checkout and give up more often than others. Signups are
+identified, monthly payments (until a customer churns) and refunds come from the server.
+Customers who signed up before the window keep renewing in it, so a period compares with the
+one before it as a going business would, not with an empty start. Browsers report the web
+vitals they support (Safari neither LCP nor INP). Everything is drawn from a seeded random
+generator, so a seed gives the same world every time. This module produces wire-format event
+dicts; it sends nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ from dataclasses import dataclass
 
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
+DEFAULT_DAYS = 60  # two 30-day periods: the dashboard's default range and the one before it
+DEFAULT_VISITORS_PER_DAY = 220
+MONTH_MS = 30 * DAY_MS
+CHURN_PER_RENEWAL = 0.06  # a customer cancels instead of paying the next month
+REFUND_RATE = 0.05  # of payments
+# Customers from before the window: signups per visitor-day of traffic, over this many months.
+EARLIER_SIGNUPS_PER_VISITOR = 0.04
+EARLIER_MONTHS = 4
 
 # (weight, referrer, utm query, click id)
 ACQUISITION: tuple[tuple[int, str | None, str, str], ...] = (
@@ -100,6 +112,12 @@ PAGES = (
     "/about",
 )
 PLANS = (("starter", "19.00"), ("team", "49.00"), ("business", "199.00"))
+# The web vitals each engine reports (the tracker sends what the browser measures).
+VITALS_BY_ENGINE = {
+    "chromium": ("LCP", "INP", "CLS", "TTFB"),
+    "firefox": ("LCP", "TTFB"),
+    "webkit": ("TTFB",),
+}
 JS_ERRORS = (
     ("TypeError: Cannot read properties of undefined (reading 'price')", "/js/checkout.js", 212),
     ("ReferenceError: stripe is not defined", "/js/checkout.js", 18),
@@ -114,6 +132,12 @@ class Visitor:
     acquisition: tuple[int, str | None, str, str]
     user_id: str | None = None
     plan: tuple[str, str] | None = None
+
+    @property
+    def engine(self) -> str:
+        if "Chrome/" in self.user_agent:
+            return "chromium"
+        return "firefox" if "Firefox/" in self.user_agent else "webkit"
 
 
 class World:
@@ -137,6 +161,14 @@ class World:
         pattern = self._pick(COUNTRIES)[1]  # type: ignore[index]
         return str(pattern).format(self.random.randint(0, 255), self.random.randint(1, 254))
 
+    def _visitor(self) -> Visitor:
+        return Visitor(
+            visitor_id=uuid.UUID(int=self.random.getrandbits(128)).hex,
+            ip=self._ip(),
+            user_agent=str(self._pick(DEVICES)[1]),  # type: ignore[index]
+            acquisition=self._pick(ACQUISITION),  # type: ignore[arg-type]
+        )
+
     def visitors(self) -> Iterator[tuple[Visitor, int]]:
         """Each new visitor with the time of their first visit."""
         start_ms = self.end_ms - self.days * DAY_MS
@@ -147,13 +179,7 @@ class World:
             for _ in range(int(self.visitors_per_day * load)):
                 hour_ms = int(self.random.triangular(0, DAY_MS, DAY_MS * 0.6))
                 first_ms = start_ms + day * DAY_MS + hour_ms
-                visitor = Visitor(
-                    visitor_id=uuid.UUID(int=self.random.getrandbits(128)).hex,
-                    ip=self._ip(),
-                    user_agent=str(self._pick(DEVICES)[1]),  # type: ignore[index]
-                    acquisition=self._pick(ACQUISITION),  # type: ignore[arg-type]
-                )
-                yield visitor, first_ms
+                yield self._visitor(), first_ms
 
     def events(self) -> Iterator[dict[str, object]]:
         """Every event up to the end of the world (later ones are not yet due)."""
@@ -170,6 +196,29 @@ class World:
                     break
                 yield from self._visit(visitor, visit_ms, landing=number == 0)
                 visit_ms += int(self.random.expovariate(1 / (3 * DAY_MS)))
+        yield from self._earlier_customers()
+
+    def _earlier_customers(self) -> Iterator[dict[str, object]]:
+        """Customers who signed up before the window: their signup visit, then their payments."""
+        rnd = self.random
+        start_ms = self.end_ms - self.days * DAY_MS
+        earlier_ms = EARLIER_MONTHS * MONTH_MS
+        count = int(self.visitors_per_day * EARLIER_SIGNUPS_PER_VISITOR * EARLIER_MONTHS * 30)
+        for _ in range(count):
+            at_ms = start_ms - int(rnd.random() * earlier_ms)
+            visitor = self._visitor()
+            session = uuid.UUID(int=rnd.getrandbits(128)).hex[:16]
+            _, referrer, utm, _ = visitor.acquisition
+            yield self._browser(
+                visitor,
+                at_ms,
+                session,
+                type="pageview",
+                url=f"https://{self.domain}/pricing" + (f"?{utm}" if utm else ""),
+                referrer=referrer,
+                title="Demo — /pricing",
+            )
+            yield from self._signup(visitor, at_ms + 60_000, session)
 
     def _browser(
         self, visitor: Visitor, at_ms: int, session_id: str, **event: object
@@ -213,7 +262,10 @@ class World:
         pages = [path]
         for _ in range(int(rnd.expovariate(1 / 2.2))):
             pages.append(rnd.choice(PAGES))
-        wants_to_buy = rnd.random() < (0.16 if "/pricing" in pages else 0.05)
+        # A customer does not buy again (`plan` is kept until the world ends).
+        wants_to_buy = visitor.plan is None and rnd.random() < (
+            0.16 if "/pricing" in pages else 0.05
+        )
         if wants_to_buy and "/pricing" not in pages:
             pages.append("/pricing")
         for index, page in enumerate(pages):
@@ -272,19 +324,31 @@ class World:
             yield from self._checkout(visitor, at_ms, session)
 
     def _vitals(
-        self, visitor: Visitor, at_ms: int, session: str, url: str, *, slow: bool
+        self,
+        visitor: Visitor,
+        at_ms: int,
+        session: str,
+        url: str,
+        *,
+        slow: bool,
+        reported: float = 0.6,
     ) -> Iterator[dict[str, object]]:
+        """The page's web vitals, `reported` of the time (a page left before they are sent)."""
         rnd = self.random
-        if rnd.random() > 0.6:
+        if rnd.random() > reported:
             return
         lcp = rnd.lognormvariate(7.4 if not slow else 8.1, 0.45)
-        inp = rnd.lognormvariate(4.6 if not slow else 5.6, 0.6)
+        # A sluggish checkout answers taps in ~0.6 s: most of its INP values are poor (> 500 ms).
+        inp = rnd.lognormvariate(4.6 if not slow else 6.4, 0.6)
+        supported = VITALS_BY_ENGINE[visitor.engine]
         for metric, value, good, poor in (
             ("LCP", lcp, 2500, 4000),
             ("INP", inp, 200, 500),
             ("CLS", rnd.expovariate(1 / 0.05), 0.1, 0.25),
             ("TTFB", rnd.lognormvariate(6.0, 0.5), 800, 1800),
         ):
+            if metric not in supported:
+                continue
             rating = "good" if value <= good else ("poor" if value > poor else "needs-improvement")
             yield self._browser(
                 visitor,
@@ -303,7 +367,8 @@ class World:
         )
         broken = rnd.random() < 0.18
         slow = rnd.random() < 0.25
-        yield from self._vitals(visitor, at_ms, session, url, slow=slow)
+        # Paying means tapping: the checkout's INP is reported whenever the browser measures it.
+        yield from self._vitals(visitor, at_ms, session, url, slow=slow, reported=0.9)
         if broken:
             message, source, line = rnd.choice(JS_ERRORS)
             yield self._browser(
@@ -332,19 +397,24 @@ class World:
         pay_chance = 0.7 - (0.5 if broken else 0) - (0.2 if slow else 0)
         if rnd.random() > pay_chance:
             return
+        yield from self._signup(visitor, at_ms + 30_000, session)
+
+    def _signup(self, visitor: Visitor, at_ms: int, session: str) -> Iterator[dict[str, object]]:
+        """The browser identifies the new customer; the server reports the signup and payments."""
+        rnd = self.random
         self.users += 1
         visitor.user_id = visitor.user_id or f"user_{self.users}"
         visitor.plan = rnd.choice(PLANS)
         yield self._browser(
             visitor,
-            at_ms + 30_000,
+            at_ms,
             session,
             type="identify",
             user_id=visitor.user_id,
             traits={"plan": visitor.plan[0]},
         )
-        yield self._server(visitor, at_ms + 31_000, name="signup", props={"plan": visitor.plan[0]})
-        paid_ms = at_ms + 40_000
+        yield self._server(visitor, at_ms + 1000, name="signup", props={"plan": visitor.plan[0]})
+        paid_ms = at_ms + 10_000
         month = 0
         while paid_ms < self.end_ms:
             order_id = f"in_{visitor.user_id}_{month}"
@@ -356,7 +426,7 @@ class World:
                 revenue={"amount": visitor.plan[1], "currency": "USD"},
                 props={"plan": visitor.plan[0], "stripe_invoice": order_id},
             )
-            if rnd.random() < 0.05:
+            if rnd.random() < REFUND_RATE:
                 refund = f"{int(float(visitor.plan[1]) * (0.5 if rnd.random() < 0.5 else 1)):.2f}"
                 yield self._server(
                     visitor,
@@ -365,5 +435,7 @@ class World:
                     order_id=f"re_{order_id}",
                     revenue={"amount": f"-{refund}", "currency": "USD"},
                 )
-            paid_ms += 30 * DAY_MS
+            if rnd.random() < CHURN_PER_RENEWAL:
+                break
+            paid_ms += MONTH_MS
             month += 1

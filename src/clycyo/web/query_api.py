@@ -4,7 +4,9 @@
 take a JSON body naming the site; `GET /api/v1/realtime?site=` takes the site in the URL. Each
 checks the credentials with `authorize_site`, runs the report off the event loop (after the
 events acknowledged so far are stored) and answers JSON; a bad body is a 400 naming the field.
-The work itself is `clycyo.query.api`'s; nothing here builds SQL.
+`POST /api/admin/query` is the same query for tools holding the admin token (`clycyo query` on
+the server's machine), which no site's read endpoint accepts. The work itself is
+`clycyo.query.api`'s; nothing here builds SQL.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from clycyo.config.store import Site
 from clycyo.query import api
 from clycyo.query.errors import QueryError
 from clycyo.web.access import ApiError, authorize_site
+from clycyo.web.admin_api import is_admin
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -67,6 +70,19 @@ def _query(runtime: Any, site: Site, body: dict[str, Any]) -> dict[str, Any]:
 
 
 query = _report(_query)
+
+
+async def admin_query(request: Request) -> JSONResponse:
+    if not is_admin(request):
+        return JSONResponse({"error": "authorization: the admin token is required"}, 401)
+    try:
+        body = await _body(request)
+    except QueryError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    runtime = request.app.state.runtime
+    return await _answer(lambda: api.run(runtime, body))
+
+
 funnel = _report(api.funnel)
 retention = _report(api.cohorts)
 journeys = _report(api.paths)
