@@ -209,31 +209,30 @@ def machine() -> dict[str, Any]:
 
 
 def table(results: dict[str, Any]) -> str:
-    clycyo, pg, plain = (
-        results["clycyo_ms"],
-        results.get("postgres_ms", {}),
-        results["plain_duckdb_ms"],
-    )
-    lines = [
-        "| query | Clycyo ms | Clycyo CPU ms | plain DuckDB ms | PostgreSQL ms"
-        " | PostgreSQL / Clycyo |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+    """The dashboard queries' table; the PostgreSQL columns only when PostgreSQL was run."""
+    clycyo, plain = results["clycyo_ms"], results["plain_duckdb_ms"]
+    pg = results.get("postgres_ms")
+    cpu = results.get("clycyo_cpu_ms", {})
+    head = "| query | Clycyo ms | Clycyo CPU ms | plain DuckDB ms |"
+    rule = "|---|---:|---:|---:|"
+    if pg is not None:
+        head += " PostgreSQL ms | PostgreSQL / Clycyo |"
+        rule += "---:|---:|"
+    lines = [head, rule]
     for name, ms in clycyo.items():
-        ratio = f"{pg[name] / ms:.0f}x" if name in pg else "-"
-        pg_ms = f"{pg[name]:.0f}" if name in pg else "-"
-        cpu = results.get("clycyo_cpu_ms", {}).get(name, 0)
-        lines.append(
-            f"| {name} | {ms:.1f} | {cpu:.0f} | {plain.get(name, 0):.0f} | {pg_ms} | {ratio} |"
-        )
+        row = f"| {name} | {ms:.1f} | {cpu.get(name, 0):.0f} | {plain.get(name, 0):.0f} |"
+        if pg is not None:
+            row += f" {pg[name]:.0f} | {pg[name] / ms:.0f}x |" if name in pg else " - | - |"
+        lines.append(row)
     total = sum(clycyo.values())
-    pg_total = sum(pg.values()) if pg else 0
-    ratio = f"{pg_total / total:.0f}x" if pg else "-"
-    cpu_total = sum(results.get("clycyo_cpu_ms", {}).values())
-    lines.append(
-        f"| **all dashboard queries** | **{total:.0f}** | **{cpu_total:.0f}** |"
-        f" **{sum(plain.values()):.0f}** | **{pg_total:.0f}** | **{ratio}** |"
+    row = (
+        f"| **all dashboard queries** | **{total:.0f}** | **{sum(cpu.values()):.0f}** |"
+        f" **{sum(plain.values()):.0f}** |"
     )
+    if pg is not None:
+        pg_total = sum(pg.values())
+        row += f" **{pg_total:.0f}** | **{pg_total / total:.0f}x** |"
+    lines.append(row)
     return "\n".join(lines)
 
 
