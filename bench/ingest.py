@@ -922,7 +922,9 @@ def main() -> int:
         # compared with the mean of the nginx runs just before and just after it.
         groups: list[Any] = []
         if not args.no_floor:
-            groups.append(lambda: [measure_floor(s, workdir, args, nginx_lua) for s in servers])
+            # `workersN` runs Clycyo's own processes: its server's empty app is uvicorn's.
+            floors = [s for s in servers if not s.startswith("workers")]
+            groups.append(lambda: [measure_floor(s, workdir, args, nginx_lua) for s in floors])
         for server in servers:
             groups.append(lambda server=server: measure_clycyo(server, workdir, args, timestamp_ms))
         before = nginx_again()
