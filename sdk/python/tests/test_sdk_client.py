@@ -219,22 +219,6 @@ def test_flush_and_shutdown_take_timeout_in_seconds_by_keyword(
     assert [e["name"] for e in transport.events] == ["x", "y"]
 
 
-def test_the_former_timeout_s_keyword_still_works_with_a_warning(
-    make_client: MakeClient,
-) -> None:
-    blocking = BlockingTransport()
-    client = make_client(transport=blocking)
-    client.track("x")
-    with pytest.warns(DeprecationWarning, match=r"flush\(timeout=") as caught:
-        assert client.flush(timeout_s=0.05) is False  # the value is honoured: it times out
-    assert caught[0].filename == __file__  # the warning names the caller's line
-    blocking.release.set()
-    with pytest.warns(DeprecationWarning, match=r"shutdown\(timeout="):
-        assert client.shutdown(timeout_s=5.0)
-    with pytest.raises(TypeError, match="give timeout only"):
-        make_client().flush(1.0, timeout_s=2.0)
-
-
 def test_context_manager_shuts_down(transport: InMemoryTransport) -> None:
     with Client("sk", transport=transport, flush_interval_s=10.0) as client:
         client.track("x")

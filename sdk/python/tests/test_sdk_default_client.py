@@ -43,17 +43,12 @@ def test_init_then_shortcuts(transport: InMemoryTransport) -> None:
     assert clycyo_sdk.get_client() is None
 
 
-def test_shortcuts_take_timeout_and_still_the_former_timeout_s(
-    transport: InMemoryTransport,
-) -> None:
-    with pytest.warns(DeprecationWarning, match=r"flush\(timeout="):
-        assert clycyo_sdk.flush(timeout_s=1.0) is True  # before init() too
+def test_shortcuts_take_timeout(transport: InMemoryTransport) -> None:
+    assert clycyo_sdk.flush(timeout=1.0) is True  # before init() too
     clycyo_sdk.init("sk_test", transport=transport, flush_interval_s=10.0)
     clycyo_sdk.track("x")
     assert clycyo_sdk.flush(timeout=5.0)
-    with pytest.warns(DeprecationWarning, match=r"shutdown\(timeout=") as caught:
-        assert clycyo_sdk.shutdown(timeout_s=5.0)
-    assert caught[0].filename == __file__
+    assert clycyo_sdk.shutdown(timeout=5.0)
     assert [e["name"] for e in transport.events] == ["x"]
     assert clycyo_sdk.get_client() is None
 

@@ -23,7 +23,6 @@ from clycyo_sdk.consumer import Consumer, Pause
 from clycyo_sdk.delivery import Delivery
 from clycyo_sdk.dispatcher import Dispatcher
 from clycyo_sdk.events import Id, RevenueLike, Timestamp
-from clycyo_sdk.legacy import UNSET, Legacy, resolve_timeout
 from clycyo_sdk.middleware import current_request_context
 from clycyo_sdk.request_context import VISITOR_COOKIE, RequestContext, read_request
 from clycyo_sdk.retry import RetryPolicy
@@ -283,26 +282,19 @@ class Client:
 
     # -- delivery -------------------------------------------------------------------------------
 
-    def flush(
-        self, timeout: float | None = FLUSH_TIMEOUT_S, *, timeout_s: Legacy[float | None] = UNSET
-    ) -> bool:
+    def flush(self, timeout: float | None = FLUSH_TIMEOUT_S) -> bool:
         """Block until every event queued so far is delivered, or `timeout` seconds pass
-        (None: wait as long as it takes). `timeout_s` is its former name, deprecated.
+        (None: wait as long as it takes).
 
         True when all reached the collector (accepted, duplicate, ignored as bot traffic, or
         rejected into its quarantine); False on timeout or when some were given up.
         """
-        return self._dispatcher.flush(resolve_timeout("flush", timeout, timeout_s, FLUSH_TIMEOUT_S))
+        return self._dispatcher.flush(timeout)
 
-    def shutdown(
-        self, timeout: float | None = FLUSH_TIMEOUT_S, *, timeout_s: Legacy[float | None] = UNSET
-    ) -> bool:
+    def shutdown(self, timeout: float | None = FLUSH_TIMEOUT_S) -> bool:
         """Flush, stop the consumer thread and close the connection; later events are dropped.
-        Retries still pending when `timeout` seconds have passed are given up. `timeout_s` is
-        its former name, deprecated."""
-        return self._dispatcher.shutdown(
-            resolve_timeout("shutdown", timeout, timeout_s, FLUSH_TIMEOUT_S)
-        )
+        Retries still pending when `timeout` seconds have passed are given up."""
+        return self._dispatcher.shutdown(timeout)
 
     def __enter__(self) -> Client:
         return self

@@ -12,7 +12,6 @@ from typing import Any
 
 from clycyo_sdk.client import DEFAULT_HOST, FLUSH_TIMEOUT_S, Client, Context, Props
 from clycyo_sdk.events import Id, RevenueLike, Timestamp
-from clycyo_sdk.legacy import UNSET, Legacy, resolve_timeout
 from clycyo_sdk.stats import logger
 
 _lock = threading.Lock()
@@ -123,21 +122,15 @@ def page(
     )
 
 
-def flush(
-    timeout: float | None = FLUSH_TIMEOUT_S, *, timeout_s: Legacy[float | None] = UNSET
-) -> bool:
+def flush(timeout: float | None = FLUSH_TIMEOUT_S) -> bool:
     """`Client.flush` of the default client; True at once before `init()`."""
-    seconds = resolve_timeout("flush", timeout, timeout_s, FLUSH_TIMEOUT_S)
     client = _default
-    return True if client is None else client.flush(seconds)
+    return True if client is None else client.flush(timeout)
 
 
-def shutdown(
-    timeout: float | None = FLUSH_TIMEOUT_S, *, timeout_s: Legacy[float | None] = UNSET
-) -> bool:
+def shutdown(timeout: float | None = FLUSH_TIMEOUT_S) -> bool:
     """`Client.shutdown` of the default client, which is then forgotten (`init()` makes anew)."""
-    seconds = resolve_timeout("shutdown", timeout, timeout_s, FLUSH_TIMEOUT_S)
     global _default
     with _lock:
         client, _default = _default, None
-    return True if client is None else client.shutdown(seconds)
+    return True if client is None else client.shutdown(timeout)
