@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -29,7 +30,8 @@ def sender(url: str, secret_key: str, acknowledged: list[str], stop: threading.E
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 answer = json.loads(response.read())
-        except (OSError, urllib.error.URLError):
+        except (OSError, http.client.HTTPException):
+            # Refused, reset, or cut off mid-answer by the kill: not acknowledged.
             time.sleep(0.01)
             continue
         if response.status == 200 and answer["accepted"] == BATCH:
