@@ -17,11 +17,14 @@ from clycyo.store.seen import SeenFingerprints
 class Dedupe:
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self.seen = SeenFingerprints(store.fingerprints())
+        # A store other collectors load into is asked for every batch (`batch`): no memory of
+        # its fingerprints would answer for theirs, so none is loaded or kept.
+        self.seen = None if store.shared else SeenFingerprints(store.fingerprints())
 
     def remember(self, fingerprints: list[int]) -> None:
         """Note the fingerprints of a batch the store committed."""
-        self.seen.add(fingerprints)
+        if self.seen is not None:
+            self.seen.add(fingerprints)
 
     def batch(
         self, events: list[Event], seqs: list[int]
@@ -30,12 +33,12 @@ class Dedupe:
         whose stored browser copy a server copy supersedes: events the store or the batch
         already holds go, and each order keeps one copy, the server's if it sent one."""
         fingerprints = batch_fingerprints(events)
-        already = self.seen.contains(fingerprints)
-        if self.store.shared:
-            # What other collectors stored is in no memory here: the store is asked each time.
+        if self.seen is None:
             already = self._confirmed(events, fingerprints, [True] * len(events))
-        elif any(already):
-            already = self._confirmed(events, fingerprints, already)
+        else:
+            already = self.seen.contains(fingerprints)
+            if any(already):
+                already = self._confirmed(events, fingerprints, already)
         orders = [
             (index, (e.site_id, e.name, order_id))
             for index, e in enumerate(events)
@@ -53,14 +56,13 @@ class Dedupe:
                 event = events[index]
                 place = batch_orders.get(key)
                 if place is not None:
-                    current = events[holder.get(place, place)]
-                    if current.origin != SERVER and event.origin == SERVER:
-                        holder[place] = index  # the server's copy replaces a browser copy
+                    if _replaces(events[holder.get(place, place)].origin, event.origin):
+                        holder[place] = index
                     dropped.add(index)
                     continue
                 stored_origin = stored_orders.get(key)
                 if stored_origin is not None:
-                    if stored_origin == SERVER or event.origin != SERVER:
+                    if not _replaces(stored_origin, event.origin):
                         dropped.add(index)
                         continue
                     superseded.append(key)
@@ -86,16 +88,16 @@ class Dedupe:
                 key = (event.site_id, event.name, event.order_id)
                 previous = batch_orders.get(key)
                 if previous is not None:
-                    if kept[previous].origin == SERVER or event.origin != SERVER:
+                    if not _replaces(kept[previous].origin, event.origin):
                         continue
-                    kept[previous] = event  # the server's copy replaces a browser copy
+                    kept[previous] = event
                     kept_fps[previous] = fp
                     kept_seqs[previous] = seq
                     batch_ids.add(key_id)
                     continue
                 stored_origin = stored_orders.get(key)
                 if stored_origin is not None:
-                    if stored_origin == SERVER or event.origin != SERVER:
+                    if not _replaces(stored_origin, event.origin):
                         continue
                     superseded.append(key)
                 batch_orders[key] = len(kept)
@@ -121,3 +123,9 @@ class Dedupe:
             ask and (event.site_id, event.event_id) in stored
             for event, ask in zip(events, asked, strict=True)
         ]
+
+
+def _replaces(held: str, arriving: str) -> bool:
+    """Whether an order's copy from `arriving` replaces the one from `held`: only the server's
+    copy replaces, and only a browser's (the server's amount is the verified one)."""
+    return held != SERVER and arriving == SERVER
