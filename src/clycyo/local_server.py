@@ -29,25 +29,29 @@ class LocalServer:
     admin_token: str
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.url + path,
-            data=data,
-            method=method,
-            headers={
-                "Authorization": f"Bearer {self.admin_token}",
-                "Content-Type": "application/json",
-            },
-        )
+        return call_json(method, self.url + path, self.admin_token, body)
+
+
+def call_json(
+    method: str, url: str, token: str, body: Any = None, timeout_s: float = 60
+) -> tuple[int, Any]:
+    """A JSON request with a bearer token: (status, decoded answer), error answers included."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            try:
-                return exc.code, json.loads(raw)
-            except ValueError:
-                return exc.code, {"error": raw.decode("utf-8", "replace")}
+            return exc.code, json.loads(raw)
+        except ValueError:
+            return exc.code, {"error": raw.decode("utf-8", "replace")}
 
 
 def announce(data_dir: Path, url: str) -> str:

@@ -14,8 +14,6 @@ import argparse
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -75,24 +73,6 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
 
 QUERY_PATH = "/api/v1/query"
 ADMIN_QUERY_PATH = "/api/admin/query"
-
-
-def _over_http(endpoint: str, key: str, spec: dict[str, Any]) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        endpoint,
-        data=json.dumps(spec).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        try:
-            return exc.code, json.loads(raw)
-        except ValueError:
-            return exc.code, {"error": raw.decode("utf-8", "replace")}
 
 
 def _locally(data_dir: Path, spec: dict[str, Any]) -> tuple[int, Any]:
@@ -166,7 +146,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         print(f"clycyo: {exc}", file=sys.stderr)
         return 2
     if endpoint is not None:
-        status, answer = _over_http(endpoint, key, spec)
+        status, answer = local_server.call_json("POST", endpoint, key, spec, timeout_s=120)
     else:
         status, answer = _locally(data_dir, spec)
     if status != 200:

@@ -53,7 +53,8 @@ def check_timezone(value: str) -> str:
     """The IANA time zone name (`Europe/Berlin`), if this system knows it."""
     name = value.strip()
     zones = _zones()
-    if name in zones.values():
+    known = zones.get(name.lower())
+    if known == name:
         return name
     if not zones:
         raise InvalidSetting(
@@ -61,6 +62,5 @@ def check_timezone(value: str) -> str:
             "no time zone database on this system: install the tzdata package"
             " (pip install tzdata) or the system's tzdata",
         )
-    known = zones.get(name.lower())
     hint = f" (did you mean {known}?)" if known else ", such as Europe/Berlin or America/New_York"
     raise InvalidSetting("timezone", f"{value!r} is not an IANA time zone name{hint}")
