@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+import msgspec
+
+# Where msgspec says an error is: `Expected X - at `$.a.b``.
+_PATH = re.compile(r" - at `\$\.?(.*)`$")
+
 
 class QueryError(ValueError):
     """A spec the query layer refuses; `str()` reads "field: reason" (e.g. "metrics[2]: …")."""
@@ -10,3 +17,12 @@ class QueryError(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+def invalid_spec(exc: msgspec.ValidationError) -> QueryError:
+    """msgspec's `Expected X - at `$.a.b`` as `a.b: expected X` (the body when it names none)."""
+    message = str(exc)
+    match = _PATH.search(message)
+    field = (match.group(1) if match else "") or "body"
+    reason = message[: match.start()] if match else message
+    return QueryError(field, reason[:1].lower() + reason[1:])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -18,7 +18,7 @@ from clycyo.config.store import Site
 from clycyo.identity import persons
 from clycyo.query import dates
 from clycyo.query.conditions import Params, event_row_filters
-from clycyo.query.errors import QueryError
+from clycyo.query.errors import QueryError, invalid_spec
 from clycyo.query.spec import Filter, check_filter
 
 SpecT = TypeVar("SpecT", bound=msgspec.Struct)
@@ -32,17 +32,9 @@ def decode(body: bytes | dict[str, Any] | SpecT, kind: type[SpecT]) -> SpecT:
             return msgspec.json.decode(body, type=kind)
         return msgspec.convert(body, kind)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        field, _, reason = message.partition(" - at `$.")
-        if reason:
-            _raise(reason.rstrip("`"), field)
-        raise QueryError("body", message[:1].lower() + message[1:]) from None
+        raise invalid_spec(exc) from None
     except msgspec.DecodeError:
         raise QueryError("body", "not valid JSON") from None
-
-
-def _raise(field: str, reason: str) -> NoReturn:
-    raise QueryError(field or "body", reason[:1].lower() + reason[1:])
 
 
 def check_filters(raw: list[list[Any]], field: str = "filters") -> tuple[Filter, ...]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import msgspec
 
 from clycyo.query import dates, registry
-from clycyo.query.errors import QueryError
+from clycyo.query.errors import QueryError, invalid_spec
 from clycyo.query.registry import Dimension, Metric
 
 MAX_LIMIT = 10_000
@@ -74,7 +74,6 @@ class Query:
 
 # The engines' regular expressions (RE2) have neither; Python's `re` would accept them.
 _UNSUPPORTED_REGEX = re.compile(r"\(\?<?[=!]|\\[1-9]")
-_PATH = re.compile(r" - at `\$\.?(.*)`$")
 
 
 def decode(body: bytes | dict[str, Any]) -> QuerySpec:
@@ -84,11 +83,7 @@ def decode(body: bytes | dict[str, Any]) -> QuerySpec:
             return msgspec.json.decode(body, type=QuerySpec)
         return msgspec.convert(body, QuerySpec)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        match = _PATH.search(message)
-        field = (match.group(1) if match else "") or "body"
-        reason = message[: match.start()] if match else message
-        raise QueryError(field, reason[:1].lower() + reason[1:]) from None
+        raise invalid_spec(exc) from None
     except msgspec.DecodeError:
         raise QueryError("body", "not valid JSON") from None
 
