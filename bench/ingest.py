@@ -41,7 +41,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -56,6 +55,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from machine import machine
+from machine import versions as machine_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -95,35 +97,10 @@ BROWSER_HEADERS = {
 # Machine and processes
 
 
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory_kb = 0
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory_kb = int(line.split()[1])
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "memory_gib": round(memory_kb / 1024 / 1024, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "load_average_at_start": os.getloadavg(),
-    }
-
-
 def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("uvicorn", "uvloop", "httptools", "granian", "duckdb", "msgspec", "pyarrow"):
-        with contextlib.suppress(PackageNotFoundError):
-            found[package] = version(package)
+    found = machine_versions(
+        ("uvicorn", "uvloop", "httptools", "granian", "duckdb", "msgspec", "pyarrow")
+    )
     wrk = subprocess.run([WRK, "-v"], capture_output=True, text=True, check=False)
     found["wrk"] = (wrk.stdout + wrk.stderr).split("[")[0].replace("wrk", "").strip()
     nginx = subprocess.run([NGINX, "-v"], capture_output=True, text=True, check=False)

@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -41,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from machine import machine  # noqa: E402
 from query_postgres import QUERIES, Postgres, for_duckdb  # noqa: E402
 from query_world import DOMAIN, load  # noqa: E402
 
@@ -190,22 +190,6 @@ def plain_duckdb(store: DuckDBStore, sqls: dict[str, str], rounds: int) -> dict[
         found[name] = median_ms(lambda t=text: store.execute(t), rounds)
         say(f"  {name:<24} {found[name]:8.1f} ms")
     return found
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": round(memory_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "load_average": os.getloadavg(),
-    }
 
 
 def table(results: dict[str, Any]) -> str:

@@ -42,7 +42,6 @@ import datetime as dt
 import gc
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -52,9 +51,10 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+from machine import machine, versions
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -66,36 +66,6 @@ FLUSH_TIMEOUT_S = 300.0
 
 
 # The machine and the server
-
-
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory_kb = 0
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory_kb = int(line.split()[1])
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "memory_gib": round(memory_kb / 1024 / 1024, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "load_average_at_start": os.getloadavg(),
-    }
-
-
-def versions() -> dict[str, str]:
-    found = {}
-    for package in ("clycyo-sdk", "posthog", "segment-analytics-python", "requests", "clycyo"):
-        with contextlib.suppress(PackageNotFoundError):
-            found[package] = version(package)
-    return found
 
 
 def free_port() -> int:
@@ -383,7 +353,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "events_per_run": args.events,
         "runs": args.runs,
         "machine": {**at_start, "load_average_at_end": os.getloadavg()},
-        "versions": versions(),
+        "versions": versions(
+            ("clycyo-sdk", "posthog", "segment-analytics-python", "requests", "clycyo")
+        ),
         "clients": {
             key: {
                 "label": figure.label,
@@ -458,7 +430,7 @@ def main() -> int:
 
     info = machine()
     print(
-        f"{info['nproc']} CPUs ({info['cpu_model']}), {info['memory_gib']} GiB, "
+        f"{info['cpus']} CPUs ({info['cpu_model']}), {info['memory_gib']} GiB, "
         f"Python {info['python']}; {args.runs} runs of {args.events:,} events per client",
         flush=True,
     )
@@ -470,7 +442,7 @@ def main() -> int:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     (RESULTS / f"sdk-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / f"sdk-{stamp}.md").write_text(
-        f"{result['command']} — {info['nproc']} CPUs ({info['cpu_model']}), "
+        f"{result['command']} — {info['cpus']} CPUs ({info['cpu_model']}), "
         f"{info['memory_gib']} GiB\n\n{report}\n"
     )
     print(f"\nwritten to bench/results/sdk-{stamp}.{{json,md}}")
