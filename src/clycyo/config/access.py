@@ -10,12 +10,11 @@ SHA-256 hash: a copy of the database grants nothing. This module decides nothing
 from __future__ import annotations
 
 import secrets
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 
 from clycyo.config.store import ConfigStore, hash_secret
+from clycyo.sqlite_threads import FOREIGN_KEYS, ThreadConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dashboard_sessions (
@@ -85,16 +84,8 @@ class SharedLink:
 class AccessStore:
     def __init__(self, config: ConfigStore) -> None:
         self.path = config.path  # the users and sites tables exist once ConfigStore opened it
-        self._local = threading.local()
+        self._connect = ThreadConnections(self.path, FOREIGN_KEYS).get
         self._connect().executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA foreign_keys=ON")
-            self._local.db = db
-        return db
 
     # Dashboard sessions
 

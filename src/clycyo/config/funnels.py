@@ -8,13 +8,12 @@ validated here, so the query layer receives only well-formed steps. This module 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from clycyo.config.store import ConfigStore
+from clycyo.sqlite_threads import FOREIGN_KEYS, ThreadConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS funnels (
@@ -81,16 +80,8 @@ def check_step(kind: str, match: str, filters: list[tuple[str, str, str]]) -> St
 class FunnelStore:
     def __init__(self, config: ConfigStore) -> None:
         self.path = config.path
-        self._local = threading.local()
+        self._connect = ThreadConnections(self.path, FOREIGN_KEYS).get
         self._connect().executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA foreign_keys=ON")
-            self._local.db = db
-        return db
 
     def add(self, site_id: int, name: str, steps: list[Step]) -> Funnel:
         name = name.strip()

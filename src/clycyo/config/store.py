@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from clycyo.config.site_settings import (
     check_currency,
     check_timezone,
 )
+from clycyo.sqlite_threads import FOREIGN_KEYS, WAL, ThreadConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sites (
@@ -103,20 +103,10 @@ _SITE_COLUMNS = "id, domain, public_key, timezone, currency, stripe_signing_secr
 class ConfigStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._connect = ThreadConnections(path, WAL + FOREIGN_KEYS).get
         with self._connect() as db:
             db.executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            self._local.db = db
-        return db
 
     def data_version(self) -> int:
         row = self._connect().execute("PRAGMA data_version").fetchone()

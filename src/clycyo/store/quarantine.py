@@ -8,13 +8,12 @@ is as durable as an acceptance. Payloads never hold an IP address: the collector
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clycyo.model import Rejection
+from clycyo.sqlite_threads import WAL, ThreadConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -47,17 +46,8 @@ class Entry:
 class Quarantine:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._db = ThreadConnections(path, WAL).get
         self._db().executescript(SCHEMA)
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
 
     def add(self, rejections: list[tuple[int, int, Rejection]]) -> None:
         """Add (intake seq, index in record, rejection) entries; ones already added are ignored."""
