@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from processes import free_port  # noqa: E402
 from query_world import DOMAIN, load  # noqa: E402
 
 from clycyo.config.passwords import hash_password  # noqa: E402
@@ -77,12 +77,6 @@ def prepare(data: Path, events: int) -> None:
     counts = load(store, events)
     store.close()
     marker.write_text(json.dumps({"requested": events, **counts}))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(data: Path, port: int) -> subprocess.Popen[bytes]:

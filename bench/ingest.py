@@ -36,19 +36,15 @@ Results are printed as a table and written to `bench/results/ingest-TIMESTAMP.{j
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -58,43 +54,43 @@ from typing import Any
 
 from machine import machine
 from machine import versions as machine_versions
+from processes import (
+    NATIVE,
+    ResourceSampler,
+    free_port,
+    process_tree,
+    profile_summary,
+    profiled,
+    python_worker,
+    rss_bytes,
+    wait_for_port,
+)
+from wrk_loads import (
+    BATCH_SIZE,
+    BROWSER_HEADERS,
+    DOMAIN,
+    WRK,
+    WrkRun,
+    batch_lua,
+    run_wrk,
+    single_event,
+    static_lua,
+    unique_single_lua,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-PY_SPY = VENV_BIN / "py-spy"
 
-DOMAIN = "bench.example.com"
-CHROME_UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
-BATCH_SIZE = 100
 # The benchmark measures capacity: the server's per-address and per-key rate limits are off.
 NO_RATE_LIMITS = {"CLYCYO_RATE_LIMIT_SOURCE": "0", "CLYCYO_RATE_LIMIT_KEY": "0"}
 # uvicorn re-raises the SIGTERM it handled once it has shut down, so its exit status says so.
 GRACEFUL_EXIT = (0, -signal.SIGTERM)
 WARMUP_S = 3
-PAGE_URL = f"https://{DOMAIN}/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=spring"
-
-# Headers a browser sends with `navigator.sendBeacon` from a page of the site.
-BROWSER_HEADERS = {
-    "Content-Type": "text/plain;charset=UTF-8",
-    "Origin": f"https://{DOMAIN}",
-    "Referer": PAGE_URL,
-    "User-Agent": CHROME_UA,
-    "Accept": "*/*",
-    "Accept-Language": "en-GB,en;q=0.9",
-    "Accept-Encoding": "gzip, deflate, br, zstd",
-    "Sec-Fetch-Site": "same-site",
-    "Sec-Fetch-Mode": "no-cors",
-    "Sec-Fetch-Dest": "empty",
-}
 
 
-# Machine and processes
+# Versions
 
 
 def versions() -> dict[str, str]:
@@ -106,331 +102,6 @@ def versions() -> dict[str, str]:
     nginx = subprocess.run([NGINX, "-v"], capture_output=True, text=True, check=False)
     found["nginx"] = nginx.stderr.strip().split("/")[-1]
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before listening")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout_s} s")
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` and every process below it."""
-    found = [pid]
-    for parent in found:
-        with contextlib.suppress(OSError):
-            for thread_dir in Path(f"/proc/{parent}/task").iterdir():
-                children = (thread_dir / "children").read_text().split()
-                found.extend(int(child) for child in children)
-    return found
-
-
-def rss_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-    return total
-
-
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-NATIVE = "native (DuckDB, Arrow)"
-
-
-def python_thread_names(pid: int) -> dict[int, str]:
-    """OS thread id -> Python thread name, read by py-spy (empty when py-spy is missing)."""
-    if not PY_SPY.exists():
-        return {}
-    dump = subprocess.run(
-        [str(PY_SPY), "dump", "--pid", str(pid), "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if dump.returncode != 0:
-        return {}
-    names = {}
-    for thread in json.loads(dump.stdout):
-        if thread.get("os_thread_id"):
-            name = thread.get("thread_name") or "other Python thread"
-            names[int(thread["os_thread_id"])] = "event loop" if name == "MainThread" else name
-    return names
-
-
-def thread_cpu_seconds(pids: list[int], names: dict[int, str]) -> dict[str, float]:
-    """CPU seconds (user + system) per thread of the processes in `pids`, grouped by name.
-
-    Python threads carry their Python name (`names`); threads Python did not start are grouped
-    by their OS name, those named like the process being DuckDB's and Arrow's workers.
-    """
-    groups: dict[str, float] = collections.defaultdict(float)
-    for pid in pids:
-        try:
-            process_name = Path(f"/proc/{pid}/comm").read_text().strip()
-            thread_dirs = list(Path(f"/proc/{pid}/task").iterdir())
-        except OSError:
-            continue
-        for thread_dir in thread_dirs:
-            try:
-                os_name = (thread_dir / "comm").read_text().strip()
-                stat = (thread_dir / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2 :].split()
-            seconds = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-            tid = int(thread_dir.name)
-            if tid in names:
-                group = names[tid]
-            elif tid == pid and not names:
-                group = "event loop"
-            elif os_name == process_name:
-                group = NATIVE
-            else:
-                group = f"other ({os_name})"
-            groups[group] += seconds
-    return dict(groups)
-
-
-class ResourceSampler:
-    """Samples the peak RSS of a process tree while a load runs, and its CPU time."""
-
-    def __init__(self, pid: int, interval_s: float = 0.05) -> None:
-        self.pid = pid
-        self.names = python_thread_names(python_worker(pid))
-        self.interval_s = interval_s
-        self.peak_rss = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.cpu_before: dict[str, float] = {}
-        self.cpu_after: dict[str, float] = {}
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak_rss = max(self.peak_rss, rss_bytes(process_tree(self.pid)))
-            self._stop.wait(self.interval_s)
-
-    def __enter__(self) -> ResourceSampler:
-        self.cpu_before = thread_cpu_seconds(process_tree(self.pid), self.names)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.cpu_after = thread_cpu_seconds(process_tree(self.pid), self.names)
-
-    def cpu_used(self) -> dict[str, float]:
-        groups = set(self.cpu_before) | set(self.cpu_after)
-        used = {g: self.cpu_after.get(g, 0.0) - self.cpu_before.get(g, 0.0) for g in groups}
-        return {g: round(s, 3) for g, s in sorted(used.items()) if s > 0}
-
-
-# wrk
-
-
-# Prints the summary as one JSON line; `done` runs once, after every thread stopped.
-LUA_DONE = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_RESULT {"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
-    '"write_errors":%d,"status_errors":%d,"timeouts":%d,"p50_us":%d,"p99_us":%d,' ..
-    '"mean_us":%.1f,"max_us":%d}\\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.mean, latency.max))
-end
-"""
-
-# Gives each wrk thread a number, so ids made in different threads never meet.
-LUA_THREADS = """
-local threads_made = 0
-setup = function(thread)
-  threads_made = threads_made + 1
-  thread:set("thread_number", threads_made)
-end
-"""
-
-
-def lua_string(text: str) -> str:
-    return json.dumps(text)  # a JSON string literal is a valid Lua string literal here
-
-
-def lua_headers(headers: dict[str, str]) -> str:
-    return "\n".join(f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items())
-
-
-def single_event(public_key: str, event_id: str | None, timestamp_ms: int) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": "pageview",
-        "url": PAGE_URL,
-        "referrer": "https://www.google.com/",
-        "title": "Pricing - Bench",
-        "visitor_id": "v_8f14e45fceea167a",
-        "session_id": "s_c9f0f895fb98ab91",
-        "timestamp": timestamp_ms,
-        "sent_at": timestamp_ms,
-        "key": public_key,
-    }
-    if event_id is not None:
-        event = {"event_id": event_id, **event}
-    return event
-
-
-def static_lua(headers: dict[str, str], body: bytes) -> str:
-    return "\n".join(
-        [
-            'wrk.method = "POST"',
-            f"wrk.body = {lua_string(body.decode())}",
-            lua_headers(headers),
-            LUA_DONE,
-        ]
-    )
-
-
-def unique_single_lua(public_key: str, run_tag: str, timestamp_ms: int) -> str:
-    """Single events whose `event_id` (and visitor) differ on every request."""
-    marker = "EVENT_ID_MARKER"
-    body = json.dumps(single_event(public_key, marker, timestamp_ms), separators=(",", ":"))
-    before, after = body.split(marker)
-    return "\n".join(
-        [
-            'wrk.method = "POST"',
-            lua_headers(BROWSER_HEADERS),
-            LUA_THREADS,
-            f"local before = {lua_string(before)}",
-            f"local after = {lua_string(after)}",
-            "local counter = 0",
-            "request = function()",
-            "  counter = counter + 1",
-            f'  local id = "{run_tag}-" .. thread_number .. "-" .. counter',
-            "  return wrk.format(nil, nil, nil, before .. id .. after)",
-            "end",
-            LUA_DONE,
-        ]
-    )
-
-
-def batch_events(run_tag: str | None, request_marker: str) -> list[dict[str, Any]]:
-    """Server events as a backend sends them, forwarding its end users' context."""
-    events = []
-    for index in range(BATCH_SIZE):
-        event: dict[str, Any] = {
-            "type": "event",
-            "name": ("api.request", "invoice.created", "search", "export")[index % 4],
-            "user_id": f"user_{index % 37}",
-            "props": {"plan": ("free", "pro", "team")[index % 3], "items": index % 7},
-            "context": {
-                "ip": f"81.2.69.{index + 1}",
-                "user_agent": CHROME_UA,
-                "locale": "en-GB",
-            },
-        }
-        if run_tag is not None:
-            event = {"event_id": f"{run_tag}-{request_marker}-{index}", **event}
-        events.append(event)
-    return events
-
-
-def batch_lua(secret_key: str, run_tag: str) -> str:
-    """Batches of 100 events; every request carries new `event_id`s."""
-    marker = "REQUEST_MARKER"
-    body = json.dumps({"batch": batch_events(run_tag, marker)}, separators=(",", ":"))
-    pieces = body.split(marker)
-    headers = {
-        "Content-Type": "application/json",
-        "Authorization": f"Bearer {secret_key}",
-        "User-Agent": "clycyo-python/0.1",
-    }
-    return "\n".join(
-        [
-            'wrk.method = "POST"',
-            lua_headers(headers),
-            LUA_THREADS,
-            "local pieces = {" + ", ".join(lua_string(p) for p in pieces) + "}",
-            "local parts = {}",
-            "local counter = 0",
-            "request = function()",
-            "  counter = counter + 1",
-            '  local tag = thread_number .. "." .. counter',
-            "  for i = 1, #pieces - 1 do",
-            "    parts[2 * i - 1] = pieces[i]",
-            "    parts[2 * i] = tag",
-            "  end",
-            "  parts[2 * #pieces - 1] = pieces[#pieces]",
-            "  return wrk.format(nil, nil, nil, table.concat(parts))",
-            "end",
-            LUA_DONE,
-        ]
-    )
-
-
-@dataclass
-class WrkRun:
-    requests: int
-    duration_s: float
-    errors: int
-    non_2xx: int
-    p50_ms: float
-    p99_ms: float
-    mean_ms: float
-    max_ms: float
-
-    @property
-    def requests_per_s(self) -> float:
-        return self.requests / self.duration_s
-
-    @property
-    def answered(self) -> int:
-        """Responses with a 2xx or 3xx status."""
-        return self.requests - self.non_2xx
-
-
-def run_wrk(url: str, lua: Path, args: argparse.Namespace, duration_s: float) -> WrkRun:
-    command = [
-        WRK,
-        f"-t{args.wrk_threads}",
-        f"-c{args.connections}",
-        f"-d{round(duration_s)}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(lua),
-        url,
-    ]
-    completed = subprocess.run(command, capture_output=True, text=True, check=True)
-    line = next(
-        (x for x in completed.stdout.splitlines() if x.startswith("WRK_RESULT ")),
-        None,
-    )
-    if line is None:
-        raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
-    raw = json.loads(line.removeprefix("WRK_RESULT "))
-    socket_errors = (
-        raw["connect_errors"] + raw["read_errors"] + raw["write_errors"] + raw["timeouts"]
-    )
-    return WrkRun(
-        requests=raw["requests"],
-        duration_s=raw["duration_us"] / 1e6,
-        errors=socket_errors,
-        non_2xx=raw["status_errors"],
-        p50_ms=raw["p50_us"] / 1000,
-        p99_ms=raw["p99_us"] / 1000,
-        mean_ms=raw["mean_us"] / 1000,
-        max_ms=raw["max_us"] / 1000,
-    )
 
 
 # Servers
@@ -559,69 +230,6 @@ def count_stored(database: Path) -> tuple[int, int]:
         row = connection.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
-
-
-# Profiling
-
-
-def profile_summary(raw: Path, top: int = 12) -> dict[str, Any]:
-    """Per thread: share of samples, and the functions with the most samples (self, inclusive).
-
-    `raw` is py-spy's collapsed-stack output: `thread (tid): name;frame;frame count` per line.
-    """
-    threads: collections.Counter[str] = collections.Counter()
-    own: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    inclusive: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = stack.split(";")
-        thread = frames[0].split(": ", 1)[-1]
-        functions = [re.sub(r":\d+\)$", ")", f) for f in frames[1:]]
-        threads[thread] += count
-        if functions:
-            own[thread][functions[-1]] += count
-        for function in set(functions):
-            inclusive[thread][function] += count
-    total = sum(threads.values()) or 1
-    summary: dict[str, Any] = {}
-    for thread, samples in threads.most_common(4):
-        summary[thread] = {
-            "share_of_samples": round(samples / total, 3),
-            "self": [[f, round(n / samples, 3)] for f, n in own[thread].most_common(top)],
-            "inclusive": [
-                [f, round(n / samples, 3)] for f, n in inclusive[thread].most_common(top)
-            ],
-        }
-    return summary
-
-
-@contextlib.contextmanager
-def profiled(pid: int, seconds: float, output: Path, mode: str) -> Iterator[None]:
-    """py-spy on `pid` (the process that runs Python: Granian's worker, not its parent).
-
-    `mode` "wall" samples every thread that is not idle; "gil" only the thread holding the GIL,
-    which shows where the interpreter's time goes.
-    """
-    command = [
-        str(PY_SPY),
-        *("record", "--pid", str(pid), "--duration", str(max(1, int(seconds)))),
-        *("--format", "raw", "--threads", "--nonblocking", "--rate", "200"),
-        *(["--gil"] if mode == "gil" else []),
-        *("--output", str(output)),
-    ]
-    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield
-    finally:
-        spy.wait(seconds + 30)
-
-
-def python_worker(pid: int) -> int:
-    """The process that runs the app: the youngest in the tree (Granian forks a worker)."""
-    return process_tree(pid)[-1]
 
 
 # The loads

@@ -42,7 +42,6 @@ import datetime as dt
 import gc
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from machine import machine, versions
+from processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -66,12 +66,6 @@ FLUSH_TIMEOUT_S = 300.0
 
 
 # The machine and the server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get_json(url: str) -> dict[str, Any]:
