@@ -3,7 +3,10 @@ faults."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import pytest
 
 from clycyo.model import Event
 from clycyo.store.columns import fingerprint
@@ -143,4 +146,27 @@ def test_a_failing_store_keeps_the_batch_and_recovers(
     parts.writer.fault_injection = None
     assert parts.writer.wait_loaded(seq, 15)
     assert parts.rows("SELECT event_id FROM events") == [("x",)]
+    parts.close()
+
+
+def test_an_idle_writer_folds_duckdbs_log_into_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clycyo.store import writer as writer_module
+    from clycyo.store.duckdb.store import WAL_CHECKPOINT, DuckDBStore
+
+    monkeypatch.setattr(writer_module, "_SETTLE_AFTER_S", 0.3)
+    parts = Parts(tmp_path, lambda folder: DuckDBStore(folder / "events.duckdb"))
+    # Under load the log grows to the threshold before DuckDB folds it in on its own.
+    assert parts.rows("SELECT current_setting('checkpoint_threshold')") == [
+        (WAL_CHECKPOINT.replace("MiB", ".0 MiB"),)
+    ]
+    wal = tmp_path / "events.duckdb.wal"
+    parts.put(*(tick(f"e{i}") for i in range(500)))
+    assert wal.stat().st_size > 0
+    deadline = time.monotonic() + 10
+    while wal.exists() and wal.stat().st_size > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert parts.rows("SELECT count(*) FROM events") == [(500,)]
     parts.close()

@@ -70,6 +70,11 @@ class EventStore(Protocol):
         is loaded up to `seq`, all at once."""
         ...
 
+    def settle(self) -> None:
+        """Tidy up after a burst of writes (the writer calls this once it has been idle for a
+        while): e.g. fold a write-ahead log into the database file."""
+        ...
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read query (SQL from the query builder, values only as parameters)."""
         ...

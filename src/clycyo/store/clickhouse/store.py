@@ -297,6 +297,9 @@ class ClickHouseStore:
         with self._lock:
             return maintenance.compact_visits(self)
 
+    def settle(self) -> None:
+        """Nothing to tidy: ClickHouse merges parts in the background."""
+
     def close(self) -> None:
         self.transport.close()
 
