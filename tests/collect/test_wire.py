@@ -7,7 +7,7 @@ import pytest
 from clycyo.collect import limits
 from clycyo.collect.formats.shape import checked
 from clycyo.collect.ingest import Invalid
-from clycyo.collect.wire import WireError, decode_body, decode_event
+from clycyo.collect.wire import WireError, decode_body, decode_event, decode_valid_body
 
 
 def error_of(body: bytes) -> str:
@@ -56,3 +56,29 @@ def _raised(raw: bytes) -> WireError:
     with pytest.raises(WireError) as raised:
         decode_event(raw)
     return raised.value
+
+
+def test_a_valid_batch_decodes_in_one_pass_like_event_by_event() -> None:
+    body = (
+        b'{"sent_at": 1764000000000, "batch": [{"type": "pageview", "url": "https://a.test/",'
+        b' "props": {"n": 1}}, {"name": "signup", "user_id": 7, "revenue": {"amount": "9.5",'
+        b' "currency": "eur"}}]}'
+    )
+    whole = decode_valid_body(body)
+    assert whole is not None and whole.batch is not None
+    envelope = decode_body(body)
+    assert envelope.batch is not None
+    assert whole.batch == [decode_event(raw) for raw in envelope.batch]
+    assert whole.sent_at == envelope.sent_at
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"batch": [{"name": "ok"}, {"name": 1}]}',  # one bad event: said event by event
+        b'{"batch": [{"name": "ok"}] !',
+        b'{"name": 1}',
+    ],
+)
+def test_a_body_with_anything_invalid_is_left_to_the_careful_decoders(body: bytes) -> None:
+    assert decode_valid_body(body) is None

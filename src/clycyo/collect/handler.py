@@ -12,7 +12,15 @@ from clycyo.collect import http, limits
 from clycyo.collect.ingest import Ingest, Invalid
 from clycyo.collect.origins import belongs_to, candidate_domains, host_of
 from clycyo.collect.ratelimit import RateLimiter, too_many
-from clycyo.collect.wire import EventIn, WireError, decode_body, decode_event
+from clycyo.collect.wire import (
+    BodyIn,
+    EventIn,
+    ValidBodyIn,
+    WireError,
+    decode_body,
+    decode_event,
+    decode_valid_body,
+)
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 from clycyo.store.intake import IntakeUnavailable
@@ -63,11 +71,13 @@ class CollectHandler:
         except http.BodyError as exc:
             await http.send_json(send, exc.status, {"error": exc.message})
             return
-        try:
-            envelope = decode_body(body)
-        except WireError as exc:
-            await http.send_json(send, 400, {"error": str(exc)})
-            return
+        envelope: BodyIn | ValidBodyIn | None = decode_valid_body(body)
+        if envelope is None:
+            try:
+                envelope = decode_body(body)
+            except WireError as exc:
+                await http.send_json(send, 400, {"error": str(exc)})
+                return
 
         if envelope.batch is not None and len(envelope.batch) > limits.MAX_BATCH_EVENTS:
             message = f"batch: more than {limits.MAX_BATCH_EVENTS} events; split it"
@@ -108,6 +118,8 @@ class CollectHandler:
         items: list[EventIn | Invalid]
         if envelope.batch is None:
             items = [envelope]
+        elif isinstance(envelope, ValidBodyIn):
+            items = list(envelope.batch)
         else:
             items = []
             for raw in envelope.batch:
@@ -138,13 +150,12 @@ class CollectHandler:
             cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
         await http.send_json(send, 200, outcome.body(), cors)
 
-    def _site_of_public_keys(self, envelope: Any) -> Site | None:
+    def _site_of_public_keys(self, envelope: BodyIn | ValidBodyIn) -> Site | None:
         keys = {envelope.key} if envelope.key else set()
-        if envelope.batch is not None:
-            for raw in envelope.batch:
-                key = _peek_key(bytes(raw))
-                if key:
-                    keys.add(key)
+        for item in envelope.batch or ():
+            key = item.key if isinstance(item, EventIn) else _peek_key(bytes(item))
+            if key:
+                keys.add(key)
         if len(keys) != 1:
             return None
         return self.directory.by_public_key(keys.pop())

@@ -75,6 +75,12 @@ class BodyIn(EventIn, kw_only=True):
     batch: list[msgspec.Raw] | None = None  # its length is checked by the handler (413)
 
 
+class ValidBodyIn(EventIn, kw_only=True):
+    """A body whose events are all valid, decoded in one pass (see `decode_valid_body`)."""
+
+    batch: list[EventIn] | None = None
+
+
 # What decoding hostile JSON raises besides msgspec's own error: invalid UTF-8 inside a string,
 # and nesting deeper than the interpreter's recursion limit. Each is the client's fault (a 400).
 JSON_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
@@ -82,6 +88,7 @@ JSON_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 _MAX_EPOCH_MS = 10**15
 
 _body_decoder = msgspec.json.Decoder(BodyIn)
+_valid_body_decoder = msgspec.json.Decoder(ValidBodyIn)
 _event_decoder = msgspec.json.Decoder(EventIn)
 # msgspec names the place of an error as `$.a.b`, or `key` in `$.props` when a key is wrong.
 _PATH = re.compile(r" - at (`key` in )?`\$\.?(.*)`$")
@@ -172,6 +179,18 @@ def decode_body(body: bytes) -> BodyIn:
         raise WireError(describe(exc, body)) from None
     except JSON_ERRORS as exc:
         raise WireError(describe(exc)) from None
+
+
+def decode_valid_body(body: bytes) -> ValidBodyIn | None:
+    """The body with every event decoded, or None if anything in it is invalid.
+
+    The usual body is valid throughout, and one pass over a batch costs half as much as
+    decoding the envelope and then each event (`decode_body`, `decode_event`), which a caller
+    does when this returns None, to say which event is wrong and keep the others."""
+    try:
+        return _valid_body_decoder.decode(body)
+    except JSON_ERRORS:
+        return None
 
 
 def decode_event(raw: msgspec.Raw | bytes) -> EventIn:
