@@ -46,12 +46,8 @@ def test_a_batch_that_fails_to_store_is_derived_again_the_same_way(tmp_path: Pat
     start = 1_700_000_000 * 1_000_000
     first = [_pageview("v1", start), _pageview("v2", start)]
     derived = deriver.derive(first)
-    store.write(
-        to_arrow(first, [fingerprint(1, e.event_id) for e in first], [1, 1], derived.visit_ids),
-        seq=1,
-        superseded=[],
-        derived=derived.tables,
-    )
+    table = to_arrow(first, [fingerprint(1, e.event_id) for e in first], [1, 1], derived.visit_ids)
+    store.write(table, seq=1, superseded=[], derived=derived.all_tables(table))
     deriver.commit()
     second = [_pageview("v1", start + MINUTE_US, "/a"), _pageview("v3", start + MINUTE_US)]
     attempt = deriver.derive(second)

@@ -50,12 +50,8 @@ def _world(path: Path, visitors: int) -> DuckDBStore:
     events.sort(key=lambda e: e.time_us)
     derived = deriver.derive(events)
     fingerprints = [fingerprint(1, e.event_id) for e in events]
-    store.write(
-        to_arrow(events, fingerprints, [1] * len(events), derived.visit_ids),
-        seq=1,
-        superseded=[],
-        derived=derived.tables,
-    )
+    table = to_arrow(events, fingerprints, [1] * len(events), derived.visit_ids)
+    store.write(table, seq=1, superseded=[], derived=derived.all_tables(table))
     deriver.commit()
     return store
 

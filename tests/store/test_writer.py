@@ -170,3 +170,58 @@ def test_an_idle_writer_folds_duckdbs_log_into_the_file(
     assert not wal.exists() or wal.stat().st_size == 0
     assert parts.rows("SELECT count(*) FROM events") == [(500,)]
     parts.close()
+
+
+def test_actions_hold_the_stored_copy_of_every_action(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    from clycyo.identity.deriver import open_deriver
+
+    store = open_store(tmp_path)
+    log = IntakeLog(tmp_path / "intake")
+    writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), deriver=open_deriver(store))
+    view = Event(
+        site_id=1,
+        event_id="view",
+        time_us=2,
+        received_us=2,
+        origin="browser",
+        type="pageview",
+        name="pageview",
+        visitor_id="v1",
+        url="https://a.test/",
+        page="/",
+    )
+    signup = Event(
+        site_id=1,
+        event_id="signup",
+        time_us=3,
+        received_us=3,
+        origin="browser",
+        type="event",
+        name="signup",
+        visitor_id="v1",
+        props={"plan": "pro"},
+    )
+    vital = Event(
+        site_id=1,
+        event_id="vital",
+        time_us=4,
+        received_us=4,
+        origin="browser",
+        type="event",
+        name="web_vital",
+        visitor_id="v1",
+        props={"metric": "LCP", "value": "1200"},
+    )
+    assert writer.wait_loaded(
+        log.append_sync([view, signup, vital, money("paid", "server", "9")], [])
+    )
+    columns = "event_id, event_fp, seq, visit_id, name, props, revenue_amount"
+    stored = dict((row[0], row) for row in store.execute(f"SELECT {columns} FROM events"))
+    actions = store.execute(f"SELECT {columns} FROM actions ORDER BY event_id")
+    assert actions == [stored["paid"], stored["signup"]]
+    assert stored["signup"][3] == stored["view"][3] is not None  # one visit
+    log.close()
+    writer.stop()
+    store.close()

@@ -70,13 +70,15 @@ class IdentityDeriver:
             self._fetch_late(events, min(times))
         self._place(events, order, visit_ids)
         self._restate_persons()
+        narrow, actions = narrow_tables(events, order, visit_ids, self._page_keys)
         return Derived(
             visit_ids,
             {
                 "visits": self._visit_table(),
                 "identities": rows_table(self._link_rows, IDENTITY_SCHEMA),
-                **narrow_tables(events, order, visit_ids, self._page_keys),
+                **narrow,
             },
+            copies={"actions": actions},
         )
 
     def commit(self) -> None:

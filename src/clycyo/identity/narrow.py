@@ -2,9 +2,10 @@
 
 Built once the events have their visit ids, in one pass over them in time order: each kind of
 event adds a row tuple to its table, and each table is converted to Arrow in one call
-(`columns.rows_table`). The work per event is a few comparisons for the events a table does not
-take. `vital_hours` counts the batch's vitals per site, hour, metric and 1 % bucket, in the
-order the counts first appear.
+(`columns.rows_table`). `actions` has every column of `events`, so only the indexes of the
+events it takes are returned; the writer copies those rows from the events' Arrow table. The
+work per event is a few comparisons for the events a table does not take. `vital_hours` counts
+the batch's vitals per site, hour, metric and 1 % bucket, in the order the counts first appear.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pyarrow as pa
 from clycyo.identity import keys
 from clycyo.identity.schema import PAGEVIEW_SCHEMA, VITAL_HOUR_SCHEMA, VITAL_SCHEMA
 from clycyo.model import Event
-from clycyo.store.columns import fingerprints, rows_table, to_arrow
+from clycyo.store.columns import rows_table
 
 VITAL_METRICS = frozenset({"LCP", "INP", "CLS", "FCP", "TTFB"})
 _NOT_ACTIONS = frozenset({"engagement", "web_vital"})
@@ -51,8 +52,9 @@ class PageKeys:
 
 def narrow_tables(
     events: list[Event], order: list[int], visit_ids: list[int | None], page_key: PageKeys
-) -> dict[str, pa.Table]:
-    """The four tables for `events` placed in visits (`order`: their indexes in time order)."""
+) -> tuple[dict[str, pa.Table], list[int]]:
+    """The `vitals`, `vital_hours` and `pageviews` rows for `events` placed in visits (`order`:
+    their indexes in time order), and the indexes of the events `actions` copies."""
     pageviews: list[tuple[Any, ...]] = []
     vitals: list[tuple[Any, ...]] = []
     actions: list[int] = []
@@ -83,15 +85,12 @@ def narrow_tables(
                 vitals.append(vital)
         if event.revenue_amount is not None:
             actions.append(index)
-    chosen = [events[i] for i in actions]
-    return {
+    tables = {
         "vitals": rows_table(vitals, VITAL_SCHEMA),
         "vital_hours": rows_table(_per_hour(vitals), VITAL_HOUR_SCHEMA),
         "pageviews": rows_table(pageviews, PAGEVIEW_SCHEMA),
-        "actions": to_arrow(
-            chosen, fingerprints(chosen), [0] * len(chosen), [visit_ids[i] for i in actions]
-        ),
     }
+    return tables, actions
 
 
 def _vital(event: Event, visit_id: int | None) -> tuple[Any, ...] | None:

@@ -352,11 +352,12 @@ class Writer:
         deriver = self.deriver
         derived = deriver.derive(kept) if deriver is not None else None
         try:
+            table = to_arrow(kept, fingerprints, kept_seqs, derived.visit_ids if derived else None)
             self.store.write(
-                to_arrow(kept, fingerprints, kept_seqs, derived.visit_ids if derived else None),
+                table,
                 seq=last_seq,
                 superseded=superseded,
-                derived=derived.tables if derived else None,
+                derived=derived.all_tables(table) if derived else None,
                 source=source,
             )
         except BaseException:
