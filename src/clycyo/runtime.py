@@ -27,6 +27,7 @@ from clycyo.pipeline.salts import SaltRing
 from clycyo.settings import Settings, config_path
 from clycyo.store import retention
 from clycyo.store.base import EventStore
+from clycyo.store.columns import keep_pandas_out
 from clycyo.store.intake import IntakeLog
 from clycyo.store.open import open_store
 from clycyo.store.quarantine import Quarantine
@@ -62,6 +63,7 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
+        keep_pandas_out()
         data = settings.data_dir
         data.mkdir(mode=0o700, parents=True, exist_ok=True)
         config = ConfigStore(config_path(data))

@@ -7,6 +7,10 @@ through `to_arrow`, so a column cannot exist in one engine and be missing in the
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
+import sys
+from collections.abc import Sequence
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import msgspec
@@ -80,6 +84,31 @@ if NAMES[_DERIVED:] != tuple(
 ):
     raise RuntimeError("store columns and Event fields differ")
 _TIME_INDEXES = (_EVENT_FIELDS.index("time_us"), _EVENT_FIELDS.index("received_us"))
+
+
+class _RefusePandas(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> None:
+        if fullname.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+
+
+def keep_pandas_out() -> None:
+    """Stop pyarrow from importing pandas just to ask whether a value is a pandas object.
+
+    Where pandas is installed (chDB depends on it), pyarrow imports it the first time it converts
+    Python values, only to check their type: some 43 MB of a serving process's memory, for objects
+    Clycyo never hands it. Here pyarrow asks once while pandas cannot be imported, and keeps that
+    answer for the check; an explicit conversion to or from pandas would still import it."""
+    if "pandas" in sys.modules:
+        return
+    refuse = _RefusePandas()
+    sys.meta_path.insert(0, refuse)
+    try:
+        pa.array([0], pa.int64())
+    finally:
+        sys.meta_path.remove(refuse)
 
 
 def fingerprint(site_id: int, event_id: str) -> int:

@@ -232,7 +232,7 @@ class ClickHouseStore:
         for column, _ in schema.BOOKKEEPING:
             if column in table.column_names:
                 table = table.drop_columns([column])
-        table = table.append_column("loader", pa.array([log.loader] * table.num_rows))
+        table = table.append_column("loader", pa.array([log.loader] * table.num_rows, pa.string()))
         table = table.append_column("load_seq", pa.array([seq] * table.num_rows, pa.uint64()))
         if "revenue_amount" in table.column_names:
             index = table.column_names.index("revenue_amount")

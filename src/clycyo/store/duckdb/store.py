@@ -121,8 +121,8 @@ class DuckDBStore:
         wanted = pa.table(
             {
                 "site_id": pa.array([k[0] for k in keys], pa.int32()),
-                "name": [k[1] for k in keys],
-                "order_id": [k[2] for k in keys],
+                "name": pa.array([k[1] for k in keys], pa.string()),
+                "order_id": pa.array([k[2] for k in keys], pa.string()),
             }
         )
         cursor = self.cursor()
