@@ -225,3 +225,20 @@ def test_actions_hold_the_stored_copy_of_every_action(
     log.close()
     writer.stop()
     store.close()
+
+
+def test_flushing_collector_logs_passes_over_a_collector_not_started_yet(tmp_path: Path) -> None:
+    from clycyo.store.duckdb.store import DuckDBStore
+    from clycyo.store.intake_reader import IntakeReader
+
+    parts = Parts(tmp_path, lambda folder: DuckDBStore(folder / "events.duckdb"))
+    stopped = IntakeLog(tmp_path / "intake" / "w2")  # a collector that ran and stopped
+    stopped.append_sync([tick("from-w2")], [])
+    stopped.close()
+    parts.writer.add_reader(IntakeReader(tmp_path / "intake" / "w1", "w1"))  # never started
+    parts.writer.add_reader(IntakeReader(tmp_path / "intake" / "w2", "w2"))
+    job = parts.writer.submit(lambda: parts.writer.flush_collector_logs(timeout_s=0.3))
+    job.result(timeout=10)
+    assert not (tmp_path / "intake" / "w1").exists()
+    assert parts.rows("SELECT event_id FROM events") == [("from-w2",)]
+    parts.close()

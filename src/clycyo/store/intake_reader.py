@@ -64,6 +64,10 @@ class IntakeReader:
     def position(self) -> Position:
         return Position(self._segment, self._offset)
 
+    def exists(self) -> bool:
+        """Whether the collector has created its log (it does when it starts)."""
+        return self.folder.is_dir()
+
     def request_rotation(self) -> None:
         """Ask the collector writing this log to start a new segment (it looks every second)."""
         (self.folder / ROTATE_REQUEST).touch()

@@ -119,18 +119,22 @@ class Writer:
         """Have every collector start a new segment, load all that came before, and delete the
         old segments. Run on the writer thread (in erasure and retention jobs) so that what is
         erased or expired does not linger in a collector's log."""
-        if not self.readers:
+        # A collector that has not started yet has no log: nothing of it to flush.
+        readers = {name: r for name, r in self.readers.items() if r.exists()}
+        if not readers:
             return
-        before = {name: reader.end().first_seq for name, reader in self.readers.items()}
-        for reader in self.readers.values():
+        before = {name: reader.end().first_seq for name, reader in readers.items()}
+        for reader in readers.values():
             reader.request_rotation()
         deadline = time.monotonic() + timeout_s
         waiting = set(before)
         while waiting and time.monotonic() < deadline:
-            waiting = {n for n in waiting if self.readers[n].end().first_seq == before[n]}
+            waiting = {n for n in waiting if readers[n].end().first_seq == before[n]}
             if waiting:
                 time.sleep(0.05)
         for index, (name, reader) in enumerate(list(self.readers.items()), start=1):
+            if name not in readers:
+                continue
             self._drain_reader(name, reader, index)
             if name in waiting and reader.lag_bytes() == 0:
                 # No collector rotated it: none runs on this log; start its next segment.
