@@ -72,6 +72,8 @@ def endpoints(domain: str) -> list[tuple[str, str, Any]]:
         reads.append(("GET", f"/sites/{domain}{view}.json", None))
     for form in ("/funnels", "/funnels/1/delete", "/settings/links", "/settings/tokens"):
         reads.append(("POST", f"/sites/{domain}{form}", {"name": "x", "label": "x", "id": "1"}))
+    reporting = {"currency": "EUR", "timezone": "Europe/Berlin"}
+    reads.append(("POST", f"/sites/{domain}/settings/reporting", reporting))
     for form in ("/settings/links/revoke", "/settings/tokens/revoke"):
         reads.append(("POST", f"/sites/{domain}{form}", {"id": "1"}))
     return reads
@@ -199,7 +201,7 @@ def test_a_shared_link_only_reads(world: World) -> None:
     link, _ = world.access.add_shared_link(_id(world, world.b))
     status, _ = call(world, "DELETE", f"/api/v1/persons/x?site={world.b.site}", None, bearer(link))
     assert status in DENIED
-    for form in ("/settings/links", "/settings/tokens", "/funnels"):
+    for form in ("/settings/links", "/settings/tokens", "/settings/reporting", "/funnels"):
         status, _ = call(world, "POST", f"/sites/{world.b.site}{form}", {}, bearer(link))
         assert status in DENIED, form
 

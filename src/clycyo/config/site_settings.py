@@ -49,6 +49,11 @@ def _zones() -> dict[str, str]:
     return {name.lower(): name for name in zoneinfo.available_timezones() - _NOT_ZONES}
 
 
+def known_timezones() -> list[str]:
+    """Every IANA zone name this system knows, sorted (for a form's suggestions)."""
+    return sorted(_zones().values())
+
+
 def check_timezone(value: str) -> str:
     """The IANA time zone name (`Europe/Berlin`), if this system knows it."""
     name = value.strip()

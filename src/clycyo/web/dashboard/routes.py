@@ -57,6 +57,7 @@ def dashboard_routes() -> list[BaseRoute]:
         *view_routes("/people/{person:path}", people.person_view, "people", shared=False),
         *view_routes("/realtime", realtime.realtime_view, "realtime"),
         *view_routes("/settings", settings.settings_view, "settings", shared=False),
+        Route("/sites/{domain}/settings/reporting", settings.update_reporting, methods=["POST"]),
         Route("/sites/{domain}/settings/links", settings.add_link, methods=["POST"]),
         Route("/sites/{domain}/settings/links/revoke", settings.revoke_link, methods=["POST"]),
         Route("/sites/{domain}/settings/tokens", settings.add_token, methods=["POST"]),

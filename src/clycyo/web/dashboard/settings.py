@@ -1,8 +1,12 @@
-"""A site's settings page: the tracker snippet, read-only shared links and API tokens.
+"""A site's settings page: the tracker snippet, the reporting currency and time zone, read-only
+shared links and API tokens.
 
-A new link's or token's secret is shown once, in the answer to the post that made it (only its
-hash is kept), so these posts render the page instead of redirecting. Revoking takes effect on
-the next request. Only logged-in users who may read the site get here; shared links never do.
+A changed currency or time zone applies to every report from the next request on (the same
+setting `clycyo site set` changes); a value that is not one is answered with the page and the
+reason, nothing changed. A new link's or token's secret is shown once, in the answer to the post
+that made it (only its hash is kept), so these posts render the page instead of redirecting.
+Revoking takes effect on the next request. Only logged-in users who may read the site get here;
+shared links never do.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from clycyo.config.site_settings import InvalidSetting, known_timezones
 from clycyo.web import sessions
 from clycyo.web.dashboard.forms import FormRejected, posted_by_user
 from clycyo.web.dashboard.routing import Page, ViewContext, not_allowed, render_view
@@ -57,9 +62,13 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
         "public_key": site.public_key,
         "snippet": f'<script defer src="{origin}/js/clycyo.js"'
         f' data-key="{site.public_key}"></script>',
+        "currency": site.currency,
+        "timezone": site.timezone,
+        "timezones": known_timezones(),
         "shared_links": links,
         "api_tokens": tokens,
         "created": None,
+        "rejected": None,
     }
 
 
@@ -69,9 +78,9 @@ def settings_view(ctx: ViewContext) -> Page:
     return Page("settings.html", settings_data(ctx.request, ctx.viewer))
 
 
-async def _page(request: Request, viewer: Viewer, created: dict[str, str]) -> Response:
+async def _page(request: Request, viewer: Viewer, **shown: object) -> Response:
     def view(ctx: ViewContext) -> Page:
-        return Page("settings.html", {**settings_data(ctx.request, viewer), "created": created})
+        return Page("settings.html", {**settings_data(ctx.request, viewer), **shown})
 
     return await render_view(request, viewer, "settings", view)
 
@@ -90,7 +99,27 @@ async def add_link(request: Request) -> Response:
     label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
     token, _ = sessions.access_store(request).add_shared_link(viewer.site.id, label)
     url = f"{request.url.scheme}://{request.url.netloc}/share/{token}"
-    return await _page(request, viewer, {"kind": "shared link", "secret": url})
+    return await _page(request, viewer, created={"kind": "shared link", "secret": url})
+
+
+async def update_reporting(request: Request) -> Response:
+    try:
+        viewer, fields, _ = await _posted(request)
+    except (FormRejected, NotAllowed) as exc:
+        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+    runtime = request.app.state.runtime
+    try:
+        runtime.config.update_site(
+            viewer.site.id,
+            currency=fields.get("currency", ""),
+            timezone=fields.get("timezone", ""),
+        )
+    except InvalidSetting as exc:
+        response = await _page(request, viewer, rejected=str(exc))
+        response.status_code = 400
+        return response
+    runtime.directory.clear()  # this process answers with the new values at once
+    return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
 async def revoke_link(request: Request) -> Response:
@@ -112,7 +141,7 @@ async def add_token(request: Request) -> Response:
         return not_allowed(request, NotAllowed(exc.status, exc.message), False)
     label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
     token, _ = sessions.access_store(request).add_api_token([viewer.site.id], label)
-    return await _page(request, viewer, {"kind": "API token", "secret": token})
+    return await _page(request, viewer, created={"kind": "API token", "secret": token})
 
 
 async def revoke_token(request: Request) -> Response:
