@@ -6,7 +6,9 @@ how many events per second the store takes. This script measures its parts on re
 * **events**: the demo world (`clycyo.demo.world`: pageviews, engagement reports, web vitals,
   clicks, downloads, errors, identify, server signups, payments and refunds; thousands of
   visitors with several visits each), in time order across visitors as live traffic arrives,
-  each sent through the real pipeline (`to_hit`, `process`) to an `Event`;
+  each sent through the real pipeline (`to_hit`, `process`) to an `Event`; or, with
+  `--server-batches`, the batches of server events `bench/ingest.py` sends (a user id, two props
+  and the end user's context each: every one of them an action, copied to `actions` too);
 * **loads**: a real `Writer` with its `IdentityDeriver` on a `DuckDBStore` in a temporary folder
   (the writer's own thread stopped, `Writer._load` called directly with one intake record per
   batch), in batches of `--sizes` events (default 50, as under single-event load, and 25,000,
@@ -24,6 +26,7 @@ machine only ever adds time).
 
     .venv/bin/python bench/derive.py
     .venv/bin/python bench/derive.py --sizes 50,500,25000 --events 200000 --runs 5
+    .venv/bin/python bench/derive.py --server-batches --sizes 25000
 """
 
 from __future__ import annotations
@@ -76,6 +79,26 @@ def demo_events(count: int, seed: int) -> list[Event]:
         if isinstance(result, Event):
             events.append(result)
     return events
+
+
+def server_batch_events(count: int) -> list[Event]:
+    """`count` events of the ingest benchmark's batches, as the pipeline makes them."""
+    from wrk_loads import BATCH_SIZE, batch_events
+
+    ctx = Context(salts=SaltRing())
+    encode = msgspec.json.encode
+    now_us = int(time.time() * 1_000_000)
+    events: list[Event] = []
+    for number in range(-(-count // BATCH_SIZE)):
+        for item in batch_events(f"b{number}", "derive"):
+            sent = decode_event(encode(item))
+            hit = to_hit(
+                sent, site_id=1, trusted=True, received_us=now_us + number, ip=None, user_agent=None
+            )
+            result = process(hit, ctx)
+            if isinstance(result, Event):
+                events.append(result)
+    return events[:count]
 
 
 class Timers:
@@ -152,10 +175,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2, help="uncounted loads at the start")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--server-batches", action="store_true", help="the ingest benchmark's server events"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     started = time.perf_counter()
-    events = demo_events(args.events, args.seed)
+    events = (
+        server_batch_events(args.events)
+        if args.server_batches
+        else demo_events(args.events, args.seed)
+    )
     kinds: dict[str, int] = {}
     for event in events:
         kinds[event.name] = kinds.get(event.name, 0) + 1
