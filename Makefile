@@ -77,6 +77,7 @@ bench: setup bench-packages
 	$(PY) bench/dashboard.py --events $(BENCH_EVENTS)
 	$(PY) bench/load_chdb.py --events 200000
 	$(PY) bench/derive.py --runs 1
+	$(PY) bench/derive.py --server-batches --sizes 2500,25000 --runs 1
 	$(PY) bench/sdk.py --runs 3
 	$(PY) bench/soak.py --duration 60 --chart bench/results/soak-rss.svg
 	@echo "results: bench/results/{ingest,query,dashboard,sdk}-*.{json,md}, soak-*.json and"
