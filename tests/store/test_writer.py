@@ -242,3 +242,23 @@ def test_flushing_collector_logs_passes_over_a_collector_not_started_yet(tmp_pat
     assert not (tmp_path / "intake" / "w1").exists()
     assert parts.rows("SELECT event_id FROM events") == [("from-w2",)]
     parts.close()
+
+
+def test_a_writer_with_a_full_load_waiting_does_not_pause(tmp_path: Path) -> None:
+    from clycyo.store.duckdb.store import DuckDBStore
+
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    log = IntakeLog(tmp_path / "intake")
+    # Loads at most every 5 s under sustained load, 10 events a load: six loads' worth waits.
+    writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), max_batch_events=10)
+    writer.min_interval_s = 5.0
+    for number in range(6):
+        log.append_sync([tick(f"e{number}-{i}") for i in range(10)], [])
+    deadline = time.monotonic() + 4.0  # not by wait_loaded, which cuts pauses short
+    while writer.loaded_seq < log.last_seq and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert writer.loaded_seq == log.last_seq
+    assert writer.stats.stored == 60
+    log.close()
+    writer.stop()
+    store.close()
