@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,40 +181,23 @@ def test_actions_hold_the_stored_copy_of_every_action(
     store = open_store(tmp_path)
     log = IntakeLog(tmp_path / "intake")
     writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), deriver=open_deriver(store))
-    view = Event(
-        site_id=1,
-        event_id="view",
-        time_us=2,
-        received_us=2,
-        origin="browser",
-        type="pageview",
-        name="pageview",
-        visitor_id="v1",
-        url="https://a.test/",
-        page="/",
-    )
-    signup = Event(
-        site_id=1,
-        event_id="signup",
-        time_us=3,
-        received_us=3,
-        origin="browser",
-        type="event",
-        name="signup",
-        visitor_id="v1",
-        props={"plan": "pro"},
-    )
-    vital = Event(
-        site_id=1,
-        event_id="vital",
-        time_us=4,
-        received_us=4,
-        origin="browser",
-        type="event",
-        name="web_vital",
-        visitor_id="v1",
-        props={"metric": "LCP", "value": "1200"},
-    )
+
+    def browser(event_id: str, time_us: int, kind: str, name: str, **fields: Any) -> Event:
+        return Event(
+            site_id=1,
+            event_id=event_id,
+            time_us=time_us,
+            received_us=time_us,
+            origin="browser",
+            type=kind,
+            name=name,
+            visitor_id="v1",
+            **fields,
+        )
+
+    view = browser("view", 2, "pageview", "pageview", url="https://a.test/", page="/")
+    signup = browser("signup", 3, "event", "signup", props={"plan": "pro"})
+    vital = browser("vital", 4, "event", "web_vital", props={"metric": "LCP", "value": "1200"})
     assert writer.wait_loaded(
         log.append_sync([view, signup, vital, money("paid", "server", "9")], [])
     )
