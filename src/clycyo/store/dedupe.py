@@ -60,12 +60,9 @@ class Dedupe:
                         holder[place] = index
                     dropped.add(index)
                     continue
-                stored_origin = stored_orders.get(key)
-                if stored_origin is not None:
-                    if not _replaces(stored_origin, event.origin):
-                        dropped.add(index)
-                        continue
-                    superseded.append(key)
+                if not _outranks_stored(key, event.origin, stored_orders, superseded):
+                    dropped.add(index)
+                    continue
                 batch_orders[key] = index
             if not dropped:
                 return events, fingerprints, seqs, superseded
@@ -95,11 +92,8 @@ class Dedupe:
                     kept_seqs[previous] = seq
                     batch_ids.add(key_id)
                     continue
-                stored_origin = stored_orders.get(key)
-                if stored_origin is not None:
-                    if not _replaces(stored_origin, event.origin):
-                        continue
-                    superseded.append(key)
+                if not _outranks_stored(key, event.origin, stored_orders, superseded):
+                    continue
                 batch_orders[key] = len(kept)
             batch_ids.add(key_id)
             kept.append(event)
@@ -123,6 +117,23 @@ class Dedupe:
             ask and (event.site_id, event.event_id) in stored
             for event, ask in zip(events, asked, strict=True)
         ]
+
+
+def _outranks_stored(
+    key: tuple[int, str, str],
+    arriving: str,
+    stored: dict[tuple[int, str, str], str],
+    superseded: list[tuple[int, str, str]],
+) -> bool:
+    """Whether a copy of order `key` from `arriving` is kept against the store's copy, if there
+    is one; a stored copy it replaces is added to `superseded`."""
+    held = stored.get(key)
+    if held is None:
+        return True
+    if not _replaces(held, arriving):
+        return False
+    superseded.append(key)
+    return True
 
 
 def _replaces(held: str, arriving: str) -> bool:
