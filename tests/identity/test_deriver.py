@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from clycyo.identity.deriver import IdentityDeriver
+from clycyo.identity.sessions import KEEP_US
 from clycyo.model import Event
 from clycyo.store.columns import fingerprint, to_arrow
 from clycyo.store.duckdb.store import DuckDBStore
@@ -34,27 +35,56 @@ def test_a_late_event_joins_its_stored_visit(world: SmallWorld) -> None:
     now = int(time.time() * 1000)
     live = world.pageview("v2", 0, "/now")
     live["timestamp"] = now
-    world.send(live)  # memory now reaches back two hours from now only
+    world.send(live)  # memory now reaches back 45 minutes from now only
     world.send(world.pageview("v1", 80, "/docs"), world.pageview("v1", 75, "/faq"))
     assert world.totals("visits", "pageviews", "visit_duration") == [1, 4, 1200]
     assert world.breakdown("visit:exit_page", "visits") == {"/docs": [1]}
+
+
+def _store(
+    store: DuckDBStore, deriver: IdentityDeriver, events: list[Event], seq: int
+) -> list[int | None]:
+    """Derive and store `events` as the writer does; their visit ids."""
+    derived = deriver.derive(events)
+    table = to_arrow(
+        events, [fingerprint(1, e.event_id) for e in events], [seq] * len(events), derived.visit_ids
+    )
+    store.write(table, seq=seq, superseded=[], derived=derived.all_tables(table))
+    deriver.commit()
+    return derived.visit_ids
+
+
+def test_memory_keeps_recent_visits_only_and_the_store_answers_for_older_ones(
+    tmp_path: Path,
+) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    deriver = IdentityDeriver(store)
+    start = 1_700_000_000 * 1_000_000
+    [first] = _store(store, deriver, [_pageview("v1", start)], 1)
+    later = start + KEEP_US + 5 * MINUTE_US
+    _store(store, deriver, [_pageview("v2", later)], 2)
+    # v1's visit ended longer ago than memory keeps: only v2's is left in memory.
+    assert len(deriver.visits) == 1
+    assert KEEP_US <= 45 * MINUTE_US
+    # An event of v1's visit arriving late is placed in it through the store.
+    [late] = _store(store, deriver, [_pageview("v1", start + 20 * MINUTE_US, "/late")], 3)
+    assert late == first
+    rows = store.execute("SELECT pageviews, sign FROM visits WHERE visit_id = ?", [first])
+    assert sorted(rows) == [(1, -1), (1, 1), (2, 1)]
+    store.close()
 
 
 def test_a_batch_that_fails_to_store_is_derived_again_the_same_way(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "events.duckdb")
     deriver = IdentityDeriver(store)
     start = 1_700_000_000 * 1_000_000
-    first = [_pageview("v1", start), _pageview("v2", start)]
-    derived = deriver.derive(first)
-    table = to_arrow(first, [fingerprint(1, e.event_id) for e in first], [1, 1], derived.visit_ids)
-    store.write(table, seq=1, superseded=[], derived=derived.all_tables(table))
-    deriver.commit()
+    stored = _store(store, deriver, [_pageview("v1", start), _pageview("v2", start)], 1)
     second = [_pageview("v1", start + MINUTE_US, "/a"), _pageview("v3", start + MINUTE_US)]
     attempt = deriver.derive(second)
     deriver.rollback()  # the store refused the batch
     again = deriver.derive(second)
     assert again.visit_ids == attempt.visit_ids
-    assert again.visit_ids[0] == derived.visit_ids[0]
+    assert again.visit_ids[0] == stored[0]
     assert again.tables["visits"].to_pylist() == attempt.tables["visits"].to_pylist()
     signs = again.tables["visits"].column("sign").to_pylist()
     assert sorted(signs) == [-1, 1, 1]  # v1's state cancelled and renewed, v3 new

@@ -16,7 +16,10 @@ from typing import Any
 from clycyo.identity import keys
 from clycyo.identity.visit import GAP_US, Visit
 
-KEEP_US = 2 * 3600 * 1_000_000  # how long a visit stays in memory after its last event
+# How long a visit stays in memory after its last event: a visit can be continued for 30 minutes
+# (GAP_US), and events up to 15 minutes late still find it here; an older one asks the store.
+# Each visit in memory costs about 1.2 KB: this bounds the writer's memory on a busy site.
+KEEP_US = GAP_US + 15 * 60 * 1_000_000
 _EVICT_EVERY_US = 60 * 1_000_000  # scanning memory per batch would cost more than it frees
 VisitorRef = tuple[int, str]
 Lookup = Callable[[int, str, int, int], list[Visit]]  # site, visitor, from_us, to_us

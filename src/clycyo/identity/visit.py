@@ -11,7 +11,7 @@ interaction. This module holds the rules of one visit; finding the visit is `ses
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from clycyo.model import Event
@@ -51,7 +51,8 @@ class Visit:
     ended_us: int
     person_bits: int = 0
     user_id: str | None = None
-    session_ids: set[str] = field(default_factory=set)
+    # A tuple, not a set: a visit has one session id or a few, and a set costs 216 bytes.
+    session_ids: tuple[str, ...] = ()
     first_session: str | None = None
     hostname: str | None = None
     entry_page: str | None = None
@@ -69,8 +70,8 @@ class Visit:
     stored: tuple[Any, ...] | None = None  # the stored state's row, for its cancellation
 
     def snapshot(self) -> tuple[Any, ...]:
-        """This state, to be put back by `restore` (a failed batch). `add` never changes the
-        session set in place, so the snapshot can share it."""
+        """This state, to be put back by `restore` (a failed batch). Every field is immutable
+        (the session ids are a tuple), so the snapshot can share them."""
         return _STATE(self)
 
     def restore(self, state: tuple[Any, ...]) -> None:
@@ -97,7 +98,7 @@ class Visit:
             if self.first_session is None:
                 self.first_session = session
             if session not in self.session_ids:
-                self.session_ids = {*self.session_ids, session}  # a new set: see `snapshot`
+                self.session_ids = (*self.session_ids, session)
         if self.user_id is None and event.user_id is not None:
             self.user_id = event.user_id
         kind, name = event.type, event.name
@@ -221,6 +222,6 @@ def from_row(row: dict[str, Any]) -> Visit:
         state=int(row["state"]),
     )
     if visit.first_session is not None:
-        visit.session_ids.add(visit.first_session)
+        visit.session_ids = (visit.first_session,)
     visit.stored = visit.row(visit.state)
     return visit
