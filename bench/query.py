@@ -280,13 +280,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--memory-limit", default=None, help="DuckDB memory_limit, e.g. 256MB (default: DuckDB's)"
+    )
     parser.add_argument("--data", default=str(ROOT / "bench" / "data"))
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-chdb", action="store_true", help="skip the ClickHouse (chDB) run")
     args = parser.parse_args()
     path = world_file(args)
-    store = DuckDBStore(path, threads=args.threads)
+    store = DuckDBStore(path, threads=args.threads, memory_limit=args.memory_limit)
     date_range = period_of(store)
     counts = store.execute(
         "SELECT (SELECT count(*) FROM events), (SELECT sum(sign) FROM visits),"
@@ -301,6 +304,7 @@ def main() -> int:
         "date_range": date_range,
         "rounds": args.rounds,
         "threads": args.threads,
+        "memory_limit": args.memory_limit,
     }
     say("Clycyo's query layer:")
     results["clycyo_ms"] = clycyo_timings(store, date_range, args.rounds)

@@ -31,12 +31,17 @@ def _config(args: argparse.Namespace) -> ConfigStore:
 def cmd_serve(args: argparse.Namespace) -> int:
     from clycyo.server import serve
 
-    settings = Settings.from_env(
-        _data_dir(args),
-        storage_url=args.storage,
-        geoip_path=Path(args.geoip) if args.geoip else None,
-        trusted_proxies=args.trusted_proxies,
-    )
+    try:
+        settings = Settings.from_env(
+            _data_dir(args),
+            storage_url=args.storage,
+            geoip_path=Path(args.geoip) if args.geoip else None,
+            trusted_proxies=args.trusted_proxies,
+            memory_limit=args.memory_limit,
+        )
+    except ValueError as exc:
+        print(f"clycyo: {exc}", file=sys.stderr)
+        return 2
     demo = None
     if args.demo:
         from clycyo.demo.setup import prepare_demo
@@ -169,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="proxy hops whose X-Forwarded-For to believe (default 0)",
+    )
+    serve.add_argument(
+        "--memory-limit",
+        help="the most memory DuckDB may use, e.g. 512MB (default: DuckDB's, 80%% of RAM;"
+        " env CLYCYO_MEMORY_LIMIT)",
     )
     serve.add_argument(
         "--demo",

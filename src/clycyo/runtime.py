@@ -67,7 +67,7 @@ class Runtime:
         data = settings.data_dir
         data.mkdir(mode=0o700, parents=True, exist_ok=True)
         config = ConfigStore(config_path(data))
-        store = open_store(settings.storage_url, data)
+        store = open_store(settings.storage_url, data, memory_limit=settings.memory_limit)
         intake = IntakeLog(data / "intake", max_backlog_bytes=settings.max_backlog_bytes)
         quarantine = Quarantine(data / "quarantine.sqlite")
         deriver = open_deriver(store)

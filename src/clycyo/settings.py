@@ -7,6 +7,7 @@ read their settings without importing it.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ class Settings:
     max_backlog_bytes: int = 1024 * 1024 * 1024
     rate_limit_source_per_s: float = 100.0  # requests per client address; 0: no limit
     rate_limit_key_per_s: float = 5000.0  # requests per site key; 0: no limit
+    memory_limit: str | None = None  # DuckDB's memory_limit ("512MB"); None: DuckDB's default
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:
@@ -29,13 +31,32 @@ class Settings:
             settings.trusted_proxies = int(os.environ["CLYCYO_TRUSTED_PROXIES"])
         if os.environ.get("CLYCYO_GEOIP_DB"):
             settings.geoip_path = Path(os.environ["CLYCYO_GEOIP_DB"])
+        if os.environ.get("CLYCYO_MEMORY_LIMIT"):
+            settings.memory_limit = os.environ["CLYCYO_MEMORY_LIMIT"]
         for name, variable in _RATE_LIMIT_ENV.items():
             if os.environ.get(variable):
                 setattr(settings, name, float(os.environ[variable]))
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
+        if settings.memory_limit is not None:
+            settings.memory_limit = memory_size(settings.memory_limit)
         return settings
+
+
+_MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]i?B)", re.IGNORECASE)
+
+
+def memory_size(text: str) -> str:
+    """A size as DuckDB takes it ("512MB", "2GiB"), checked here so a typo fails at start with
+    the setting's name instead of deep inside the store."""
+    match = _MEMORY_SIZE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(
+            f"memory limit {text!r} (--memory-limit, CLYCYO_MEMORY_LIMIT): a number and a unit"
+            " (KB, MB, GB, TB or KiB, MiB, GiB, TiB), e.g. 512MB"
+        )
+    return f"{match[1]}{match[2]}"
 
 
 _RATE_LIMIT_ENV = {

@@ -42,7 +42,7 @@ def flaky(monkeypatch: pytest.MonkeyPatch, chdb_folder: Path) -> dict[Path, Flak
     database = f"outage{next(_databases)}"
     made: dict[Path, FlakyTransport] = {}
 
-    def open_store(url: str | None, data_dir: Path) -> EventStore:
+    def open_store(url: str | None, data_dir: Path, *, memory_limit: str | None) -> EventStore:
         transport = FlakyTransport(str(chdb_folder), database)
         made[data_dir] = transport
         return ClickHouseStore(transport, loader=loader_name(data_dir))

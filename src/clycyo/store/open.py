@@ -55,16 +55,17 @@ def chdb_location(url: str) -> tuple[str, str]:
     return str(Path(path).resolve()), database
 
 
-def open_store(url: str | None, data_dir: Path) -> EventStore:
-    """`None` or `duckdb://[PATH]`: embedded DuckDB (default `DATA/events.duckdb`)."""
+def open_store(url: str | None, data_dir: Path, *, memory_limit: str | None = None) -> EventStore:
+    """`None` or `duckdb://[PATH]`: embedded DuckDB (default `DATA/events.duckdb`), its memory
+    bounded by `memory_limit` when given (ClickHouse manages its own)."""
     if url is None or url in ("duckdb", "duckdb://"):
         from clycyo.store.duckdb.store import DuckDBStore
 
-        return DuckDBStore(data_dir / "events.duckdb")
+        return DuckDBStore(data_dir / "events.duckdb", memory_limit=memory_limit)
     if url.startswith("duckdb://"):
         from clycyo.store.duckdb.store import DuckDBStore
 
-        return DuckDBStore(Path(url.removeprefix("duckdb://")))
+        return DuckDBStore(Path(url.removeprefix("duckdb://")), memory_limit=memory_limit)
     if url.startswith(("chdb://", "clickhouse://", "clickhouses://")):
         from clycyo.store.clickhouse.store import ClickHouseStore
         from clycyo.store.clickhouse.transport import ChdbTransport, HttpTransport, Transport

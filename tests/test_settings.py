@@ -1,0 +1,65 @@
+"""Process settings from the command line and the environment: the DuckDB memory limit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clycyo.runtime import Runtime
+from clycyo.settings import Settings, memory_size
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("512MB", "512MB"), ("2GiB", "2GiB"), (" 1.5 gb ", "1.5gb"), ("64KiB", "64KiB")],
+)
+def test_memory_sizes_are_taken_as_duckdb_reads_them(given: str, kept: str) -> None:
+    assert memory_size(given) == kept
+
+
+@pytest.mark.parametrize("given", ["512", "MB", "-1MB", "1 PB", "lots", "80%"])
+def test_a_memory_size_without_a_known_unit_is_refused_naming_the_setting(given: str) -> None:
+    with pytest.raises(ValueError, match=r"--memory-limit, CLYCYO_MEMORY_LIMIT"):
+        memory_size(given)
+
+
+def test_the_environment_sets_the_limit_and_the_option_overrides_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CLYCYO_MEMORY_LIMIT", "300MB")
+    assert Settings.from_env(tmp_path).memory_limit == "300MB"
+    assert Settings.from_env(tmp_path, memory_limit="1GB").memory_limit == "1GB"
+    monkeypatch.delenv("CLYCYO_MEMORY_LIMIT")
+    assert Settings.from_env(tmp_path).memory_limit is None
+
+
+def test_the_event_store_runs_under_the_limit(tmp_path: Path) -> None:
+    runtime = Runtime.open(Settings(data_dir=tmp_path / "data", memory_limit="200MB"))
+    try:
+        assert runtime.store.execute("SELECT current_setting('memory_limit')") == [("190.7 MiB",)]
+    finally:
+        runtime.close()
+    unbounded = Runtime.open(Settings(data_dir=tmp_path / "other"))
+    try:
+        [(default,)] = unbounded.store.execute("SELECT current_setting('memory_limit')")
+        assert default != "190.7 MiB"
+    finally:
+        unbounded.close()
+
+
+def test_serve_refuses_a_bad_limit_before_it_opens_anything(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result = subprocess.run(
+        [sys.executable, "-m", "clycyo", "serve", "--data", str(data), "--memory-limit", "lots"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "memory limit 'lots' (--memory-limit, CLYCYO_MEMORY_LIMIT)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not data.exists()
