@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from clycyo.model import Event
-from clycyo.store.intake import IntakeLog, IntakeUnavailable
+from clycyo.store.intake import HEADER, IntakeLog, IntakeUnavailable
 
 
 def event(n: int, visitor: str = "v") -> Event:
@@ -67,6 +67,23 @@ def test_read_after_a_sequence_number_and_rotation(tmp_path: Path) -> None:
     assert remaining[-1] == 20 and 16 in remaining
     assert min(remaining) <= 16
     assert len(remaining) < 20  # whole loaded segments were deleted
+    log.close()
+
+
+def test_reading_after_a_sequence_number_steps_over_the_records_before_it(
+    tmp_path: Path,
+) -> None:
+    log = IntakeLog(tmp_path)
+    for n in range(1, 4):
+        log.append_sync([event(n)], [])
+    [segment] = tmp_path.glob("*.log")
+    data = bytearray(segment.read_bytes())
+    data[HEADER.size + 2] ^= 0xFF  # spoil the first record's payload
+    segment.write_bytes(bytes(data))
+    # The first record was loaded already: reading after it neither reads nor checks it.
+    assert [s for s, _ in log.read(1)] == [2, 3]
+    # From the start, reading stops at the spoiled record, as at a torn tail.
+    assert list(log.read(0)) == []
     log.close()
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from clycyo.model import Event
 from clycyo.store.columns import fingerprint
+from clycyo.store.duckdb.store import DuckDBStore
 from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
@@ -134,6 +135,23 @@ def test_replay_after_a_crash_loads_each_record_once(
     parts = Parts(tmp_path, open_store)  # and once more: nothing is loaded twice
     assert parts.rows("SELECT count(*) FROM events") == [(5,)]
     parts.close()
+
+
+def test_a_backlog_larger_than_a_load_is_replayed_a_load_at_a_time(tmp_path: Path) -> None:
+    log = IntakeLog(tmp_path / "intake")
+    for n in range(500):
+        log.append_sync([tick(f"b{n}")], [])
+    log.close()
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    log = IntakeLog(tmp_path / "intake")
+    writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), max_batch_events=50)
+    assert writer.wait_loaded(500, 30)
+    writer.stop()
+    log.close()
+    # Loads of at most 50 events each, every record once.
+    assert writer.stats.batches >= 10
+    assert store.execute("SELECT count(*), count(DISTINCT event_id) FROM events") == [(500, 500)]
+    store.close()
 
 
 def test_a_failing_store_keeps_the_batch_and_recovers(

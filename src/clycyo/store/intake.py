@@ -246,11 +246,11 @@ class IntakeLog:
     # Reading back, trimming
 
     def read(self, after_seq: int) -> Iterator[tuple[int, Record]]:
-        """Every record with a sequence number above `after_seq`, in order."""
+        """Every record with a sequence number above `after_seq`, in order, read as it is
+        consumed: a reader that stops early has read and decoded no more than it took."""
         for path in self._paths_after(after_seq):
-            for seq, payload, _ in _scan(path):
-                if seq > after_seq:
-                    yield seq, decode_record(payload)
+            for seq, payload in _scan_after(path, after_seq):
+                yield seq, decode_record(payload)
 
     def _paths_after(self, after_seq: int) -> list[Path]:
         segments = self._segments()
@@ -330,6 +330,26 @@ def _settle(futures: list[asyncio.Future[int]], seq: int, error: BaseException |
             future.set_result(seq)
         else:
             future.set_exception(IntakeUnavailable(f"intake log write failed: {error}"))
+
+
+def _scan_after(path: Path, after_seq: int) -> Iterator[tuple[int, bytes]]:
+    """(seq, payload) of each whole, intact record of a segment file with a sequence number above
+    `after_seq`. The records before it are stepped over by their headers, neither read nor
+    checked: they were loaded already."""
+    size = HEADER.size
+    with path.open("rb") as handle:
+        while True:
+            header = handle.read(size)
+            if len(header) < size:
+                return
+            length, crc, seq = HEADER.unpack(header)
+            if seq <= after_seq:
+                handle.seek(length, os.SEEK_CUR)
+                continue
+            payload = handle.read(length)
+            if len(payload) < length or zlib.crc32(payload) != crc:
+                return
+            yield seq, payload
 
 
 def _scan(path: Path) -> Iterator[tuple[int, bytes, int]]:

@@ -222,7 +222,7 @@ class Writer:
         if records:
             self._load(records)
         elif self.loaded_seq < self.intake.last_seq:
-            self._load(list(self.intake.read(self.loaded_seq))[:200])
+            self._load(self._read_back())  # records the hand-off never held (a replay)
         for index, reader in enumerate(list(self.readers.values()), start=1):
             name = reader.name
             polled, position = reader.poll(self.reader_loaded[name], self.max_batch_events)
@@ -309,15 +309,7 @@ class Writer:
         if records and records[0][0] != self.loaded_seq + 1:
             # The hand-off overflowed or started late: read the gap back from disk, a batch's
             # worth at a time (what lies beyond is read back by the next loads).
-            gap_end = records[0][0]
-            missing: list[tuple[int, Record]] = []
-            budget = self.max_batch_events
-            for seq, record in self.intake.read(self.loaded_seq):
-                if seq >= gap_end or budget <= 0:
-                    break
-                missing.append((seq, record))
-                budget -= len(record.events)
-            records = missing + records
+            records = self._read_back(before_seq=records[0][0]) + records
         expected = self.loaded_seq + 1
         contiguous = []
         for seq, record in records:
@@ -326,6 +318,18 @@ class Writer:
             contiguous.append((seq, record))
             expected += 1
         return contiguous
+
+    def _read_back(self, before_seq: int | None = None) -> list[tuple[int, Record]]:
+        """The records after the last one loaded, from the log on disk: a load's worth of events
+        at most, and none from `before_seq` on."""
+        records: list[tuple[int, Record]] = []
+        budget = self.max_batch_events
+        for seq, record in self.intake.read(self.loaded_seq):
+            if (before_seq is not None and seq >= before_seq) or budget <= 0:
+                break
+            records.append((seq, record))
+            budget -= len(record.events)
+        return records
 
     def _pause(self) -> None:
         wait_s = self._last_load_at + self.min_interval_s - time.monotonic()
