@@ -1,7 +1,7 @@
 """`clycyo serve`: open the data folder, then serve HTTP until told to stop.
 
-The runtime is opened (and the intake logs replayed) before anything listens, so `/healthz`
-answers 200 as soon as anything answers. SIGTERM and SIGINT stop accepting, wait for the last
+The runtime is opened (and the store writer starts loading what the intake logs hold) before
+anything listens, so `/healthz` answers 200 as soon as anything answers. SIGTERM and SIGINT stop accepting, wait for the last
 group commit, load everything into the store and remove `server.json` and `admin.token` before
 the process exits — by the same signal, so a service manager sees how it ended.
 
