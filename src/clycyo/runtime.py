@@ -1,9 +1,9 @@
 """One running Clycyo: the stores, the intake log, the writer and the pipeline, wired together.
 
 `Runtime.open` builds everything for a data folder and sets the writer loading what the intake log
-holds that the store does not; `close` stops taking events, waits for the last group commit, loads everything
-into the store and closes it. The HTTP layer (`app.py`) and the tools (demo, tests) use a runtime;
-nothing here knows about HTTP.
+holds that the store does not; `close` stops taking events, waits for the last group commit, loads
+everything into the store and closes it. The HTTP layer (`app.py`) and the tools (demo, tests) use
+a runtime; nothing here knows about HTTP.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """`clycyo serve`: open the data folder, then serve HTTP until told to stop.
 
 The runtime is opened (and the store writer starts loading what the intake logs hold) before
-anything listens, so `/healthz` answers 200 as soon as anything answers. SIGTERM and SIGINT stop accepting, wait for the last
-group commit, load everything into the store and remove `server.json` and `admin.token` before
-the process exits — by the same signal, so a service manager sees how it ended.
+anything listens, so `/healthz` answers 200 as soon as anything answers. SIGTERM and SIGINT stop
+accepting, wait for the last group commit, load everything into the store and remove
+`server.json` and `admin.token` before the process exits — by the same signal, so a service
+manager sees how it ended.
 
 With `workers=0` one process does everything. With `workers=N`, N collector processes share the
 public port (see `workers/collector.py`) and this process — the core — owns the event store,
