@@ -10,6 +10,7 @@ import pytest
 
 from clycyo.runtime import Runtime
 from clycyo.settings import Settings, memory_size
+from clycyo.store.open import open_store
 
 
 @pytest.mark.parametrize(
@@ -63,3 +64,14 @@ def test_serve_refuses_a_bad_limit_before_it_opens_anything(tmp_path: Path) -> N
     assert "memory limit 'lots' (--memory-limit, CLYCYO_MEMORY_LIMIT)" in result.stderr
     assert "Traceback" not in result.stderr
     assert not data.exists()
+
+
+def test_a_clickhouse_store_says_the_limit_is_not_its_own(
+    tmp_path: Path, chdb_folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"chdb://{chdb_folder}?database=memory_limit"
+    store = open_store(url, tmp_path / "data", memory_limit="256MB")
+    try:
+        assert "applies to DuckDB only" in caplog.text
+    finally:
+        store.close()

@@ -10,6 +10,7 @@ intake log, can load into one database (see `store/clickhouse/store.py`).
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -17,6 +18,8 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from clycyo.store.base import EventStore
+
+log = logging.getLogger(__name__)
 
 LOADER_FILE = "clickhouse-loader"
 
@@ -67,6 +70,8 @@ def open_store(url: str | None, data_dir: Path, *, memory_limit: str | None = No
 
         return DuckDBStore(Path(url.removeprefix("duckdb://")), memory_limit=memory_limit)
     if url.startswith(("chdb://", "clickhouse://", "clickhouses://")):
+        if memory_limit is not None:
+            log.warning("the memory limit applies to DuckDB only; ClickHouse sets its own")
         from clycyo.store.clickhouse.store import ClickHouseStore
         from clycyo.store.clickhouse.transport import ChdbTransport, HttpTransport, Transport
 
