@@ -79,10 +79,11 @@ bench: setup bench-packages
 	$(PY) bench/derive.py --runs 1
 	$(PY) bench/derive.py --server-batches --sizes 2500,25000 --runs 1
 	$(PY) bench/replay.py --sizes 100000,300000
+	$(PY) bench/startup.py --events $(BENCH_EVENTS)
 	$(PY) bench/sdk.py --runs 3
 	$(PY) bench/soak.py --duration 60 --chart bench/results/soak-rss.svg
 	@echo "results: bench/results/{ingest,query,dashboard,sdk}-*.{json,md}, soak-*.json and"
-	@echo "soak-rss.svg; load_chdb.py, derive.py and replay.py print their tables above only"
+	@echo "soak-rss.svg; load_chdb.py, derive.py, replay.py and startup.py print their tables above only"
 
 clean:
 	rm -rf $(VENV) tracker/node_modules tracker/dist $(TRACKER_DIST) .pytest_cache .mypy_cache

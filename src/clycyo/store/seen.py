@@ -18,7 +18,7 @@ _MERGE_AT = 200_000
 class SeenFingerprints:
     def __init__(self, stored: npt.NDArray[np.uint64] | None = None) -> None:
         base = np.zeros(0, dtype=np.uint64) if stored is None else np.asarray(stored, np.uint64)
-        self._base = np.unique(base)
+        self._base = _sorted_unique(base)
         self._recent: set[int] = set()
 
     def __len__(self) -> int:
@@ -47,3 +47,16 @@ class SeenFingerprints:
             merged.sort(kind="stable")
             self._base = merged
             self._recent = set()
+
+
+def _sorted_unique(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """`values` sorted, each once. Not `np.unique`: in NumPy 2 it hashes before it sorts, which took
+    12 s for 10 million fingerprints against about one for a sort and a comparison of neighbours.
+    (Having DuckDB sort them was no faster here and left its process 180 MB larger.)"""
+    ordered = np.sort(values, kind="stable")
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
