@@ -266,7 +266,8 @@ def measure(
     events_per_request: int,
     args: argparse.Namespace,
 ) -> tuple[Load, WrkRun]:
-    sampler = ResourceSampler(pid) if pid is not None else None
+    children = "collectors" if "workers" in target else None
+    sampler = ResourceSampler(pid, children=children) if pid is not None else None
     with sampler or contextlib.nullcontext():
         run = run_wrk(url, lua, args, args.duration)
     load = Load(
@@ -438,7 +439,13 @@ def table(loads: list[Load]) -> str:
 
 def cpu_table(loads: list[Load]) -> str:
     shown = [load for load in loads if load.cpu_us_per_event and load.stored_events is not None]
-    known = ["event loop", "intake-flusher", "store-writer", NATIVE]
+    known = [
+        *(f"collectors: {g}" for g in ("event loop", "intake-flusher", NATIVE)),
+        "event loop",
+        "intake-flusher",
+        "store-writer",
+        NATIVE,
+    ]
     seen = {g for load in shown for g in load.cpu_us_per_event} - {"total"}
     groups = [g for g in known if g in seen] + sorted(seen - set(known))
     lines = [

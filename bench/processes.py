@@ -82,14 +82,18 @@ def python_thread_names(pid: int) -> dict[int, str]:
     return names
 
 
-def thread_cpu_seconds(pids: list[int], names: dict[int, str]) -> dict[str, float]:
+def thread_cpu_seconds(
+    pids: list[int], names: dict[int, str], prefixes: dict[int, str] | None = None
+) -> dict[str, float]:
     """CPU seconds (user + system) per thread of the processes in `pids`, grouped by name.
 
     Python threads carry their Python name (`names`); threads Python did not start are grouped
-    by their OS name, those named like the process being DuckDB's and Arrow's workers.
+    by their OS name, those named like the process being DuckDB's and Arrow's workers. The
+    threads of a process in `prefixes` are grouped apart, their names prefixed.
     """
     groups: dict[str, float] = collections.defaultdict(float)
     for pid in pids:
+        prefix = (prefixes or {}).get(pid, "")
         try:
             process_name = Path(f"/proc/{pid}/comm").read_text().strip()
             thread_dirs = list(Path(f"/proc/{pid}/task").iterdir())
@@ -112,16 +116,29 @@ def thread_cpu_seconds(pids: list[int], names: dict[int, str]) -> dict[str, floa
                 group = NATIVE
             else:
                 group = f"other ({os_name})"
-            groups[group] += seconds
+            groups[prefix + group] += seconds
     return dict(groups)
 
 
 class ResourceSampler:
-    """Samples the peak RSS of a process tree while a load runs, and its CPU time."""
+    """Samples the peak RSS of a process tree while a load runs, and its CPU time.
 
-    def __init__(self, pid: int, interval_s: float = 0.05) -> None:
+    With `children` (a label), every process of the tree is named thread by thread and the child
+    processes' threads are counted apart under that label (`clycyo serve --workers N`: the core
+    and its collectors); otherwise only the youngest process's threads are named (a server that
+    forks one worker, such as Granian)."""
+
+    def __init__(self, pid: int, interval_s: float = 0.05, children: str | None = None) -> None:
         self.pid = pid
-        self.names = python_thread_names(python_worker(pid))
+        self.prefixes: dict[int, str] = {}
+        if children is None:
+            self.names = python_thread_names(python_worker(pid))
+        else:
+            tree = process_tree(pid)
+            self.names = {}
+            for member in tree:
+                self.names.update(python_thread_names(member))
+            self.prefixes = dict.fromkeys(tree[1:], f"{children}: ")
         self.interval_s = interval_s
         self.peak_rss = 0
         self._stop = threading.Event()
@@ -135,14 +152,14 @@ class ResourceSampler:
             self._stop.wait(self.interval_s)
 
     def __enter__(self) -> ResourceSampler:
-        self.cpu_before = thread_cpu_seconds(process_tree(self.pid), self.names)
+        self.cpu_before = thread_cpu_seconds(process_tree(self.pid), self.names, self.prefixes)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.cpu_after = thread_cpu_seconds(process_tree(self.pid), self.names)
+        self.cpu_after = thread_cpu_seconds(process_tree(self.pid), self.names, self.prefixes)
 
     def cpu_used(self) -> dict[str, float]:
         groups = set(self.cpu_before) | set(self.cpu_after)

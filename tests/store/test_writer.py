@@ -230,7 +230,6 @@ def test_actions_hold_the_stored_copy_of_every_action(
 
 
 def test_flushing_collector_logs_passes_over_a_collector_not_started_yet(tmp_path: Path) -> None:
-    from clycyo.store.duckdb.store import DuckDBStore
     from clycyo.store.intake_reader import IntakeReader
 
     parts = Parts(tmp_path, lambda folder: DuckDBStore(folder / "events.duckdb"))
@@ -247,8 +246,6 @@ def test_flushing_collector_logs_passes_over_a_collector_not_started_yet(tmp_pat
 
 
 def test_a_writer_with_a_full_load_waiting_does_not_pause(tmp_path: Path) -> None:
-    from clycyo.store.duckdb.store import DuckDBStore
-
     store = DuckDBStore(tmp_path / "events.duckdb")
     log = IntakeLog(tmp_path / "intake")
     # Loads at most every 5 s under sustained load, 10 events a load: six loads' worth waits.
@@ -262,5 +259,54 @@ def test_a_writer_with_a_full_load_waiting_does_not_pause(tmp_path: Path) -> Non
     assert writer.loaded_seq == log.last_seq
     assert writer.stats.stored == 60
     log.close()
+    writer.stop()
+    store.close()
+
+
+def _collector_writer(tmp_path: Path, **options: Any) -> tuple[Writer, IntakeLog, DuckDBStore]:
+    """A writer that loads one collector's log (`w1`), which the returned log writes."""
+    from clycyo.store.intake_reader import IntakeReader
+
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    writer = Writer(store, IntakeLog(tmp_path / "intake"), Quarantine(tmp_path / "q.sqlite"))
+    for name, value in options.items():
+        setattr(writer, name, value)
+    collector = IntakeLog(tmp_path / "intake" / "w1")
+    writer.add_reader(IntakeReader(tmp_path / "intake" / "w1", "w1"))
+    return writer, collector, store
+
+
+def _until_stored(store: DuckDBStore, count: int, timeout_s: float) -> None:
+    """Wait without `catch_up`, which would cut the writer's pauses short."""
+    deadline = time.monotonic() + timeout_s
+    while store.execute("SELECT count(*) FROM events")[0][0] < count:
+        assert time.monotonic() < deadline, f"fewer than {count} events stored"
+        time.sleep(0.02)
+
+
+def test_a_collectors_log_is_gathered_between_loads_like_the_local_one(tmp_path: Path) -> None:
+    writer, collector, store = _collector_writer(tmp_path, min_interval_s=2.0)
+    collector.append_sync([tick("first")], [])
+    _until_stored(store, 1, 2.0)  # an idle writer loads at once
+    loads = writer.stats.batches
+    for n in range(5):
+        collector.append_sync([tick(f"then-{n}")], [])
+        time.sleep(0.05)
+    _until_stored(store, 6, 5.0)
+    assert writer.stats.batches == loads + 1  # gathered into one load, not one per poll
+    collector.close()
+    writer.stop()
+    store.close()
+
+
+def test_a_collectors_log_with_a_full_load_waiting_is_loaded_at_once(tmp_path: Path) -> None:
+    writer, collector, store = _collector_writer(tmp_path, min_interval_s=30.0, max_batch_events=10)
+    collector.append_sync([tick("first")], [])
+    _until_stored(store, 1, 2.0)
+    for n in range(3):
+        collector.append_sync([tick(f"full-{n}-{i}") for i in range(10)], [])
+    # Each full load goes in long before the 30 s interval; the rest waits for it.
+    _until_stored(store, 21, 5.0)
+    collector.close()
     writer.stop()
     store.close()

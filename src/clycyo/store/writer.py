@@ -41,6 +41,10 @@ _HANDOFF_LIMIT = 2_000  # records waiting in memory; beyond this the writer re-r
 _HANDOFF_EVENTS = 50_000
 # Quiet for this long after a load, the writer lets the store tidy up (`EventStore.settle`).
 _SETTLE_AFTER_S = 5.0
+# Bytes an event takes in an intake log, at the least (a bare server event about 60, with props
+# and context about 150): a collector's log a load's worth of this behind holds a full load or
+# more, which the writer loads without waiting for its interval.
+_LOG_BYTES_PER_EVENT = 100
 
 
 @dataclass
@@ -87,6 +91,7 @@ class Writer:
         # Logs of collector processes, polled (the local log is handed over as it is written).
         self.readers: dict[str, IntakeReader] = {}
         self.reader_loaded: dict[str, int] = {}
+        self._reader_loaded_at: dict[str, float] = {}  # time.monotonic() of each one's last load
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
         self._stopping = threading.Event()
         self._idle = threading.Condition()
@@ -223,10 +228,14 @@ class Writer:
             self._load(records)
         elif self.loaded_seq < self.intake.last_seq:
             self._load(self._read_back())  # records the hand-off never held (a replay)
+        hurry = self._hurry.is_set()
         for index, reader in enumerate(list(self.readers.values()), start=1):
             name = reader.name
+            if not (hurry or self._reader_due(reader)):
+                continue
             polled, position = reader.poll(self.reader_loaded[name], self.max_batch_events)
             if polled:
+                self._reader_loaded_at[name] = time.monotonic()
                 self._load(polled, source=name, source_index=index)
                 self.reader_loaded[name] = polled[-1][0]
             reader.advance(position)
@@ -234,9 +243,20 @@ class Writer:
                 reader.loaded(polled[-1][0])
             with self._idle:
                 self._idle.notify_all()
+        if hurry and self.readers:
+            self._hurry.clear()  # whoever still waits sets it again
         if not self._settled and time.monotonic() - self._last_load_at > _SETTLE_AFTER_S:
             self._settled = True
             self.store.settle()
+
+    def _reader_due(self, reader: IntakeReader) -> bool:
+        """Whether a collector's log is to be loaded now: as with the local log, a load at most
+        every `min_interval_s` gathers what arrived meanwhile (loads of a few hundred events, one
+        per poll, cost the writer several times as much per event), unless a full load waits."""
+        since = time.monotonic() - self._reader_loaded_at.get(reader.name, 0.0)
+        if since >= self.min_interval_s:
+            return True
+        return reader.lag_bytes() >= self.max_batch_events * _LOG_BYTES_PER_EVENT
 
     def _run_jobs(self) -> None:
         ran = False
