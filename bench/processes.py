@@ -225,3 +225,12 @@ def profiled(pid: int, seconds: float, output: Path, mode: str) -> Iterator[None
 def python_worker(pid: int) -> int:
     """The process that runs the app: the youngest in the tree (Granian forks a worker)."""
     return process_tree(pid)[-1]
+
+
+def in_fresh_process(script: str, *args: str) -> dict[str, Any]:
+    """Run `script` with `args` in a new Python process (nothing of this one's memory or caches
+    carried over); the JSON object its output ends with."""
+    output = subprocess.run(
+        [sys.executable, script, *args], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]

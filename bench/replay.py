@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import os
 import sys
 import tempfile
 import threading
@@ -29,14 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from machine import machine
+from processes import in_fresh_process, rss_bytes
 
 
 def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return rss_bytes([os.getpid()]) / 2**20
 
 
 def one(events: int, folder: Path) -> dict[str, Any]:
@@ -110,13 +107,7 @@ def main() -> int:
     results = []
     for size in sizes:
         print(f"backlog of {size:,} events …", file=sys.stderr, flush=True)
-        output = subprocess.run(
-            [sys.executable, __file__, "--one", str(size)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        results.append(json.loads(output.strip().splitlines()[-1]))
+        results.append(in_fresh_process(__file__, "--one", str(size)))
     baseline = results[0]["cpu_us_per_event"]
     print(json.dumps(machine()))
     print(

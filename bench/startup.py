@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,16 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from machine import machine
+from processes import in_fresh_process, rss_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return rss_bytes([os.getpid()]) / 2**20
 
 
 def open_once(data: Path) -> dict[str, Any]:
@@ -75,13 +73,7 @@ def measure(source: Path | None) -> dict[str, Any]:
         data.mkdir()
         if source is not None:
             shutil.copyfile(source, data / "events.duckdb")
-        output = subprocess.run(
-            [sys.executable, __file__, "--open", str(data)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        return in_fresh_process(__file__, "--open", str(data))
 
 
 def main() -> int:
