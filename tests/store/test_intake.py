@@ -127,3 +127,23 @@ def test_backlog_bound_refuses_when_the_store_lags(tmp_path: Path) -> None:
     log.loaded(log.last_seq)
     assert asyncio.run(attempt()) == 21
     log.close()
+
+
+def test_a_collectors_log_is_polled_from_the_first_record_not_loaded(tmp_path: Path) -> None:
+    from clycyo.store.intake_reader import IntakeReader
+
+    log = IntakeLog(tmp_path)
+    for n in range(1, 6):
+        log.append_sync([event(n), event(n + 100)], [])
+    [segment] = tmp_path.glob("*.log")
+    data = bytearray(segment.read_bytes())
+    data[HEADER.size + 2] ^= 0xFF  # spoil the first record, loaded already
+    segment.write_bytes(bytes(data))
+    reader = IntakeReader(tmp_path, "w0")
+    polled, position = reader.poll(after_seq=3, max_events=2)
+    assert [seq for seq, _ in polled] == [4]  # a load's worth: two events
+    assert [e.event_id for e in polled[0][1].events] == ["e4", "e104"]
+    reader.advance(position)
+    polled, _ = reader.poll(after_seq=4)
+    assert [seq for seq, _ in polled] == [5]
+    log.close()

@@ -110,9 +110,9 @@ class IntakeReader:
             candidates = [s for s in segments if s <= after_seq + 1] or segments[:1]
             segment, offset = candidates[-1], 0
         while True:
-            for seq, record, end in self._read_from(segment, offset):
+            for seq, record, end in self._read_from(segment, offset, after_seq):
                 offset = end
-                if seq > after_seq:
+                if record is not None:
                     found.append((seq, record))
                     events += len(record.events)
                     if events >= max_events:
@@ -131,7 +131,11 @@ class IntakeReader:
         except FileNotFoundError:
             return 0
 
-    def _read_from(self, first_seq: int, offset: int) -> Iterator[tuple[int, Record, int]]:
+    def _read_from(
+        self, first_seq: int, offset: int, after_seq: int
+    ) -> Iterator[tuple[int, Record | None, int]]:
+        """(seq, record, end offset) of the whole records from `offset` on; records up to
+        `after_seq`, loaded already, come without being checked or decoded (None)."""
         try:
             with self._path(first_seq).open("rb") as handle:
                 handle.seek(offset)
@@ -145,6 +149,10 @@ class IntakeReader:
             end = position + size + length
             if end > len(data):
                 return  # still being written (or beyond this read): next poll
+            if seq <= after_seq:
+                yield seq, None, offset + end
+                position = end
+                continue
             payload = data[position + size : end]
             if zlib.crc32(payload) != crc:
                 return
