@@ -13,7 +13,6 @@ loads the collectors' intake logs and answers everything else on a Unix socket i
 
 from __future__ import annotations
 
-import gc
 import logging
 import logging.config
 import signal
@@ -27,7 +26,7 @@ from typing import Any
 
 import uvicorn
 
-from clycyo import local_server, logs
+from clycyo import gc_tuning, local_server, logs
 from clycyo.app import build_app
 from clycyo.runtime import Runtime, Settings
 from clycyo.store.intake_reader import IntakeReader
@@ -87,7 +86,7 @@ def serve(
         # Collectors stop first (finishing what they hold), then the core loads the rest.
         server.on_exit = supervisor.stopping
         runtime.before_close.append(supervisor.stop)
-    _tune_garbage_collection()
+    gc_tuning.tune()
     _when_started(server, public_url, supervisor, after_start)
     stop_signals = _StopSignals(server)
     try:
@@ -158,15 +157,6 @@ def _collector_args(settings: Settings) -> list[str]:
     if settings.geoip_path is not None:
         args += ["--geoip", str(settings.geoip_path)]
     return args
-
-
-def _tune_garbage_collection() -> None:
-    # Everything built at start-up lives as long as the process: keep the collector from
-    # scanning it again and again, and collect the young generation less often, since each
-    # request makes and drops thousands of small objects without reference cycles.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
 
 
 def _when_started(

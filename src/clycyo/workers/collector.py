@@ -30,7 +30,7 @@ from typing import Any
 
 import uvicorn
 
-from clycyo import logs
+from clycyo import gc_tuning, logs
 from clycyo.collect import http
 from clycyo.collect.ingest import Ingest
 from clycyo.collect.ratelimit import RateLimiter
@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     server = uvicorn.Server(config)
     sock = listening_socket(args.host, args.port)
+    gc_tuning.tune()
     server.run(sockets=[sock])
     return 0
 
