@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from clycyo.model import Event, Rejection
@@ -58,7 +58,6 @@ class WriterStats:
     restarts: int = 0  # times the thread had died and was started again
     write_seconds: float = 0.0
     last_error: str | None = None
-    latencies_s: list[float] = field(default_factory=list)
 
 
 class Writer:
