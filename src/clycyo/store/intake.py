@@ -354,7 +354,16 @@ def _scan_after(path: Path, after_seq: int) -> Iterator[tuple[int, bytes]]:
 
 def _scan(path: Path) -> Iterator[tuple[int, bytes, int]]:
     """(seq, payload, end offset) of each whole, intact record of a segment file."""
-    data = path.read_bytes()
+    for seq, payload, end in frames(path.read_bytes()):
+        assert payload is not None  # nothing is skipped
+        yield seq, payload, end
+
+
+def frames(data: bytes, skip_through: int = 0) -> Iterator[tuple[int, bytes | None, int]]:
+    """(seq, payload, end offset) of each whole, intact record in `data`, a stretch of a segment
+    that starts at a record. Records numbered up to `skip_through` come without their payload,
+    unchecked (they were loaded already). It stops at the first record that is cut short (torn,
+    still being written, or beyond what was read) or whose checksum fails."""
     offset = 0
     size = HEADER.size
     while offset + size <= len(data):
@@ -362,8 +371,11 @@ def _scan(path: Path) -> Iterator[tuple[int, bytes, int]]:
         end = offset + size + length
         if end > len(data):
             return
-        payload = data[offset + size : end]
-        if zlib.crc32(payload) != crc:
-            return
-        yield seq, payload, end
+        if seq <= skip_through:
+            yield seq, None, end
+        else:
+            payload = data[offset + size : end]
+            if zlib.crc32(payload) != crc:
+                return
+            yield seq, payload, end
         offset = end

@@ -9,12 +9,11 @@ store, the core deletes it — never the newest, which the collector may still b
 from __future__ import annotations
 
 import os
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from clycyo.store.intake import HEADER, Record, decode_record
+from clycyo.store.intake import Record, decode_record, frames
 
 _MAX_READ_BYTES = 32 * 1024 * 1024
 ROTATE_REQUEST = "rotate"  # a file in the log's folder: the core asks for a new segment
@@ -142,22 +141,8 @@ class IntakeReader:
                 data = handle.read(_MAX_READ_BYTES)
         except FileNotFoundError:
             return
-        position = 0
-        size = HEADER.size
-        while position + size <= len(data):
-            length, crc, seq = HEADER.unpack_from(data, position)
-            end = position + size + length
-            if end > len(data):
-                return  # still being written (or beyond this read): next poll
-            if seq <= after_seq:
-                yield seq, None, offset + end
-                position = end
-                continue
-            payload = data[position + size : end]
-            if zlib.crc32(payload) != crc:
-                return
-            yield seq, decode_record(payload), offset + end
-            position = end
+        for seq, payload, end in frames(data, after_seq):
+            yield seq, None if payload is None else decode_record(payload), offset + end
 
     def loaded(self, seq: int) -> None:
         """Delete the segments whose records are all in the store, except the newest."""
