@@ -166,6 +166,7 @@ def test_per_event_errors_name_the_field_and_keep_the_valid_ones(server: Site) -
         {"name": "money", "revenue": {"amount": "ten", "currency": "EUR"}},
         {"name": "ok_2", "props": {"nested": {"no": 1}}},
         {"name": "ok_3", "props": {"plan": "team", "seats": 3, "trial": False}},
+        {"name": "money", "revenue": {"amount": "10", "currency": "EUT"}},
     ]
     status, answer = server.post("/api/collect", {"batch": batch}, secret=True)
     assert status == 200
@@ -176,7 +177,8 @@ def test_per_event_errors_name_the_field_and_keep_the_valid_ones(server: Site) -
     assert errors[3].startswith("name: expected") and "length" in errors[3]
     assert errors[4] == "revenue.amount: not a decimal number"
     assert errors[5] == "props.nested: expected bool | int | float | str, got object"
-    assert set(errors) == {1, 2, 3, 4, 5}
+    assert errors[7] == "revenue.currency: not an ISO 4217 currency code"
+    assert set(errors) == {1, 2, 3, 4, 5, 7}
     stored = {e["name"]: e for e in server.events()}
     assert set(stored) == {"ok_1", "ok_3"}
     assert stored["ok_3"]["props"] == {"plan": "team", "seats": "3", "trial": "false"}

@@ -17,7 +17,7 @@ def test_a_currency_is_three_letters_kept_in_capitals(given: str, kept: str) -> 
     assert check_currency(given) == kept
 
 
-@pytest.mark.parametrize("given", ["", "EU", "EURO", "E1R", "€", "U$D"])
+@pytest.mark.parametrize("given", ["", "EU", "EURO", "E1R", "€", "U$D", "EUT", "abc"])
 def test_anything_else_is_no_currency(given: str) -> None:
     with pytest.raises(InvalidSetting) as caught:
         check_currency(given)

@@ -43,6 +43,18 @@ def test_revenue_amount_must_be_a_sane_decimal(amount: str, reason: str) -> None
     assert rejected(hit) == reason
 
 
+@pytest.mark.parametrize("currency", ["EUT", "ABC", "QQQ"])
+def test_revenue_currency_must_be_an_iso_4217_code(currency: str) -> None:
+    hit = make_hit(type="event", name="payment", revenue_amount="5", revenue_currency=currency)
+    assert rejected(hit) == "revenue.currency: not an ISO 4217 currency code"
+
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "CHF", "BRL", "XAU"])
+def test_iso_4217_currencies_pass(currency: str) -> None:
+    hit = make_hit(type="event", name="payment", revenue_amount="5", revenue_currency=currency)
+    assert isinstance(validate(hit, make_context()), Hit)
+
+
 def test_revenue_amount_is_normalised_exactly() -> None:
     hit = make_hit(type="event", name="payment", revenue_amount="49.900", revenue_currency="EUR")
     result = validate(hit, make_context())

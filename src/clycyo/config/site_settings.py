@@ -15,6 +15,8 @@ import functools
 import re
 import zoneinfo
 
+from clycyo import currencies
+
 DEFAULT_CURRENCY = "USD"
 DEFAULT_TIMEZONE = "UTC"
 
@@ -33,12 +35,16 @@ class InvalidSetting(ValueError):
 
 
 def check_currency(value: str) -> str:
-    """The currency code, upper case; three letters as in ISO 4217 (`eur` becomes `EUR`)."""
+    """The currency code, upper case: one of ISO 4217's, in any case (`eur` becomes `EUR`)."""
     code = value.strip()
     if not _CURRENCY.fullmatch(code):
         raise InvalidSetting(
             "currency",
             f"{value!r} is not a currency code: expected 3 letters (ISO 4217), such as EUR",
+        )
+    if not currencies.known(code):
+        raise InvalidSetting(
+            "currency", f"{value!r} is not an ISO 4217 currency code, such as EUR or USD"
         )
     return code.upper()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from clycyo import currencies
 from clycyo.collect import limits
 from clycyo.model import Drop, DropReason, Hit
 from clycyo.pipeline.context import Context
@@ -40,6 +41,8 @@ def _check_revenue(hit: Hit) -> str | None:
     amount_text = hit.revenue_amount
     if amount_text is None:
         return None
+    if hit.revenue_currency is None or not currencies.known(hit.revenue_currency):
+        return "revenue.currency: not an ISO 4217 currency code"
     try:
         amount = Decimal(amount_text.strip())
     except InvalidOperation:
