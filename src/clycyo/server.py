@@ -28,6 +28,7 @@ import uvicorn
 
 from clycyo import gc_tuning, local_server, logs
 from clycyo.app import build_app
+from clycyo.http_protocol import CoalescingHttpToolsProtocol
 from clycyo.runtime import Runtime, Settings
 from clycyo.store.intake_reader import IntakeReader
 from clycyo.workers.collector import intake_folder
@@ -72,7 +73,7 @@ def serve(
         build_app(runtime),
         **options,  # type: ignore[arg-type]
         loop="uvloop",
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,
         lifespan="on",
         access_log=False,
         proxy_headers=False,  # `--trusted-proxies` decides whose X-Forwarded-For to believe

@@ -1,0 +1,181 @@
+"""Writes of one turn of the event loop leave a connection as one; the bytes and their order are
+uvicorn's own, for small responses, pipelined requests and large streamed bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from clycyo.http_protocol import FLUSH_BYTES, CoalescingHttpToolsProtocol, CoalescingTransport
+
+
+class RecordingTransport:
+    """Stands in for the socket's transport: keeps each write it is given."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        assert not self.closed
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+def coalescing(loop: asyncio.AbstractEventLoop) -> tuple[CoalescingTransport, RecordingTransport]:
+    inner = RecordingTransport()
+    return CoalescingTransport(inner, loop), inner  # type: ignore[arg-type]
+
+
+def test_writes_of_one_turn_leave_as_one_and_the_next_turn_writes_again() -> None:
+    async def scenario() -> list[bytes]:
+        transport, inner = coalescing(asyncio.get_running_loop())
+        transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        transport.write(b"")
+        transport.write(memoryview(b"body"))
+        assert inner.writes == [] and transport.get_write_buffer_size() == 23
+        await asyncio.sleep(0)
+        transport.write(b"second")
+        await asyncio.sleep(0)
+        return inner.writes
+
+    assert asyncio.run(scenario()) == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"second"]
+
+
+def test_a_large_write_goes_at_once() -> None:
+    async def scenario() -> tuple[list[int], list[int]]:
+        transport, inner = coalescing(asyncio.get_running_loop())
+        transport.write(b"h" * 100)
+        transport.write(b"x" * FLUSH_BYTES)
+        at_once = [len(w) for w in inner.writes]
+        await asyncio.sleep(0)
+        return at_once, [len(w) for w in inner.writes]
+
+    at_once, after_the_turn = asyncio.run(scenario())
+    assert at_once == after_the_turn == [FLUSH_BYTES + 100]
+
+
+def test_close_writes_what_is_held_first_and_nothing_follows_a_closed_transport() -> None:
+    async def scenario() -> RecordingTransport:
+        transport, inner = coalescing(asyncio.get_running_loop())
+        transport.write(b"last words")
+        transport.close()
+        transport.write(b"too late")
+        await asyncio.sleep(0)
+        return inner
+
+    inner = asyncio.run(scenario())
+    assert inner.writes == [b"last words"] and inner.closed
+
+
+def test_everything_else_is_the_transports_own() -> None:
+    async def scenario() -> str:
+        transport, _ = coalescing(asyncio.get_running_loop())
+        return str(transport.get_extra_info("peername"))
+
+    assert asyncio.run(scenario()) == "info:peername"
+
+
+BIG = 3 * 1024 * 1024 + 17
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    path = scope["path"]
+    if path == "/big":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        chunk = b"0123456789abcdef" * 4096  # 64 KiB
+        sent = 0
+        while sent < BIG:
+            piece = chunk[: BIG - sent]
+            sent += len(piece)
+            await send({"type": "http.response.body", "body": piece, "more_body": sent < BIG})
+        return
+    body = path.encode()
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free, http=CoalescingHttpToolsProtocol, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    yield free
+    server.should_exit = True
+    thread.join(10)
+
+
+def read_response(sock: socket.socket, buffered: bytearray) -> bytes:
+    """One response with a content-length or chunked body, exactly."""
+    while b"\r\n\r\n" not in buffered:
+        buffered += sock.recv(65536)
+    head, _, rest = bytes(buffered).partition(b"\r\n\r\n")
+    buffered[:] = rest
+    fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    if b"content-length" in fields:
+        size = int(fields[b"content-length"])
+        while len(buffered) < size:
+            buffered += sock.recv(65536)
+        body = bytes(buffered[:size])
+        del buffered[:size]
+        return body
+    body = bytearray()
+    while True:
+        while b"\r\n" not in buffered:
+            buffered += sock.recv(65536)
+        size_line, _, _ = bytes(buffered).partition(b"\r\n")
+        size = int(size_line, 16)
+        while len(buffered) < len(size_line) + 2 + size + 2:
+            buffered += sock.recv(65536)
+        body += buffered[len(size_line) + 2 : len(size_line) + 2 + size]
+        del buffered[: len(size_line) + 2 + size + 2]
+        if size == 0:
+            return bytes(body)
+
+
+def test_pipelined_requests_are_answered_in_order(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"".join(f"GET /r{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for i in range(5)))
+        buffered = bytearray()
+        assert [read_response(sock, buffered) for _ in range(5)] == [
+            f"/r{i}".encode() for i in range(5)
+        ]
+
+
+def test_a_streamed_body_arrives_whole(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        body = read_response(sock, bytearray())
+    assert len(body) == BIG
+    assert body == (b"0123456789abcdef" * (BIG // 16 + 1))[:BIG]
