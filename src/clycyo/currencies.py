@@ -1,5 +1,5 @@
 """The currency codes money events and sites may use: ISO 4217's list, as the `iso4217` package
-ships it (public domain; the list it carries is dated in `PUBLISHED`).
+ships it (public domain; the date of its list is `iso4217.__published__`).
 
 Three letters are not enough: a typo such as `EUT` would make its own currency, reported beside
 the site's as "other currencies" for ever. Codes are compared in capitals (`eur` is `EUR`).
@@ -10,7 +10,6 @@ from __future__ import annotations
 import iso4217
 
 CODES = frozenset(code for code in iso4217.raw_table if code)
-PUBLISHED = iso4217.__published__
 
 
 def known(code: str) -> bool:

@@ -41,9 +41,9 @@ class RecentIds:
 
     def __init__(self, generation_size: int = DEFAULT_GENERATION_SIZE) -> None:
         self._generation_size = generation_size
+        self._slots = 1 << (2 * generation_size - 1).bit_length()
         # (table, mask) of the current generation, then of the previous one: a single empty
         # slot until the first generation is full.
-        self._slots = 1 << (2 * generation_size - 1).bit_length()
         self._generations = ((_table(self._slots), self._slots - 1), (_table(1), 0))
         self._count = 0  # ids in the current generation
 
