@@ -52,6 +52,12 @@ def test_no_ip_address_is_written_anywhere(own_server: ServerProcess) -> None:
     assert any(p.name.endswith(".duckdb") for p in files)
     assert any(p.suffix == ".log" for p in files)
     for path in [*files, own_server.log_path]:
-        data = Path(path).read_bytes()
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            # SQLite deletes a `-shm` file when its last connection closes: this test's own
+            # configuration connection (`add_site`) may close while the files are read.
+            assert str(path).endswith("-shm"), f"{path} vanished"
+            continue
         for needle in needles:
             assert needle not in data, f"{needle!r} found in {path}"
