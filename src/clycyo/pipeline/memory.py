@@ -50,19 +50,17 @@ class RecentIds:
     def seen(self, site_id: int, event_id: str) -> bool:
         key = _key(site_id, event_id)
         (current, current_mask), (previous, previous_mask) = self._generations
-        return _slot(current, current_mask, key) >= 0 or _slot(previous, previous_mask, key) >= 0
+        return (
+            current[_probe(current, current_mask, key)] == key
+            or previous[_probe(previous, previous_mask, key)] == key
+        )
 
     def add(self, site_id: int, event_id: str) -> None:
         key = _key(site_id, event_id)
         table, mask = self._generations[0]
-        index = (key >> 2) & mask
-        while True:
-            value = table[index]
-            if value == key:
-                return
-            if value == _EMPTY:
-                break
-            index = (index + 1) & mask
+        index = _probe(table, mask, key)
+        if table[index] == key:
+            return
         table[index] = key
         self._count += 1
         if self._count >= self._generation_size:
@@ -72,8 +70,8 @@ class RecentIds:
     def forget(self, site_id: int, event_id: str) -> None:
         key = _key(site_id, event_id)
         for table, mask in self._generations:
-            index = _slot(table, mask, key)
-            if index >= 0:
+            index = _probe(table, mask, key)
+            if table[index] == key:
                 table[index] = _FORGOTTEN  # not EMPTY: later keys of the same chain stay found
 
 
@@ -85,16 +83,15 @@ def _key(site_id: int, event_id: str) -> int:
     return (hash((site_id, event_id)) & _KEY_BITS) | 2
 
 
-def _slot(table: array[int], mask: int, key: int) -> int:
-    """Where `key` is in `table`, or -1."""
+def _probe(table: array[int], mask: int, key: int) -> int:
+    """Where `key` is in `table`, or else the empty slot where it would go (a table is never
+    full: at most half its slots are taken)."""
     index = (key >> 2) & mask
     value = table[index]
-    while value != _EMPTY:
-        if value == key:
-            return index
+    while value != key and value:  # a value of 0 is _EMPTY
         index = (index + 1) & mask
         value = table[index]
-    return -1
+    return index
 
 
 class OrderMemory:
