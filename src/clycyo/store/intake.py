@@ -55,7 +55,9 @@ class IntakeUnavailable(Exception):
 
 
 Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]
-Handoff = Callable[[int, Record], None]
+# The writer receives each durable record as its sequence number, its encoded payload (decoded
+# when the record is loaded) and its number of events.
+Handoff = Callable[[int, bytes, int], None]
 
 
 class IntakeLog:
@@ -207,7 +209,7 @@ class IntakeLog:
             self.unloaded_bytes += len(frame)
         self.fault = None
         if self.handoff is not None:
-            self.handoff(seq, record)
+            self.handoff(seq, payload, len(record.events))
         return seq
 
     def _cut_to(self, size: int) -> None:
