@@ -55,9 +55,7 @@ class IntakeUnavailable(Exception):
 
 
 Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]
-# The writer receives each durable record as its sequence number, its encoded payload (decoded
-# when the record is loaded) and its number of events.
-Handoff = Callable[[int, bytes, int], None]
+Handoff = Callable[[int, Record], None]
 
 
 class IntakeLog:
@@ -209,7 +207,7 @@ class IntakeLog:
             self.unloaded_bytes += len(frame)
         self.fault = None
         if self.handoff is not None:
-            self.handoff(seq, payload, len(record.events))
+            self.handoff(seq, record)
         return seq
 
     def _cut_to(self, size: int) -> None:

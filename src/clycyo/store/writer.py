@@ -2,9 +2,8 @@
 
 Every write to the event store goes through this one thread, fed by a queue (DuckDB has one
 writer; ClickHouse wants large inserts). Records come from the intake log's flusher as they
-become durable, as the log wrote them (encoded: a waiting event takes some 150-300 bytes instead of
-the 1.3-1.7 KB of its objects), and are decoded when loaded; when the thread starts, or finds a
-gap because the hand-off queue overflowed, it reads the missing records back from the log. It batches records by count and time, drops event
+become durable; when the thread starts, or finds a gap because the hand-off queue overflowed, it
+reads the missing records back from the log. It batches records by count and time, drops event
 ids the store already holds (the authority behind the pipeline's short memory), keeps one copy
 of each order with the server's copy winning, and records the last sequence number it loaded.
 
@@ -30,7 +29,7 @@ from clycyo.store.base import LOCAL_SOURCE, EventStore
 from clycyo.store.columns import to_arrow
 from clycyo.store.dedupe import Dedupe
 from clycyo.store.derive import Deriver
-from clycyo.store.intake import IntakeLog, Record, decode_record
+from clycyo.store.intake import IntakeLog, Record
 from clycyo.store.intake_reader import IntakeReader
 from clycyo.store.quarantine import Quarantine
 
@@ -82,8 +81,7 @@ class Writer:
         self.fault_injection: str | None = None  # tests set this to make loads fail
         self.loaded_seq = store.loaded_seq()
         self.dedupe = Dedupe(store)
-        # Records as the log wrote them (sequence number, payload, events), decoded when loaded.
-        self._queue: queue.Queue[tuple[int, bytes, int] | None] = queue.Queue(_HANDOFF_LIMIT)
+        self._queue: queue.Queue[tuple[int, Record] | None] = queue.Queue(_HANDOFF_LIMIT)
         self._queued_events = 0
         self._queued_lock = threading.Lock()
         self._last_load_at = 0.0  # time.monotonic() when the last load started
@@ -102,14 +100,15 @@ class Writer:
 
     # Feeding
 
-    def _handoff(self, seq: int, payload: bytes, size: int) -> None:
+    def _handoff(self, seq: int, record: Record) -> None:
         # On overflow the gap is noticed and read back from the log.
+        size = len(record.events)
         with self._queued_lock:
             if self._queued_events and self._queued_events + size > _HANDOFF_EVENTS:
                 return
             self._queued_events += size
         try:
-            self._queue.put_nowait((seq, payload, size))
+            self._queue.put_nowait((seq, record))
         except queue.Full:
             with self._queued_lock:
                 self._queued_events -= size
@@ -305,15 +304,15 @@ class Writer:
             first = self._queue.get(timeout=0.02 if self.readers else 0.2)
         except queue.Empty:
             return []
-        taken: list[tuple[int, bytes, int]] = []
+        records: list[tuple[int, Record]] = []
         if first is not None:
-            taken.append(first)
+            records.append(first)
             with self._queued_lock:
                 waiting = self._queued_events
             behind = first[0] != self.loaded_seq + 1  # records to read back from the log first
             if waiting < self.max_batch_events and not behind:
                 self._pause()  # a writer that has a full load or more waiting does not pause
-        events = sum(size for _, _, size in taken)
+        events = sum(len(r.events) for _, r in records)
         while events < self.max_batch_events:
             try:
                 item = self._queue.get_nowait()
@@ -321,23 +320,21 @@ class Writer:
                 break
             if item is None:
                 break  # a job is waiting; load what we have first
-            taken.append(item)
-            events += item[2]
+            records.append(item)
+            events += len(item[1].events)
         with self._queued_lock:
             self._queued_events -= events
-        records: list[tuple[int, Record | bytes]] = [
-            (seq, payload) for seq, payload, _ in taken if seq > self.loaded_seq
-        ]
+        records = [(seq, r) for seq, r in records if seq > self.loaded_seq]
         if records and records[0][0] != self.loaded_seq + 1:
             # The hand-off overflowed or started late: read the gap back from disk, a batch's
             # worth at a time (what lies beyond is read back by the next loads).
-            records = [*self._read_back(before_seq=records[0][0]), *records]
+            records = self._read_back(before_seq=records[0][0]) + records
         expected = self.loaded_seq + 1
         contiguous = []
         for seq, record in records:
             if seq != expected:
                 break
-            contiguous.append((seq, decode_record(record) if isinstance(record, bytes) else record))
+            contiguous.append((seq, record))
             expected += 1
         return contiguous
 
