@@ -7,12 +7,12 @@ appended in one statement; the intake sequence number they reach is recorded in 
 transaction, which is what makes replaying the intake log exact.
 
 DuckDB writes each commit to its own write-ahead log and folds the log into the file (a
-checkpoint) once it passes a size. Every checkpoint rewrites the table's last, partly filled row
-groups, so checkpoints after every 16 MiB (DuckDB's default) cost the writer about an eighth of
-its CPU under load and leave a file a fifth larger; Clycyo lets the log grow to `WAL_CHECKPOINT`
-instead (about 100,000 events, replayed in a third of a second when the process starts after a
-crash) and checkpoints when the writer falls idle (`settle`), so the log does not stay large
-while nothing is written.
+checkpoint) once it passes a size. Every checkpoint leaves each table's last row group partly
+filled, and later checkpoints merge such row groups, rewriting several at once, so checkpoints
+after every 16 MiB (DuckDB's default) cost the writer about an eighth of its CPU under load and
+leave a file a fifth larger; Clycyo lets the log grow to `WAL_CHECKPOINT` instead (about 100,000
+events, replayed in a third of a second when the process starts after a crash) and checkpoints
+when the writer falls idle (`settle`), so the log does not stay large while nothing is written.
 """
 
 from __future__ import annotations
