@@ -13,6 +13,10 @@ after every 16 MiB (DuckDB's default) cost the writer about an eighth of its CPU
 leave a file a fifth larger; Clycyo lets the log grow to `WAL_CHECKPOINT` instead (about 100,000
 events, replayed in a third of a second when the process starts after a crash) and checkpoints
 when the writer falls idle (`settle`), so the log does not stay large while nothing is written.
+
+DuckDB's allocator (jemalloc) returns freed memory to the system only while it allocates or
+frees, unless its background threads are on: without them a server that has just loaded a burst
+of events (the demo, a backlog) keeps tens of MB it no longer uses for as long as it stays quiet.
 """
 
 from __future__ import annotations
@@ -64,7 +68,10 @@ class DuckDBStore:
     def __init__(self, path: Path, *, threads: int | None = None, memory_limit: str | None = None):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, Any] = {"checkpoint_threshold": WAL_CHECKPOINT}
+        config: dict[str, Any] = {
+            "checkpoint_threshold": WAL_CHECKPOINT,
+            "allocator_background_threads": True,
+        }
         if threads:
             config["threads"] = threads
         if memory_limit:
