@@ -11,6 +11,8 @@ import urllib.request
 import uuid
 from collections import Counter
 
+from clycyo import local_server
+from clycyo.store.intake import HEADER
 from tests.serverproc import ServerProcess
 
 THREADS = 4
@@ -64,3 +66,40 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(own_server: ServerProcess)
     doubled = [i for i, n in stored.items() if n > 1]
     assert not missing, f"{len(missing)} acknowledged events lost"
     assert not doubled, f"{len(doubled)} events stored twice"
+
+
+def test_a_record_damaged_on_disk_costs_only_its_own_events(own_server: ServerProcess) -> None:
+    own_server.env["CLYCYO_FAULT_INJECTION"] = "1"
+    own_server.start()
+    site = own_server.add_site("bitrot.example")
+    admin = local_server.find(own_server.data_dir)
+    assert admin is not None
+    admin.call("POST", "/api/admin/faults", {"writer": "store unreachable"})  # keep them in the log
+    ids = [f"kept-{n}" for n in range(6)]
+    for event_id in ids:  # one request at a time: a record each
+        assert (
+            site.post("/api/collect", {"name": "kept", "event_id": event_id}, secret=True)[0] == 200
+        )
+    own_server.kill()
+
+    # A byte of the record that holds "kept-2" goes bad on disk.
+    [segment] = (own_server.data_dir / "intake").glob("*.log")
+    data = bytearray(segment.read_bytes())
+    offset, spoiled = 0, 0
+    while offset < len(data):
+        length = HEADER.unpack_from(data, offset)[0]
+        payload = bytes(data[offset + HEADER.size : offset + HEADER.size + length])
+        if b"kept-2" in payload:
+            data[offset + HEADER.size + payload.index(b"kept-2")] ^= 0x01
+            spoiled += 1
+        offset += HEADER.size + length
+    assert spoiled == 1
+    segment.write_bytes(bytes(data))
+
+    own_server.start()
+    stored = sorted(e["event_id"] for e in site.events(name="kept"))
+    assert stored == [i for i in ids if i != "kept-2"]
+    status, body = own_server.request("GET", "/metrics")
+    assert status == 200
+    assert "\nclycyo_intake_damaged_records_total 1\n" in body.decode()
+    assert "damaged on disk" in own_server.log_path.read_text()

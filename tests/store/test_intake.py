@@ -1,14 +1,15 @@
-"""The intake log on real files: group commit, torn tails, replay, rotation, erasure."""
+"""The intake log on real files: group commit, torn tails, damage, replay, rotation, erasure."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from clycyo.model import Event
-from clycyo.store.intake import HEADER, IntakeLog, IntakeUnavailable
+from clycyo.store.intake import DAMAGED, HEADER, IntakeLog, IntakeUnavailable
 
 
 def event(n: int, visitor: str = "v") -> Event:
@@ -82,9 +83,119 @@ def test_reading_after_a_sequence_number_steps_over_the_records_before_it(
     segment.write_bytes(bytes(data))
     # The first record was loaded already: reading after it neither reads nor checks it.
     assert [s for s, _ in log.read(1)] == [2, 3]
-    # From the start, reading stops at the spoiled record, as at a torn tail.
-    assert list(log.read(0)) == []
+    # From the start, the spoiled record is read as damaged and the records after it are kept.
+    [(first, damaged), *rest] = list(log.read(0))
+    assert (first, damaged) == (1, DAMAGED)
+    assert [(s, [e.event_id for e in r.events]) for s, r in rest] == [(2, ["e2"]), (3, ["e3"])]
     log.close()
+
+
+def records(folder: Path) -> list[tuple[int, list[str]]]:
+    log = IntakeLog(folder)
+    try:
+        return [(s, [e.event_id for e in r.events]) for s, r in log.read(0)]
+    finally:
+        log.close()
+
+
+def append_each(log: IntakeLog, count: int) -> list[int]:
+    """Records 1 to `count` of one event each (e1, e2, …); where each record starts."""
+    starts = []
+    for n in range(1, count + 1):
+        starts.append(log.backlog_bytes())
+        log.append_sync([event(n)], [])
+    return starts
+
+
+def written(folder: Path, count: int = 3) -> tuple[Path, bytearray, list[int]]:
+    """A closed log of `count` records: its segment, the segment's bytes, where each starts."""
+    log = IntakeLog(folder)
+    starts = append_each(log, count)
+    log.close()
+    [segment] = folder.glob("*.log")
+    return segment, bytearray(segment.read_bytes()), starts
+
+
+def test_a_tail_of_zeros_is_cut_off_on_open(tmp_path: Path) -> None:
+    # Some file systems leave the grown part of a file as zeros after a power cut.
+    segment, data, _ = written(tmp_path)
+    segment.write_bytes(bytes(data) + bytes(4096))
+    reopened = IntakeLog(tmp_path)
+    assert reopened.last_seq == 3
+    assert segment.stat().st_size == len(data)
+    assert reopened.append_sync([event(4)], []) == 4
+    reopened.close()
+    assert records(tmp_path) == [(1, ["e1"]), (2, ["e2"]), (3, ["e3"]), (4, ["e4"])]
+
+
+def test_a_record_damaged_mid_segment_keeps_the_records_after_it(tmp_path: Path) -> None:
+    segment, data, starts = written(tmp_path)
+    data[starts[1] + HEADER.size + 3] ^= 0x40  # one bit of the second record's payload
+    segment.write_bytes(bytes(data))
+    reopened = IntakeLog(tmp_path)  # not a torn tail: nothing is cut off
+    assert reopened.last_seq == 3
+    assert segment.stat().st_size == len(data)
+    assert reopened.append_sync([event(4)], []) == 4
+    reopened.close()
+    assert records(tmp_path) == [(1, ["e1"]), (2, []), (3, ["e3"]), (4, ["e4"])]
+    assert [r is DAMAGED for _, r in IntakeLog(tmp_path).read(1)] == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(
+            lambda data, at: data.__setitem__(slice(at, at + 4), b"\xff\xff\x00\x00"),
+            id="length too long",
+        ),
+        pytest.param(
+            lambda data, at: data.__setitem__(slice(at, at + 4), b"\x03\x00\x00\x00"),
+            id="length too short",
+        ),
+        pytest.param(lambda data, at: data.__setitem__(at + 8, 9), id="number"),
+        pytest.param(
+            lambda data, at: data.__setitem__(slice(at, at + 40), bytes(40)),
+            id="header and payload zeroed",
+        ),
+    ],
+)
+def test_a_damaged_header_is_stepped_over_to_the_next_intact_record(
+    tmp_path: Path, spoil: Any
+) -> None:
+    segment, data, starts = written(tmp_path)
+    spoil(data, starts[1])
+    segment.write_bytes(bytes(data))
+    found = records(tmp_path)
+    assert found[0] == (1, ["e1"]) and found[-1] == (3, ["e3"])
+    # Every number is there once, in order; what could not be read is empty.
+    assert [s for s, _ in found] == [1, 2, 3]
+    # Read after record 1 (stepping over it by its header) the same records follow.
+    log = IntakeLog(tmp_path)
+    assert [s for s, _ in log.read(1)] == [2, 3]
+    log.close()
+
+
+def test_a_damaged_header_among_loaded_records_does_not_hide_the_rest(tmp_path: Path) -> None:
+    segment, data, starts = written(tmp_path, 6)
+    data[starts[1] : starts[1] + 4] = b"\x01\x00\x00\x00"  # record 2's length, loaded already
+    segment.write_bytes(bytes(data))
+    log = IntakeLog(tmp_path)
+    assert [(s, [e.event_id for e in r.events]) for s, r in log.read(4)] == [
+        (5, ["e5"]),
+        (6, ["e6"]),
+    ]
+    log.close()
+
+
+def test_erasure_rewrites_a_damaged_record_as_an_empty_one(tmp_path: Path) -> None:
+    segment, data, starts = written(tmp_path)
+    data[starts[1] + HEADER.size + 3] ^= 0x40
+    segment.write_bytes(bytes(data))
+    log = IntakeLog(tmp_path)
+    assert log.rewrite(lambda e: e.event_id != "e3") == 1
+    log.close()
+    assert bytes(data[starts[1] : starts[2]]) not in segment.read_bytes()
+    assert records(tmp_path) == [(1, ["e1"]), (2, []), (3, [])]
 
 
 def test_rewrite_removes_events_for_erasure(tmp_path: Path) -> None:
@@ -146,4 +257,27 @@ def test_a_collectors_log_is_polled_from_the_first_record_not_loaded(tmp_path: P
     reader.advance(position)
     polled, _ = reader.poll(after_seq=4)
     assert [seq for seq, _ in polled] == [5]
+    log.close()
+
+
+def test_a_collectors_log_is_read_past_a_damaged_record(tmp_path: Path) -> None:
+    from clycyo.store.intake_reader import IntakeReader
+
+    log = IntakeLog(tmp_path)
+    starts = append_each(log, 4)
+    [segment] = tmp_path.glob("*.log")
+    data = bytearray(segment.read_bytes())
+    data[starts[2] : starts[2] + 4] = b"\xff\xff\xff\x00"  # record 3's length
+    segment.write_bytes(bytes(data))
+    reader = IntakeReader(tmp_path, "w0")
+    polled, position = reader.poll(after_seq=0, max_events=2)
+    assert [seq for seq, _ in polled] == [1, 2]
+    reader.advance(position)
+    # Reading on from the middle of the segment, the reader knows which number comes next.
+    polled, position = reader.poll(after_seq=2)
+    assert [(seq, record is DAMAGED) for seq, record in polled] == [(3, True), (4, False)]
+    reader.advance(position)
+    log.append_sync([event(5)], [])  # the collector writes on after the damage
+    polled, _ = reader.poll(after_seq=4)
+    assert [(seq, [e.event_id for e in r.events]) for seq, r in polled] == [(5, ["e5"])]
     log.close()

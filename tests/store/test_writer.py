@@ -310,3 +310,26 @@ def test_a_collectors_log_with_a_full_load_waiting_is_loaded_at_once(tmp_path: P
     collector.close()
     writer.stop()
     store.close()
+
+
+def test_records_damaged_on_disk_are_counted_and_the_rest_loaded(tmp_path: Path) -> None:
+    """Zeros over four records of a collector's log, as a bad sector leaves them."""
+    writer, collector, store = _collector_writer(tmp_path, min_interval_s=0.0)
+    collector.close()  # written while the writer was not looking
+    log = IntakeLog(tmp_path / "intake" / "w1")
+    starts = []
+    for n in range(10):
+        starts.append(log.backlog_bytes())
+        log.append_sync([tick(f"z{n}-a"), tick(f"z{n}-b")], [])
+    log.close()
+    [segment] = (tmp_path / "intake" / "w1").glob("*.log")
+    data = bytearray(segment.read_bytes())
+    data[starts[3] : starts[7]] = bytes(starts[7] - starts[3])  # records 4 to 7
+    segment.write_bytes(bytes(data))
+    _until_stored(store, 12, 10.0)
+    writer.stop()
+    stored = sorted(row[0] for row in store.execute("SELECT event_id FROM events"))
+    assert stored == sorted(f"z{n}-{x}" for n in (0, 1, 2, 7, 8, 9) for x in "ab")
+    assert writer.stats.damaged == 4
+    assert writer.reader_loaded["w1"] == 10
+    store.close()

@@ -6,9 +6,13 @@ once for the whole group (group commit), then resolves every waiting request at 
 has a sequence number; the store remembers the last sequence it loaded, in the same transaction as
 the rows, so replaying the log after a crash loads each record exactly once.
 
-Records are framed as `length, crc32, seq` followed by a msgpack payload. A torn record at the end
-of the last segment (power cut or `kill -9` during a write) was never acknowledged and is cut off
-when the log is opened. Segments whose records the store has all loaded are deleted.
+Records are framed as `length, crc32, seq` followed by a msgpack payload; a segment file is named
+after the number of its first record and numbers its records one after another. A torn record at
+the end of the last segment (power cut or `kill -9` during a write; or a tail of zeros, which some
+file systems leave after a power cut) was never acknowledged and is cut off when the log is opened.
+A record damaged on disk with intact records after it is not a torn tail: it is read back as
+`DAMAGED` (its events are lost, the writer counts and logs it) and the records after it are kept
+and loaded. Segments whose records the store has all loaded are deleted.
 
 The log holds minimized `Event`s and `Rejection`s only, never an IP address. It does no parsing of
 requests and no loading into the store (see `store/writer.py`).
@@ -27,12 +31,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
+import numpy as np
 
 from clycyo.model import Event, Rejection
 
 log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("<IIQ")  # payload length, crc32 of payload, sequence number
+_SEQ_OFFSET = 8  # where a header holds the sequence number
 _SEGMENT_BYTES = 64 * 1024 * 1024
 
 
@@ -43,6 +49,15 @@ class Record(msgspec.Struct, array_like=True, gc=False):
 
 _encode = msgspec.msgpack.Encoder().encode
 decode_record = msgspec.msgpack.Decoder(Record).decode
+
+# What a record that cannot be read back (damaged on disk) is loaded as: no events, so that the
+# records after it are loaded. `frames` marks it with an empty payload, which no record has.
+DAMAGED = Record([], [])
+
+
+def record_of(payload: bytes) -> Record:
+    """The record a payload from `frames` holds (`DAMAGED` for a damaged record's mark)."""
+    return decode_record(payload) if payload else DAMAGED
 
 
 class IntakeUnavailable(Exception):
@@ -109,11 +124,9 @@ class IntakeLog:
         last_seq = 0
         if segments:
             first_seq, path = segments[-1]
-            good_end = 0
-            for seq, _, end in _scan(path):
+            last_seq, good_end = first_seq - 1, 0
+            for seq, _, end in _scan(first_seq, path):
                 last_seq, good_end = seq, end
-            if last_seq == 0:
-                last_seq = first_seq - 1
             if path.stat().st_size != good_end:
                 log.warning("intake log: cut a torn record off %s", path.name)
                 with path.open("r+b") as handle:
@@ -248,17 +261,17 @@ class IntakeLog:
     def read(self, after_seq: int) -> Iterator[tuple[int, Record]]:
         """Every record with a sequence number above `after_seq`, in order, read as it is
         consumed: a reader that stops early has read and decoded no more than it took."""
-        for path in self._paths_after(after_seq):
-            for seq, payload in _scan_after(path, after_seq):
-                yield seq, decode_record(payload)
+        for first_seq, path in self._segments_after(after_seq):
+            for seq, payload in _scan_after(first_seq, path, after_seq):
+                yield seq, record_of(payload)
 
-    def _paths_after(self, after_seq: int) -> list[Path]:
+    def _segments_after(self, after_seq: int) -> list[tuple[int, Path]]:
         segments = self._segments()
         chosen = []
-        for index, (_, path) in enumerate(segments):
+        for index, segment in enumerate(segments):
             next_first = segments[index + 1][0] if index + 1 < len(segments) else None
             if next_first is None or next_first - 1 > after_seq:
-                chosen.append(path)
+                chosen.append(segment)
         return chosen
 
     def loaded(self, seq: int) -> None:
@@ -279,22 +292,26 @@ class IntakeLog:
         removed = 0
         with self._write_lock:
             os.close(self._fd)
-            for _, path in self._segments():
-                frames = []
+            for first_seq, path in self._segments():
+                framed = []
                 changed = False
-                for seq, original, _ in _scan(path):
-                    record = decode_record(original)
+                for seq, original, _ in _scan(first_seq, path):
+                    record = record_of(original)
                     kept = [event for event in record.events if keep(event)]
                     payload = original
-                    if len(kept) != len(record.events):
+                    if not original:
+                        # Damaged: what is left of it may hold the very events being removed.
+                        changed = True
+                        payload = _encode(DAMAGED)
+                    elif len(kept) != len(record.events):
                         removed += len(record.events) - len(kept)
                         changed = True
                         payload = _encode(Record(kept, record.rejections))
-                    frames.append(HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload)
+                    framed.append(HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload)
                 if changed:
                     temporary = path.with_suffix(".tmp")
                     with temporary.open("wb") as handle:
-                        handle.write(b"".join(frames))
+                        handle.write(b"".join(framed))
                         handle.flush()
                         os.fsync(handle.fileno())
                     temporary.replace(path)
@@ -332,50 +349,101 @@ def _settle(futures: list[asyncio.Future[int]], seq: int, error: BaseException |
             future.set_exception(IntakeUnavailable(f"intake log write failed: {error}"))
 
 
-def _scan_after(path: Path, after_seq: int) -> Iterator[tuple[int, bytes]]:
-    """(seq, payload) of each whole, intact record of a segment file with a sequence number above
-    `after_seq`. The records before it are stepped over by their headers, neither read nor
-    checked: they were loaded already."""
+def _scan_after(first_seq: int, path: Path, after_seq: int) -> Iterator[tuple[int, bytes]]:
+    """(seq, payload) of each record of a segment file numbered above `after_seq`, read as they
+    are consumed (`frames` tells what the payload of a damaged record is). The records before it
+    are stepped over by their headers, neither read nor checked: they were loaded already."""
     size = HEADER.size
+    expected, offset = first_seq, 0
     with path.open("rb") as handle:
+        file_size = os.fstat(handle.fileno()).st_size
         while True:
             header = handle.read(size)
             if len(header) < size:
                 return
             length, crc, seq = HEADER.unpack(header)
+            end = offset + size + length
+            if seq != expected or length == 0 or end > file_size:
+                break
             if seq <= after_seq:
-                handle.seek(length, os.SEEK_CUR)
-                continue
-            payload = handle.read(length)
-            if len(payload) < length or zlib.crc32(payload) != crc:
-                return
-            yield seq, payload
+                handle.seek(end)
+            else:
+                payload = handle.read(length)
+                if zlib.crc32(payload) != crc:
+                    break
+                yield seq, payload
+            offset, expected = end, expected + 1
+        # A damaged record, or the end of what was written: the rest, framed with care.
+        handle.seek(offset)
+        rest = handle.read()
+    for seq, careful, _ in frames(rest, expected, after_seq):
+        if careful is not None:
+            yield seq, careful
 
 
-def _scan(path: Path) -> Iterator[tuple[int, bytes, int]]:
-    """(seq, payload, end offset) of each whole, intact record of a segment file."""
-    for seq, payload, end in frames(path.read_bytes()):
+def _scan(first_seq: int, path: Path) -> Iterator[tuple[int, bytes, int]]:
+    """(seq, payload, end offset) of each record of a segment file (see `frames`)."""
+    for seq, payload, end in frames(path.read_bytes(), first_seq):
         assert payload is not None  # nothing is skipped
         yield seq, payload, end
 
 
-def frames(data: bytes, skip_through: int = 0) -> Iterator[tuple[int, bytes | None, int]]:
-    """(seq, payload, end offset) of each whole, intact record in `data`, a stretch of a segment
-    that starts at a record. Records numbered up to `skip_through` come without their payload,
-    unchecked (they were loaded already). It stops at the first record that is cut short (torn,
-    still being written, or beyond what was read) or whose checksum fails."""
+def frames(
+    data: bytes, first_seq: int, skip_through: int = 0
+) -> Iterator[tuple[int, bytes | None, int]]:
+    """(seq, payload, end offset) of each record in `data`, a stretch of a segment that starts at
+    the record numbered `first_seq`. Records numbered up to `skip_through` come without their
+    payload (None), unchecked: they were loaded already.
+
+    A record is whole when its frame fits, its number is the next one and its checksum holds.
+    Where one is not, and an intact record follows further on, every number in between is
+    damaged: each comes with an empty payload (see `DAMAGED`) and reading goes on from the intact
+    record. Where none follows, this is the end of what was written (a torn tail, a record still
+    being written, or beyond what was read) and reading stops.
+    """
     offset = 0
     size = HEADER.size
+    expected = first_seq
     while offset + size <= len(data):
         length, crc, seq = HEADER.unpack_from(data, offset)
         end = offset + size + length
-        if end > len(data):
+        if (
+            seq == expected
+            and length > 0
+            and end <= len(data)
+            and (seq <= skip_through or zlib.crc32(data[offset + size : end]) == crc)
+        ):
+            yield seq, (None if seq <= skip_through else data[offset + size : end]), end
+            offset, expected = end, expected + 1
+            continue
+        found = _next_intact(data, offset, expected)
+        if found is None:
             return
-        if seq <= skip_through:
-            yield seq, None, end
-        else:
-            payload = data[offset + size : end]
-            if zlib.crc32(payload) != crc:
-                return
-            yield seq, payload, end
-        offset = end
+        offset, intact_seq = found
+        for damaged in range(expected, intact_seq):
+            yield damaged, (None if damaged <= skip_through else b""), offset
+        expected = intact_seq
+
+
+def _next_intact(data: bytes, offset: int, expected: int) -> tuple[int, int] | None:
+    """Where the first intact record after `offset` starts and its number, if one does: a
+    header, found anywhere, numbered from `expected` on, whose frame fits and whose checksum
+    holds. Only ever called on damage or at the end of what was written."""
+    start = offset + 1
+    highest = expected + (len(data) - start) // (HEADER.size + 1)  # records are 17 bytes or more
+    candidates: list[int] = []
+    for shift in range(8):  # sequence numbers at every byte offset, 8 bytes at a time
+        first = start + _SEQ_OFFSET + shift
+        count = (len(data) - first) // 8
+        if count <= 0:
+            continue
+        seqs = np.frombuffer(data, "<u8", count=count, offset=first)
+        hits = np.flatnonzero((seqs >= expected) & (seqs <= highest))
+        candidates.extend((first - _SEQ_OFFSET + 8 * hits).tolist())
+    for position in sorted(candidates):
+        length, crc, seq = HEADER.unpack_from(data, position)
+        start = position + HEADER.size
+        end = start + length
+        if length > 0 and end <= len(data) and zlib.crc32(data[start:end]) == crc:
+            return position, seq
+    return None

@@ -2,18 +2,20 @@
 
 A collector process appends and syncs records to its own log folder; the core process polls it,
 reading only the bytes added since the last poll and stopping at the first incomplete record
-(one still being written). Segments are read in order; once every record of a segment is in the
-store, the core deletes it — never the newest, which the collector may still be writing.
+(one still being written); a record damaged on disk is read as `DAMAGED` when intact records
+follow it, as in the local log (see `intake.frames`). Segments are read in order; once every
+record of a segment is in the store, the core deletes it — never the newest, which the collector
+may still be writing.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from clycyo.store.intake import Record, decode_record, frames
+from clycyo.store.intake import Record, frames, record_of
 
 _MAX_READ_BYTES = 32 * 1024 * 1024
 ROTATE_REQUEST = "rotate"  # a file in the log's folder: the core asks for a new segment
@@ -23,6 +25,8 @@ ROTATE_REQUEST = "rotate"  # a file in the log's folder: the core asks for a new
 class Position:
     first_seq: int  # the segment's name
     offset: int
+    # The number of the record that starts at `offset`, where the reader knows it.
+    next_seq: int = field(default=0, compare=False)
 
 
 class IntakeReader:
@@ -31,6 +35,7 @@ class IntakeReader:
         self.name = name  # the checkpoint key of this log in the store
         self._segment = 0  # first_seq of the segment being read
         self._offset = 0
+        self._next_seq = 0  # the number of the record at `_offset`
 
     def _segments(self) -> list[int]:
         found = []
@@ -61,7 +66,7 @@ class IntakeReader:
             return Position(last, 0)
 
     def position(self) -> Position:
-        return Position(self._segment, self._offset)
+        return Position(self._segment, self._offset, self._next_seq)
 
     def exists(self) -> bool:
         """Whether the collector has created its log (it does when it starts)."""
@@ -103,26 +108,29 @@ class IntakeReader:
         segments = self._segments()
         if not segments:
             return found, self.position()
-        segment, offset = self._segment, self._offset
-        if segment not in segments:
-            # Start (or the segment was deleted): begin with the first that may hold after_seq+1.
-            candidates = [s for s in segments if s <= after_seq + 1] or segments[:1]
-            segment, offset = candidates[-1], 0
+        segment, offset, next_seq = self._segment, self._offset, self._next_seq
+        if segment not in segments or not offset:
+            if segment not in segments:
+                # Start (or the segment was deleted): the first segment that may hold after_seq+1.
+                candidates = [s for s in segments if s <= after_seq + 1] or segments[:1]
+                segment = candidates[-1]
+            offset, next_seq = 0, segment
         while True:
-            for seq, record, end in self._read_from(segment, offset, after_seq):
-                offset = end
+            for seq, record, end in self._read_from(segment, offset, next_seq, after_seq):
+                offset, next_seq = end, seq + 1
                 if record is not None:
                     found.append((seq, record))
                     events += len(record.events)
                     if events >= max_events:
-                        return found, Position(segment, offset)
+                        return found, Position(segment, offset, next_seq)
             later = [s for s in segments if s > segment]
             if not later or offset < self._size(segment):
-                return found, Position(segment, offset)
-            segment, offset = later[0], 0
+                return found, Position(segment, offset, next_seq)
+            segment, offset, next_seq = later[0], 0, later[0]
 
     def advance(self, position: Position) -> None:
         self._segment, self._offset = position.first_seq, position.offset
+        self._next_seq = position.next_seq
 
     def _size(self, first_seq: int) -> int:
         try:
@@ -131,18 +139,19 @@ class IntakeReader:
             return 0
 
     def _read_from(
-        self, first_seq: int, offset: int, after_seq: int
+        self, segment: int, offset: int, next_seq: int, after_seq: int
     ) -> Iterator[tuple[int, Record | None, int]]:
-        """(seq, record, end offset) of the whole records from `offset` on; records up to
-        `after_seq`, loaded already, come without being checked or decoded (None)."""
+        """(seq, record, end offset) of the records from `offset` on, where the record numbered
+        `next_seq` starts; records up to `after_seq`, loaded already, come without being checked
+        or decoded (None)."""
         try:
-            with self._path(first_seq).open("rb") as handle:
+            with self._path(segment).open("rb") as handle:
                 handle.seek(offset)
                 data = handle.read(_MAX_READ_BYTES)
         except FileNotFoundError:
             return
-        for seq, payload, end in frames(data, after_seq):
-            yield seq, None if payload is None else decode_record(payload), offset + end
+        for seq, payload, end in frames(data, next_seq, after_seq):
+            yield seq, None if payload is None else record_of(payload), offset + end
 
     def loaded(self, seq: int) -> None:
         """Delete the segments whose records are all in the store, except the newest."""

@@ -29,7 +29,7 @@ from clycyo.store.base import LOCAL_SOURCE, EventStore
 from clycyo.store.columns import to_arrow
 from clycyo.store.dedupe import Dedupe
 from clycyo.store.derive import Deriver
-from clycyo.store.intake import IntakeLog, Record
+from clycyo.store.intake import DAMAGED, IntakeLog, Record
 from clycyo.store.intake_reader import IntakeReader
 from clycyo.store.quarantine import Quarantine
 
@@ -53,6 +53,7 @@ class WriterStats:
     duplicates: int = 0
     superseded: int = 0
     quarantined: int = 0
+    damaged: int = 0  # intake records that could not be read back (see `intake.DAMAGED`)
     batches: int = 0
     failures: int = 0
     restarts: int = 0  # times the thread had died and was started again
@@ -409,6 +410,16 @@ class Writer:
         stats.duplicates += len(events) - len(kept)
         stats.superseded += len(superseded)
         stats.quarantined += len(rejections)
+        damaged = [seq for seq, record in records if record is DAMAGED]
+        if damaged:
+            stats.damaged += len(damaged)
+            log.error(
+                "intake log %s: %d record(s) damaged on disk, numbered %s: their events are lost;"
+                " the records after them are loaded",
+                source,
+                len(damaged),
+                ", ".join(map(str, damaged[:10])) + (", …" if len(damaged) > 10 else ""),
+            )
         stats.batches += 1
         stats.write_seconds += elapsed
         stats.last_error = None

@@ -171,6 +171,12 @@ def _intake_and_writer(out: Exposition, runtime: Runtime) -> None:
         "Rejected events kept in quarantine.",
         stats.quarantined,
     )
+    out.one(
+        "clycyo_intake_damaged_records_total",
+        "counter",
+        "Intake log records damaged on disk, skipped (their events lost).",
+        stats.damaged,
+    )
     out.one("clycyo_store_batches_total", "counter", "Batches loaded.", stats.batches)
     out.one("clycyo_store_failures_total", "counter", "Failed loads (retried).", stats.failures)
     out.one(
