@@ -276,23 +276,25 @@ def _collector_writer(tmp_path: Path, **options: Any) -> tuple[Writer, IntakeLog
     return writer, collector, store
 
 
-def _until_stored(store: DuckDBStore, count: int, timeout_s: float) -> None:
-    """Wait without `catch_up`, which would cut the writer's pauses short."""
+def _until_stored(writer: Writer, count: int, timeout_s: float) -> None:
+    """Wait without `catch_up`, which would cut the writer's pauses short. The writer counts a
+    load once the store has committed it, so its figures are read after the count is reached."""
     deadline = time.monotonic() + timeout_s
-    while store.execute("SELECT count(*) FROM events")[0][0] < count:
+    while writer.stats.stored < count:
         assert time.monotonic() < deadline, f"fewer than {count} events stored"
         time.sleep(0.02)
+    assert writer.store.execute("SELECT count(*) FROM events")[0][0] == writer.stats.stored
 
 
 def test_a_collectors_log_is_gathered_between_loads_like_the_local_one(tmp_path: Path) -> None:
     writer, collector, store = _collector_writer(tmp_path, min_interval_s=2.0)
     collector.append_sync([tick("first")], [])
-    _until_stored(store, 1, 2.0)  # an idle writer loads at once
+    _until_stored(writer, 1, 2.0)  # an idle writer loads at once
     loads = writer.stats.batches
     for n in range(5):
         collector.append_sync([tick(f"then-{n}")], [])
         time.sleep(0.05)
-    _until_stored(store, 6, 5.0)
+    _until_stored(writer, 6, 5.0)
     assert writer.stats.batches == loads + 1  # gathered into one load, not one per poll
     collector.close()
     writer.stop()
@@ -302,11 +304,11 @@ def test_a_collectors_log_is_gathered_between_loads_like_the_local_one(tmp_path:
 def test_a_collectors_log_with_a_full_load_waiting_is_loaded_at_once(tmp_path: Path) -> None:
     writer, collector, store = _collector_writer(tmp_path, min_interval_s=30.0, max_batch_events=10)
     collector.append_sync([tick("first")], [])
-    _until_stored(store, 1, 2.0)
+    _until_stored(writer, 1, 2.0)
     for n in range(3):
         collector.append_sync([tick(f"full-{n}-{i}") for i in range(10)], [])
     # Each full load goes in long before the 30 s interval; the rest waits for it.
-    _until_stored(store, 21, 5.0)
+    _until_stored(writer, 21, 5.0)
     collector.close()
     writer.stop()
     store.close()
@@ -326,7 +328,7 @@ def test_records_damaged_on_disk_are_counted_and_the_rest_loaded(tmp_path: Path)
     data = bytearray(segment.read_bytes())
     data[starts[3] : starts[7]] = bytes(starts[7] - starts[3])  # records 4 to 7
     segment.write_bytes(bytes(data))
-    _until_stored(store, 12, 10.0)
+    _until_stored(writer, 12, 10.0)
     writer.stop()
     stored = sorted(row[0] for row in store.execute("SELECT event_id FROM events"))
     assert stored == sorted(f"z{n}-{x}" for n in (0, 1, 2, 7, 8, 9) for x in "ab")

@@ -406,7 +406,6 @@ class Writer:
         elapsed = time.perf_counter() - started
         WRITE_SECONDS.observe(elapsed)
         stats = self.stats
-        stats.stored += len(kept)
         stats.duplicates += len(events) - len(kept)
         stats.superseded += len(superseded)
         stats.quarantined += len(rejections)
@@ -423,6 +422,7 @@ class Writer:
         stats.batches += 1
         stats.write_seconds += elapsed
         stats.last_error = None
+        stats.stored += len(kept)  # last: whoever sees these events counted sees the whole load
         if source != LOCAL_SOURCE:
             return
         with self._idle:
