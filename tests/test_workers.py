@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+from clycyo.store.intake import HEADER
 from tests.serverproc import ServerProcess, Site, clycyo
 from tests.test_durability import sender
 
@@ -152,3 +153,22 @@ def test_a_backup_holds_what_the_collectors_acknowledged(
         assert sorted(e["event_id"] for e in copy.events(limit="1000")) == sorted(ids)
     finally:
         restored.kill()
+
+
+def test_a_collector_numbers_on_after_what_the_core_loaded(own_server: ServerProcess) -> None:
+    start(own_server, workers=1)
+    site = own_server.add_site("n.example")
+    for event_id in ("one", "two"):  # a record each
+        assert site.post("/api/collect", {"name": "n", "event_id": event_id}, secret=True)[0] == 200
+    assert len(site.events()) == 2  # loaded
+    own_server.stop()
+    # The collector's last record, loaded already, is damaged on disk and cut off on its start.
+    [segment] = [
+        p for p in (own_server.data_dir / "intake" / "w0").glob("*.log") if p.stat().st_size
+    ]
+    data = segment.read_bytes()
+    first_end = HEADER.size + HEADER.unpack_from(data)[0]
+    segment.write_bytes(data[:first_end] + data[first_end : first_end + 5])
+    start(own_server, workers=1)
+    assert site.post("/api/collect", {"name": "n", "event_id": "three"}, secret=True)[0] == 200
+    assert sorted(e["event_id"] for e in site.events()) == ["one", "three", "two"]

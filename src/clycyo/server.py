@@ -67,6 +67,9 @@ def serve(
             port=port,
             core_socket=core_socket,
             extra_args=_collector_args(settings),
+            loaded_seq=lambda index: runtime.writer.reader_loaded.get(
+                intake_folder(settings.data_dir, index).name, 0
+            ),
         )
         options = {"uds": str(core_socket)}
     config = uvicorn.Config(

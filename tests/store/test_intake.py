@@ -281,3 +281,20 @@ def test_a_collectors_log_is_read_past_a_damaged_record(tmp_path: Path) -> None:
     polled, _ = reader.poll(after_seq=4)
     assert [(seq, [e.event_id for e in r.events]) for seq, r in polled] == [(5, ["e5"])]
     log.close()
+
+
+def test_numbers_the_store_has_loaded_are_never_given_again(tmp_path: Path) -> None:
+    log = IntakeLog(tmp_path)
+    append_each(log, 3)
+    log.continue_after(2)  # the log holds more than the store: nothing changes
+    assert log.append_sync([event(4)], []) == 4
+    log.close()
+    # The store loaded up to 6, but the log now ends at 4 (its last records lost after that).
+    log = IntakeLog(tmp_path)
+    log.continue_after(6)
+    assert log.append_sync([event(7)], []) == 7
+    log.close()
+    assert sorted(int(p.stem) for p in tmp_path.glob("*.log")) == [1, 7]
+    assert [(s, [e.event_id for e in r.events]) for s, r in IntakeLog(tmp_path).read(6)] == [
+        (7, ["e7"])
+    ]

@@ -12,7 +12,7 @@ import pytest
 from clycyo.model import Event
 from clycyo.store.columns import fingerprint
 from clycyo.store.duckdb.store import DuckDBStore
-from clycyo.store.intake import IntakeLog
+from clycyo.store.intake import HEADER, IntakeLog
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
 from tests.store.conftest import StoreFactory, counted_events
@@ -335,3 +335,25 @@ def test_records_damaged_on_disk_are_counted_and_the_rest_loaded(tmp_path: Path)
     assert writer.stats.damaged == 4
     assert writer.reader_loaded["w1"] == 10
     store.close()
+
+
+def test_a_last_record_lost_after_it_was_loaded_does_not_swallow_the_next(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    parts = Parts(tmp_path, open_store)
+    parts.put(tick("one"))
+    parts.put(tick("two"))  # record 2: loaded, then damaged on disk and cut off at the next start
+    parts.close()
+    [segment] = (tmp_path / "intake").glob("*.log")
+    data = segment.read_bytes()
+    first_end = HEADER.size + HEADER.unpack_from(data)[0]
+    segment.write_bytes(data[:first_end] + bytes(data[first_end : first_end + 5]))
+    parts = Parts(tmp_path, open_store)
+    assert parts.log.last_seq == 2  # numbered on after what the store holds
+    parts.put(tick("three"))
+    assert parts.rows("SELECT event_id FROM events ORDER BY event_id") == [
+        ("one",),
+        ("three",),
+        ("two",),
+    ]
+    parts.close()

@@ -240,6 +240,25 @@ class IntakeLog:
         finally:
             os.close(dir_fd)
 
+    def continue_after(self, loaded_seq: int) -> None:
+        """Number new records after `loaded_seq`, the last record the store has loaded from this
+        log, where the log itself ends before it: its last records were loaded and then lost (the
+        last one damaged on disk and cut off as a torn tail, or the folder put back from an older
+        copy). New records must not reuse those numbers: the store would take them for loaded."""
+        with self._write_lock:
+            if self.last_seq >= loaded_seq:
+                return
+            log.error(
+                "intake log %s: ends at record %d, but the store has loaded up to %d;"
+                " new records are numbered from %d",
+                self.folder,
+                self.last_seq,
+                loaded_seq,
+                loaded_seq + 1,
+            )
+            self._rotate(loaded_seq + 1)  # a segment is named after its first record
+            self.last_seq = loaded_seq
+
     def rotate_now(self) -> None:
         """Start a new segment now (when asked to: the old one can then be deleted once loaded)."""
         with self._write_lock:

@@ -222,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--core-socket", required=True)
+    # The last record of this collector's log in the store: new records are numbered after it.
+    parser.add_argument("--loaded-seq", type=int, default=0)
     parser.add_argument("--trusted-proxies", type=int, default=None)
     parser.add_argument("--geoip")
     args = parser.parse_args(argv)
@@ -233,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         geoip_path=Path(args.geoip) if args.geoip else None,
     )
     runtime = CollectorRuntime.open(settings, args.index)
+    runtime.intake.continue_after(args.loaded_seq)
     config = uvicorn.Config(
         build_collector_app(runtime, args.core_socket),
         loop="uvloop",

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class Supervisor:
         port: int,
         core_socket: Path,
         extra_args: list[str] | None = None,
+        loaded_seq: Callable[[int], int] | None = None,
     ) -> None:
         self.count = count
         self.data_dir = data_dir
@@ -36,6 +38,8 @@ class Supervisor:
         self.port = port
         self.core_socket = core_socket
         self.extra_args = extra_args or []
+        # The last record of each collector's log the core has loaded, asked at each start.
+        self.loaded_seq = loaded_seq
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
         self._stopping = threading.Event()
         self._stopped = False
@@ -56,6 +60,8 @@ class Supervisor:
             str(self.port),
             "--core-socket",
             str(self.core_socket),
+            "--loaded-seq",
+            str(self.loaded_seq(index) if self.loaded_seq else 0),
             *self.extra_args,
         ]
 
