@@ -187,6 +187,14 @@ def test_a_damaged_header_among_loaded_records_does_not_hide_the_rest(tmp_path: 
     log.close()
 
 
+def test_a_rewrite_cut_short_leaves_the_segment_whole(tmp_path: Path) -> None:
+    segment, data, _ = written(tmp_path)
+    partial = segment.with_suffix(".tmp")
+    partial.write_bytes(bytes(data[:50]))  # the process died while writing the new copy
+    assert records(tmp_path) == [(1, ["e1"]), (2, ["e2"]), (3, ["e3"])]
+    assert not partial.exists()
+
+
 def test_erasure_rewrites_a_damaged_record_as_an_empty_one(tmp_path: Path) -> None:
     segment, data, starts = written(tmp_path)
     data[starts[1] + HEADER.size + 3] ^= 0x40

@@ -103,6 +103,8 @@ class IntakeLog:
         self._loaded_seq = 0
         self._unloaded: collections.deque[tuple[int, int]] = collections.deque()
         self.unloaded_bytes = 0  # written by this process and not yet in the store
+        for stale in folder.glob("*.tmp"):
+            stale.unlink()  # a rewrite cut short: the segment it was to replace is whole
         self.last_seq = self._open_tail()
         self._thread = threading.Thread(target=self._run, name="intake-flusher", daemon=True)
         self._thread.start()
@@ -234,6 +236,10 @@ class IntakeLog:
         self._path = self.folder / f"{next_seq:020d}.log"
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._size = 0
+        self._sync_folder()
+
+    def _sync_folder(self) -> None:
+        """Make the folder's entries durable (a new segment, a segment replaced)."""
         dir_fd = os.open(self.folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
@@ -309,6 +315,7 @@ class IntakeLog:
     def rewrite(self, keep: Callable[[Event], bool]) -> int:
         """Rewrite every segment without the events `keep` rejects (erasure); returns removed."""
         removed = 0
+        replaced = False
         with self._write_lock:
             os.close(self._fd)
             for first_seq, path in self._segments():
@@ -320,6 +327,11 @@ class IntakeLog:
                     payload = original
                     if not original:
                         # Damaged: what is left of it may hold the very events being removed.
+                        log.error(
+                            "intake log %s: record %d, damaged on disk, rewritten empty",
+                            self.folder,
+                            seq,
+                        )
                         changed = True
                         payload = _encode(DAMAGED)
                     elif len(kept) != len(record.events):
@@ -334,6 +346,9 @@ class IntakeLog:
                         handle.flush()
                         os.fsync(handle.fileno())
                     temporary.replace(path)
+                    replaced = True
+            if replaced:
+                self._sync_folder()  # or a power cut could bring back what was removed
             self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._size = os.fstat(self._fd).st_size
         return removed
