@@ -306,3 +306,23 @@ def test_numbers_the_store_has_loaded_are_never_given_again(tmp_path: Path) -> N
     assert [(s, [e.event_id for e in r.events]) for s, r in IntakeLog(tmp_path).read(6)] == [
         (7, ["e7"])
     ]
+
+
+def test_a_collectors_record_larger_than_a_read_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clycyo.store import intake_reader
+
+    log = IntakeLog(tmp_path)
+    log.append_sync([event(1)], [])
+    log.append_sync([event(n) for n in range(2, 40)], [])  # about 1.5 KB
+    log.append_sync([event(40)], [])
+    log.close()
+    monkeypatch.setattr(intake_reader, "_MAX_READ_BYTES", 200)
+    reader = intake_reader.IntakeReader(tmp_path, "w0")
+    seen = []
+    for _ in range(4):
+        polled, position = reader.poll(after_seq=seen[-1] if seen else 0)
+        seen += [seq for seq, _ in polled]
+        reader.advance(position)
+    assert seen == [1, 2, 3]

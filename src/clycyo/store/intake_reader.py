@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clycyo.store.intake import Record, frames, record_of
+from clycyo.store.intake import HEADER, Record, frames, record_of
 
 _MAX_READ_BYTES = 32 * 1024 * 1024
 ROTATE_REQUEST = "rotate"  # a file in the log's folder: the core asks for a new segment
@@ -148,6 +148,11 @@ class IntakeReader:
             with self._path(segment).open("rb") as handle:
                 handle.seek(offset)
                 data = handle.read(_MAX_READ_BYTES)
+                if len(data) == _MAX_READ_BYTES:
+                    length, _, seq = HEADER.unpack_from(data)
+                    if seq == next_seq and HEADER.size + length > len(data):
+                        # One record larger than a read (a group commit of many large batches).
+                        data += handle.read(HEADER.size + length - len(data))
         except FileNotFoundError:
             return
         for seq, payload, end in frames(data, next_seq, after_seq):
