@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +328,16 @@ def test_a_collectors_record_larger_than_a_read_is_read_whole(
         seen += [seq for seq, _ in polled]
         reader.advance(position)
     assert seen == [1, 2, 3]
+
+
+def test_a_write_cut_short_and_not_cut_off_costs_nothing(tmp_path: Path) -> None:
+    """A short write (disk full) whose cut failed too, then the retry of the same record."""
+    log = IntakeLog(tmp_path)
+    append_each(log, 2)
+    payload = b"\x92\x91" + b"x" * 200  # what was to be record 3, written in part
+    torn = HEADER.pack(len(payload), zlib.crc32(payload), 3) + payload
+    os.write(log._fd, torn[:60])
+    assert log.append_sync([event(3)], []) == 3  # the retry, after the torn part
+    log.close()
+    # Record 3 is the retry's, whole; the torn part before it is neither a record nor damage.
+    assert records(tmp_path) == [(1, ["e1"]), (2, ["e2"]), (3, ["e3"])]
