@@ -294,14 +294,14 @@ def test_a_collectors_log_is_read_past_a_damaged_record(tmp_path: Path) -> None:
 
 
 def test_numbers_the_store_has_loaded_are_never_given_again(tmp_path: Path) -> None:
+    written(tmp_path)
     log = IntakeLog(tmp_path)
-    append_each(log, 3)
-    log.continue_after(2)  # the log holds more than the store: nothing changes
+    log.resume(2)  # the log holds more than the store: nothing changes
     assert log.append_sync([event(4)], []) == 4
     log.close()
     # The store loaded up to 6, but the log now ends at 4 (its last records lost after that).
     log = IntakeLog(tmp_path)
-    log.continue_after(6)
+    log.resume(6)
     assert log.append_sync([event(7)], []) == 7
     log.close()
     assert sorted(int(p.stem) for p in tmp_path.glob("*.log")) == [1, 7]
@@ -341,3 +341,28 @@ def test_a_write_cut_short_and_not_cut_off_costs_nothing(tmp_path: Path) -> None
     log.close()
     # Record 3 is the retry's, whole; the torn part before it is neither a record nor damage.
     assert records(tmp_path) == [(1, ["e1"]), (2, ["e2"]), (3, ["e3"])]
+
+
+def test_a_backlog_left_from_before_counts_until_the_store_has_it(tmp_path: Path) -> None:
+    log = IntakeLog(tmp_path, segment_bytes=200)
+    append_each(log, 12)
+    log.close()
+    sizes = {int(p.stem): p.stat().st_size for p in tmp_path.glob("*.log")}
+    assert len(sizes) > 3
+    # Every segment holding a record after 4 counts, whole: from the one that holds record 5.
+    holding_5 = max(first for first in sizes if first <= 5)
+    behind = sum(size for first, size in sizes.items() if first >= holding_5)
+    assert behind < sum(sizes.values())
+    reopened = IntakeLog(tmp_path, max_backlog_bytes=behind - 1)
+    reopened.resume(4)
+    assert reopened.unloaded_bytes == behind
+
+    async def attempt() -> int:
+        return await reopened.append([event(99)], [])
+
+    with pytest.raises(IntakeUnavailable, match="behind"):
+        asyncio.run(attempt())  # beyond the bound: the store has not caught up
+    reopened.loaded(12)
+    assert reopened.unloaded_bytes == 0
+    assert asyncio.run(attempt()) == 13
+    reopened.close()

@@ -102,7 +102,7 @@ class IntakeLog:
         self._stopping = False
         self._loaded_seq = 0
         self._unloaded: collections.deque[tuple[int, int]] = collections.deque()
-        self.unloaded_bytes = 0  # written by this process and not yet in the store
+        self.unloaded_bytes = 0  # in the log and not yet in the store (see `resume`)
         for stale in folder.glob("*.tmp"):
             stale.unlink()  # a rewrite cut short: the segment it was to replace is whole
         self.last_seq = self._open_tail()
@@ -246,12 +246,26 @@ class IntakeLog:
         finally:
             os.close(dir_fd)
 
-    def continue_after(self, loaded_seq: int) -> None:
-        """Number new records after `loaded_seq`, the last record the store has loaded from this
-        log, where the log itself ends before it: its last records were loaded and then lost (the
-        last one damaged on disk and cut off as a torn tail, or the folder put back from an older
-        copy). New records must not reuse those numbers: the store would take them for loaded."""
+    def resume(self, loaded_seq: int) -> None:
+        """Take up the log where the store left it, before the first append: `loaded_seq` is the
+        last record the store has loaded from it.
+
+        What the log holds beyond that counts as not loaded (towards `max_backlog_bytes`, and in
+        `unloaded_bytes`), a segment at a time, until the store has it. And where the log ends
+        before it (its last records were loaded and then lost: the last one damaged on disk and
+        cut off as a torn tail, or the folder deleted or put back from an older copy), new
+        records are numbered after it: given those numbers, the store would take them for
+        loaded."""
         with self._write_lock:
+            segments = self._segments()
+            with self._lock:
+                for index, (_, path) in enumerate(segments):
+                    last = segments[index + 1][0] - 1 if index + 1 < len(segments) else None
+                    last = self.last_seq if last is None else last
+                    if last > loaded_seq:
+                        size = path.stat().st_size
+                        self._unloaded.append((last, size))
+                        self.unloaded_bytes += size
             if self.last_seq >= loaded_seq:
                 return
             log.error(

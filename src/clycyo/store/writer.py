@@ -81,7 +81,7 @@ class Writer:
         self.stats = WriterStats()
         self.fault_injection: str | None = None  # tests set this to make loads fail
         self.loaded_seq = store.loaded_seq()
-        intake.continue_after(self.loaded_seq)
+        intake.resume(self.loaded_seq)
         self.dedupe = Dedupe(store)
         self._queue: queue.Queue[tuple[int, Record] | None] = queue.Queue(_HANDOFF_LIMIT)
         self._queued_events = 0

@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         geoip_path=Path(args.geoip) if args.geoip else None,
     )
     runtime = CollectorRuntime.open(settings, args.index)
-    runtime.intake.continue_after(args.loaded_seq)
+    runtime.intake.resume(args.loaded_seq)
     config = uvicorn.Config(
         build_collector_app(runtime, args.core_socket),
         loop="uvloop",
