@@ -71,6 +71,10 @@ def test_collectors_accept_and_the_core_answers_everything_else(own_server: Serv
     status, result = site.post("/api/v1/query", query, secret=True)
     assert status == 200, result
     assert result["results"][0]["metrics"][0] == 20
+    # Both collectors run (one may still have been starting while the other answered all this).
+    deadline = time.monotonic() + 30
+    while len(set(collector_pids(own_server))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert len(set(collector_pids(own_server))) == 2
     # The core's metrics count what the collectors accepted (they report every second).
     deadline = time.monotonic() + 5
