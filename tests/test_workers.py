@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+from clycyo import local_server
 from clycyo.store.intake import HEADER
 from tests.serverproc import ServerProcess, Site, clycyo
 from tests.test_durability import sender
@@ -176,3 +177,24 @@ def test_a_collector_numbers_on_after_what_the_core_loaded(own_server: ServerPro
     start(own_server, workers=1)
     assert site.post("/api/collect", {"name": "n", "event_id": "three"}, secret=True)[0] == 200
     assert sorted(e["event_id"] for e in site.events()) == ["one", "three", "two"]
+
+
+def test_collectors_logs_are_loaded_by_a_server_started_without_workers(
+    own_server: ServerProcess,
+) -> None:
+    own_server.env["CLYCYO_FAULT_INJECTION"] = "1"
+    start(own_server, workers=1)
+    site = own_server.add_site("left.example")
+    admin = local_server.find(own_server.data_dir)
+    assert admin is not None
+    admin.call("POST", "/api/admin/faults", {"writer": "store unreachable"})  # keep them in the log
+    ids = [f"left-{n}" for n in range(5)]
+    for event_id in ids:
+        assert (
+            site.post("/api/collect", {"name": "left", "event_id": event_id}, secret=True)[0] == 200
+        )
+    own_server.kill()  # the collector goes with it; its log holds the five
+    own_server.extra_args = ()
+    own_server.start()  # one process, no collectors
+    assert sorted(e["event_id"] for e in site.events(name="left")) == ids
+    assert own_server.get("/healthz")[1]["collectors"] == 0

@@ -1,7 +1,8 @@
 """One running Clycyo: the stores, the intake log, the writer and the pipeline, wired together.
 
 `Runtime.open` builds everything for a data folder and sets the writer loading what the intake log
-holds that the store does not; `close` stops taking events, waits for the last group commit, loads
+holds that the store does not, and what collector processes' logs hold (`serve --workers`, this
+run's or an earlier one's); `close` stops taking events, waits for the last group commit, loads
 everything into the store and closes it. The HTTP layer (`app.py`) and the tools (demo, tests) use
 a runtime; nothing here knows about HTTP.
 """
@@ -29,6 +30,7 @@ from clycyo.store import retention
 from clycyo.store.base import EventStore
 from clycyo.store.columns import keep_pandas_out
 from clycyo.store.intake import IntakeLog
+from clycyo.store.intake_reader import IntakeReader, collector_log, collector_logs
 from clycyo.store.open import open_store
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
@@ -59,10 +61,13 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     accepting: bool = True
     admin_token: str | None = None  # tools on this machine present it (see local_server.py)
+    collectors: int = 0  # collector processes beside this one (`serve --workers`)
     before_close: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
-    def open(cls, settings: Settings) -> Runtime:
+    def open(cls, settings: Settings, *, collectors: int = 0) -> Runtime:
+        """Everything for `settings.data_dir`; `collectors` is how many collector processes
+        (`serve --workers`) will write logs of their own beside it."""
         keep_pandas_out()
         data = settings.data_dir
         data.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -72,6 +77,13 @@ class Runtime:
         quarantine = Quarantine(data / "quarantine.sqlite")
         deriver = open_deriver(store)
         writer = Writer(store, intake, quarantine, deriver=deriver)
+        # Every collector log is loaded: this run's collectors', and those earlier runs left,
+        # whatever this run's number of workers (what they hold was acknowledged).
+        running = [collector_log(data, index) for index in range(collectors)]
+        for folder in sorted({*running, *collector_logs(data)}):
+            if folder.is_dir():
+                IntakeLog(folder).close()  # no collector runs yet: cut a torn tail, as it would
+            writer.add_reader(IntakeReader(folder, folder.name), running=folder in running)
         salts = SaltRing(config.salts(), on_new=config.save_salt)
         city_reader = None
         if settings.geoip_path is not None:
@@ -95,6 +107,7 @@ class Runtime:
             stripe_links=StripeLinks.in_folder(data),
             limiter=RateLimiter(settings.rate_limit_source_per_s, settings.rate_limit_key_per_s),
             deriver=deriver,
+            collectors=collectors,
         )
 
     async def maintain(self, interval_s: float = 1.0) -> None:
@@ -130,7 +143,7 @@ class Runtime:
             "intake_fault": self.intake.fault,
             "writer_lag_records": writer.lag_records,
             "writer_lag_bytes": writer.lag_bytes,
-            "collectors": len(writer.readers),
+            "collectors": self.collectors,
             "writer_error": writer.stats.last_error,
             "stored_events": writer.stats.stored,
             "storage": self.store.dialect,

@@ -30,8 +30,7 @@ from clycyo import gc_tuning, local_server, logs
 from clycyo.app import build_app
 from clycyo.http_protocol import CoalescingHttpToolsProtocol
 from clycyo.runtime import Runtime, Settings
-from clycyo.store.intake_reader import IntakeReader
-from clycyo.workers.collector import intake_folder
+from clycyo.store.intake_reader import collector_log
 from clycyo.workers.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -47,19 +46,13 @@ def serve(
 ) -> None:
     """Serve until stopped; `after_start` runs in a thread once the public port answers."""
     logging.config.dictConfig(logs.config())
-    runtime = Runtime.open(settings)
+    runtime = Runtime.open(settings, collectors=workers)
     public_url = f"http://{host}:{port}"
     runtime.admin_token = local_server.announce(settings.data_dir, public_url)
     supervisor = None
     options: dict[str, object] = {"host": host, "port": port}
     if workers > 0:
         core_socket = _core_socket(settings.data_dir)
-        for folder in sorted((settings.data_dir / "intake").glob("w*")):
-            runtime.writer.add_reader(IntakeReader(folder, folder.name))
-        for index in range(workers):
-            folder = intake_folder(settings.data_dir, index)
-            if folder.name not in runtime.writer.readers:
-                runtime.writer.add_reader(IntakeReader(folder, folder.name))
         supervisor = Supervisor(
             count=workers,
             data_dir=settings.data_dir,
@@ -68,7 +61,7 @@ def serve(
             core_socket=core_socket,
             extra_args=_collector_args(settings),
             loaded_seq=lambda index: runtime.writer.reader_loaded.get(
-                intake_folder(settings.data_dir, index).name, 0
+                collector_log(settings.data_dir, index).name, 0
             ),
         )
         options = {"uds": str(core_socket)}

@@ -245,6 +245,25 @@ def test_flushing_collector_logs_passes_over_a_collector_not_started_yet(tmp_pat
     parts.close()
 
 
+def test_a_log_no_collector_writes_is_flushed_without_waiting_for_one(tmp_path: Path) -> None:
+    from clycyo.store.intake_reader import IntakeReader
+
+    parts = Parts(tmp_path, lambda folder: DuckDBStore(folder / "events.duckdb"))
+    left = IntakeLog(tmp_path / "intake" / "w3")  # left by an earlier run with more workers
+    left.append_sync([tick("from-w3")], [])
+    left.close()
+    parts.writer.add_reader(IntakeReader(tmp_path / "intake" / "w3", "w3"), running=False)
+    started = time.monotonic()
+    job = parts.writer.submit(lambda: parts.writer.flush_collector_logs(timeout_s=5.0))
+    job.result(timeout=10)
+    assert time.monotonic() - started < 2.0  # no rotation asked for, so none waited for
+    assert parts.rows("SELECT event_id FROM events") == [("from-w3",)]
+    # What it held is gone from disk: a new, empty segment numbered after it is all that is left.
+    [segment] = (tmp_path / "intake" / "w3").glob("*.log")
+    assert (int(segment.stem), segment.stat().st_size) == (2, 0)
+    parts.close()
+
+
 def test_a_writer_with_a_full_load_waiting_does_not_pause(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "events.duckdb")
     log = IntakeLog(tmp_path / "intake")

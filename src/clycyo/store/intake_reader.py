@@ -29,6 +29,16 @@ class Position:
     next_seq: int = field(default=0, compare=False)
 
 
+def collector_log(data_dir: Path, index: int) -> Path:
+    """The log folder of collector process `index` (`intake/w0/`, …)."""
+    return data_dir / "intake" / f"w{index}"
+
+
+def collector_logs(data_dir: Path) -> list[Path]:
+    """The log folders collector processes have made, this run's or an earlier one's."""
+    return sorted(p for p in (data_dir / "intake").glob("w*") if p.is_dir())
+
+
 class IntakeReader:
     def __init__(self, folder: Path, name: str) -> None:
         self.folder = folder

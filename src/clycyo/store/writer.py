@@ -92,6 +92,7 @@ class Writer:
         # Logs of collector processes, polled (the local log is handed over as it is written).
         self.readers: dict[str, IntakeReader] = {}
         self.reader_loaded: dict[str, int] = {}
+        self._stopped_logs: set[str] = set()  # collector logs no process of this run writes
         self._reader_loaded_at: dict[str, float] = {}  # time.monotonic() of each one's last load
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
         self._stopping = threading.Event()
@@ -115,10 +116,13 @@ class Writer:
             with self._queued_lock:
                 self._queued_events -= size
 
-    def add_reader(self, reader: IntakeReader) -> None:
-        """Also load a collector process's intake log (from where the store left it)."""
+    def add_reader(self, reader: IntakeReader, *, running: bool = True) -> None:
+        """Also load a collector process's intake log (from where the store left it); `running`
+        is False for a log no collector of this run writes (one left by an earlier run)."""
         self.reader_loaded[reader.name] = self.store.loaded_seq(reader.name)
         self.readers[reader.name] = reader
+        if not running:
+            self._stopped_logs.add(reader.name)
         self._queue.put(None)
 
     def flush_collector_logs(self, timeout_s: float = 5.0) -> None:
@@ -129,9 +133,13 @@ class Writer:
         readers = {name: r for name, r in self.readers.items() if r.exists()}
         if not readers:
             return
-        before = {name: reader.end().first_seq for name, reader in readers.items()}
-        for reader in readers.values():
-            reader.request_rotation()
+        before = {
+            name: reader.end().first_seq
+            for name, reader in readers.items()
+            if name not in self._stopped_logs
+        }
+        for name in before:
+            readers[name].request_rotation()
         deadline = time.monotonic() + timeout_s
         waiting = set(before)
         while waiting and time.monotonic() < deadline:
@@ -142,7 +150,8 @@ class Writer:
             if name not in readers:
                 continue
             self._drain_reader(name, reader, index)
-            if name in waiting and reader.lag_bytes() == 0:
+            stopped = name in waiting or name in self._stopped_logs
+            if stopped and reader.lag_bytes() == 0:
                 # No collector rotated it: none runs on this log; start its next segment.
                 reader.rotate_for_stopped_writer(self.reader_loaded[name] + 1)
                 self._drain_reader(name, reader, index)

@@ -42,16 +42,12 @@ from clycyo.pipeline.context import Context
 from clycyo.pipeline.salts import SaltRing
 from clycyo.settings import Settings, config_path
 from clycyo.store.intake import IntakeLog
-from clycyo.store.intake_reader import ROTATE_REQUEST
+from clycyo.store.intake_reader import ROTATE_REQUEST, collector_log
 from clycyo.workers.proxy import forward
 
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
-
-
-def intake_folder(data_dir: Path, index: int) -> Path:
-    return data_dir / "intake" / f"w{index}"
 
 
 def stats_path(data_dir: Path, index: int) -> Path:
@@ -76,7 +72,7 @@ class CollectorRuntime:
     def open(cls, settings: Settings, index: int) -> CollectorRuntime:
         config = ConfigStore(config_path(settings.data_dir))
         intake = IntakeLog(
-            intake_folder(settings.data_dir, index), max_backlog_bytes=settings.max_backlog_bytes
+            collector_log(settings.data_dir, index), max_backlog_bytes=settings.max_backlog_bytes
         )
         city_reader = None
         if settings.geoip_path is not None:
