@@ -174,18 +174,3 @@ class IntakeReader:
         for index, first_seq in enumerate(segments[:-1]):
             if segments[index + 1] - 1 <= seq and first_seq != self._segment:
                 self._path(first_seq).unlink(missing_ok=True)
-
-    def remove_if_empty(self) -> bool:
-        """Drop the folder of a collector that is gone once everything in it is loaded."""
-        segments = self._segments()
-        if len(segments) > 1:
-            return False
-        if segments and self._size(segments[0]) > self._offset:
-            return False
-        for first_seq in segments:
-            self._path(first_seq).unlink(missing_ok=True)
-        try:
-            self.folder.rmdir()
-        except OSError:
-            return False
-        return True
