@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import subprocess
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -366,3 +369,73 @@ def test_a_backlog_left_from_before_counts_until_the_store_has_it(tmp_path: Path
     assert reopened.unloaded_bytes == 0
     assert asyncio.run(attempt()) == 13
     reopened.close()
+
+
+@pytest.fixture
+def few_inodes(tmp_path: Path) -> Iterator[Path]:
+    """A small filesystem that can hold 32 files (a tmpfs the test mounts: needs root)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a filesystem needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m,nr_inodes=32", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_segment_that_cannot_be_made_refuses_and_writes_nowhere_else(
+    few_inodes: Path, tmp_path: Path
+) -> None:
+    log = IntakeLog(few_inodes / "log", segment_bytes=200)
+    append_each(log, 2)  # the next record goes to a new segment
+    fillers = []
+    with contextlib.suppress(OSError):  # until no file can be made
+        while True:
+            fillers.append(few_inodes / f"filler-{len(fillers)}")
+            fillers[-1].touch()
+    loop = asyncio.new_event_loop()
+
+    async def append(n: int) -> int:
+        return await log.append([event(n)], [])
+
+    with pytest.raises(IntakeUnavailable, match="No space left"):
+        loop.run_until_complete(append(3))
+    fillers[0].unlink(missing_ok=True)
+    # Whatever the process opens next must not receive the log's records, nor lose its file.
+    bystander = tmp_path / "bystander"
+    with bystander.open("wb") as handle:
+        assert log.clear_fault()
+        assert loop.run_until_complete(append(3)) == 3
+        handle.write(b"mine")
+    loop.close()
+    assert bystander.read_bytes() == b"mine"
+    log.close()
+    assert records(few_inodes / "log") == [(1, ["e1"]), (2, ["e2"]), (3, ["e3"])]
+
+
+def test_an_erasure_that_cannot_finish_leaves_the_log_working(
+    few_inodes: Path, tmp_path: Path
+) -> None:
+    log = IntakeLog(few_inodes / "log")
+    log.append_sync([event(1, "alice"), event(2, "bob")], [])
+    with contextlib.suppress(OSError):  # until no file can be made: the rewrite's copy neither
+        for n in range(100):
+            (few_inodes / f"filler-{n}").touch()
+    with pytest.raises(OSError, match="No space left"):
+        log.rewrite(lambda e: e.visitor_id != "alice")
+    assert not list(few_inodes.glob("log/*.tmp"))
+    bystander = tmp_path / "bystander"
+    with bystander.open("wb") as handle:
+        assert log.append_sync([event(3)], []) == 2
+        handle.write(b"mine")
+    assert bystander.read_bytes() == b"mine"
+    log.close()
+    assert records(few_inodes / "log") == [(1, ["e1", "e2"]), (2, ["e3"])]

@@ -100,6 +100,7 @@ class IntakeLog:
         self._wake = threading.Condition(self._lock)
         self._flusher_waiting = False  # only then does an append need to wake it
         self._stopping = False
+        self._reopen_pending = False  # a rewrite could not reopen the segment in use
         self._loaded_seq = 0
         self._unloaded: collections.deque[tuple[int, int]] = collections.deque()
         self.unloaded_bytes = 0  # in the log and not yet in the store (see `resume`)
@@ -203,9 +204,9 @@ class IntakeLog:
         payload = _encode(record)
         seq = self.last_seq + 1
         frame = HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
-        if self._size and self._size + len(frame) > self.segment_bytes:
-            self._rotate(seq)
         try:
+            if self._size and self._size + len(frame) > self.segment_bytes:
+                self._rotate(seq)
             written = os.write(self._fd, frame)
             if written != len(frame):
                 raise OSError(f"short write ({written} of {len(frame)} bytes)")
@@ -232,11 +233,16 @@ class IntakeLog:
             log.exception("intake log: could not cut a failed write off")
 
     def _rotate(self, next_seq: int) -> None:
-        os.close(self._fd)
-        self._path = self.folder / f"{next_seq:020d}.log"
-        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._size = 0
+        self._switch_to(self.folder / f"{next_seq:020d}.log")
         self._sync_folder()
+
+    def _switch_to(self, path: Path) -> None:
+        """Append to `path` from now on. The file is opened before the one in use is closed: a
+        failure leaves the log as it was, and the number of a closed descriptor, which the
+        process may give to any file or socket it opens next, is never written to."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(self._fd)
+        self._fd, self._path, self._size = fd, path, os.fstat(fd).st_size
 
     def _sync_folder(self) -> None:
         """Make the folder's entries durable (a new segment, a segment replaced)."""
@@ -292,6 +298,11 @@ class IntakeLog:
                 return True
             if self.fault_injection is not None:
                 return False
+            if self._reopen_pending:
+                try:
+                    self._reopen()
+                except OSError:
+                    return False
             self.fault = None
             return True
 
@@ -331,41 +342,47 @@ class IntakeLog:
         removed = 0
         replaced = False
         with self._write_lock:
-            os.close(self._fd)
-            for first_seq, path in self._segments():
-                framed = []
-                changed = False
-                for seq, original, _ in _scan(first_seq, path):
-                    record = record_of(original)
-                    kept = [event for event in record.events if keep(event)]
-                    payload = original
-                    if not original:
-                        # Damaged: what is left of it may hold the very events being removed.
-                        log.error(
-                            "intake log %s: record %d, damaged on disk, rewritten empty",
-                            self.folder,
-                            seq,
-                        )
-                        changed = True
-                        payload = _encode(DAMAGED)
-                    elif len(kept) != len(record.events):
-                        removed += len(record.events) - len(kept)
-                        changed = True
-                        payload = _encode(Record(kept, record.rejections))
-                    framed.append(HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload)
-                if changed:
-                    temporary = path.with_suffix(".tmp")
-                    with temporary.open("wb") as handle:
-                        handle.write(b"".join(framed))
-                        handle.flush()
-                        os.fsync(handle.fileno())
-                    temporary.replace(path)
-                    replaced = True
-            if replaced:
-                self._sync_folder()  # or a power cut could bring back what was removed
-            self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._size = os.fstat(self._fd).st_size
+            try:
+                for first_seq, path in self._segments():
+                    framed = []
+                    changed = False
+                    for seq, original, _ in _scan(first_seq, path):
+                        record = record_of(original)
+                        kept = [event for event in record.events if keep(event)]
+                        payload = original
+                        if not original:
+                            # Damaged: what is left of it may hold the very events being removed.
+                            log.error(
+                                "intake log %s: record %d, damaged on disk, rewritten empty",
+                                self.folder,
+                                seq,
+                            )
+                            changed = True
+                            payload = _encode(DAMAGED)
+                        elif len(kept) != len(record.events):
+                            removed += len(record.events) - len(kept)
+                            changed = True
+                            payload = _encode(Record(kept, record.rejections))
+                        frame = HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
+                        framed.append(frame)
+                    if changed:
+                        _replace(path, b"".join(framed))
+                        replaced = True
+                if replaced:
+                    self._sync_folder()  # or a power cut could bring back what was removed
+            finally:
+                self._reopen()  # the segment in use may be a new file now
         return removed
+
+    def _reopen(self) -> None:
+        try:
+            self._switch_to(self._path)
+        except OSError as exc:
+            # The descriptor in use may point at a replaced file: refuse until it is reopened.
+            self.fault = f"intake log cannot be reopened: {exc.strerror or exc}"
+            self._reopen_pending = True
+            raise
+        self._reopen_pending = False
 
     def close(self, timeout_s: float = 10.0) -> None:
         with self._lock:
@@ -374,6 +391,20 @@ class IntakeLog:
         self._thread.join(timeout_s)
         with self._write_lock:
             os.close(self._fd)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Replace a file's contents at once: a crash leaves the old file or the new one whole."""
+    temporary = path.with_suffix(".tmp")
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _resolve(waiters: list[Waiter], seq: int, error: BaseException | None) -> None:
