@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 
 WAL = ("journal_mode=WAL", "synchronous=NORMAL")  # a file several processes open
+# The same, each commit synced: for what must survive a power cut once it is committed.
+DURABLE_WAL = ("journal_mode=WAL", "synchronous=FULL")
 FOREIGN_KEYS = ("foreign_keys=ON",)
 
 

@@ -376,3 +376,11 @@ def test_a_last_record_lost_after_it_was_loaded_does_not_swallow_the_next(
         ("two",),
     ]
     parts.close()
+
+
+def test_the_quarantine_syncs_each_commit(tmp_path: Path) -> None:
+    """A rejection's only other copy, in the intake log, goes once the store has loaded it: the
+    quarantine's commit must survive a power cut as the store's does (SQLite: FULL is 2)."""
+    quarantine = Quarantine(tmp_path / "q.sqlite")
+    assert quarantine._db().execute("PRAGMA synchronous").fetchone() == (2,)
+    assert quarantine._db().execute("PRAGMA journal_mode").fetchone() == ("wal",)

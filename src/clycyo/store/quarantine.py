@@ -1,9 +1,10 @@
 """The quarantine: events that failed validation, kept with their reason for inspection and replay.
 
 SQLite in WAL mode, beside the configuration store, so `clycyo quarantine` can read it while a
-server runs. Entries arrive through the intake log (the writer copies them here), so a rejection
-is as durable as an acceptance. Payloads never hold an IP address: the collector removes
-`context.ip` before a rejection is recorded.
+server runs. Entries arrive through the intake log (the writer copies them here, before the store
+records the log's records as loaded), so a rejection is as durable as an acceptance: each commit
+is synced (`synchronous=FULL`), since the log's copy goes once the store has loaded it. Payloads
+never hold an IP address: the collector removes `context.ip` before a rejection is recorded.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clycyo.model import Rejection
-from clycyo.sqlite_threads import WAL, ThreadConnections
+from clycyo.sqlite_threads import DURABLE_WAL, ThreadConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -46,7 +47,7 @@ class Entry:
 class Quarantine:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = ThreadConnections(path, WAL).get
+        self._db = ThreadConnections(path, DURABLE_WAL).get
         self._db().executescript(SCHEMA)
 
     def add(self, rejections: list[tuple[int, int, Rejection]]) -> None:
