@@ -378,9 +378,14 @@ def test_a_last_record_lost_after_it_was_loaded_does_not_swallow_the_next(
     parts.close()
 
 
-def test_the_quarantine_syncs_each_commit(tmp_path: Path) -> None:
-    """A rejection's only other copy, in the intake log, goes once the store has loaded it: the
-    quarantine's commit must survive a power cut as the store's does (SQLite: FULL is 2)."""
-    quarantine = Quarantine(tmp_path / "q.sqlite")
-    assert quarantine._db().execute("PRAGMA synchronous").fetchone() == (2,)
-    assert quarantine._db().execute("PRAGMA journal_mode").fetchone() == ("wal",)
+def test_the_quarantine_and_the_configuration_sync_each_commit(tmp_path: Path) -> None:
+    """A rejection's only other copy, in the intake log, goes once the store has loaded it; a key
+    is printed to its owner once committed: both must survive a power cut (SQLite: FULL is 2)."""
+    from clycyo.config.store import ConfigStore
+
+    for connect in (
+        Quarantine(tmp_path / "q.sqlite")._db,
+        ConfigStore(tmp_path / "c.sqlite")._connect,
+    ):
+        assert connect().execute("PRAGMA synchronous").fetchone() == (2,)
+        assert connect().execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clycyo.model import Rejection
-from clycyo.sqlite_threads import DURABLE_WAL, ThreadConnections
+from clycyo.sqlite_threads import WAL, ThreadConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -47,7 +47,7 @@ class Entry:
 class Quarantine:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = ThreadConnections(path, DURABLE_WAL).get
+        self._db = ThreadConnections(path, WAL).get
         self._db().executescript(SCHEMA)
 
     def add(self, rejections: list[tuple[int, int, Rejection]]) -> None:
