@@ -110,3 +110,34 @@ def test_full_disk_refuses_then_recovers_without_loss(small_disk: Path) -> None:
         assert sorted(stored) == sorted(acknowledged)
     finally:
         server.kill()
+
+
+def test_an_erasure_on_a_full_disk_answers_503_and_finishes_when_asked_again(
+    small_disk: Path,
+) -> None:
+    server = ServerProcess(small_disk / "data")
+    server.log_path = small_disk.parent / "server.log"
+    server.start()
+    try:
+        site = server.add_site("erase-full.example")
+        person = "erase-" + uuid.uuid4().hex[:8]
+        batch = [{"name": "click", "user_id": person} for _ in range(20)]
+        batch += [{"name": "click", "user_id": "someone-else"}]
+        assert site.post("/api/collect", {"batch": batch}, secret=True)[1]["accepted"] == 21
+        assert len(site.events(name="click")) == 21
+        filler = small_disk / "filler"
+        fill(filler)
+        path = f"/api/v1/persons/{person}?site={site.site}"
+        bearer = {"Authorization": f"Bearer {site.secret_key}"}
+        status, answer = server.request("DELETE", path, headers=bearer)
+        assert status == 503, answer
+        assert "erasure not finished" in answer["error"]
+        filler.unlink()
+        status, answer = server.request("DELETE", path, headers=bearer)
+        assert status == 200, answer
+        assert answer["deleted"] == 20
+        assert [e["user_id"] for e in site.events(name="click")] == ["someone-else"]
+        logs = b"".join(p.read_bytes() for p in (small_disk / "data" / "intake").rglob("*.log"))
+        assert person.encode() not in logs
+    finally:
+        server.kill()

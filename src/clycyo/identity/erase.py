@@ -57,6 +57,10 @@ def erase(
     # Web vitals outside any visit carry their visitor's "outside" id.
     visit_ids += [keys.outside_visit_id(keys.visitor_key(site_id, v)) for v in person.visitor_ids]
     event_ids = [str(row[0]) for row in doomed]
+    # The copies outside the store first: if any step fails (a full disk), the store still
+    # knows the person, so that the erasure, asked again, finds them and finishes.
+    intake_events = intake.rewrite(_keep(person, site_id, deriver))
+    quarantined = quarantine.delete_matching(site_id, person.ids())
     if isinstance(store, DuckDBStore):
         report = _delete_duckdb(store, site_id, event_ids, visit_ids, person.user_id)
     else:
@@ -68,8 +72,7 @@ def erase(
         for _, name, order_id in doomed:
             if order_id is not None:
                 forget_order(site_id, name, order_id)
-    report.intake_events = intake.rewrite(_keep(person, site_id, deriver))
-    report.quarantined = quarantine.delete_matching(site_id, person.ids())
+    report.intake_events, report.quarantined = intake_events, quarantined
     if deriver is not None:
         mine = [v for v in person.visitor_ids if _exclusive(deriver, site_id, v, person.user_id)]
         deriver.forget(site_id, mine, [person.user_id] if person.user_id else [])

@@ -2,19 +2,23 @@
 
 `GET /api/v1/persons/{id}/timeline?site=` answers the merged timeline of browser and server
 events; `DELETE /api/v1/persons/{id}?site=` erases the person on the writer thread and answers
-`{"deleted": n}` (events deleted) once the erasure is done everywhere. Both check credentials
-with `authorize_site`; an id the site has never seen is a 404. No SQL here.
+`{"deleted": n}` (events deleted) once the erasure is done everywhere, or `503` with
+`Retry-After` when it could not finish (a full disk): the same request then finishes it. Both
+check credentials with `authorize_site`; an id the site has never seen is a 404. No SQL here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from clycyo.query import api
 from clycyo.web.access import ApiError, authorize_site
+
+log = logging.getLogger(__name__)
 
 ERASE_TIMEOUT_S = 120.0
 
@@ -43,7 +47,17 @@ async def erase(request: Request) -> JSONResponse:
     person_id = request.path_params["id"]
     runtime = request.app.state.runtime
     future = await asyncio.to_thread(api.erase_person, runtime, site, person_id)
-    report = await asyncio.wait_for(asyncio.wrap_future(future), ERASE_TIMEOUT_S)
+    try:
+        report = await asyncio.wait_for(asyncio.wrap_future(future), ERASE_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        # A full disk, or a writer busy for long: asked again, the erasure finds what is left.
+        reason = "it took too long" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        log.warning("erasure of a person on site %s not finished: %s", site.id, reason)
+        return JSONResponse(
+            {"error": f"erasure not finished ({reason}); send the same request again later"},
+            status_code=503,
+            headers={"Retry-After": "30"},
+        )
     if report is None:
         return JSONResponse({"error": f"id: no person {person_id!r} on this site"}, 404)
     return JSONResponse(
