@@ -102,4 +102,6 @@ def test_a_record_damaged_on_disk_costs_only_its_own_events(own_server: ServerPr
     status, body = own_server.request("GET", "/metrics")
     assert status == 200
     assert "\nclycyo_intake_damaged_records_total 1\n" in body.decode()
-    assert "damaged on disk" in own_server.log_path.read_text()
+    server_log = own_server.log_path.read_text()
+    assert "damaged on disk" in server_log
+    assert "records 1 to 6 (about" in server_log  # what the restart found to load

@@ -272,6 +272,14 @@ class IntakeLog:
                         size = path.stat().st_size
                         self._unloaded.append((last, size))
                         self.unloaded_bytes += size
+            if self.last_seq > loaded_seq:
+                log.info(
+                    "intake log %s: records %d to %d (about %.1f MB) not yet in the store; loading",
+                    self.folder,
+                    loaded_seq + 1,
+                    self.last_seq,
+                    self.unloaded_bytes / 1e6,
+                )
             if self.last_seq >= loaded_seq:
                 return
             log.error(
