@@ -198,3 +198,28 @@ def test_collectors_logs_are_loaded_by_a_server_started_without_workers(
     own_server.start()  # one process, no collectors
     assert sorted(e["event_id"] for e in site.events(name="left")) == ids
     assert own_server.get("/healthz")[1]["collectors"] == 0
+
+
+def test_a_backup_of_a_folder_left_by_a_crash_holds_what_the_collectors_acknowledged(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    own_server.env["CLYCYO_FAULT_INJECTION"] = "1"
+    start(own_server, workers=1)
+    site = own_server.add_site("crash-copy.example")
+    admin = local_server.find(own_server.data_dir)
+    assert admin is not None
+    admin.call("POST", "/api/admin/faults", {"writer": "store unreachable"})  # keep them in the log
+    ids = [f"copied-{n}" for n in range(5)]
+    for event_id in ids:
+        assert (
+            site.post("/api/collect", {"name": "copied", "event_id": event_id}, secret=True)[0]
+            == 200
+        )
+    own_server.kill()
+    clycyo("backup", str(tmp_path / "copy"), "--json", data=own_server.data_dir)  # no server runs
+    restored = ServerProcess(tmp_path / "copy").start()
+    try:
+        copy = Site(restored, site.site, site.public_key, site.secret_key)
+        assert sorted(e["event_id"] for e in copy.events(name="copied")) == ids
+    finally:
+        restored.kill()

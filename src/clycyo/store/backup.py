@@ -5,8 +5,9 @@ SQLite files (configuration, quarantine, Stripe links) through SQLite's online b
 DuckDB event store with `COPY FROM DATABASE` into a fresh file. The intake log's segments are
 copied after the event store, from the writer thread, so every record the copy of the store has
 not loaded is in the copied log (the writer deletes segments only on its own thread), and the
-copy, opened by `clycyo serve --data DEST`, replays them. A torn record at the end of a copied
-segment was not yet acknowledged, and is cut off like after a crash.
+copy, opened by `clycyo serve --data DEST`, replays them; collector processes' logs are copied
+too, with what they hold beyond the copied store's checkpoints. A torn record at the end of a
+copied segment was not yet acknowledged, and is cut off like after a crash.
 
 The destination is itself a data folder. This module copies; it does not decide when (the
 server's admin endpoint runs `copy_event_store` and `copy_intake` as a writer job).
@@ -19,6 +20,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+from clycyo.store.intake_reader import collector_logs
 
 EVENTS_FILE = "events.duckdb"
 _KEPT_FILES = ("demo.json",)  # small files worth keeping, copied as they are
@@ -70,12 +73,20 @@ def _database_name(cursor: Any) -> str:
 
 
 def copy_intake(intake_dir: Path, dest: Path) -> int:
+    """Copy the intake log's segments, and those of every collector process's log (`w0/`, …):
+    a folder a server with `--workers` left after a crash holds there what they acknowledged
+    and the store had not yet loaded. Returns how many segments were copied."""
     target = dest / intake_dir.name
     target.mkdir(mode=0o700, exist_ok=True)
     copied = 0
     for segment in sorted(intake_dir.glob("*.log")):
         shutil.copyfile(segment, target / segment.name)
         copied += 1
+    for folder in collector_logs(intake_dir.parent):
+        (target / folder.name).mkdir(mode=0o700, exist_ok=True)
+        for segment in sorted(folder.glob("*.log")):
+            shutil.copyfile(segment, target / folder.name / segment.name)
+            copied += 1
     return copied
 
 

@@ -55,8 +55,9 @@ async def backup(request: Request) -> Response:
         return JSONResponse({"error": f"dest: {exc.strerror or exc}"}, 400)
 
     def on_writer() -> int:
-        # What collector processes acknowledged is loaded first: the copy holds every event
-        # acknowledged before the backup began (their logs are not copied).
+        # What collector processes acknowledged is loaded first: the copy's store holds every
+        # event acknowledged before the backup began (and its copies of their logs what came
+        # after, to be loaded when the copy is opened).
         runtime.writer.flush_collector_logs()
         if runtime.store.dialect == "duckdb":
             runtime.store.execute("CHECKPOINT")
