@@ -179,21 +179,29 @@ def test_a_collector_numbers_on_after_what_the_core_loaded(own_server: ServerPro
     assert sorted(e["event_id"] for e in site.events()) == ["one", "three", "two"]
 
 
+def crash_with_events_in_a_collectors_log(
+    server: ServerProcess, name: str
+) -> tuple[Site, list[str]]:
+    """A server with one collector that acknowledges five events the store cannot load (a
+    fault holds it back), then `kill -9`: the five are in the collector's log only."""
+    server.env["CLYCYO_FAULT_INJECTION"] = "1"
+    start(server, workers=1)
+    site = server.add_site(f"{name}.example")
+    admin = local_server.find(server.data_dir)
+    assert admin is not None
+    admin.call("POST", "/api/admin/faults", {"writer": "store unreachable"})
+    ids = [f"{name}-{n}" for n in range(5)]
+    for event_id in ids:
+        body = {"name": name, "event_id": event_id}
+        assert site.post("/api/collect", body, secret=True)[0] == 200
+    server.kill()  # the collector goes with it
+    return site, ids
+
+
 def test_collectors_logs_are_loaded_by_a_server_started_without_workers(
     own_server: ServerProcess,
 ) -> None:
-    own_server.env["CLYCYO_FAULT_INJECTION"] = "1"
-    start(own_server, workers=1)
-    site = own_server.add_site("left.example")
-    admin = local_server.find(own_server.data_dir)
-    assert admin is not None
-    admin.call("POST", "/api/admin/faults", {"writer": "store unreachable"})  # keep them in the log
-    ids = [f"left-{n}" for n in range(5)]
-    for event_id in ids:
-        assert (
-            site.post("/api/collect", {"name": "left", "event_id": event_id}, secret=True)[0] == 200
-        )
-    own_server.kill()  # the collector goes with it; its log holds the five
+    site, ids = crash_with_events_in_a_collectors_log(own_server, "left")
     own_server.extra_args = ()
     own_server.start()  # one process, no collectors
     assert sorted(e["event_id"] for e in site.events(name="left")) == ids
@@ -203,19 +211,7 @@ def test_collectors_logs_are_loaded_by_a_server_started_without_workers(
 def test_a_backup_of_a_folder_left_by_a_crash_holds_what_the_collectors_acknowledged(
     own_server: ServerProcess, tmp_path: Path
 ) -> None:
-    own_server.env["CLYCYO_FAULT_INJECTION"] = "1"
-    start(own_server, workers=1)
-    site = own_server.add_site("crash-copy.example")
-    admin = local_server.find(own_server.data_dir)
-    assert admin is not None
-    admin.call("POST", "/api/admin/faults", {"writer": "store unreachable"})  # keep them in the log
-    ids = [f"copied-{n}" for n in range(5)]
-    for event_id in ids:
-        assert (
-            site.post("/api/collect", {"name": "copied", "event_id": event_id}, secret=True)[0]
-            == 200
-        )
-    own_server.kill()
+    site, ids = crash_with_events_in_a_collectors_log(own_server, "copied")
     clycyo("backup", str(tmp_path / "copy"), "--json", data=own_server.data_dir)  # no server runs
     restored = ServerProcess(tmp_path / "copy").start()
     try:

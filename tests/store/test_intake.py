@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from clycyo.model import Event
 from clycyo.store.intake import DAMAGED, HEADER, IntakeLog, IntakeUnavailable
+from tests.tmpfs import tmpfs
 
 
 def event(n: int, visitor: str = "v") -> Event:
@@ -373,22 +373,9 @@ def test_a_backlog_left_from_before_counts_until_the_store_has_it(tmp_path: Path
 
 @pytest.fixture
 def few_inodes(tmp_path: Path) -> Iterator[Path]:
-    """A small filesystem that can hold 32 files (a tmpfs the test mounts: needs root)."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a filesystem needs root")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m,nr_inodes=32", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    """A small filesystem that can hold 32 files."""
+    with tmpfs(tmp_path / "disk", "size=8m,nr_inodes=32") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_a_segment_that_cannot_be_made_refuses_and_writes_nowhere_else(
