@@ -64,6 +64,7 @@ def serve(
                 collector_log(settings.data_dir, index).name, 0
             ),
         )
+        runtime.writer.collector_alive = lambda name: supervisor.alive(int(name[1:]))
         options = {"uds": str(core_socket)}
     config = uvicorn.Config(
         build_app(runtime),

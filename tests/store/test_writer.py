@@ -264,6 +264,26 @@ def test_a_log_no_collector_writes_is_flushed_without_waiting_for_one(tmp_path: 
     parts.close()
 
 
+def test_a_live_collector_that_does_not_answer_keeps_its_segment(tmp_path: Path) -> None:
+    """Its log is not rotated on its behalf: the records it writes after are still loaded."""
+    writer, collector, store = _collector_writer(tmp_path)
+    writer.collector_alive = lambda name: name == "w1"  # alive, but never rotates (no tick)
+    collector.append_sync([tick("before")], [])
+    job = writer.submit(lambda: writer.flush_collector_logs(timeout_s=0.3))
+    with pytest.raises(TimeoutError, match="w1"):
+        job.result(timeout=10)
+    assert len(list((tmp_path / "intake" / "w1").glob("*.log"))) == 1
+    collector.append_sync([tick("after")], [])  # into the segment it has been writing
+    _until_stored(writer, 2, 5.0)
+    assert sorted(row[0] for row in store.execute("SELECT event_id FROM events")) == [
+        "after",
+        "before",
+    ]
+    collector.close()
+    writer.stop()
+    store.close()
+
+
 def test_a_writer_with_a_full_load_waiting_does_not_pause(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "events.duckdb")
     log = IntakeLog(tmp_path / "intake")

@@ -86,6 +86,11 @@ class IntakeReader:
         """Ask the collector writing this log to start a new segment (it looks every second)."""
         (self.folder / ROTATE_REQUEST).touch()
 
+    def rotation_requested(self) -> bool:
+        """Whether the request is still there: the collector removes it once it has started a
+        new segment, or found nothing in the one it writes to rotate away."""
+        return (self.folder / ROTATE_REQUEST).exists()
+
     def rotate_for_stopped_writer(self, next_seq: int) -> None:
         """Start the next segment on behalf of a collector that no longer runs: an empty segment
         keeps the sequence numbers going when one starts again."""
