@@ -53,8 +53,9 @@ from clycyo.pipeline.salts import SaltRing
 from clycyo.store import columns
 from clycyo.store import writer as writer_module
 from clycyo.store.duckdb.store import DuckDBStore
-from clycyo.store.intake import IntakeLog, Record
+from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
+from clycyo.store.segments import Record
 from clycyo.store.writer import Writer
 
 PARTS = ("dedupe", "fingerprint", "derive", "commit", "to_arrow", "write", "load", "load_cpu")

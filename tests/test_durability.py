@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 
 from clycyo import local_server
-from clycyo.store.intake import HEADER
+from clycyo.store.segments import HEADER
 from tests.serverproc import ServerProcess
 
 THREADS = 4

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from clycyo import local_server
-from clycyo.store.intake import HEADER
+from clycyo.store.segments import HEADER
 from tests.serverproc import ServerProcess, Site, clycyo
 from tests.test_durability import sender
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ from typing import Any
 import pytest
 
 from clycyo.model import Event
-from clycyo.store.intake import DAMAGED, HEADER, IntakeLog, IntakeUnavailable
+from clycyo.store.intake import IntakeLog, IntakeUnavailable
+from clycyo.store.segments import DAMAGED, HEADER, frame
 from tests.tmpfs import tmpfs
 
 
@@ -338,7 +338,7 @@ def test_a_write_cut_short_and_not_cut_off_costs_nothing(tmp_path: Path) -> None
     log = IntakeLog(tmp_path)
     append_each(log, 2)
     payload = b"\x92\x91" + b"x" * 200  # what was to be record 3, written in part
-    torn = HEADER.pack(len(payload), zlib.crc32(payload), 3) + payload
+    torn = frame(3, payload)
     os.write(log._fd, torn[:60])
     assert log.append_sync([event(3)], []) == 3  # the retry, after the torn part
     log.close()

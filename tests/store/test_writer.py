@@ -12,8 +12,9 @@ import pytest
 from clycyo.model import Event
 from clycyo.store.columns import fingerprint
 from clycyo.store.duckdb.store import DuckDBStore
-from clycyo.store.intake import HEADER, IntakeLog
+from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
+from clycyo.store.segments import HEADER
 from clycyo.store.writer import Writer
 from tests.store.conftest import StoreFactory, counted_events
 

@@ -6,9 +6,9 @@ once for the whole group (group commit), then resolves every waiting request at 
 has a sequence number; the store remembers the last sequence it loaded, in the same transaction as
 the rows, so replaying the log after a crash loads each record exactly once.
 
-Records are framed as `length, crc32, seq` followed by a msgpack payload; a segment file is named
-after the number of its first record and numbers its records one after another. A torn record at
-the end of the last segment (power cut or `kill -9` during a write; or a tail of zeros, which some
+Records are framed and read back as `segments.py` says; a segment file is named after the number
+of its first record and numbers its records one after another. A torn record at the end of the
+last segment (power cut or `kill -9` during a write; or a tail of zeros, which some
 file systems leave after a power cut) was never acknowledged and is cut off when the log is opened.
 A record damaged on disk with intact records after it is not a torn tail: it is read back as
 `DAMAGED` (its events are lost, the writer counts and logs it) and the records after it are kept
@@ -24,40 +24,25 @@ import asyncio
 import collections
 import logging
 import os
-import struct
 import threading
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import msgspec
-import numpy as np
-
 from clycyo.model import Event, Rejection
+from clycyo.store.segments import (
+    DAMAGED,
+    Record,
+    encode_record,
+    frame,
+    read_after,
+    read_segment,
+    record_of,
+    segment_path,
+)
 
 log = logging.getLogger(__name__)
 
-HEADER = struct.Struct("<IIQ")  # payload length, crc32 of payload, sequence number
-_SEQ_OFFSET = 8  # where a header holds the sequence number
 _SEGMENT_BYTES = 64 * 1024 * 1024
-
-
-class Record(msgspec.Struct, array_like=True, gc=False):
-    events: list[Event]
-    rejections: list[Rejection]
-
-
-_encode = msgspec.msgpack.Encoder().encode
-decode_record = msgspec.msgpack.Decoder(Record).decode
-
-# What a record that cannot be read back (damaged on disk) is loaded as: no events, so that the
-# records after it are loaded. `frames` marks it with an empty payload, which no record has.
-DAMAGED = Record([], [])
-
-
-def record_of(payload: bytes) -> Record:
-    """The record a payload from `frames` holds (`DAMAGED` for a damaged record's mark)."""
-    return decode_record(payload) if payload else DAMAGED
 
 
 class IntakeUnavailable(Exception):
@@ -128,7 +113,7 @@ class IntakeLog:
         if segments:
             first_seq, path = segments[-1]
             last_seq, good_end = first_seq - 1, 0
-            for seq, _, end in _scan(first_seq, path):
+            for seq, _, end in read_segment(first_seq, path):
                 last_seq, good_end = seq, end
             if path.stat().st_size != good_end:
                 log.warning("intake log: cut a torn record off %s", path.name)
@@ -137,7 +122,7 @@ class IntakeLog:
                     os.fsync(handle.fileno())
             self._path = path
         else:
-            self._path = self.folder / f"{1:020d}.log"
+            self._path = segment_path(self.folder, 1)
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._size = os.fstat(self._fd).st_size
         return last_seq
@@ -201,26 +186,25 @@ class IntakeLog:
         if self.fault_injection is not None:
             self.fault = self.fault_injection
             raise OSError(self.fault_injection)
-        payload = _encode(record)
         seq = self.last_seq + 1
-        frame = HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
+        framed = frame(seq, encode_record(record))
         try:
-            if self._size and self._size + len(frame) > self.segment_bytes:
+            if self._size and self._size + len(framed) > self.segment_bytes:
                 self._rotate(seq)
-            written = os.write(self._fd, frame)
-            if written != len(frame):
-                raise OSError(f"short write ({written} of {len(frame)} bytes)")
+            written = os.write(self._fd, framed)
+            if written != len(framed):
+                raise OSError(f"short write ({written} of {len(framed)} bytes)")
             os.fdatasync(self._fd)
         except OSError as exc:
             # Leave no torn record behind: the next successful write must follow a whole one.
             self._cut_to(self._size)
             self.fault = f"intake log write failed: {exc.strerror or exc}"
             raise
-        self._size += len(frame)
+        self._size += len(framed)
         self.last_seq = seq
         with self._lock:
-            self._unloaded.append((seq, len(frame)))
-            self.unloaded_bytes += len(frame)
+            self._unloaded.append((seq, len(framed)))
+            self.unloaded_bytes += len(framed)
         self.fault = None
         if self.handoff is not None:
             self.handoff(seq, record)
@@ -233,7 +217,7 @@ class IntakeLog:
             log.exception("intake log: could not cut a failed write off")
 
     def _rotate(self, next_seq: int) -> None:
-        self._switch_to(self.folder / f"{next_seq:020d}.log")
+        self._switch_to(segment_path(self.folder, next_seq))
         self._sync_folder()
 
     def _switch_to(self, path: Path) -> None:
@@ -265,9 +249,10 @@ class IntakeLog:
         with self._write_lock:
             segments = self._segments()
             with self._lock:
-                for index, (_, path) in enumerate(segments):
-                    last = segments[index + 1][0] - 1 if index + 1 < len(segments) else None
-                    last = self.last_seq if last is None else last
+                # Each segment's last record is the one before the next segment's first.
+                following = [first for first, _ in segments[1:]] + [self.last_seq + 1]
+                for (_, path), next_first in zip(segments, following, strict=True):
+                    last = next_first - 1
                     if last > loaded_seq:
                         size = path.stat().st_size
                         self._unloaded.append((last, size))
@@ -320,7 +305,7 @@ class IntakeLog:
         """Every record with a sequence number above `after_seq`, in order, read as it is
         consumed: a reader that stops early has read and decoded no more than it took."""
         for first_seq, path in self._segments_after(after_seq):
-            for seq, payload in _scan_after(first_seq, path, after_seq):
+            for seq, payload in read_after(first_seq, path, after_seq):
                 yield seq, record_of(payload)
 
     def _segments_after(self, after_seq: int) -> list[tuple[int, Path]]:
@@ -352,9 +337,9 @@ class IntakeLog:
         with self._write_lock:
             try:
                 for first_seq, path in self._segments():
-                    framed = []
+                    frames = []
                     changed = False
-                    for seq, original, _ in _scan(first_seq, path):
+                    for seq, original, _ in read_segment(first_seq, path):
                         record = record_of(original)
                         kept = [event for event in record.events if keep(event)]
                         payload = original
@@ -366,15 +351,14 @@ class IntakeLog:
                                 seq,
                             )
                             changed = True
-                            payload = _encode(DAMAGED)
+                            payload = encode_record(DAMAGED)
                         elif len(kept) != len(record.events):
                             removed += len(record.events) - len(kept)
                             changed = True
-                            payload = _encode(Record(kept, record.rejections))
-                        frame = HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
-                        framed.append(frame)
+                            payload = encode_record(Record(kept, record.rejections))
+                        frames.append(frame(seq, payload))
                     if changed:
-                        _replace(path, b"".join(framed))
+                        _replace(path, b"".join(frames))
                         replaced = True
                 if replaced:
                     self._sync_folder()  # or a power cut could bring back what was removed
@@ -434,103 +418,3 @@ def _settle(futures: list[asyncio.Future[int]], seq: int, error: BaseException |
             future.set_result(seq)
         else:
             future.set_exception(IntakeUnavailable(f"intake log write failed: {error}"))
-
-
-def _scan_after(first_seq: int, path: Path, after_seq: int) -> Iterator[tuple[int, bytes]]:
-    """(seq, payload) of each record of a segment file numbered above `after_seq`, read as they
-    are consumed (`frames` tells what the payload of a damaged record is). The records before it
-    are stepped over by their headers, neither read nor checked: they were loaded already."""
-    size = HEADER.size
-    expected, offset = first_seq, 0
-    with path.open("rb") as handle:
-        file_size = os.fstat(handle.fileno()).st_size
-        while True:
-            header = handle.read(size)
-            if len(header) < size:
-                return
-            length, crc, seq = HEADER.unpack(header)
-            end = offset + size + length
-            if seq != expected or length == 0 or end > file_size:
-                break
-            if seq <= after_seq:
-                handle.seek(end)
-            else:
-                payload = handle.read(length)
-                if zlib.crc32(payload) != crc:
-                    break
-                yield seq, payload
-            offset, expected = end, expected + 1
-        # A damaged record, or the end of what was written: the rest, framed with care.
-        handle.seek(offset)
-        rest = handle.read()
-    for seq, careful, _ in frames(rest, expected, after_seq):
-        if careful is not None:
-            yield seq, careful
-
-
-def _scan(first_seq: int, path: Path) -> Iterator[tuple[int, bytes, int]]:
-    """(seq, payload, end offset) of each record of a segment file (see `frames`)."""
-    for seq, payload, end in frames(path.read_bytes(), first_seq):
-        assert payload is not None  # nothing is skipped
-        yield seq, payload, end
-
-
-def frames(
-    data: bytes, first_seq: int, skip_through: int = 0
-) -> Iterator[tuple[int, bytes | None, int]]:
-    """(seq, payload, end offset) of each record in `data`, a stretch of a segment that starts at
-    the record numbered `first_seq`. Records numbered up to `skip_through` come without their
-    payload (None), unchecked: they were loaded already.
-
-    A record is whole when its frame fits, its number is the next one and its checksum holds.
-    Where one is not, and an intact record follows further on, every number in between is
-    damaged: each comes with an empty payload (see `DAMAGED`) and reading goes on from the intact
-    record. Where none follows, this is the end of what was written (a torn tail, a record still
-    being written, or beyond what was read) and reading stops.
-    """
-    offset = 0
-    size = HEADER.size
-    expected = first_seq
-    while offset + size <= len(data):
-        length, crc, seq = HEADER.unpack_from(data, offset)
-        end = offset + size + length
-        if (
-            seq == expected
-            and length > 0
-            and end <= len(data)
-            and (seq <= skip_through or zlib.crc32(data[offset + size : end]) == crc)
-        ):
-            yield seq, (None if seq <= skip_through else data[offset + size : end]), end
-            offset, expected = end, expected + 1
-            continue
-        found = _next_intact(data, offset, expected)
-        if found is None:
-            return
-        offset, intact_seq = found
-        for damaged in range(expected, intact_seq):
-            yield damaged, (None if damaged <= skip_through else b""), offset
-        expected = intact_seq
-
-
-def _next_intact(data: bytes, offset: int, expected: int) -> tuple[int, int] | None:
-    """Where the first intact record after `offset` starts and its number, if one does: a
-    header, found anywhere, numbered from `expected` on, whose frame fits and whose checksum
-    holds. Only ever called on damage or at the end of what was written."""
-    start = offset + 1
-    highest = expected + (len(data) - start) // (HEADER.size + 1)  # records are 17 bytes or more
-    candidates: list[int] = []
-    for shift in range(8):  # sequence numbers at every byte offset, 8 bytes at a time
-        first = start + _SEQ_OFFSET + shift
-        count = (len(data) - first) // 8
-        if count <= 0:
-            continue
-        seqs = np.frombuffer(data, "<u8", count=count, offset=first)
-        hits = np.flatnonzero((seqs >= expected) & (seqs <= highest))
-        candidates.extend((first - _SEQ_OFFSET + 8 * hits).tolist())
-    for position in sorted(candidates):
-        length, crc, seq = HEADER.unpack_from(data, position)
-        start = position + HEADER.size
-        end = start + length
-        if length > 0 and end <= len(data) and zlib.crc32(data[start:end]) == crc:
-            return position, seq
-    return None

@@ -3,7 +3,7 @@
 A collector process appends and syncs records to its own log folder; the core process polls it,
 reading only the bytes added since the last poll and stopping at the first incomplete record
 (one still being written); a record damaged on disk is read as `DAMAGED` when intact records
-follow it, as in the local log (see `intake.frames`). Segments are read in order; once every
+follow it, as in the local log (see `segments.frames`). Segments are read in order; once every
 record of a segment is in the store, the core deletes it — never the newest, which the collector
 may still be writing.
 """
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clycyo.store.intake import HEADER, Record, frames, record_of
+from clycyo.store.segments import HEADER, Record, frames, record_of, segment_path
 
 _MAX_READ_BYTES = 32 * 1024 * 1024
 ROTATE_REQUEST = "rotate"  # a file in the log's folder: the core asks for a new segment
@@ -62,7 +62,7 @@ class IntakeReader:
         return sorted(found)
 
     def _path(self, first_seq: int) -> Path:
-        return self.folder / f"{first_seq:020d}.log"
+        return segment_path(self.folder, first_seq)
 
     def end(self) -> Position:
         """Where the log ends now (what a reader must reach to have seen every record)."""

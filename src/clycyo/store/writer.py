@@ -29,9 +29,10 @@ from clycyo.store.base import LOCAL_SOURCE, EventStore
 from clycyo.store.columns import to_arrow
 from clycyo.store.dedupe import Dedupe
 from clycyo.store.derive import Deriver
-from clycyo.store.intake import DAMAGED, IntakeLog, Record
+from clycyo.store.intake import IntakeLog
 from clycyo.store.intake_reader import IntakeReader
 from clycyo.store.quarantine import Quarantine
+from clycyo.store.segments import DAMAGED, Record
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class WriterStats:
     duplicates: int = 0
     superseded: int = 0
     quarantined: int = 0
-    damaged: int = 0  # intake records that could not be read back (see `intake.DAMAGED`)
+    damaged: int = 0  # intake records that could not be read back (see `segments.DAMAGED`)
     batches: int = 0
     failures: int = 0
     restarts: int = 0  # times the thread had died and was started again

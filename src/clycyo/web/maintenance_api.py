@@ -57,9 +57,8 @@ async def backup(request: Request) -> Response:
 
     def on_writer() -> int:
         # What collector processes acknowledged is loaded first: the copy's store holds every
-        # event acknowledged before the backup began (and its copies of their logs what came
-        # after, to be loaded when the copy is opened).
-        # A collector that does not answer: its log, copied below, holds the rest.
+        # event acknowledged before the backup began, and its copies of their logs what came
+        # after (and all a collector that did not answer holds), loaded when the copy is opened.
         with contextlib.suppress(TimeoutError):
             runtime.writer.flush_collector_logs()
         if runtime.store.dialect == "duckdb":
