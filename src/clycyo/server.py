@@ -64,10 +64,6 @@ def serve(
                 collector_log(settings.data_dir, index).name, 0
             ),
         )
-        indexes = {collector_log(settings.data_dir, i).name: i for i in range(workers)}
-        runtime.writer.collector_alive = lambda name: (
-            name in indexes and supervisor.alive(indexes[name])
-        )
         options = {"uds": str(core_socket)}
     config = uvicorn.Config(
         build_app(runtime),

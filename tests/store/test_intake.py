@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ from typing import Any
 import pytest
 
 from clycyo.model import Event
-from clycyo.store.intake import IntakeLog, IntakeUnavailable
+from clycyo.store.intake import IntakeInUse, IntakeLog, IntakeUnavailable
 from clycyo.store.segments import DAMAGED, HEADER, frame
 from tests.tmpfs import tmpfs
 
@@ -311,6 +314,44 @@ def test_numbers_the_store_has_loaded_are_never_given_again(tmp_path: Path) -> N
     assert [(s, [e.event_id for e in r.events]) for s, r in IntakeLog(tmp_path).read(6)] == [
         (7, ["e7"])
     ]
+
+
+def test_a_log_has_one_writer_at_a_time(tmp_path: Path) -> None:
+    """Two writers on one folder would number records over each other's: the second waits for
+    the first to close, and gives up with a clear error if it does not."""
+    first = IntakeLog(tmp_path)
+    with pytest.raises(IntakeInUse, match="written by another process"):
+        IntakeLog(tmp_path, lock_wait_s=0.2)
+    first.append_sync([event(1)], [])
+    first.close()
+    second = IntakeLog(tmp_path, lock_wait_s=0.2)
+    assert second.append_sync([event(2)], []) == 2
+    second.close()
+
+
+def test_a_writer_killed_leaves_its_log_free_for_the_next(tmp_path: Path) -> None:
+    """The lock goes with the process, however it ends: a collector killed is started again."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from clycyo.store.intake import"
+            " IntakeLog; IntakeLog(Path(sys.argv[1])); print('open', flush=True);"
+            " time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"open\n"
+        with pytest.raises(IntakeInUse):
+            IntakeLog(tmp_path, lock_wait_s=0.2)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.communicate()
+    log = IntakeLog(tmp_path, lock_wait_s=0.2)
+    assert log.append_sync([event(1)], []) == 1
+    log.close()
 
 
 def test_a_collectors_record_larger_than_a_read_is_read_whole(

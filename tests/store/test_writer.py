@@ -268,7 +268,7 @@ def test_a_log_no_collector_writes_is_flushed_without_waiting_for_one(tmp_path: 
 def test_a_live_collector_that_does_not_answer_keeps_its_segment(tmp_path: Path) -> None:
     """Its log is not rotated on its behalf: the records it writes after are still loaded."""
     writer, collector, store = _collector_writer(tmp_path)
-    writer.collector_alive = lambda name: name == "w1"  # alive, but never rotates (no tick)
+    # `collector` holds its log open, as a running collector does, but never rotates (no tick).
     collector.append_sync([tick("before")], [])
     job = writer.submit(lambda: writer.flush_collector_logs(timeout_s=0.3))
     with pytest.raises(TimeoutError, match="w1"):
@@ -283,6 +283,40 @@ def test_a_live_collector_that_does_not_answer_keeps_its_segment(tmp_path: Path)
     collector.close()
     writer.stop()
     store.close()
+
+
+def test_a_collector_starting_while_its_segment_is_started_for_it_waits(tmp_path: Path) -> None:
+    """The core starts a segment for a collector that is not running under its log's lock: one
+    that starts meanwhile opens the log after that, so it writes to the new segment, not to the
+    one the core is about to delete once loaded."""
+    import threading
+
+    from clycyo.store.intake_reader import IntakeReader
+
+    folder = tmp_path / "intake" / "w1"
+    crashed = IntakeLog(folder)
+    crashed.append_sync([tick("before")], [])
+    crashed.close()
+    reader = IntakeReader(folder, "w1")
+    opened: list[IntakeLog] = []
+    with reader.writer_stopped() as stopped:
+        assert stopped
+        starting = threading.Thread(target=lambda: opened.append(IntakeLog(folder)))
+        starting.start()
+        time.sleep(0.3)
+        assert not opened  # it waits for the lock
+        reader.rotate_for_stopped_writer(2)
+    starting.join(5)
+    [restarted] = opened
+    assert restarted.append_sync([tick("after")], []) == 2
+    with reader.writer_stopped() as stopped:
+        assert not stopped  # a running collector holds it
+    restarted.close()
+    assert sorted(p.name for p in folder.glob("*.log")) == [
+        "00000000000000000001.log",
+        "00000000000000000002.log",
+    ]
+    assert (folder / "00000000000000000002.log").stat().st_size > 0
 
 
 def test_a_writer_with_a_full_load_waiting_does_not_pause(tmp_path: Path) -> None:

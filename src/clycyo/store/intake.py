@@ -12,7 +12,8 @@ last segment (power cut or `kill -9` during a write; or a tail of zeros, which s
 file systems leave after a power cut) was never acknowledged and is cut off when the log is opened.
 A record damaged on disk with intact records after it is not a torn tail: it is read back as
 `DAMAGED` (its events are lost, the writer counts and logs it) and the records after it are kept
-and loaded. Segments whose records the store has all loaded are deleted.
+and loaded. Segments whose records the store has all loaded are deleted. The log holds its
+folder's writer lock from open to close: a second process opening the folder waits, then gives up.
 
 The log holds minimized `Event`s and `Rejection`s only, never an IP address. It does no parsing of
 requests and no loading into the store (see `store/writer.py`).
@@ -25,6 +26,7 @@ import collections
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,6 +40,7 @@ from clycyo.store.segments import (
     read_segment,
     record_of,
     segment_path,
+    try_writer_lock,
 )
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,10 @@ class IntakeUnavailable(Exception):
         self.retry_after_s = retry_after_s
 
 
+class IntakeInUse(RuntimeError):
+    """Another process writes this log (a collector started twice, or a second server)."""
+
+
 Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]
 Handoff = Callable[[int, Record], None]
 
@@ -65,9 +72,13 @@ class IntakeLog:
         *,
         max_backlog_bytes: int = 1024 * 1024 * 1024,
         segment_bytes: int = _SEGMENT_BYTES,
+        lock_wait_s: float = 10.0,
     ) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        # The core holds a collector's lock for a moment when it starts a segment on behalf of
+        # a collector that is not running: one starting then waits for it.
+        self._writer_lock = _wait_for_writer_lock(folder, lock_wait_s)
         self.max_backlog_bytes = max_backlog_bytes
         self.segment_bytes = segment_bytes
         self.handoff: Handoff | None = None  # set by the writer: receives each durable record
@@ -89,9 +100,13 @@ class IntakeLog:
         self._loaded_seq = 0
         self._unloaded: collections.deque[tuple[int, int]] = collections.deque()
         self.unloaded_bytes = 0  # in the log and not yet in the store (see `resume`)
-        for stale in folder.glob("*.tmp"):
-            stale.unlink()  # a rewrite cut short: the segment it was to replace is whole
-        self.last_seq = self._open_tail()
+        try:
+            for stale in folder.glob("*.tmp"):
+                stale.unlink()  # a rewrite cut short: the segment it was to replace is whole
+            self.last_seq = self._open_tail()
+        except BaseException:
+            os.close(self._writer_lock)
+            raise
         self._thread = threading.Thread(target=self._run, name="intake-flusher", daemon=True)
         self._thread.start()
 
@@ -254,7 +269,10 @@ class IntakeLog:
                 for (_, path), next_first in zip(segments, following, strict=True):
                     last = next_first - 1
                     if last > loaded_seq:
-                        size = path.stat().st_size
+                        try:
+                            size = path.stat().st_size
+                        except FileNotFoundError:
+                            continue  # loaded and deleted since (the core reads a collector's)
                         self._unloaded.append((last, size))
                         self.unloaded_bytes += size
             if self.last_seq > loaded_seq:
@@ -383,6 +401,16 @@ class IntakeLog:
         self._thread.join(timeout_s)
         with self._write_lock:
             os.close(self._fd)
+            os.close(self._writer_lock)
+
+
+def _wait_for_writer_lock(folder: Path, wait_s: float) -> int:
+    deadline = time.monotonic() + wait_s
+    while (fd := try_writer_lock(folder)) is None:
+        if time.monotonic() >= deadline:
+            raise IntakeInUse(f"intake log {folder} is written by another process")
+        time.sleep(0.02)
+    return fd
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -5,17 +5,27 @@ reading only the bytes added since the last poll and stopping at the first incom
 (one still being written); a record damaged on disk is read as `DAMAGED` when intact records
 follow it, as in the local log (see `segments.frames`). Segments are read in order; once every
 record of a segment is in the store, the core deletes it — never the newest, which the collector
-may still be writing.
+may still be writing. A collector holds its log's writer lock while it runs (`segments.py`), which
+is how the core knows whether one writes a log and keeps one from starting while it acts on the
+log's behalf (`writer_stopped`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clycyo.store.segments import HEADER, Record, frames, record_of, segment_path
+from clycyo.store.segments import (
+    HEADER,
+    Record,
+    frames,
+    record_of,
+    segment_path,
+    try_writer_lock,
+)
 
 _MAX_READ_BYTES = 32 * 1024 * 1024
 ROTATE_REQUEST = "rotate"  # a file in the log's folder: the core asks for a new segment
@@ -91,9 +101,20 @@ class IntakeReader:
         new segment, or found nothing in the one it writes to rotate away."""
         return (self.folder / ROTATE_REQUEST).exists()
 
+    @contextmanager
+    def writer_stopped(self) -> Iterator[bool]:
+        """Whether no process writes this log; while it is True, none can start to (a collector
+        opening its log waits for the lock held here)."""
+        fd = try_writer_lock(self.folder)
+        try:
+            yield fd is not None
+        finally:
+            if fd is not None:
+                os.close(fd)
+
     def rotate_for_stopped_writer(self, next_seq: int) -> None:
-        """Start the next segment on behalf of a collector that no longer runs: an empty segment
-        keeps the sequence numbers going when one starts again."""
+        """Start the next segment on behalf of a collector that does not run (within
+        `writer_stopped`): an empty segment keeps the sequence numbers going when one starts."""
         self._path(next_seq).touch()
 
     def lag_bytes(self) -> int:

@@ -7,10 +7,15 @@ number and checksum: it stops at a torn tail (a record cut short, a tail of zero
 over a record damaged on disk to the intact ones after it, reading the damaged one as
 `DAMAGED`. The local log (`intake.py`) and the core's reader of collectors' logs
 (`intake_reader.py`) both read through here.
+
+A log has one writer at a time: the process appending to a folder's segments holds the folder's
+`writer.lock` (`try_writer_lock`) for as long as it runs, and the kernel lets go of it when the
+process ends, however it ends.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import struct
 import zlib
@@ -52,6 +57,25 @@ def frame(seq: int, payload: bytes) -> bytes:
 def segment_path(folder: Path, first_seq: int) -> Path:
     """The segment file whose first record is numbered `first_seq`."""
     return folder / f"{first_seq:020d}.log"
+
+
+WRITER_LOCK = "writer.lock"
+
+
+def try_writer_lock(folder: Path) -> int | None:
+    """Take the lock of the log in `folder` if no other open file holds it: the descriptor that
+    holds it (closing it lets go), or None while another writer, in this process or another,
+    holds it."""
+    fd = os.open(folder / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def read_after(first_seq: int, path: Path, after_seq: int) -> Iterator[tuple[int, bytes]]:

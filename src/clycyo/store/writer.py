@@ -94,8 +94,6 @@ class Writer:
         self.readers: dict[str, IntakeReader] = {}
         self.reader_loaded: dict[str, int] = {}
         self._stopped_logs: set[str] = set()  # collector logs no process of this run writes
-        # Whether the collector process writing a log is alive (set by the server that runs them).
-        self.collector_alive: Callable[[str], bool] | None = None
         self._reader_loaded_at: dict[str, float] = {}  # time.monotonic() of each one's last load
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
         self._stopping = threading.Event()
@@ -133,11 +131,12 @@ class Writer:
         old segments. Run on the writer thread (in erasure and retention jobs) so that what is
         erased or expired does not linger in a collector's log.
 
-        A collector that does not answer within `timeout_s` is taken for stopped, and its next
-        segment started on its behalf, unless it is known to be alive: a new segment beside the
-        one a live collector still writes would be read instead of it, so the records written
-        there after would never be loaded. Such a log keeps its old segment, and this raises
-        `TimeoutError` once the rest is done (an erasure answers 503 and is asked again)."""
+        A log whose collector does not answer within `timeout_s` gets its next segment started
+        on its behalf, if no process holds its writer lock (none runs; and none starts until
+        that is done). A new segment beside the one a live collector still writes would be read
+        instead of it, so the records written there after would never be loaded: a log whose
+        collector runs but does not answer keeps its old segment, and this raises `TimeoutError`
+        once the rest is done (an erasure answers 503 and is asked again)."""
         # A collector that has not started yet has no log: nothing of it to flush.
         readers = {name: r for name, r in self.readers.items() if r.exists()}
         if not readers:
@@ -159,18 +158,21 @@ class Writer:
             }
             if waiting:
                 time.sleep(0.05)
-        alive = self.collector_alive
-        slow = {n for n in waiting if alive is not None and alive(n)}
+        slow = set()
         for index, (name, reader) in enumerate(list(self.readers.items()), start=1):
             if name not in readers:
                 continue
             self._drain_reader(name, reader, index)
-            stopped = (name in waiting and name not in slow) or name in self._stopped_logs
-            if stopped and reader.lag_bytes() == 0:
-                # No collector rotated it: none runs on this log; start its next segment.
-                reader.rotate_for_stopped_writer(self.reader_loaded[name] + 1)
-                self._drain_reader(name, reader, index)
-            reader.loaded(self.reader_loaded[name])
+            if name not in waiting and name not in self._stopped_logs:
+                reader.loaded(self.reader_loaded[name])
+                continue
+            with reader.writer_stopped() as stopped:
+                if not stopped:
+                    slow.add(name)
+                elif reader.lag_bytes() == 0:
+                    reader.rotate_for_stopped_writer(self.reader_loaded[name] + 1)
+                    self._drain_reader(name, reader, index)
+                reader.loaded(self.reader_loaded[name])
         if slow:
             names = ", ".join(sorted(slow))
             raise TimeoutError(f"collector logs {names}: no new segment within {timeout_s:g} s")

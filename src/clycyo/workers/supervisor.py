@@ -90,11 +90,6 @@ class Supervisor:
                     return
                 self._spawn(index)
 
-    def alive(self, index: int) -> bool:
-        """Whether collector `index` runs now (not exited, not waiting to be started again)."""
-        process = self._processes.get(index)
-        return process is not None and process.poll() is None
-
     def pids(self) -> list[int]:
         return [p.pid for p in self._processes.values() if p.poll() is None]
 
