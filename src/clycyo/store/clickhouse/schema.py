@@ -10,6 +10,11 @@ the cancelling row of a load that is then undone, and the state would be lost. V
 therefore plain rows with a `sign`, read as live states (`identity/persons.py`), and the cancelled
 pairs are deleted by compaction as on DuckDB.
 
+Every table syncs what an insert writes before the insert returns (`DURABLE`): a collector deletes
+a segment of its intake log once ClickHouse has committed every record in it, and by default
+MergeTree leaves a new part in the page cache, where a power cut would lose it. Tables made
+before this got the settings on open (`missing_settings`).
+
 `ddl(name, cluster)` writes the same tables for a cluster: Replicated engines `ON CLUSTER`, and a
 `Distributed` table over each, sharded by the visitor bits of the visit id so a device's events
 and visits meet on one shard. Nothing here runs SQL except `migrate`.
@@ -23,6 +28,8 @@ from clycyo.identity.schema import TABLES
 from clycyo.store.columns import COLUMNS
 
 BOOKKEEPING = (("loader", "LowCardinality(String)"), ("load_seq", "UInt64"))
+DURABLE = {"fsync_after_insert": 1, "fsync_part_directory": 1}  # MergeTree's, off by default
+_DURABLE_SQL = ", ".join(f"{name} = {value}" for name, value in DURABLE.items())
 
 
 class Layout(NamedTuple):
@@ -90,7 +97,7 @@ def ddl(name: str, cluster: str | None = None, database: str = "clycyo") -> list
     lines = [f"{column} {kind}" for column, kind in columns(name)]
     body = ",\n    ".join([*lines, *([layout.skip_index] if layout.skip_index else [])])
     partition = f" PARTITION BY {layout.partition}" if layout.partition else ""
-    tail = f"{partition} ORDER BY {layout.order}"
+    tail = f"{partition} ORDER BY {layout.order} SETTINGS {_DURABLE_SQL}"
     if cluster is None:
         engine = f"{layout.engine}({layout.arguments})"
         return [f"CREATE TABLE IF NOT EXISTS {name} (\n    {body}\n) ENGINE = {engine}{tail}"]
@@ -98,7 +105,7 @@ def ddl(name: str, cluster: str | None = None, database: str = "clycyo") -> list
     shard = "{shard}/" if layout.shard_key else ""
     path = f"'/clickhouse/tables/{shard}{database}/{name}', '{{replica}}'"
     arguments = f"{path}, {layout.arguments}" if layout.arguments else path
-    local = name if layout.shard_key is None else f"{name}_local"
+    local = local_name(name, cluster)
     statements = [
         f"CREATE TABLE IF NOT EXISTS {local} ON CLUSTER {cluster} (\n    {body}\n)"
         f" ENGINE = Replicated{layout.engine}({arguments}){tail}"
@@ -115,8 +122,12 @@ def local_table(name: str, cluster: str | None) -> str:
     """Where statements that change rows go: a sharded table's local tables on every node."""
     if cluster is None:
         return name
-    local = f"{name}_local" if LAYOUTS[name].shard_key else name
-    return f"{local} ON CLUSTER {cluster}"
+    return f"{local_name(name, cluster)} ON CLUSTER {cluster}"
+
+
+def local_name(name: str, cluster: str | None) -> str:
+    """The name of the table that holds a table's rows on each node."""
+    return f"{name}_local" if cluster is not None and LAYOUTS[name].shard_key else name
 
 
 # Numbered steps; a store applies those above the version `meta` records. Step 1 creates the
@@ -141,6 +152,14 @@ def missing_columns(name: str, present: set[str], cluster: str | None = None) ->
             ]
         previous = column
     return statements
+
+
+def missing_settings(name: str, engine_full: str, cluster: str | None = None) -> list[str]:
+    """The `ALTER TABLE` that gives a table made before `DURABLE` its settings, given its
+    `system.tables.engine_full` (on a cluster: the local tables)."""
+    if all(f"{setting} = {value}" in engine_full for setting, value in DURABLE.items()):
+        return []
+    return [f"ALTER TABLE {local_table(name, cluster)} MODIFY SETTING {_DURABLE_SQL}"]
 
 
 def migrate(store: Any) -> int:
@@ -168,6 +187,15 @@ def migrate(store: Any) -> int:
         existing.setdefault(table, set()).add(column)
     for table in LAYOUTS:
         for statement in missing_columns(table, existing.get(table, set()), cluster):
+            store.command(statement)
+    engines = dict(
+        store.execute(
+            "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase()"
+        )
+    )
+    for table in LAYOUTS:
+        engine_full = engines.get(local_name(table, cluster), "")
+        for statement in missing_settings(table, engine_full, cluster):
             store.command(statement)
     return version
 
