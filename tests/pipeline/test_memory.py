@@ -61,3 +61,13 @@ def test_many_ids_in_a_small_table_are_all_found() -> None:
         recent.add(index % 5, str(index))
     assert all(recent.seen(index % 5, str(index)) for index in range(4095))
     assert not any(recent.seen(index % 5, f"x{index}") for index in range(4095))
+
+
+def test_adding_tells_whether_the_id_was_new_in_either_generation() -> None:
+    recent = RecentIds(generation_size=2)
+    assert recent.add(1, "a") is True
+    assert recent.add(1, "a") is False
+    assert recent.add(1, "b") is True  # the generation is full: "a" and "b" are now previous
+    assert recent.add(1, "a") is False
+    assert recent.add(1, "c") is True
+    assert recent.seen(1, "a") and recent.seen(1, "c")

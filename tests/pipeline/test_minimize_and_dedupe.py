@@ -57,6 +57,16 @@ def test_order_rules_server_supersedes_browser() -> None:
     assert dedupe(money("browser", "b3"), ctx) == Drop(DropReason.SUPERSEDED_ORDER)
 
 
+def test_an_event_dropped_for_its_order_is_not_remembered_as_accepted() -> None:
+    """Sent again, it is judged by its order again, not taken for an accepted duplicate."""
+    ctx = make_context()
+    assert isinstance(dedupe(money("server", "s1"), ctx), Event)
+    for _ in range(2):
+        assert dedupe(money("browser", "b1"), ctx) == Drop(DropReason.SUPERSEDED_ORDER)
+        assert dedupe(money("server", "s2"), ctx) == Drop(DropReason.DUPLICATE_ORDER)
+    assert dedupe(money("server", "s1"), ctx) == Drop(DropReason.DUPLICATE_EVENT)
+
+
 def test_undo_forgets_an_event_whose_write_failed() -> None:
     ctx = make_context()
     event = dedupe(money("server", "s1"), ctx)

@@ -15,20 +15,24 @@ from clycyo.pipeline.context import Context
 
 def dedupe(event: Event, ctx: Context) -> Event | Drop:
     site_id = event.site_id
-    if ctx.recent_ids.seen(site_id, event.event_id):
+    if not ctx.recent_ids.add(site_id, event.event_id):
         return Drop(DropReason.DUPLICATE_EVENT)
     order_id = event.order_id
-    if order_id is not None:
-        known = ctx.orders.origin(site_id, event.name, order_id)
-        if known is not None:
-            if known == SERVER:
-                if event.origin == SERVER:
-                    return Drop(DropReason.DUPLICATE_ORDER)
-                return Drop(DropReason.SUPERSEDED_ORDER)
-            if event.origin != SERVER:
-                return Drop(DropReason.DUPLICATE_ORDER)
-        ctx.orders.remember(site_id, event.name, order_id, event.origin)
-    ctx.recent_ids.add(site_id, event.event_id)
+    if order_id is None:
+        return event
+    known = ctx.orders.origin(site_id, event.name, order_id)
+    if known is not None:
+        dropped = None
+        if known == SERVER:
+            same = event.origin == SERVER
+            dropped = DropReason.DUPLICATE_ORDER if same else DropReason.SUPERSEDED_ORDER
+        elif event.origin != SERVER:
+            dropped = DropReason.DUPLICATE_ORDER
+        if dropped is not None:
+            # Not accepted, so not remembered: the same event again is judged by its order.
+            ctx.recent_ids.forget(site_id, event.event_id)
+            return Drop(dropped)
+    ctx.orders.remember(site_id, event.name, order_id, event.origin)
     return event
 
 

@@ -55,17 +55,20 @@ class RecentIds:
             or previous[_probe(previous, previous_mask, key)] == key
         )
 
-    def add(self, site_id: int, event_id: str) -> None:
+    def add(self, site_id: int, event_id: str) -> bool:
+        """Remember an id; False if it was remembered already (then nothing changes). One call
+        instead of `seen` and then `add`: the id's key is made and looked up once."""
         key = _key(site_id, event_id)
-        table, mask = self._generations[0]
+        (table, mask), (previous, previous_mask) = self._generations
         index = _probe(table, mask, key)
-        if table[index] == key:
-            return
+        if table[index] == key or previous[_probe(previous, previous_mask, key)] == key:
+            return False
         table[index] = key
         self._count += 1
         if self._count >= self._generation_size:
             self._generations = ((_table(self._slots), mask), (table, mask))
             self._count = 0
+        return True
 
     def forget(self, site_id: int, event_id: str) -> None:
         key = _key(site_id, event_id)
