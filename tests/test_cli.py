@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serverproc import ServerProcess, clycyo
+from tests.serverproc import ServerProcess, clycyo, free_port
 
 
 def test_site_add_json_works_while_a_server_runs(own_server: ServerProcess) -> None:
@@ -26,6 +26,25 @@ def test_site_add_json_works_while_a_server_runs(own_server: ServerProcess) -> N
     # The secret key is stored only as a hash.
     config = (own_server.data_dir / "config.sqlite").read_bytes()
     assert created["secret_key"].encode() not in config
+
+
+def test_a_second_server_on_the_same_folder_stops_with_a_clear_error(
+    own_server: ServerProcess,
+) -> None:
+    own_server.start()
+    command = ["serve", "--data", str(own_server.data_dir), "--port", str(free_port())]
+    second = subprocess.run(
+        [sys.executable, "-m", "clycyo", *command],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1
+    assert "events.duckdb is held by another process" in second.stderr
+    assert "Is a server already running on this data folder?" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert own_server.get("/healthz")[0] == 200  # the first one goes on
 
 
 def test_site_add_refuses_a_duplicate_and_nonsense(tmp_path: Path) -> None:

@@ -292,7 +292,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    from clycyo.store.base import InUse
+
+    try:
+        return handler(args)
+    except InUse as exc:
+        print(f"clycyo: {exc}\nIs a server already running on this data folder?", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -17,6 +17,11 @@ import pyarrow as pa
 LOCAL_SOURCE = "local"  # the serving process's own intake log
 
 
+class InUse(RuntimeError):
+    """A file of the data folder that one process at a time may write is held by another (a
+    second server started on the same folder)."""
+
+
 def checkpoint_key(source: str) -> str:
     """The key under which a store records how far it loaded one intake log."""
     return "intake_seq" if source == LOCAL_SOURCE else f"intake_seq:{source}"

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from clycyo.model import Event, Rejection
+from clycyo.store.base import InUse
 from clycyo.store.segments import (
     DAMAGED,
     Record,
@@ -57,7 +58,7 @@ class IntakeUnavailable(Exception):
         self.retry_after_s = retry_after_s
 
 
-class IntakeInUse(RuntimeError):
+class IntakeInUse(InUse):
     """Another process writes this log (a collector started twice, or a second server)."""
 
 

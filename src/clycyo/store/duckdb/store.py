@@ -32,7 +32,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from clycyo.observability import QUERY_SECONDS
-from clycyo.store.base import LOCAL_SOURCE, checkpoint_key
+from clycyo.store.base import LOCAL_SOURCE, InUse, checkpoint_key
 from clycyo.store.columns import COLUMNS, NAMES
 
 WAL_CHECKPOINT = "64MiB"
@@ -76,7 +76,12 @@ class DuckDBStore:
             config["threads"] = threads
         if memory_limit:
             config["memory_limit"] = memory_limit
-        self._db = duckdb.connect(str(path), config=config)
+        try:
+            self._db = duckdb.connect(str(path), config=config)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc):
+                raise
+            raise InUse(f"{path} is held by another process ({exc})") from None
         self._local = threading.local()
         self.derived_tables: set[str] = set()
         self._checkpoint_rows = {checkpoint_key(LOCAL_SOURCE)}
