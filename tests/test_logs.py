@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 
 from clycyo.logs import MAX_MESSAGE_CHARS, JsonFormatter, scrub
+from tests.serverproc import ServerProcess
 
 
 def test_addresses_are_scrubbed_but_not_the_servers_own() -> None:
@@ -39,3 +41,25 @@ def test_a_record_is_one_json_line_without_addresses() -> None:
     assert len(entry["message"]) <= MAX_MESSAGE_CHARS
     assert "2001:db8::7" not in line and "203.0.113.9" not in line
     assert "ValueError" in entry["error"]
+
+
+def test_the_server_says_where_it_listens_and_that_it_stopped_with_nothing_left(
+    own_server: ServerProcess,
+) -> None:
+    own_server.start()
+    site = own_server.add_site()
+    status, _ = site.post("/api/collect", {"name": "x"}, secret=True)
+    assert status == 200
+    deadline = time.monotonic() + 10
+    lines: list[dict[str, str]] = []
+    while not any("listening on" in line["message"] for line in lines):
+        assert time.monotonic() < deadline, "no start line"
+        time.sleep(0.05)
+        lines = [json.loads(text) for text in own_server.log_path.read_text().splitlines()]
+    own_server.stop()
+    messages = [
+        json.loads(text)["message"] for text in own_server.log_path.read_text().splitlines()
+    ]
+    started = f"listening on {own_server.url} (data folder {own_server.data_dir}, duckdb store)"
+    assert [m for m in messages if m.startswith("listening on")] == [started]
+    assert messages[-1] == "stopped: every acknowledged event is in the store"

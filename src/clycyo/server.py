@@ -84,7 +84,12 @@ def serve(
         server.on_exit = supervisor.stopping
         runtime.before_close.append(supervisor.stop)
     gc_tuning.tune()
-    _when_started(server, public_url, supervisor, after_start)
+    processes = f", {workers} collector processes" if workers else ""
+    started = (
+        f"listening on {public_url} (data folder {settings.data_dir},"
+        f" {runtime.store.dialect} store{processes})"
+    )
+    _when_started(server, public_url, supervisor, after_start, started)
     stop_signals = _StopSignals(server)
     try:
         server.run()
@@ -93,7 +98,14 @@ def serve(
             supervisor.stop()
         local_server.withdraw(settings.data_dir, runtime.admin_token)
         if runtime.accepting:
-            runtime.close()
+            runtime.close()  # the application's shutdown closes it, unless it never started
+        left = runtime.writer.lag_records
+        log.info(
+            "stopped: %s",
+            f"{left} intake records left to load at the next start"
+            if left
+            else "every acknowledged event is in the store",
+        )
     stop_signals.end()
 
 
@@ -161,6 +173,7 @@ def _when_started(
     public_url: str,
     supervisor: Supervisor | None,
     action: Callable[[], None] | None,
+    message: str,
 ) -> None:
     def wait_then_run() -> None:
         while not server.started:
@@ -171,6 +184,7 @@ def _when_started(
             supervisor.start()
             if not _wait_healthy(public_url, server):
                 return
+        log.info("%s", message)
         if action is None:
             return
         try:
