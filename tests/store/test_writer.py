@@ -246,6 +246,35 @@ def test_flushing_collector_logs_passes_over_a_collector_not_started_yet(tmp_pat
     parts.close()
 
 
+def test_a_collector_that_died_mid_write_has_its_old_segment_flushed_all_the_same(
+    tmp_path: Path,
+) -> None:
+    """A torn record at the end of a stopped collector's log is cut off, as the collector would
+    on starting, so its next segment is started and the loaded one deleted: what an erasure
+    removes from the store does not stay on disk in that log until the collector comes back."""
+    from clycyo.store.intake_reader import IntakeReader
+    from clycyo.store.segments import frame
+
+    parts = Parts(tmp_path, lambda folder: DuckDBStore(folder / "events.duckdb"))
+    folder = tmp_path / "intake" / "w1"
+    crashed = IntakeLog(folder)
+    crashed.append_sync([tick("erased-person")], [])
+    crashed.close()
+    [segment] = folder.glob("*.log")
+    with segment.open("ab") as handle:
+        handle.write(frame(2, b"x" * 400)[:150])  # killed while writing its second record
+    parts.writer.add_reader(IntakeReader(folder, "w1"))  # this run's collector, not running
+    job = parts.writer.submit(lambda: parts.writer.flush_collector_logs(timeout_s=0.3))
+    job.result(timeout=10)
+    assert parts.rows("SELECT event_id FROM events") == [("erased-person",)]
+    [left] = folder.glob("*.log")
+    assert (int(left.stem), left.stat().st_size) == (2, 0)
+    restarted = IntakeLog(folder)  # the collector, started again, numbers on from there
+    assert restarted.append_sync([tick("later")], []) == 2
+    restarted.close()
+    parts.close()
+
+
 def test_a_log_no_collector_writes_is_flushed_without_waiting_for_one(tmp_path: Path) -> None:
     from clycyo.store.intake_reader import IntakeReader
 

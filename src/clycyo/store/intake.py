@@ -35,6 +35,7 @@ from clycyo.store.base import InUse
 from clycyo.store.segments import (
     DAMAGED,
     Record,
+    cut_torn_tail,
     encode_record,
     frame,
     read_after,
@@ -128,14 +129,7 @@ class IntakeLog:
         last_seq = 0
         if segments:
             first_seq, path = segments[-1]
-            last_seq, good_end = first_seq - 1, 0
-            for seq, _, end in read_segment(first_seq, path):
-                last_seq, good_end = seq, end
-            if path.stat().st_size != good_end:
-                log.warning("intake log: cut a torn record off %s", path.name)
-                with path.open("r+b") as handle:
-                    handle.truncate(good_end)
-                    os.fsync(handle.fileno())
+            last_seq = cut_torn_tail(first_seq, path)
             self._path = path
         else:
             self._path = segment_path(self.folder, 1)

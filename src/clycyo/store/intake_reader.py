@@ -21,6 +21,7 @@ from pathlib import Path
 from clycyo.store.segments import (
     HEADER,
     Record,
+    cut_torn_tail,
     frames,
     record_of,
     segment_path,
@@ -111,6 +112,13 @@ class IntakeReader:
         finally:
             if fd is not None:
                 os.close(fd)
+
+    def cut_torn_tail(self) -> None:
+        """Cut a torn record off the newest segment of a log no collector writes (within
+        `writer_stopped`), as the collector would on opening it: what lies before it is whole."""
+        segments = self._segments()
+        if segments:
+            cut_torn_tail(segments[-1], self._path(segments[-1]))
 
     def rotate_for_stopped_writer(self, next_seq: int) -> None:
         """Start the next segment on behalf of a collector that does not run (within

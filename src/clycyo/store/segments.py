@@ -16,6 +16,7 @@ process ends, however it ends.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import struct
 import zlib
@@ -26,6 +27,8 @@ import msgspec
 import numpy as np
 
 from clycyo.model import Event, Rejection
+
+log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("<IIQ")  # payload length, crc32 of payload, sequence number
 _SEQ_OFFSET = 8  # where a header holds the sequence number
@@ -108,6 +111,20 @@ def read_after(first_seq: int, path: Path, after_seq: int) -> Iterator[tuple[int
     for seq, careful, _ in frames(rest, expected, after_seq):
         if careful is not None:
             yield seq, careful
+
+
+def cut_torn_tail(first_seq: int, path: Path) -> int:
+    """Cut off what follows the last whole record of a segment file no process writes (a record
+    cut short by a crash, a tail of zeros); returns the number of that last record."""
+    last_seq, good_end = first_seq - 1, 0
+    for seq, _, end in read_segment(first_seq, path):
+        last_seq, good_end = seq, end
+    if path.stat().st_size != good_end:
+        log.warning("intake log: cut a torn record off %s", path)
+        with path.open("r+b") as handle:
+            handle.truncate(good_end)
+            os.fsync(handle.fileno())
+    return last_seq
 
 
 def read_segment(first_seq: int, path: Path) -> Iterator[tuple[int, bytes, int]]:

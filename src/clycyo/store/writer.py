@@ -169,9 +169,13 @@ class Writer:
             with reader.writer_stopped() as stopped:
                 if not stopped:
                     slow.add(name)
-                elif reader.lag_bytes() == 0:
-                    reader.rotate_for_stopped_writer(self.reader_loaded[name] + 1)
-                    self._drain_reader(name, reader, index)
+                else:
+                    # A collector that died mid-write left a torn record: what the old
+                    # segments hold must not stay on disk until it starts again.
+                    reader.cut_torn_tail()
+                    if reader.lag_bytes() == 0:
+                        reader.rotate_for_stopped_writer(self.reader_loaded[name] + 1)
+                        self._drain_reader(name, reader, index)
                 reader.loaded(self.reader_loaded[name])
         if slow:
             names = ", ".join(sorted(slow))
