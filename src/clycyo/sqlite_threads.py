@@ -4,13 +4,19 @@ to the thread that opened them), each opened the same way: autocommit (transacti
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 # A file several processes open, each commit synced: what was committed (a key printed to its
-# owner, a rejection whose other copy is gone) survives a power cut. Writes are few.
-WAL = ("journal_mode=WAL", "synchronous=FULL")
+# owner, a rejection whose other copy is gone) survives a power cut. Writes are few. What is
+# deleted is overwritten with zeros (`secure_delete`), and `purge` then empties the
+# write-ahead log of the pages that held it: a salt past its day, an erased person's
+# rejections, must not stay readable in the file's free space or in old log frames.
+WAL = ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON")
 FOREIGN_KEYS = ("foreign_keys=ON",)
 
 
@@ -29,3 +35,14 @@ class ThreadConnections:
                 db.execute(f"PRAGMA {pragma}")
             self._local.db = db
         return db
+
+
+def purge(db: sqlite3.Connection) -> bool:
+    """Fold the write-ahead log into the file and empty it (after deleting what must not stay
+    on disk); False when a reader in another process still needs the log (tried again at the
+    next purge)."""
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy:
+        file = db.execute("PRAGMA database_list").fetchone()[2]
+        log.info("%s: its write-ahead log is in use; emptied at the next purge", file)
+    return not busy

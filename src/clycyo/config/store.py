@@ -23,7 +23,7 @@ from clycyo.config.site_settings import (
     check_currency,
     check_timezone,
 )
-from clycyo.sqlite_threads import FOREIGN_KEYS, WAL, ThreadConnections
+from clycyo.sqlite_threads import FOREIGN_KEYS, WAL, ThreadConnections, purge
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sites (
@@ -268,6 +268,7 @@ class ConfigStore:
         """Store a new day's salt unless another process did first; returns the salt in force."""
         db = self._connect()
         db.execute("INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)", (day, salt))
-        db.execute("DELETE FROM salts WHERE day <= ?", (day - keep_days,))
+        if db.execute("DELETE FROM salts WHERE day <= ?", (day - keep_days,)).rowcount:
+            purge(db)  # a salt past its days must not stay readable in the file
         row = db.execute("SELECT salt FROM salts WHERE day = ?", (day,)).fetchone()
         return bytes(row[0])

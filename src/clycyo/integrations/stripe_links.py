@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from clycyo.sqlite_threads import WAL, purge
+
 FILE_NAME = "stripe.sqlite"
 
 SCHEMA = """
@@ -59,8 +61,8 @@ class StripeLinks:
         path.parent.mkdir(parents=True, exist_ok=True)
         # One connection behind a lock: webhooks are few, and transactions must not interleave.
         self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        for pragma in WAL:
+            self._db.execute(f"PRAGMA {pragma}")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
 
@@ -133,6 +135,8 @@ class StripeLinks:
                     "DELETE FROM stripe_people WHERE site_id = ? AND visitor_id = ?",
                     (site_id, visitor_id),
                 ).rowcount
+            if deleted:
+                purge(self._db)
             return deleted
 
     # Refunds

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clycyo.model import Rejection
-from clycyo.sqlite_threads import WAL, ThreadConnections
+from clycyo.sqlite_threads import WAL, ThreadConnections, purge
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -116,12 +116,17 @@ class Quarantine:
                 [site_id, quoted],
             )
             deleted += cursor.rowcount
+        if deleted:
+            purge(db)
         return deleted
 
     def trim(self, site_id: int, before_us: int) -> int:
-        cursor = self._db().execute(
+        db = self._db()
+        cursor = db.execute(
             "DELETE FROM quarantine WHERE site_id = ? AND received_us < ?", [site_id, before_us]
         )
+        if cursor.rowcount:
+            purge(db)
         return cursor.rowcount
 
 
