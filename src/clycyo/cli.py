@@ -131,6 +131,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return run(args, _data_dir(args))
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    from clycyo.commands.compact import run
+
+    return run(args, _data_dir(args))
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from clycyo.commands.migrate import run
 
@@ -245,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     backup = command("backup", cmd_backup, "copy the data folder consistently, even while serving")
     backup.add_argument("dest", help="a new or empty folder")
     backup.add_argument("--json", action="store_true")
+    compact = command(
+        "compact", cmd_compact, "rewrite the event store with only its live rows (server stopped)"
+    )
+    compact.add_argument("--json", action="store_true")
 
     migrate = command("migrate", cmd_migrate, "copy the event store to ClickHouse (resumable)")
     migrate.add_argument("--from", dest="source", help="duckdb://PATH (default: the data folder's)")

@@ -1,0 +1,29 @@
+"""`clycyo compact`: rewrite the DuckDB event store with only its live rows (server stopped).
+
+See `store/compact.py` for why and how; this prints what it did, or why it did nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from clycyo.store.compact import CompactError, compact
+
+
+def run(args: argparse.Namespace, data_dir: Path) -> int:
+    if not args.json:
+        print(f"compacting {data_dir}/events.duckdb …", flush=True)
+    try:
+        report = compact(data_dir, progress=sys.stdout.isatty() and not args.json)
+    except (CompactError, OSError) as exc:
+        print(f"clycyo: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report))
+    else:
+        before, after = report["before_bytes"] / 1e6, report["after_bytes"] / 1e6
+        print(f"events.duckdb: {before:,.1f} MB before, {after:,.1f} MB after")
+    return 0
