@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
+import time
 from pathlib import Path
 
 from clycyo.config.store import ConfigStore
@@ -28,6 +30,28 @@ def test_salts_past_their_days_leave_no_copy_on_disk(tmp_path: Path) -> None:
     assert sorted(config.salts()) == [4, 5]
     assert [copies(tmp_path, salts[day]) for day in (1, 2, 3)] == [0, 0, 0]
     assert [copies(tmp_path, salts[day]) >= 1 for day in (4, 5)] == [True, True]
+
+
+def test_a_salt_deleted_while_another_process_reads_goes_at_the_next_read(
+    tmp_path: Path,
+) -> None:
+    """The log cannot be emptied while a reader still needs it; the store tries again."""
+    config = ConfigStore(tmp_path / "config.sqlite")
+    salts = {day: secrets.token_bytes(16) for day in range(1, 4)}
+    config.save_salt(1, salts[1])
+    config.save_salt(2, salts[2])
+    reader = sqlite3.connect(tmp_path / "config.sqlite", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM salts").fetchone()  # a snapshot held open
+    started = time.monotonic()
+    config.save_salt(3, salts[3])  # deletes day 1's salt, cannot empty the log yet
+    assert sorted(config.salts()) == [2, 3]
+    assert time.monotonic() - started < 1.0  # without waiting for the reader (the event loop)
+    assert copies(tmp_path, salts[1]) >= 1
+    reader.execute("COMMIT")
+    reader.close()
+    assert sorted(config.salts()) == [2, 3]  # what a server does every second
+    assert copies(tmp_path, salts[1]) == 0
 
 
 def test_an_erased_persons_quarantined_events_leave_no_copy_on_disk(tmp_path: Path) -> None:

@@ -41,7 +41,14 @@ def purge(db: sqlite3.Connection) -> bool:
     """Fold the write-ahead log into the file and empty it (after deleting what must not stay
     on disk); False when a reader in another process still needs the log (tried again at the
     next purge)."""
-    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    # Without waiting: a reader elsewhere can hold the log for long, and callers include the
+    # event loop (a day's first event saves its salt).
+    timeout_ms = db.execute("PRAGMA busy_timeout").fetchone()[0]
+    db.execute("PRAGMA busy_timeout = 0")
+    try:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
     if busy:
         file = db.execute("PRAGMA database_list").fetchone()[2]
         log.info("%s: its write-ahead log is in use; emptied at the next purge", file)

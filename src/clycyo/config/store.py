@@ -105,6 +105,7 @@ class ConfigStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._connect = ThreadConnections(path, WAL + FOREIGN_KEYS).get
+        self._purge_pending = False  # a deleted salt may still be in the write-ahead log
         with self._connect() as db:
             db.executescript(SCHEMA)
 
@@ -261,7 +262,10 @@ class ConfigStore:
     # Salts
 
     def salts(self) -> dict[int, bytes]:
-        rows = self._connect().execute("SELECT day, salt FROM salts")
+        """The salts kept (servers read them every second, and so finish a purge put off)."""
+        db = self._connect()
+        self._purge_if_pending(db)
+        rows = db.execute("SELECT day, salt FROM salts")
         return {int(day): bytes(salt) for day, salt in rows}
 
     def save_salt(self, day: int, salt: bytes, *, keep_days: int = 2) -> bytes:
@@ -269,6 +273,11 @@ class ConfigStore:
         db = self._connect()
         db.execute("INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)", (day, salt))
         if db.execute("DELETE FROM salts WHERE day <= ?", (day - keep_days,)).rowcount:
-            purge(db)  # a salt past its days must not stay readable in the file
+            self._purge_pending = True  # a salt past its days must not stay readable on disk
+        self._purge_if_pending(db)
         row = db.execute("SELECT salt FROM salts WHERE day = ?", (day,)).fetchone()
         return bytes(row[0])
+
+    def _purge_if_pending(self, db: sqlite3.Connection) -> None:
+        if self._purge_pending and purge(db):
+            self._purge_pending = False
