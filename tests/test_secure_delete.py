@@ -76,6 +76,28 @@ def test_an_erased_persons_quarantined_events_leave_no_copy_on_disk(tmp_path: Pa
     assert [entry.payload for entry in quarantine.entries()] == [rejected(kept, 1)[2].payload]
 
 
+def test_an_erasure_while_another_process_reads_the_quarantine_is_purged_after(
+    tmp_path: Path,
+) -> None:
+    quarantine = Quarantine(tmp_path / "quarantine.sqlite")
+    erased = f"u_{secrets.token_hex(12)}"
+    payload = json.dumps({"name": "signup", "user_id": erased})
+    quarantine.add(
+        [(1, 0, Rejection(site_id=1, received_us=1, trusted=True, error="x", payload=payload))]
+    )
+    reader = sqlite3.connect(tmp_path / "quarantine.sqlite", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM quarantine").fetchone()  # `clycyo quarantine list`
+    started = time.monotonic()
+    assert quarantine.delete_matching(1, [erased]) == 1
+    assert time.monotonic() - started < 1.0
+    assert copies(tmp_path, erased.encode()) >= 1
+    reader.execute("COMMIT")
+    reader.close()
+    quarantine.finish_purge()  # what a server does every second
+    assert copies(tmp_path, erased.encode()) == 0
+
+
 def test_an_erased_persons_stripe_links_leave_no_copy_on_disk(tmp_path: Path) -> None:
     erased, kept = f"u_{secrets.token_hex(12)}", f"u_{secrets.token_hex(12)}"
     links = StripeLinks.in_folder(tmp_path)  # open, as in a running server

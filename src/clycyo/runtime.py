@@ -125,6 +125,7 @@ class Runtime:
         self.ctx.salts.replace(self.config.salts() or {})
         self.ctx.salts.for_time(time.time_ns() // 1000)
         self.intake.clear_fault()
+        self.quarantine.finish_purge()
         self.writer.ensure_running()
         self.retention_schedule.maybe_start(self.writer.submit, self.apply_retention)
         if self.deriver is not None:

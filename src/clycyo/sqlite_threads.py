@@ -39,8 +39,7 @@ class ThreadConnections:
 
 def purge(db: sqlite3.Connection) -> bool:
     """Fold the write-ahead log into the file and empty it (after deleting what must not stay
-    on disk); False when a reader in another process still needs the log (tried again at the
-    next purge)."""
+    on disk); False when a reader in another process still needs the log (see `PendingPurge`)."""
     # Without waiting: a reader elsewhere can hold the log for long, and callers include the
     # event loop (a day's first event saves its salt).
     timeout_ms = db.execute("PRAGMA busy_timeout").fetchone()[0]
@@ -53,3 +52,19 @@ def purge(db: sqlite3.Connection) -> bool:
         file = db.execute("PRAGMA database_list").fetchone()[2]
         log.info("%s: its write-ahead log is in use; emptied at the next purge", file)
     return not busy
+
+
+class PendingPurge:
+    """A purge owed after a deletion that must leave the disk: tried at once, and again at each
+    `retry` (the store's next reads and writes) while a reader elsewhere holds the log."""
+
+    def __init__(self) -> None:
+        self.pending = False
+
+    def after_delete(self, db: sqlite3.Connection) -> None:
+        self.pending = True
+        self.retry(db)
+
+    def retry(self, db: sqlite3.Connection) -> None:
+        if self.pending and purge(db):
+            self.pending = False

@@ -23,7 +23,7 @@ from clycyo.config.site_settings import (
     check_currency,
     check_timezone,
 )
-from clycyo.sqlite_threads import FOREIGN_KEYS, WAL, ThreadConnections, purge
+from clycyo.sqlite_threads import FOREIGN_KEYS, WAL, PendingPurge, ThreadConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sites (
@@ -105,7 +105,7 @@ class ConfigStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._connect = ThreadConnections(path, WAL + FOREIGN_KEYS).get
-        self._purge_pending = False  # a deleted salt may still be in the write-ahead log
+        self._purge = PendingPurge()  # a deleted salt may still be in the write-ahead log
         with self._connect() as db:
             db.executescript(SCHEMA)
 
@@ -264,7 +264,7 @@ class ConfigStore:
     def salts(self) -> dict[int, bytes]:
         """The salts kept (servers read them every second, and so finish a purge put off)."""
         db = self._connect()
-        self._purge_if_pending(db)
+        self._purge.retry(db)
         rows = db.execute("SELECT day, salt FROM salts")
         return {int(day): bytes(salt) for day, salt in rows}
 
@@ -273,11 +273,6 @@ class ConfigStore:
         db = self._connect()
         db.execute("INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)", (day, salt))
         if db.execute("DELETE FROM salts WHERE day <= ?", (day - keep_days,)).rowcount:
-            self._purge_pending = True  # a salt past its days must not stay readable on disk
-        self._purge_if_pending(db)
+            self._purge.after_delete(db)  # a salt past its days must not stay readable on disk
         row = db.execute("SELECT salt FROM salts WHERE day = ?", (day,)).fetchone()
         return bytes(row[0])
-
-    def _purge_if_pending(self, db: sqlite3.Connection) -> None:
-        if self._purge_pending and purge(db):
-            self._purge_pending = False

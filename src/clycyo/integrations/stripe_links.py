@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from clycyo.sqlite_threads import WAL, purge
+from clycyo.sqlite_threads import WAL, PendingPurge
 
 FILE_NAME = "stripe.sqlite"
 
@@ -65,6 +65,7 @@ class StripeLinks:
             self._db.execute(f"PRAGMA {pragma}")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
+        self._purge = PendingPurge()  # erased links may still be in the write-ahead log
 
     @classmethod
     def in_folder(cls, data_dir: Path) -> StripeLinks:
@@ -92,6 +93,7 @@ class StripeLinks:
                 " updated_at = excluded.updated_at",
                 rows,
             )
+            self._purge.retry(self._db)
 
     def person(self, site_id: int, stripe_ids: Sequence[str | None]) -> Person:
         """The person linked to the first of `stripe_ids` that has a link (or an empty one)."""
@@ -136,7 +138,7 @@ class StripeLinks:
                     (site_id, visitor_id),
                 ).rowcount
             if deleted:
-                purge(self._db)
+                self._purge.after_delete(self._db)
             return deleted
 
     # Refunds

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clycyo.model import Rejection
-from clycyo.sqlite_threads import WAL, ThreadConnections, purge
+from clycyo.sqlite_threads import WAL, PendingPurge, ThreadConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -48,6 +48,7 @@ class Quarantine:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = ThreadConnections(path, WAL).get
+        self._purge = PendingPurge()  # deleted entries may still be in the write-ahead log
         self._db().executescript(SCHEMA)
 
     def add(self, rejections: list[tuple[int, int, Rejection]]) -> None:
@@ -65,6 +66,7 @@ class Quarantine:
             ],
         )
         db.execute("COMMIT")
+        self._purge.retry(db)
 
     def entries(self, *, site_id: int | None = None, limit: int = 50) -> list[Entry]:
         where, params = ("WHERE site_id = ?", [site_id]) if site_id is not None else ("", [])
@@ -117,8 +119,14 @@ class Quarantine:
             )
             deleted += cursor.rowcount
         if deleted:
-            purge(db)
+            self._purge.after_delete(db)
         return deleted
+
+    def finish_purge(self) -> None:
+        """Empty the write-ahead log of deleted entries, if a reader held it off (the server
+        calls this every second)."""
+        if self._purge.pending:
+            self._purge.retry(self._db())
 
     def trim(self, site_id: int, before_us: int) -> int:
         db = self._db()
@@ -126,7 +134,7 @@ class Quarantine:
             "DELETE FROM quarantine WHERE site_id = ? AND received_us < ?", [site_id, before_us]
         )
         if cursor.rowcount:
-            purge(db)
+            self._purge.after_delete(db)
         return cursor.rowcount
 
 
