@@ -79,7 +79,7 @@ class DuckDBStore:
         try:
             self._db = duckdb.connect(str(path), config=config)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc):
+            if "Could not set lock" not in str(exc):  # not, say, a damaged block
                 raise
             raise InUse(f"{path} is held by another process ({exc})") from None
         self._local = threading.local()
