@@ -67,6 +67,24 @@ def copy_event_store(cursor: Any, dest: Path) -> None:
         cursor.execute("DETACH clycyo_backup")
 
 
+def copy_duckdb_file(source: Path, target: Path, *, progress: bool = False) -> None:
+    """Copy the rows of every table of a DuckDB file no process holds into a new file (its
+    deleted rows stay behind); `progress` shows DuckDB's progress bar on a terminal."""
+    import duckdb
+
+    # A read-only connection cannot attach a file to write: open the copy, read the original.
+    connection = duckdb.connect(str(target))
+    try:
+        if progress:
+            connection.execute("SET enable_progress_bar = true")
+        connection.execute("ATTACH ? AS clycyo_source (READ_ONLY)", [str(source)])
+        target_name = _database_name(connection)
+        connection.execute(f'COPY FROM DATABASE clycyo_source TO "{target_name}"')
+        connection.execute("DETACH clycyo_source")
+    finally:
+        connection.close()
+
+
 def _database_name(cursor: Any) -> str:
     rows = cursor.execute("SELECT current_database()").fetchall()
     return str(rows[0][0]).replace('"', '""')
@@ -92,21 +110,11 @@ def copy_intake(intake_dir: Path, dest: Path) -> int:
 
 def offline(data_dir: Path, dest: Path) -> dict[str, Any]:
     """Back up a data folder no server holds (the CLI does this itself)."""
-    import duckdb
-
     prepare(dest)
     files = copy_sqlite_files(data_dir, dest)
     events = data_dir / EVENTS_FILE
     if events.exists():
-        # A read-only connection cannot attach a file to write: open the copy, read the original.
-        connection = duckdb.connect(str(dest / EVENTS_FILE))
-        try:
-            connection.execute("ATTACH ? AS clycyo_source (READ_ONLY)", [str(events)])
-            target_name = _database_name(connection)
-            connection.execute(f'COPY FROM DATABASE clycyo_source TO "{target_name}"')
-            connection.execute("DETACH clycyo_source")
-        finally:
-            connection.close()
+        copy_duckdb_file(events, dest / EVENTS_FILE)
         files.append(EVENTS_FILE)
     segments = copy_intake(data_dir / "intake", dest) if (data_dir / "intake").is_dir() else 0
     return {"dest": str(dest), "files": files, "intake_segments": segments}

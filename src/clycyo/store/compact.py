@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from clycyo.store.backup import EVENTS_FILE
+from clycyo.store.backup import EVENTS_FILE, copy_duckdb_file
 from clycyo.store.duckdb.store import DuckDBStore
 
 COPY_SUFFIX = ".compact"
@@ -50,20 +50,9 @@ def compact(data_dir: Path, *, progress: bool = False) -> dict[str, Any]:
     copy = events.with_name(events.name + COPY_SUFFIX)
     copy.unlink(missing_ok=True)  # left by a compaction cut short
     _wal(copy).unlink(missing_ok=True)
-    connection = duckdb.connect(str(copy))
-    try:
-        if progress:
-            connection.execute("SET enable_progress_bar = true")
-        connection.execute("ATTACH ? AS clycyo_source (READ_ONLY)", [str(events)])
-        target = connection.execute("SELECT current_database()").fetchall()[0][0]
-        # The database name is DuckDB's own (from the file name), quoted as an identifier.
-        quoted = str(target).replace('"', '""')
-        connection.execute(f'COPY FROM DATABASE clycyo_source TO "{quoted}"')
-        connection.execute("DETACH clycyo_source")
-        connection.execute("CHECKPOINT")
+    copy_duckdb_file(events, copy, progress=progress)
+    with duckdb.connect(str(copy), read_only=True) as connection:
         copied = _row_counts(connection)
-    finally:
-        connection.close()
     if copied != tables:
         copy.unlink(missing_ok=True)
         raise CompactError(f"the copy holds {copied} rows, not {tables}; nothing changed")
