@@ -134,7 +134,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_compact(args: argparse.Namespace) -> int:
     from clycyo.commands.compact import run
 
-    return run(args, _data_dir(args))
+    try:
+        settings = Settings.from_env(_data_dir(args), memory_limit=args.memory_limit)
+    except ValueError as exc:
+        print(f"clycyo: {exc}", file=sys.stderr)
+        return 2
+    return run(args, settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -255,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
         "compact", cmd_compact, "rewrite the event store with only its live rows (server stopped)"
     )
     compact.add_argument("--json", action="store_true")
+    compact.add_argument(
+        "--memory-limit",
+        help="the most memory DuckDB may use for the copy, e.g. 512MB (default: DuckDB's, 80%% of"
+        " RAM; env CLYCYO_MEMORY_LIMIT)",
+    )
 
     migrate = command("migrate", cmd_migrate, "copy the event store to ClickHouse (resumable)")
     migrate.add_argument("--from", dest="source", help="duckdb://PATH (default: the data folder's)")

@@ -32,7 +32,7 @@ def test_an_erased_person_leaves_the_disk_with_a_compaction(own_server: ServerPr
     # Deleted from every query, but DuckDB keeps the value in the block that held it.
     assert copies(data, users[0]) >= 1
 
-    report = json.loads(clycyo("compact", "--json", data=data))
+    report = json.loads(clycyo("compact", "--json", "--memory-limit", "64MB", data=data))
     assert report["file"] == str(data / "events.duckdb")
     assert copies(data, users[0]) == 0
     assert all(copies(data, user) >= 1 for user in users[1:])
@@ -63,3 +63,27 @@ def test_compacting_a_folder_a_server_holds_changes_nothing(own_server: ServerPr
     assert "held by another process" in result.stderr and "Traceback" not in result.stderr
     assert (own_server.data_dir / "events.duckdb").stat().st_mtime_ns == before
     assert own_server.get("/healthz")[0] == 200
+
+
+def test_a_memory_limit_duckdb_cannot_take_is_refused_before_anything_is_opened(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clycyo",
+            "compact",
+            "--memory-limit",
+            "lots",
+            "--data",
+            str(tmp_path),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--memory-limit, CLYCYO_MEMORY_LIMIT" in result.stderr
+    assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())

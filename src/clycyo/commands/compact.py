@@ -8,16 +8,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
+from clycyo.settings import Settings
 from clycyo.store.compact import CompactError, compact
 
 
-def run(args: argparse.Namespace, data_dir: Path) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    data_dir = settings.data_dir
     if not args.json:
         print(f"compacting {data_dir}/events.duckdb …", flush=True)
     try:
-        report = compact(data_dir, progress=sys.stdout.isatty() and not args.json)
+        report = compact(
+            data_dir,
+            progress=sys.stdout.isatty() and not args.json,
+            memory_limit=settings.memory_limit,
+        )
     except (CompactError, OSError) as exc:
         print(f"clycyo: {exc}", file=sys.stderr)
         return 1

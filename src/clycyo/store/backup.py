@@ -67,13 +67,17 @@ def copy_event_store(cursor: Any, dest: Path) -> None:
         cursor.execute("DETACH clycyo_backup")
 
 
-def copy_duckdb_file(source: Path, target: Path, *, progress: bool = False) -> None:
+def copy_duckdb_file(
+    source: Path, target: Path, *, progress: bool = False, memory_limit: str | None = None
+) -> None:
     """Copy the rows of every table of a DuckDB file no process holds into a new file (its
-    deleted rows stay behind); `progress` shows DuckDB's progress bar on a terminal."""
+    deleted rows stay behind); `progress` shows DuckDB's progress bar on a terminal;
+    `memory_limit` bounds DuckDB's memory for the copy ("512MB"; None: DuckDB's default)."""
     import duckdb
 
+    config = {"memory_limit": memory_limit} if memory_limit else {}
     # A read-only connection cannot attach a file to write: open the copy, read the original.
-    connection = duckdb.connect(str(target))
+    connection = duckdb.connect(str(target), config=config)
     try:
         if progress:
             connection.execute("SET enable_progress_bar = true")

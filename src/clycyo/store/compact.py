@@ -32,12 +32,15 @@ class CompactError(Exception):
     pass
 
 
-def compact(data_dir: Path, *, progress: bool = False) -> dict[str, Any]:
-    """Compact `data_dir`'s event store in place; its size before and after, in bytes."""
+def compact(
+    data_dir: Path, *, progress: bool = False, memory_limit: str | None = None
+) -> dict[str, Any]:
+    """Compact `data_dir`'s event store in place; its size before and after, in bytes.
+    `memory_limit` bounds DuckDB's memory ("512MB"; None: DuckDB's default)."""
     events = data_dir / EVENTS_FILE
     if not events.is_file():
         raise CompactError(f"{events}: no DuckDB event store here")
-    store = DuckDBStore(events)  # InUse if a server holds it
+    store = DuckDBStore(events, memory_limit=memory_limit)  # InUse if a server holds it
     try:
         store.cursor().execute("CHECKPOINT")  # the old file whole without its log
         tables = _row_counts(store.cursor())
@@ -50,8 +53,9 @@ def compact(data_dir: Path, *, progress: bool = False) -> dict[str, Any]:
     copy = events.with_name(events.name + COPY_SUFFIX)
     copy.unlink(missing_ok=True)  # left by a compaction cut short
     _wal(copy).unlink(missing_ok=True)
-    copy_duckdb_file(events, copy, progress=progress)
-    with duckdb.connect(str(copy), read_only=True) as connection:
+    copy_duckdb_file(events, copy, progress=progress, memory_limit=memory_limit)
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    with duckdb.connect(str(copy), read_only=True, config=config) as connection:
         copied = _row_counts(connection)
     if copied != tables:
         copy.unlink(missing_ok=True)
