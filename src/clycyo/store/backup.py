@@ -75,8 +75,10 @@ def copy_duckdb_file(
     `memory_limit` bounds DuckDB's memory for the copy ("512MB"; None: DuckDB's default)."""
     import duckdb
 
-    config = {"memory_limit": memory_limit} if memory_limit else {}
     # A read-only connection cannot attach a file to write: open the copy, read the original.
+    config: dict[str, str | bool | int | float | list[str]] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
     connection = duckdb.connect(str(target), config=config)
     try:
         if progress:
