@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clycyo.integrations.stripe_links import Person, StripeLinks, forget_person
+from clycyo.integrations.stripe_links import Person, StripeLinks
 
 
 def test_people_are_found_by_any_linked_id_and_merged(tmp_path: Path) -> None:
@@ -23,11 +23,13 @@ def test_links_survive_a_reopen_and_are_erased_per_person(tmp_path: Path) -> Non
     links.remember(1, ["cus_1"], Person("u1", "v1"))
     links.remember(1, ["cus_2"], Person(None, "v2"))
     links.remember(1, ["cus_3"], Person("u3", None))
+    links.remember(1, ["cus_4"], Person("u4", "v2"))  # v2 is a shared browser: u4's link stays
     links.close()
-    assert forget_person(tmp_path, 1, "u1", ["v2"]) == 2
     reopened = StripeLinks.in_folder(tmp_path)
+    assert reopened.forget_person(1, "u1", ["v2"]) == 2
     assert not reopened.person(1, ["cus_1"]) and not reopened.person(1, ["cus_2"])
     assert reopened.person(1, ["cus_3"]) == Person("u3", None)
+    assert reopened.person(1, ["cus_4"]) == Person("u4", "v2")
 
 
 def test_refund_deltas_are_idempotent(tmp_path: Path) -> None:

@@ -83,6 +83,8 @@ def test_subscription_checkout_then_invoice_then_renewal_by_customer_only(
     payments = {p["order_id"]: p for p in stripe_site.events("payment")}
     assert set(payments) == {first_invoice, renewal}
     assert payments[first_invoice]["props"]["billing_reason"] == "subscription_create"
+    # 2025 API versions name the subscription under the invoice's `parent` only.
+    assert payments[first_invoice]["props"]["subscription"] == sub
     assert payments[renewal]["revenue_amount"] == "15"
     assert (payments[renewal]["user_id"], payments[renewal]["visitor_id"]) == ("user-42", VISITOR)
 
@@ -215,3 +217,29 @@ def test_unknown_site_and_site_without_secret(stripe_site: StripeSite) -> None:
     plain = server.add_site()
     status, answer = server.request("POST", f"/api/webhooks/stripe/{plain.site}", b"{}", {})
     assert status == 400 and "signing secret" in answer["error"]
+
+
+def test_an_erased_persons_stripe_customer_no_longer_leads_back_to_them(
+    stripe_site: StripeSite,
+) -> None:
+    customer, user = sp.new_id("cus"), f"user-{sp.new_id('u')}"
+    session = sp.checkout_session(customer=customer, reference=user, payment_intent=sp.new_id("pi"))
+    assert stripe_site.deliver(sp.event("checkout.session.completed", session))[0] == 200
+    site = stripe_site.site
+    status, erased = site.server.request(
+        "DELETE",
+        f"/api/v1/persons/{user}?site={site.site}",
+        headers={"Authorization": f"Bearer {site.secret_key}"},
+    )
+    assert (status, erased["deleted"], erased["stripe_links"]) == (200, 2, 2)  # customer, intent
+
+    # A later payment of the same customer counts, but names nobody: the link went too.
+    renewal = sp.new_id("in")
+    stripe_site.deliver(sp.event("invoice.paid", sp.invoice(renewal, customer=customer)))
+    (payment,) = stripe_site.events("payment")
+    assert payment["order_id"] == renewal
+    assert (payment["user_id"], payment["visitor_id"]) == (None, None)
+    status, _ = site.server.get(
+        f"/api/v1/persons/{user}/timeline?site={site.site}", bearer=site.secret_key
+    )
+    assert status == 404

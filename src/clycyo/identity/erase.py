@@ -1,5 +1,5 @@
 """Erasing a person everywhere: the event store, the derived tables, the intake log, the
-quarantine, and the writer's memory (CONTRACT §6, GDPR erasure).
+quarantine, the Stripe links, and the writer's memory (CONTRACT §6, GDPR erasure).
 
 The narrow copies (`vitals`, `pageviews`, `actions`) go with the events and visits. It must run
 on the writer thread (`Writer.submit`), between loads, so no batch is half-derived
@@ -13,7 +13,7 @@ at a time that visitor belonged to them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ class Erasure:
     links: int = 0
     intake_events: int = 0
     quarantined: int = 0
+    stripe_links: int = 0
 
 
 def erase(
@@ -46,6 +47,7 @@ def erase(
     site_id: int,
     person_id: str,
     forget_order: Callable[[int, str, str], None] | None = None,
+    forget_links: Callable[[int, str | None, Sequence[str]], int] | None = None,
 ) -> Erasure | None:
     """Erase the person `person_id` names on the site; None when the id is unknown."""
     from clycyo.store.duckdb.store import DuckDBStore
@@ -61,6 +63,10 @@ def erase(
     # knows the person, so that the erasure, asked again, finds them and finishes.
     intake_events = intake.rewrite(_keep(person, site_id, deriver))
     quarantined = quarantine.delete_matching(site_id, person.ids())
+    mine = [v for v in person.visitor_ids if _exclusive(deriver, site_id, v, person.user_id)]
+    # Left behind, a link would join the next payment of the same Stripe customer to the
+    # erased user again.
+    stripe_links = forget_links(site_id, person.user_id, mine) if forget_links else 0
     if isinstance(store, DuckDBStore):
         report = _delete_duckdb(store, site_id, event_ids, visit_ids, person.user_id)
     else:
@@ -73,8 +79,8 @@ def erase(
             if order_id is not None:
                 forget_order(site_id, name, order_id)
     report.intake_events, report.quarantined = intake_events, quarantined
+    report.stripe_links = stripe_links
     if deriver is not None:
-        mine = [v for v in person.visitor_ids if _exclusive(deriver, site_id, v, person.user_id)]
         deriver.forget(site_id, mine, [person.user_id] if person.user_id else [])
     log.info("erasure: %s", report)
     return report
@@ -130,13 +136,19 @@ def _delete_duckdb(
             " (SELECT event_id FROM doomed_events)",
             [site_id],
         ).fetchall()
+        # Visits, not their rows: a visit is stored as states that cancel each other.
         report.visits = _deleted(
             cursor.execute(
-                "DELETE FROM visits WHERE site_id = ? AND visit_id IN"
+                "SELECT count(DISTINCT visit_id) FROM visits WHERE site_id = ? AND visit_id IN"
                 " (SELECT visit_id FROM doomed_visits)",
                 [site_id],
             )
         )
+        cursor.execute(
+            "DELETE FROM visits WHERE site_id = ? AND visit_id IN"
+            " (SELECT visit_id FROM doomed_visits)",
+            [site_id],
+        ).fetchall()
         for narrow in ("vitals", "pageviews"):
             # Table names from this fixed list; their rows belong to the person's visits.
             cursor.execute(
@@ -171,7 +183,11 @@ def _deleted(cursor: object) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def _exclusive(deriver: IdentityDeriver, site_id: int, visitor_id: str, user: str | None) -> bool:
+def _exclusive(
+    deriver: IdentityDeriver | None, site_id: int, visitor_id: str, user: str | None
+) -> bool:
+    if deriver is None:
+        return True
     users = deriver.links.users_of(site_id, visitor_id)
     return not users or users == [user]
 

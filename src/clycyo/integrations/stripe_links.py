@@ -124,7 +124,9 @@ class StripeLinks:
         return [str(row[0]) for row in rows]
 
     def forget_person(self, site_id: int, user_id: str | None, visitor_ids: Sequence[str]) -> int:
-        """Erase every link to this person (a user id and/or visitor ids); how many went."""
+        """Erase every link to this person (a user id and/or visitor ids); how many went.
+
+        A visitor id's link to another user stays: on a shared browser that link is theirs."""
         with self._lock:
             deleted = 0
             if user_id:
@@ -134,7 +136,8 @@ class StripeLinks:
                 ).rowcount
             for visitor_id in visitor_ids:
                 deleted += self._db.execute(
-                    "DELETE FROM stripe_people WHERE site_id = ? AND visitor_id = ?",
+                    "DELETE FROM stripe_people WHERE site_id = ? AND visitor_id = ?"
+                    " AND user_id IS NULL",
                     (site_id, visitor_id),
                 ).rowcount
             if deleted:
@@ -188,14 +191,3 @@ class StripeLinks:
                 return key, delta
             finally:
                 self._db.execute("COMMIT")
-
-
-def forget_person(
-    data_dir: Path, site_id: int, user_id: str | None, visitor_ids: Sequence[str]
-) -> int:
-    """For the person-erase code: remove the person's Stripe links from a data folder."""
-    links = StripeLinks.in_folder(data_dir)
-    try:
-        return links.forget_person(site_id, user_id, visitor_ids)
-    finally:
-        links.close()

@@ -96,6 +96,7 @@ def erase_person(runtime: Any, site: Site, person_id: str) -> Future[Erasure | N
             site_id=site.id,
             person_id=person_id,
             forget_order=orders.forget,
+            forget_links=runtime.stripe_links.forget_person,
         )
 
     future: Future[Erasure | None] = runtime.writer.submit(job)

@@ -66,5 +66,6 @@ async def erase(request: Request) -> JSONResponse:
             "visits": report.visits,
             "links": report.links,
             "quarantined": report.quarantined,
+            "stripe_links": report.stripe_links,
         }
     )

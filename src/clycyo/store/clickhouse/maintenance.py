@@ -41,7 +41,7 @@ def _count(store: Any, sql: str, params: list[Any]) -> int:
 def erase_rows(
     store: Any, site_id: int, event_ids: list[str], visit_ids: list[int], user_id: str | None
 ) -> tuple[int, int, int]:
-    """Delete a person's rows; returns (events, visit rows, identity links) deleted."""
+    """Delete a person's rows; returns (events, visits, identity links) deleted."""
     by_event = "site_id = ? AND has(CAST(? AS Array(String)), event_id)"
     by_visit = "site_id = ? AND has(CAST(? AS Array(UInt64)), visit_id)"
     events_params = [site_id, event_ids]
@@ -54,7 +54,7 @@ def erase_rows(
         f" AND {visible}",
         [*events_params, site_id],
     )
-    visits = _count(store, f"SELECT count() FROM visits WHERE {by_visit}", visit_params)
+    visits = _count(store, f"SELECT uniqExact(visit_id) FROM visits WHERE {by_visit}", visit_params)
     links = 0
     if user_id is not None:
         links = _count(
