@@ -116,7 +116,8 @@ class StripeTranslator:
         if invoice.parent is not None and invoice.parent.subscription_details is not None:
             details = invoice.parent.subscription_details
         metadata = {**(invoice.metadata or {}), **((details and details.metadata) or {})}
-        subscription, customer = ref(invoice.subscription), ref(invoice.customer)
+        subscription = ref(invoice.subscription) or ref(details and details.subscription)
+        customer = ref(invoice.customer)
         intent = ref(invoice.payment_intent)
         person = self._person(site_id, person_from(metadata), [customer, subscription, intent])
         props: Props = {

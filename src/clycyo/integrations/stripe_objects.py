@@ -78,6 +78,7 @@ class Subscription(msgspec.Struct):
 
 class SubscriptionDetails(msgspec.Struct):
     metadata: Metadata | None = None
+    subscription: Any = None  # 2025 API versions, under the invoice's `parent`
 
 
 class InvoiceParent(msgspec.Struct):
