@@ -1,16 +1,14 @@
 // Uncaught errors and unhandled promise rejections, each distinct error reported once per page.
 import { emit } from './core.js'
+import { cut } from './cut.js'
 
-const TEXT_CHARS = 1000
 const seen = {}
-
-const trim = (text) => text && ('' + text).slice(0, TEXT_CHARS)
 
 const report = (message, stack, source, line, column) => {
   const key = [message, source, line, column]
   if (seen[key]) return
   seen[key] = 1
-  emit('js_error', { message: trim(message), source, line, column, stack: trim(stack) })
+  emit('js_error', { message: cut(message), source, line, column, stack: cut(stack) })
 }
 
 export const watchErrors = () => {
