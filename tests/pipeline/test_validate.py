@@ -33,8 +33,10 @@ def test_pageview_needs_an_absolute_http_url() -> None:
     ("amount", "reason"),
     [
         ("abc", "revenue.amount: not a decimal number"),
-        ("NaN", "revenue.amount: not a finite number"),
-        ("1e13", "revenue.amount: larger than 1000000000000"),
+        ("NaN", "revenue.amount: not a decimal number"),
+        ("Infinity", "revenue.amount: not a decimal number"),
+        ("1e13", "revenue.amount: 10^12 or more in absolute value"),
+        ("1e+16", "revenue.amount: 10^12 or more in absolute value"),  # str() of a JSON number
         ("1.1234567", "revenue.amount: more than 6 decimal places"),
     ],
 )
@@ -43,7 +45,44 @@ def test_revenue_amount_must_be_a_sane_decimal(amount: str, reason: str) -> None
     assert rejected(hit) == reason
 
 
-@pytest.mark.parametrize("currency", ["EUT", "ABC", "QQQ"])
+@pytest.mark.parametrize("amount", ["1000000000000", "-1000000000000", "1e12", "-1E+12"])
+def test_an_amount_of_10_to_the_12_does_not_fit_the_stored_decimal(amount: str) -> None:
+    """DECIMAL(18, 6) holds twelve digits before the point."""
+    hit = make_hit(type="event", name="payment", revenue_amount=amount, revenue_currency="EUR")
+    assert rejected(hit) == "revenue.amount: 10^12 or more in absolute value"
+
+
+@pytest.mark.parametrize(
+    ("amount", "stored"),
+    [
+        ("999999999999.999999", "999999999999.999999"),
+        ("-999999999999.999999", "-999999999999.999999"),
+        ("+5", "5"),
+        ("5.", "5"),
+        (".5", "0.5"),
+        ("1e-05", "0.00001"),
+        ("2.5E3", "2500"),
+    ],
+)
+def test_plain_decimal_amounts_pass(amount: str, stored: str) -> None:
+    hit = make_hit(type="event", name="payment", revenue_amount=amount, revenue_currency="EUR")
+    result = validate(hit, make_context())
+    assert isinstance(result, Hit)
+    assert result.revenue_amount == stored
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["1_000", "\u0663", "\uff15", "\u0661\u0662.5", "1 000", " 5", "5 ", "0x10", "", "-", "."],
+)
+def test_an_amount_must_be_plain_ascii_digits(amount: str) -> None:
+    """Python's Decimal reads digit separators and the digits of every script; an amount is
+    written with 0-9 only."""
+    hit = make_hit(type="event", name="payment", revenue_amount=amount, revenue_currency="EUR")
+    assert rejected(hit) == "revenue.amount: not a decimal number"
+
+
+@pytest.mark.parametrize("currency", ["EUT", "ABC", "QQQ", "XXX", "XTS", "xxx"])
 def test_revenue_currency_must_be_an_iso_4217_code(currency: str) -> None:
     hit = make_hit(type="event", name="payment", revenue_amount="5", revenue_currency=currency)
     assert rejected(hit) == "revenue.currency: not an ISO 4217 currency code"

@@ -8,15 +8,21 @@ future becomes the time received.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from clycyo import currencies
 from clycyo.collect import limits
 from clycyo.model import Drop, DropReason, Hit
 from clycyo.pipeline.context import Context
 
+# Amounts are stored as DECIMAL(18, 6): twelve digits before the point, so the bound is
+# exclusive (999,999,999,999.999999 is the largest amount kept).
 _MAX_AMOUNT = Decimal(limits.MAX_AMOUNT)
 _MAX_DECIMALS = 6
+# Plain ASCII decimals, as JSON writes numbers: Python's Decimal also reads "1_000", other
+# scripts' digits (Arabic-Indic, full-width), which no client means as an amount.
+_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _MAX_BACKDATE_PUBLIC_US = limits.MAX_BACKDATE_PUBLIC_S * 1_000_000
 # Events placed before this are certainly mistakes (seconds sent where milliseconds were meant).
 _EARLIEST_US = 946_684_800_000_000  # 2000-01-01
@@ -43,15 +49,12 @@ def _check_revenue(hit: Hit) -> str | None:
         return None
     if hit.revenue_currency is None or not currencies.known(hit.revenue_currency):
         return "revenue.currency: not an ISO 4217 currency code"
-    try:
-        amount = Decimal(amount_text.strip())
-    except InvalidOperation:
+    if _AMOUNT.fullmatch(amount_text) is None:
         return "revenue.amount: not a decimal number"
-    if not amount.is_finite():
-        return "revenue.amount: not a finite number"
+    amount = Decimal(amount_text)
     # copy_abs, unlike abs(), ignores the context: abs(1e999999999) raises Overflow.
-    if amount.copy_abs() > _MAX_AMOUNT:
-        return f"revenue.amount: larger than {limits.MAX_AMOUNT}"
+    if amount.copy_abs() >= _MAX_AMOUNT:
+        return "revenue.amount: 10^12 or more in absolute value"
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -_MAX_DECIMALS:
         return f"revenue.amount: more than {_MAX_DECIMALS} decimal places"
