@@ -19,7 +19,13 @@ from typing import Any
 
 from clycyo.identity import keys, persons
 from clycyo.query import registry
-from clycyo.query.conditions import Params, condition, event_expression, page_key_condition
+from clycyo.query.conditions import (
+    Params,
+    condition,
+    event_expression,
+    page_key_condition,
+    through_visit,
+)
 from clycyo.query.dates import Period
 from clycyo.query.registry import EVENTS, LEDGER, VISITS, Metric, Partial
 from clycyo.query.spec import DimensionRef, Filter
@@ -172,7 +178,7 @@ def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
     p, base = st.params, st.plan.base
     joined = base != VISITS and any(d.dimension.level == "visit" for d in st.plan.dimensions)
     event_semi: list[str] = []
-    visit_semi: list[str] = []
+    visit_semi: list[Filter] = []
     for f in st.plan.filters:
         level = f.target.dimension.level
         if level == "event":
@@ -183,17 +189,14 @@ def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
             column = f"{st.visit_alias}.{f.target.dimension.sql}"
             st.where.append(condition(column, f, p, st.dialect))
         elif level == "visit":
-            visit_semi.append(condition(f"v.{f.target.dimension.sql}", f, p, st.dialect))
+            visit_semi.append(f)
     if event_semi:
         st.where.append(
             f"v.visit_id IN (SELECT e.visit_id FROM events e WHERE e.site_id = {site_id}"
             f" AND e.time >= {start} AND {' AND '.join(event_semi)})"
         )
     if visit_semi:
-        st.where.append(
-            f"e.visit_id IN (SELECT v.visit_id FROM visits v WHERE v.site_id = {site_id}"
-            f" AND {live} AND {' AND '.join(visit_semi)})"
-        )
+        st.where.append(through_visit(visit_semi, st.dialect, p, site_id, live))
 
 
 @dataclass

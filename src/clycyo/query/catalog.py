@@ -30,7 +30,10 @@ def markdown() -> str:
     lines += ["", "## Dimensions", ""]
     lines += [
         "Every dimension but `time:*` can also filter (`is`, `is_not`, `contains`, `contains_not`,",
-        "`matches`, `matches_not`). A missing value is reported, and matched, as `(none)`.",
+        "`matches`, `matches_not`). A missing value is reported, and matched, as `(none)`: an",
+        "event outside any visit (a server event of a person never seen in a browser) has no",
+        "`visit:*` value, and a person with no visit no `first_touch:*` or `last_touch:*` one, so",
+        "`is (none)` keeps what the `(none)` row counts and `is_not` keeps such events.",
         "",
         "| dimension | level | meaning |",
         "|---|---|---|",

@@ -3,7 +3,8 @@
 Every value a user sends ends up in `Params` and reaches the engine as a parameter; the SQL text
 holds only markers that `Params.render` turns into placeholders in the order they appear. A
 filter's operator decides the shape of the condition (`IN`, `contains`, `regexp_matches`), the
-registry gives the expression. `"(none)"` as a value matches a missing value.
+registry gives the expression. `"(none)"` as a value matches a missing value. Visit filters on
+events test the event's visit; an event outside any visit has no value for any visit dimension.
 """
 
 from __future__ import annotations
@@ -65,6 +66,28 @@ def condition(expression: str, f: Filter, params: Params, dialect: str) -> str:
     return f"coalesce({test}, FALSE)"
 
 
+def keeps_none(f: Filter) -> bool:
+    """Whether the filter holds for a missing value: `(none)` among the values of `is`,
+    `contains` or `matches`, or left out of those of their negations."""
+    return (NONE in f.values) != f.operator.endswith("_not")
+
+
+def through_visit(
+    filters: list[Filter], dialect: str, params: Params, site_id: str, live: str
+) -> str:
+    """Visit filters on an event row `e`, tested on the event's visit. An event outside any
+    visit (a server event of a person never seen in a browser) has a missing value for every
+    visit dimension, as a breakdown by that dimension reports it (`(none)`): when every filter
+    holds for a missing value, the events left out are those of the visits that fail."""
+    tests = " AND ".join(
+        condition(f"v.{f.target.dimension.sql}", f, params, dialect) for f in filters
+    )
+    visits = f"SELECT v.visit_id FROM visits v WHERE v.site_id = {site_id} AND {live}"
+    if all(keeps_none(f) for f in filters):
+        return f"NOT coalesce(e.visit_id IN ({visits} AND NOT ({tests})), FALSE)"
+    return f"e.visit_id IN ({visits} AND {tests})"
+
+
 def event_expression(ref: DimensionRef, dialect: str, params: Params) -> str:
     """An `event:` dimension's expression on the event row `e` (its property key a parameter)."""
     sql = ref.dimension.sql
@@ -92,19 +115,16 @@ def event_row_filters(
     """Conditions on an event row `e`: event filters directly, visit filters through the
     event's visit. Attribution filters have no meaning for single events here."""
     conditions: list[str] = []
-    visit: list[str] = []
+    visit: list[Filter] = []
     for f in filters:
         level = f.target.dimension.level
         if level == "event":
             expression = event_expression(f.target, dialect, params)
             conditions.append(condition(expression, f, params, dialect))
         elif level == "visit":
-            visit.append(condition(f"v.{f.target.dimension.sql}", f, params, dialect))
+            visit.append(f)
         else:
             raise QueryError("filters", f"{f.target.name} cannot filter this report")
     if visit:
-        conditions.append(
-            f"e.visit_id IN (SELECT v.visit_id FROM visits v WHERE v.site_id = {site_id}"
-            f" AND {live} AND {' AND '.join(visit)})"
-        )
+        conditions.append(through_visit(visit, dialect, params, site_id, live))
     return conditions
