@@ -41,8 +41,9 @@ def test_tokens_are_stored_hashed(dashboard: Dashboard) -> None:
 def test_a_shared_link_token_only_reads(dashboard: Dashboard) -> None:
     link, _ = dashboard.access.add_shared_link(site_id(dashboard, dashboard.site))
     client = dashboard.client
-    assert client.get(EVENTS.format(dashboard.site), headers=bearer(link)).status_code == 200
-    assert client.get(EVENTS.format(dashboard.other), headers=bearer(link)).status_code == 403
+    realtime = "/api/v1/realtime?site={}"
+    assert client.get(realtime.format(dashboard.site), headers=bearer(link)).status_code == 200
+    assert client.get(realtime.format(dashboard.other), headers=bearer(link)).status_code == 403
     # A write endpoint refuses it (the admin replay is one; any non-query POST is).
     refused = client.post("/api/admin/faults", headers=bearer(link))
     assert refused.status_code in (401, 403)

@@ -8,10 +8,18 @@ Every read endpoint asks `authorize_site` the same question the same way. Creden
 - the dashboard's session cookie, on same-origin requests only, with the CSRF token for anything
   that changes state; the user reads the sites granted to them (all when none are named).
 Public keys read nothing. This module does not store credentials (`config/access.py` does).
+
+Which sites a credential reads is one question; what it may see of them is the other, answered
+here once for every endpoint: each request has a `Reach` (aggregates, persons, settings,
+erasure), and each kind of credential reaches a fixed set of them (`REACHES`). An API endpoint's
+reach follows from its method and path, and any path not declared aggregate counts as reading
+persons, so a new endpoint is closed to shared links unless it is declared otherwise; a dashboard
+view declares its reach where it is routed (`dashboard/routing.py`).
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -24,6 +32,46 @@ from clycyo.web import sessions
 # POST endpoints that only read (a query body is too large for a URL); a read-only credential
 # may use them.
 READ_ONLY_POST_PREFIXES = ("/api/v1/query",)
+
+
+class Reach(enum.Enum):
+    """What a request reads or changes of a site."""
+
+    AGGREGATES = "aggregates"  # counts, rates and sums: what a shared dashboard shows
+    PERSONS = "persons"  # who did what: people, timelines, a funnel step's persons, raw events
+    SETTINGS = "settings"  # the settings page: the snippet, shared links and API tokens
+    ERASE = "erase"  # erasing a person's events and identities
+
+
+REACHES: dict[str, frozenset[Reach]] = {
+    "secret_key": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.ERASE}),
+    "api_token": frozenset({Reach.AGGREGATES, Reach.PERSONS}),
+    "session": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.SETTINGS}),
+    "shared_link": frozenset({Reach.AGGREGATES}),
+}
+# The site endpoints of the API that answer only aggregates (the query API and its reports, the
+# realtime counts); every other one names persons or carries their events.
+AGGREGATE_PATHS = frozenset(
+    {
+        "/api/v1/query",
+        "/api/v1/query/funnel",
+        "/api/v1/query/retention",
+        "/api/v1/query/journeys",
+        "/api/v1/realtime",
+    }
+)
+_CREDENTIAL_NAMES = {
+    "secret_key": "a secret key",
+    "api_token": "an API token",
+    "session": "a dashboard login",
+    "shared_link": "a shared link",
+}
+_REACH_VERBS = {
+    Reach.AGGREGATES: "read this site",
+    Reach.PERSONS: "read persons",
+    Reach.SETTINGS: "manage settings",
+    Reach.ERASE: "erase persons (the site's secret key can)",
+}
 
 
 class ApiError(Exception):
@@ -46,6 +94,23 @@ class Grant:
 
     def may_read(self, site_id: int) -> bool:
         return self.site_ids is None or site_id in self.site_ids
+
+    def reaches(self, reach: Reach) -> bool:
+        return reach in REACHES[self.kind]
+
+
+def refusal(kind: str, reach: Reach) -> str:
+    """Why a credential of `kind` is refused a request of `reach`."""
+    return f"authorization: {_CREDENTIAL_NAMES[kind]} cannot {_REACH_VERBS[reach]}"
+
+
+def request_reach(request: Request) -> Reach:
+    """The reach of a request to a site endpoint of the API, from its method and path."""
+    if request.method == "DELETE":
+        return Reach.ERASE
+    if request.url.path in AGGREGATE_PATHS:
+        return Reach.AGGREGATES
+    return Reach.PERSONS
 
 
 def is_read_request(request: Request) -> bool:
@@ -89,12 +154,16 @@ def request_grant(request: Request) -> Grant:
 
 
 def authorize_site(request: Request, domain: str | None = None) -> Site:
-    """The site named by `?site=` (or `domain`), if the request's credentials may read it."""
+    """The site named by `?site=` (or `domain`), if the request's credentials may read it and
+    reach what the request asks (`request_reach`)."""
     runtime = request.app.state.runtime
     wanted = domain or request.query_params.get("site")
     if not wanted:
         raise ApiError(400, "site: required")
     grant = request_grant(request)
+    reach = request_reach(request)
+    if not grant.reaches(reach):
+        raise ApiError(403, refusal(grant.kind, reach))
     target = runtime.directory.by_domain(wanted.strip().lower().removeprefix("www."))
     if target is None or not grant.may_read(target.id):
         raise ApiError(403, f"site: these credentials cannot read {wanted}")

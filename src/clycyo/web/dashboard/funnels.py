@@ -96,9 +96,9 @@ def funnel_view(ctx: ViewContext) -> Page:
                 "conversion": found["conversion_rate"],
                 "from_previous": found["step_conversion_rate"],
                 "dropped": found["dropoff"],
-                "persons": None
-                if ctx.viewer.shared
-                else f"{ctx.viewer.base}/funnels/{funnel.id}/steps/{index + 1}",
+                "persons": f"{ctx.viewer.base}/funnels/{funnel.id}/steps/{index + 1}"
+                if ctx.viewer.reads_persons
+                else None,
             }
         )
     return Page(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from clycyo.web.access import Reach
 from clycyo.web.dashboard import (
     funnels,
     home,
@@ -36,27 +37,29 @@ def dashboard_routes() -> list[BaseRoute]:
         Route("/sites", home.sites_page, methods=["GET"]),
         Route("/sites/go", home.switch_site, methods=["GET"]),
         Mount("/assets", StaticFiles(directory=rendering.STATIC, follow_symlink=False)),
-        *view_routes("", overview.overview, "overview"),
-        *view_routes("/panels/{panel}", panels.panel, "overview"),
-        *view_routes("/funnels", funnels.funnel_list, "funnels"),
+        *view_routes("", overview.overview, "overview", reach=Reach.AGGREGATES),
+        *view_routes("/panels/{panel}", panels.panel, "overview", reach=Reach.AGGREGATES),
+        *view_routes("/funnels", funnels.funnel_list, "funnels", reach=Reach.AGGREGATES),
         Route("/sites/{domain}/funnels", funnels.create_funnel, methods=["POST"]),
         Route(
             "/sites/{domain}/funnels/{funnel_id:int}/delete",
             funnels.delete_funnel,
             methods=["POST"],
         ),
-        *view_routes("/funnels/{funnel_id:int}", funnels.funnel_view, "funnels"),
+        *view_routes(
+            "/funnels/{funnel_id:int}", funnels.funnel_view, "funnels", reach=Reach.AGGREGATES
+        ),
         *view_routes(
             "/funnels/{funnel_id:int}/steps/{step:int}",
             funnels.step_persons,
             "funnels",
-            shared=False,  # who the persons are is not for a shared link
+            reach=Reach.PERSONS,
         ),
-        *view_routes("/why", why.why_view, "why"),
-        *view_routes("/people", people.search, "people", shared=False),
-        *view_routes("/people/{person:path}", people.person_view, "people", shared=False),
-        *view_routes("/realtime", realtime.realtime_view, "realtime"),
-        *view_routes("/settings", settings.settings_view, "settings", shared=False),
+        *view_routes("/why", why.why_view, "why", reach=Reach.AGGREGATES),
+        *view_routes("/people", people.search, "people", reach=Reach.PERSONS),
+        *view_routes("/people/{person:path}", people.person_view, "people", reach=Reach.PERSONS),
+        *view_routes("/realtime", realtime.realtime_view, "realtime", reach=Reach.AGGREGATES),
+        *view_routes("/settings", settings.settings_view, "settings", reach=Reach.SETTINGS),
         Route("/sites/{domain}/settings/reporting", settings.update_reporting, methods=["POST"]),
         Route("/sites/{domain}/settings/links", settings.add_link, methods=["POST"]),
         Route("/sites/{domain}/settings/links/revoke", settings.revoke_link, methods=["POST"]),

@@ -3,8 +3,9 @@
 A view is a plain function of a `ViewContext` returning a `Page` (a template and its data); it
 runs in a worker thread because it waits on the event store. The wrapper here resolves the viewer
 (credentials), parses the view state from the query string and picks the representation, so no
-view repeats that and none can forget it. A view registered with `shared=False` (people, settings)
-does not exist under a shared link.
+view repeats that and none can forget it. Every view is routed with the `Reach` it needs (persons,
+settings or only aggregates); the viewer is refused before the view runs when its credential does
+not reach that far, and a view beyond a shared link's reach has no `/share/…` route at all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from clycyo.runtime import Runtime
+from clycyo.web.access import REACHES, Reach
 from clycyo.web.dashboard import rendering
 from clycyo.web.dashboard.params import ViewState, view_state
 from clycyo.web.dashboard.stats import QueryFailed
@@ -88,13 +90,13 @@ async def render_view(
     return rendering.render_html(request, page.template, data, page.status)
 
 
-def _endpoint(view: View, section: str, *, shared: bool, as_json: bool) -> Any:
+def _endpoint(view: View, section: str, reach: Reach, *, shared: bool, as_json: bool) -> Any:
     async def endpoint(request: Request) -> Response:
         try:
             if shared:
-                viewer = shared_viewer(request, request.path_params["token"])
+                viewer = shared_viewer(request, request.path_params["token"], reach)
             else:
-                viewer = site_viewer(request, request.path_params["domain"])
+                viewer = site_viewer(request, request.path_params["domain"], reach)
         except NotAllowed as exc:
             return not_allowed(request, exc, as_json)
         return await render_view(request, viewer, section, view, as_json=as_json)
@@ -102,13 +104,15 @@ def _endpoint(view: View, section: str, *, shared: bool, as_json: bool) -> Any:
     return endpoint
 
 
-def view_routes(path: str, view: View, section: str, *, shared: bool = True) -> list[Route]:
-    """Routes for `view` at `path` below a site's prefix ("" for the site's main view)."""
+def view_routes(path: str, view: View, section: str, *, reach: Reach) -> list[Route]:
+    """Routes for `view`, which needs `reach`, at `path` below a site's prefix ("" for the site's
+    main view)."""
     routes = []
+    shared = reach in REACHES["shared_link"]
     prefixes = [("/sites/{domain}", False)] + ([("/share/{token}", True)] if shared else [])
     for prefix, is_shared in prefixes:
         # The `.json` route goes first: `{domain}` would otherwise swallow the suffix.
         for as_json, suffix in ((True, ".json"), (False, "")):
-            endpoint = _endpoint(view, section, shared=is_shared, as_json=as_json)
+            endpoint = _endpoint(view, section, reach, shared=is_shared, as_json=as_json)
             routes.append(Route(prefix + path + suffix, endpoint, methods=["GET"]))
     return routes

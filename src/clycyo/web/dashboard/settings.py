@@ -73,8 +73,8 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
 
 
 def settings_view(ctx: ViewContext) -> Page:
-    if ctx.viewer.session is None:  # an API token reads data; it does not manage credentials
-        raise NotAllowed(404, "settings are for logged-in users")
+    # Routed with `Reach.SETTINGS`: only a logged-in user gets here (an API token reads data; it
+    # does not manage credentials).
     return Page("settings.html", settings_data(ctx.request, ctx.viewer))
 
 

@@ -3,8 +3,10 @@
 Two doors lead to the same views: `/sites/{domain}/…` for a logged-in user (or, on the `.json`
 twins, any credential `web/access.py` accepts: API token, secret key) and `/share/{token}/…` for a
 read-only shared link. A `Viewer` carries what the views and templates need from that: the site,
-the URL prefix for links, whether anything may be changed, and the user's other sites. A revoked
-link, an unknown site and a site the user may not read all look the same from outside (404).
+the URL prefix for links, whether anything may be changed, what the credential reaches (a shared
+link: aggregates only, see `web/access.py`) and the user's other sites. Each view is routed with
+the reach it needs, checked here before it runs. A revoked link, an unknown site, a site the
+user may not read and a view beyond the credential's reach all look the same from outside (404).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from starlette.requests import Request
 from clycyo.config.access import DashboardSession
 from clycyo.config.store import Site
 from clycyo.web import sessions
-from clycyo.web.access import ApiError, request_grant
+from clycyo.web.access import REACHES, ApiError, Reach, request_grant
 
 
 class NotAllowed(Exception):
@@ -35,12 +37,17 @@ class Viewer:
     site: Site
     base: str  # URL prefix of this site's views: /sites/DOMAIN or /share/TOKEN
     read_only: bool
+    reaches: frozenset[Reach]
     session: DashboardSession | None = None
     sites: tuple[Site, ...] = field(default=())  # the user's sites, for the site switcher
 
     @property
     def shared(self) -> bool:
         return self.base.startswith("/share/")
+
+    @property
+    def reads_persons(self) -> bool:
+        return Reach.PERSONS in self.reaches
 
     @property
     def csrf_token(self) -> str:
@@ -65,19 +72,20 @@ def user_sites(request: Request, session: DashboardSession) -> list[Site]:
     return [s for s in every if allowed is None or s.id in allowed]
 
 
-def site_viewer(request: Request, domain: str) -> Viewer:
-    """The viewer of `/sites/{domain}/…`; raises NotAllowed."""
+def site_viewer(request: Request, domain: str, reach: Reach) -> Viewer:
+    """The viewer of a view of `reach` at `/sites/{domain}/…`; raises NotAllowed."""
     runtime = request.app.state.runtime
     try:
         grant = request_grant(request)
     except ApiError as exc:
         raise NotAllowed(401, exc.message) from None
     site = runtime.directory.by_domain(domain.strip().lower().removeprefix("www."))
-    if site is None or not grant.may_read(site.id):
-        raise NotAllowed(404, "no such site")
+    if site is None or not grant.may_read(site.id) or not grant.reaches(reach):
+        raise NotAllowed(404, "no such site" if site is None else "no such page")
     session = sessions.current_session(request) if grant.kind == "session" else None
     others = tuple(user_sites(request, session)) if session else ()
-    return Viewer(site, f"/sites/{site.domain}", grant.read_only, session, others)
+    reaches = REACHES[grant.kind]
+    return Viewer(site, f"/sites/{site.domain}", grant.read_only, reaches, session, others)
 
 
 def form_viewer(request: Request, domain: str, session: DashboardSession) -> Viewer:
@@ -86,13 +94,17 @@ def form_viewer(request: Request, domain: str, session: DashboardSession) -> Vie
     mine = user_sites(request, session)
     if site is None or all(s.id != site.id for s in mine):
         raise NotAllowed(404, "no such site")
-    return Viewer(site, f"/sites/{site.domain}", False, session, tuple(mine))
+    return Viewer(site, f"/sites/{site.domain}", False, REACHES["session"], session, tuple(mine))
 
 
-def shared_viewer(request: Request, token: str) -> Viewer:
-    """The viewer of `/share/{token}/…`: the link's one site, read-only; raises NotAllowed."""
+def shared_viewer(request: Request, token: str, reach: Reach) -> Viewer:
+    """The viewer of a view of `reach` at `/share/{token}/…`: the link's one site, read-only;
+    raises NotAllowed."""
     link = sessions.access_store(request).shared_link(token)
     site = None if link is None else request.app.state.runtime.directory.by_id(link.site_id)
     if site is None:
         raise NotAllowed(404, "this link does not exist or was revoked")
-    return Viewer(site, f"/share/{token}", read_only=True)
+    reaches = REACHES["shared_link"]
+    if reach not in reaches:
+        raise NotAllowed(404, "no such page")
+    return Viewer(site, f"/share/{token}", read_only=True, reaches=reaches)
