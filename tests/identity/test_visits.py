@@ -114,3 +114,25 @@ def test_compaction_folds_cancelled_states_and_changes_no_answer(world: SmallWor
     assert store.execute("SELECT count(*), sum(sign) FROM visits") == [(1, 1)]
     assert world.query(metrics=list(VISIT_METRICS), dimensions=["visit:exit_page"]) == before
     assert before["results"][0]["dimensions"] == ["/p63"]
+
+
+def test_an_engagement_report_counts_a_day_at_most_and_no_number_counts_nothing(
+    world: SmallWorld,
+) -> None:
+    """`engaged_ms` is the client's to set: values no 64-bit sum holds must not stop the writer."""
+    world.send(
+        world.pageview("v1", 60, "/"),
+        world.browser("v1", 61, "engagement", props={"engaged_ms": "inf"}),
+        world.browser("v1", 62, "engagement", props={"engaged_ms": "1e300"}),
+        world.browser("v1", 63, "engagement", props={"engaged_ms": 9e18}),
+        world.browser("v1", 64, "engagement", props={"engaged_ms": "nan"}),
+        world.browser("v1", 65, "engagement", props={"engaged_ms": -5}),
+        world.browser("v1", 66, "engagement", props={"engaged_ms": 1500}),
+    )
+    world.send(world.pageview("v1", 70, "/later"))
+    assert world.totals("visits", "pageviews", "events") == [1, 2, 8]
+    day_ms = 24 * 3600 * 1000
+    assert world.runtime.store.execute(
+        "SELECT engaged_ms FROM visits v WHERE sign = 1 AND NOT EXISTS (SELECT 1 FROM visits c"
+        " WHERE c.visit_id = v.visit_id AND c.state = v.state AND c.sign = -1)"
+    ) == [(2 * day_ms + 1500,)]

@@ -10,6 +10,7 @@ interaction. This module holds the rules of one visit; finding the visit is `ses
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass
 from typing import Any
@@ -182,11 +183,22 @@ def _place_of(event: Event) -> tuple[str | None, ...]:
     return (event.country, event.region, event.city, event.browser, event.os, event.device)
 
 
+# An engagement report counts for a day at most: `engaged_ms` is a prop the client sets, and the
+# visit's sum is stored as a 64-bit integer ("1e300" or "inf" would not fit, nor would a few sums
+# of "9e18").
+_MAX_ENGAGED_MS = 24 * 3600 * 1000
+
+
 def _milliseconds(value: str | None) -> int:
+    if value is None:
+        return 0
     try:
-        return max(0, int(float(value))) if value is not None else 0
+        milliseconds = float(value)
     except ValueError:
         return 0
+    if not math.isfinite(milliseconds):  # nan and inf: no time
+        return 0
+    return int(min(max(milliseconds, 0.0), _MAX_ENGAGED_MS))
 
 
 def from_row(row: dict[str, Any]) -> Visit:
