@@ -78,8 +78,11 @@ class Plan:
     only: tuple[tuple[Any, ...], ...] | None = None
     bitmap_bits: int = 20  # approximate distinct counts: bitmaps of 2**bitmap_bits bits
     # Which table holds the events of an events-based plan: "events", or a narrow copy of the
-    # kinds the query looks at ("pageviews", "actions"; see identity/schema.py).
+    # kinds the query looks at ("pageviews", "actions"; see identity/schema.py). A visits-based
+    # plan looks there for the events its event filters match ("events" or "pageviews").
     table: str = "events"
+    # Only pageviews count (and, for a visits-based plan, match the event filters).
+    pageviews_only: bool = False
 
 
 @dataclass
@@ -179,6 +182,8 @@ def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
     joined = base != VISITS and any(d.dimension.level == "visit" for d in st.plan.dimensions)
     event_semi: list[str] = []
     visit_semi: list[Filter] = []
+    if st.plan.pageviews_only and st.plan.table != "pageviews":
+        (event_semi if base == VISITS else st.where).append(st.sql(registry.IS_PAGEVIEW))
     for f in st.plan.filters:
         level = f.target.dimension.level
         if level == "event":
@@ -191,8 +196,9 @@ def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
         elif level == "visit":
             visit_semi.append(f)
     if event_semi:
+        table = "pageviews" if st.plan.table == "pageviews" else "events"
         st.where.append(
-            f"v.visit_id IN (SELECT e.visit_id FROM events e WHERE e.site_id = {site_id}"
+            f"v.visit_id IN (SELECT e.visit_id FROM {table} e WHERE e.site_id = {site_id}"
             f" AND e.time >= {start} AND {' AND '.join(event_semi)})"
         )
     if visit_semi:

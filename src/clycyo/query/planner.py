@@ -5,7 +5,10 @@ states, unless the query looks at events (an `event:` dimension or filter): then
 ones come from events, and the visit-only ones keep visits but only those with a matching event.
 Money comes from the ledger. `conversions` counts persons with an event matching the event
 filters, or without them, persons who paid; `conversion_rate` divides it by the visitors counted
-without the event filters. This module decides; `builder.py` writes the SQL.
+without the event filters. A query that looks at pages and names no events counts persons,
+visits and conversions from pageviews, `events` from every event (`looks_at_pageviews`): the
+two kinds are separate statements, so that no metric's value depends on the others asked with
+it. This module decides; `builder.py` writes the SQL.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from clycyo.query.spec import DimensionRef, Query
 VISITORS_WITHOUT_EVENT_FILTERS = "visitors (no event filters)"
 # Events that are not in `actions` (see identity/schema.py); pages are looked at in `pageviews`.
 _NOT_ACTIONS = frozenset({"pageview", "engagement", "web_vital"})
-_PAGE_DIMENSIONS = frozenset({"event:page", "event:hostname", "event:name", "event:origin"})
+_PAGEVIEW_COLUMNS = frozenset({"event:page", "event:hostname", "event:name", "event:origin"})
+_PAGES = frozenset({"event:page", "event:hostname"})
+# Counted from pageviews when the query looks at pages (with the visit-only metrics).
 _PAGE_METRICS = frozenset({"visitors", "visits", "pageviews", "conversions"})
 
 
@@ -48,12 +53,25 @@ def _base(metric: Metric, query: Query, event_context: bool) -> str:
     return EVENTS
 
 
-def events_table(query: Query, metrics: list[Metric]) -> str:
-    """The narrowest table that holds every event the query looks at.
+def _event_refs(query: Query) -> list[DimensionRef]:
+    refs = [d for d in query.dimensions if d.dimension.level == "event"]
+    return refs + [f.target for f in query.event_filters]
 
-    A positive `event:name` filter of names that are all actions reads `actions`. A query that
-    looks at pages only (`event:page`, `event:hostname`) and counts visitors, visits or
-    pageviews reads `pageviews`: without an `event:name` filter, a page means its pageviews.
+
+def looks_at_pageviews(query: Query) -> bool:
+    """Whether persons, visits and conversions count pageviews only: the query looks at pages
+    (an `event:page` or `event:hostname` dimension or filter) and names no events (no
+    `event:name` dimension or filter). A page then means its pageviews, whatever else is asked."""
+    refs = _event_refs(query)
+    return any(r.name in _PAGES for r in refs) and all(r.name != "event:name" for r in refs)
+
+
+def events_table(query: Query, pageviews_only: bool) -> str:
+    """The narrowest table that holds every event a statement looks at.
+
+    A positive `event:name` filter of names that are all actions reads `actions`. Pageviews
+    only (`pageviews_only`, or an `event:name` filter of `pageview`) read `pageviews` when it
+    has every event dimension and filter of the query. The choice never changes an answer.
     """
     names: set[str] | None = None
     for f in query.event_filters:
@@ -61,13 +79,17 @@ def events_table(query: Query, metrics: list[Metric]) -> str:
             names = set(f.values) if names is None else names & set(f.values)
     if names and not names & _NOT_ACTIONS:
         return "actions"
-    refs = [d for d in query.dimensions if d.dimension.level == "event"]
-    refs += [f.target for f in query.event_filters]
-    pages_only = all(ref.name in _PAGE_DIMENSIONS for ref in refs)
-    if names is None and any(r.name == "event:name" for r in refs):
-        return "events"  # an event:name dimension or a negative filter: every kind of event
-    counts_pages = all(m.name in _PAGE_METRICS for m in metrics) or names == {"pageview"}
-    if pages_only and (names is None or names == {"pageview"}) and counts_pages:
+    in_pageviews = all(ref.name in _PAGEVIEW_COLUMNS for ref in _event_refs(query))
+    if in_pageviews and (pageviews_only or names == {"pageview"}):
+        return "pageviews"
+    return "events"
+
+
+def _table(base: str, query: Query, pageviews_only: bool) -> str:
+    """Where an events plan reads, or a visits plan looks for its visits' matching events."""
+    if base == EVENTS:
+        return events_table(query, pageviews_only)
+    if base == VISITS and events_table(query, pageviews_only) == "pageviews":
         return "pageviews"
     return "events"
 
@@ -76,7 +98,9 @@ def plan(query: Query, approximate: bool) -> list[Part]:
     dims = query.dimensions
     event_dims = [d for d in dims if d.dimension.level == "event"]
     event_context = bool(event_dims or query.event_filters)
-    by_base: dict[str, list[Metric]] = {}
+    pages = looks_at_pageviews(query)
+    # (base, pageviews only) → its metrics: one statement each.
+    groups: dict[tuple[str, bool], list[Metric]] = {}
     wanted = list(query.metrics)
     rate = registry.METRICS["conversion_rate"]
     if rate in wanted and registry.METRICS["conversions"] not in wanted:
@@ -89,9 +113,12 @@ def plan(query: Query, approximate: bool) -> list[Part]:
             raise QueryError(
                 f"metrics[{index}]", f"{metric.name} cannot be broken down by {event_dims[0].name}"
             )
-        by_base.setdefault(base, []).append(metric)
+        pageviews_only = pages and (
+            base == VISITS or (base == EVENTS and metric.name in _PAGE_METRICS)
+        )
+        groups.setdefault((base, pageviews_only), []).append(metric)
     every_dimension = tuple(range(len(dims)))
-    single = len(by_base) == 1 and rate not in query.metrics
+    single = len(groups) == 1 and rate not in query.metrics
     only_time = bool(dims) and all(d.dimension.level == "time" for d in dims)
     parts = [
         Part(
@@ -103,12 +130,13 @@ def plan(query: Query, approximate: bool) -> list[Part]:
                 approximate,
                 query.order_by if single and not only_time else (),
                 query.limit if single and not only_time else None,
-                table=events_table(query, metrics) if base == EVENTS else "events",
+                table=_table(base, query, pageviews_only),
+                pageviews_only=pageviews_only,
             ),
             tuple(m.name for m in metrics),
             every_dimension,
         )
-        for base, metrics in by_base.items()
+        for (base, pageviews_only), metrics in groups.items()
     ]
     if rate in query.metrics:
         parts.append(_all_visitors(query, approximate))
