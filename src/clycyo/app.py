@@ -20,6 +20,7 @@ from clycyo.integrations import stripe
 from clycyo.runtime import Runtime
 from clycyo.web import (
     admin_api,
+    error_pages,
     events_api,
     maintenance_api,
     metrics,
@@ -79,7 +80,7 @@ def web_routes() -> list[BaseRoute]:
 def build_app(runtime: Runtime) -> Any:
     raw = raw_routes(runtime)
     stripe_webhook = stripe.StripeWebhook(runtime.ingest, runtime.directory, runtime.stripe_links)
-    web = Starlette(routes=web_routes())
+    web = Starlette(routes=web_routes(), exception_handlers=error_pages.HANDLERS)
     web.state.runtime = runtime
     maintenance: list[asyncio.Task[None]] = []
 

@@ -4,7 +4,8 @@ Ranges are whole calendar days in the site's time zone (`sites.timezone`, defaul
 is today so far, "Nd" the N days ending today, "month" this month so far, "Nmo" the N months
 ending this one, ["YYYY-MM-DD", "YYYY-MM-DD"] both days included; full ISO times are taken as
 they are. The end is exclusive. The previous period of a range is the equally long range just
-before it. This module does no SQL.
+before it. Days and times lie between 1920 and 2299: ClickHouse's times hold 1900 to 2299, so a
+range and its previous period are always times both engines can hold. This module does no SQL.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from clycyo.query.errors import QueryError
 _DAYS = re.compile(r"^(\d{1,4})d$")
 _MONTHS = re.compile(r"^(\d{1,3})mo$")
 MAX_DAYS = 3660
+FIRST_DAY = dt.date(1920, 1, 1)  # a previous period of MAX_DAYS still starts after 1900
+LAST_DAY = dt.date(2299, 12, 30)  # its end (the next midnight, UTC) still in 2299
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,18 @@ def _utc(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     return local.replace(tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def _within(day: dt.date, field: str, text: str) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise QueryError(field, f"{text!r} is not between {FIRST_DAY} and {LAST_DAY}")
+
+
 def _day(text: str, field: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise QueryError(field, f"expected a date YYYY-MM-DD, got {text!r}") from None
+    _within(day, field, text)
+    return day
 
 
 def _instant(text: str, field: str, tz: ZoneInfo) -> dt.datetime:
@@ -65,6 +75,7 @@ def _instant(text: str, field: str, tz: ZoneInfo) -> dt.datetime:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise QueryError(field, f"expected a date or an ISO time, got {text!r}") from None
+    _within(value.date(), field, text)
     if value.tzinfo is None:
         return _utc(value, tz)
     return value.astimezone(dt.UTC).replace(tzinfo=None)

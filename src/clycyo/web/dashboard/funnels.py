@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from clycyo.config.funnels import MAX_STEPS, Funnel, FunnelError, FunnelStore, check_step
 from clycyo.web.dashboard import stats
 from clycyo.web.dashboard.forms import FormRejected, posted_by_user
+from clycyo.web.dashboard.params import stored_id
 from clycyo.web.dashboard.routing import Page, ViewContext, not_allowed, render_view
 from clycyo.web.dashboard.viewer import NotAllowed, form_viewer
 
@@ -70,7 +71,10 @@ def funnel_list(ctx: ViewContext) -> Page:
 
 
 def _the_funnel(ctx: ViewContext) -> Funnel:
-    funnel = funnel_store(ctx.request).get(ctx.viewer.site.id, int(ctx.path_params["funnel_id"]))
+    funnel_id = stored_id(ctx.path_params["funnel_id"])
+    funnel = (
+        None if funnel_id is None else funnel_store(ctx.request).get(ctx.viewer.site.id, funnel_id)
+    )
     if funnel is None:
         raise NotAllowed(404, "no such funnel")
     return funnel
@@ -186,5 +190,7 @@ async def delete_funnel(request: Request) -> Response:
         viewer = form_viewer(request, request.path_params["domain"], session)
     except (FormRejected, NotAllowed) as exc:
         return not_allowed(request, NotAllowed(exc.status, exc.message), False)
-    funnel_store(request).delete(viewer.site.id, int(request.path_params["funnel_id"]))
+    funnel_id = stored_id(request.path_params["funnel_id"])
+    if funnel_id is not None:
+        funnel_store(request).delete(viewer.site.id, funnel_id)
     return RedirectResponse(f"{viewer.base}/funnels", status_code=303)

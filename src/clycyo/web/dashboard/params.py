@@ -3,7 +3,8 @@
 Everything the user picks lives in the query string (`period`, `from`, `to`, `compare`, `f`,
 `metric`), so every view is a plain link that can be bookmarked, shared and reloaded, and the
 `.json` twin of a view takes the same parameters. Parsing is strict: anything malformed falls back
-to the default rather than reaching the query layer. This module runs no query.
+to the default rather than reaching the query layer, and a custom range outside the days the query
+layer takes (`query/dates.py`) is refused (`OutOfRange`). This module runs no query.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
+
+from clycyo.query.dates import FIRST_DAY, LAST_DAY
 
 PERIODS = {
     "today": "Today",
@@ -33,6 +36,22 @@ MAX_FILTER_VALUE_CHARS = 500
 MAX_RANGE_DAYS = 2 * 366
 # A view's own choices that survive a change of period or filter, with the shape they must have.
 KEPT_PARAMS = {"funnel": re.compile(r"^\d{1,9}$"), "window": re.compile(r"^\d{1,3}[hd]$")}
+
+
+MAX_STORED_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no stored row
+
+
+def stored_id(value: object) -> int | None:
+    """`value` (a path parameter or form field) as the id of a stored row, or None."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 0 < number <= MAX_STORED_ID else None
+
+
+class OutOfRange(ValueError):
+    """A well-formed parameter that no report can answer (a day before 1920 or after 2299)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,9 @@ def period_for(key: str, today: dt.date, first: str = "", last: str = "") -> Per
             start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
         except ValueError:
             return period_for(DEFAULT_PERIOD, today)
+        for name, chosen in (("from", start), ("to", end)):
+            if not FIRST_DAY <= chosen <= LAST_DAY:
+                raise OutOfRange(f"{name}: a day between {FIRST_DAY} and {LAST_DAY}")
         start, end = min(start, end), max(start, end)
         start = max(start, end - (MAX_RANGE_DAYS - 1) * day)
         return Period(key, start, end)

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from clycyo.runtime import Runtime
 from clycyo.web.access import REACHES, Reach
 from clycyo.web.dashboard import rendering
-from clycyo.web.dashboard.params import ViewState, view_state
+from clycyo.web.dashboard.params import OutOfRange, ViewState, view_state
 from clycyo.web.dashboard.stats import QueryFailed
 from clycyo.web.dashboard.viewer import NotAllowed, Viewer, shared_viewer, site_viewer
 
@@ -76,7 +76,10 @@ async def render_view(
     """Run `view` for `viewer` (in a worker thread) and render its page as HTML or JSON."""
     params = {k: v for k, v in request.path_params.items() if k not in ("domain", "token")}
     query = dict(request.query_params)
-    state = view_state(query, request.query_params.multi_items(), viewer.today(), CHART_METRICS)
+    try:
+        state = view_state(query, request.query_params.multi_items(), viewer.today(), CHART_METRICS)
+    except OutOfRange as exc:
+        return not_allowed(request, NotAllowed(400, str(exc)), as_json)
     context = ViewContext(request, request.app.state.runtime, viewer, state, query, params)
     try:
         page = await asyncio.to_thread(view, context)

@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from clycyo.config.site_settings import InvalidSetting, known_timezones
 from clycyo.web import sessions
 from clycyo.web.dashboard.forms import FormRejected, posted_by_user
+from clycyo.web.dashboard.params import stored_id
 from clycyo.web.dashboard.routing import Page, ViewContext, not_allowed, render_view
 from clycyo.web.dashboard.viewer import NotAllowed, Viewer, form_viewer
 
@@ -125,10 +126,10 @@ async def update_reporting(request: Request) -> Response:
 async def revoke_link(request: Request) -> Response:
     try:
         viewer, fields, _ = await _posted(request)
-        link_id = int(fields.get("id", ""))
     except (FormRejected, NotAllowed) as exc:
         return not_allowed(request, NotAllowed(exc.status, exc.message), False)
-    except ValueError:
+    link_id = stored_id(fields.get("id", ""))
+    if link_id is None:
         return not_allowed(request, NotAllowed(404, "no such link"), False)
     sessions.access_store(request).revoke_shared_link(link_id, [viewer.site.id])
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
@@ -147,10 +148,10 @@ async def add_token(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     try:
         viewer, fields, _ = await _posted(request)
-        token_id = int(fields.get("id", ""))
     except (FormRejected, NotAllowed) as exc:
         return not_allowed(request, NotAllowed(exc.status, exc.message), False)
-    except ValueError:
+    token_id = stored_id(fields.get("id", ""))
+    if token_id is None:
         return not_allowed(request, NotAllowed(404, "no such token"), False)
     # A user may revoke a token only if every site it reads is one of theirs.
     mine = [s.id for s in viewer.sites] or [viewer.site.id]
