@@ -27,6 +27,8 @@ def markdown() -> str:
     for metric in registry.METRICS.values():
         bases = ", ".join(_BASES[b] for b in metric.recipes) or "conversions and visitors"
         lines.append(f"| `{metric.name}` | {metric.unit} | {bases} | {metric.description} |")
+    ratios = ", ".join(f"`{m.name}`" for m in registry.METRICS.values() if m.ratio)
+    lines += ["", f"Ratios ({ratios}) are `null` where there is nothing to divide; counts are 0."]
     lines += ["", "## Dimensions", ""]
     lines += [
         "Every dimension but `time:*` can also filter (`is`, `is_not`, `contains`, `contains_not`,",

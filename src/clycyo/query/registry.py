@@ -50,6 +50,8 @@ class Metric:
     unit: Literal["count", "percent", "seconds", "money", "number"]
     recipes: dict[str, Recipe]  # base → recipe
     persons: bool = False  # counts persons (needs the identity map)
+    # A quotient: null, not 0, where there is nothing to divide (no visits, no visitors).
+    ratio: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ METRICS: dict[str, Metric] = {
                     _ratio("bounces", "visits", "100.0", 1),
                 )
             },
+            ratio=True,
         ),
         Metric(
             "visit_duration",
@@ -177,6 +180,7 @@ METRICS: dict[str, Metric] = {
                     _ratio("seconds", "visits", "1.0", 0),
                 )
             },
+            ratio=True,
         ),
         Metric(
             "views_per_visit",
@@ -188,6 +192,7 @@ METRICS: dict[str, Metric] = {
                     _ratio("pageviews", "visits"),
                 )
             },
+            ratio=True,
         ),
         Metric(
             "conversions",
@@ -208,6 +213,7 @@ METRICS: dict[str, Metric] = {
             "percent",
             {},
             persons=True,
+            ratio=True,
         ),
         Metric(
             "revenue",
@@ -252,6 +258,7 @@ METRICS: dict[str, Metric] = {
                     both("round({paid} / nullif({paid_orders}, 0), 2)"),
                 )
             },
+            ratio=True,
         ),
     )
 }

@@ -4,7 +4,9 @@
 statement (one per base relation, see `planner.py`) returns rows keyed by dimension values; rows
 merge on those keys, the conversion rate is divided out, empty time buckets are filled with
 zeros, rows are ordered and cut to the limit, and with a comparison the previous period's row
-with the same dimensions (for time buckets: the same position) is attached. Distinct persons are
+with the same dimensions (for time buckets: the same position) is attached. A count of nothing
+is 0; a ratio of nothing (`Metric.ratio`: no visits, no visitors, no orders) is null, and so is
+its change. Distinct persons are
 counted exactly until a period holds `APPROXIMATE_ABOVE_VISITS` visits, and approximately above
 (`meta.approximate`). Money leaves as numbers; amounts in other currencies than the site's go to
 `meta.other_currencies`.
@@ -48,9 +50,15 @@ def should_approximate(store: EventStore, site_id: int, period: Period) -> bool:
     return sizing.visits_in(store, site_id, period) > APPROXIMATE_ABOVE_VISITS
 
 
+def _empty(metric: str) -> Any:
+    """A metric's value where there is nothing to count."""
+    found = registry.METRICS.get(metric)
+    return None if found is not None and found.ratio else 0
+
+
 def _plain(value: Any, metric: str) -> Any:
     if value is None:
-        return 0
+        return _empty(metric)
     unit = registry.METRICS[metric].unit if metric in registry.METRICS else "count"
     if unit == "money":
         return float(value)
@@ -117,7 +125,7 @@ def _merge(
         if "conversion_rate" in names:
             visitors = values.get(VISITORS_WITHOUT_EVENT_FILTERS) or 0
             conversions = values.get("conversions") or 0
-            rate = round(100.0 * conversions / visitors, 2) if visitors else 0.0
+            rate = round(100.0 * conversions / visitors, 2) if visitors else None
             values["conversion_rate"] = rate
         rows.append((key, [_plain(values.get(name), name) for name in names]))
     return rows
@@ -139,8 +147,8 @@ def _fill(
     unit = query.dimensions[position].dimension.sql
     assert isinstance(unit, str)
     known = {key[0]: values for key, values in rows}
-    zeros = [0] * len(query.metrics)
-    return [((bucket,), known.get(bucket, zeros)) for bucket in timeseries.buckets(period, unit)]
+    empty = [_empty(m.name) for m in query.metrics]
+    return [((bucket,), known.get(bucket, empty)) for bucket in timeseries.buckets(period, unit)]
 
 
 def _order(query: Query, rows: list[tuple[Key, list[Any]]]) -> list[tuple[Key, list[Any]]]:
@@ -150,11 +158,17 @@ def _order(query: Query, rows: list[tuple[Key, list[Any]]]) -> list[tuple[Key, l
     def sortable(value: Any) -> tuple[int, Any]:
         return (1, "") if value is None else (0, value)
 
+    def by_metric(value: Any, descending: bool) -> tuple[int, Any]:
+        """Nulls last either way, as the SQL orders them."""
+        if value is None:
+            return (1, 0)
+        return (0, -value if descending else value)
+
     ordered = sorted(rows, key=lambda r: tuple(sortable(v) for v in r[0]))
     for name, descending in reversed(query.order_by):
         if name in metric_index:
             i = metric_index[name]
-            ordered.sort(key=lambda r: r[1][i], reverse=descending)
+            ordered.sort(key=lambda r: by_metric(r[1][i], descending))
         else:
             i = dimension_index[name]
             ordered.sort(key=lambda r: sortable(r[0][i]), reverse=descending)
@@ -175,6 +189,8 @@ def _labels(query: Query, key: Key) -> list[Any]:
 
 
 def _change(metric: str, now: Any, before: Any) -> float | None:
+    if now is None or before is None:
+        return None
     if registry.METRICS[metric].unit == "percent":
         return round(float(now) - float(before), 2)
     if not before:
@@ -273,7 +289,7 @@ def _compare(
             match = before[index] if index is not None and index < len(before) else None
         elif key in by_key:
             match = (key, by_key[key])
-        old_key, old_values = match if match is not None else (key, [0] * len(names))
+        old_key, old_values = match if match is not None else (key, [_empty(n) for n in names])
         result["comparison"] = {
             "dimensions": _labels(query, old_key),
             "metrics": old_values,
