@@ -395,3 +395,70 @@ def test_numeric_ids_are_stored_as_text(server: Site) -> None:
     [stored] = server.events()
     assert (stored["user_id"], stored["order_id"], stored["event_id"]) == ("42", "1001", "7")
     assert (stored["revenue_amount"], stored["revenue_currency"]) == ("5", "USD")
+
+
+def quarantined(site: Site, count: int) -> list[dict[str, Any]]:
+    """The site's quarantine entries, once `count` of them have arrived (oldest first)."""
+    deadline = time.time() + 10
+    while True:
+        listing = json.loads(
+            clycyo("quarantine", "list", "--json", "--limit", "500", data=site.data_dir)
+        )
+        mine = [e for e in listing if e["site"] == site.site]
+        if len(mine) >= count or time.time() > deadline:
+            return mine[::-1]
+        time.sleep(0.1)
+
+
+def test_a_single_event_with_a_field_error_is_rejected_and_quarantined(server: Site) -> None:
+    marker = uid()
+    body = {"key": server.public_key, "name": 5, "event_id": marker}
+    status, answer = server.post("/api/collect", body, headers=browser_headers(server))
+    assert status == 200, answer
+    assert answer == {
+        "accepted": 0,
+        "duplicates": 0,
+        "ignored": 0,
+        "rejected": [{"index": 0, "error": "name: expected str | null, got int"}],
+    }
+    body = {"name": "x", "props": {"a": {"b": 1}}}
+    status, answer = server.post("/api/collect", body, secret=True)
+    assert status == 200, answer
+    assert answer["rejected"] == [
+        {"index": 0, "error": "props.a: expected bool | int | float | str, got object"}
+    ]
+    first, second = quarantined(server, 2)
+    assert first["payload"]["event_id"] == marker
+    assert first["error"] == "name: expected str | null, got int"
+    assert second["payload"]["props"] == {"a": {"b": 1}}
+
+
+def test_a_lone_surrogate_escape_costs_no_event(server: Site) -> None:
+    # What a browser's JSON.stringify writes for text cut between the halves of an emoji.
+    body = (
+        b'{"key": "%s", "batch": [{"name": "ok1"}, {"name": "t", "title": "abc\\ud83d"},'
+        b' {"name": "u", "title": "\\udc00abc"}, {"name": "ok2"}]}' % server.public_key.encode()
+    )
+    headers = browser_headers(server, **{"Content-Type": "text/plain;charset=UTF-8"})
+    status, answer = server.post("/api/collect", body, headers=headers)
+    assert status == 200, answer
+    assert answer["accepted"] == 4
+    titles = {e["name"]: e["title"] for e in server.events()}
+    assert titles == {"ok1": None, "t": "abc\ufffd", "u": "\ufffdabc", "ok2": None}
+
+
+def test_an_unreadable_batch_sent_at_rejects_only_the_events_that_need_it(server: Site) -> None:
+    now_ms = int(time.time() * 1000)
+    batch = [{"name": "no_own_sent_at"}, {"name": "own_sent_at", "sent_at": now_ms}, 5]
+    body = {"batch": batch, "sent_at": "yesterday"}
+    status, answer = server.post("/api/collect", body, secret=True)
+    assert status == 200, answer
+    assert answer["accepted"] == 1
+    assert answer["rejected"] == [
+        {"index": 0, "error": "sent_at: invalid RFC3339 encoded datetime (the batch's)"},
+        {"index": 2, "error": "expected an object, got int"},
+    ]
+    assert [e["name"] for e in server.events()] == ["own_sent_at"]
+    entries = quarantined(server, 2)
+    assert [e["payload"] for e in entries] == [{"name": "no_own_sent_at"}, "5"]
+

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from clycyo.collect import limits
+from clycyo.collect.body import read_body
 from clycyo.collect.formats.shape import checked
 from clycyo.collect.ingest import Invalid
-from clycyo.collect.wire import WireError, decode_body, decode_event, decode_valid_body
+from clycyo.collect.wire import (
+    EventIn,
+    WireError,
+    decode_event,
+    decode_valid_body,
+    without_lone_surrogates,
+)
 
 
 def error_of(body: bytes) -> str:
-    with pytest.raises(WireError) as raised:
-        decode_body(body)
-    return str(raised.value)
+    """Why the body cannot be read, or why its single event is rejected."""
+    try:
+        read = read_body(body)
+    except WireError as exc:
+        return str(exc)
+    [item] = read.items
+    assert isinstance(item, Invalid)
+    return item.error
 
 
 @pytest.mark.parametrize(
@@ -66,10 +79,9 @@ def test_a_valid_batch_decodes_in_one_pass_like_event_by_event() -> None:
     )
     whole = decode_valid_body(body)
     assert whole is not None and whole.batch is not None
-    envelope = decode_body(body)
-    assert envelope.batch is not None
-    assert whole.batch == [decode_event(raw) for raw in envelope.batch]
-    assert whole.sent_at == envelope.sent_at
+    events = msgspec.json.decode(body)["batch"]
+    assert whole.batch == [decode_event(msgspec.json.encode(event)) for event in events]
+    assert whole.sent_at == 1764000000000
 
 
 @pytest.mark.parametrize(
@@ -82,3 +94,100 @@ def test_a_valid_batch_decodes_in_one_pass_like_event_by_event() -> None:
 )
 def test_a_body_with_anything_invalid_is_left_to_the_careful_decoders(body: bytes) -> None:
     assert decode_valid_body(body) is None
+
+
+def test_a_single_event_with_a_field_error_is_read_and_rejected_alone() -> None:
+    read = read_body(b'{"key": "pk_1", "name": 5}')
+    assert read.key == "pk_1"
+    assert read.items == [
+        Invalid(b'{"key": "pk_1", "name": 5}', "name: expected str | null, got int")
+    ]
+    # A key that cannot be read is no key (the request is then a 401), not an unreadable body.
+    assert read_body(b'{"key": 5, "name": "x"}').key is None
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"batch": 5}', "batch: expected array | null, got int"),
+        (b'{"batch": [{"name": "x"}', "body: input data was truncated"),
+        (b"[]", "body: expected object, got array"),
+    ],
+)
+def test_only_a_body_that_cannot_be_read_at_all_is_refused(body: bytes, error: str) -> None:
+    with pytest.raises(WireError) as raised:
+        read_body(body)
+    assert str(raised.value) == error
+
+
+def test_batch_items_that_are_no_object_are_rejected_one_by_one() -> None:
+    read = read_body(b'{"batch": [{"name": "ok"}, 5, "x", null, [], {"name": "ok2"}]}')
+    assert [item.error if isinstance(item, Invalid) else item.name for item in read.items] == [
+        "ok",
+        "expected an object, got int",
+        "expected an object, got str",
+        "expected an object, got null",
+        "expected an object, got array",
+        "ok2",
+    ]
+
+
+def test_an_unreadable_batch_sent_at_rejects_the_events_that_need_it() -> None:
+    read = read_body(
+        b'{"sent_at": "yesterday", "batch": [{"name": "a", "timestamp": 1764000000000},'
+        b' {"name": "b", "sent_at": 1764000000000}]}'
+    )
+    first, second = read.items
+    assert isinstance(first, Invalid)
+    assert first.error == "sent_at: invalid RFC3339 encoded datetime (the batch's)"
+    assert first.raw == b'{"name": "a", "timestamp": 1764000000000}'
+    assert isinstance(second, EventIn) and second.name == "b"
+    assert read.sent_at is None
+
+
+@pytest.mark.parametrize(
+    ("body", "repaired"),
+    [
+        (rb'{"t": "abc\ud83d"}', rb'{"t": "abc\ufffd"}'),
+        (rb'{"t": "\udc00abc"}', rb'{"t": "\ufffdabc"}'),
+        (rb'{"t": "\uD83D\uD83D\uDE00\uDE00"}', rb'{"t": "\ufffd\uD83D\uDE00\ufffd"}'),
+        (rb'{"t": "\\\ud83d"}', rb'{"t": "\\\ufffd"}'),  # an escaped backslash, then one
+        (rb'{"t": "\ud83d\ude00 \\ud83d \n"}', None),  # a pair; text that looks like one
+    ],
+)
+def test_lone_surrogate_escapes_become_the_replacement_character(
+    body: bytes, repaired: bytes | None
+) -> None:
+    assert without_lone_surrogates(body) == repaired
+
+
+def test_a_lone_surrogate_costs_no_event() -> None:
+    body = (
+        b'{"key": "pk_1", "batch": [{"name": "ok1"}, {"name": "t", "title": "abc\\ud83d"},'
+        b' {"name": "u", "title": "\\udc00abc"}, {"name": "ok2", "title": "\\ud83d\\ude00"}]}'
+    )
+    read = read_body(body)
+    assert read.key == "pk_1"
+    assert [(e.name, e.title) for e in read.items if isinstance(e, EventIn)] == [
+        ("ok1", None),
+        ("t", "abc\ufffd"),
+        ("u", "\ufffdabc"),
+        ("ok2", "\U0001f600"),
+    ]
+    # Still refused for what else is wrong, with the offset in the body as sent.
+    assert error_of(b'{"name": "\\ud83d", "x": nope}') == error_of(
+        b'{"name": "\\ufffd", "x": nope}'
+    )
+    assert error_of(b'{"name": "\\ud83d", "x": nope}').startswith("body: JSON is malformed")
+
+
+def test_invalid_utf8_names_the_field_and_the_byte() -> None:
+    assert str(_raised(b'{"name": "x", "title": "ab\xffc"}')) == (
+        "title: not valid UTF-8 (byte 26 of the event)"
+    )
+    assert str(_raised(b'{"name": "x", "props": {"a.b": "\xfe"}}')) == (
+        'props["a.b"]: not valid UTF-8 (byte 32 of the event)'
+    )
+    assert str(_raised(b'{"name": "x", "context": {"user_agent": "\xc3("}}')) == (
+        "context.user_agent: not valid UTF-8 (byte 41 of the event)"
+    )

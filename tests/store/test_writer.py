@@ -473,3 +473,96 @@ def test_the_quarantine_and_the_configuration_sync_each_commit(tmp_path: Path) -
     ):
         assert connect().execute("PRAGMA synchronous").fetchone() == (2,)
         assert connect().execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def _quarantined(folder: Path) -> list[tuple[str, str]]:
+    return [(e.error, e.payload) for e in Quarantine(folder / "q.sqlite").entries(limit=100)]
+
+
+def test_an_event_the_store_refuses_is_quarantined_and_the_rest_is_stored(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """A value validation would not let through, written to the log as a bug or an older
+    version's looser rules would: DECIMAL(18, 6) holds no 10^12. The load is not retried as it
+    was for ever: the refused event goes to the quarantine, the others are stored, and so is
+    everything after."""
+    from clycyo.collect.wire import decode_event
+    from clycyo.identity.deriver import open_deriver
+
+    store = open_store(tmp_path)
+    log = IntakeLog(tmp_path / "intake")
+    writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), deriver=open_deriver(store))
+    poisoned = money("poisoned", "browser", "-1000000000000", order="o-poison")
+    good = [tick(f"g{n}") for n in range(40)]
+    log.append_sync(good[:10], [])
+    log.append_sync([*good[10:25], poisoned, *good[25:]], [])
+    assert writer.wait_loaded(log.last_seq, 30)
+    assert writer.wait_loaded(log.append_sync([tick("later")], []), 10)
+    stored = [row[0] for row in counted_events(store)]
+    assert stored == sorted([e.event_id for e in good] + ["later"])
+    assert store.execute("SELECT count(*) FROM actions") == [(41,)]  # the derived rows too
+    [(error, payload)] = _quarantined(tmp_path)
+    assert error.startswith("store refused the event: ")
+    assert "decimal" in error.lower()  # the engine's own words
+    sent = decode_event(payload.encode())  # in the wire format, so it can be replayed
+    assert (sent.event_id, sent.order_id, sent.origin) == ("poisoned", "o-poison", "browser")
+    assert sent.revenue is not None and sent.revenue.amount == "-1000000000000"
+    assert (writer.stats.refused, writer.stats.quarantined, writer.stats.stored) == (1, 1, 41)
+    assert writer.stats.last_error is None
+    log.close()
+    writer.stop()
+    store.close()
+    # A restart replays nothing of it: the log is loaded past it, and the entry is there once.
+    again = Parts(tmp_path, open_store)
+    again.put(tick("after-restart"))
+    assert again.writer.loaded_seq == again.log.last_seq
+    assert len(counted_events(again.store)) == 42
+    assert len(_quarantined(tmp_path)) == 1
+    again.close()
+
+
+def test_a_replay_of_a_load_with_a_refused_event_quarantines_it_once(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """The log holds records no writer has loaded (a kill -9 after the answer); two refused
+    events among them, in different records, are each quarantined once, however often the
+    writer starts on the same log."""
+    log = IntakeLog(tmp_path / "intake")
+    for n in range(6):
+        batch = [tick(f"r{n}-{i}") for i in range(20)]
+        if n in (1, 4):
+            batch.insert(7, money(f"bad{n}", "server", "1000000000000", order=f"o{n}"))
+        log.append_sync(batch, [])
+    log.close()
+    parts = Parts(tmp_path, open_store)
+    assert parts.writer.wait_loaded(6, 30)
+    parts.close()
+    parts = Parts(tmp_path, open_store)
+    assert parts.writer.loaded_seq == 6
+    assert len(counted_events(parts.store)) == 120
+    errors = sorted(json_payload["event_id"] for json_payload in _payloads(tmp_path))
+    assert errors == ["bad1", "bad4"]
+    parts.close()
+
+
+def _payloads(folder: Path) -> list[dict[str, Any]]:
+    import json
+
+    return [json.loads(payload) for _, payload in _quarantined(folder)]
+
+
+def test_an_error_that_is_not_a_refusal_keeps_the_load_whole(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """A store that cannot be written (down, a full disk) refuses every part of a load alike:
+    nothing is quarantined, the load waits and is stored whole once the store is back."""
+    parts = Parts(tmp_path, open_store)
+    parts.writer.fault_injection = "disk full"
+    seq = parts.log.append_sync([tick("x"), money("m", "server", "5"), tick("y")], [])
+    assert not parts.writer.wait_loaded(seq, 0.5)
+    parts.writer.fault_injection = None
+    assert parts.writer.wait_loaded(seq, 15)
+    assert [row[0] for row in counted_events(parts.store)] == ["m", "x", "y"]
+    assert _quarantined(tmp_path) == []
+    assert parts.writer.stats.refused == 0
+    parts.close()

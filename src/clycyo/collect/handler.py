@@ -9,18 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from clycyo.collect import http, limits
-from clycyo.collect.ingest import Ingest, Invalid
+from clycyo.collect.body import Body, read_body
+from clycyo.collect.ingest import Ingest
 from clycyo.collect.origins import belongs_to, candidate_domains, host_of
 from clycyo.collect.ratelimit import RateLimiter, too_many
-from clycyo.collect.wire import (
-    BodyIn,
-    EventIn,
-    ValidBodyIn,
-    WireError,
-    decode_body,
-    decode_event,
-    decode_valid_body,
-)
+from clycyo.collect.wire import EventIn, WireError
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 from clycyo.store.intake import IntakeUnavailable
@@ -71,15 +64,13 @@ class CollectHandler:
         except http.BodyError as exc:
             await http.send_json(send, exc.status, {"error": exc.message})
             return
-        envelope: BodyIn | ValidBodyIn | None = decode_valid_body(body)
-        if envelope is None:
-            try:
-                envelope = decode_body(body)
-            except WireError as exc:
-                await http.send_json(send, 400, {"error": str(exc)})
-                return
+        try:
+            read = read_body(body)
+        except WireError as exc:
+            await http.send_json(send, 400, {"error": str(exc)})
+            return
 
-        if envelope.batch is not None and len(envelope.batch) > limits.MAX_BATCH_EVENTS:
+        if len(read.items) > limits.MAX_BATCH_EVENTS:
             message = f"batch: more than {limits.MAX_BATCH_EVENTS} events; split it"
             await http.send_json(send, 413, {"error": message})
             return
@@ -94,7 +85,7 @@ class CollectHandler:
                 await http.send_json(send, 401, {"error": "unknown or revoked secret key"})
                 return
         else:
-            site = self._site_of_public_keys(envelope)
+            site = self._site_of_public_keys(read)
             if site is None:
                 await http.send_json(
                     send,
@@ -115,27 +106,15 @@ class CollectHandler:
             await http.send_json(send, status, {"error": message}, retry)
             return
 
-        items: list[EventIn | Invalid]
-        if envelope.batch is None:
-            items = [envelope]
-        elif isinstance(envelope, ValidBodyIn):
-            items = list(envelope.batch)
-        else:
-            items = []
-            for raw in envelope.batch:
-                try:
-                    items.append(decode_event(raw))
-                except WireError as exc:
-                    items.append(Invalid(bytes(raw), str(exc)))
         user_agent = headers.get(b"user-agent")
         try:
             outcome = await self.ingest.ingest(
                 site,
                 trusted,
-                items,
+                read.items,
                 ip=ip,
                 user_agent=None if user_agent is None else user_agent.decode("latin-1"),
-                batch_sent_at=envelope.sent_at if envelope.batch is not None else None,
+                batch_sent_at=read.sent_at,
             )
         except IntakeUnavailable as exc:
             await http.send_json(
@@ -150,12 +129,12 @@ class CollectHandler:
             cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
         await http.send_json(send, 200, outcome.body(), cors)
 
-    def _site_of_public_keys(self, envelope: BodyIn | ValidBodyIn) -> Site | None:
-        keys = {envelope.key} if envelope.key else set()
-        for item in envelope.batch or ():
-            key = item.key if isinstance(item, EventIn) else _peek_key(bytes(item))
-            if key:
-                keys.add(key)
+    def _site_of_public_keys(self, read: Body) -> Site | None:
+        keys = {read.key} if read.key else set()
+        for item in read.items:
+            # An event that did not decode offers no key: it cannot vouch for the request.
+            if isinstance(item, EventIn) and item.key:
+                keys.add(item.key)
         if len(keys) != 1:
             return None
         return self.directory.by_public_key(keys.pop())
@@ -170,14 +149,3 @@ class CollectHandler:
                 headers.append((b"access-control-allow-origin", origin))
         await http.send_empty(send, 204, headers)
 
-
-def _peek_key(raw: bytes) -> str | None:
-    """A per-event public key, found without decoding the whole event."""
-    marker = raw.find(b'"key"')
-    if marker < 0:
-        return None
-    try:
-        event = decode_event(raw)
-    except WireError:
-        return None
-    return event.key

@@ -87,7 +87,6 @@ JSON_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 # Epoch milliseconds beyond this (the year 33658) cannot be a time; it would overflow later.
 _MAX_EPOCH_MS = 10**15
 
-_body_decoder = msgspec.json.Decoder(BodyIn)
 _valid_body_decoder = msgspec.json.Decoder(ValidBodyIn)
 _event_decoder = msgspec.json.Decoder(EventIn)
 # msgspec names the place of an error as `$.a.b`, or `key` in `$.props` when a key is wrong.
@@ -95,6 +94,16 @@ _PATH = re.compile(r" - at (`key` in )?`\$\.?(.*)`$")
 # A map's entries as the wire format allows them, to find the entry msgspec did not name.
 _ENTRY_TYPES: dict[str, tuple[Any, Any]] = {"props": (PropKey, PropValue), "traits": (PropKey, Any)}
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_$-]{1,40}")
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
+# A `\uXXXX` escape of a UTF-16 surrogate: a high one with its low one (a pair, one character),
+# or one alone (group 2). Any other escape, `\\` among them, is matched as itself, so that an
+# escaped backslash followed by `ud83d` is not taken for an escape.
+_SURROGATE_ESCAPE = re.compile(
+    rb"\\(u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    rb"|(u[dD][89a-fA-F][0-9a-fA-F]{2})|.)",
+    re.DOTALL,
+)
+_NOT_AN_OBJECT = re.compile(r"Expected `object`, got `(\w+)`")
 
 
 class WireError(ValueError):
@@ -107,7 +116,7 @@ def describe(exc: Exception, source: bytes | dict[str, Any] | None = None) -> st
     msgspec names a map but not its entry; given the event (`source`, as JSON or as an object),
     an error inside `props` or `traits` names the key, as `props.plan: expected ...`."""
     if isinstance(exc, UnicodeDecodeError):
-        return f"body: not valid UTF-8 (byte {exc.start})"
+        return _not_utf8(exc, source)
     if isinstance(exc, RecursionError):
         return "body: JSON nested too deeply"
     message = str(exc)
@@ -125,6 +134,49 @@ def describe(exc: Exception, source: bytes | dict[str, Any] | None = None) -> st
     if match.group(1):
         reason = f"key {reason}"
     return f"{field}: {reason}"
+
+
+def _not_utf8(exc: UnicodeDecodeError, source: bytes | dict[str, Any] | None) -> str:
+    """`title: not valid UTF-8 (byte 57 of the event)`: msgspec's own offset counts from the
+    start of the string it was reading, and it names no field."""
+    if not isinstance(source, bytes):
+        return "body: not valid UTF-8"
+    try:
+        source.decode()
+    except UnicodeDecodeError as found:
+        offset = found.start
+    else:
+        return "body: not valid UTF-8"
+    # Each bad byte read as a lone surrogate (U+DC80 to U+DCFF), which marks the string holding it;
+    # no escape can make one here, since a body's lone surrogate escapes are replaced first.
+    try:
+        field = _holding_bad_byte(json.loads(source.decode("utf-8", "surrogateescape")), "")
+    except (ValueError, RecursionError):
+        field = None
+    field = field or "body"
+    return f"{field}: not valid UTF-8 (byte {offset} of the event)"
+
+
+def _holding_bad_byte(value: object, path: str, depth: int = 0) -> str | None:
+    """The path of the first string (or the object with the first key) holding a bad byte;
+    below the second level (inside `traits`) the path names the entry, not the whole way down."""
+    if isinstance(value, str):
+        return path if _BAD_BYTE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _BAD_BYTE.search(key):
+                return path or "body"
+            inner = path if depth >= 2 else _entry_name(path, key) if path else key
+            found = _holding_bad_byte(item, inner, depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = path if depth >= 2 else f"{path}[{index}]"
+            found = _holding_bad_byte(item, inner, depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 def _lower_first(text: str) -> str:
@@ -172,15 +224,6 @@ def _entry_name(field: str, key: object) -> str:
     return f"{field}[{json.dumps(shown, ensure_ascii=False)}]"
 
 
-def decode_body(body: bytes) -> BodyIn:
-    try:
-        return _body_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise WireError(describe(exc, body)) from None
-    except JSON_ERRORS as exc:
-        raise WireError(describe(exc)) from None
-
-
 def decode_valid_body(body: bytes) -> ValidBodyIn | None:
     """The body with every event decoded, or None if anything in it is invalid.
 
@@ -197,9 +240,28 @@ def decode_event(raw: msgspec.Raw | bytes) -> EventIn:
     try:
         return _event_decoder.decode(raw)
     except msgspec.ValidationError as exc:
+        # An event that is no object at all has no field to name: say what it is instead.
+        if match := _NOT_AN_OBJECT.fullmatch(str(exc)):
+            raise WireError(f"expected an object, got {match.group(1)}") from None
         raise WireError(describe(exc, bytes(raw))) from None
     except JSON_ERRORS as exc:
-        raise WireError(describe(exc)) from None
+        raise WireError(describe(exc, bytes(raw))) from None
+
+
+def without_lone_surrogates(body: bytes) -> bytes | None:
+    """The body with each escape of a lone UTF-16 surrogate (`\\ud83d` not followed by its low
+    half, or a low half alone) replaced by `\\ufffd`; None when it has none.
+
+    JSON's grammar allows these escapes, and a browser's `JSON.stringify` writes one for half an
+    emoji; msgspec refuses them, and with them the whole body. The replacement is as long as
+    what it replaces, so byte offsets in later error messages still point into the body sent.
+    Only called for a body msgspec refused: the usual body pays nothing for it."""
+    repaired = _SURROGATE_ESCAPE.sub(_replace_lone_surrogate, body)
+    return None if repaired == body else repaired
+
+
+def _replace_lone_surrogate(match: re.Match[bytes]) -> bytes:
+    return b"\\ufffd" if match.group(2) else match.group(0)
 
 
 def instant_us(value: Instant, field: str = "timestamp") -> int:

@@ -75,6 +75,20 @@ class EventStore(Protocol):
         is loaded up to `seq`, all at once."""
         ...
 
+    def rehearse(
+        self,
+        events: pa.Table,
+        *,
+        seq: int,
+        superseded: Sequence[tuple[int, str, str]],
+        derived: Mapping[str, pa.Table] | None = None,
+        source: str = LOCAL_SOURCE,
+    ) -> None:
+        """Do what `write` would with the same arguments, then undo it: raises what `write`
+        would raise, and leaves the store as it was. The writer asks this to find which events
+        of a load the store refuses."""
+        ...
+
     def settle(self) -> None:
         """Tidy up after a burst of writes (the writer calls this once it has been idle for a
         while): e.g. fold a write-ahead log into the database file."""

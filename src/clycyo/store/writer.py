@@ -8,8 +8,11 @@ ids the store already holds (the authority behind the pipeline's short memory), 
 of each order with the server's copy winning, and records the last sequence number it loaded.
 
 Failures never lose data: a batch that fails to load stays in the log and is retried with backoff
-until it succeeds; the thread survives any exception. Other writes (erasure, retention) are
-submitted as jobs and run between batches, so they never race a load.
+until it succeeds; the thread survives any exception. A batch the store refuses because of some
+events' values (`refusals.py`) is not retried as it was, since it would fail the same way for
+ever: the refused events go to the quarantine with the store's error and the rest is loaded.
+Other writes (erasure, retention) are submitted as jobs and run between batches, so they never
+race a load.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from clycyo.store.derive import Deriver
 from clycyo.store.intake import IntakeLog
 from clycyo.store.intake_reader import IntakeReader
 from clycyo.store.quarantine import Quarantine
+from clycyo.store.refusals import is_refusal, reason, rejection
 from clycyo.store.segments import DAMAGED, Record
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ class WriterStats:
     duplicates: int = 0
     superseded: int = 0
     quarantined: int = 0
+    refused: int = 0  # events the store refused, quarantined (also counted in `quarantined`)
     damaged: int = 0  # intake records that could not be read back (see `segments.DAMAGED`)
     batches: int = 0
     failures: int = 0
@@ -408,41 +413,54 @@ class Writer:
         self._settled = False
         events: list[Event] = []
         seqs: list[int] = []
+        places: list[int] = []  # each event's index in its record
         rejections: list[tuple[int, int, Rejection]] = []
         for seq, record in records:
             events.extend(record.events)
             seqs.extend([(source_index << 48) | seq] * len(record.events))
+            places.extend(range(len(record.events)))
             unique_seq = (source_index << 48) | seq
             rejections.extend((unique_seq, index, r) for index, r in enumerate(record.rejections))
-        kept, fingerprints, kept_seqs, superseded = self.dedupe.batch(events, seqs)
         last_seq = records[-1][0]
         # Quarantine first: if the process dies before the store commits, the replay adds the
         # same entries again, which `Quarantine.add` ignores.
         self.quarantine.add(rejections)
-        deriver = self.deriver
-        derived = deriver.derive(kept) if deriver is not None else None
-        try:
-            table = to_arrow(kept, fingerprints, kept_seqs, derived.visit_ids if derived else None)
-            self.store.write(
-                table,
-                seq=last_seq,
-                superseded=superseded,
-                derived=derived.all_tables(table) if derived else None,
-                source=source,
-            )
-        except BaseException:
-            if deriver is not None:
-                deriver.rollback()
-            raise
-        if deriver is not None:
-            deriver.commit()
-        self.dedupe.remember(fingerprints)
+        refused = 0
+        while True:
+            try:
+                kept, superseded = self._store(events, seqs, last_seq, source)
+                break
+            except Exception as exc:
+                if not is_refusal(exc):
+                    raise
+                found = self._refused(events, seqs, last_seq, source, exc)
+                if not found:
+                    raise  # refused as a whole only: not the events' values, retried as it was
+                # An entry is numbered by its record and its place there, below zero so that
+                # it never meets the record's own rejections (numbered from zero): a replay of
+                # the log adds nothing twice.
+                self.quarantine.add(
+                    [(seqs[i], -1 - places[i], rejection(events[i], e)) for i, e in found.items()]
+                )
+                log.error(
+                    "store writer: the store refused %d event(s) of intake log %s (%s); they are"
+                    " in the quarantine, the rest of the load is stored",
+                    len(found),
+                    source,
+                    next(iter(found.values())),
+                )
+                refused += len(found)
+                left = [i for i in range(len(events)) if i not in found]
+                events = [events[i] for i in left]
+                seqs = [seqs[i] for i in left]
+                places = [places[i] for i in left]
         elapsed = time.perf_counter() - started
         WRITE_SECONDS.observe(elapsed)
         stats = self.stats
         stats.duplicates += len(events) - len(kept)
         stats.superseded += len(superseded)
-        stats.quarantined += len(rejections)
+        stats.quarantined += len(rejections) + refused
+        stats.refused += refused
         damaged = [seq for seq, record in records if record is DAMAGED]
         if damaged:
             stats.damaged += len(damaged)
@@ -463,6 +481,70 @@ class Writer:
             self.loaded_seq = last_seq
             self._idle.notify_all()
         self.intake.loaded(last_seq)
+
+    def _store(
+        self, events: list[Event], seqs: list[int], last_seq: int, source: str, *, keep: bool = True
+    ) -> tuple[list[Event], list[tuple[int, str, str]]]:
+        """Store `events` as one load reaching `last_seq` of log `source`; the events kept and
+        the orders superseded. With `keep` false, only rehearse it: nothing stays."""
+        kept, fingerprints, kept_seqs, superseded = self.dedupe.batch(events, seqs)
+        deriver = self.deriver
+        try:
+            derived = deriver.derive(kept) if deriver is not None else None
+            table = to_arrow(kept, fingerprints, kept_seqs, derived.visit_ids if derived else None)
+            (self.store.write if keep else self.store.rehearse)(
+                table,
+                seq=last_seq,
+                superseded=superseded,
+                derived=derived.all_tables(table) if derived else None,
+                source=source,
+            )
+        except BaseException:
+            if deriver is not None:
+                deriver.rollback()
+            raise
+        if not keep:
+            if deriver is not None:
+                deriver.rollback()
+            return kept, superseded
+        if deriver is not None:
+            deriver.commit()
+        self.dedupe.remember(fingerprints)
+        return kept, superseded
+
+    def _refused(
+        self,
+        events: list[Event],
+        seqs: list[int],
+        last_seq: int,
+        source: str,
+        error: Exception,
+    ) -> dict[int, str]:
+        """The events of a load the store refused (`error`), by index, with the store's error:
+        halves of the load are rehearsed, and halves of those that fail, down to single events
+        (a few dozen rehearsals for one bad event among thousands). An error that is not a
+        refusal, met on the way, is raised: the load is then retried as it was."""
+        found: dict[int, str] = {}
+
+        def search(low: int, high: int, failure: Exception | None) -> None:
+            if failure is None:
+                try:
+                    self._store(events[low:high], seqs[low:high], last_seq, source, keep=False)
+                    return
+                except Exception as exc:
+                    if not is_refusal(exc):
+                        raise
+                    failure = exc
+            if high - low == 1:
+                found[low] = reason(failure)
+                return
+            middle = (low + high) // 2
+            search(low, middle, None)
+            search(middle, high, None)
+
+        if events:
+            search(0, len(events), error)
+        return found
 
     def ensure_running(self) -> bool:
         """Start the thread again if something escaped its retry loop; True if it had died."""

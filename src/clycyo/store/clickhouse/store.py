@@ -181,6 +181,25 @@ class ClickHouseStore:
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
     ) -> None:
+        self.load(source, seq, self._tables(events, superseded, derived))
+
+    def rehearse(
+        self,
+        events: pa.Table,
+        *,
+        seq: int,
+        superseded: Sequence[tuple[int, str, str]],
+        derived: Mapping[str, pa.Table] | None = None,
+        source: str = LOCAL_SOURCE,
+    ) -> None:
+        self.load(source, seq, self._tables(events, superseded, derived), keep=False)
+
+    def _tables(
+        self,
+        events: pa.Table,
+        superseded: Sequence[tuple[int, str, str]],
+        derived: Mapping[str, pa.Table] | None,
+    ) -> list[tuple[str, pa.Table]]:
         # `superseded` needs no delete here: a browser copy of an order is left out by every
         # read wherever a server copy exists (query/builder.SUPERSEDED), as it is in `actions`.
         del superseded
@@ -189,11 +208,14 @@ class ClickHouseStore:
             if name not in self.derived_tables:
                 raise ValueError(f"no derived table {name}")
             tables.append((name, table))
-        self.load(source, seq, tables)
+        return tables
 
-    def load(self, source: str, seq: int, tables: Sequence[tuple[str, pa.Table]]) -> None:
+    def load(
+        self, source: str, seq: int, tables: Sequence[tuple[str, pa.Table]], *, keep: bool = True
+    ) -> None:
         """Insert the tables' rows as one load of log `source` that reaches `seq`: the load is
-        whole once this returns, and undone before anything else if it raises."""
+        whole once this returns, and undone before anything else if it raises. With `keep`
+        false the rows are inserted and deleted again, uncommitted (`rehearse`)."""
         with self._lock:
             self._undo_failed()
             log = self._log(source)
@@ -203,12 +225,18 @@ class ClickHouseStore:
                 for name, table in tables:
                     if table.num_rows:
                         self._insert(log, name, table, seq, attempt)
-                self._commit(log, seq)
+                if keep:
+                    self._commit(log, seq)
             except Exception:
                 self._failed = True
                 with contextlib.suppress(Exception):  # else before the next read or load
                     self._undo_failed()
                 raise
+            if not keep:
+                # Rows above the committed sequence are what a failed load leaves: undone so.
+                self._failed = True
+                self._undo_failed()
+                return
             log.dirty = False
 
     def advance(self, source: str, seq: int) -> None:

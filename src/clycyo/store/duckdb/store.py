@@ -163,6 +163,30 @@ class DuckDBStore:
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
     ) -> None:
+        self._write(events, seq, superseded, derived, source, keep=True)
+
+    def rehearse(
+        self,
+        events: pa.Table,
+        *,
+        seq: int,
+        superseded: Sequence[tuple[int, str, str]],
+        derived: Mapping[str, pa.Table] | None = None,
+        source: str = LOCAL_SOURCE,
+    ) -> None:
+        self._write(events, seq, superseded, derived, source, keep=False)
+
+    def _write(
+        self,
+        events: pa.Table,
+        seq: int,
+        superseded: Sequence[tuple[int, str, str]],
+        derived: Mapping[str, pa.Table] | None,
+        source: str,
+        *,
+        keep: bool,
+    ) -> None:
+        """`write`, or with `keep` false the same statements rolled back (`rehearse`)."""
         key = checkpoint_key(source)
         cursor = self.cursor()
         if key not in self._checkpoint_rows:
@@ -200,7 +224,7 @@ class DuckDBStore:
                 finally:
                     cursor.unregister("derived_rows")
             cursor.execute("UPDATE meta SET value = ? WHERE key = ?", [seq, key])
-            cursor.execute("COMMIT")
+            cursor.execute("COMMIT" if keep else "ROLLBACK")
         except BaseException:
             cursor.execute("ROLLBACK")
             raise
