@@ -461,4 +461,3 @@ def test_an_unreadable_batch_sent_at_rejects_only_the_events_that_need_it(server
     assert [e["name"] for e in server.events()] == ["own_sent_at"]
     entries = quarantined(server, 2)
     assert [e["payload"] for e in entries] == [{"name": "no_own_sent_at"}, "5"]
-

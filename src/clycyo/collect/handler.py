@@ -148,4 +148,3 @@ class CollectHandler:
             ):
                 headers.append((b"access-control-allow-origin", origin))
         await http.send_empty(send, 204, headers)
-
