@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 from pathlib import Path
 
-from tests.serverproc import ServerProcess
+from tests.serverproc import ServerProcess, clycyo
 
 IPV4 = ["203.0.113.77", "8.8.4.4", "85.214.132.117"]
 IPV6 = ["2001:db8:85a3::8a2e:370:7334", "2001:4860:4860::8844"]
@@ -42,10 +43,26 @@ def test_no_ip_address_is_written_anywhere(own_server: ServerProcess) -> None:
         assert status == 200, answer
         # An invalid event carrying the address goes to the quarantine.
         site.post("/api/collect", {"batch": [{"name": 1, "context": context}]}, secret=True)
+        # So does one that is not valid UTF-8 (a raw 0xFF byte), in a batch or alone, and one
+        # whose context is no object.
+        event = b'{"name": "ipleak", "title": "\xff", "context": %s}' % json.dumps(context).encode()
+        for body in (b'{"batch": [%s]}' % event, event):
+            status, answer = site.post("/api/collect", body, secret=True)
+            assert status == 200, answer
+            assert answer["rejected"] == [
+                {"index": 0, "error": "title: not valid UTF-8 (byte 29 of the event)"}
+            ]
+        answer = site.post("/api/collect", {"name": "x", "context": address}, secret=True)[1]
+        assert answer["rejected"][0]["error"].startswith("context: expected object")
     stored = site.events()
     assert len(stored) == 2 * len(IPV4 + IPV6), [(e["name"], e["origin"]) for e in stored]
     assert {e["country"] for e in stored} >= {"US", "DE"}, [e["country"] for e in stored]
     own_server.stop()
+    quarantined = json.loads(clycyo("quarantine", "list", "--json", data=own_server.data_dir))
+    assert len(quarantined) == 4 * len(IPV4 + IPV6)
+    assert {e["payload"]["title"] for e in quarantined if e["payload"]["name"] == "ipleak"} == {
+        "\ufffd"
+    }
 
     needles = [form for address in IPV4 + IPV6 for form in forms(address)]
     files = [p for p in own_server.data_dir.rglob("*") if p.is_file()]

@@ -64,14 +64,24 @@ class IngestCounters:
 
 
 def _without_ip(payload: bytes) -> str:
+    """A rejected event as the quarantine keeps it: without the end user's address (`ip`,
+    `context.ip`, or a `context` of another shape, which may hold it), and without anything
+    that cannot be read as JSON, where it could not be found and removed."""
     try:
         value = msgspec.json.decode(payload)
     except JSON_ERRORS:
-        return payload.decode("utf-8", "replace")
+        # Mostly an event rejected for invalid UTF-8: each bad byte read as U+FFFD, whatever it
+        # held (part of an address too, packed in bytes) is gone, and the rest can be scrubbed.
+        try:
+            value = msgspec.json.decode(payload.decode("utf-8", "replace").encode())
+        except JSON_ERRORS:
+            return f"(not kept: {len(payload)} bytes that are not JSON)"
     if isinstance(value, dict):
         context = value.get("context")
         if isinstance(context, dict):
             context.pop("ip", None)
+        elif context is not None:
+            del value["context"]
         value.pop("ip", None)
     return _encode(value).decode()
 
