@@ -108,7 +108,7 @@ def test_login_refuses_wrong_passwords_forged_forms_and_guessing(dashboard: Dash
     assert forged.status_code == 403
     for _ in range(10):
         dashboard.login(client, password="still wrong")
-    dashboard.login(client)  # the right password, but the address is locked for now
+    dashboard.login(client)  # the right password, but the account's delay is not over
     assert client.get("/sites.json").status_code == 401
 
 

@@ -10,7 +10,6 @@ sessions is `config/access.py`'s; this module must not decide which site a user 
 from __future__ import annotations
 
 import hmac
-import secrets
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -19,7 +18,6 @@ from starlette.responses import Response
 from clycyo.config.access import SESSION_TTL_S, AccessStore, DashboardSession
 
 SESSION_COOKIE = "clycyo_session"
-LOGIN_CSRF_COOKIE = "clycyo_login_csrf"  # double-submit token for the login form itself
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -79,20 +77,3 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
-
-
-def login_csrf_token(request: Request) -> str:
-    """The login form's token: the one the browser already holds, or a new one."""
-    return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
-
-
-def set_login_csrf_cookie(response: Response, request: Request, token: str) -> None:
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=3600,
-        httponly=True,
-        samesite="strict",
-        secure=is_https(request),
-        path="/login",
-    )

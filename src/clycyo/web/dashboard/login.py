@@ -1,10 +1,11 @@
 """Logging in and out of the dashboard.
 
-The login form is protected against cross-site posting by a double-submit token (a cookie and a
-hidden field that must match), because there is no session yet to hold a CSRF token. Failed
-attempts are counted per email address and the address is locked for a while after too many, so
-passwords cannot be guessed at scrypt's speed; an unknown address costs the same hashing time as
-a known one, so response times do not tell which addresses have a login.
+There is no session yet to hold a CSRF token, so the login form carries one the server signed
+(`login_tokens.py`), which must also be in the browser's cookie, and a post another site's page
+made is refused outright. Failed attempts are throttled per client address and per account
+(`login_throttle.py`); the address is the one the rest of the server sees (`collect/proxy.py`,
+honouring `--trusted-proxies`). An unknown email costs the same hashing time as a known one, so
+response times do not tell which emails have a login.
 """
 
 from __future__ import annotations
@@ -15,57 +16,68 @@ import time
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from clycyo.collect.proxy import ClientAddress
+from clycyo.collect.ratelimit import source_of
 from clycyo.config.passwords import hash_password, verify_password
 from clycyo.web import sessions
 from clycyo.web.dashboard import rendering
 from clycyo.web.dashboard.forms import FormRejected, local_path, posted_by_user, read_form
+from clycyo.web.dashboard.login_throttle import LoginThrottle
+from clycyo.web.dashboard.login_tokens import CSRF_TTL_S, KNOWN_BROWSER_TTL_S, LoginTokens
 
-MAX_FAILURES = 10
-LOCKOUT_S = 15 * 60
-MAX_TRACKED_EMAILS = 100_000
+LOGIN_CSRF_COOKIE = "clycyo_login_csrf"
+KNOWN_BROWSER_COOKIE = "clycyo_known_browser"
 _DUMMY_HASH = hash_password("not a password anyone has")
 
 
-class LoginThrottle:
-    """Failed logins per email address, in memory: a restart forgets them, which is fine."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, tuple[int, float]] = {}  # email -> (count, first failure)
-
-    def locked(self, email: str) -> bool:
-        count, since = self._failures.get(email, (0, 0.0))
-        if time.monotonic() - since > LOCKOUT_S:
-            self._failures.pop(email, None)
-            return False
-        return count >= MAX_FAILURES
-
-    def failed(self, email: str) -> None:
-        if len(self._failures) > MAX_TRACKED_EMAILS:
-            self._failures.clear()
-        count, since = self._failures.get(email, (0, time.monotonic()))
-        self._failures[email] = (count + 1, since)
-
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(email, None)
-
-
-def _throttle(request: Request) -> LoginThrottle:
+def _state_of(request: Request) -> tuple[LoginThrottle, LoginTokens]:
     state = request.app.state
-    throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
-    if throttle is None:
-        throttle = LoginThrottle()
-        state.login_throttle = throttle
-    return throttle
+    if getattr(state, "login_throttle", None) is None:
+        state.login_throttle = LoginThrottle()
+    if getattr(state, "login_tokens", None) is None:
+        state.login_tokens = LoginTokens()
+    return state.login_throttle, state.login_tokens
+
+
+def client_address(request: Request) -> str | None:
+    """The throttle's key for the client: its address (an IPv6 one by /64), None for loopback."""
+    trusted = request.app.state.runtime.settings.trusted_proxies
+    headers = dict(request.scope.get("headers") or [])
+    return source_of(ClientAddress(trusted)(dict(request.scope), headers))
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=sessions.is_https(request),
+        path="/login",
+    )
 
 
 def _form(
-    request: Request, error: str = "", email: str = "", status: int = 200, next_path: str = ""
+    request: Request,
+    error: str = "",
+    email: str = "",
+    status: int = 200,
+    next_path: str = "",
+    *,
+    retry_after_s: int = 0,
 ) -> Response:
-    token = sessions.login_csrf_token(request)
+    _, tokens = _state_of(request)
+    # Reuse the browser's token while it has a while to live, so two open forms both work.
+    token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not tokens.csrf_valid(token, time.time() + CSRF_TTL_S / 2):
+        token = tokens.csrf_token()
     next_path = local_path(next_path or request.query_params.get("next", ""), "")
     data = {"error": error, "email": email, "csrf": token, "next": next_path}
     response = rendering.render_html(request, "login.html", data, status)
-    sessions.set_login_csrf_cookie(response, request, token)
+    _cookie(response, request, LOGIN_CSRF_COOKIE, token, CSRF_TTL_S)
+    if retry_after_s:
+        response.headers["Retry-After"] = str(retry_after_s)
     return response
 
 
@@ -82,26 +94,42 @@ async def login(request: Request) -> Response:
     except FormRejected as exc:
         return _form(request, exc.message, status=exc.status)
     email = form.get("email").lower()
-    expected = request.cookies.get(sessions.LOGIN_CSRF_COOKIE, "")
-    if not sessions.csrf_matches(expected, form.get(sessions.CSRF_FIELD)):
+    throttle, tokens = _state_of(request)
+    submitted = form.get(sessions.CSRF_FIELD)
+    if (
+        sessions.is_cross_site(request)
+        or not sessions.csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), submitted)
+        or not tokens.csrf_valid(submitted)
+    ):
         return _form(request, "The form expired; please try again.", email, 403, form.get("next"))
-    throttle = _throttle(request)
-    if throttle.locked(email):
-        message = "Too many failed attempts; try again later."
-        return _form(request, message, email, 429, form.get("next"))
+    address = client_address(request)
+    known = tokens.is_known_browser(request.cookies.get(KNOWN_BROWSER_COOKIE), email)
+    wait_s = throttle.wait_s(address, email, known_browser=known)
+    if wait_s > 0:
+        message = f"Too many failed attempts; try again in {_in_words(wait_s)}."
+        return _form(request, message, email, 429, form.get("next"), retry_after_s=wait_s)
     config = request.app.state.runtime.config
     user = config.user_by_email(email) if email else None
     stored = user[1] if user else _DUMMY_HASH
     matches = await asyncio.to_thread(verify_password, form.get("password"), stored)
     if user is None or not matches:
-        throttle.failed(email)
+        throttle.failed(address, email)
         return _form(request, "Wrong email or password.", email, 401, form.get("next"))
     throttle.succeeded(email)
     token, _ = sessions.access_store(request).open_session(user[0])
     response = RedirectResponse(local_path(form.get("next"), "/sites"), status_code=303)
     sessions.set_session_cookie(response, request, token)
-    response.delete_cookie(sessions.LOGIN_CSRF_COOKIE, path="/login")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    _cookie(
+        response, request, KNOWN_BROWSER_COOKIE, tokens.known_browser(email), KNOWN_BROWSER_TTL_S
+    )
     return response
+
+
+def _in_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds" if seconds != 1 else "1 second"
+    return f"{round(seconds / 60)} minutes"
 
 
 async def logout(request: Request) -> Response:
