@@ -461,3 +461,19 @@ def test_an_unreadable_batch_sent_at_rejects_only_the_events_that_need_it(server
     assert [e["name"] for e in server.events()] == ["own_sent_at"]
     entries = quarantined(server, 2)
     assert [e["payload"] for e in entries] == [{"name": "no_own_sent_at"}, "5"]
+
+
+def test_the_authorization_scheme_is_case_insensitive_and_an_empty_header_is_none(
+    server: Site,
+) -> None:
+    headers = {"Authorization": f"bearer {server.secret_key}"}
+    status, answer = server.server.post("/api/collect", {"name": "lower_case"}, headers=headers)
+    assert (status, answer["accepted"]) == (200, 1)
+    body = {"key": server.public_key, **pageview(server)}
+    headers = browser_headers(server, Authorization="")
+    status, answer = server.server.post("/api/collect", body, headers=headers)
+    assert (status, answer["accepted"]) == (200, 1)
+    status, _ = server.server.post(
+        "/api/collect", {"name": "x"}, headers={"Authorization": "Basic c2tfbm9wZTo="}
+    )
+    assert status == 401

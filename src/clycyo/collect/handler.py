@@ -75,11 +75,10 @@ class CollectHandler:
             await http.send_json(send, 413, {"error": message})
             return
 
-        authorization = headers.get(b"authorization")
-        trusted = authorization is not None
+        token = _secret_key(headers)
+        trusted = token is not None
         site: Site | None
-        if trusted:
-            token = authorization.decode("latin-1").removeprefix("Bearer ").strip()  # type: ignore[union-attr]
+        if token is not None:
             site = self.directory.by_secret_key(token)
             if site is None:
                 await http.send_json(send, 401, {"error": "unknown or revoked secret key"})
@@ -148,3 +147,14 @@ class CollectHandler:
             ):
                 headers.append((b"access-control-allow-origin", origin))
         await http.send_empty(send, 204, headers)
+
+
+def _secret_key(headers: dict[bytes, bytes]) -> str | None:
+    """The credentials of `Authorization: Bearer sk_…`, None when the header is absent or empty.
+
+    The scheme is case-insensitive (RFC 9110); a header without one is taken as the key itself."""
+    value = headers.get(b"authorization", b"").decode("latin-1").strip()
+    if not value:
+        return None
+    scheme, _, credentials = value.partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else value
