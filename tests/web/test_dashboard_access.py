@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import Dashboard
+from urllib.parse import quote
+
+from tests.web.conftest import PASSWORD, Dashboard
 
 EVENTS = "/api/v1/events?site={}"
 
@@ -178,3 +180,34 @@ def test_an_api_token_reads_the_json_twins_but_not_settings(dashboard: Dashboard
     assert refused.status_code == 404
     other = client.get(f"/sites/{dashboard.other}/funnels.json", headers=bearer(token))
     assert other.status_code == 404
+
+
+def test_a_form_posted_after_the_session_ended_leads_back_to_its_page(
+    dashboard: Dashboard,
+) -> None:
+    base = f"/sites/{dashboard.site}"
+    forms = {
+        "/settings/links": "/settings",
+        "/settings/links/revoke": "/settings",
+        "/settings/tokens": "/settings",
+        "/settings/tokens/revoke": "/settings",
+        "/settings/reporting": "/settings",
+        "/funnels": "/funnels",
+        "/funnels/7/delete": "/funnels/7",
+    }
+    for form, page in forms.items():
+        expired = dashboard.new_client()
+        expired.cookies.set("clycyo_session", "ended-long-ago")
+        answer = expired.post(base + form, data={"csrf": "x", "id": "1", "label": "x"})
+        assert answer.status_code == 303, form
+        location = answer.headers["location"]
+        assert location == "/login?next=" + quote(base + page, safe=""), form
+        login = expired.get(location)
+        csrf, next_path = (
+            login.text.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
+            for name in ("csrf", "next")
+        )
+        form_fields = {"csrf": csrf, "email": dashboard.email, "password": PASSWORD}
+        landed = expired.post("/login", data={**form_fields, "next": next_path})
+        assert landed.headers["location"] == base + page, form
+        assert expired.get(base + page).status_code in (200, 404), form  # 404: no funnel 7

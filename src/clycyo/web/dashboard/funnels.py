@@ -172,7 +172,8 @@ async def create_funnel(request: Request) -> Response:
         session, form = await posted_by_user(request)
         viewer = form_viewer(request, request.path_params["domain"], session)
     except (FormRejected, NotAllowed) as exc:
-        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+        page = f"/sites/{quote(request.path_params['domain'], safe='')}/funnels"
+        return not_allowed(request, NotAllowed(exc.status, exc.message), False, page=page)
     try:
         steps = _steps_from(form.lists)
         funnel = funnel_store(request).add(viewer.site.id, form.get("name"), steps)
@@ -189,7 +190,9 @@ async def delete_funnel(request: Request) -> Response:
         session, _ = await posted_by_user(request)
         viewer = form_viewer(request, request.path_params["domain"], session)
     except (FormRejected, NotAllowed) as exc:
-        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+        domain = quote(request.path_params["domain"], safe="")
+        page = f"/sites/{domain}/funnels/{request.path_params['funnel_id']}"
+        return not_allowed(request, NotAllowed(exc.status, exc.message), False, page=page)
     funnel_id = stored_id(request.path_params["funnel_id"])
     if funnel_id is not None:
         funnel_store(request).delete(viewer.site.id, funnel_id)

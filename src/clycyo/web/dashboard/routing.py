@@ -59,11 +59,16 @@ class Page:
 View = Callable[[ViewContext], Page]
 
 
-def not_allowed(request: Request, exc: NotAllowed, as_json: bool) -> Response:
+def not_allowed(
+    request: Request, exc: NotAllowed, as_json: bool, *, page: str | None = None
+) -> Response:
+    """The refusal `exc` as JSON, an error page, or (401) the login form, which leads back to
+    `page` (default: this URL; a form post names the page that holds the form, as the post's
+    own URL answers only posts)."""
     if as_json:
         return rendering.render_json({"error": exc.message}, exc.status)
     if exc.status == 401:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = page or request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     return rendering.render_html(
         request, "error.html", {"message": exc.message, "status": exc.status}, exc.status

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -86,6 +87,11 @@ async def _page(request: Request, viewer: Viewer, **shown: object) -> Response:
     return await render_view(request, viewer, "settings", view)
 
 
+def _refused(request: Request, exc: FormRejected | NotAllowed) -> Response:
+    page = f"/sites/{quote(request.path_params['domain'], safe='')}/settings"
+    return not_allowed(request, NotAllowed(exc.status, exc.message), False, page=page)
+
+
 async def _posted(request: Request) -> tuple[Viewer, dict[str, str], list[str]]:
     session, form = await posted_by_user(request)
     viewer = form_viewer(request, request.path_params["domain"], session)
@@ -96,7 +102,7 @@ async def add_link(request: Request) -> Response:
     try:
         viewer, fields, _ = await _posted(request)
     except (FormRejected, NotAllowed) as exc:
-        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+        return _refused(request, exc)
     label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
     token, _ = sessions.access_store(request).add_shared_link(viewer.site.id, label)
     url = f"{request.url.scheme}://{request.url.netloc}/share/{token}"
@@ -107,7 +113,7 @@ async def update_reporting(request: Request) -> Response:
     try:
         viewer, fields, _ = await _posted(request)
     except (FormRejected, NotAllowed) as exc:
-        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+        return _refused(request, exc)
     runtime = request.app.state.runtime
     try:
         runtime.config.update_site(
@@ -127,7 +133,7 @@ async def revoke_link(request: Request) -> Response:
     try:
         viewer, fields, _ = await _posted(request)
     except (FormRejected, NotAllowed) as exc:
-        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+        return _refused(request, exc)
     link_id = stored_id(fields.get("id", ""))
     if link_id is None:
         return not_allowed(request, NotAllowed(404, "no such link"), False)
@@ -139,7 +145,7 @@ async def add_token(request: Request) -> Response:
     try:
         viewer, fields, _ = await _posted(request)
     except (FormRejected, NotAllowed) as exc:
-        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+        return _refused(request, exc)
     label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
     token, _ = sessions.access_store(request).add_api_token([viewer.site.id], label)
     return await _page(request, viewer, created={"kind": "API token", "secret": token})
@@ -149,7 +155,7 @@ async def revoke_token(request: Request) -> Response:
     try:
         viewer, fields, _ = await _posted(request)
     except (FormRejected, NotAllowed) as exc:
-        return not_allowed(request, NotAllowed(exc.status, exc.message), False)
+        return _refused(request, exc)
     token_id = stored_id(fields.get("id", ""))
     if token_id is None:
         return not_allowed(request, NotAllowed(404, "no such token"), False)
