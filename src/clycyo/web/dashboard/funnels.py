@@ -21,6 +21,7 @@ from clycyo.web.dashboard.routing import Page, ViewContext, not_allowed, render_
 from clycyo.web.dashboard.viewer import NotAllowed, form_viewer
 
 PERSONS_SHOWN = 100
+MAX_PERSONS_SHOWN = 10_000  # as many as the query layer lists at once
 # A step is a set of events, so its filters are on event dimensions (the view's period and
 # filters narrow the whole funnel).
 FILTER_DIMENSIONS = {
@@ -124,10 +125,17 @@ def step_persons(ctx: ViewContext) -> Page:
     if not 1 <= number <= len(funnel.steps):
         raise NotAllowed(404, "no such step")
     dropped = ctx.query.get("dropped") == "1" and number < len(funnel.steps)
+    try:
+        limit = max(1, min(int(ctx.query.get("limit", PERSONS_SHOWN)), MAX_PERSONS_SHOWN))
+    except ValueError:
+        limit = PERSONS_SHOWN
     body = stats.funnel_body(funnel.steps, ctx.state, _window(ctx))
+    reached = [s["visitors"] for s in stats.funnel(ctx.runtime, ctx.viewer.site, body)]
+    total = reached[number - 1] - (reached[number] if dropped else 0)
     persons = stats.funnel_persons(
-        ctx.runtime, ctx.viewer.site, body, step=number, dropped=dropped, limit=PERSONS_SHOWN
+        ctx.runtime, ctx.viewer.site, body, step=number, dropped=dropped, limit=limit
     )
+    more = min(total, MAX_PERSONS_SHOWN) if len(persons) < total else None
     return Page(
         "funnel_step.html",
         {
@@ -135,10 +143,13 @@ def step_persons(ctx: ViewContext) -> Page:
             "step": number,
             "label": funnel.steps[number - 1].label,
             "dropped": dropped,
+            "total": total,
+            "limit": limit,
             "persons": [
                 {**p, "url": f"{ctx.viewer.base}/people/{quote(str(p['id']), safe='')}"}
                 for p in persons
             ],
+            "more": None if more is None or more <= len(persons) else more,
             "query": body,
         },
     )

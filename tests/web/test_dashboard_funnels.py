@@ -1,0 +1,51 @@
+"""A funnel step's persons: how many there are in all, and a way to list more than a page."""
+
+from __future__ import annotations
+
+import time
+
+from clycyo.config.funnels import FunnelStore, check_step
+from tests.web.conftest import Dashboard
+
+PERSONS = 105
+
+
+def test_a_step_says_how_many_persons_it_has_and_lists_more_on_request(
+    dashboard: Dashboard,
+) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    now_ms = int(time.time() * 1000)
+    batch = []
+    for n in range(PERSONS):
+        person = {
+            "user_id": f"user-{n:03d}",
+            "visitor_id": f"visitor-{n:03d}",
+            "url": f"https://{dashboard.site}/",
+        }
+        batch.append({**person, "type": "pageview", "timestamp": now_ms - 90_000 + n})
+        if n % 5:  # four in five go on to sign up
+            batch.append({**person, "name": "signup", "timestamp": now_ms - 30_000 + n})
+    answer = dashboard.client.post(
+        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == len(batch)
+    steps = [check_step("pageview", "/", []), check_step("event", "signup", [])]
+    funnel = FunnelStore(dashboard.runtime.config).add(site.id, "Signup", steps)
+    client = dashboard.login()
+    step = f"/sites/{dashboard.site}/funnels/{funnel.id}/steps/1"
+
+    first = client.get(f"{step}.json?period=7d").json()
+    assert (len(first["persons"]), first["total"], first["more"]) == (100, PERSONS, PERSONS)
+    page = client.get(f"{step}?period=7d").text
+    assert "Showing the 100 most recent of 105 persons." in page
+    more = page.split("data-show-more", 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    every = client.get(step + more.replace("&amp;", "&"))
+    assert every.status_code == 200
+    assert every.text.count('href="/sites/mine.example.com/people/user-') == PERSONS
+    assert "105 persons, most recent first." in every.text
+
+    dropped = client.get(f"{step}.json?period=7d&dropped=1").json()
+    assert dropped["total"] == PERSONS // 5
+    assert len(dropped["persons"]) == PERSONS // 5 and dropped["more"] is None
