@@ -125,3 +125,39 @@ def test_a_link_after_a_restart_restates_the_stored_visits(world: SmallWorld) ->
     assert world.totals("visitors", "visits") == [1, 3]
     assert world.breakdown("first_touch:source", "visitors") == {"Google": [1]}
     assert world.breakdown("visit:device", "visitors") == {"desktop": [1], "mobile": [1]}
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one-batch", "two-requests"])
+def test_a_browser_payment_the_servers_copy_supersedes_still_links_its_visitor(
+    world: SmallWorld, together: bool
+) -> None:
+    """The browser's copy of an order carries both ids; the server's copy, naming the user
+    only, replaces it. The copy is not stored, but its link is, whether both copies reach the
+    writer in one load or in two."""
+    view = world.pageview("vH", 60, "/?utm_source=tw")
+    browser = world.payment(61, "10", "o5", origin="browser", visitor_id="vH", user_id="u5")
+    server = world.payment(61.5, "9", "o5", user_id="u5")
+    if together:
+        world.send(view, browser, server)
+    else:
+        world.send(view, browser)
+        world.send(server)
+    timeline = _timeline(world, "u5")
+    assert timeline["person"] == {"user_id": "u5", "visitor_ids": ["vH"]}
+    assert [(e["name"], e["origin"]) for e in timeline["events"]] == [
+        ("pageview", "browser"),
+        ("payment", "server"),
+    ]
+    assert world.breakdown("first_touch:utm_source", "revenue", "orders") == {"tw": [9.0, 1]}
+    assert world.totals("visitors") == [1]
+
+
+def test_a_browser_copy_after_the_servers_still_links_its_visitor(world: SmallWorld) -> None:
+    """Sent after the server's copy, the browser's is not stored, and still links its visitor."""
+    world.send(world.pageview("vL", 60, "/?utm_source=fb"))
+    world.send(world.payment(61, "9", "o6", user_id="u6"))
+    world.send(world.payment(62, "10", "o6", origin="browser", visitor_id="vL", user_id="u6"))
+    timeline = _timeline(world, "u6")
+    assert timeline["person"] == {"user_id": "u6", "visitor_ids": ["vL"]}
+    assert [e["origin"] for e in timeline["events"]] == ["browser", "server"]
+    assert world.breakdown("first_touch:utm_source", "revenue", "orders") == {"fb": [9.0, 1]}

@@ -4,8 +4,10 @@ Browser events start and continue visits (`sessions.py`, `visit.py`). A server e
 visit its visitor (or, naming only a user, that user's device) has in progress, and changes
 nothing about it; otherwise it gets its person's "outside" id (`keys.py`). An event that names a
 different user than the visit's ends the visit there: a shared browser's visits never mix two
-users. Every event carrying both ids is an identity link (`links.py`). The narrow copies of
-events are `narrow.py`'s.
+users. Every event carrying both ids is an identity link (`links.py`), also a copy of an order
+that is not stored because another copy superseded it (the writer hands those over apart, and
+their links are taken before the batch's events are placed, as if they had come first). The
+narrow copies of events are `narrow.py`'s.
 
 Each batch is handled in time order. State changes stay undoable until `commit`; `rollback`
 restores the memory exactly as before the batch. This module does not write to the store.
@@ -17,6 +19,7 @@ visit in memory, which it continues) without further calls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -59,10 +62,13 @@ class IdentityDeriver:
 
     # The Deriver protocol
 
-    def derive(self, events: list[Event]) -> Derived:
+    def derive(self, events: list[Event], links: Sequence[Event] = ()) -> Derived:
         visit_ids: list[int | None] = [None] * len(events)
         self._link_rows = []
         self._relinked = {}
+        for event in sorted(links, key=lambda e: e.time_us):
+            if event.visitor_id is not None and event.user_id is not None:
+                self._link(event, (event.site_id, event.visitor_id), event.user_id)
         times = [event.time_us for event in events]
         order = sorted(range(len(events)), key=times.__getitem__)
         if events:

@@ -4,7 +4,9 @@ It runs on the minimized `Event`. Event ids are checked against the pipeline's r
 store's writer is the authority over all of history). For money events with an `order_id`, events
 of the same `name` and `order_id` are one: a repeat from the same origin is a duplicate, a browser
 copy after the server's is superseded, and a server copy after the browser's is accepted (the
-writer then removes the browser's copy).
+writer then removes the browser's copy). A copy this step would drop that carries a visitor id
+and a user id goes on instead: it links them (`docs/identity.md`), and the writer, which applies
+the same order rules with the store as the authority, keeps its link and not the copy.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def dedupe(event: Event, ctx: Context) -> Event | Drop:
         elif event.origin != SERVER:
             dropped = DropReason.DUPLICATE_ORDER
         if dropped is not None:
+            if event.visitor_id is not None and event.user_id is not None:
+                return event
             # Not accepted, so not remembered: the same event again is judged by its order.
             ctx.recent_ids.forget(site_id, event.event_id)
             return Drop(dropped)

@@ -1,5 +1,7 @@
 """The writer's duplicate rules for one batch: each (site, `event_id`) is stored once, and each
-order (site, name, `order_id`) keeps one copy, the server's if it sent one.
+order (site, name, `order_id`) keeps one copy, the server's if it sent one. A copy of an order
+that is not kept still names its visitor and user: it is handed on as a link (`Batch.links`),
+since every event carrying both ids links them, stored or not (`docs/identity.md`).
 
 `SeenFingerprints` answers for the ids stored before, in one vectorised lookup per batch; a hit is
 confirmed against the store's ids (a 64-bit digest may collide), and within a batch ids are
@@ -8,10 +10,26 @@ compared as they are.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from clycyo.model import SERVER, Event
 from clycyo.store.base import EventStore
 from clycyo.store.columns import fingerprints as batch_fingerprints
 from clycyo.store.seen import SeenFingerprints
+
+
+class Batch(NamedTuple):
+    """What `Dedupe.batch` keeps of a batch."""
+
+    events: list[Event]  # to store
+    fingerprints: list[int]  # of `events`
+    seqs: list[int]  # of `events`
+    superseded: list[tuple[int, str, str]]  # orders whose stored browser copy goes
+    links: list[Event]  # copies of orders not kept that carry a visitor id and a user id
+
+
+def _links(events: list[Event]) -> list[Event]:
+    return [e for e in events if e.visitor_id is not None and e.user_id is not None]
 
 
 class Dedupe:
@@ -26,12 +44,11 @@ class Dedupe:
         if self.seen is not None:
             self.seen.add(fingerprints)
 
-    def batch(
-        self, events: list[Event], seqs: list[int]
-    ) -> tuple[list[Event], list[int], list[int], list[tuple[int, str, str]]]:
-        """The events to store, with their fingerprints and sequence numbers, and the orders
-        whose stored browser copy a server copy supersedes: events the store or the batch
-        already holds go, and each order keeps one copy, the server's if it sent one."""
+    def batch(self, events: list[Event], seqs: list[int]) -> Batch:
+        """The events to store, with their fingerprints and sequence numbers, the orders whose
+        stored browser copy a server copy supersedes, and the links of the order copies not
+        kept: events the store or the batch already holds go, and each order keeps one copy,
+        the server's if it sent one."""
         fingerprints = batch_fingerprints(events)
         if self.seen is None:
             already = self._confirmed(events, fingerprints, [True] * len(events))
@@ -65,17 +82,20 @@ class Dedupe:
                     continue
                 batch_orders[key] = index
             if not dropped:
-                return events, fingerprints, seqs, superseded
+                return Batch(events, fingerprints, seqs, superseded, [])
             chosen = [holder.get(i, i) for i in range(len(events)) if i not in dropped]
-            return (
+            stored = set(chosen)
+            return Batch(
                 [events[i] for i in chosen],
                 [fingerprints[i] for i in chosen],
                 [seqs[i] for i in chosen],
                 superseded,
+                _links([e for i, e in enumerate(events) if i not in stored]),
             )
         kept: list[Event] = []
         kept_fps: list[int] = []
         kept_seqs: list[int] = []
+        not_kept: list[Event] = []  # copies of orders, not repeats of an event id
         batch_ids: set[tuple[int, str]] = set()
         for event, fp, seen, seq in zip(events, fingerprints, already, seqs, strict=True):
             key_id = (event.site_id, event.event_id)
@@ -86,20 +106,23 @@ class Dedupe:
                 previous = batch_orders.get(key)
                 if previous is not None:
                     if not _replaces(kept[previous].origin, event.origin):
+                        not_kept.append(event)
                         continue
+                    not_kept.append(kept[previous])
                     kept[previous] = event
                     kept_fps[previous] = fp
                     kept_seqs[previous] = seq
                     batch_ids.add(key_id)
                     continue
                 if not _outranks_stored(key, event.origin, stored_orders, superseded):
+                    not_kept.append(event)
                     continue
                 batch_orders[key] = len(kept)
             batch_ids.add(key_id)
             kept.append(event)
             kept_fps.append(fp)
             kept_seqs.append(seq)
-        return kept, kept_fps, kept_seqs, superseded
+        return Batch(kept, kept_fps, kept_seqs, superseded, _links(not_kept))
 
     def _confirmed(
         self, events: list[Event], fingerprints: list[int], asked: list[bool]

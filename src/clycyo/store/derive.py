@@ -1,7 +1,9 @@
 """The hook through which the writer maintains tables derived from events (visits, identities).
 
 A deriver sees every batch of new events before it is stored, returns a visit id per event and
-rows for its own tables, and keeps whatever state it needs between batches. The writer stores the
+rows for its own tables, and keeps whatever state it needs between batches. It also sees the
+batch's events that are not stored but still link a visitor to a user (`links`: a copy of an
+order another copy superseded), for their links only. The writer stores the
 events and the derived rows in one transaction, then calls `commit`; if the write fails it calls
 `rollback`, and the same batch comes again. So a deriver must stage its state changes in
 `derive` and apply them only in `commit`.
@@ -13,6 +15,7 @@ which costs a fraction of converting the same events a second time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -36,7 +39,7 @@ class Derived:
 
 
 class Deriver(Protocol):
-    def derive(self, events: list[Event]) -> Derived: ...
+    def derive(self, events: list[Event], links: Sequence[Event] = ()) -> Derived: ...
 
     def commit(self) -> None: ...
 

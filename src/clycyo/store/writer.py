@@ -487,10 +487,10 @@ class Writer:
     ) -> tuple[list[Event], list[tuple[int, str, str]]]:
         """Store `events` as one load reaching `last_seq` of log `source`; the events kept and
         the orders superseded. With `keep` false, only rehearse it: nothing stays."""
-        kept, fingerprints, kept_seqs, superseded = self.dedupe.batch(events, seqs)
+        kept, fingerprints, kept_seqs, superseded, links = self.dedupe.batch(events, seqs)
         deriver = self.deriver
         try:
-            derived = deriver.derive(kept) if deriver is not None else None
+            derived = deriver.derive(kept, links) if deriver is not None else None
             table = to_arrow(kept, fingerprints, kept_seqs, derived.visit_ids if derived else None)
             (self.store.write if keep else self.store.rehearse)(
                 table,
