@@ -30,6 +30,7 @@ from clycyo.web import (
     query_api,
 )
 from clycyo.web.dashboard.routes import dashboard_routes
+from clycyo.web.raw_path import RawPathRoute
 from clycyo.web.tracker_script import tracker_script
 from clycyo.workers.proxy import PEER_HEADER
 
@@ -58,9 +59,10 @@ def web_routes() -> list[BaseRoute]:
         Route("/api/v1/query/retention", query_api.retention, methods=["POST"]),
         Route("/api/v1/query/journeys", query_api.journeys, methods=["POST"]),
         Route("/api/v1/realtime", query_api.realtime, methods=["GET"]),
-        Route("/api/v1/persons/{id}/timeline", people_api.timeline, methods=["GET"]),
-        Route("/api/v1/persons/{id}", people_api.erase, methods=["DELETE"]),
-        Route("/api/v1/persons/{id}/export", person_export.export_person, methods=["GET"]),
+        # A person id may hold a `/` (sent as %2F): these match the path as sent.
+        RawPathRoute("/api/v1/persons/{id}/timeline", people_api.timeline, methods=["GET"]),
+        RawPathRoute("/api/v1/persons/{id}", people_api.erase, methods=["DELETE"]),
+        RawPathRoute("/api/v1/persons/{id}/export", person_export.export_person, methods=["GET"]),
         Route("/js/clycyo.js", tracker_script, methods=["GET", "HEAD"]),
         Route("/js/clycyo.{digest}.js", tracker_script, methods=["GET", "HEAD"]),
         Route(

@@ -1,10 +1,11 @@
 """The people endpoints (CONTRACT §6): a person's timeline, and erasing a person everywhere.
 
-`GET /api/v1/persons/{id}/timeline?site=` answers the merged timeline of browser and server
-events; `DELETE /api/v1/persons/{id}?site=` erases the person on the writer thread and answers
-`{"deleted": n}` (events deleted) once the erasure is done everywhere, or `503` with
-`Retry-After` when it could not finish (a full disk): the same request then finishes it. Both
-check credentials with `authorize_site`; an id the site has never seen is a 404. No SQL here.
+`GET /api/v1/persons/{id}/timeline?site=[&limit=]` answers the merged timeline of browser and
+server events (the most recent `limit`, 1 to `MAX_EVENTS`); `DELETE /api/v1/persons/{id}?site=`
+erases the person on the writer thread and answers `{"deleted": n}` (events deleted) once the
+erasure is done everywhere, or `503` with `Retry-After` when it could not finish (a full disk):
+the same request then finishes it. Both check credentials with `authorize_site`; an id the site
+has never seen is a 404. An id may hold a `/`, sent as `%2F` (`raw_path.py`). No SQL here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from clycyo.identity.timeline import MAX_EVENTS
 from clycyo.query import api
 from clycyo.web.access import ApiError, authorize_site
 
@@ -31,6 +33,8 @@ async def timeline(request: Request) -> JSONResponse:
         return exc.response()
     except ValueError:
         return JSONResponse({"error": "limit: expected an integer"}, status_code=400)
+    if not 1 <= limit <= MAX_EVENTS:
+        return JSONResponse({"error": f"limit: expected 1 to {MAX_EVENTS}"}, status_code=400)
     person_id = request.path_params["id"]
     runtime = request.app.state.runtime
     found = await asyncio.to_thread(api.timeline, runtime, site, person_id, limit)
