@@ -4,10 +4,17 @@ The first render runs only the queries above the fold (the totals and the chart,
 and the previous one); each panel then loads from its own address, so a slow panel never holds
 the page back. The `.json` twin carries the same numbers, the query bodies behind them and the
 panels' `.json` addresses.
+
+The totals compare like with like: a period that runs to now (today, the last 7 days …) is
+compared with the previous period cut at the same time of day, so at 06:00 today's first six
+hours meet yesterday's first six, not all of yesterday. A ratio of no visits (bounce rate, visit
+duration) is no value, shown as a dash with no change, whatever the query layer reports. A site that
+has never received an event gets the tracker snippet instead of empty charts.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,6 +22,7 @@ from clycyo.web.dashboard import panels, stats
 from clycyo.web.dashboard.labels import metric_label
 from clycyo.web.dashboard.params import ViewState
 from clycyo.web.dashboard.routing import Page, ViewContext
+from clycyo.web.dashboard.settings import tracker_snippet
 
 # The query layer reports a change of a percentage in points, of anything else in percent.
 UNITS = {"bounce_rate": "percent", "visit_duration": "seconds", "revenue": "money"}
@@ -27,6 +35,10 @@ CARDS = (
     "conversions",
     "revenue",
 )
+PER_VISIT = ("bounce_rate", "visit_duration")  # no visits: no value
+# Whether a site has any event at all, asked only when a period is empty (the longest range the
+# query layer takes).
+EVER_BODY = {"metrics": ["events"], "date_range": "3660d"}
 
 
 def _include(state: ViewState) -> dict[str, Any]:
@@ -38,8 +50,41 @@ def totals_body(state: ViewState) -> dict[str, Any]:
         "metrics": list(CARDS),
         "date_range": state.period.date_range(),
         "filters": state.query_filters(),
-        **_include(state),
     }
+
+
+def previous_totals_body(state: ViewState, now: dt.datetime) -> dict[str, Any]:
+    """The totals of the previous period; cut at `now`'s time of day when this period runs to
+    today, so a day under way is compared with the same hours of the day before."""
+    previous = state.period.previous()
+    date_range: list[str] = previous.date_range()
+    if state.period.last >= now.date():
+        cut = max(now.time().replace(microsecond=0), dt.time(0, 0, 1))
+        date_range = [
+            f"{previous.first.isoformat()}T00:00:00",
+            f"{previous.last.isoformat()}T{cut.isoformat()}",
+        ]
+    return {**totals_body(state), "date_range": date_range}
+
+
+def card_values(rows: list[stats.Row]) -> list[Any]:
+    """The totals of one period, with no value for a ratio of no visits."""
+    values = list(rows[0].metrics) if rows else [0] * len(CARDS)
+    if not values[CARDS.index("visits")]:
+        for metric in PER_VISIT:
+            values[CARDS.index(metric)] = None
+    return values
+
+
+def change(metric: str, now: Any, before: Any) -> float | None:
+    """As the query layer reports a change: points for a percentage, else percent of before."""
+    if now is None or before is None:
+        return None
+    if UNITS.get(metric) == "percent":
+        return round(float(now) - float(before), 2)
+    if not before:
+        return None
+    return round(100.0 * (float(now) - float(before)) / float(before), 1)
 
 
 def series_body(state: ViewState) -> dict[str, Any]:
@@ -60,26 +105,35 @@ def _bucket(label: object) -> str:
 
 def overview(ctx: ViewContext) -> Page:
     state, site = ctx.state, ctx.viewer.site
+    local_now = ctx.viewer.now()
     bodies = {"totals": totals_body(state), "series": series_body(state)}
-    # Both at once: each waits on the engine, and the first render waits for the slower one.
-    with ThreadPoolExecutor(2) as pool:
-        totals_job = pool.submit(stats.run_query, ctx.runtime, site, bodies["totals"])
-        series = stats.run_query(ctx.runtime, site, bodies["series"])
-        totals = totals_job.result()
-    now_local = ctx.viewer.now().isoformat(timespec="seconds")
-    now = totals[0].metrics if totals else [None] * len(CARDS)
-    before = totals[0].comparison if totals and totals[0].comparison else None
+    if state.compare:
+        bodies["previous_totals"] = previous_totals_body(state, local_now)
+    # All at once: each waits on the engine, and the first render waits for the slowest.
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        jobs = {
+            name: pool.submit(stats.run_query, ctx.runtime, site, body)
+            for name, body in bodies.items()
+        }
+        found = {name: job.result() for name, job in jobs.items()}
+    series = found["series"]
+    now = card_values(found["totals"])
+    before = card_values(found["previous_totals"]) if state.compare else None
     cards = [
         {
             "metric": metric,
             "label": metric_label(metric),
             "unit": UNITS.get(metric, "count"),
             "value": now[i],
-            "previous": None if before is None else before["metrics"][i],
-            "change": None if before is None else before["change"][i],
+            "previous": None if before is None else before[i],
+            "change": None if before is None else change(metric, now[i], before[i]),
         }
         for i, metric in enumerate(CARDS)
     ]
+    empty = not any(now[i] for i, m in enumerate(CARDS) if m not in PER_VISIT) and not any(
+        row.metrics[0] for row in stats.run_query(ctx.runtime, site, EVER_BODY)
+    )
+    now_local = local_now.isoformat(timespec="seconds")
     chart = {
         "metric": state.metric,
         "label": metric_label(state.metric),
@@ -109,5 +163,7 @@ def overview(ctx: ViewContext) -> Page:
             "chart": chart,
             "panels": panels.panel_links(ctx),
             "queries": bodies,
+            "empty": empty,
+            "_snippet": tracker_snippet(ctx.request, site) if empty else "",
         },
     )

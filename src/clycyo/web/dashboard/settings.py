@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from clycyo.config.site_settings import InvalidSetting, known_timezones
+from clycyo.config.store import Site
 from clycyo.web import sessions
 from clycyo.web.dashboard.forms import FormRejected, posted_by_user
 from clycyo.web.dashboard.params import stored_id
@@ -32,6 +33,12 @@ def _when(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def tracker_snippet(request: Request, site: Site) -> str:
+    """The `<script>` tag that puts the tracker on `site`'s pages, served from this server."""
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    return f'<script defer src="{origin}/js/clycyo.js" data-key="{site.public_key}"></script>'
 
 
 def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
@@ -58,12 +65,10 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
         }
         for t in access.api_tokens(site.id)
     ]
-    origin = f"{request.url.scheme}://{request.url.netloc}"
     return {
         "site": site.domain,
         "public_key": site.public_key,
-        "snippet": f'<script defer src="{origin}/js/clycyo.js"'
-        f' data-key="{site.public_key}"></script>',
+        "snippet": tracker_snippet(request, site),
         "currency": site.currency,
         "timezone": site.timezone,
         "timezones": known_timezones(),

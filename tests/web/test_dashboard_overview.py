@@ -1,0 +1,114 @@
+"""The overview's totals: a day under way is compared with the same hours of the day before, a
+ratio of no visits is no value (shown as a dash, with no change), and a site without any event
+shows how to install the tracker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from clycyo.web.dashboard.overview import (
+    CARDS,
+    card_values,
+    change,
+    previous_totals_body,
+)
+from clycyo.web.dashboard.params import view_state
+from clycyo.web.dashboard.stats import Row
+from tests.web.conftest import Dashboard
+
+NO_VALUE = "\N{EN DASH}"
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+def state(query: dict[str, str], today: dt.date) -> object:
+    return view_state(query, list(query.items()), today, {"visitors"})
+
+
+def test_a_period_running_to_now_is_compared_with_the_same_hours_before() -> None:
+    now = dt.datetime(2026, 11, 26, 6, 15, 42)
+    today = state({"period": "today"}, now.date())
+    assert previous_totals_body(today, now)["date_range"] == [  # type: ignore[arg-type]
+        "2026-11-25T00:00:00",
+        "2026-11-25T06:15:42",
+    ]
+    week = state({"period": "7d"}, now.date())
+    assert previous_totals_body(week, now)["date_range"] == [  # type: ignore[arg-type]
+        "2026-11-13T00:00:00",
+        "2026-11-19T06:15:42",
+    ]
+    midnight = previous_totals_body(today, dt.datetime(2026, 11, 26))  # type: ignore[arg-type]
+    assert midnight["date_range"][1] == "2026-11-25T00:00:01"
+    past = state({"period": "last_month"}, now.date())
+    assert previous_totals_body(past, now)["date_range"] == [  # type: ignore[arg-type]
+        "2026-08-31",
+        "2026-09-30",
+    ]
+
+
+def test_no_visits_means_no_ratio_and_no_change() -> None:
+    visits = CARDS.index("visits")
+    bounce = CARDS.index("bounce_rate")
+    empty = [0] * len(CARDS)  # a query layer that reports 0 for a ratio of nothing
+    assert card_values([Row([], empty)])[bounce] is None
+    assert card_values([])[CARDS.index("visit_duration")] is None
+    busy = [0] * len(CARDS)
+    busy[visits], busy[bounce] = 10, 31.1
+    assert card_values([Row([], busy)])[bounce] == 31.1
+    assert change("bounce_rate", 31.1, None) is None
+    assert change("bounce_rate", 31.1, 25.0) == 6.1
+    assert change("visitors", 5, 0) is None
+    assert change("visitors", 5, 4) == 25.0
+
+
+def test_an_empty_site_shows_dashes_and_where_to_start(dashboard: Dashboard) -> None:
+    client = dashboard.login()
+    data = client.get(f"/sites/{dashboard.site}.json?period=30d").json()
+    assert data["empty"] is True
+    cards = {c["metric"]: c for c in data["cards"]}
+    assert cards["bounce_rate"]["value"] is None and cards["visit_duration"]["value"] is None
+    assert all(c["change"] is None for c in cards.values())
+    page = client.get(f"/sites/{dashboard.site}?period=30d").text
+    assert "data-empty-site" in page and "No events yet" in page
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None and site.public_key in page.split("data-empty-site", 1)[1]
+    bounce = page.split('data-metric="bounce_rate"', 1)[1].split("</a>", 1)[0]
+    assert f">{NO_VALUE}</span>" in bounce and "metric-change" not in bounce
+    duration = page.split('data-metric="visit_duration"', 1)[1].split("</a>", 1)[0]
+    assert f">{NO_VALUE}</span>" in duration
+
+
+def test_a_year_without_a_previous_year_shows_no_change(dashboard: Dashboard) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    now_ms = int(time.time() * 1000)
+    batch = [
+        {
+            "type": "pageview",
+            "origin": "browser",
+            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+            "visitor_id": f"v{n}",
+            "session_id": f"s{n}",
+            "url": f"https://{dashboard.site}/",
+            "timestamp": now_ms - 3_600_000 * (n + 1),
+        }
+        for n in range(3)
+    ]
+    answer = dashboard.client.post(
+        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == 3
+    client = dashboard.login()
+    data = client.get(f"/sites/{dashboard.site}.json?period=12mo").json()
+    assert data["empty"] is False
+    cards = {c["metric"]: c for c in data["cards"]}
+    assert cards["visits"]["value"] > 0 and cards["bounce_rate"]["value"] is not None
+    assert cards["bounce_rate"]["previous"] is None
+    assert [c["change"] for c in cards.values()] == [None] * len(CARDS)
+    assert "previous_totals" in data["queries"]
+    page = client.get(f"/sites/{dashboard.site}?period=12mo").text
+    assert "data-empty-site" not in page and "metric-change" not in page
