@@ -1,9 +1,11 @@
 """Writes of one turn of the event loop leave a connection as one; the bytes and their order are
-uvicorn's own, for small responses, pipelined requests and large streamed bodies."""
+uvicorn's own, for small responses, pipelined requests and large streamed bodies. A client that
+stops sending a request's headers or body is answered `408` and let go."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -13,7 +15,13 @@ from typing import Any
 import pytest
 import uvicorn
 
-from clycyo.http_protocol import FLUSH_BYTES, CoalescingHttpToolsProtocol, CoalescingTransport
+from clycyo.http_protocol import (
+    ANSWER_GRACE_S,
+    FLUSH_BYTES,
+    CoalescingHttpToolsProtocol,
+    CoalescingTransport,
+)
+from tests.serverproc import ServerProcess
 
 
 class RecordingTransport:
@@ -179,3 +187,97 @@ def test_a_streamed_body_arrives_whole(port: int) -> None:
         body = read_response(sock, bytearray())
     assert len(body) == BIG
     assert body == (b"0123456789abcdef" * (BIG // 16 + 1))[:BIG]
+
+
+# A client that stops sending is let go: a real server with a one-second client timeout.
+CLIENT_TIMEOUT_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    env = {"CLYCYO_CLIENT_TIMEOUT": str(CLIENT_TIMEOUT_S)}
+    server = ServerProcess(tmp_path_factory.mktemp("impatient") / "data", env=env).start()
+    yield server
+    server.stop()
+
+
+def answer_and_close(sock: socket.socket) -> tuple[bytes, bytes, float]:
+    """Head and body of the one answer on `sock` (empty when none came), and the seconds until
+    the server closed the connection."""
+    started = time.monotonic()
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return head, body, time.monotonic() - started
+
+
+def timed_exchange(port: int, sent: bytes) -> tuple[bytes, bytes, float]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(sent)
+        return answer_and_close(sock)
+
+
+@pytest.mark.parametrize("body", [b"", b'{"name":'])
+def test_a_collect_body_that_stops_coming_is_a_408_counted_from_the_headers(
+    impatient_server: ServerProcess, body: bytes
+) -> None:
+    sent = b"POST /api/collect HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + body
+    head, answer, waited_s = timed_exchange(impatient_server.port, sent)
+    assert head.startswith(b"HTTP/1.1 408 "), head
+    assert json.loads(answer) == {"error": "body not complete within 1 s of the headers"}
+    assert b"connection: close" in head.lower()
+    assert CLIENT_TIMEOUT_S - 0.2 < waited_s < CLIENT_TIMEOUT_S + 2
+
+
+@pytest.mark.parametrize("path", ["/api/v1/query", "/v1/track", "/api/webhooks/stripe/x.org"])
+def test_every_endpoints_body_is_bounded_too(impatient_server: ServerProcess, path: str) -> None:
+    sent = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n".encode()
+    head, _, waited_s = timed_exchange(impatient_server.port, sent)
+    # Answered (408, or at once for an endpoint that needs no body to refuse), then let go.
+    assert head.startswith(b"HTTP/1.1 "), head
+    assert waited_s < CLIENT_TIMEOUT_S + ANSWER_GRACE_S + 2
+
+
+@pytest.mark.parametrize("sent", [b"POST /api/coll", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"])
+def test_headers_that_stop_coming_are_a_408(impatient_server: ServerProcess, sent: bytes) -> None:
+    head, answer, waited_s = timed_exchange(impatient_server.port, sent)
+    assert head.startswith(b"HTTP/1.1 408 "), head
+    assert json.loads(answer) == {"error": "request headers not complete within 1 s"}
+    assert CLIENT_TIMEOUT_S - 0.2 < waited_s < CLIENT_TIMEOUT_S + 2
+
+
+def test_a_connection_that_sends_nothing_is_closed(impatient_server: ServerProcess) -> None:
+    head, _, waited_s = timed_exchange(impatient_server.port, b"")
+    assert head == b""
+    assert CLIENT_TIMEOUT_S - 0.2 < waited_s < CLIENT_TIMEOUT_S + 2
+
+
+def test_the_next_requests_headers_are_timed_from_the_previous_answer(
+    impatient_server: ServerProcess,
+) -> None:
+    with socket.create_connection(("127.0.0.1", impatient_server.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        buffered = bytearray()
+        assert json.loads(read_response(sock, buffered))["accepting"] is True
+        sock.sendall(b"GET /hea")
+        head, _, waited_s = answer_and_close(sock)
+    assert head.startswith(b"HTTP/1.1 408 "), head
+    assert waited_s < CLIENT_TIMEOUT_S + 2
+
+
+def test_a_body_in_pieces_within_the_time_is_read(impatient_server: ServerProcess) -> None:
+    site = impatient_server.add_site()
+    body = b'{"name": "patient", "event_id": "p-1"}'
+    with socket.create_connection(("127.0.0.1", impatient_server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/collect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n"
+            % (site.secret_key.encode(), len(body))
+        )
+        for piece in (body[:10], body[10:20], body[20:]):
+            time.sleep(CLIENT_TIMEOUT_S / 4)
+            sock.sendall(piece)
+        answer = json.loads(read_response(sock, bytearray()))
+    assert answer["accepted"] == 1
+    assert impatient_server.get("/healthz")[0] == 200

@@ -1,4 +1,5 @@
-"""Process settings from the command line and the environment: the DuckDB memory limit."""
+"""Process settings from the command line and the environment: the DuckDB memory limit, the
+client timeout."""
 
 from __future__ import annotations
 
@@ -75,3 +76,15 @@ def test_a_clickhouse_store_says_the_limit_is_not_its_own(
         assert "applies to DuckDB only" in caplog.text
     finally:
         store.close()
+
+
+def test_the_client_timeout_comes_from_the_environment_and_must_be_seconds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert Settings.from_env(tmp_path).client_timeout_s == 30
+    monkeypatch.setenv("CLYCYO_CLIENT_TIMEOUT", "2.5")
+    assert Settings.from_env(tmp_path).client_timeout_s == 2.5
+    for bad in ("0", "-1", "nan", "inf", "86400"):
+        monkeypatch.setenv("CLYCYO_CLIENT_TIMEOUT", bad)
+        with pytest.raises(ValueError, match="CLYCYO_CLIENT_TIMEOUT"):
+            Settings.from_env(tmp_path)

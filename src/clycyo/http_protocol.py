@@ -8,16 +8,33 @@ beacons, single server events) those calls are a large part of the event loop's 
 transport of each connection holds what is written until the loop has run everything ready, then
 writes it at once: the same bytes in the same order, one call. Once `FLUSH_BYTES` are held they
 go at once, so a large or streamed body is not gathered in memory.
+
+uvicorn bounds only the wait for a request on an idle kept-alive connection. A client that sends
+part of a request's headers, or its headers and not all of its body, would hold its connection
+(and the application task waiting for the body) for as long as it likes. Here each request's
+headers must arrive within `client_timeout_s` of the connection opening or of the previous answer,
+and its body within `client_timeout_s` of its headers. The application is told the body's deadline
+(`scope["extensions"][READ_DEADLINE]`) and woken at it, so it can answer `408` in its own words;
+one that has not answered a moment later gets this module's `408`, and the connection is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from clycyo.collect import limits
+
 FLUSH_BYTES = 64 * 1024
+# scope["extensions"][READ_DEADLINE]: {"timeout_s": how long after its headers the request's body
+# is due, "passed": whether that time has passed}. When it passes, a `receive` still waiting for
+# the body returns (an empty piece, more to come) so the application can see it.
+READ_DEADLINE = "clycyo.read_deadline"
+# How long an application woken at the deadline has to answer before the protocol does.
+ANSWER_GRACE_S = 1.0
 
 
 class CoalescingTransport:
@@ -68,5 +85,111 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    client_timeout_s: float = limits.MAX_BODY_READ_S
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_timer: asyncio.TimerHandle | None = None
+        self._head_begun = False  # a request's first bytes came, its headers are not complete
+        self._in_body = False  # a request's headers came, its body is not complete
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        self._read_by(self.client_timeout_s, self._head_late)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_read_timer()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_begun = True
+
+    def on_headers_complete(self) -> None:
+        if self.parser.should_upgrade() and self._should_upgrade():
+            self._stop_read_timer()  # a WebSocket: no longer this protocol's connection
+            super().on_headers_complete()
+            return
+        # Set before uvicorn hands the scope to the application's task.
+        self.scope["extensions"] = {
+            READ_DEADLINE: {"timeout_s": self.client_timeout_s, "passed": False}
+        }
+        self._head_begun = False
+        self._in_body = True
+        super().on_headers_complete()
+        self._read_by(self.client_timeout_s, self._body_late)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._in_body = False
+        # The request is read: answering it may take as long as it takes.
+        self._stop_read_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self._in_body and not self.transport.is_closing():
+            self._read_by(self.client_timeout_s, self._head_late)
+
+    def _read_by(self, delay_s: float, late: Any) -> None:
+        self._stop_read_timer()
+        self._read_timer = self.loop.call_later(delay_s, late)
+
+    def _stop_read_timer(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
+
+    def _head_late(self) -> None:
+        self._read_timer = None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            return  # a request is being answered; its answer's end starts the wait again
+        if self._head_begun:
+            self._answer_408("request headers not complete")
+        self.transport.close()
+
+    def _body_late(self) -> None:
+        self._read_timer = None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if self.pipeline or cycle.response_complete:
+            # Answered already, or queued behind another request's answer: nothing more to say.
+            self.transport.close()
+            return
+        cycle.keep_alive = False  # whatever the answer, the rest of this body is never read
+        cycle.scope["extensions"][READ_DEADLINE]["passed"] = True
+        cycle.message_event.set()  # a `receive` waiting for the body returns
+        self._read_by(ANSWER_GRACE_S, self._unanswered)
+
+    def _unanswered(self) -> None:
+        self._read_timer = None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if not cycle.response_started:
+            self._answer_408("request body not complete")
+            # The application's own answer, if it ever comes, is dropped.
+            cycle.disconnected = True
+            cycle.message_event.set()
+        self.transport.close()
+
+    def _answer_408(self, what: str) -> None:
+        body = json.dumps({"error": f"{what} within {self.client_timeout_s:g} s"}).encode()
+        head = [b"HTTP/1.1 408 Request Timeout\r\n"]
+        for name, value in self.server_state.default_headers:
+            head.append(name + b": " + value + b"\r\n")
+        head.append(b"content-type: application/json\r\n")
+        head.append(b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body))
+        self.transport.write(b"".join(head) + body)
+
+
+def with_client_timeout(client_timeout_s: float) -> type[CoalescingHttpToolsProtocol]:
+    """The protocol with its requests' headers and bodies each due within `client_timeout_s`."""
+    return type(
+        "CoalescingHttpToolsProtocol",
+        (CoalescingHttpToolsProtocol,),
+        {"client_timeout_s": client_timeout_s},
+    )

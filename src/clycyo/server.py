@@ -28,7 +28,7 @@ import uvicorn
 
 from clycyo import gc_tuning, local_server, logs
 from clycyo.app import build_app
-from clycyo.http_protocol import CoalescingHttpToolsProtocol
+from clycyo.http_protocol import with_client_timeout
 from clycyo.runtime import Runtime, Settings
 from clycyo.store.intake_reader import collector_log
 from clycyo.workers.supervisor import Supervisor
@@ -69,7 +69,7 @@ def serve(
         build_app(runtime),
         **options,  # type: ignore[arg-type]
         loop="uvloop",
-        http=CoalescingHttpToolsProtocol,
+        http=with_client_timeout(settings.client_timeout_s),
         lifespan="on",
         access_log=False,
         proxy_headers=False,  # `--trusted-proxies` decides whose X-Forwarded-For to believe

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from clycyo.collect import limits
+
 
 @dataclass
 class Settings:
@@ -22,6 +24,9 @@ class Settings:
     rate_limit_source_per_s: float = 100.0  # requests per client address; 0: no limit
     rate_limit_key_per_s: float = 5000.0  # requests per site key; 0: no limit
     memory_limit: str | None = None  # DuckDB's memory_limit ("512MB"); None: DuckDB's default
+    # A request's headers are due this long after the connection opens (or the previous answer),
+    # its body this long after its headers; else 408 and the connection is closed.
+    client_timeout_s: float = limits.MAX_BODY_READ_S
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:
@@ -33,7 +38,7 @@ class Settings:
             settings.geoip_path = Path(os.environ["CLYCYO_GEOIP_DB"])
         if os.environ.get("CLYCYO_MEMORY_LIMIT"):
             settings.memory_limit = os.environ["CLYCYO_MEMORY_LIMIT"]
-        for name, variable in _RATE_LIMIT_ENV.items():
+        for name, variable in _NUMBER_ENV.items():
             if os.environ.get(variable):
                 setattr(settings, name, float(os.environ[variable]))
         for name, value in overrides.items():
@@ -41,9 +46,15 @@ class Settings:
                 setattr(settings, name, value)
         if settings.memory_limit is not None:
             settings.memory_limit = memory_size(settings.memory_limit)
+        if not 0 < settings.client_timeout_s <= _MAX_CLIENT_TIMEOUT_S:
+            raise ValueError(
+                f"CLYCYO_CLIENT_TIMEOUT: {settings.client_timeout_s:g} is not a number of seconds"
+                f" above 0 and up to {_MAX_CLIENT_TIMEOUT_S}"
+            )
         return settings
 
 
+_MAX_CLIENT_TIMEOUT_S = 3600
 _MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]i?B)", re.IGNORECASE)
 
 
@@ -59,9 +70,10 @@ def memory_size(text: str) -> str:
     return f"{match[1]}{match[2]}"
 
 
-_RATE_LIMIT_ENV = {
+_NUMBER_ENV = {
     "rate_limit_source_per_s": "CLYCYO_RATE_LIMIT_SOURCE",
     "rate_limit_key_per_s": "CLYCYO_RATE_LIMIT_KEY",
+    "client_timeout_s": "CLYCYO_CLIENT_TIMEOUT",
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from clycyo.collect import limits
+from clycyo.http_protocol import READ_DEADLINE
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -52,17 +53,21 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
         except ValueError:
             raise BodyError(400, "Content-Length is not a number") from None
         if declared_bytes > _DRAIN_LIMIT_BYTES:
-            raise _too_large()  # not worth reading: the connection is closed after the answer
+            raise _too_large()  # not worth reading: answered at once, the rest is discarded
     chunks: list[bytes] = []
     size = 0
-    deadline: float | None = None
+    # A client that promised more than it sends (or sends a byte a second) is answered and let
+    # go. Clycyo's HTTP protocol times the body from the end of the headers and wakes this
+    # `receive` when it is due; under another server each wait is bounded here (which costs
+    # microseconds a request).
+    served = scope.get("extensions", {}).get(READ_DEADLINE)
+    timeout_s: float = limits.MAX_BODY_READ_S if served is None else served["timeout_s"]
+    deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        if deadline is None:
-            message = await receive()
+        if served is None:
+            message = await _receive_by(receive, deadline, timeout_s)
         else:
-            # A body in several pieces: bound the wait for each of them, so a client that
-            # promised more than it sends (or sends a byte a second) is answered and let go.
-            message = await _receive_by(receive, deadline)
+            message = await receive()
         if message["type"] == "http.disconnect":
             raise BodyError(400, "client went away before the body was complete")
         chunk = message.get("body", b"")
@@ -74,8 +79,8 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
                 chunks.append(chunk)
         if not message.get("more_body", False):
             break
-        if deadline is None:
-            deadline = asyncio.get_running_loop().time() + limits.MAX_BODY_READ_S
+        if served is not None and served["passed"]:
+            raise _late(timeout_s)
     if size > limits.MAX_BODY_BYTES:
         # Read to the end so that the client, still sending, hears the 413 instead of a reset.
         raise _too_large()
@@ -88,12 +93,16 @@ async def read_body(scope: Scope, receive: Any, headers: dict[bytes, bytes]) -> 
     return body
 
 
-async def _receive_by(receive: Any, deadline: float) -> Message:
+def _late(timeout_s: float) -> BodyError:
+    return BodyError(408, f"body not complete within {timeout_s:g} s of the headers")
+
+
+async def _receive_by(receive: Any, deadline: float, timeout_s: float) -> Message:
     try:
         async with asyncio.timeout_at(deadline):
             return await receive()  # type: ignore[no-any-return]
     except TimeoutError:
-        raise BodyError(408, f"body not complete within {limits.MAX_BODY_READ_S} s") from None
+        raise _late(timeout_s) from None
 
 
 def inflate(body: bytes) -> bytes:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 MAX_BODY_BYTES = 512 * 1024  # a request body as sent (compressed or not); larger is 413
 MAX_INFLATED_BYTES = 2 * 1024 * 1024  # a gzip body once inflated; larger is 413
-MAX_BODY_READ_S = 30  # a body sent in pieces must be complete this long after its first; else 408
+# A request's headers are due this long after the connection opens (or the previous answer), its
+# body this long after its headers; else 408. The default of CLYCYO_CLIENT_TIMEOUT.
+MAX_BODY_READ_S = 30
 MAX_BATCH_EVENTS = 500  # events in one batch; larger is 413
 MAX_NAME_CHARS = 200  # event name
 MAX_ID_CHARS = 200  # event_id, visitor_id, user_id, session_id, order_id

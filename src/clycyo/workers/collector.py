@@ -37,7 +37,7 @@ from clycyo.collect.ratelimit import RateLimiter
 from clycyo.collect.routes import collect_routes
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import ConfigStore
-from clycyo.http_protocol import CoalescingHttpToolsProtocol
+from clycyo.http_protocol import with_client_timeout
 from clycyo.pipeline.context import Context
 from clycyo.pipeline.salts import SaltRing
 from clycyo.settings import Settings, config_path
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     config = uvicorn.Config(
         build_collector_app(runtime, args.core_socket),
         loop="uvloop",
-        http=CoalescingHttpToolsProtocol,
+        http=with_client_timeout(settings.client_timeout_s),
         lifespan="on",
         access_log=False,
         proxy_headers=False,
