@@ -2,6 +2,8 @@
 
 Reads the body, finds the site from the key, decodes the events and hands them to `Ingest`.
 Everything about an event's meaning lives in the pipeline; this module is the HTTP boundary.
+Every answer, whatever its status, lets a page of a site this server collects for read it (a
+page must see its `429`'s `Retry-After`), and carries `Vary: Origin`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from clycyo.collect import http, limits
 from clycyo.collect.body import Body, read_body
 from clycyo.collect.ingest import Ingest
-from clycyo.collect.origins import belongs_to, candidate_domains, host_of
+from clycyo.collect.origins import belongs_to, known_origin, origin_host
 from clycyo.collect.ratelimit import RateLimiter, too_many
 from clycyo.collect.wire import EventIn, WireError
 from clycyo.config.directory import SiteDirectory
@@ -22,7 +24,6 @@ _PREFLIGHT_HEADERS = [
     (b"access-control-allow-methods", b"POST, OPTIONS"),
     (b"access-control-allow-headers", b"Content-Type, Content-Encoding"),
     (b"access-control-max-age", b"86400"),
-    (b"vary", b"Origin"),
 ]
 
 
@@ -46,6 +47,8 @@ class CollectHandler:
         if method == "OPTIONS":
             await self._preflight(send, origin)
             return
+        allowed = origin is not None and known_origin(origin, self.directory)
+        send = http.with_headers(send, http.cors_headers(origin, allowed))
         if method != "POST":
             await http.send_json(send, 405, {"error": "use POST"}, [(b"allow", b"POST, OPTIONS")])
             return
@@ -93,7 +96,7 @@ class CollectHandler:
                 )
                 return
             if origin is not None:
-                host = host_of(origin.decode("latin-1"))
+                host = origin_host(origin.decode("latin-1"))
                 if host is None or not belongs_to(host, site.domain):
                     await http.send_json(
                         send, 403, {"error": f"origin: not a page of {site.domain}"}
@@ -123,10 +126,7 @@ class CollectHandler:
                 [(b"retry-after", str(exc.retry_after_s).encode())],
             )
             return
-        cors = []
-        if origin is not None:
-            cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
-        await http.send_json(send, 200, outcome.body(), cors)
+        await http.send_json(send, 200, outcome.body())
 
     def _site_of_public_keys(self, read: Body) -> Site | None:
         keys = {read.key} if read.key else set()
@@ -139,14 +139,8 @@ class CollectHandler:
         return self.directory.by_public_key(keys.pop())
 
     async def _preflight(self, send: Any, origin: bytes | None) -> None:
-        headers = list(_PREFLIGHT_HEADERS)
-        if origin is not None:
-            host = host_of(origin.decode("latin-1"))
-            if host is not None and any(
-                self.directory.by_domain(d) is not None for d in candidate_domains(host)
-            ):
-                headers.append((b"access-control-allow-origin", origin))
-        await http.send_empty(send, 204, headers)
+        allowed = origin is not None and known_origin(origin, self.directory)
+        await http.send_empty(send, 204, _PREFLIGHT_HEADERS + http.cors_headers(origin, allowed))
 
 
 def _secret_key(headers: dict[bytes, bytes]) -> str | None:

@@ -21,6 +21,7 @@ Message = dict[str, Any]
 _encode = msgspec.json.encode
 _DRAIN_LIMIT_BYTES = 16 * limits.MAX_BODY_BYTES
 _GZIP_MAGIC = b"\x1f\x8b"
+_VARY_ORIGIN = (b"vary", b"Origin")
 
 
 class BodyError(Exception):
@@ -130,6 +131,25 @@ def inflate(body: bytes) -> bytes:
             return pieces[0] if len(pieces) == 1 else b"".join(pieces)
         if not rest.startswith(_GZIP_MAGIC):
             raise BodyError(400, "gzip body: bytes after the last gzip member are not gzip")
+
+
+def cors_headers(origin: bytes | None, allowed: bool) -> list[tuple[bytes, bytes]]:
+    """The CORS headers of an answer: the origin when it is allowed, and `Vary: Origin` always,
+    since whether the origin is echoed depends on it."""
+    if origin is not None and allowed:
+        return [(b"access-control-allow-origin", origin), _VARY_ORIGIN]
+    return [_VARY_ORIGIN]
+
+
+def with_headers(send: Any, extra_headers: list[tuple[bytes, bytes]]) -> Any:
+    """`send`, adding `extra_headers` to the answer's headers whatever its status."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra_headers]}
+        await send(message)
+
+    return sending
 
 
 async def send_json(

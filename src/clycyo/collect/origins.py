@@ -1,33 +1,86 @@
-"""Which web origins belong to a site: its domain and its subdomains, on any scheme and port."""
+"""Which web origins belong to a site: its domain and its subdomains, on any scheme and port.
+
+Hosts are read the way browsers read them, so that an origin or a page URL cannot name one host
+to Clycyo and another to the browser that sent it.
+"""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
+from clycyo.config.directory import SiteDirectory
 
-def host_of(url_or_origin: str) -> str | None:
-    """The lowercase host of an origin or URL (`https://a.example.com:8443/x` → `a.example.com`)."""
-    scheme_end = url_or_origin.find("://")
-    if scheme_end < 0 or len(url_or_origin) > 8192:
-        return _parsed_host(url_or_origin)
+# What a browser sends as `Origin`: scheme://host[:port], the host in ASCII (or an IPv6 address
+# in brackets), nothing else.
+_ORIGIN = re.compile(
+    r"[a-z][a-z0-9+.-]*://(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::[0-9]{1,5})?", re.IGNORECASE
+)
+
+
+def origin_host(origin: str) -> str | None:
+    """The lowercase host of an `Origin` header (`https://a.example.com:8443` → `a.example.com`);
+    None for anything but scheme://host[:port] (`null`, a user, a path, a backslash, `%`)."""
+    match = _ORIGIN.fullmatch(origin)
+    if match is None:
+        return None
+    return (match[1] or match[2]).lower().rstrip(".") or None
+
+
+def known_origin(origin: bytes, directory: SiteDirectory) -> bool:
+    """True when `origin` is a page of a site this server collects for."""
+    host = origin_host(origin.decode("latin-1"))
+    return host is not None and any(
+        directory.by_domain(domain) is not None for domain in candidate_domains(host)
+    )
+
+
+def host_of(url: str) -> str | None:
+    """The lowercase host of a URL (`https://a.example.com:8443/x` → `a.example.com`), None when
+    there is none or a browser would not read it as written (a `%` in it)."""
+    scheme_end = url.find("://")
+    if scheme_end < 0 or len(url) > 8192:
+        return _parsed_host(url)
     start = scheme_end + 3
-    end = len(url_or_origin)
-    for stop in "/?#":
-        found = url_or_origin.find(stop, start)
+    end = len(url)
+    # A backslash ends the host as a slash does: browsers read `https://a.org\@b.com` as a.org.
+    for stop in "/?#\\":
+        found = url.find(stop, start)
         if 0 <= found < end:
             end = found
-    authority = url_or_origin[start:end]
-    if "@" in authority or "[" in authority or "%" in authority or "\\" in authority:
-        return _parsed_host(url_or_origin)  # unusual: let urllib decide
-    return authority.partition(":")[0].lower().rstrip(".") or None
+    host = url[start:end].rpartition("@")[2]
+    if "%" in host:
+        return None  # a browser decodes it, or refuses the URL: not the host as written
+    if "[" in host:
+        return _parsed_host(url[:end])  # an IPv6 address: let urllib read it
+    return host.partition(":")[0].lower().rstrip(".") or None
 
 
-def _parsed_host(url_or_origin: str) -> str | None:
+def _parsed_host(url: str) -> str | None:
     try:
-        host = urlsplit(url_or_origin).hostname
+        host = urlsplit(url).hostname
     except ValueError:
         return None
     return host or None
+
+
+def ambiguous_host(url: str) -> str | None:
+    """Why a browser would read the host of an http(s) `url` otherwise than as written (a
+    backslash or a `%` before the path), or None. Such a URL is no page a browser was on."""
+    if "\\" not in url and "%" not in url:
+        return None
+    start = url.find("://") + 3
+    end = len(url)
+    for stop in "/?#":
+        found = url.find(stop, start)
+        if 0 <= found < end:
+            end = found
+    authority = url[start:end]
+    if "\\" in authority:
+        return "a backslash in the host part (browsers read it as a slash)"
+    if "%" in authority.rpartition("@")[2]:
+        return "a percent escape in the host"
+    return None
 
 
 def belongs_to(host: str, domain: str) -> bool:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from clycyo import currencies
 from clycyo.collect import limits
+from clycyo.collect.origins import ambiguous_host
 from clycyo.model import Drop, DropReason, Hit
 from clycyo.pipeline.context import Context
 
@@ -72,6 +73,8 @@ def validate(hit: Hit, ctx: Context) -> Hit | Drop:
         return _invalid("url: required for a pageview")
     if hit.url is not None and not hit.url.startswith(("http://", "https://")):
         return _invalid("url: must be an absolute http(s) URL")
+    if hit.url is not None and (unclear := ambiguous_host(hit.url)):
+        return _invalid(f"url: {unclear}")
     if hit.order_id is not None and hit.revenue_amount is None and kind != "event":
         return _invalid("order_id: only events carry an order")
     problem = _check_revenue(hit)

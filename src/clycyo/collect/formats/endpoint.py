@@ -8,6 +8,10 @@ as Clycyo's `EventIn`), or raises `FormatError`. This module does the rest exact
 Answers are JSON with status 200 on success: RudderStack's and PostHog's clients treat any other
 2xx as a failure. Error bodies carry `error` (Clycyo's name), `message` and `code` (what Segment's
 and RudderStack's clients read) and `detail` (what PostHog's read).
+
+CORS as for `POST /api/collect`: every answer, whatever its status, lets a page of a site this
+server collects for read it (the browser libraries of all three post from the site's pages), and
+no other origin; every answer carries `Vary: Origin`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from clycyo.collect import http
 from clycyo.collect.ingest import Ingest, Invalid
-from clycyo.collect.origins import candidate_domains, host_of
+from clycyo.collect.origins import known_origin
 from clycyo.collect.ratelimit import RateLimiter, too_many
 from clycyo.collect.wire import EventIn, Instant
 from clycyo.config.directory import SiteDirectory
@@ -90,10 +94,11 @@ class FormatEndpoint:
     async def __call__(self, scope: http.Scope, receive: Any, send: Any) -> None:
         headers = http.headers_dict(scope)
         origin = headers.get(b"origin")
-        cors = [] if origin is None else [(b"access-control-allow-origin", origin)]
         if scope["method"] == "OPTIONS":
             await self._preflight(send, origin)
             return
+        allowed = origin is not None and known_origin(origin, self.directory)
+        send = http.with_headers(send, http.cors_headers(origin, allowed))
         if scope["method"] != "POST":
             await send_error(send, 405, "use POST", [(b"allow", b"POST, OPTIONS")])
             return
@@ -107,7 +112,7 @@ class FormatEndpoint:
         try:
             body = await http.read_body(scope, receive, headers)
         except http.BodyError as exc:
-            await send_error(send, exc.status, exc.message, cors)
+            await send_error(send, exc.status, exc.message)
             return
         user_agent = headers.get(b"user-agent")
         request = Request(
@@ -121,7 +126,7 @@ class FormatEndpoint:
         try:
             delivery = self.format.parse(request, self.directory)
         except FormatError as exc:
-            await send_error(send, exc.status, exc.message, cors)
+            await send_error(send, exc.status, exc.message)
             return
         if wait_s := self.limiter.key_wait_s(delivery.site.id, delivery.trusted):
             await send_error(send, *too_many(wait_s, "key"))
@@ -137,20 +142,15 @@ class FormatEndpoint:
             )
         except IntakeUnavailable as exc:
             retry = [(b"retry-after", str(exc.retry_after_s).encode())]
-            await send_error(send, 503, f"not accepted, retry later: {exc.reason}", retry + cors)
+            await send_error(send, 503, f"not accepted, retry later: {exc.reason}", retry)
             return
-        await http.send_json(send, 200, {**outcome.body(), **delivery.extra}, cors)
+        await http.send_json(send, 200, {**outcome.body(), **delivery.extra})
 
     async def _preflight(self, send: Any, origin: bytes | None) -> None:
         headers = [
             (b"access-control-allow-methods", b"POST, OPTIONS"),
             (b"access-control-allow-headers", b"Content-Type, Content-Encoding, Authorization"),
             (b"access-control-max-age", b"86400"),
-            (b"vary", b"Origin"),
         ]
-        host = None if origin is None else host_of(origin.decode("latin-1"))
-        if host is not None and any(
-            self.directory.by_domain(domain) is not None for domain in candidate_domains(host)
-        ):
-            headers.append((b"access-control-allow-origin", origin))  # type: ignore[arg-type]
-        await http.send_empty(send, 204, headers)
+        allowed = origin is not None and known_origin(origin, self.directory)
+        await http.send_empty(send, 204, headers + http.cors_headers(origin, allowed))
