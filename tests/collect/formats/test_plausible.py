@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.serverproc import Site
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -86,3 +88,32 @@ def test_a_browser_preflight_is_answered_for_a_known_site(server: Site) -> None:
         "OPTIONS", "/api/event", None, {"Origin": f"https://{server.site}"}
     )
     assert status == 204
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"n": "pageview", "u": ["x"]}, "u: expected a string or a number, got array"),
+        ({"n": {"x": 1}}, "n: expected a string or a number, got object"),
+        ({"name": "e", "r": True}, "r: expected a string or a number, got boolean"),
+        ({"n": "e", "p": [1, 2]}, "p: expected an object, got array"),
+        ({"n": "e", "props": "{not json"}, "props: neither an object nor JSON text of one"),
+        ({"n": "e", "p": "[1]"}, "p: JSON text of array, not of an object"),
+        ({"n": "e", "$": 12}, "$: expected an object, got number"),
+        ({"n": "engagement", "sd": "80"}, "sd: expected a number, got string"),
+    ],
+)
+def test_a_field_of_the_wrong_type_rejects_the_event_by_name(
+    server: Site, fields: dict[str, Any], error: str
+) -> None:
+    body = {"u": f"https://{server.site}/", "d": server.site, **fields}
+    status, answer = send(server, body)
+    assert status == 200, answer
+    assert answer["accepted"] == 0
+    assert answer["rejected"][0]["error"] == error
+    assert server.events() == []
+
+
+def test_a_domain_that_is_not_text_is_a_400(server: Site) -> None:
+    status, answer = send(server, {"n": "pageview", "u": f"https://{server.site}/", "d": [1]})
+    assert status == 400 and answer["error"] == "d: expected a string or a number, got array"

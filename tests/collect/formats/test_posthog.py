@@ -9,7 +9,9 @@ import uuid
 from typing import Any
 
 import posthog
+import pytest
 
+from clycyo.collect import limits
 from tests.serverproc import Site
 
 CHROME = (
@@ -128,3 +130,63 @@ def test_errors(server: Site) -> None:
         "/capture/", {"api_key": server.secret_key, "distinct_id": "u", "properties": {}}
     )
     assert status == 200 and answer["rejected"][0]["error"] == "name: required for an event"
+
+
+def capture(site: Site, event: dict[str, Any]) -> tuple[int, Any]:
+    return site.post("/capture/", {"api_key": site.secret_key, "distinct_id": "u", **event})
+
+
+@pytest.mark.parametrize(
+    ("event", "error"),
+    [
+        ({"event": "e", "properties": "str"}, "properties: expected an object, got string"),
+        ({"event": {"n": 1}}, "event: expected a string or a number, got object"),
+        ({"event": "e", "distinct_id": ["u"]}, "distinct_id: expected a string or a number"),
+        ({"event": "e", "uuid": False}, "uuid: expected a string or a number, got boolean"),
+        ({"event": "e", "properties": {"$current_url": {}}}, "properties.$current_url: "),
+        ({"event": "e", "properties": {"$session_id": [1]}}, "properties.$session_id: "),
+        ({"event": "e", "properties": {"$set": "x"}}, "properties.$set: expected an object"),
+        ({"event": "e", "properties": {"revenue": [9]}}, "properties.revenue: expected a number"),
+        ({"event": "e", "properties": {"$time": "now"}}, "properties.$time: expected epoch"),
+        ({"event": "e", "offset": "5"}, "offset: expected whole milliseconds, got string"),
+        ({"event": "$identify", "$set": 1}, "$set: expected an object, got number"),
+    ],
+)
+def test_a_field_of_the_wrong_type_rejects_the_event_by_name(
+    server: Site, event: dict[str, Any], error: str
+) -> None:
+    status, answer = capture(server, event)
+    assert status == 200, answer
+    assert answer["accepted"] == 0
+    assert answer["rejected"][0]["error"].startswith(error), answer
+    assert server.events() == []
+
+
+def test_an_inflated_gzip_js_body_too_large_is_a_413(server: Site) -> None:
+    big = {"api_key": server.secret_key, "event": "e", "distinct_id": "u"}
+    big["properties"] = {"padding": "x" * (3 * 1024 * 1024)}
+    status, answer = server.server.request(
+        "POST", "/e/?compression=gzip-js", gzip.compress(json.dumps(big).encode()), {}
+    )
+    assert status == 413, answer
+    assert answer["code"] == "too_large"
+    assert answer["detail"] == f"inflated body larger than {limits.MAX_INFLATED_BYTES} bytes"
+
+
+def test_keys_missing_mistyped_or_of_two_sites_are_named(server: Site) -> None:
+    other = server.server.add_site()
+    batch = [
+        {"event": "e", "distinct_id": "u", "api_key": server.secret_key},
+        {"event": "e", "distinct_id": "u", "api_key": other.secret_key},
+    ]
+    status, answer = server.post("/batch/", {"batch": batch})
+    assert status == 400
+    assert answer["detail"] == "api_key: different keys in one body; send each site's events apart"
+    status, answer = server.post("/batch/", {"api_key": {"k": 1}, "batch": batch[:1]})
+    assert status == 401
+    assert answer["detail"] == "api_key: expected the secret key as a string, got object"
+    status, answer = server.post("/batch/", {"batch": [{"event": "e", "distinct_id": "u"}]})
+    assert status == 401 and answer["detail"] == "api_key: missing (send the site's secret key)"
+    status, answer = server.post("/batch/", {"api_key": server.secret_key, "batch": "e"})
+    assert status == 400 and answer["detail"] == "batch: expected a list of events, got string"
+    assert server.events() == []

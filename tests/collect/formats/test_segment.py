@@ -184,3 +184,60 @@ def test_segment_client_reads_the_error_of_a_bad_key(server: Site) -> None:
         segment_request.post("sk_nope", host=server.url, batch=[])
     assert caught.value.status == 401
     assert caught.value.code == "unauthorized"
+
+
+def basic_auth(site: Site) -> dict[str, str]:
+    token = base64.b64encode(f"{site.secret_key}:".encode()).decode()
+    return {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+
+
+def track(site: Site, message: dict[str, Any]) -> tuple[int, Any]:
+    return site.server.request("POST", "/v1/track", json.dumps(message).encode(), basic_auth(site))
+
+
+@pytest.mark.parametrize("total", ["1e999999999", "-1e999999999", 1e308, "1e-999999999", "NaN"])
+def test_an_impossible_refund_total_is_rejected_by_name(server: Site, total: Any) -> None:
+    properties = {"total": total, "currency": "EUR", "order_id": "r1"}
+    status, answer = track(
+        server, {"event": "Order Refunded", "userId": "u", "properties": properties}
+    )
+    assert status == 200, answer
+    assert answer["accepted"] == 0
+    assert answer["rejected"][0]["error"].startswith("revenue.amount: "), answer
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ({"userId": {"a": 1}}, "userId: expected a string or a number, got object"),
+        ({"userId": "u", "anonymousId": True}, "anonymousId: expected a string or a number"),
+        ({"userId": "u", "messageId": [1]}, "messageId: expected a string or a number"),
+        ({"userId": "u", "event": {"n": 1}}, "event: expected a string or a number, got object"),
+        ({"userId": "u", "properties": "plan=pro"}, "properties: expected an object, got string"),
+        ({"userId": "u", "context": [1]}, "context: expected an object, got array"),
+        ({"userId": "u", "context": {"page": "x"}}, "context.page: expected an object"),
+        ({"userId": "u", "context": {"page": {"url": False}}}, "context.page.url: expected"),
+        ({"userId": "u", "context": {"ip": ["1.2.3.4"]}}, "context.ip: expected a string"),
+        ({"userId": "u", "context": {"campaign": {"source": {}}}}, "context.campaign.source:"),
+        ({"userId": "u", "properties": {"revenue": {"v": 1}}}, "properties.revenue: expected"),
+        ({"userId": "u", "timestamp": {"t": 1}}, "timestamp: expected RFC 3339 text"),
+    ],
+)
+def test_a_field_of_the_wrong_type_rejects_the_message_by_name(
+    server: Site, message: dict[str, Any], error: str
+) -> None:
+    status, answer = track(server, {"event": "e", **message})
+    assert status == 200, answer
+    assert answer["accepted"] == 0
+    assert answer["rejected"][0]["error"].startswith(error), answer
+    assert server.events() == []
+
+
+def test_a_batch_keeps_its_good_messages_beside_a_mistyped_one(server: Site) -> None:
+    batch = [
+        {"type": "track", "event": "Ok", "userId": "u"},
+        {"type": "identify", "userId": "u", "traits": "vip"},
+    ]
+    status, answer = server.post("/v1/batch", {"writeKey": server.secret_key, "batch": batch})
+    assert status == 200 and answer["accepted"] == 1
+    assert answer["rejected"] == [{"index": 1, "error": "traits: expected an object, got string"}]

@@ -15,9 +15,17 @@ from typing import Any
 import msgspec
 
 from clycyo.collect.formats.endpoint import Delivery, FormatError, Request
-from clycyo.collect.formats.shape import checked, flat_props, mapping, text
-from clycyo.collect.origins import belongs_to, host_of
-from clycyo.collect.wire import JSON_ERRORS
+from clycyo.collect.formats.shape import (
+    FieldError,
+    checked,
+    flat_props,
+    json_kind,
+    object_field,
+    text_field,
+)
+from clycyo.collect.ingest import Invalid
+from clycyo.collect.origins import belongs_to, origin_host
+from clycyo.collect.wire import JSON_ERRORS, EventIn
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 
@@ -26,22 +34,38 @@ PATHS = ("/api/event",)
 _ENGAGEMENT_PROPS = {"sd": "scroll_depth", "e": "engaged_ms"}
 
 
-def _field(body: Mapping[str, Any], short: str, long: str) -> Any:
-    return body[short] if body.get(short) is not None else body.get(long)
+def _key(body: Mapping[str, Any], short: str, long: str) -> str:
+    """Which of a field's two names the body uses (the short one when both are there)."""
+    return short if body.get(short) is not None else long
 
 
-def _object(value: Any) -> Any:
-    """Older scripts send `p` and `$` as JSON text rather than as objects."""
+def _text(body: Mapping[str, Any], short: str, long: str) -> str | None:
+    return text_field(body, _key(body, short, long))
+
+
+def _object(body: Mapping[str, Any], short: str, long: str) -> Mapping[str, Any]:
+    """An object field; older scripts send `p` and `$` as JSON text rather than as objects."""
+    key = _key(body, short, long)
+    value = body.get(key)
     if isinstance(value, str):
         try:
-            return msgspec.json.decode(value)
+            value = msgspec.json.decode(value)
         except JSON_ERRORS:
-            return None
-    return value
+            raise FieldError(f"{key}: neither an object nor JSON text of one") from None
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise FieldError(f"{key}: JSON text of {json_kind(value)}, not of an object")
+        return value
+    return object_field(body, key)
 
 
-def _site(domains: object, directory: SiteDirectory) -> Site:
-    names = [d.strip().lower() for d in (text(domains) or "").split(",") if d.strip()]
+def _site(body: Mapping[str, Any], directory: SiteDirectory) -> Site:
+    try:
+        domains = _text(body, "d", "domain")
+    except FieldError as exc:
+        raise FormatError(400, str(exc)) from None
+    names = [d.strip().lower() for d in (domains or "").split(",") if d.strip()]
     for name in names:
         site = directory.by_domain(name.removeprefix("www."))
         if site is not None:
@@ -52,22 +76,26 @@ def _site(domains: object, directory: SiteDirectory) -> Site:
 
 
 def translate(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The Plausible event in Clycyo's wire shape (not yet checked)."""
-    name = text(_field(body, "n", "name"))
+    """The Plausible event in Clycyo's wire shape (not yet checked); `FieldError` for a field of
+    the wrong type."""
+    name = _text(body, "n", "name")
     event: dict[str, Any] = {
         "type": "pageview" if name == "pageview" else "event",
         "name": None if name == "pageview" else name,
-        "url": text(_field(body, "u", "url")),
-        "referrer": text(_field(body, "r", "referrer")),
-        "props": flat_props(_object(_field(body, "p", "props"))) or None,
+        "url": _text(body, "u", "url"),
+        "referrer": _text(body, "r", "referrer"),
+        "props": flat_props(_object(body, "p", "props")) or None,
     }
     if name == "engagement":
-        event["props"] = {
-            ours: value
-            for theirs, ours in _ENGAGEMENT_PROPS.items()
-            if isinstance(value := body.get(theirs), int | float) and not isinstance(value, bool)
-        } or None
-    revenue = mapping(_object(_field(body, "$", "revenue")))
+        measured = {}
+        for theirs, ours in _ENGAGEMENT_PROPS.items():
+            value = body.get(theirs)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                measured[ours] = value
+            elif value is not None:
+                raise FieldError(f"{theirs}: expected a number, got {json_kind(value)}")
+        event["props"] = measured or None
+    revenue = _object(body, "$", "revenue")
     if revenue:
         event["revenue"] = {"amount": revenue.get("amount"), "currency": revenue.get("currency")}
     return event
@@ -81,16 +109,20 @@ class PlausibleFormat:
             raise FormatError(400, f"body: not JSON ({exc})") from None
         if not isinstance(body, dict):
             raise FormatError(400, "body: expected a JSON object")
-        site = _site(_field(body, "d", "domain"), directory)
+        site = _site(body, directory)
         origin = request.headers.get(b"origin")
         if origin is not None:
-            host = host_of(origin.decode("latin-1"))
+            host = origin_host(origin.decode("latin-1"))
             if host is None or not belongs_to(host, site.domain):
                 raise FormatError(403, f"origin: not a page of {site.domain}")
+        try:
+            item: EventIn | Invalid = checked(translate(body))
+        except FieldError as exc:
+            item = Invalid(msgspec.json.encode(body), str(exc))
         return Delivery(
             site=site,
             trusted=False,
-            items=[checked(translate(body))],
+            items=[item],
             ip=request.ip,
             user_agent=request.user_agent,
         )

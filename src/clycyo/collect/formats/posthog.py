@@ -21,12 +21,16 @@ import msgspec
 from clycyo.collect import http, limits
 from clycyo.collect.formats.endpoint import Delivery, FormatError, Request
 from clycyo.collect.formats.shape import (
+    FieldError,
+    amount_field,
     bounded_traits,
     checked,
     flat_props,
     instant,
+    json_kind,
     mapping,
-    text,
+    object_field,
+    text_field,
 )
 from clycyo.collect.ingest import Invalid
 from clycyo.collect.wire import JSON_ERRORS, EventIn
@@ -60,18 +64,30 @@ def _json_text(request: Request) -> bytes:
     return body
 
 
-def _key(request: Request, body: Any, events: list[Any]) -> str | None:
+def _key(request: Request, body: Any, events: list[Any]) -> str:
+    """The project key of the request; `FormatError` when there is none, or several."""
     authorization = request.headers.get(b"authorization", b"").decode("latin-1")
-    if authorization.startswith("Bearer "):
-        return authorization.removeprefix("Bearer ").strip() or None
+    if authorization.startswith("Bearer ") and authorization.removeprefix("Bearer ").strip():
+        return authorization.removeprefix("Bearer ").strip()
     holders: list[Mapping[str, Any]] = [body] if isinstance(body, dict) else []
     for event in events:
         if isinstance(event, dict):
             holders += [event, mapping(event.get("properties"))]
-    keys = {text(holder.get(field)) for holder in holders for field in _KEY_FIELDS}
-    keys.discard(None)
-    # Two different keys in one body could be two sites: refuse rather than guess.
-    return keys.pop() if len(keys) == 1 else None
+    keys: set[str] = set()
+    for holder in holders:
+        for field in _KEY_FIELDS:
+            value = holder.get(field)
+            if isinstance(value, str) and value:
+                keys.add(value)
+            elif value is not None and value != "":
+                kind = json_kind(value)
+                raise FormatError(401, f"{field}: expected the secret key as a string, got {kind}")
+    if not keys:
+        raise FormatError(401, "api_key: missing (send the site's secret key)")
+    if len(keys) > 1:
+        # Two different keys in one body could be two sites: refuse rather than guess.
+        raise FormatError(400, "api_key: different keys in one body; send each site's events apart")
+    return keys.pop()
 
 
 def _timestamp(event: Mapping[str, Any], properties: Mapping[str, Any]) -> object:
@@ -80,66 +96,77 @@ def _timestamp(event: Mapping[str, Any], properties: Mapping[str, Any]) -> objec
     seconds = properties.get("$time")
     if isinstance(seconds, int | float) and not isinstance(seconds, bool):
         return seconds * 1000
+    if seconds is not None:
+        raise FieldError(f"properties.$time: expected epoch seconds, got {json_kind(seconds)}")
     offset_ms = event.get("offset")
     if isinstance(offset_ms, int) and not isinstance(offset_ms, bool):
         return time.time_ns() // 1_000_000 - offset_ms
+    if offset_ms is not None:
+        raise FieldError(f"offset: expected whole milliseconds, got {json_kind(offset_ms)}")
     return None
 
 
 def translate(event: Mapping[str, Any], request: Request, site: Site) -> dict[str, Any]:
-    """One PostHog event in Clycyo's wire shape (not yet checked)."""
-    properties = mapping(event.get("properties"))
-    name = text(event.get("event"))
-    distinct = text(event.get("distinct_id")) or text(properties.get("distinct_id"))
-    device = text(properties.get("$device_id"))
+    """One PostHog event in Clycyo's wire shape (not yet checked); `FieldError` for a field of
+    the wrong type."""
+    properties = object_field(event, "properties")
+
+    def prop(key: str) -> str | None:
+        return text_field(properties, key, f"properties.{key}")
+
+    name = text_field(event, "event")
+    distinct = text_field(event, "distinct_id") or prop("distinct_id")
+    device = prop("$device_id")
     anonymous = (
         properties.get("$is_identified") is False
         or properties.get("$process_person_profile") is False
         or (distinct is not None and distinct == device)
     )
     browser = properties.get("$lib") == "web"
-    referrer = text(properties.get("$referrer"))
+    referrer = prop("$referrer")
     out: dict[str, Any] = {
         "type": "event",
         "name": name,
-        "event_id": text(event.get("uuid")),
+        "event_id": text_field(event, "uuid"),
         "visitor_id": distinct if anonymous else device,
         "user_id": None if anonymous else distinct,
-        "session_id": text(properties.get("$session_id")),
+        "session_id": prop("$session_id"),
         "timestamp": _timestamp(event, properties),
         "sent_at": event.get("sent_at"),
-        "url": text(properties.get("$current_url")),
+        "url": prop("$current_url"),
         "referrer": None if referrer == "$direct" else referrer,
-        "title": text(properties.get("title")),
+        "title": prop("title"),
         "origin": "browser" if browser else "server",
         "props": flat_props(properties, skip=_NOT_PROPS, skip_prefix="$") or None,
     }
-    person = {**mapping(properties.get("$set_once")), **mapping(properties.get("$set"))}
-    person.update(mapping(event.get("$set_once")))
-    person.update(mapping(event.get("$set")))
+    person = {
+        **object_field(properties, "$set_once", "properties.$set_once"),
+        **object_field(properties, "$set", "properties.$set"),
+        **object_field(event, "$set_once"),
+        **object_field(event, "$set"),
+    }
     if name == "$pageview":
         out["type"], out["name"] = "pageview", None
     elif name == "$identify":
         out["type"] = "identify"
-        out["visitor_id"] = text(properties.get("$anon_distinct_id")) or device
+        out["visitor_id"] = prop("$anon_distinct_id") or device
         out["user_id"] = distinct
     elif name == "$create_alias":
         out["type"] = "identify"
-        out["visitor_id"], out["user_id"] = distinct, text(properties.get("alias"))
+        out["visitor_id"], out["user_id"] = distinct, prop("alias")
     elif name in ("$set", "$set_once"):
         out["type"], out["user_id"] = "identify", distinct
-    amount = properties.get("revenue")
-    if isinstance(amount, str | int | float) and not isinstance(amount, bool):
-        currency = text(properties.get("currency")) or site.currency
-        out["revenue"] = {"amount": amount, "currency": currency}
-        out["order_id"] = text(properties.get("order_id") or properties.get("orderId"))
+    amount = amount_field(properties, "revenue", "properties.revenue")
+    if amount is not None:
+        out["revenue"] = {"amount": amount, "currency": prop("currency") or site.currency}
+        out["order_id"] = prop("order_id" if properties.get("order_id") else "orderId")
     if out["type"] == "identify":
         out["name"] = None
         out["traits"] = bounded_traits(person)
         if out["visitor_id"] == out["user_id"]:
             out["visitor_id"] = None
-    ip = text(properties.get("$ip"))
-    user_agent = text(properties.get("$raw_user_agent"))
+    ip = prop("$ip")
+    user_agent = prop("$raw_user_agent")
     if browser:
         # posthog-js posts from the page: the request's own address and agent are the user's.
         ip, user_agent = ip or request.ip, user_agent or request.user_agent
@@ -151,29 +178,33 @@ class PostHogFormat:
     def parse(self, request: Request, directory: SiteDirectory) -> Delivery:
         try:
             body = msgspec.json.decode(_json_text(request))
-        except (*JSON_ERRORS, http.BodyError) as exc:
+        except http.BodyError as exc:
+            raise FormatError(exc.status, exc.message) from None  # a gzip bomb is a 413
+        except JSON_ERRORS as exc:
             raise FormatError(400, f"body: not JSON ({exc})") from None
         if isinstance(body, list):
             events = body
         elif isinstance(body, dict):
             batch = body.get("batch", body.get("data"))
+            if body.get("batch") is not None and not isinstance(batch, list):
+                raise FormatError(400, f"batch: expected a list of events, got {json_kind(batch)}")
             events = batch if isinstance(batch, list) else [body]
         else:
             raise FormatError(400, "body: expected a JSON object or list")
         if len(events) > limits.MAX_BATCH_EVENTS:
             raise FormatError(413, f"batch: more than {limits.MAX_BATCH_EVENTS} events")
-        key = _key(request, body, events)
-        if key is None:
-            raise FormatError(401, "api_key: missing (send the site's secret key)")
-        site = directory.by_secret_key(key)
+        site = directory.by_secret_key(_key(request, body, events))
         if site is None:
             raise FormatError(401, "api_key: unknown or revoked secret key")
         items: list[EventIn | Invalid] = []
         for event in events:
-            if isinstance(event, dict):
-                items.append(checked(translate(event, request, site)))
-            else:
+            if not isinstance(event, dict):
                 items.append(Invalid(msgspec.json.encode(event), "event: expected an object"))
+                continue
+            try:
+                items.append(checked(translate(event, request, site)))
+            except FieldError as exc:
+                items.append(Invalid(msgspec.json.encode(event), str(exc)))
         sent_at = instant(body.get("sent_at")) if isinstance(body, dict) else None
         return Delivery(site=site, trusted=True, items=items, sent_at=sent_at, extra={"status": 1})
 

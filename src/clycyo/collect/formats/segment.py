@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,12 +21,15 @@ import msgspec
 from clycyo.collect import limits
 from clycyo.collect.formats.endpoint import Delivery, FormatError, Request
 from clycyo.collect.formats.shape import (
+    FieldError,
+    amount_field,
     bounded_traits,
     checked,
     flat_props,
     instant,
-    mapping,
-    text,
+    json_kind,
+    object_field,
+    text_field,
 )
 from clycyo.collect.ingest import Invalid
 from clycyo.collect.wire import JSON_ERRORS, EventIn
@@ -66,7 +69,7 @@ def write_key(request: Request, body: Mapping[str, Any]) -> str | None:
         return decoded.partition(":")[0] or None
     if scheme.lower() == "bearer":
         return credentials.strip() or None
-    return text(body.get("writeKey"))
+    return text_field(body, "writeKey")
 
 
 def _with_campaign(
@@ -74,7 +77,10 @@ def _with_campaign(
 ) -> str | None:
     """UTM tags from `context.campaign` join the page URL (the pipeline reads them there), or
     the props when there is no page."""
-    tags = {tag: text(campaign.get(key)) for key, tag in _CAMPAIGN_TAGS.items()}
+    tags = {
+        tag: text_field(campaign, key, f"context.campaign.{key}")
+        for key, tag in _CAMPAIGN_TAGS.items()
+    }
     tags = {tag: value for tag, value in tags.items() if value and (url is None or tag not in url)}
     if not tags:
         return url
@@ -92,87 +98,108 @@ def _money(name: str | None, properties: Mapping[str, Any]) -> str | int | float
     that describe an order before it is paid carry `revenue` too, and are not money."""
     if name in _BEFORE_PAYMENT:
         return None
-    amount = properties.get("revenue")
-    if name in ("Order Completed", "Order Refunded"):
-        amount = properties.get("total", amount)
-    if not isinstance(amount, str | int | float) or isinstance(amount, bool):
-        return None
-    if name == "Order Refunded":
-        try:
-            return format(-abs(Decimal(str(amount))), "f")
-        except InvalidOperation:
-            return amount  # rejected by validation, with the field named
-    return amount
+    amount = amount_field(properties, "revenue", "properties.revenue")
+    if name in ("Order Completed", "Order Refunded") and properties.get("total") is not None:
+        amount = amount_field(properties, "total", "properties.total")
+    if amount is None or name != "Order Refunded":
+        return amount
+    try:
+        refund = Decimal(str(amount))
+    except ArithmeticError:
+        return amount  # rejected by validation, with the field named
+    # copy_negate, unlike -abs(), ignores the context (-abs(Decimal("1e999999999")) overflows),
+    # and str() keeps the exponent: validation bounds the amount before writing it out in full.
+    return str(refund if refund.is_signed() else refund.copy_negate())
 
 
 def _screen(context: Mapping[str, Any]) -> str | None:
-    screen = mapping(context.get("screen"))
-    width, height = text(screen.get("width")), text(screen.get("height"))
+    screen = object_field(context, "screen", "context.screen")
+    width = text_field(screen, "width", "context.screen.width")
+    height = text_field(screen, "height", "context.screen.height")
     return f"{width}x{height}" if width and height else None
 
 
 def translate(
     message: Mapping[str, Any], kind: str, request: Request, site: Site
 ) -> dict[str, Any]:
-    """One Segment message in Clycyo's wire shape (not yet checked)."""
-    context = mapping(message.get("context"))
-    page = mapping(context.get("page"))
-    properties = mapping(message.get("properties"))
-    browser = text(mapping(context.get("library")).get("name")) in BROWSER_LIBRARIES
+    """One Segment message in Clycyo's wire shape (not yet checked); `FieldError` for a field
+    of the wrong type."""
+    context = object_field(message, "context")
+    page = object_field(context, "page", "context.page")
+    properties = object_field(message, "properties")
+    library = object_field(context, "library", "context.library")
+    browser = text_field(library, "name", "context.library.name") in BROWSER_LIBRARIES
     props = flat_props(properties)
+    timestamp = "originalTimestamp" if message.get("originalTimestamp") else "timestamp"
     event: dict[str, Any] = {
         "type": "event",
-        "event_id": text(message.get("messageId")),
-        "visitor_id": text(message.get("anonymousId")),
-        "user_id": text(message.get("userId")),
-        "timestamp": message.get("originalTimestamp") or message.get("timestamp"),
-        "sent_at": message.get("sentAt"),
-        "referrer": text(page.get("referrer")) or None,
-        "title": text(page.get("title")),
+        "event_id": text_field(message, "messageId"),
+        "visitor_id": text_field(message, "anonymousId"),
+        "user_id": text_field(message, "userId"),
+        "timestamp": _instant_field(message, timestamp),
+        "sent_at": _instant_field(message, "sentAt"),
+        "referrer": text_field(page, "referrer", "context.page.referrer"),
+        "title": text_field(page, "title", "context.page.title"),
         "origin": "browser" if browser else "server",
     }
-    url = text(page.get("url"))
+    url = text_field(page, "url", "context.page.url")
     if kind == "track":
-        event["name"] = text(message.get("event"))
+        event["name"] = text_field(message, "event")
         amount = _money(event["name"], properties)
         if amount is not None:
-            currency = text(properties.get("currency")) or site.currency
+            currency = text_field(properties, "currency", "properties.currency") or site.currency
             event["revenue"] = {"amount": amount, "currency": currency}
-            event["order_id"] = text(properties.get("order_id") or properties.get("orderId"))
+            order_key = "order_id" if properties.get("order_id") else "orderId"
+            event["order_id"] = text_field(properties, order_key, f"properties.{order_key}")
     elif kind == "page":
         event["type"] = "pageview"
-        url = text(properties.get("url")) or url
-        event["referrer"] = text(properties.get("referrer")) or event["referrer"]
-        event["title"] = text(properties.get("title")) or event["title"]
+        url = text_field(properties, "url", "properties.url") or url
+        referrer = text_field(properties, "referrer", "properties.referrer")
+        event["referrer"] = referrer or event["referrer"]
+        event["title"] = text_field(properties, "title", "properties.title") or event["title"]
         props.update(flat_props({"name": message.get("name"), "category": message.get("category")}))
     elif kind == "screen":
         event["name"] = "screen"
         props.update(flat_props({"name": message.get("name"), "category": message.get("category")}))
     elif kind == "group":
         event["name"] = "group"
-        props.update(flat_props({"group_id": text(message.get("groupId"))}))
-        props.update(flat_props(message.get("traits")))
+        props.update(flat_props({"group_id": text_field(message, "groupId")}))
+        props.update(flat_props(object_field(message, "traits")))
     elif kind == "identify":
         event["type"] = "identify"
-        event["traits"] = bounded_traits(message.get("traits") or context.get("traits"))
+        traits = object_field(message, "traits") or object_field(
+            context, "traits", "context.traits"
+        )
+        event["traits"] = bounded_traits(traits)
     elif kind == "alias":
         event["type"] = "identify"
-        event["visitor_id"] = text(message.get("previousId"))
+        event["visitor_id"] = text_field(message, "previousId")
     else:
         event["type"] = kind  # rejected by the wire check, with the type named
-    event["url"] = _with_campaign(url, mapping(context.get("campaign")), props)
+    campaign = object_field(context, "campaign", "context.campaign")
+    event["url"] = _with_campaign(url, campaign, props)
     event["props"] = dict(list(props.items())[: limits.MAX_PROPS]) or None
-    ip, user_agent = text(context.get("ip")), text(context.get("userAgent"))
+    ip = text_field(context, "ip", "context.ip")
+    user_agent = text_field(context, "userAgent", "context.userAgent")
     if browser:
         # The browser posted itself: the request's own address and agent are the end user's.
         ip, user_agent = ip or request.ip, user_agent or request.user_agent
     event["context"] = {
         "ip": ip,
         "user_agent": user_agent,
-        "locale": text(context.get("locale")),
+        "locale": text_field(context, "locale", "context.locale"),
         "screen": _screen(context),
     }
     return event
+
+
+def _instant_field(message: Mapping[str, Any], key: str) -> object:
+    """A time as sent, for the wire check; `FieldError` naming it when it cannot be one, since the
+    wire check would name Clycyo's field instead."""
+    value = message.get(key)
+    if value is None or (isinstance(value, str | int | float) and not isinstance(value, bool)):
+        return value
+    raise FieldError(f"{key}: expected RFC 3339 text or epoch milliseconds, got {json_kind(value)}")
 
 
 class SegmentFormat:
@@ -183,7 +210,10 @@ class SegmentFormat:
             raise FormatError(400, f"body: not JSON ({exc})") from None
         if not isinstance(body, dict):
             raise FormatError(400, "body: expected a JSON object")
-        key = write_key(request, body)
+        try:
+            key = write_key(request, body)
+        except FieldError as exc:
+            raise FormatError(401, str(exc)) from None
         if key is None:
             raise FormatError(401, "writeKey: missing (send the site's secret key)")
         site = directory.by_secret_key(key)
@@ -196,19 +226,28 @@ class SegmentFormat:
                 raise FormatError(400, "batch: expected a list of messages")
             if len(messages) > limits.MAX_BATCH_EVENTS:
                 raise FormatError(413, f"batch: more than {limits.MAX_BATCH_EVENTS} messages")
+            try:
+                shared_context = object_field(body, "context")  # each message's adds to it
+            except FieldError as exc:
+                raise FormatError(400, str(exc)) from None
         else:
-            messages = [body]
-        shared_context = mapping(body.get("context"))
+            messages, shared_context = [body], {}
         items: list[EventIn | Invalid] = []
         for raw in messages:
             if not isinstance(raw, dict):
                 items.append(Invalid(msgspec.json.encode(raw), "message: expected an object"))
                 continue
-            message = raw
-            if shared_context:
-                message = {**raw, "context": {**shared_context, **mapping(raw.get("context"))}}
-            kind = text(message.get("type")) or path_kind
-            items.append(checked(translate(message, kind, request, site)))
+            try:
+                message = raw
+                if shared_context:
+                    context = {**shared_context, **object_field(raw, "context")}
+                    message = {**raw, "context": context}
+                kind = text_field(message, "type") or path_kind
+                event = translate(message, kind, request, site)
+            except FieldError as exc:
+                items.append(Invalid(msgspec.json.encode(raw), str(exc)))
+                continue
+            items.append(checked(event))
         return Delivery(site=site, trusted=True, items=items, sent_at=instant(body.get("sentAt")))
 
 

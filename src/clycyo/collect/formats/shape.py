@@ -4,8 +4,10 @@ Other clients send nested properties, nulls and more keys than Clycyo keeps. The
 for every format and documented in `docs/migrating.md`: null values are dropped; strings longer
 than the value limit are cut to it; nested objects and arrays become their compact JSON text
 (dropped when that is longer than the limit); keys that are empty or too long are dropped; past
-`MAX_PROPS` keys the rest are dropped, in the order sent. An event is then checked by converting
-it to `EventIn`, so a foreign event breaks the same rules, with the same messages, as our own.
+`MAX_PROPS` keys the rest are dropped, in the order sent. A field the format defines (an id, a
+name, a URL, an object of them) sent with another type rejects the event, naming the field as the
+client sent it. An event is then checked by converting it to `EventIn`, so a foreign event breaks
+the same rules, with the same messages, as our own.
 """
 
 from __future__ import annotations
@@ -99,6 +101,52 @@ def instant(value: object) -> Instant | None:
 
 def mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+class FieldError(ValueError):
+    """A field of the format sent with a type it cannot have; the message names the field."""
+
+
+def json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    return "array" if isinstance(value, list) else type(value).__name__
+
+
+def text_field(holder: Mapping[str, Any], key: str, name: str | None = None) -> str | None:
+    """`holder[key]` as `text`; `FieldError` naming it (`name`, else `key`) when it is there and
+    neither text nor a number."""
+    value = holder.get(key)
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise FieldError(f"{name or key}: expected a string or a number, got {json_kind(value)}")
+
+
+def object_field(holder: Mapping[str, Any], key: str, name: str | None = None) -> Mapping[str, Any]:
+    """`holder[key]` when it is an object, {} when absent or null; `FieldError` otherwise."""
+    value = holder.get(key)
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return value
+    raise FieldError(f"{name or key}: expected an object, got {json_kind(value)}")
+
+
+def amount_field(holder: Mapping[str, Any], key: str, name: str) -> str | int | float | None:
+    """A money amount as sent (text or a number, checked later as a decimal); `FieldError` for
+    another type."""
+    value = holder.get(key)
+    if value is None or (isinstance(value, str | int | float) and not isinstance(value, bool)):
+        return value
+    raise FieldError(f"{name}: expected a number or a decimal string, got {json_kind(value)}")
 
 
 def checked(event: dict[str, Any]) -> EventIn | Invalid:
