@@ -152,6 +152,7 @@
     const fresh = rows.map(function (row) {
       const tr = document.createElement('tr')
       const label = document.createElement('td')
+      label.className = 'label'
       label.textContent = row.label
       const count = document.createElement('td')
       count.className = 'num'
@@ -172,6 +173,7 @@
         if (response.ok) {
           const data = await response.json()
           box.querySelector('[data-rt-visitors]').textContent = String(data.visitors)
+          box.querySelector('[data-rt-noun]').textContent = data.visitors === 1 ? 'visitor' : 'visitors'
           box.querySelector('[data-rt-empty]').hidden = data.visitors > 0
           box.querySelectorAll('[data-rt-list]').forEach(function (tbody) {
             fillRows(tbody, data[tbody.dataset.rtList] || [])
