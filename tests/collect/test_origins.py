@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from clycyo.collect.origins import ambiguous_host, belongs_to, host_of, origin_host
+from clycyo.collect.origins import ambiguous_host, belongs_to, host_of, known_origin, origin_host
+from clycyo.config.directory import SiteDirectory
+from clycyo.config.store import ConfigStore
 
 
 @pytest.mark.parametrize(
@@ -69,3 +73,21 @@ def test_a_host_belongs_to_its_domain_and_subdomains_only() -> None:
     assert belongs_to("example.com", "example.com")
     assert belongs_to("www.example.com", "example.com")
     assert not belongs_to("evilexample.com", "example.com")
+
+
+def test_a_known_origin_is_a_page_of_a_site_or_of_one_of_its_subdomains(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path / "config.sqlite")
+    store.add_site("example.com")
+    directory = SiteDirectory(store)
+    for origin in (
+        b"https://example.com",
+        b"http://www.example.com:8080",
+        b"https://a.b.example.com",
+    ):
+        assert known_origin(origin, directory), origin
+    for origin in (
+        b"https://com",
+        b"https://example.com.evil.org",
+        b"https://evil.org\\@example.com",
+    ):
+        assert not known_origin(origin, directory), origin

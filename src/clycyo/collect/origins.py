@@ -7,6 +7,7 @@ to Clycyo and another to the browser that sent it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from clycyo.config.directory import SiteDirectory
@@ -14,25 +15,43 @@ from clycyo.config.directory import SiteDirectory
 # What a browser sends as `Origin`: scheme://host[:port], the host in ASCII (or an IPv6 address
 # in brackets), nothing else.
 _ORIGIN = re.compile(
-    r"[a-z][a-z0-9+.-]*://(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::[0-9]{1,5})?", re.IGNORECASE
+    r"[A-Za-z][A-Za-z0-9+.-]*://(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+))(?::[0-9]{1,5})?"
 )
+_CACHED_ORIGIN_CHARS = 256
 
 
 def origin_host(origin: str) -> str | None:
     """The lowercase host of an `Origin` header (`https://a.example.com:8443` → `a.example.com`);
     None for anything but scheme://host[:port] (`null`, a user, a path, a backslash, `%`)."""
+    if len(origin) > _CACHED_ORIGIN_CHARS:
+        return _origin_host(origin)
+    return _cached_origin_host(origin)
+
+
+def _origin_host(origin: str) -> str | None:
     match = _ORIGIN.fullmatch(origin)
     if match is None:
         return None
     return (match[1] or match[2]).lower().rstrip(".") or None
 
 
+# Every answer of the collect endpoints asks, and most come from a few sites' pages.
+_cached_origin_host = lru_cache(maxsize=1024)(_origin_host)
+
+
 def known_origin(origin: bytes, directory: SiteDirectory) -> bool:
-    """True when `origin` is a page of a site this server collects for."""
+    """True when `origin` is a page of a site this server collects for: its host, or one of its
+    parent domains short of the top-level one, is a site's domain."""
     host = origin_host(origin.decode("latin-1"))
-    return host is not None and any(
-        directory.by_domain(domain) is not None for domain in candidate_domains(host)
-    )
+    if host is None:
+        return False
+    while True:
+        if directory.by_domain(host) is not None:
+            return True
+        dot = host.find(".")
+        if dot < 0 or host.find(".", dot + 1) < 0:
+            return False  # no parent domain left that is more than a top-level one
+        host = host[dot + 1 :]
 
 
 def host_of(url: str) -> str | None:
@@ -86,9 +105,3 @@ def ambiguous_host(url: str) -> str | None:
 def belongs_to(host: str, domain: str) -> bool:
     """True when `host` is the site's domain or one of its subdomains (`www.` included)."""
     return host == domain or host.endswith("." + domain)
-
-
-def candidate_domains(host: str) -> list[str]:
-    """The host and its parent domains, most specific first, for looking up the site it is on."""
-    parts = host.split(".")
-    return [".".join(parts[i:]) for i in range(len(parts) - 1)] or [host]
