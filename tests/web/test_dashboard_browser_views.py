@@ -298,3 +298,37 @@ def test_a_chosen_goal_breaks_down_by_its_properties(world: World, owner: Watche
     assert [s.strip() for s in shown] == [r["dimensions"][0] for r in answer]
     assert {r["dimensions"][0] for r in answer} <= {"starter", "team", "business", SCRIPT}
     owner.assert_clean()
+
+
+def test_picking_a_period_puts_only_what_it_needs_in_the_url(world: World, owner: Watched) -> None:
+    page = owner.page
+    page.goto(f"{world.url}{OVERVIEW}?period=30d")
+    with page.expect_navigation():
+        page.select_option("#period", "7d")
+    assert page.url.split("?", 1)[1] == "period=7d"
+    with page.expect_navigation():
+        page.locator("label.compare input").uncheck()
+    assert page.url.split("?", 1)[1] == "period=7d&compare=off"
+    with page.expect_navigation():
+        page.locator("label.compare input").check()
+    assert page.url.split("?", 1)[1] == "period=7d"
+    owner.assert_clean()
+
+
+def test_deleting_a_funnel_asks_first(world: World, owner: Watched) -> None:
+    page = owner.page
+    page.goto(f"{world.url}{OVERVIEW}/funnels")
+    page.fill("input[name=name]", "Pricing to checkout, to delete")
+    steps = page.locator(".step-row")
+    for index, match in enumerate(["/pricing", "/checkout"]):
+        steps.nth(index).locator("select[name=kind]").select_option("pageview")
+        steps.nth(index).locator("input[name=match]").fill(match)
+    page.get_by_role("button", name="Create funnel").click()
+    page.wait_for_url(re.compile(r".*/funnels/\d+$"))
+    assert page.locator("[data-confirm-delete]").is_hidden()
+    page.locator("[data-delete-funnel]").click()
+    with page.expect_navigation():
+        page.locator("[data-confirm-delete]").click()
+    assert page.url.endswith(f"{OVERVIEW}/funnels")
+    assert "to delete" not in page.locator("main").inner_text()
+    owner.assert_clean()

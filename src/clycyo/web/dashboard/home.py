@@ -5,6 +5,8 @@ A user with one site goes straight to it. Nothing here reads events.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -39,9 +41,11 @@ async def sites_page(request: Request) -> Response:
 
 
 async def switch_site(request: Request) -> Response:
-    """The site switcher's target (a GET form): on to the chosen site's overview."""
+    """The site switcher's target (a GET form): on to the chosen site's overview, with the same
+    period and filters."""
     try:
         domain = normalize_domain(request.query_params.get("site", ""))
     except ValueError:
         return RedirectResponse("/sites?all", status_code=303)
-    return RedirectResponse(f"/sites/{domain}", status_code=303)
+    kept = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "site"])
+    return RedirectResponse(f"/sites/{domain}" + (f"?{kept}" if kept else ""), status_code=303)

@@ -99,13 +99,17 @@ def format_time(value: object) -> str:
 
 
 @functools.cache
+def asset_digest(name: str) -> str:
+    """A bundled file's content hash, read once per process."""
+    try:
+        return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "missing"
+
+
 def asset(name: str) -> str:
     """The URL of a bundled file, versioned by its content so browsers may cache it for good."""
-    try:
-        digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
-    except OSError:
-        digest = "missing"
-    return f"{ASSETS_URL}/{name}?v={digest}"
+    return f"{ASSETS_URL}/{name}?v={asset_digest(name)}"
 
 
 def _environment() -> Environment:

@@ -9,7 +9,6 @@ its CSRF token themselves. The bundled CSS, JavaScript and chart library are ser
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from clycyo.web.access import Reach
 from clycyo.web.dashboard import (
@@ -24,6 +23,7 @@ from clycyo.web.dashboard import (
     settings,
     why,
 )
+from clycyo.web.dashboard.assets import Assets
 from clycyo.web.dashboard.routing import view_routes
 
 
@@ -36,7 +36,7 @@ def dashboard_routes() -> list[BaseRoute]:
         Route("/sites.json", home.sites_page, methods=["GET"]),
         Route("/sites", home.sites_page, methods=["GET"]),
         Route("/sites/go", home.switch_site, methods=["GET"]),
-        Mount("/assets", StaticFiles(directory=rendering.STATIC, follow_symlink=False)),
+        Mount("/assets", Assets(directory=rendering.STATIC, follow_symlink=False)),
         *view_routes("", overview.overview, "overview", reach=Reach.AGGREGATES),
         *view_routes("/panels/{panel}", panels.panel, "overview", reach=Reach.AGGREGATES),
         *view_routes("/funnels", funnels.funnel_list, "funnels", reach=Reach.AGGREGATES),

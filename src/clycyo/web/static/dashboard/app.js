@@ -16,12 +16,28 @@
     })
   }
 
+  // Only what the choice needs goes into the URL: the dates of a custom range alone, and
+  // `compare=off` (the field an unticked box leaves) only when the box is unticked.
+  function tidy (form) {
+    const custom = form.querySelector('.custom-dates')
+    if (custom) custom.querySelectorAll('input').forEach(function (input) { input.disabled = custom.hidden })
+    const box = form.querySelector('input[type=checkbox][name=compare]')
+    const off = form.querySelector('input[type=hidden][name=compare]')
+    if (box && off) off.disabled = box.checked
+    if (box) box.disabled = box.checked // ticked is the default: nothing to say
+  }
+
   function autoSubmit (root) {
     // With the script running, Apply is needed only for a custom range's dates.
     root.querySelectorAll('[data-period-form]').forEach(function (form) {
       const custom = form.querySelector('.custom-dates')
       const apply = form.querySelector('.apply')
       if (custom && apply) apply.hidden = custom.hidden
+      form.addEventListener('submit', function () { tidy(form) })
+    })
+    // Back to this page from the browser's cache: the fields `tidy` set aside are live again.
+    window.addEventListener('pageshow', function () {
+      root.querySelectorAll('[data-period-form] input').forEach(function (input) { input.disabled = false })
     })
     root.querySelectorAll('[data-autosubmit]').forEach(function (el) {
       el.addEventListener('change', function () {
@@ -34,6 +50,7 @@
           if (apply) apply.hidden = custom.hidden
           if (el.value === 'custom') return // wait for the dates and Apply
         }
+        tidy(form)
         form.submit()
       })
     })

@@ -1,0 +1,90 @@
+"""Small things a reader notices: cached assets, plural words, realtime's column headers, the
+site switcher keeping the period and filters, deleting a funnel asking first."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+from starlette.testclient import TestClient
+
+from clycyo.config.funnels import FunnelStore, check_step
+from clycyo.config.passwords import hash_password
+from clycyo.web.dashboard.rendering import asset_digest
+from tests.web.conftest import PASSWORD, Dashboard
+
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+def test_versioned_assets_are_cached_for_good_and_never_sniffed(dashboard: Dashboard) -> None:
+    client = dashboard.client
+    page = client.get("/login").text
+    assert f"/assets/app.css?v={asset_digest('app.css')}" in page
+    versioned = client.get(f"/assets/app.css?v={asset_digest('app.css')}")
+    assert versioned.status_code == 200
+    assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert versioned.headers["x-content-type-options"] == "nosniff"
+    for stale in ("/assets/app.css", "/assets/app.css?v=0123456789ab"):
+        answer = client.get(stale)
+        assert answer.headers["cache-control"] == "no-cache", stale
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    missing = client.get("/assets/no-such-file.css")
+    assert missing.status_code == 404
+    assert missing.headers["x-content-type-options"] == "nosniff"
+
+
+def test_one_visitor_and_one_visit_are_singular(dashboard: Dashboard) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    visit = {
+        "type": "pageview",
+        "origin": "browser",
+        "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+        "visitor_id": "lone-visitor",
+        "session_id": "s1",
+        "url": f"https://{dashboard.site}/pricing",
+        "timestamp": int(time.time() * 1000) - 30_000,
+    }
+    answer = dashboard.client.post(
+        "/api/collect", json=visit, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == 1
+    client = dashboard.login()
+    realtime = client.get(f"/sites/{dashboard.site}/realtime").text
+    assert '<span class="muted" data-rt-noun>visitor</span>' in realtime
+    assert '<th scope="col">Page</th>' in realtime and '<th scope="col">Source</th>' in realtime
+    person = client.get(f"/sites/{dashboard.site}/people/lone-visitor").text
+    assert "1 visit." in person
+
+
+def test_the_site_switcher_keeps_the_period_and_filters(dashboard: Dashboard) -> None:
+    dashboard.runtime.config.add_user("both@example.com", hash_password(PASSWORD), None)
+    client = TestClient(dashboard.client.app, follow_redirects=False)
+    dashboard.email, mine = "both@example.com", dashboard.email
+    try:
+        dashboard.login(client)
+    finally:
+        dashboard.email = mine
+    chosen = "period=7d&f=" + quote("is,visit:source,Google", safe="")
+    page = client.get(f"/sites/{dashboard.site}?{chosen}").text
+    switcher = page.split('class="site-switch"', 1)[1].split("</form>", 1)[0]
+    assert 'name="period" value="7d"' in switcher
+    assert 'name="f" value="is,visit:source,Google"' in switcher
+    moved = client.get(f"/sites/go?site={dashboard.other}&{chosen}")
+    assert moved.headers["location"] == f"/sites/{dashboard.other}?{chosen}"
+
+
+def test_deleting_a_funnel_asks_first(dashboard: Dashboard) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    steps = [check_step("pageview", "/", []), check_step("event", "signup", [])]
+    funnel = FunnelStore(dashboard.runtime.config).add(site.id, "Signup", steps)
+    client = dashboard.login()
+    page = client.get(f"/sites/{dashboard.site}/funnels/{funnel.id}").text
+    confirm = page.split('<details class="confirm', 1)[1].split("</details>", 1)[0]
+    assert "data-delete-funnel" in confirm and "Delete “Signup”?" in confirm
+    assert 'type="submit"' in confirm.split("</summary>", 1)[1]  # the button is behind it
