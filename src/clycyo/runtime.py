@@ -91,8 +91,8 @@ class Runtime:
 
             city_reader = open_city_reader(settings.geoip_path)
         ctx = Context(salts=salts, city_reader=city_reader)
-        for site_id, name, order_id, origin in store.all_orders():
-            ctx.orders.remember(site_id, name, order_id, origin)
+        for site_id, name, order_id, rank in store.all_orders():
+            ctx.orders.remember(site_id, name, order_id, rank)
         ingest = Ingest(ctx, intake)
         return cls(
             settings=settings,

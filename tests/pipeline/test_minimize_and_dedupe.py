@@ -84,3 +84,25 @@ def test_process_runs_every_step_in_order() -> None:
     assert process(make_hit(type="event", name=""), ctx) == Drop(
         DropReason.INVALID, "name: required for an event"
     )
+
+
+def copy(origin: str, event_id: str, amount: str | None) -> Event:
+    event = money(origin, event_id)
+    return msgspec.structs.replace(
+        event,
+        revenue_amount=amount,
+        revenue_currency=None if amount is None else event.revenue_currency,
+    )
+
+
+def test_a_copy_with_money_outranks_a_copy_without() -> None:
+    """An order id sent first without revenue does not take the payment's place."""
+    ctx = make_context()
+    assert isinstance(dedupe(copy("server", "s0", None), ctx), Event)
+    assert dedupe(copy("server", "s0b", None), ctx) == Drop(DropReason.DUPLICATE_ORDER)
+    assert dedupe(copy("browser", "b0", None), ctx) == Drop(DropReason.SUPERSEDED_ORDER)
+    assert isinstance(dedupe(copy("browser", "b1", "20"), ctx), Event)  # money: it replaces
+    assert dedupe(copy("server", "s0c", None), ctx) == Drop(DropReason.SUPERSEDED_ORDER)
+    assert isinstance(dedupe(copy("server", "s1", "20"), ctx), Event)  # the server's money
+    assert dedupe(copy("browser", "b2", "20"), ctx) == Drop(DropReason.SUPERSEDED_ORDER)
+    assert dedupe(copy("server", "s2", "20"), ctx) == Drop(DropReason.DUPLICATE_ORDER)

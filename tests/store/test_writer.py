@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
+from clycyo import order_copies
 from clycyo.model import Event
 from clycyo.store.columns import fingerprint
 from clycyo.store.duckdb.store import DuckDBStore
@@ -565,4 +567,90 @@ def test_an_error_that_is_not_a_refusal_keeps_the_load_whole(
     assert [row[0] for row in counted_events(parts.store)] == ["m", "x", "y"]
     assert _quarantined(tmp_path) == []
     assert parts.writer.stats.refused == 0
+    parts.close()
+
+
+def plain(event_id: str, origin: str, order: str = "o1") -> Event:
+    """A copy of an order that carries no money."""
+    return msgspec.structs.replace(
+        money(event_id, origin, "0", order), revenue_amount=None, revenue_currency=None
+    )
+
+
+def _kept(store: Any) -> list[tuple[str, str, float | None]]:
+    """(event id, origin, amount) of the copies reads count, in events and in actions."""
+    from clycyo.query.builder import superseded
+
+    rows = counted_events(store, "event_id, origin, revenue_amount")
+    kept = [(i, o, None if a is None else float(a)) for i, o, a in rows]
+    condition = " AND ".join(superseded(store.dialect, "actions", "1"))
+    actions = store.execute(f"SELECT event_id FROM actions e WHERE {condition} ORDER BY 1")
+    assert [row[0] for row in actions] == [i for i, _, _ in kept]
+    return kept
+
+
+@pytest.mark.parametrize(
+    ("copies", "kept"),
+    [
+        # Sent first without money, the order keeps the copy with money, whoever sent it.
+        ([plain("s0", "server"), money("s1", "server", "20")], [("s1", "server", 20.0)]),
+        ([plain("b0", "browser"), money("b1", "browser", "20")], [("b1", "browser", 20.0)]),
+        ([plain("s0", "server"), money("b1", "browser", "20")], [("b1", "browser", 20.0)]),
+        ([plain("b0", "browser"), money("s1", "server", "20")], [("s1", "server", 20.0)]),
+        # A copy without money never takes the payment's place, the server's neither.
+        ([money("b1", "browser", "20"), plain("s0", "server")], [("b1", "browser", 20.0)]),
+        # Then the server's copy with money over the browser's.
+        (
+            [plain("s0", "server"), money("b1", "browser", "20"), money("s1", "server", "19")],
+            [("s1", "server", 19.0)],
+        ),
+        # Alike in money, the server's copy over the browser's, as before.
+        ([plain("b0", "browser"), plain("s0", "server")], [("s0", "server", None)]),
+    ],
+)
+@pytest.mark.parametrize("together", [True, False], ids=["one-load", "one-load-each"])
+def test_a_copy_with_money_outranks_a_copy_without(
+    tmp_path: Path,
+    open_store: StoreFactory,
+    copies: list[Event],
+    kept: list[tuple[str, str, float | None]],
+    together: bool,
+) -> None:
+    from clycyo.identity.deriver import open_deriver
+
+    store = open_store(tmp_path)
+    log = IntakeLog(tmp_path / "intake")
+    writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), deriver=open_deriver(store))
+    for batch in [copies] if together else [[c] for c in copies]:
+        assert writer.wait_loaded(log.append_sync(batch, []), 10)
+    assert _kept(store) == kept
+    assert store.orders([(1, "payment", "o1")]) == {
+        (1, "payment", "o1"): order_copies.rank_of(
+            next(c for c in copies if c.event_id == kept[0][0])
+        )
+    }
+    log.close()
+    writer.stop()
+    store.close()
+
+
+def test_orders_stored_before_copies_had_a_rank_count_as_money_copies(tmp_path: Path) -> None:
+    """A DuckDB file whose `orders` table has no `money` column yet gets it on opening; the
+    copies it holds were money events as a rule, so a copy without money never replaces them."""
+    import duckdb
+
+    path = tmp_path / "events.duckdb"
+    with duckdb.connect(str(path)) as old:
+        old.execute(
+            "CREATE TABLE orders (site_id INTEGER NOT NULL, name VARCHAR NOT NULL,"
+            " order_id VARCHAR NOT NULL, origin VARCHAR NOT NULL, event_id VARCHAR NOT NULL,"
+            " PRIMARY KEY (site_id, name, order_id))"
+        )
+        old.execute("INSERT INTO orders VALUES (1, 'payment', 'o1', 'browser', 'b1')")
+    parts = Parts(tmp_path, lambda folder: DuckDBStore(folder / "events.duckdb"))
+    assert parts.store.orders([(1, "payment", "o1")]) == {
+        (1, "payment", "o1"): order_copies.rank("browser", money=True)
+    }
+    parts.put(plain("b0", "browser"))
+    assert parts.rows("SELECT count(*) FROM events") == [(0,)]
     parts.close()

@@ -1,17 +1,19 @@
-"""The `dedupe` step: each event once, each order once, the server's order over the browser's.
+"""The `dedupe` step: each event once, each order once, the best copy of an order kept.
 
 It runs on the minimized `Event`. Event ids are checked against the pipeline's recent memory (the
-store's writer is the authority over all of history). For money events with an `order_id`, events
-of the same `name` and `order_id` are one: a repeat from the same origin is a duplicate, a browser
-copy after the server's is superseded, and a server copy after the browser's is accepted (the
-writer then removes the browser's copy). A copy this step would drop that carries a visitor id
-and a user id goes on instead: it links them (`docs/identity.md`), and the writer, which applies
-the same order rules with the store as the authority, keeps its link and not the copy.
+store's writer is the authority over all of history). Events with an `order_id` and the same
+`name` are one order, whose copies rank as `order_copies` says (money over none, then the server
+over the browser): a later copy of the same rank is a duplicate, one of a lower rank is
+superseded, and one of a higher rank is accepted (the writer then removes the copy it replaces).
+A copy this step would drop that carries a visitor id and a user id goes on instead: it links
+them (`docs/identity.md`), and the writer, which applies the same order rules with the store as
+the authority, keeps its link and not the copy.
 """
 
 from __future__ import annotations
 
-from clycyo.model import SERVER, Drop, DropReason, Event
+from clycyo import order_copies
+from clycyo.model import Drop, DropReason, Event
 from clycyo.pipeline.context import Context
 
 
@@ -22,21 +24,16 @@ def dedupe(event: Event, ctx: Context) -> Event | Drop:
     order_id = event.order_id
     if order_id is None:
         return event
-    known = ctx.orders.origin(site_id, event.name, order_id)
-    if known is not None:
-        dropped = None
-        if known == SERVER:
-            same = event.origin == SERVER
-            dropped = DropReason.DUPLICATE_ORDER if same else DropReason.SUPERSEDED_ORDER
-        elif event.origin != SERVER:
-            dropped = DropReason.DUPLICATE_ORDER
-        if dropped is not None:
-            if event.visitor_id is not None and event.user_id is not None:
-                return event
-            # Not accepted, so not remembered: the same event again is judged by its order.
-            ctx.recent_ids.forget(site_id, event.event_id)
-            return Drop(dropped)
-    ctx.orders.remember(site_id, event.name, order_id, event.origin)
+    known = ctx.orders.rank(site_id, event.name, order_id)
+    arriving = order_copies.rank_of(event)
+    if known is not None and arriving <= known:
+        if event.visitor_id is not None and event.user_id is not None:
+            return event
+        # Not accepted, so not remembered: the same event again is judged by its order.
+        ctx.recent_ids.forget(site_id, event.event_id)
+        same = arriving == known
+        return Drop(DropReason.DUPLICATE_ORDER if same else DropReason.SUPERSEDED_ORDER)
+    ctx.orders.remember(site_id, event.name, order_id, arriving)
     return event
 
 

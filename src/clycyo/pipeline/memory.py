@@ -98,20 +98,22 @@ def _probe(table: array[int], mask: int, key: int) -> int:
 
 
 class OrderMemory:
+    """The rank (`order_copies.rank`) of the copy of each order accepted so far."""
+
     def __init__(self) -> None:
-        self._origins: dict[tuple[int, str, str], str] = {}
+        self._ranks: dict[tuple[int, str, str], int] = {}
 
-    def origin(self, site_id: int, name: str, order_id: str) -> str | None:
-        return self._origins.get((site_id, name, order_id))
+    def rank(self, site_id: int, name: str, order_id: str) -> int | None:
+        return self._ranks.get((site_id, name, order_id))
 
-    def remember(self, site_id: int, name: str, order_id: str, origin: str) -> None:
-        self._origins[(site_id, name, order_id)] = origin
+    def remember(self, site_id: int, name: str, order_id: str, rank: int) -> None:
+        self._ranks[(site_id, name, order_id)] = rank
 
     def forget(self, site_id: int, name: str, order_id: str) -> None:
-        self._origins.pop((site_id, name, order_id), None)
+        self._ranks.pop((site_id, name, order_id), None)
 
     def __len__(self) -> int:
-        return len(self._origins)
+        return len(self._ranks)
 
 
 ACTIVE_US = 30 * 60 * 1_000_000

@@ -53,12 +53,13 @@ class EventStore(Protocol):
         collision, and, in a store several writers load, what the others stored."""
         ...
 
-    def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
-        """For (site_id, name, order_id) keys: which origin's copy is stored."""
+    def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
+        """For (site_id, name, order_id) keys: the rank of the copy stored
+        (`order_copies.rank`: whether it carries money, whether the server sent it)."""
         ...
 
-    def all_orders(self) -> Iterator[tuple[int, str, str, str]]:
-        """Every stored (site_id, name, order_id, origin), to warm the pipeline's memory."""
+    def all_orders(self) -> Iterator[tuple[int, str, str, int]]:
+        """Every stored (site_id, name, order_id, rank), to warm the pipeline's memory."""
         ...
 
     def write(
@@ -69,8 +70,11 @@ class EventStore(Protocol):
         superseded: Sequence[tuple[int, str, str]],
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
+        replaced: Sequence[tuple[int, str, str]] = (),
     ) -> None:
-        """Store `events`, drop the browser copies of the `superseded` orders, append the
+        """Store `events`, drop the browser copies of the `superseded` orders (a server copy
+        among `events` outranks them) and every stored copy of the `replaced` orders (a copy
+        among `events` outranks them otherwise: one with money a copy without), append the
         `derived` tables' rows (visits, identity links) and record that the intake log `source`
         is loaded up to `seq`, all at once."""
         ...
@@ -83,6 +87,7 @@ class EventStore(Protocol):
         superseded: Sequence[tuple[int, str, str]],
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
+        replaced: Sequence[tuple[int, str, str]] = (),
     ) -> None:
         """Do what `write` would with the same arguments, then undo it: raises what `write`
         would raise, and leaves the store as it was. The writer asks this to find which events

@@ -1,5 +1,6 @@
 """The writer's duplicate rules for one batch: each (site, `event_id`) is stored once, and each
-order (site, name, `order_id`) keeps one copy, the server's if it sent one. A copy of an order
+order (site, name, `order_id`) keeps one copy, the best by `order_copies` (money over none, then
+the server's over the browser's). A copy of an order
 that is not kept still names its visitor and user: it is handed on as a link (`Batch.links`),
 since every event carrying both ids links them, stored or not (`docs/identity.md`).
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from clycyo.model import SERVER, Event
+from clycyo import order_copies
+from clycyo.model import Event
 from clycyo.store.base import EventStore
 from clycyo.store.columns import fingerprints as batch_fingerprints
 from clycyo.store.seen import SeenFingerprints
@@ -24,8 +26,9 @@ class Batch(NamedTuple):
     events: list[Event]  # to store
     fingerprints: list[int]  # of `events`
     seqs: list[int]  # of `events`
-    superseded: list[tuple[int, str, str]]  # orders whose stored browser copy goes
+    superseded: list[tuple[int, str, str]]  # orders whose stored browser copies go
     links: list[Event]  # copies of orders not kept that carry a visitor id and a user id
+    replaced: list[tuple[int, str, str]]  # orders whose every stored copy goes
 
 
 def _links(events: list[Event]) -> list[Event]:
@@ -46,9 +49,8 @@ class Dedupe:
 
     def batch(self, events: list[Event], seqs: list[int]) -> Batch:
         """The events to store, with their fingerprints and sequence numbers, the orders whose
-        stored browser copy a server copy supersedes, and the links of the order copies not
-        kept: events the store or the batch already holds go, and each order keeps one copy,
-        the server's if it sent one."""
+        stored copies a copy of the batch outranks, and the links of the order copies not kept:
+        events the store or the batch already holds go, and each order keeps its best copy."""
         fingerprints = batch_fingerprints(events)
         if self.seen is None:
             already = self._confirmed(events, fingerprints, [True] * len(events))
@@ -64,6 +66,8 @@ class Dedupe:
         stored_orders = self.store.orders([key for _, key in orders]) if orders else {}
         batch_orders: dict[tuple[int, str, str], int] = {}
         superseded: list[tuple[int, str, str]] = []
+        replaced: list[tuple[int, str, str]] = []
+        ranks = {index: order_copies.rank_of(events[index]) for index, _ in orders}
         if not any(already) and len(set(fingerprints)) == len(events):
             # The usual batch repeats no event: only its orders can drop or move one, so only
             # they are looked at. `batch_orders` holds places: an order's first copy's index.
@@ -73,16 +77,16 @@ class Dedupe:
                 event = events[index]
                 place = batch_orders.get(key)
                 if place is not None:
-                    if _replaces(events[holder.get(place, place)].origin, event.origin):
+                    if ranks[index] > ranks[holder.get(place, place)]:
                         holder[place] = index
                     dropped.add(index)
                     continue
-                if not _outranks_stored(key, event.origin, stored_orders, superseded):
+                if not _outranks_stored(key, ranks[index], stored_orders, superseded, replaced):
                     dropped.add(index)
                     continue
                 batch_orders[key] = index
             if not dropped:
-                return Batch(events, fingerprints, seqs, superseded, [])
+                return Batch(events, fingerprints, seqs, superseded, [], replaced)
             chosen = [holder.get(i, i) for i in range(len(events)) if i not in dropped]
             stored = set(chosen)
             return Batch(
@@ -91,30 +95,36 @@ class Dedupe:
                 [seqs[i] for i in chosen],
                 superseded,
                 _links([e for i, e in enumerate(events) if i not in stored]),
+                replaced,
             )
         kept: list[Event] = []
         kept_fps: list[int] = []
         kept_seqs: list[int] = []
         not_kept: list[Event] = []  # copies of orders, not repeats of an event id
         batch_ids: set[tuple[int, str]] = set()
-        for event, fp, seen, seq in zip(events, fingerprints, already, seqs, strict=True):
+        kept_ranks: list[int] = []  # of `kept` (0 for events of no order)
+        for index, (event, fp, seen, seq) in enumerate(
+            zip(events, fingerprints, already, seqs, strict=True)
+        ):
             key_id = (event.site_id, event.event_id)
             if seen or key_id in batch_ids:
                 continue
+            rank = ranks.get(index, 0)
             if event.order_id is not None:
                 key = (event.site_id, event.name, event.order_id)
                 previous = batch_orders.get(key)
                 if previous is not None:
-                    if not _replaces(kept[previous].origin, event.origin):
+                    if rank <= kept_ranks[previous]:
                         not_kept.append(event)
                         continue
                     not_kept.append(kept[previous])
                     kept[previous] = event
                     kept_fps[previous] = fp
                     kept_seqs[previous] = seq
+                    kept_ranks[previous] = rank
                     batch_ids.add(key_id)
                     continue
-                if not _outranks_stored(key, event.origin, stored_orders, superseded):
+                if not _outranks_stored(key, rank, stored_orders, superseded, replaced):
                     not_kept.append(event)
                     continue
                 batch_orders[key] = len(kept)
@@ -122,7 +132,8 @@ class Dedupe:
             kept.append(event)
             kept_fps.append(fp)
             kept_seqs.append(seq)
-        return Batch(kept, kept_fps, kept_seqs, superseded, _links(not_kept))
+            kept_ranks.append(rank)
+        return Batch(kept, kept_fps, kept_seqs, superseded, _links(not_kept), replaced)
 
     def _confirmed(
         self, events: list[Event], fingerprints: list[int], asked: list[bool]
@@ -144,22 +155,22 @@ class Dedupe:
 
 def _outranks_stored(
     key: tuple[int, str, str],
-    arriving: str,
-    stored: dict[tuple[int, str, str], str],
+    arriving: int,
+    stored: dict[tuple[int, str, str], int],
     superseded: list[tuple[int, str, str]],
+    replaced: list[tuple[int, str, str]],
 ) -> bool:
-    """Whether a copy of order `key` from `arriving` is kept against the store's copy, if there
-    is one; a stored copy it replaces is added to `superseded`."""
+    """Whether a copy of order `key` of rank `arriving` is kept against the store's copy, if
+    there is one. A server copy outranking a browser's supersedes it (`superseded`: reads leave
+    out the browser copies of an order the server sent); any other copy outranking the stored
+    one replaces every stored copy (`replaced`)."""
     held = stored.get(key)
     if held is None:
         return True
-    if not _replaces(held, arriving):
+    if arriving <= held:
         return False
-    superseded.append(key)
+    if order_copies.is_server(arriving) and not order_copies.is_server(held):
+        superseded.append(key)
+    else:
+        replaced.append(key)
     return True
-
-
-def _replaces(held: str, arriving: str) -> bool:
-    """Whether an order's copy from `arriving` replaces the one from `held`: only the server's
-    copy replaces, and only a browser's (the server's amount is the verified one)."""
-    return held != SERVER and arriving == SERVER

@@ -486,8 +486,9 @@ class Writer:
         self, events: list[Event], seqs: list[int], last_seq: int, source: str, *, keep: bool = True
     ) -> tuple[list[Event], list[tuple[int, str, str]]]:
         """Store `events` as one load reaching `last_seq` of log `source`; the events kept and
-        the orders superseded. With `keep` false, only rehearse it: nothing stays."""
-        kept, fingerprints, kept_seqs, superseded, links = self.dedupe.batch(events, seqs)
+        the orders whose stored copies went. With `keep` false, only rehearse it: nothing
+        stays."""
+        kept, fingerprints, kept_seqs, superseded, links, replaced = self.dedupe.batch(events, seqs)
         deriver = self.deriver
         try:
             derived = deriver.derive(kept, links) if deriver is not None else None
@@ -498,6 +499,7 @@ class Writer:
                 superseded=superseded,
                 derived=derived.all_tables(table) if derived else None,
                 source=source,
+                replaced=replaced,
             )
         except BaseException:
             if deriver is not None:
@@ -506,11 +508,11 @@ class Writer:
         if not keep:
             if deriver is not None:
                 deriver.rollback()
-            return kept, superseded
+            return kept, [*superseded, *replaced]
         if deriver is not None:
             deriver.commit()
         self.dedupe.remember(fingerprints)
-        return kept, superseded
+        return kept, [*superseded, *replaced]
 
     def _refused(
         self,

@@ -78,6 +78,9 @@ _OWN_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("order_id", "String"),
         ("origin", "LowCardinality(String)"),
         ("event_id", "String"),
+        # Whether the copy carries money (`order_copies`); rows from before the column were
+        # money events as a rule.
+        ("money", "UInt8 DEFAULT 1"),
     ),
     "meta": (("key", "String"), ("value", "UInt64"), ("version", "UInt64")),
 }

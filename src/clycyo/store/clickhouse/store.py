@@ -38,6 +38,10 @@ from clycyo.store.clickhouse.transport import Transport
 _SEQ_PREFIX = "intake_seq:"
 # Tables a load writes, in order; `meta` (the commit) comes after all of them.
 _DATA_TABLES = tuple(name for name in schema.LAYOUTS if name != "meta")
+# The tables that hold a copy of an order, or its row.
+_COPIES = ("events", "actions", "orders")
+# A stored copy's rank (`order_copies.rank`), from its `orders` row.
+_RANK = "if(money != 0, 2, 0) + (origin = 'server')"
 
 
 @dataclass
@@ -127,7 +131,7 @@ class ClickHouseStore:
             return np.zeros(0, dtype=np.uint64)
         return np.asarray(table.column(0).to_numpy(), dtype=np.uint64)
 
-    def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
+    def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
         if not keys:
             return {}
         # The writer asks before it loads: rows of a failed load must not answer for orders
@@ -135,11 +139,11 @@ class ClickHouseStore:
         self._undo_failed()
         wanted = ", ".join("(?, ?, ?)" for _ in keys)
         found = self.execute(
-            "SELECT site_id, name, order_id, max(origin = 'server') FROM orders"
+            f"SELECT site_id, name, order_id, max({_RANK}) FROM orders"
             f" WHERE (site_id, name, order_id) IN ({wanted}) GROUP BY site_id, name, order_id",
             [value for key in keys for value in key],
         )
-        return {(int(s), n, o): "server" if server else "browser" for s, n, o, server in found}
+        return {(int(s), n, o): int(rank) for s, n, o, rank in found}
 
     def ids_of(self, events: Sequence[tuple[int, int, int]]) -> set[tuple[int, str]]:
         """Asked per site for the events' days and the day either side (a retry's corrected
@@ -163,12 +167,12 @@ class ClickHouseStore:
             found.update((site_id, row[0]) for row in rows)
         return found
 
-    def all_orders(self) -> Iterator[tuple[int, str, str, str]]:
-        for site_id, name, order_id, server in self.execute(
-            "SELECT site_id, name, order_id, max(origin = 'server') FROM orders"
+    def all_orders(self) -> Iterator[tuple[int, str, str, int]]:
+        for site_id, name, order_id, rank in self.execute(
+            f"SELECT site_id, name, order_id, max({_RANK}) FROM orders"
             " GROUP BY site_id, name, order_id"
         ):
-            yield int(site_id), name, order_id, "server" if server else "browser"
+            yield int(site_id), name, order_id, int(rank)
 
     # Loading
 
@@ -180,8 +184,9 @@ class ClickHouseStore:
         superseded: Sequence[tuple[int, str, str]],
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
+        replaced: Sequence[tuple[int, str, str]] = (),
     ) -> None:
-        self.load(source, seq, self._tables(events, superseded, derived))
+        self.load(source, seq, self._tables(events, superseded, derived), replaced=replaced)
 
     def rehearse(
         self,
@@ -191,7 +196,10 @@ class ClickHouseStore:
         superseded: Sequence[tuple[int, str, str]],
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
+        replaced: Sequence[tuple[int, str, str]] = (),
     ) -> None:
+        # `replaced` is not rehearsed: a delete refuses no value, and it could not be undone.
+        del replaced
         self.load(source, seq, self._tables(events, superseded, derived), keep=False)
 
     def _tables(
@@ -211,11 +219,20 @@ class ClickHouseStore:
         return tables
 
     def load(
-        self, source: str, seq: int, tables: Sequence[tuple[str, pa.Table]], *, keep: bool = True
+        self,
+        source: str,
+        seq: int,
+        tables: Sequence[tuple[str, pa.Table]],
+        *,
+        keep: bool = True,
+        replaced: Sequence[tuple[int, str, str]] = (),
     ) -> None:
         """Insert the tables' rows as one load of log `source` that reaches `seq`: the load is
         whole once this returns, and undone before anything else if it raises. With `keep`
-        false the rows are inserted and deleted again, uncommitted (`rehearse`)."""
+        false the rows are inserted and deleted again, uncommitted (`rehearse`). The rows of
+        `replaced` orders that other loads stored are deleted after the inserts and before the
+        commit: a load that fails before the delete leaves them, and one that fails after it
+        is sent again and finds no copy to replace."""
         with self._lock:
             self._undo_failed()
             log = self._log(source)
@@ -226,6 +243,7 @@ class ClickHouseStore:
                     if table.num_rows:
                         self._insert(log, name, table, seq, attempt)
                 if keep:
+                    self._delete_replaced(log, seq, replaced)
                     self._commit(log, seq)
             except Exception:
                 self._failed = True
@@ -238,6 +256,22 @@ class ClickHouseStore:
                 self._undo_failed()
                 return
             log.dirty = False
+
+    def _delete_replaced(
+        self, log: _Log, seq: int, replaced: Sequence[tuple[int, str, str]]
+    ) -> None:
+        """Delete every stored copy of the `replaced` orders but this load's own."""
+        if not replaced:
+            return
+        wanted = ", ".join("(?, ?, ?)" for _ in replaced)
+        keys = [value for key in replaced for value in key]
+        for table in _COPIES:
+            self.delete(
+                table,
+                f"(site_id, name, coalesce(order_id, '')) IN ({wanted})"
+                " AND NOT (loader = ? AND load_seq = ?)",
+                [*keys, log.loader, seq],
+            )
 
     def advance(self, source: str, seq: int) -> None:
         """Record log `source` as loaded up to `seq` (never backwards), with no rows."""
@@ -337,4 +371,7 @@ def _orders(events: pa.Table) -> pa.Table:
     if events.num_rows == 0 or events.column("order_id").null_count == events.num_rows:
         return pa.table({"order_id": pa.array([], pa.string())})
     kept = events.filter(pc.is_valid(events.column("order_id")))
-    return kept.select(["site_id", "name", "order_id", "origin", "event_id"])
+    money = pc.cast(pc.is_valid(kept.column("revenue_amount")), pa.uint8())
+    return kept.select(["site_id", "name", "order_id", "origin", "event_id"]).append_column(
+        "money", money
+    )

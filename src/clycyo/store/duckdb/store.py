@@ -32,6 +32,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from clycyo.observability import QUERY_SECONDS
+from clycyo.order_copies import rank
 from clycyo.store.base import LOCAL_SOURCE, InUse, checkpoint_key
 from clycyo.store.columns import COLUMNS, NAMES
 
@@ -53,6 +54,9 @@ def _schema() -> list[str]:
             event_id VARCHAR NOT NULL,
             PRIMARY KEY (site_id, name, order_id)
         )""",
+        # Whether the stored copy carries money (`order_copies`); copies stored before this
+        # column existed were money events as a rule.
+        "ALTER TABLE orders ADD COLUMN IF NOT EXISTS money BOOLEAN DEFAULT true",
     ]
 
 
@@ -128,7 +132,7 @@ class DuckDBStore:
         )
         return {(int(site_id), event_id) for site_id, event_id in rows}
 
-    def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
+    def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
         if not keys:
             return {}
         wanted = pa.table(
@@ -142,17 +146,17 @@ class DuckDBStore:
         cursor.register("wanted_orders", wanted)
         try:
             rows = cursor.execute(
-                "SELECT o.site_id, o.name, o.order_id, o.origin FROM orders o"
+                "SELECT o.site_id, o.name, o.order_id, o.origin, o.money FROM orders o"
                 " JOIN wanted_orders w USING (site_id, name, order_id)"
             ).fetchall()
         finally:
             cursor.unregister("wanted_orders")
-        return {(int(r[0]), r[1], r[2]): r[3] for r in rows}
+        return {(int(r[0]), r[1], r[2]): rank(r[3], bool(r[4])) for r in rows}
 
-    def all_orders(self) -> Iterator[tuple[int, str, str, str]]:
-        rows = self.cursor().execute("SELECT site_id, name, order_id, origin FROM orders")
-        for site_id, name, order_id, origin in rows.fetchall():
-            yield int(site_id), name, order_id, origin
+    def all_orders(self) -> Iterator[tuple[int, str, str, int]]:
+        rows = self.cursor().execute("SELECT site_id, name, order_id, origin, money FROM orders")
+        for site_id, name, order_id, origin, money in rows.fetchall():
+            yield int(site_id), name, order_id, rank(origin, bool(money))
 
     def write(
         self,
@@ -162,8 +166,9 @@ class DuckDBStore:
         superseded: Sequence[tuple[int, str, str]],
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
+        replaced: Sequence[tuple[int, str, str]] = (),
     ) -> None:
-        self._write(events, seq, superseded, derived, source, keep=True)
+        self._write(events, seq, superseded, replaced, derived, source=source, keep=True)
 
     def rehearse(
         self,
@@ -173,17 +178,19 @@ class DuckDBStore:
         superseded: Sequence[tuple[int, str, str]],
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
+        replaced: Sequence[tuple[int, str, str]] = (),
     ) -> None:
-        self._write(events, seq, superseded, derived, source, keep=False)
+        self._write(events, seq, superseded, replaced, derived, source=source, keep=False)
 
     def _write(
         self,
         events: pa.Table,
         seq: int,
         superseded: Sequence[tuple[int, str, str]],
+        replaced: Sequence[tuple[int, str, str]],
         derived: Mapping[str, pa.Table] | None,
-        source: str,
         *,
+        source: str,
         keep: bool,
     ) -> None:
         """`write`, or with `keep` false the same statements rolled back (`rehearse`)."""
@@ -201,6 +208,14 @@ class DuckDBStore:
                     " AND origin = 'browser'",
                     [site_id, name, order_id],
                 )
+            # The `orders` row of a replaced order is replaced below, with the new copy's.
+            copies = ("events", "actions") if "actions" in self.derived_tables else ("events",)
+            for site_id, name, order_id in replaced:
+                for table in copies:
+                    cursor.execute(
+                        f"DELETE FROM {table} WHERE site_id = ? AND name = ? AND order_id = ?",
+                        [site_id, name, order_id],
+                    )
             # Each statement has a fixed cost of a millisecond or more: skip those with no rows.
             if events.num_rows:
                 cursor.execute(
@@ -209,8 +224,8 @@ class DuckDBStore:
             if events.column("order_id").null_count < events.num_rows:
                 cursor.execute(
                     "INSERT OR REPLACE INTO orders"
-                    " SELECT site_id, name, order_id, origin, event_id FROM batch"
-                    " WHERE order_id IS NOT NULL"
+                    " SELECT site_id, name, order_id, origin, event_id,"
+                    " revenue_amount IS NOT NULL FROM batch WHERE order_id IS NOT NULL"
                 )
             for table_name, rows in (derived or {}).items():
                 if table_name not in self.derived_tables:
