@@ -45,7 +45,8 @@ class Reach(enum.Enum):
 
 REACHES: dict[str, frozenset[Reach]] = {
     "secret_key": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.ERASE}),
-    "api_token": frozenset({Reach.AGGREGATES, Reach.PERSONS}),
+    # The people endpoints take the query API's credentials (CONTRACT §6), erasure included.
+    "api_token": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.ERASE}),
     "session": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.SETTINGS}),
     "shared_link": frozenset({Reach.AGGREGATES}),
 }
@@ -70,7 +71,7 @@ _REACH_VERBS = {
     Reach.AGGREGATES: "read this site",
     Reach.PERSONS: "read persons",
     Reach.SETTINGS: "manage settings",
-    Reach.ERASE: "erase persons (the site's secret key can)",
+    Reach.ERASE: "erase persons (the site's secret key or an API token can)",
 }
 
 
