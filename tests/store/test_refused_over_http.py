@@ -112,6 +112,9 @@ def test_an_event_in_the_log_the_store_refuses_is_quarantined_and_the_rest_store
     assert healthy(server)["writer_error"] is None
     metrics = server.request("GET", "/metrics")[1].decode()
     assert "clycyo_quarantined_total 1" in metrics.splitlines()
+    logged = server.log_path.read_text()
+    assert "the store refused 1 event(s) of intake log local (ConversionException)" in logged
+    assert "1000000000000" not in logged  # the store's words quote the value: not logged
 
     server.stop()
     server.start()

@@ -442,12 +442,14 @@ class Writer:
                 self.quarantine.add(
                     [(seqs[i], -1 - places[i], rejection(events[i], e)) for i, e in found.items()]
                 )
+                # The store's words may quote a value the event holds: only their kind is
+                # logged (logs carry no payloads), the words are the quarantine entry's reason.
                 log.error(
                     "store writer: the store refused %d event(s) of intake log %s (%s); they are"
-                    " in the quarantine, the rest of the load is stored",
+                    " in the quarantine with its error, the rest of the load is stored",
                     len(found),
                     source,
-                    next(iter(found.values())),
+                    type(exc).__name__,
                 )
                 refused += len(found)
                 left = [i for i in range(len(events)) if i not in found]
