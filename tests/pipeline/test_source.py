@@ -135,6 +135,19 @@ def test_hash_routes_are_pages_and_anchors_are_not() -> None:
     assert (hit.page, hit.channel) == ("/#/welcome", "Email")
 
 
+def test_a_page_is_one_page_however_its_non_ascii_characters_were_escaped() -> None:
+    assert landing("https://example.com/caf%C3%A9").page == "/café"
+    assert (
+        landing("https://example.com/%c3%bcber-uns").page
+        == landing("https://example.com/über-uns").page
+    )
+    assert landing("https://example.com/#/caf%C3%A9?x=1").page == "/#/café"
+    # What unescaping would change stays escaped: ASCII escapes, and bytes that are not UTF-8.
+    assert landing("https://example.com/a%2Fb%20c%3F").page == "/a%2Fb%20c%3F"
+    assert landing("https://example.com/x%E9y%C3").page == "/x%E9y%C3"
+    assert landing("https://example.com/%E2%82%AC%2F%F0%9F%98%80").page == "/€%2F😀"
+
+
 def test_a_hit_without_url_gets_nothing() -> None:
     hit = landing(None, "https://www.google.com/")
     assert (hit.hostname, hit.page, hit.source, hit.channel, hit.referrer_host) == (None,) * 5

@@ -1,7 +1,8 @@
 """The `enrich_source` step: page, campaign tags, click id, referrer, source and channel.
 
 From the page URL it takes the hostname (lower case, without "www."), the page path (no query
-string; a hash route such as "#/pricing" is kept, a plain "#anchor" is not), the five UTM tags and
+string; a hash route such as "#/pricing" is kept, a plain "#anchor" is not; escaped non-ASCII
+characters unescaped), the five UTM tags and
 the ad platform's click id. From the referrer it takes the host, decides whether the visitor came
 from another site, and names the source: `utm_source` first (known services get their usual
 spelling: "google" is "Google"), then the referring site, then a `ref` or `source` parameter,
@@ -15,6 +16,7 @@ by hand rather than with urllib: this runs on every event and must cost microsec
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from urllib.parse import unquote_plus
 
@@ -30,6 +32,28 @@ _SOURCE_HINTS = ("ref", "source")  # used by some sites and apps instead of utm_
 _WANTED_KEYS = frozenset(UTM_KEYS) | frozenset(_SOURCE_HINTS) | CLICK_IDS
 # When a URL carries several click ids, the paid platforms' win over fbclid.
 _CLICK_ID_ORDER = tuple(sorted(CLICK_ID_SOURCES, key=lambda name: name == "fbclid"))
+
+
+# Runs of percent-escaped bytes outside ASCII: the UTF-8 of a non-ASCII character, as a browser's
+# `location.href` spells "/café" ("/caf%C3%A9").
+_ESCAPED_UTF8 = re.compile(r"(?:%[89a-fA-F][0-9a-fA-F])+")
+
+
+def _readable_path(path: str) -> str:
+    """The path with its escaped non-ASCII characters as characters, so "/caf%C3%A9" and "/café"
+    are one page; ASCII escapes ("%2F", "%20", "%3F") stay, since unescaping them changes what
+    the path says, and so does a run that is not UTF-8."""
+    if "%" not in path:
+        return path
+    return _ESCAPED_UTF8.sub(_utf8_or_as_is, path)
+
+
+def _utf8_or_as_is(match: re.Match[str]) -> str:
+    escaped = match[0]
+    try:
+        return bytes.fromhex(escaped.replace("%", "")).decode("utf-8")
+    except UnicodeDecodeError:
+        return escaped
 
 
 def split_url(url: str) -> tuple[str, str, str]:
@@ -51,7 +75,7 @@ def split_url(url: str) -> tuple[str, str, str]:
         route, _, route_query = fragment.partition("?")
         path = f"{path}#{route}"
         query = f"{query}&{route_query}" if query and route_query else query or route_query
-    return host, path, query
+    return host, _readable_path(path), query
 
 
 def campaign_params(query: str) -> dict[str, str]:
