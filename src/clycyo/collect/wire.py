@@ -260,6 +260,18 @@ def without_lone_surrogates(body: bytes) -> bytes | None:
     return None if repaired == body else repaired
 
 
+def decode_any_json(body: bytes) -> Any:
+    """Whatever JSON value the body holds (the other clients' formats read theirs untyped), a
+    lone surrogate escape read as U+FFFD as in our own format; msgspec's errors otherwise."""
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        repaired = without_lone_surrogates(body)
+        if repaired is None:
+            raise
+    return msgspec.json.decode(repaired)
+
+
 def _replace_lone_surrogate(match: re.Match[bytes]) -> bytes:
     return b"\\ufffd" if match.group(2) else match.group(0)
 

@@ -117,3 +117,10 @@ def test_a_field_of_the_wrong_type_rejects_the_event_by_name(
 def test_a_domain_that_is_not_text_is_a_400(server: Site) -> None:
     status, answer = send(server, {"n": "pageview", "u": f"https://{server.site}/", "d": [1]})
     assert status == 400 and answer["error"] == "d: expected a string or a number, got array"
+
+
+def test_half_an_emoji_in_a_prop_is_read_as_a_replacement_character(server: Site) -> None:
+    body = {"n": "Cut", "u": f"https://{server.site}/", "d": server.site, "p": {"t": "tea \ud83d"}}
+    status, answer = send(server, body)
+    assert (status, answer["accepted"]) == (200, 1), answer
+    assert server.events(name="Cut")[0]["props"]["t"] == "tea \ufffd"

@@ -190,3 +190,10 @@ def test_keys_missing_mistyped_or_of_two_sites_are_named(server: Site) -> None:
     status, answer = server.post("/batch/", {"api_key": server.secret_key, "batch": "e"})
     assert status == 400 and answer["detail"] == "batch: expected a list of events, got string"
     assert server.events() == []
+
+
+def test_half_an_emoji_in_an_event_is_read_as_a_replacement_character(server: Site) -> None:
+    event = {"event": "cut", "distinct_id": "u", "properties": {"title": "\udc00 tea"}}
+    status, answer = server.post("/batch/", {"api_key": server.secret_key, "batch": [event]})
+    assert (status, answer["accepted"]) == (200, 1), answer
+    assert server.events(name="cut")[0]["props"]["title"] == "\ufffd tea"

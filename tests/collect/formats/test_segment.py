@@ -241,3 +241,20 @@ def test_a_batch_keeps_its_good_messages_beside_a_mistyped_one(server: Site) -> 
     status, answer = server.post("/v1/batch", {"writeKey": server.secret_key, "batch": batch})
     assert status == 200 and answer["accepted"] == 1
     assert answer["rejected"] == [{"index": 1, "error": "traits: expected an object, got string"}]
+
+
+def test_half_an_emoji_in_a_message_is_read_as_a_replacement_character(server: Site) -> None:
+    # JSON.stringify writes a lone surrogate escape for half an emoji; JSON's grammar allows it.
+    batch = [
+        {
+            "type": "track",
+            "event": "Cut",
+            "userId": "u",
+            "messageId": "half-1",
+            "properties": {"title": "tea \ud83d"},
+        },
+        {"type": "track", "event": "Whole", "userId": "u", "messageId": "half-2"},
+    ]
+    status, answer = server.post("/v1/batch", {"writeKey": server.secret_key, "batch": batch})
+    assert (status, answer["accepted"]) == (200, 2), answer
+    assert by_id(server)["half-1"]["props"]["title"] == "tea \ufffd"

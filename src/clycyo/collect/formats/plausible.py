@@ -25,7 +25,7 @@ from clycyo.collect.formats.shape import (
 )
 from clycyo.collect.ingest import Invalid
 from clycyo.collect.origins import belongs_to, origin_host
-from clycyo.collect.wire import JSON_ERRORS, EventIn
+from clycyo.collect.wire import JSON_ERRORS, EventIn, decode_any_json
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 
@@ -104,7 +104,7 @@ def translate(body: Mapping[str, Any]) -> dict[str, Any]:
 class PlausibleFormat:
     def parse(self, request: Request, directory: SiteDirectory) -> Delivery:
         try:
-            body = msgspec.json.decode(request.body)
+            body = decode_any_json(request.body)
         except JSON_ERRORS as exc:
             raise FormatError(400, f"body: not JSON ({exc})") from None
         if not isinstance(body, dict):

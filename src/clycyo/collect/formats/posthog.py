@@ -33,7 +33,7 @@ from clycyo.collect.formats.shape import (
     text_field,
 )
 from clycyo.collect.ingest import Invalid
-from clycyo.collect.wire import JSON_ERRORS, EventIn
+from clycyo.collect.wire import JSON_ERRORS, EventIn, decode_any_json
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 
@@ -177,7 +177,7 @@ def translate(event: Mapping[str, Any], request: Request, site: Site) -> dict[st
 class PostHogFormat:
     def parse(self, request: Request, directory: SiteDirectory) -> Delivery:
         try:
-            body = msgspec.json.decode(_json_text(request))
+            body = decode_any_json(_json_text(request))
         except http.BodyError as exc:
             raise FormatError(exc.status, exc.message) from None  # a gzip bomb is a 413
         except JSON_ERRORS as exc:

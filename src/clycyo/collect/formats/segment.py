@@ -32,7 +32,7 @@ from clycyo.collect.formats.shape import (
     text_field,
 )
 from clycyo.collect.ingest import Invalid
-from clycyo.collect.wire import JSON_ERRORS, EventIn
+from clycyo.collect.wire import JSON_ERRORS, EventIn, decode_any_json
 from clycyo.config.directory import SiteDirectory
 from clycyo.config.store import Site
 
@@ -205,7 +205,7 @@ def _instant_field(message: Mapping[str, Any], key: str) -> object:
 class SegmentFormat:
     def parse(self, request: Request, directory: SiteDirectory) -> Delivery:
         try:
-            body = msgspec.json.decode(request.body)
+            body = decode_any_json(request.body)
         except JSON_ERRORS as exc:
             raise FormatError(400, f"body: not JSON ({exc})") from None
         if not isinstance(body, dict):
