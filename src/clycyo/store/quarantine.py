@@ -5,10 +5,13 @@ server runs. Entries arrive through the intake log (the writer copies them here,
 records the log's records as loaded), so a rejection is as durable as an acceptance: each commit
 is synced (`synchronous=FULL`), since the log's copy goes once the store has loaded it. Payloads
 never hold an IP address: the collector removes `context.ip` before a rejection is recorded.
+An entry whose replay was asked for (`replay_asked`) and that fails again stays one entry, with
+the latest reason and a count of its attempts, instead of a new entry per try.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +30,29 @@ CREATE TABLE IF NOT EXISTS quarantine (
     replayed_us INTEGER,
     seq INTEGER,
     idx INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    last_rejected_us INTEGER,
+    replay_asked_us INTEGER,
     UNIQUE (seq, idx)
 );
 CREATE INDEX IF NOT EXISTS quarantine_site_time ON quarantine (site_id, received_us);
 """
+# Columns added since the first schema, in the order CREATE TABLE has them (`SELECT *` reads
+# them by position), for files made before.
+_ADDED_COLUMNS = (
+    ("attempts", "INTEGER NOT NULL DEFAULT 1"),
+    ("last_rejected_us", "INTEGER"),
+    ("replay_asked_us", "INTEGER"),
+)
+# The few entries being replayed, which every rejection is checked against.
+_REPLAYING_INDEX = (
+    "CREATE INDEX IF NOT EXISTS quarantine_replaying ON quarantine (site_id)"
+    " WHERE replay_asked_us IS NOT NULL"
+)
+
+
+def _columns(db: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in db.execute("PRAGMA table_info(quarantine)")}
 
 
 @dataclass(frozen=True)
@@ -42,6 +64,8 @@ class Entry:
     error: str
     payload: str
     replayed_us: int | None
+    attempts: int = 1  # times it was rejected: once, and once more for each failed replay
+    last_rejected_us: int | None = None  # the latest of them, after a failed replay
 
 
 class Quarantine:
@@ -49,22 +73,49 @@ class Quarantine:
         self.path = path
         self._db = ThreadConnections(path, WAL).get
         self._purge = PendingPurge()  # deleted entries may still be in the write-ahead log
-        self._db().executescript(SCHEMA)
+        db = self._db()
+        db.executescript(SCHEMA)
+        if not {name for name, _ in _ADDED_COLUMNS} <= _columns(db):
+            db.execute("BEGIN IMMEDIATE")
+            present = _columns(db)  # another process may have added them meanwhile
+            for name, kind in _ADDED_COLUMNS:
+                if name not in present:
+                    db.execute(f"ALTER TABLE quarantine ADD COLUMN {name} {kind}")
+            db.execute("COMMIT")
+        db.execute(_REPLAYING_INDEX)
 
     def add(self, rejections: list[tuple[int, int, Rejection]]) -> None:
-        """Add (intake seq, index in record, rejection) entries; ones already added are ignored."""
+        """Add (intake seq, index in record, rejection) entries; ones already added are ignored
+        (the log is replayed after a crash). The rejection of an entry's replay (the entry's
+        payload, with a replay asked for and not done) is one more attempt of that entry."""
         if not rejections:
             return
         db = self._db()
         db.execute("BEGIN")
-        db.executemany(
-            "INSERT OR IGNORE INTO quarantine (site_id, received_us, trusted, error, payload,"
-            " seq, idx) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (r.site_id, r.received_us, int(r.trusted), r.error, r.payload, seq, index)
-                for seq, index, r in rejections
-            ],
-        )
+        for seq, index, r in rejections:
+            if db.execute(
+                "SELECT 1 FROM quarantine WHERE seq = ? AND idx = ?", [seq, index]
+            ).fetchone():
+                continue
+            replayed = db.execute(
+                "SELECT id FROM quarantine WHERE replay_asked_us IS NOT NULL AND site_id = ?"
+                " AND replayed_us IS NULL AND trusted = ? AND payload = ? ORDER BY id LIMIT 1",
+                [r.site_id, int(r.trusted), r.payload],
+            ).fetchone()
+            if replayed is None:
+                db.execute(
+                    "INSERT INTO quarantine (site_id, received_us, trusted, error, payload,"
+                    " seq, idx) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [r.site_id, r.received_us, int(r.trusted), r.error, r.payload, seq, index],
+                )
+                continue
+            # The entry takes this rejection's place in the log, so that adding it again after
+            # a crash is ignored like any other.
+            db.execute(
+                "UPDATE quarantine SET error = ?, attempts = attempts + 1, last_rejected_us = ?,"
+                " replay_asked_us = NULL, seq = ?, idx = ? WHERE id = ?",
+                [r.error, r.received_us, seq, index, replayed[0]],
+            )
         db.execute("COMMIT")
         self._purge.retry(db)
 
@@ -78,6 +129,13 @@ class Quarantine:
     def get(self, entry_id: int) -> Entry | None:
         row = self._db().execute("SELECT * FROM quarantine WHERE id = ?", [entry_id]).fetchone()
         return None if row is None else _entry(row)
+
+    def replay_asked(self, entry_id: int, when_us: int) -> None:
+        """An entry is about to be replayed: if its payload is rejected again, that is one more
+        attempt of this entry, not a new one (whichever process loads the rejection)."""
+        self._db().execute(
+            "UPDATE quarantine SET replay_asked_us = ? WHERE id = ?", [when_us, entry_id]
+        )
 
     def mark_replayed(self, entry_id: int, when_us: int) -> None:
         self._db().execute(
@@ -131,7 +189,9 @@ class Quarantine:
     def trim(self, site_id: int, before_us: int) -> int:
         db = self._db()
         cursor = db.execute(
-            "DELETE FROM quarantine WHERE site_id = ? AND received_us < ?", [site_id, before_us]
+            "DELETE FROM quarantine WHERE site_id = ?"
+            " AND coalesce(last_rejected_us, received_us) < ?",
+            [site_id, before_us],
         )
         if cursor.rowcount:
             self._purge.after_delete(db)
@@ -152,4 +212,6 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         error=row[4],
         payload=row[5],
         replayed_us=row[6],
+        attempts=row[9],
+        last_rejected_us=row[10],
     )
