@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -163,17 +164,26 @@ class HttpTransport:
         parts = urlsplit(url)
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         self.database = (parts.path or "/").strip("/") or "default"
-        self._client = clickhouse_connect.get_client(
-            host=parts.hostname or "localhost",
-            port=parts.port or (8443 if parts.scheme == "clickhouses" else 8123),
-            username=unquote(parts.username or "default"),
-            password=unquote(parts.password or ""),
-            database=self.database,
-            secure=parts.scheme == "clickhouses",
-            # Without a session id one client may serve many threads at once.
-            autogenerate_session_id=False,
-            settings={**SESSION_SETTINGS, **_numbers(options)},
-        )
+        host = parts.hostname or "localhost"
+        port = parts.port or (8443 if parts.scheme == "clickhouses" else 8123)
+        try:
+            self._client = clickhouse_connect.get_client(
+                host=host,
+                port=port,
+                username=unquote(parts.username or "default"),
+                password=unquote(parts.password or ""),
+                database=self.database,
+                secure=parts.scheme == "clickhouses",
+                # Without a session id one client may serve many threads at once.
+                autogenerate_session_id=False,
+                settings={**SESSION_SETTINGS, **_numbers(options)},
+            )
+        except Exception as exc:  # the driver connects (and asks the version) at once
+            # The driver's message wraps the system's reason in three layers of HTTP pool text.
+            found = re.search(r"\[Errno -?\d+\] [^\"')]+", str(exc))
+            reason = found[0] if found else str(exc)
+            message = f"cannot connect to ClickHouse at {host}:{port}: {reason}"
+            raise TransportError(message) from exc
 
     def query_arrow(self, sql: str, params: Mapping[str, Any]) -> pa.Table:
         try:
