@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from typing import Any
 
 _INFO = "server.json"
 _TOKEN = "admin.token"
+
+
+class Unreachable(OSError):
+    """No answer from a server's address (nothing listens, the host is unknown, it timed out)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,8 @@ class LocalServer:
 def call_json(
     method: str, url: str, token: str, body: Any = None, timeout_s: float = 60
 ) -> tuple[int, Any]:
-    """A JSON request with a bearer token: (status, decoded answer), error answers included."""
+    """A JSON request with a bearer token: (status, decoded answer), error answers included;
+    raises `Unreachable` when nothing answers."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
         url,
@@ -52,6 +58,10 @@ def call_json(
             return exc.code, json.loads(raw)
         except ValueError:
             return exc.code, {"error": raw.decode("utf-8", "replace")}
+    except urllib.error.URLError as exc:
+        raise Unreachable(f"cannot reach {url}: {exc.reason}") from None
+    except (TimeoutError, ConnectionError) as exc:
+        raise Unreachable(f"no answer from {url}: {exc}") from None
 
 
 def announce(data_dir: Path, url: str) -> str:
@@ -62,7 +72,16 @@ def announce(data_dir: Path, url: str) -> str:
     descriptor = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(token)
-    (data_dir / _INFO).write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    # Written whole under another name, then renamed: a reader never sees half of it. mkstemp
+    # makes the file 0600, whatever the umask.
+    descriptor, partial = tempfile.mkstemp(dir=data_dir, prefix=f".{_INFO}.")
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(json.dumps({"url": url, "pid": os.getpid()}))
+        os.replace(partial, data_dir / _INFO)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     return token
 
 

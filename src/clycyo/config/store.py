@@ -11,6 +11,7 @@ This module does no caching; `config/directory.py` is the server's cached view.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import sqlite3
 import time
@@ -103,7 +104,15 @@ _SITE_COLUMNS = "id, domain, public_key, timezone, currency, stripe_signing_secr
 class ConfigStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Key hashes and salts: the folder and the file are the owner's only, whatever the umask
+        # (SQLite gives its write-ahead log and index files the mode of the database file).
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        else:
+            os.chmod(path, 0o600)
         self._connect = ThreadConnections(path, WAL + FOREIGN_KEYS).get
         self._purge = PendingPurge()  # a deleted salt may still be in the write-ahead log
         with self._connect() as db:

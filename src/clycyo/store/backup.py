@@ -65,6 +65,7 @@ def copy_event_store(cursor: Any, dest: Path) -> None:
         cursor.execute(f'COPY FROM DATABASE "{source_name}" TO clycyo_backup')
     finally:
         cursor.execute("DETACH clycyo_backup")
+    os.chmod(target, 0o600)  # every event: the owner's only, whatever the umask
 
 
 def copy_duckdb_file(
@@ -80,6 +81,7 @@ def copy_duckdb_file(
     if memory_limit:
         config["memory_limit"] = memory_limit
     connection = duckdb.connect(str(target), config=config)
+    os.chmod(target, 0o600)  # every event: the owner's only, whatever the umask
     try:
         if progress:
             connection.execute("SET enable_progress_bar = true")
@@ -104,14 +106,19 @@ def copy_intake(intake_dir: Path, dest: Path) -> int:
     target.mkdir(mode=0o700, exist_ok=True)
     copied = 0
     for segment in sorted(intake_dir.glob("*.log")):
-        shutil.copyfile(segment, target / segment.name)
+        _copy_private(segment, target / segment.name)
         copied += 1
     for folder in collector_logs(intake_dir.parent):
         (target / folder.name).mkdir(mode=0o700, exist_ok=True)
         for segment in sorted(folder.glob("*.log")):
-            shutil.copyfile(segment, target / folder.name / segment.name)
+            _copy_private(segment, target / folder.name / segment.name)
             copied += 1
     return copied
+
+
+def _copy_private(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o600)
 
 
 def offline(data_dir: Path, dest: Path) -> dict[str, Any]:
