@@ -13,9 +13,11 @@ loads the collectors' intake logs and answers everything else on a Unix socket i
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.config
 import signal
+import socket
 import threading
 import time
 import urllib.request
@@ -36,6 +38,51 @@ from clycyo.workers.supervisor import Supervisor
 log = logging.getLogger(__name__)
 
 
+class ListenError(Exception):
+    """The public address cannot be listened on: the port is in use, not allowed, or the host
+    unknown (the message says which)."""
+
+
+def public_sockets(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound (not yet listening) to every address of `host`, as asyncio's
+    `create_server` binds them; raises `ListenError`.
+
+    Bound before the data folder is opened, so that a port in use is said at once and nothing is
+    opened (nor left running) for nothing; listening starts only once the runtime is ready, so a
+    connection is refused, not kept waiting, until `/healthz` can answer 200.
+    """
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise ListenError(f"--host {host}: {exc.strerror}") from None
+    addresses = list(dict.fromkeys(infos))
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in addresses:
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL or len(addresses) == 1:
+                    raise
+                sockets.pop().close()  # that family is not enabled here (as asyncio assumes)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(f"port {port} on {host} is in use") from None
+        raise ListenError(f"cannot listen on {host} port {port}: {exc.strerror}") from None
+    if not sockets:
+        raise ListenError(f"cannot listen on {host} port {port}: no address to listen on")
+    return sockets
+
+
 def serve(
     settings: Settings,
     host: str,
@@ -43,8 +90,17 @@ def serve(
     *,
     workers: int = 0,
     after_start: Callable[[], None] | None = None,
+    sockets: list[socket.socket] | None = None,
 ) -> None:
-    """Serve until stopped; `after_start` runs in a thread once the public port answers."""
+    """Serve until stopped; `after_start` runs in a thread once the public port answers.
+
+    `sockets` are `public_sockets(host, port)` when the caller bound them already; with
+    `workers` the collectors bind the port themselves, and these only showed it is free."""
+    if sockets is None:
+        sockets = public_sockets(host, port)
+    if workers > 0:
+        for sock in sockets:
+            sock.close()
     logging.config.dictConfig(logs.config())
     runtime = Runtime.open(settings, collectors=workers)
     public_url = f"http://{host}:{port}"
@@ -89,11 +145,21 @@ def serve(
         f"listening on {public_url} (data folder {settings.data_dir},"
         f" {runtime.store.dialect} store{processes})"
     )
-    _when_started(server, public_url, supervisor, after_start, started)
+    serving = threading.Event()
+    serving.set()
+    _when_started(
+        server,
+        serving,
+        public_url=public_url,
+        supervisor=supervisor,
+        action=after_start,
+        message=started,
+    )
     stop_signals = _StopSignals(server)
     try:
-        server.run()
+        server.run(sockets=None if workers > 0 else sockets)
     finally:
+        serving.clear()
         if supervisor is not None:
             supervisor.stop()
         local_server.withdraw(settings.data_dir, runtime.admin_token)
@@ -170,6 +236,8 @@ def _collector_args(settings: Settings) -> list[str]:
 
 def _when_started(
     server: uvicorn.Server,
+    serving: threading.Event,
+    *,
     public_url: str,
     supervisor: Supervisor | None,
     action: Callable[[], None] | None,
@@ -177,7 +245,8 @@ def _when_started(
 ) -> None:
     def wait_then_run() -> None:
         while not server.started:
-            if server.should_exit:
+            # A server that stops before it starts (its start-up failed) ends this wait too.
+            if server.should_exit or not serving.is_set():
                 return
             time.sleep(0.05)
         if supervisor is not None:

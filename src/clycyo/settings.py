@@ -32,15 +32,16 @@ class Settings:
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:
         data = data_dir or Path(os.environ.get("CLYCYO_DATA", "./clycyo-data"))
         settings = cls(data_dir=data.resolve())
-        if os.environ.get("CLYCYO_TRUSTED_PROXIES"):
-            settings.trusted_proxies = int(os.environ["CLYCYO_TRUSTED_PROXIES"])
+        proxies = env_count("CLYCYO_TRUSTED_PROXIES")
+        if proxies is not None:
+            settings.trusted_proxies = proxies
         if os.environ.get("CLYCYO_GEOIP_DB"):
             settings.geoip_path = Path(os.environ["CLYCYO_GEOIP_DB"])
         if os.environ.get("CLYCYO_MEMORY_LIMIT"):
             settings.memory_limit = os.environ["CLYCYO_MEMORY_LIMIT"]
         for name, variable in _NUMBER_ENV.items():
             if os.environ.get(variable):
-                setattr(settings, name, float(os.environ[variable]))
+                setattr(settings, name, _env_number(variable))
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
@@ -75,6 +76,25 @@ _NUMBER_ENV = {
     "rate_limit_key_per_s": "CLYCYO_RATE_LIMIT_KEY",
     "client_timeout_s": "CLYCYO_CLIENT_TIMEOUT",
 }
+
+
+def env_count(variable: str) -> int | None:
+    """A whole number, 0 or more, from the environment (None when unset); a bad one is a
+    ValueError naming the variable, so a typo fails at start rather than deep in the server."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"{variable}={text!r}: expected a whole number, 0 or more")
+    return int(text)
+
+
+def _env_number(variable: str) -> float:
+    text = os.environ[variable].strip()
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{variable}={text!r}: expected a number") from None
 
 
 def config_path(data_dir: Path) -> Path:

@@ -15,7 +15,7 @@ import os
 import secrets
 import socket
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from clycyo.store.base import EventStore
 
@@ -26,6 +26,29 @@ LOADER_FILE = "clickhouse-loader"
 
 class StorageURLError(ValueError):
     pass
+
+
+_FORMS = "duckdb://PATH, chdb://PATH or clickhouse://user:pass@host:8123/db"
+
+
+def check_url(url: str | None) -> None:
+    """Raise `StorageURLError` unless `open_store` can open a store of this kind; opens nothing,
+    so `serve` can refuse a typo before it creates anything."""
+    if url is None or url == "duckdb" or url.startswith("duckdb://"):
+        return
+    if url.startswith("chdb://"):
+        chdb_location(url)
+        return
+    if url.startswith(("clickhouse://", "clickhouses://")):
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError as exc:
+            raise StorageURLError(f"storage URL: {exc}") from None
+        if not parts.hostname:
+            raise StorageURLError(f"storage URL {parts.scheme}://…: the server's host is missing")
+        return
+    raise StorageURLError(f"unsupported storage URL {url!r}: use {_FORMS}")
 
 
 def loader_name(data_dir: Path) -> str:
@@ -83,7 +106,4 @@ def open_store(url: str | None, data_dir: Path, *, memory_limit: str | None = No
             transport = HttpTransport(url)
             cluster = parse_qs(url.partition("?")[2]).get("cluster", [None])[-1]
         return ClickHouseStore(transport, loader=loader_name(data_dir), cluster=cluster)
-    raise StorageURLError(
-        f"unsupported storage URL {url!r}: use duckdb://PATH, chdb://PATH or "
-        "clickhouse://user:pass@host:8123/db"
-    )
+    raise StorageURLError(f"unsupported storage URL {url!r}: use {_FORMS}")
