@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
+import subprocess
+import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -101,15 +104,61 @@ def test_export_progress_counts_whole_events(
 ) -> None:
     schema = pa.schema([("n", pa.int64())])
     batches = [pa.record_batch([pa.array(range(size))], schema=schema) for size in (10, 7)]
-    assert export.write(tmp_path / "e.csv", "csv", schema, iter(batches), 17) == 17
+    write = functools.partial(export.write, progress=True)  # as on a terminal
+    assert write(tmp_path / "e.csv", "csv", schema, iter(batches), 17) == 17
     shown = capsys.readouterr().err
     assert "17/17 events" in shown and "100%" in shown
     assert re.search(r"0\.00/|/17\.0", shown) is None  # no scaled fractions (the rate may be)
     many = [pa.record_batch([pa.array(range(1_234_567))], schema=schema)]
-    export.write(tmp_path / "m.csv", "csv", schema, iter(many), 1_234_567)
+    write(tmp_path / "m.csv", "csv", schema, iter(many), 1_234_567)
     assert "1,234,567/1,234,567 events" in capsys.readouterr().err
     # The count unknown (a server that did not send it): the events written, no fraction.
-    export.write(tmp_path / "u.csv", "csv", schema, iter(batches), 0)
+    write(tmp_path / "u.csv", "csv", schema, iter(batches), 0)
     shown = capsys.readouterr().err
     assert "17 events [" in shown and re.search(r"\d/\d", shown) is None
     assert (tmp_path / "u.csv").read_text().count("\n") == 18  # the header and 17 rows
+
+
+def _export(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clycyo", "export", *args, "--data", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_export_refuses_a_day_it_cannot_read_or_a_reversed_range(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    clycyo("site", "add", "a.example", data=data)
+    out = tmp_path / "events.parquet"
+    for days, message in (
+        (
+            ("--from", "2026-11-28", "--to", "2026-11-01"),
+            "--from 2026-11-28 is after --to 2026-11-01",
+        ),
+        (
+            ("--from", "2026-13-01"),
+            "--from '2026-13-01': expected a day, YYYY-MM-DD (month must be",
+        ),
+        (("--to", "soon"), "--to 'soon': expected a day, YYYY-MM-DD"),
+    ):
+        result = _export("--site", "a.example", "--out", str(out), *days, data=data)
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"clycyo: {message}"), result.stderr
+        assert not out.exists()
+
+
+def test_export_shows_no_progress_bar_outside_a_terminal(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    own_server.start()
+    site = own_server.add_site("quiet.example")
+    assert site.post("/api/collect", {"name": "e"}, secret=True)[0] == 200
+    out = tmp_path / "events.csv"
+    result = _export(
+        "--site", site.site, "--format", "csv", "--out", str(out), data=own_server.data_dir
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"1 events of {site.site} written to {out}\n"

@@ -5,6 +5,8 @@ exactly what the intake log held beyond DuckDB."""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,8 @@ import pytest
 from clycyo import cli
 from clycyo.store.clickhouse.store import ClickHouseStore
 from clycyo.store.clickhouse.transport import TransportError
-from clycyo.store.open import loader_name
+from clycyo.store.open import LOADER_FILE, loader_name
+from tests.serverproc import ServerProcess, free_port
 from tests.small_world import IPHONE, SmallWorld
 from tests.store.flaky import FlakyTransport
 
@@ -95,3 +98,33 @@ def test_migrate_resumes_after_a_failure_and_the_copy_answers_alike(
     reference.send(reference.pageview("late", 100, "/late"))
     assert answers == _answers(reference) != before
     reference.close()
+
+
+def _migrate(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clycyo", "migrate", *args, "--data", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_migrate_checks_its_source_first_and_leaves_nothing_after_a_failed_start(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    server = own_server.start()
+    target = tmp_path / "chdb-target"
+    held = _migrate("--to", f"chdb://{target}", data=server.data_dir)
+    assert held.returncode == 1
+    assert "events.duckdb is held by another process" in held.stderr
+    assert "Is a server already running on this data folder?" in held.stderr
+    assert not target.exists()
+    server.stop()
+    unreachable = _migrate(
+        "--to", f"clickhouse://u:p@127.0.0.1:{free_port()}/db", data=server.data_dir
+    )
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.startswith("clycyo: cannot connect to ClickHouse at 127.0.0.1:")
+    assert len(unreachable.stderr.splitlines()) == 1
+    assert not (server.data_dir / LOADER_FILE).exists()

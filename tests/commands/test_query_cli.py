@@ -7,6 +7,8 @@ import contextlib
 import datetime as dt
 import io
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 
 from clycyo import local_server
 from clycyo.cli import main
-from tests.serverproc import ServerProcess, clycyo
+from tests.serverproc import ServerProcess, Site, clycyo, free_port
 from tests.small_world import CHROME, day_start
 
 DAY = day_start().date().isoformat()
@@ -151,3 +153,69 @@ def test_a_server_whose_token_cannot_be_read_asks_for_a_key(
     ran = _run("--site", "shop.test", data=tmp_path)
     assert ran.returncode == 2
     assert "admin token cannot be read" in ran.stderr and "--key" in ran.stderr
+
+
+def test_compare_puts_the_previous_period_in_the_table(server: Site, tmp_path: Path) -> None:
+    assert server.post("/api/collect", {"batch": _events(server.site)}, secret=True)[0] == 200
+    flags = ["--site", server.site, "--metrics", "visitors,bounce_rate", "--date-range", "7d"]
+    remote = ["--url", server.url, "--key", server.secret_key]
+    table = _run(*flags, "--compare", *remote, data=tmp_path)
+    assert table.returncode == 0, table.stderr
+    header, _, row, period = table.stdout.splitlines()
+    assert [cell.strip() for cell in header.split("  ") if cell.strip()] == [
+        "visitors",
+        "visitors before",
+        "change",
+        "bounce_rate",
+        "bounce_rate before",
+        "change",
+    ]
+    assert row.split() == ["3", "0", "-", "100.0", "-", "-"]  # no visit before: no change
+    assert period.startswith("(before: ") and " to " in period
+    plain = _run(*flags, *remote, data=tmp_path).stdout.splitlines()
+    assert plain[0].split() == ["visitors", "bounce_rate"]
+
+
+def test_query_mistakes_are_told_in_the_command_lines_terms(tmp_path: Path) -> None:
+    remote = ["--url", f"http://127.0.0.1:{free_port()}", "--key", "ct_x"]
+    order = _run("--site", "a.test", "--order-by", "events", *remote, data=tmp_path)
+    assert order.returncode == 2
+    assert order.stderr == "clycyo: --order-by 'events': expected NAME:desc or NAME:asc\n"
+    unreachable = _run("--site", "a.test", "--metrics", "events", *remote, data=tmp_path)
+    assert unreachable.returncode == 1
+    assert unreachable.stderr == (
+        f"clycyo: cannot reach {remote[1]}/api/v1/query: [Errno 111] Connection refused\n"
+    )
+    spec = subprocess.run(
+        [sys.executable, "-m", "clycyo", "query", "--spec", "-", *remote],
+        input="site=a.test",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert spec.returncode == 2
+    assert spec.stderr.startswith("clycyo: --spec: standard input is not JSON (Expecting value")
+
+
+def test_a_change_reads_as_percent_or_as_points_for_a_percentage() -> None:
+    from clycyo.commands.query import render_table
+
+    answer = {
+        "results": [
+            {
+                "dimensions": ["google"],
+                "metrics": [135, 40.0],
+                "comparison": {
+                    "dimensions": ["google"],
+                    "metrics": [120, 43.0],
+                    "change": [12.5, -3.0],
+                },
+            }
+        ],
+        "meta": {"comparison_date_range": ["2026-11-01T00:00:00Z", "2026-11-07T23:59:59Z"]},
+    }
+    spec = {"metrics": ["visitors", "bounce_rate"], "dimensions": ["visit:source"]}
+    lines = render_table(spec, answer).splitlines()
+    assert lines[2].split() == ["google", "135", "120", "+12.5%", "40.0", "43.0", "-3", "pt"]
+    assert lines[3] == "(before: 2026-11-01T00:00:00Z to 2026-11-07T23:59:59Z)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def test_a_graceful_stop_removes_the_files(own_server: ServerProcess, stop: sign
     assert _present(server.data_dir) == list(FILES)
     info = json.loads((server.data_dir / "server.json").read_text())
     assert info == {"url": server.url, "pid": server.proc.pid}
+    for name in FILES:  # the folder's owner's only
+        assert stat.S_IMODE((server.data_dir / name).stat().st_mode) == 0o600
     assert local_server.find(server.data_dir) is not None
     server.proc.send_signal(stop)
     # The process still ends by the signal, as a service manager expects of it.

@@ -123,13 +123,35 @@ def run_share(args: argparse.Namespace, config: ConfigStore) -> int:
     return 0
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, many_sites: bool) -> None:
-    parser.add_argument("action", choices=["add", "list", "revoke"])
-    parser.add_argument("id", nargs="?", type=int, help="the id to revoke (from list)")
-    parser.add_argument(
-        "--site",
-        action="append" if many_sites else "store",
-        help="a site it may read (repeat)" if many_sites else "the site to share",
-    )
-    parser.add_argument("--label", help="a name to recognise it by")
-    parser.add_argument("--json", action="store_true")
+ACTIONS = {
+    "token": (
+        ("add", "create an API token for one or more sites (shown once)"),
+        ("list", "list API tokens"),
+        ("revoke", "revoke an API token"),
+    ),
+    "share": (
+        ("add", "create a shared link to a site's dashboard (shown once)"),
+        ("list", "list shared links"),
+        ("revoke", "revoke a shared link"),
+    ),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser, action: str, *, many_sites: bool) -> None:
+    """The options of `token ACTION` (`many_sites`) or `share ACTION`."""
+    from clycyo.cli import positive
+
+    if action == "revoke":
+        # A required positional: argparse takes it before or after the options alike.
+        parser.add_argument("id", type=positive, help="the id to revoke (from list)")
+    if action == "add":
+        parser.add_argument(
+            "--site",
+            action="append" if many_sites else "store",
+            required=True,
+            help="a site it may read (repeat)" if many_sites else "the site to share",
+        )
+        parser.add_argument("--label", help="a name to recognise it by")
+    elif action == "list" and not many_sites:
+        parser.add_argument("--site", help="only this site's links")
+    parser.add_argument("--json", action="store_true", help="print JSON")

@@ -1,4 +1,5 @@
-"""`clycyo export`: a site's raw events to a Parquet or CSV file, with a progress bar.
+"""`clycyo export`: a site's raw events to a Parquet or CSV file, with a progress bar on a
+terminal.
 
 The events come from the server that owns the data folder when one runs (streamed as Arrow by
 `POST /api/admin/export`), or from the DuckDB file opened read-only when none does; either way
@@ -8,6 +9,7 @@ this command writes the file, as the user who runs it. It reads nothing else and
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import urllib.error
@@ -33,18 +35,32 @@ class ExportFailed(Exception):
 
 def run(args: argparse.Namespace, data_dir: Path) -> int:
     try:
+        first, last = _day("--from", args.from_day), _day("--to", args.to_day)
+        if first and last and first > last:
+            raise ExportFailed(f"--from {first} is after --to {last}: no day is in that range")
         span = exports.ExportRange(args.from_day, args.to_day)
         server = local_server.find(data_dir)
         if server is not None:
             rows, schema, batches = _from_server(server, args)
         else:
             rows, schema, batches = _from_file(data_dir, args.site, span)
-        written = write(Path(args.out), args.format, schema, batches, rows)
+        written = write(
+            Path(args.out), args.format, schema, batches, rows, progress=sys.stderr.isatty()
+        )
     except (ExportFailed, ValueError, OSError) as exc:
         print(f"clycyo: {exc}", file=sys.stderr)
         return 1
     print(f"{written} events of {args.site} written to {args.out}", file=sys.stderr)
     return 0
+
+
+def _day(option: str, text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise ExportFailed(f"{option} {text!r}: expected a day, YYYY-MM-DD ({exc})") from None
 
 
 Source = tuple[int, pa.Schema, Iterator[pa.RecordBatch]]
@@ -98,9 +114,17 @@ _COUNT = "{n:,} events [{elapsed}, {rate_fmt}]"  # when the server did not say h
 
 
 def write(
-    out: Path, kind: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch], rows: int
+    out: Path,
+    kind: str,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    rows: int,
+    *,
+    progress: bool = False,
 ) -> int:
-    """Write the batches to `out` as Parquet or CSV, showing progress; returns rows written."""
+    """Write the batches to `out` as Parquet or CSV, with a progress bar on standard error when
+    `progress` (on a terminal: in a log or a pipe it would be a line per update); returns the
+    rows written."""
     partial = out.with_name(out.name + ".partial")
     writer: Any = (
         pq.ParquetWriter(partial, schema, compression="zstd")
@@ -114,12 +138,13 @@ def write(
         unit_scale=True,  # for the rate only: the counts are shown whole
         bar_format=_BAR if rows else _COUNT,
         file=sys.stderr,
-    ) as progress:
+        disable=not progress,
+    ) as bar:
         try:
             for batch in batches:
                 writer.write_batch(batch)
                 written += batch.num_rows
-                progress.update(batch.num_rows)
+                bar.update(batch.num_rows)
         finally:
             writer.close()
     # A finished file appears under its name at once; an interrupted one never does.

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,8 +27,9 @@ from typing import Any
 import duckdb
 from tqdm import tqdm
 
-from clycyo.store.base import LOCAL_SOURCE
-from clycyo.store.open import StorageURLError, open_store
+from clycyo.store.base import LOCAL_SOURCE, InUse
+from clycyo.store.clickhouse.transport import TransportError
+from clycyo.store.open import LOADER_FILE, StorageURLError, chdb_location, check_url, open_store
 
 SOURCE = "migrate"
 PLAN_KEY = "migrate_plan"
@@ -46,6 +49,34 @@ Chunk = tuple[str, str | None, Any, int]  # table, time column, day (or None), r
 
 class MigrationError(Exception):
     pass
+
+
+def open_source(path: Path) -> duckdb.DuckDBPyConnection:
+    """The DuckDB file, read-only; `InUse` when a server holds it."""
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "Could not set lock" not in str(exc):
+            raise
+        raise InUse(f"{path} is held by another process ({exc})") from None
+
+
+def _open_target(url: str, data_dir: Path) -> Any:
+    """The ClickHouse store; when it cannot be opened, what the attempt created (the loader's
+    name in the data folder, a new chDB folder) is removed again."""
+    new = [data_dir / LOADER_FILE]
+    if url.startswith("chdb://"):
+        new.append(Path(chdb_location(url)[0]))
+    new = [path for path in new if not path.exists()]
+    try:
+        return open_store(url, data_dir)
+    except BaseException:
+        for path in new:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
 
 
 def plan(source: duckdb.DuckDBPyConnection) -> list[Chunk]:
@@ -150,18 +181,34 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
     if not args.target.startswith(("chdb://", "clickhouse://", "clickhouses://")):
         print("clycyo: --to must be chdb://PATH or clickhouse://…", file=sys.stderr)
         return 2
+    try:
+        check_url(args.target)
+    except StorageURLError as exc:
+        print(f"clycyo: --to: {exc}", file=sys.stderr)
+        return 2
     if not source.is_file():
         print(f"clycyo: no DuckDB event store at {source}", file=sys.stderr)
         return 1
+    # The driver warns of each failed connection, which the error below reports.
+    logging.getLogger("clickhouse_connect").setLevel(logging.ERROR)
+    # The source first: a server holding it is the likelier problem, and checking it creates
+    # nothing.
     try:
-        target = open_store(args.target, data_dir)
+        connection = open_source(source)
+    except duckdb.Error as exc:
+        print(f"clycyo: {source}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        target = _open_target(args.target, data_dir)
         try:
-            counts = migrate(source, target, progress=not args.quiet)
+            counts = migrate(connection, target, progress=not args.quiet and sys.stderr.isatty())
         finally:
             target.close()
-    except (MigrationError, StorageURLError, duckdb.Error, OSError) as exc:
+    except (MigrationError, StorageURLError, TransportError, duckdb.Error, OSError) as exc:
         print(f"clycyo: {exc}", file=sys.stderr)
         return 1
+    finally:
+        connection.close()
     width = max(len(table) for table in counts) if counts else 5
     print(f"{'table':<{width}}  {'DuckDB':>12}  {'ClickHouse':>12}")
     for table, (expected, found) in counts.items():

@@ -2,7 +2,9 @@
 
 Listing and showing read the quarantine's SQLite file directly (safe while a server runs).
 Replaying needs the pipeline and the event store, so it goes through the running server's admin
-endpoint, or, when no server runs on the data folder, opens the data folder itself.
+endpoint (found through `server.json`), or, when no server runs on the data folder, opens the
+data folder itself. A replay that fails again leaves the one entry, with the new reason and one
+more attempt (see `store/quarantine.py`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import sys
+import time
 from pathlib import Path
 
 from clycyo import local_server
@@ -34,6 +38,10 @@ def _as_dict(entry: Entry, domains: dict[int, str]) -> dict[str, object]:
         "error": entry.error,
         "payload": json.loads(entry.payload) if entry.payload.startswith("{") else entry.payload,
         "replayed_at": None if entry.replayed_us is None else _when(entry.replayed_us),
+        "attempts": entry.attempts,
+        "last_rejected_at": (
+            None if entry.last_rejected_us is None else _when(entry.last_rejected_us)
+        ),
     }
 
 
@@ -46,7 +54,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         if args.site:
             site = config.site_by_domain(args.site)
             if site is None:
-                print(f"clycyo: no site {args.site}")
+                print(f"clycyo: no site {args.site}", file=sys.stderr)
                 return 1
             site_id = site.id
         entries = quarantine.entries(site_id=site_id, limit=args.limit)
@@ -57,20 +65,21 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
             print("the quarantine is empty")
         for entry in entries:
             replayed = "  (replayed)" if entry.replayed_us else ""
+            if entry.attempts > 1:
+                replayed += f"  ({entry.attempts} attempts)"
             site_name = domains.get(entry.site_id, "?")
             when = _when(entry.received_us)
             print(f"{entry.id:>6}  {when}  {site_name:<24} {entry.error}{replayed}")
         return 0
-    if args.entry is None:
-        print(f"clycyo: quarantine {args.action} needs an entry id")
-        return 2
     found = quarantine.get(args.entry)
     if found is None:
-        print(f"clycyo: no quarantined event {args.entry}")
+        print(f"clycyo: no quarantined event {args.entry}", file=sys.stderr)
         return 1
     if args.action == "show":
         print(json.dumps(_as_dict(found, domains), indent=2))
         return 0
+    # Asked before the replay: its rejection may be loaded (by the server) before it answers.
+    quarantine.replay_asked(found.id, time.time_ns() // 1000)
     return _replay(found, data_dir)
 
 

@@ -38,13 +38,28 @@ def _filter(text: str) -> list[Any]:
     return [operator, dimension, [v for v in values.split(",") if v]]
 
 
+def _order(text: str) -> list[str]:
+    """`name:desc` or `name:asc` (a dimension's name has colons of its own)."""
+    name, _, direction = text.rpartition(":")
+    if not name or direction not in ("asc", "desc"):
+        raise ValueError(f"--order-by {text!r}: expected NAME:desc or NAME:asc")
+    return [name, direction]
+
+
 def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     if args.spec:
-        text = sys.stdin.read() if args.spec == "-" else Path(args.spec).read_text()
-        spec = json.loads(text)
+        source = "standard input" if args.spec == "-" else args.spec
+        try:
+            text = sys.stdin.read() if args.spec == "-" else Path(args.spec).read_text()
+        except OSError as exc:
+            raise ValueError(f"--spec: {exc.strerror}: {args.spec}") from None
+        try:
+            spec = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"--spec: {source} is not JSON ({exc})") from None
         if not isinstance(spec, dict):
-            raise ValueError("--spec: expected a JSON object")
+            raise ValueError(f"--spec: {source} is not a JSON object")
     if args.site:
         spec["site"] = args.site
     if args.metrics:
@@ -60,7 +75,7 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError("--from and --to go together")
         spec["date_range"] = [args.start, args.end]
     if args.order_by:
-        spec["order_by"] = [list(item.rsplit(":", 1)) for item in _split(args.order_by)]
+        spec["order_by"] = [_order(item) for item in _split(args.order_by)]
     if args.limit is not None:
         spec["limit"] = args.limit
     if args.compare:
@@ -97,8 +112,26 @@ def _locally(data_dir: Path, spec: dict[str, Any]) -> tuple[int, Any]:
 
 
 def render_table(spec: dict[str, Any], answer: dict[str, Any]) -> str:
-    header = [*spec.get("dimensions", []), *spec["metrics"]]
-    rows = [[*map(str, r["dimensions"]), *map(str, r["metrics"])] for r in answer["results"]]
+    """The answer as aligned columns; with a comparison, each metric is followed by its value in
+    the previous period and the change (percent, or points for a percentage)."""
+    metrics: list[str] = spec["metrics"]
+    compared = any("comparison" in r for r in answer["results"])
+    header = list(spec.get("dimensions", []))
+    for metric in metrics:
+        header += [metric, f"{metric} before", "change"] if compared else [metric]
+    rows = []
+    for result in answer["results"]:
+        row = list(map(str, result["dimensions"]))
+        before = result.get("comparison") or {}
+        old_values = before.get("metrics") or [""] * len(metrics)
+        changes = before.get("change") or [None] * len(metrics)
+        for metric, value, old, change in zip(
+            metrics, result["metrics"], old_values, changes, strict=True
+        ):
+            row += (
+                [_cell(value), _cell(old), _change(metric, change)] if compared else [_cell(value)]
+            )
+        rows.append(row)
     widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header)]
     dims = len(spec.get("dimensions", []))
 
@@ -109,10 +142,27 @@ def render_table(spec: dict[str, Any], answer: dict[str, Any]) -> str:
         ).rstrip()
 
     out = [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+    previous = answer.get("meta", {}).get("comparison_date_range")
+    if compared and previous:
+        out.append(f"(before: {previous[0]} to {previous[1]})")
     others = answer.get("meta", {}).get("other_currencies")
     if others:
         out.append(f"(not in revenue: {json.dumps(others)})")
     return "\n".join(out)
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)  # None: no value, such as a rate of nothing
+
+
+def _change(metric: str, change: float | None) -> str:
+    if change is None:
+        return "-"
+    from clycyo.query.registry import METRICS
+
+    known = METRICS.get(metric)
+    unit = " pt" if known is not None and known.unit == "percent" else "%"
+    return f"{change:+g}{unit}"
 
 
 def _endpoint_and_key(args: argparse.Namespace, data_dir: Path) -> tuple[str | None, str]:

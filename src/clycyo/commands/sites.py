@@ -116,6 +116,8 @@ def run_list(args: argparse.Namespace, config: ConfigStore) -> int:
     sites = config.sites()
     if args.json:
         print(json.dumps([_settings(s) for s in sites]))
+    elif not sites:
+        print("no sites")
     else:
         for site in sites:
             print(

@@ -74,7 +74,9 @@ def send_world(
     seed: int = 7,
     progress: bool = True,
 ) -> tuple[int, int]:
-    """Send the world; returns (accepted, rejected)."""
+    """Send the world; returns (accepted, rejected). `progress` shows a bar, on a terminal only
+    (in a log or a pipe it would be a line per update). Raises `urllib.error.URLError` (and
+    `HTTPError`) when the server cannot be reached or refuses a batch."""
     world = World(
         domain,
         days=days,
@@ -89,7 +91,11 @@ def send_world(
     # takes the one before.
     with (
         tqdm(
-            total=len(events), unit="ev", desc="demo data", disable=not progress, file=sys.stderr
+            total=len(events),
+            unit="ev",
+            desc="demo data",
+            disable=not (progress and sys.stderr.isatty()),
+            file=sys.stderr,
         ) as bar,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-send") as sender,
     ):
@@ -111,17 +117,44 @@ def send_world(
     return totals[0], totals[1]
 
 
+def _reachable(url: str) -> None:
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=10):
+            pass
+    except urllib.error.HTTPError:
+        pass  # it answers; whether it takes the events, the first batch tells
+
+
+def _reason(error: urllib.error.HTTPError) -> str:
+    raw = error.read()
+    try:
+        return str(json.loads(raw)["error"])
+    except (ValueError, KeyError, TypeError):
+        return raw.decode("utf-8", "replace").strip() or str(error.reason)
+
+
 def run(args: argparse.Namespace, data_dir: Path) -> int:
     from clycyo.demo.setup import CHECKOUT_FUNNEL, ensure_checkout_funnel
 
-    accepted, rejected = send_world(
-        args.url,
-        args.site,
-        args.secret_key,
-        days=args.days,
-        visitors_per_day=args.visitors_per_day,
-        seed=args.seed,
-    )
+    try:
+        _reachable(args.url)  # before the world is made, which takes seconds
+        accepted, rejected = send_world(
+            args.url,
+            args.site,
+            args.secret_key,
+            days=args.days,
+            visitors_per_day=args.visitors_per_day,
+            seed=args.seed,
+        )
+    except urllib.error.HTTPError as exc:
+        print(f"clycyo: {exc.url} answered {exc.code}: {_reason(exc)}", file=sys.stderr)
+        return 1
+    except urllib.error.URLError as exc:
+        print(f"clycyo: cannot reach {args.url}: {exc.reason}", file=sys.stderr)
+        return 1
+    except (TimeoutError, ConnectionError) as exc:
+        print(f"clycyo: no answer from {args.url}: {exc}", file=sys.stderr)
+        return 1
     print(f"sent a {args.days}-day world to {args.site}: {accepted} accepted, {rejected} rejected")
     # The site's funnels live in its data folder's configuration, when this machine holds it.
     if config_path(data_dir).exists() and ensure_checkout_funnel(
