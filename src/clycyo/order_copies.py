@@ -2,27 +2,34 @@
 
 Events with the same site, `name` and `order_id` are one order (`docs/revenue.md`). Of its
 copies, one that carries money (`revenue`) outranks one that does not — a copy without an amount
-never takes the payment's place — and among copies alike in that, the server's outranks the
-browser's (the server's amount is the verified one). A copy takes the place of the one kept only
-if it outranks it; a later copy of the same rank is a duplicate.
+never takes the payment's place — among copies alike in that, the server's outranks the
+browser's (the server's amount is the verified one), and among copies alike in both, one that
+names a person (a user id or a visitor id) outranks one that names nobody (Stripe may deliver an
+invoice's payment before the Checkout Session that says who paid). A copy takes the place of the
+one kept only if it outranks it; a later copy of the same rank is a duplicate.
 """
 
 from __future__ import annotations
 
 from clycyo.model import SERVER, Event
 
-_MONEY = 2
-_SERVER = 1
+_MONEY = 4
+_SERVER = 2
+_PERSON = 1
 
 
-def rank(origin: str, money: bool) -> int:
-    """A copy's rank: 0 a browser's without money, 1 a server's without, 2 a browser's with
-    money, 3 a server's with money."""
-    return (_MONEY if money else 0) | (_SERVER if origin == SERVER else 0)
+def rank(origin: str, money: bool, person: bool) -> int:
+    """A copy's rank, from 0 (a browser's copy without money that names nobody) to 7 (a
+    server's copy with money that names a person): money weighs most, then the origin, then the
+    person. The stores compute the same number in SQL from their `orders` rows."""
+    return (
+        (_MONEY if money else 0) | (_SERVER if origin == SERVER else 0) | (_PERSON if person else 0)
+    )
 
 
 def rank_of(event: Event) -> int:
-    return rank(event.origin, event.revenue_amount is not None)
+    person = event.user_id is not None or event.visitor_id is not None
+    return rank(event.origin, event.revenue_amount is not None, person)
 
 
 def is_server(copy_rank: int) -> bool:

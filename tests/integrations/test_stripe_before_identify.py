@@ -145,3 +145,65 @@ def test_a_payment_before_the_browsers_identify_joins_the_person_and_channel(
         assert revenue_by(stripe_site, "last_touch:channel") == {CHANNEL: [49.0, 1, 1]}
     (payment,) = stripe_site.events("payment")
     assert payment["order_id"] == order_id
+
+
+def test_an_invoice_paid_before_its_checkout_session_joins_the_sessions_person(
+    stripe_site: StripeSite,
+) -> None:
+    """Stripe does not order its deliveries: a subscription's first `invoice.paid` may come
+    before the `checkout.session.completed` that names the buyer. The invoice then names nobody;
+    the session's copy of the same payment, which names the person, takes its place."""
+    visitor, user_id = uuid.uuid4().hex, f"user-{uuid.uuid4().hex[:8]}"
+    now_s = int(time.time())
+    browse(stripe_site, visitor, user_id, at_ms=(now_s - 15 * 60) * 1000)
+    customer, subscription, invoice = sp.new_id("cus"), sp.new_id("sub"), sp.new_id("in")
+    paid = sp.invoice(
+        invoice,
+        customer=customer,
+        amount=1500,
+        subscription=subscription,
+        billing_reason="subscription_create",
+    )
+    status, answer = stripe_site.deliver({**sp.event("invoice.paid", paid), "created": now_s})
+    assert (status, answer["accepted"]) == (200, 1), answer
+    [alone] = stripe_site.events("payment")
+    assert (alone["user_id"], alone["visitor_id"]) == (None, None)
+
+    session = sp.checkout_session(
+        mode="subscription",
+        amount=1500,
+        currency="usd",
+        customer=customer,
+        reference=user_id,
+        invoice=invoice,
+        subscription=subscription,
+    )
+    completed = {**sp.event("checkout.session.completed", session), "created": now_s + 1}
+    status, answer = stripe_site.deliver(completed)
+    assert (status, answer["accepted"], answer["duplicates"]) == (200, 2, 0), answer
+
+    (payment,) = stripe_site.events("payment")
+    assert (payment["order_id"], payment["user_id"], payment["revenue_amount"]) == (
+        invoice,
+        user_id,
+        "15",
+    )
+    assert payment["event_id"] == f"stripe:{completed['id']}"
+    found = timeline(stripe_site, user_id)
+    assert sorted((e["name"], e["origin"]) for e in found["events"]) == [
+        ("checkout.completed", "server"),
+        ("identify", "browser"),
+        ("pageview", "browser"),
+        ("pageview", "browser"),
+        ("payment", "server"),
+    ]
+    assert revenue_by(stripe_site, "first_touch:channel") == {CHANNEL: [15.0, 1, 1]}
+    assert revenue_by(stripe_site, "first_touch:utm_campaign") == {"spring": [15.0, 1, 1]}
+
+    # Delivered again, either is a duplicate now, and the payment stays the person's.
+    for again in (completed, {**sp.event("invoice.paid", paid), "created": now_s}):
+        status, answer = stripe_site.deliver(again)
+        assert status == 200 and answer["accepted"] == 0, answer
+    (payment,) = stripe_site.events("payment")
+    assert payment["user_id"] == user_id
+    assert revenue_by(stripe_site, "first_touch:channel") == {CHANNEL: [15.0, 1, 1]}

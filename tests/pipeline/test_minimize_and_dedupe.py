@@ -106,3 +106,22 @@ def test_a_copy_with_money_outranks_a_copy_without() -> None:
     assert isinstance(dedupe(copy("server", "s1", "20"), ctx), Event)  # the server's money
     assert dedupe(copy("browser", "b2", "20"), ctx) == Drop(DropReason.SUPERSEDED_ORDER)
     assert dedupe(copy("server", "s2", "20"), ctx) == Drop(DropReason.DUPLICATE_ORDER)
+
+
+def test_among_copies_alike_in_money_and_origin_one_that_names_a_person_outranks() -> None:
+    """Stripe may deliver an invoice's payment, naming nobody, before the Checkout Session's
+    copy that names the buyer: the buyer's copy takes the payment's place."""
+    ctx = make_context()
+    assert isinstance(dedupe(copy("server", "s0", "15"), ctx), Event)
+    named = msgspec.structs.replace(copy("server", "s1", "15"), user_id="u_y")
+    assert isinstance(dedupe(named, ctx), Event)
+    assert dedupe(copy("server", "s2", "15"), ctx) == Drop(DropReason.SUPERSEDED_ORDER)
+    again = msgspec.structs.replace(copy("server", "s3", "15"), visitor_id="v")
+    assert dedupe(again, ctx) == Drop(DropReason.DUPLICATE_ORDER)
+    # Origin and money weigh more: a browser copy naming a person does not replace it.
+    browser = msgspec.structs.replace(copy("browser", "b1", "15"), user_id="u_y")
+    assert dedupe(browser, ctx) == Drop(DropReason.SUPERSEDED_ORDER)
+    ctx = make_context()
+    assert isinstance(dedupe(copy("server", "s0", "15"), ctx), Event)
+    named = msgspec.structs.replace(copy("server", "s1", None), user_id="u_y")
+    assert dedupe(named, ctx) == Drop(DropReason.SUPERSEDED_ORDER)

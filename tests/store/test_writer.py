@@ -577,6 +577,11 @@ def plain(event_id: str, origin: str, order: str = "o1") -> Event:
     )
 
 
+def named(copy: Event, *, user_id: str | None = None, visitor_id: str | None = None) -> Event:
+    """The copy, naming a person."""
+    return msgspec.structs.replace(copy, user_id=user_id, visitor_id=visitor_id)
+
+
 def _kept(store: Any) -> list[tuple[str, str, float | None]]:
     """(event id, origin, amount) of the copies reads count, in events and in actions."""
     from clycyo.query.builder import superseded
@@ -606,6 +611,38 @@ def _kept(store: Any) -> list[tuple[str, str, float | None]]:
         ),
         # Alike in money, the server's copy over the browser's, as before.
         ([plain("b0", "browser"), plain("s0", "server")], [("s0", "server", None)]),
+        # Alike in money and origin, a copy that names a person over one that names nobody
+        # (Stripe's invoice, then the Checkout Session that says who paid).
+        (
+            [money("s0", "server", "15"), named(money("s1", "server", "15"), user_id="u_y")],
+            [("s1", "server", 15.0)],
+        ),
+        (
+            [money("b0", "browser", "15"), named(money("b1", "browser", "15"), visitor_id="v")],
+            [("b1", "browser", 15.0)],
+        ),
+        (
+            [plain("s0", "server"), named(plain("s1", "server"), visitor_id="v")],
+            [("s1", "server", None)],
+        ),
+        # A copy that names nobody never takes a person's copy's place.
+        (
+            [named(money("s1", "server", "15"), user_id="u_y"), money("s0", "server", "15")],
+            [("s1", "server", 15.0)],
+        ),
+        # Money and origin weigh more than the person.
+        (
+            [named(money("b1", "browser", "15"), user_id="u_y"), money("s0", "server", "15")],
+            [("s0", "server", 15.0)],
+        ),
+        (
+            [money("s0", "server", "15"), named(plain("s1", "server"), user_id="u_y")],
+            [("s0", "server", 15.0)],
+        ),
+        (
+            [money("s0", "server", "15"), named(money("b1", "browser", "15"), user_id="u_y")],
+            [("s0", "server", 15.0)],
+        ),
     ],
 )
 @pytest.mark.parametrize("together", [True, False], ids=["one-load", "one-load-each"])
@@ -649,8 +686,54 @@ def test_orders_stored_before_copies_had_a_rank_count_as_money_copies(tmp_path: 
         old.execute("INSERT INTO orders VALUES (1, 'payment', 'o1', 'browser', 'b1')")
     parts = Parts(tmp_path, lambda folder: DuckDBStore(folder / "events.duckdb"))
     assert parts.store.orders([(1, "payment", "o1")]) == {
-        (1, "payment", "o1"): order_copies.rank("browser", money=True)
+        (1, "payment", "o1"): order_copies.rank("browser", money=True, person=True)
     }
     parts.put(plain("b0", "browser"))
     assert parts.rows("SELECT count(*) FROM events") == [(0,)]
+    parts.close()
+
+
+def test_orders_stored_before_copies_named_a_person_count_as_naming_one(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """A store whose `orders` table has no `person` column yet gets it on opening; the copies
+    it holds count as naming a person, so a later copy of the same money and origin that names
+    one is a duplicate, not their replacement."""
+    parts = Parts(tmp_path, open_store)
+    parts.put(money("s0", "server", "15"))
+    drop = "ALTER TABLE orders DROP COLUMN person"
+    if parts.store.dialect == "duckdb":
+        parts.store.execute(drop)
+    else:
+        parts.store.command(drop)  # type: ignore[attr-defined]
+    parts.close()
+    parts = Parts(tmp_path, open_store)
+    assert parts.store.orders([(1, "payment", "o1")]) == {
+        (1, "payment", "o1"): order_copies.rank("server", money=True, person=True)
+    }
+    parts.put(named(money("s1", "server", "15"), user_id="u_y"))
+    assert counted_events(parts.store) == [("s0",)]
+    parts.close()
+
+
+def test_the_rank_of_a_stored_copy_survives_a_restart(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """The store's `orders` row says whether the copy names a person, so after a restart (the
+    writer's check, and the pipeline's memory warmed from `all_orders`) the copies rank as
+    before."""
+    parts = Parts(tmp_path, open_store)
+    parts.put(money("s0", "server", "15"))
+    parts.close()
+    parts = Parts(tmp_path, open_store)
+    person_less = order_copies.rank("server", money=True, person=False)
+    assert list(parts.store.all_orders()) == [(1, "payment", "o1", person_less)]
+    parts.put(named(money("s1", "server", "15"), user_id="u_y"))
+    parts.close()
+    parts = Parts(tmp_path, open_store)
+    named_rank = order_copies.rank("server", money=True, person=True)
+    assert list(parts.store.all_orders()) == [(1, "payment", "o1", named_rank)]
+    parts.put(money("s2", "server", "15"))
+    assert counted_events(parts.store) == [("s1",)]
+    assert parts.rows("SELECT event_id FROM orders") == [("s1",)]
     parts.close()

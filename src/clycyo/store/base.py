@@ -55,7 +55,8 @@ class EventStore(Protocol):
 
     def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
         """For (site_id, name, order_id) keys: the rank of the copy stored
-        (`order_copies.rank`: whether it carries money, whether the server sent it)."""
+        (`order_copies.rank`: whether it carries money, whether the server sent it, whether it
+        names a person)."""
         ...
 
     def all_orders(self) -> Iterator[tuple[int, str, str, int]]:
@@ -74,7 +75,8 @@ class EventStore(Protocol):
     ) -> None:
         """Store `events`, drop the browser copies of the `superseded` orders (a server copy
         among `events` outranks them) and every stored copy of the `replaced` orders (a copy
-        among `events` outranks them otherwise: one with money a copy without), append the
+        among `events` outranks them otherwise: one with money a copy without, one that names a
+        person a copy of the same origin that names nobody), append the
         `derived` tables' rows (visits, identity links) and record that the intake log `source`
         is loaded up to `seq`, all at once."""
         ...

@@ -1,8 +1,9 @@
 """The writer's duplicate rules for one batch: each (site, `event_id`) is stored once, and each
 order (site, name, `order_id`) keeps one copy, the best by `order_copies` (money over none, then
-the server's over the browser's). A copy of an order
-that is not kept still names its visitor and user: it is handed on as a link (`Batch.links`),
-since every event carrying both ids links them, stored or not (`docs/identity.md`).
+the server's over the browser's, then a copy that names a person over one that names nobody). A
+copy of an order that is not kept still names its visitor and user: it is handed on as a link
+(`Batch.links`), since every event carrying both ids links them, stored or not
+(`docs/identity.md`).
 
 `SeenFingerprints` answers for the ids stored before, in one vectorised lookup per batch; a hit is
 confirmed against the store's ids (a 64-bit digest may collide), and within a batch ids are

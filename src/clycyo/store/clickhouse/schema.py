@@ -81,6 +81,9 @@ _OWN_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         # Whether the copy carries money (`order_copies`); rows from before the column were
         # money events as a rule.
         ("money", "UInt8 DEFAULT 1"),
+        # Whether it names a person (a user id or a visitor id); rows from before the column
+        # count as naming one, so a copy that names a person never replaces them.
+        ("person", "UInt8 DEFAULT 1"),
     ),
     "meta": (("key", "String"), ("value", "UInt64"), ("version", "UInt64")),
 }

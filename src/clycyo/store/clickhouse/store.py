@@ -41,7 +41,7 @@ _DATA_TABLES = tuple(name for name in schema.LAYOUTS if name != "meta")
 # The tables that hold a copy of an order, or its row.
 _COPIES = ("events", "actions", "orders")
 # A stored copy's rank (`order_copies.rank`), from its `orders` row.
-_RANK = "if(money != 0, 2, 0) + (origin = 'server')"
+_RANK = "if(money != 0, 4, 0) + if(origin = 'server', 2, 0) + (person != 0)"
 
 
 @dataclass
@@ -367,11 +367,14 @@ class ClickHouseStore:
 
 
 def _orders(events: pa.Table) -> pa.Table:
-    """One `orders` row per event with an order id: which origin's copy was stored."""
+    """One `orders` row per event with an order id: what ranks the copy stored."""
     if events.num_rows == 0 or events.column("order_id").null_count == events.num_rows:
         return pa.table({"order_id": pa.array([], pa.string())})
     kept = events.filter(pc.is_valid(events.column("order_id")))
     money = pc.cast(pc.is_valid(kept.column("revenue_amount")), pa.uint8())
-    return kept.select(["site_id", "name", "order_id", "origin", "event_id"]).append_column(
-        "money", money
+    person = pc.or_(pc.is_valid(kept.column("user_id")), pc.is_valid(kept.column("visitor_id")))
+    return (
+        kept.select(["site_id", "name", "order_id", "origin", "event_id"])
+        .append_column("money", money)
+        .append_column("person", pc.cast(person, pa.uint8()))
     )

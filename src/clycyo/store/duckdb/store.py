@@ -57,6 +57,9 @@ def _schema() -> list[str]:
         # Whether the stored copy carries money (`order_copies`); copies stored before this
         # column existed were money events as a rule.
         "ALTER TABLE orders ADD COLUMN IF NOT EXISTS money BOOLEAN DEFAULT true",
+        # Whether it names a person (a user id or a visitor id). Copies stored before this
+        # column existed count as naming one: a copy that names a person never replaces them.
+        "ALTER TABLE orders ADD COLUMN IF NOT EXISTS person BOOLEAN DEFAULT true",
     ]
 
 
@@ -146,17 +149,19 @@ class DuckDBStore:
         cursor.register("wanted_orders", wanted)
         try:
             rows = cursor.execute(
-                "SELECT o.site_id, o.name, o.order_id, o.origin, o.money FROM orders o"
+                "SELECT o.site_id, o.name, o.order_id, o.origin, o.money, o.person FROM orders o"
                 " JOIN wanted_orders w USING (site_id, name, order_id)"
             ).fetchall()
         finally:
             cursor.unregister("wanted_orders")
-        return {(int(r[0]), r[1], r[2]): rank(r[3], bool(r[4])) for r in rows}
+        return {(int(r[0]), r[1], r[2]): rank(r[3], bool(r[4]), bool(r[5])) for r in rows}
 
     def all_orders(self) -> Iterator[tuple[int, str, str, int]]:
-        rows = self.cursor().execute("SELECT site_id, name, order_id, origin, money FROM orders")
-        for site_id, name, order_id, origin, money in rows.fetchall():
-            yield int(site_id), name, order_id, rank(origin, bool(money))
+        rows = self.cursor().execute(
+            "SELECT site_id, name, order_id, origin, money, person FROM orders"
+        )
+        for site_id, name, order_id, origin, money, person in rows.fetchall():
+            yield int(site_id), name, order_id, rank(origin, bool(money), bool(person))
 
     def write(
         self,
@@ -224,8 +229,10 @@ class DuckDBStore:
             if events.column("order_id").null_count < events.num_rows:
                 cursor.execute(
                     "INSERT OR REPLACE INTO orders"
-                    " SELECT site_id, name, order_id, origin, event_id,"
-                    " revenue_amount IS NOT NULL FROM batch WHERE order_id IS NOT NULL"
+                    " (site_id, name, order_id, origin, event_id, money, person)"
+                    " SELECT site_id, name, order_id, origin, event_id, revenue_amount IS NOT NULL,"
+                    " user_id IS NOT NULL OR visitor_id IS NOT NULL"
+                    " FROM batch WHERE order_id IS NOT NULL"
                 )
             for table_name, rows in (derived or {}).items():
                 if table_name not in self.derived_tables:
