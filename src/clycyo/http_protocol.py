@@ -16,12 +16,17 @@ headers must arrive within `client_timeout_s` of the connection opening or of th
 and its body within `client_timeout_s` of its headers. The application is told the body's deadline
 (`scope["extensions"][READ_DEADLINE]`) and woken at it, so it can answer `408` in its own words;
 one that has not answered a moment later gets this module's `408`, and the connection is closed.
+A connection only notes when its awaited part is due (a clock read and two attributes per
+request); one sweep per server, every `SWEEP_S` at most, finds those overdue. A timer per
+request (`call_later` and its cancel, three times a request) cost the event loop about 7 µs of
+the 15 an empty application's request costs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -35,6 +40,7 @@ FLUSH_BYTES = 64 * 1024
 READ_DEADLINE = "clycyo.read_deadline"
 # How long an application woken at the deadline has to answer before the protocol does.
 ANSWER_GRACE_S = 1.0
+SWEEP_S = 1.0  # the most a deadline is overshot (a quarter of a shorter client timeout)
 
 
 class CoalescingTransport:
@@ -89,13 +95,18 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._read_timer: asyncio.TimerHandle | None = None
+        self._read_due_at = 0.0  # the loop's time when the awaited part is late
+        self._late: Callable[[], None] | None = None  # called then; None: nothing awaited
         self._head_begun = False  # a request's first bytes came, its headers are not complete
         self._in_body = False  # a request's headers came, its body is not complete
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._read_by(self.client_timeout_s, self._head_late)
+        if not getattr(self.server_state, _SWEEPING, False):
+            setattr(self.server_state, _SWEEPING, True)
+            interval_s = min(SWEEP_S, self.client_timeout_s / 4)
+            self.loop.call_later(interval_s, _sweep, self.loop, self.server_state, interval_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_read_timer()
@@ -130,17 +141,14 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         if not self._in_body and not self.transport.is_closing():
             self._read_by(self.client_timeout_s, self._head_late)
 
-    def _read_by(self, delay_s: float, late: Any) -> None:
-        self._stop_read_timer()
-        self._read_timer = self.loop.call_later(delay_s, late)
+    def _read_by(self, delay_s: float, late: Callable[[], None]) -> None:
+        self._read_due_at = self.loop.time() + delay_s
+        self._late = late
 
     def _stop_read_timer(self) -> None:
-        if self._read_timer is not None:
-            self._read_timer.cancel()
-            self._read_timer = None
+        self._late = None
 
     def _head_late(self) -> None:
-        self._read_timer = None
         if self.transport.is_closing():
             return
         cycle = self.cycle
@@ -151,7 +159,6 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _body_late(self) -> None:
-        self._read_timer = None
         if self.transport.is_closing():
             return
         cycle = self.cycle
@@ -165,7 +172,6 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._read_by(ANSWER_GRACE_S, self._unanswered)
 
     def _unanswered(self) -> None:
-        self._read_timer = None
         if self.transport.is_closing():
             return
         cycle = self.cycle
@@ -184,6 +190,20 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         head.append(b"content-type: application/json\r\n")
         head.append(b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body))
         self.transport.write(b"".join(head) + body)
+
+
+_SWEEPING = "clycyo_sweeping"  # set on a server's state once its sweep runs
+
+
+def _sweep(loop: asyncio.AbstractEventLoop, state: Any, interval_s: float) -> None:
+    """Call what each overdue connection waits for, then come back in `interval_s`."""
+    now = loop.time()
+    for connection in list(state.connections):
+        late = getattr(connection, "_late", None)
+        if late is not None and connection._read_due_at <= now:
+            connection._late = None
+            late()
+    loop.call_later(interval_s, _sweep, loop, state, interval_s)
 
 
 def with_client_timeout(client_timeout_s: float) -> type[CoalescingHttpToolsProtocol]:
