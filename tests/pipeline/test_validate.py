@@ -27,6 +27,8 @@ def test_identify_needs_a_user_id() -> None:
 def test_pageview_needs_an_absolute_http_url() -> None:
     assert rejected(make_hit(url=None)) == "url: required for a pageview"
     assert rejected(make_hit(url="javascript:alert(1)")) == "url: must be an absolute http(s) URL"
+    assert rejected(make_hit(url="ftp://example.com/")) == "url: must be an absolute http(s) URL"
+    assert not isinstance(validate(make_hit(url="HTTPS://example.com/x"), make_context()), Drop)
 
 
 @pytest.mark.parametrize(

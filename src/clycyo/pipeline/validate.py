@@ -71,7 +71,11 @@ def validate(hit: Hit, ctx: Context) -> Hit | Drop:
         return _invalid("user_id: required for identify")
     if kind == "pageview" and not hit.url:
         return _invalid("url: required for a pageview")
-    if hit.url is not None and not hit.url.startswith(("http://", "https://")):
+    if (
+        hit.url is not None
+        and not hit.url.startswith(("http://", "https://"))
+        and not hit.url[:8].lower().startswith(("http://", "https://"))  # schemes ignore case
+    ):
         return _invalid("url: must be an absolute http(s) URL")
     if hit.url is not None and (unclear := ambiguous_host(hit.url)):
         return _invalid(f"url: {unclear}")
