@@ -72,28 +72,18 @@ class EventStore(Protocol):
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
         replaced: Sequence[tuple[int, str, str]] = (),
+        keep: bool = True,
     ) -> None:
         """Store `events`, drop the browser copies of the `superseded` orders (a server copy
         among `events` outranks them) and every stored copy of the `replaced` orders (a copy
         among `events` outranks them otherwise: one with money a copy without, one that names a
         person a copy of the same origin that names nobody), append the
         `derived` tables' rows (visits, identity links) and record that the intake log `source`
-        is loaded up to `seq`, all at once."""
-        ...
+        is loaded up to `seq`, all at once.
 
-    def rehearse(
-        self,
-        events: pa.Table,
-        *,
-        seq: int,
-        superseded: Sequence[tuple[int, str, str]],
-        derived: Mapping[str, pa.Table] | None = None,
-        source: str = LOCAL_SOURCE,
-        replaced: Sequence[tuple[int, str, str]] = (),
-    ) -> None:
-        """Do what `write` would with the same arguments, then undo it: raises what `write`
-        would raise, and leaves the store as it was. The writer asks this to find which events
-        of a load the store refuses."""
+        With `keep` false, only rehearse it: do the same, then undo it, raising what the write
+        would raise and leaving the store as it was. The writer rehearses parts of a load to
+        find which events the store refuses."""
         ...
 
     def settle(self) -> None:

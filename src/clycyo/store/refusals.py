@@ -3,9 +3,10 @@
 Validation keeps out what no column can hold, but a value it lets through and a store refuses
 (a conversion the engine cannot make, a constraint) would otherwise fail every load from then
 on, and every replay after a restart. The writer asks `is_refusal` about a failed load: when the
-answer is yes, it finds the refused events (`store.rehearse` on parts of the load), quarantines
-them with the store's error and loads the rest. Every other error (I/O, a full disk, an engine
-that cannot be reached, a bug) keeps its meaning: the load is retried as it was.
+answer is yes, it finds the refused events (`find_refused`, the store rehearsing parts of the
+load: `write` with `keep` false), quarantines them with the store's error and loads the rest.
+Every other error (I/O, a full disk, an engine that cannot be reached, a bug) keeps its
+meaning: the load is retried as it was.
 
 This module neither reads nor writes any store.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -46,6 +48,37 @@ def is_refusal(error: BaseException) -> bool:
         found = _CLICKHOUSE_CODE.search(str(error))
         return found is not None and int(found.group(1)) in _CLICKHOUSE_CODES
     return False
+
+
+def find_refused(
+    count: int, error: Exception, rehearse: Callable[[int, int], None]
+) -> dict[int, str]:
+    """The events a store refused in a load of `count` events that failed with `error`, by
+    index, with the store's words: halves of the load are rehearsed (`rehearse(low, high)`
+    tries events `low` to `high` and undoes them), and halves of those that fail, down to single
+    events (a few dozen rehearsals for one bad event among thousands). An error that is not a
+    refusal, met on the way, is raised: the load is then retried as it was."""
+    found: dict[int, str] = {}
+
+    def search(low: int, high: int, failure: Exception | None) -> None:
+        if failure is None:
+            try:
+                rehearse(low, high)
+                return
+            except Exception as exc:
+                if not is_refusal(exc):
+                    raise
+                failure = exc
+        if high - low == 1:
+            found[low] = reason(failure)
+            return
+        middle = (low + high) // 2
+        search(low, middle, None)
+        search(middle, high, None)
+
+    if count:
+        search(0, count, error)
+    return found
 
 
 def reason(error: BaseException) -> str:

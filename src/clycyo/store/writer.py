@@ -35,7 +35,7 @@ from clycyo.store.derive import Deriver
 from clycyo.store.intake import IntakeLog
 from clycyo.store.intake_reader import IntakeReader
 from clycyo.store.quarantine import Quarantine
-from clycyo.store.refusals import is_refusal, reason, rejection
+from clycyo.store.refusals import find_refused, is_refusal, rejection
 from clycyo.store.segments import DAMAGED, Record
 
 log = logging.getLogger(__name__)
@@ -495,13 +495,14 @@ class Writer:
         try:
             derived = deriver.derive(kept, links) if deriver is not None else None
             table = to_arrow(kept, fingerprints, kept_seqs, derived.visit_ids if derived else None)
-            (self.store.write if keep else self.store.rehearse)(
+            self.store.write(
                 table,
                 seq=last_seq,
                 superseded=superseded,
                 derived=derived.all_tables(table) if derived else None,
                 source=source,
                 replaced=replaced,
+                keep=keep,
             )
         except BaseException:
             if deriver is not None:
@@ -524,31 +525,12 @@ class Writer:
         source: str,
         error: Exception,
     ) -> dict[int, str]:
-        """The events of a load the store refused (`error`), by index, with the store's error:
-        halves of the load are rehearsed, and halves of those that fail, down to single events
-        (a few dozen rehearsals for one bad event among thousands). An error that is not a
-        refusal, met on the way, is raised: the load is then retried as it was."""
-        found: dict[int, str] = {}
+        """The events of a load the store refused (`error`), by index, with the store's error."""
 
-        def search(low: int, high: int, failure: Exception | None) -> None:
-            if failure is None:
-                try:
-                    self._store(events[low:high], seqs[low:high], last_seq, source, keep=False)
-                    return
-                except Exception as exc:
-                    if not is_refusal(exc):
-                        raise
-                    failure = exc
-            if high - low == 1:
-                found[low] = reason(failure)
-                return
-            middle = (low + high) // 2
-            search(low, middle, None)
-            search(middle, high, None)
+        def rehearse(low: int, high: int) -> None:
+            self._store(events[low:high], seqs[low:high], last_seq, source, keep=False)
 
-        if events:
-            search(0, len(events), error)
-        return found
+        return find_refused(len(events), error, rehearse)
 
     def ensure_running(self) -> bool:
         """Start the thread again if something escaped its retry loop; True if it had died."""

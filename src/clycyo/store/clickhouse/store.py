@@ -185,22 +185,13 @@ class ClickHouseStore:
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
         replaced: Sequence[tuple[int, str, str]] = (),
+        keep: bool = True,
     ) -> None:
-        self.load(source, seq, self._tables(events, superseded, derived), replaced=replaced)
-
-    def rehearse(
-        self,
-        events: pa.Table,
-        *,
-        seq: int,
-        superseded: Sequence[tuple[int, str, str]],
-        derived: Mapping[str, pa.Table] | None = None,
-        source: str = LOCAL_SOURCE,
-        replaced: Sequence[tuple[int, str, str]] = (),
-    ) -> None:
-        # `replaced` is not rehearsed: a delete refuses no value, and it could not be undone.
-        del replaced
-        self.load(source, seq, self._tables(events, superseded, derived), keep=False)
+        if not keep:
+            # `replaced` is not rehearsed: a delete refuses no value, and it could not be undone.
+            replaced = ()
+        tables = self._tables(events, superseded, derived)
+        self.load(source, seq, tables, keep=keep, replaced=replaced)
 
     def _tables(
         self,
@@ -229,7 +220,7 @@ class ClickHouseStore:
     ) -> None:
         """Insert the tables' rows as one load of log `source` that reaches `seq`: the load is
         whole once this returns, and undone before anything else if it raises. With `keep`
-        false the rows are inserted and deleted again, uncommitted (`rehearse`). The rows of
+        false the rows are inserted and deleted again, uncommitted (a rehearsal). The rows of
         `replaced` orders that other loads stored are deleted after the inserts and before the
         commit: a load that fails before the delete leaves them, and one that fails after it
         is sent again and finds no copy to replace."""

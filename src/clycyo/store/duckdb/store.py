@@ -172,33 +172,9 @@ class DuckDBStore:
         derived: Mapping[str, pa.Table] | None = None,
         source: str = LOCAL_SOURCE,
         replaced: Sequence[tuple[int, str, str]] = (),
+        keep: bool = True,
     ) -> None:
-        self._write(events, seq, superseded, replaced, derived, source=source, keep=True)
-
-    def rehearse(
-        self,
-        events: pa.Table,
-        *,
-        seq: int,
-        superseded: Sequence[tuple[int, str, str]],
-        derived: Mapping[str, pa.Table] | None = None,
-        source: str = LOCAL_SOURCE,
-        replaced: Sequence[tuple[int, str, str]] = (),
-    ) -> None:
-        self._write(events, seq, superseded, replaced, derived, source=source, keep=False)
-
-    def _write(
-        self,
-        events: pa.Table,
-        seq: int,
-        superseded: Sequence[tuple[int, str, str]],
-        replaced: Sequence[tuple[int, str, str]],
-        derived: Mapping[str, pa.Table] | None,
-        *,
-        source: str,
-        keep: bool,
-    ) -> None:
-        """`write`, or with `keep` false the same statements rolled back (`rehearse`)."""
+        """One transaction; with `keep` false the same statements, rolled back."""
         key = checkpoint_key(source)
         cursor = self.cursor()
         if key not in self._checkpoint_rows:
