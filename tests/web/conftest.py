@@ -1,7 +1,8 @@
 """Fixtures for the dashboard's in-process tests: a runtime on a temporary data folder, its ASGI
 app behind Starlette's test client, two sites and a login.
 
-The browser tests (`test_dashboard_browser*.py`) use a real server instead; see `world.py`.
+The browser tests (`test_dashboard_browser*.py`) use a real server instead (see `world.py`) and
+share one Chromium per test module (`browser`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
 from clycyo.app import build_app
 from clycyo.config.access import AccessStore
 from clycyo.config.passwords import hash_password
 from clycyo.runtime import Runtime, Settings
+from tests.web.browsing import chromium
 
 PASSWORD = "correct horse battery"
 
@@ -61,3 +64,9 @@ def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
             "mine.example.com",
             "theirs.example.org",
         )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched

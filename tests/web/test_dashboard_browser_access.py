@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from tests.web.browsing import DESKTOP, Watched, chromium
+from tests.web.browsing import DESKTOP, Watched
 from tests.web.world import DOMAIN, World, build_world
 
 pytestmark = pytest.mark.browser
@@ -19,12 +19,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     built = build_world(tmp_path_factory.mktemp("dashboard-access"), visitors_per_day=10, days=7)
     yield built
     built.server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from clycyo.config.access import AccessStore
 from clycyo.config.funnels import FunnelStore, check_step
 from clycyo.config.store import ConfigStore
 from clycyo.demo.send import post_batch
-from tests.web.browsing import PHONE, Watched, chromium
+from tests.web.browsing import PHONE, Watched
 from tests.web.world import DOMAIN, World, build_world
 
 pytestmark = pytest.mark.browser
@@ -71,12 +71,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     long_names(built)
     yield built
     built.server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

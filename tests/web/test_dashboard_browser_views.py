@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser
 
-from tests.web.browsing import DESKTOP, PHONE, Watched, chromium
+from tests.web.browsing import DESKTOP, PHONE, Watched
 from tests.web.world import DOMAIN, HOSTILE_PAGE, HOSTILE_USER, SCRIPT, World, build_world
 
 pytestmark = pytest.mark.browser
@@ -36,12 +36,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     built = build_world(tmp_path_factory.mktemp("dashboard-views"))
     yield built
     built.server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
