@@ -13,7 +13,7 @@ from typing import Any
 from clycyo.collect import http, limits
 from clycyo.collect.body import Body, read_body
 from clycyo.collect.ingest import Ingest
-from clycyo.collect.origins import belongs_to, known_origin, origin_host
+from clycyo.collect.origins import belongs_to, known_host, known_origin, origin_host
 from clycyo.collect.ratelimit import RateLimiter, too_many
 from clycyo.collect.wire import EventIn, WireError
 from clycyo.config.directory import SiteDirectory
@@ -47,11 +47,12 @@ class CollectHandler:
         if method == "OPTIONS":
             await self._preflight(send, origin)
             return
+        # Read once: it decides the CORS headers, and a public key's events must come from a page
+        # of their own site.
+        host = None if origin is None else origin_host(origin.decode("latin-1"))
         # Passed to each answer rather than wrapping `send`: a wrapper costs every request two
         # more coroutine calls.
-        cors = http.cors_headers(
-            origin, origin is not None and known_origin(origin, self.directory)
-        )
+        cors = http.cors_headers(origin, host is not None and known_host(host, self.directory))
         if method != "POST":
             await http.send_json(
                 send, 405, {"error": "use POST"}, [(b"allow", b"POST, OPTIONS"), *cors]
@@ -104,13 +105,11 @@ class CollectHandler:
                     cors,
                 )
                 return
-            if origin is not None:
-                host = origin_host(origin.decode("latin-1"))
-                if host is None or not belongs_to(host, site.domain):
-                    await http.send_json(
-                        send, 403, {"error": f"origin: not a page of {site.domain}"}, cors
-                    )
-                    return
+            if origin is not None and (host is None or not belongs_to(host, site.domain)):
+                await http.send_json(
+                    send, 403, {"error": f"origin: not a page of {site.domain}"}, cors
+                )
+                return
 
         if wait_s := self.limiter.key_wait_s(site.id, trusted):
             status, message, retry = too_many(wait_s, "key")

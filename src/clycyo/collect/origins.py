@@ -40,11 +40,14 @@ _cached_origin_host = lru_cache(maxsize=1024)(_origin_host)
 
 
 def known_origin(origin: bytes, directory: SiteDirectory) -> bool:
-    """True when `origin` is a page of a site this server collects for: its host, or one of its
-    parent domains short of the top-level one, is a site's domain."""
+    """True when `origin` is a page of a site this server collects for (`known_host`)."""
     host = origin_host(origin.decode("latin-1"))
-    if host is None:
-        return False
+    return host is not None and known_host(host, directory)
+
+
+def known_host(host: str, directory: SiteDirectory) -> bool:
+    """True when `host`, or one of its parent domains short of the top-level one, is a site's
+    domain."""
     while True:
         if directory.by_domain(host) is not None:
             return True
