@@ -73,3 +73,17 @@ def test_the_persons_of_a_step(world: SmallWorld) -> None:
     assert [p["id"] for p in reached] == ["a"]
     dropped = api.funnel_persons(world.runtime, world.site, body, step=1, dropped=True, limit=10)
     assert [p["id"] for p in dropped] == ["b"]
+
+
+def test_a_share_of_nobody_is_null(world: SmallWorld) -> None:
+    world.send(world.pageview("a", 60, "/"), world.browser("b", 61, "signup"))
+    # Nobody entered: no share of step 1 exists, though someone did a later step.
+    empty = _funnel(world, steps=[{"page": "/pricing"}, {"name": "signup"}])
+    assert [s["visitors"] for s in empty] == [0, 0]
+    assert [s["conversion_rate"] for s in empty] == [None, None]
+    assert [s["step_conversion_rate"] for s in empty] == [None, None]
+    # Step 2 is empty: step 3 is 0 % of step 1, and no share of step 2.
+    steps = _funnel(world)
+    assert [s["visitors"] for s in steps] == [1, 0, 0]
+    assert [s["conversion_rate"] for s in steps] == [100.0, 0.0, 0.0]
+    assert [s["step_conversion_rate"] for s in steps] == [100.0, 0.0, None]

@@ -1,10 +1,12 @@
-"""A funnel step's persons: how many there are in all, and a way to list more than a page."""
+"""A funnel's view: shares of an empty step; a step's persons: how many there are in all, and
+a way to list more than a page."""
 
 from __future__ import annotations
 
 import time
 
 from clycyo.config.funnels import FunnelStore, check_step
+from clycyo.web.dashboard.rendering import NO_VALUE
 from tests.web.conftest import Dashboard
 
 PERSONS = 105
@@ -49,3 +51,21 @@ def test_a_step_says_how_many_persons_it_has_and_lists_more_on_request(
     dropped = client.get(f"{step}.json?period=7d&dropped=1").json()
     assert dropped["total"] == PERSONS // 5
     assert len(dropped["persons"]) == PERSONS // 5 and dropped["more"] is None
+
+
+def test_a_funnel_nobody_started_shows_dashes_not_numbers(dashboard: Dashboard) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    steps = [check_step("pageview", "/pricing", []), check_step("event", "signup", [])]
+    funnel = FunnelStore(dashboard.runtime.config).add(site.id, "Signup", steps)
+    client = dashboard.login()
+    view = f"/sites/{dashboard.site}/funnels/{funnel.id}"
+
+    twin = client.get(f"{view}.json?period=7d").json()
+    assert twin["conversion"] is None
+    assert [(s["conversion"], s["from_previous"]) for s in twin["steps"]] == [(None, None)] * 2
+    page = client.get(f"{view}?period=7d")
+    assert page.status_code == 200
+    assert f"<strong data-funnel-conversion>{NO_VALUE}</strong>" in page.text
+    assert f"{NO_VALUE} of step 1" in page.text and f"{NO_VALUE} from step 1" in page.text
+    assert "None" not in page.text and "NaN" not in page.text

@@ -7,7 +7,7 @@ after the period's end. Counting is exact: for every step-2 event the latest ste
 it is the best start (any other start is earlier, so leaves less of the window), and from there
 the earliest next step is always best (ASOF joins in the engine). Persons are the identity map's
 (all devices of a user). Reports per step: persons, conversion from step 1 and from the step
-before, and drop-off.
+before (null when that step has nobody), and drop-off.
 """
 
 from __future__ import annotations
@@ -178,6 +178,11 @@ def _sql(
     return "WITH " + ", ".join(ctes)
 
 
+def _percent(part: int, whole: int) -> float | None:
+    """A share in percent; None of nobody, as the query API's other ratios of nothing."""
+    return round(100.0 * part / whole, 2) if whole else None
+
+
 def _expression(f: Filter, scope: reports.Scope) -> str:
     return event_expression(f.target, scope.dialect, scope.params)
 
@@ -208,8 +213,8 @@ def run_funnel(
             {
                 "label": step.label,
                 "visitors": count,
-                "conversion_rate": round(100.0 * count / first, 2) if first else 0.0,
-                "step_conversion_rate": round(100.0 * count / before, 2) if before else 0.0,
+                "conversion_rate": _percent(count, first),
+                "step_conversion_rate": _percent(count, before),
                 "dropoff": before - count,
             }
         )

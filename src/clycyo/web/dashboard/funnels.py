@@ -113,7 +113,7 @@ def funnel_view(ctx: ViewContext) -> Page:
             "window": body["window"],
             "windows": WINDOWS,
             "steps": steps,
-            "conversion": steps[-1]["conversion"] if steps else 0.0,
+            "conversion": steps[-1]["conversion"] if steps else None,
             "query": body,
         },
     )
