@@ -62,6 +62,10 @@ def test_an_amount_of_10_to_the_12_is_rejected_and_wedges_nothing(
     assert (status, answer["accepted"]) == (200, 1)
     assert stored_names(site) == ["after", "before", "beside"]
     assert errors(server.data_dir) == ["revenue.amount: 10^12 or more in absolute value"]
+    metrics = server.request("GET", "/metrics")[1].decode().splitlines()
+    # Rejected on arrival: quarantined, not refused by the store.
+    assert "clycyo_quarantined_total 1" in metrics
+    assert "clycyo_store_refused_total 0" in metrics
     server.stop()
     server.start()
     assert healthy(server)["writer_error"] is None
@@ -112,6 +116,7 @@ def test_an_event_in_the_log_the_store_refuses_is_quarantined_and_the_rest_store
     assert healthy(server)["writer_error"] is None
     metrics = server.request("GET", "/metrics")[1].decode()
     assert "clycyo_quarantined_total 1" in metrics.splitlines()
+    assert "clycyo_store_refused_total 1" in metrics.splitlines()
     logged = server.log_path.read_text()
     assert "the store refused 1 event(s) of intake log local (ConversionException)" in logged
     assert "1000000000000" not in logged  # the store's words quote the value: not logged

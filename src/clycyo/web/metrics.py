@@ -172,6 +172,12 @@ def _intake_and_writer(out: Exposition, runtime: Runtime) -> None:
         stats.quarantined,
     )
     out.one(
+        "clycyo_store_refused_total",
+        "counter",
+        "Events the store refused for their values, quarantined (in clycyo_quarantined_total too).",
+        stats.refused,
+    )
+    out.one(
         "clycyo_intake_damaged_records_total",
         "counter",
         "Intake log records damaged on disk, skipped (their events lost).",
