@@ -87,3 +87,34 @@ def test_a_share_of_nobody_is_null(world: SmallWorld) -> None:
     assert [s["visitors"] for s in steps] == [1, 0, 0]
     assert [s["conversion_rate"] for s in steps] == [100.0, 0.0, 0.0]
     assert [s["step_conversion_rate"] for s in steps] == [100.0, 0.0, None]
+
+
+def test_a_person_known_only_from_server_events_is_their_user_id(world: SmallWorld) -> None:
+    def page(minute: float, path: str) -> dict[str, Any]:
+        return {
+            "type": "pageview",
+            "url": f"https://{world.domain}{path}",
+            "user_id": "u-srv",
+            "timestamp": world.at(minute),
+        }
+
+    world.send(
+        # The backend reports page views and a passive event of a user, with no visitor id.
+        page(60, "/"),
+        page(61, "/pricing"),
+        world.server(62, "engagement", user_id="u-srv", props={"engaged_ms": 5}),
+        world.pageview("v-only", 63, "/"),
+    )
+    body = {"site": world.domain, "steps": STEPS, "date_range": [world.day, world.day]}
+    reached = api.funnel_persons(world.runtime, world.site, body, step=2, dropped=False, limit=10)
+    assert [p["id"] for p in reached] == ["u-srv"]
+    started = api.funnel_persons(world.runtime, world.site, body, step=1, dropped=False, limit=10)
+    assert [p["id"] for p in started] == ["v-only", "u-srv"]
+    engaged = {**body, "steps": [{"page": "/"}, {"name": "engagement"}]}
+    (person,) = api.funnel_persons(
+        world.runtime, world.site, engaged, step=2, dropped=False, limit=10
+    )
+    assert person["id"] == "u-srv"
+    # The id opens the person, as the people API names them.
+    timeline = api.timeline(world.runtime, world.site, "u-srv")
+    assert timeline is not None and timeline["person"]["user_id"] == "u-srv"

@@ -243,27 +243,30 @@ def funnel_persons(
     scope = reports.scope(store.dialect, site, period)
     filters = reports.check_filters(spec.filters)
     d = dialect.of(scope.dialect)
-    text = _sql(scope, steps, filters, window_s(spec.window), period.end)
+    window = window_s(spec.window)
+    text = _sql(scope, steps, filters, window, period.end)
     test = "level = " if dropped else "level >= "
     first = "any" if d.clickhouse else "any_value"
-    site_id = scope.site_id
-    # A person's id: their user id, else their visitor id (from an action or a visit). Joins,
+    p = scope.params
+    bits = d.bits("e.visit_id")
+    # A person's id: the user id the identity map gives them, else the ids their events of the
+    # funnel's time range carry (every chosen person has a step event there), a user id before
+    # a visitor id: a person known only from server events with a user id is that user. Joins,
     # not correlated subqueries, which ClickHouse does not run.
     text += (
         f", chosen AS (SELECT l.person, max(h.t) AS seen FROM levels l JOIN hits h"
-        f" ON h.person = l.person WHERE l.{test}{scope.params.add(step)} GROUP BY l.person"
-        f" ORDER BY seen DESC LIMIT {scope.params.add(max(1, min(limit, 10_000)))}),"
+        f" ON h.person = l.person WHERE l.{test}{p.add(step)} GROUP BY l.person"
+        f" ORDER BY seen DESC LIMIT {p.add(max(1, min(limit, 10_000)))}),"
         f" users AS (SELECT user_bits AS person, {first}(user_id) AS id FROM m"
         " WHERE user_bits IN (SELECT person FROM chosen) GROUP BY user_bits),"
-        f" acted AS (SELECT {d.bits('a.visit_id')} AS person, {first}(a.user_id) AS user_id,"
-        f" {first}(a.visitor_id) AS visitor_id FROM actions a WHERE a.site_id = {site_id}"
-        f" AND {d.bits('a.visit_id')} IN (SELECT person FROM chosen) GROUP BY person),"
-        f" visited AS (SELECT {d.bits('v.visitor_key')} AS person, {first}(v.visitor_id) AS id"
-        f" FROM visits v WHERE v.site_id = {site_id}"
-        f" AND {d.bits('v.visitor_key')} IN (SELECT person FROM chosen) GROUP BY person)"
-        " SELECT coalesce(u.id, a.user_id, v.id, a.visitor_id), c.seen FROM chosen c"
-        " LEFT JOIN users u ON u.person = c.person LEFT JOIN acted a ON a.person = c.person"
-        " LEFT JOIN visited v ON v.person = c.person ORDER BY c.seen DESC"
+        f" named AS (SELECT {bits} AS person, {first}(e.user_id) AS user_id,"
+        f" {first}(e.visitor_id) AS visitor_id FROM events e WHERE e.site_id = {scope.site_id}"
+        f" AND e.time >= {scope.start}"
+        f" AND e.time < {p.add(period.end + dt.timedelta(seconds=window))}"
+        f" AND {bits} IN (SELECT person FROM chosen) GROUP BY person)"
+        " SELECT coalesce(u.id, n.user_id, n.visitor_id), c.seen FROM chosen c"
+        " LEFT JOIN users u ON u.person = c.person LEFT JOIN named n ON n.person = c.person"
+        " ORDER BY c.seen DESC"
     )
     sql, params = scope.params.render(text)
     return [
