@@ -1,8 +1,9 @@
 """Process settings from the command line and the environment: the DuckDB memory limit, the
-client timeout."""
+client timeout, the rate limits."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from clycyo.runtime import Runtime
 from clycyo.settings import Settings, memory_size
 from clycyo.store.open import open_store
+from tests.serverproc import free_port
 
 
 @pytest.mark.parametrize(
@@ -88,3 +90,39 @@ def test_the_client_timeout_comes_from_the_environment_and_must_be_seconds(
         monkeypatch.setenv("CLYCYO_CLIENT_TIMEOUT", bad)
         with pytest.raises(ValueError, match="CLYCYO_CLIENT_TIMEOUT"):
             Settings.from_env(tmp_path)
+
+
+RATE_VARIABLES = ("CLYCYO_RATE_LIMIT_SOURCE", "CLYCYO_RATE_LIMIT_KEY")
+
+
+def test_the_rate_limits_are_0_or_more_requests_a_second(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CLYCYO_RATE_LIMIT_SOURCE", "0")
+    monkeypatch.setenv("CLYCYO_RATE_LIMIT_KEY", "2.5")
+    settings = Settings.from_env(tmp_path)
+    assert (settings.rate_limit_source_per_s, settings.rate_limit_key_per_s) == (0, 2.5)
+    for variable in RATE_VARIABLES:
+        for bad in ("-1", "-0.5", "nan", "inf"):
+            monkeypatch.setenv(variable, bad)
+            with pytest.raises(ValueError, match=f"^{variable}: .* 0 \\(no limit\\) or more$"):
+                Settings.from_env(tmp_path)
+        monkeypatch.setenv(variable, "0")
+
+
+@pytest.mark.parametrize("variable", RATE_VARIABLES)
+def test_serve_refuses_a_negative_rate_limit_in_one_line(tmp_path: Path, variable: str) -> None:
+    data = tmp_path / "data"
+    result = subprocess.run(
+        [sys.executable, "-m", "clycyo", "serve", "--data", str(data), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, variable: "-5"},
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"clycyo: {variable}: -5 is not a number of requests per second, 0 (no limit) or more\n"
+    )
+    assert not data.exists()

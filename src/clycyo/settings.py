@@ -6,6 +6,7 @@ read their settings without importing it.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -47,6 +48,14 @@ class Settings:
                 setattr(settings, name, value)
         if settings.memory_limit is not None:
             settings.memory_limit = memory_size(settings.memory_limit)
+        for name in ("rate_limit_source_per_s", "rate_limit_key_per_s"):
+            rate_per_s = getattr(settings, name)
+            # Written so that NaN fails too; infinity is no limit, which 0 already says.
+            if not 0 <= rate_per_s < math.inf:
+                raise ValueError(
+                    f"{_NUMBER_ENV[name]}: {rate_per_s:g} is not a number of requests per second,"
+                    " 0 (no limit) or more"
+                )
         if not 0 < settings.client_timeout_s <= _MAX_CLIENT_TIMEOUT_S:
             raise ValueError(
                 f"CLYCYO_CLIENT_TIMEOUT: {settings.client_timeout_s:g} is not a number of seconds"
