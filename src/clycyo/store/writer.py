@@ -12,7 +12,8 @@ until it succeeds; the thread survives any exception. A batch the store refuses 
 events' values (`refusals.py`) is not retried as it was, since it would fail the same way for
 ever: the refused events go to the quarantine with the store's error and the rest is loaded.
 Other writes (erasure, retention) are submitted as jobs and run between batches, so they never
-race a load.
+race a load. The intake logs of collector processes (`serve --workers`) are polled through
+`collector_logs.py` and loaded here too.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from clycyo.model import Event, Rejection
 from clycyo.observability import WRITE_SECONDS
 from clycyo.store.base import LOCAL_SOURCE, EventStore
+from clycyo.store.collector_logs import CollectorLogs
 from clycyo.store.columns import to_arrow
 from clycyo.store.dedupe import Dedupe
 from clycyo.store.derive import Deriver
@@ -46,10 +48,6 @@ _HANDOFF_LIMIT = 2_000  # records waiting in memory; beyond this the writer re-r
 _HANDOFF_EVENTS = 50_000
 # Quiet for this long after a load, the writer lets the store tidy up (`EventStore.settle`).
 _SETTLE_AFTER_S = 5.0
-# Bytes an event takes in an intake log, at the least (a bare server event about 60, with props
-# and context about 150): a collector's log a load's worth of this behind holds a full load or
-# more, which the writer loads without waiting for its interval.
-_LOG_BYTES_PER_EVENT = 100
 
 
 @dataclass
@@ -96,10 +94,7 @@ class Writer:
         self._settled = True  # no load since the store last settled
         self._hurry = threading.Event()  # someone waits in wait_loaded: no pause before a load
         # Logs of collector processes, polled (the local log is handed over as it is written).
-        self.readers: dict[str, IntakeReader] = {}
-        self.reader_loaded: dict[str, int] = {}
-        self._stopped_logs: set[str] = set()  # collector logs no process of this run writes
-        self._reader_loaded_at: dict[str, float] = {}  # time.monotonic() of each one's last load
+        self._collector_logs = CollectorLogs(self._load, self._notify_idle)
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
         self._stopping = threading.Event()
         self._idle = threading.Condition()
@@ -125,76 +120,19 @@ class Writer:
     def add_reader(self, reader: IntakeReader, *, running: bool = True) -> None:
         """Also load a collector process's intake log (from where the store left it); `running`
         is False for a log no collector of this run writes (one left by an earlier run)."""
-        self.reader_loaded[reader.name] = self.store.loaded_seq(reader.name)
-        self.readers[reader.name] = reader
-        if not running:
-            self._stopped_logs.add(reader.name)
+        self._collector_logs.add(reader, self.store.loaded_seq(reader.name), running=running)
         self._queue.put(None)
+
+    @property
+    def reader_loaded(self) -> dict[str, int]:
+        """The last record of each collector log the store holds, by the log's name."""
+        return self._collector_logs.loaded
 
     def flush_collector_logs(self, timeout_s: float = 5.0) -> None:
         """Have every collector start a new segment, load all that came before, and delete the
-        old segments. Run on the writer thread (in erasure and retention jobs) so that what is
-        erased or expired does not linger in a collector's log.
-
-        A log whose collector does not answer within `timeout_s` gets its next segment started
-        on its behalf, if no process holds its writer lock (none runs; and none starts until
-        that is done). A new segment beside the one a live collector still writes would be read
-        instead of it, so the records written there after would never be loaded: a log whose
-        collector runs but does not answer keeps its old segment, and this raises `TimeoutError`
-        once the rest is done (an erasure answers 503 and is asked again)."""
-        # A collector that has not started yet has no log: nothing of it to flush.
-        readers = {name: r for name, r in self.readers.items() if r.exists()}
-        if not readers:
-            return
-        before = {
-            name: reader.end().first_seq
-            for name, reader in readers.items()
-            if name not in self._stopped_logs
-        }
-        for name in before:
-            readers[name].request_rotation()
-        deadline = time.monotonic() + timeout_s
-        waiting = set(before)
-        while waiting and time.monotonic() < deadline:
-            waiting = {
-                n
-                for n in waiting
-                if readers[n].end().first_seq == before[n] and readers[n].rotation_requested()
-            }
-            if waiting:
-                time.sleep(0.05)
-        slow = set()
-        for index, (name, reader) in enumerate(list(self.readers.items()), start=1):
-            if name not in readers:
-                continue
-            self._drain_reader(name, reader, index)
-            if name not in waiting and name not in self._stopped_logs:
-                reader.loaded(self.reader_loaded[name])
-                continue
-            with reader.writer_stopped() as stopped:
-                if not stopped:
-                    slow.add(name)
-                else:
-                    # A collector that died mid-write left a torn record: what the old
-                    # segments hold must not stay on disk until it starts again.
-                    reader.cut_torn_tail()
-                    if reader.lag_bytes() == 0:
-                        reader.rotate_for_stopped_writer(self.reader_loaded[name] + 1)
-                        self._drain_reader(name, reader, index)
-                reader.loaded(self.reader_loaded[name])
-        if slow:
-            names = ", ".join(sorted(slow))
-            raise TimeoutError(f"collector logs {names}: no new segment within {timeout_s:g} s")
-
-    def _drain_reader(self, name: str, reader: IntakeReader, index: int) -> None:
-        while True:
-            polled, position = reader.poll(self.reader_loaded[name], self.max_batch_events)
-            if polled:
-                self._load(polled, source=name, source_index=index)
-                self.reader_loaded[name] = polled[-1][0]
-            reader.advance(position)
-            if not polled:
-                return
+        old segments (`CollectorLogs.flush`). Run on the writer thread (in erasure and retention
+        jobs) so that what is erased or expired does not linger in a collector's log."""
+        self._collector_logs.flush(max_batch_events=self.max_batch_events, timeout_s=timeout_s)
 
     def catch_up(self, timeout_s: float = 5.0) -> bool:
         """Block until everything acknowledged before the call, by any process, is in the store.
@@ -202,11 +140,11 @@ class Writer:
         Queries call this first, so a client that sent events and then reads sees them.
         """
         deadline = time.monotonic() + timeout_s
-        targets = {name: reader.end() for name, reader in list(self.readers.items())}
+        targets = self._collector_logs.ends()
         if not self.wait_loaded(self.intake.last_seq, timeout_s):
             return False
         with self._idle:
-            while not all(self.readers[n].reached(t) for n, t in targets.items()):
+            while not self._collector_logs.reached(targets):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -225,13 +163,13 @@ class Writer:
     def lag_records(self) -> int:
         """Records not yet loaded: exact for the local log, at least one per collector log that
         has unread bytes."""
-        behind = sum(1 for reader in list(self.readers.values()) if reader.lag_bytes() > 0)
-        return max(0, self.intake.last_seq - self.loaded_seq) + behind
+        behind = max(0, self.intake.last_seq - self.loaded_seq)
+        return behind + self._collector_logs.behind()
 
     @property
     def lag_bytes(self) -> int:
         """Bytes of collector logs not yet read (the local log is counted in records)."""
-        return sum(reader.lag_bytes() for reader in list(self.readers.values()))
+        return self._collector_logs.lag_bytes()
 
     def wait_loaded(self, seq: int, timeout_s: float = 30.0) -> bool:
         """Block until records up to `seq` are in the store (tests and graceful shutdown)."""
@@ -268,34 +206,18 @@ class Writer:
         elif self.loaded_seq < self.intake.last_seq:
             self._load(self._read_back())  # records the hand-off never held (a replay)
         hurry = self._hurry.is_set()
-        for index, reader in enumerate(list(self.readers.values()), start=1):
-            name = reader.name
-            if not (hurry or self._reader_due(reader)):
-                continue
-            polled, position = reader.poll(self.reader_loaded[name], self.max_batch_events)
-            if polled:
-                self._reader_loaded_at[name] = time.monotonic()
-                self._load(polled, source=name, source_index=index)
-                self.reader_loaded[name] = polled[-1][0]
-            reader.advance(position)
-            if polled:
-                reader.loaded(polled[-1][0])
-            with self._idle:
-                self._idle.notify_all()
-        if hurry and self.readers:
+        self._collector_logs.load_due(
+            hurry=hurry, max_batch_events=self.max_batch_events, min_interval_s=self.min_interval_s
+        )
+        if hurry and self._collector_logs.readers:
             self._hurry.clear()  # whoever still waits sets it again
         if not self._settled and time.monotonic() - self._last_load_at > _SETTLE_AFTER_S:
             self._settled = True
             self.store.settle()
 
-    def _reader_due(self, reader: IntakeReader) -> bool:
-        """Whether a collector's log is to be loaded now: as with the local log, a load at most
-        every `min_interval_s` gathers what arrived meanwhile (loads of a few hundred events, one
-        per poll, cost the writer several times as much per event), unless a full load waits."""
-        since = time.monotonic() - self._reader_loaded_at.get(reader.name, 0.0)
-        if since >= self.min_interval_s:
-            return True
-        return reader.lag_bytes() >= self.max_batch_events * _LOG_BYTES_PER_EVENT
+    def _notify_idle(self) -> None:
+        with self._idle:
+            self._idle.notify_all()
 
     def _run_jobs(self) -> None:
         ran = False
@@ -341,7 +263,7 @@ class Writer:
         """
         try:
             # With collector logs to poll, wake often; otherwise the hand-off wakes the thread.
-            first = self._queue.get(timeout=0.02 if self.readers else 0.2)
+            first = self._queue.get(timeout=0.02 if self._collector_logs.readers else 0.2)
         except queue.Empty:
             return []
         records: list[tuple[int, Record]] = []
