@@ -281,3 +281,32 @@ def test_a_body_in_pieces_within_the_time_is_read(impatient_server: ServerProces
         answer = json.loads(read_response(sock, bytearray()))
     assert answer["accepted"] == 1
     assert impatient_server.get("/healthz")[0] == 200
+
+
+def test_a_body_that_stops_coming_is_one_line_in_the_log_not_a_traceback(
+    own_server: ServerProcess,
+) -> None:
+    own_server.env["CLYCYO_CLIENT_TIMEOUT"] = str(CLIENT_TIMEOUT_S)
+    server = own_server.start()
+    partial = b"Host: x\r\nContent-Type: %s\r\nContent-Length: 100\r\n\r\n{"
+    # Its time runs out while a Starlette endpoint waits for it: the protocol answers 408.
+    sent = b"POST /api/v1/query HTTP/1.1\r\n" + partial % b"application/json"
+    assert timed_exchange(server.port, sent)[0].startswith(b"HTTP/1.1 408 ")
+    # The client goes away in the middle of a form's body.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST /login HTTP/1.1\r\n" + partial % b"application/x-www-form-urlencoded")
+        time.sleep(0.2)
+    expected = [
+        "POST /api/v1/query: request body not complete within 1 s",
+        "POST /login: the client left before its request body was complete",
+    ]
+    deadline = time.monotonic() + 10
+    while True:
+        entries = [json.loads(line) for line in server.log_path.read_text().splitlines()]
+        said = [e for e in entries if e["logger"] == "clycyo.web.error_pages"]
+        if len(said) >= len(expected) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert [(e["level"], e["message"]) for e in said] == [("info", m) for m in expected]
+    assert [e for e in entries if "error" in e or e["level"] == "error"] == []
+    assert "Traceback" not in server.log_path.read_text()
