@@ -24,6 +24,7 @@ import duckdb
 
 from clycyo.store.backup import EVENTS_FILE, copy_duckdb_file
 from clycyo.store.duckdb.store import DuckDBStore
+from clycyo.store.durable import fsync_path
 
 COPY_SUFFIX = ".compact"
 
@@ -59,9 +60,9 @@ def compact(
     if copied != tables:
         copy.unlink(missing_ok=True)
         raise CompactError(f"the copy holds {copied} rows, not {tables}; nothing changed")
-    _fsync(copy)
+    fsync_path(copy)
     os.replace(copy, events)
-    _fsync(data_dir)
+    fsync_path(data_dir)
     return {"file": str(events), "before_bytes": before, "after_bytes": events.stat().st_size}
 
 
@@ -78,11 +79,3 @@ def _row_counts(cursor: Any) -> dict[str, int]:
 
 def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

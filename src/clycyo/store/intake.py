@@ -32,6 +32,7 @@ from pathlib import Path
 
 from clycyo.model import Event, Rejection
 from clycyo.store.base import InUse
+from clycyo.store.durable import fsync_path
 from clycyo.store.segments import (
     DAMAGED,
     Record,
@@ -228,7 +229,7 @@ class IntakeLog:
 
     def _rotate(self, next_seq: int) -> None:
         self._switch_to(segment_path(self.folder, next_seq))
-        self._sync_folder()
+        fsync_path(self.folder)  # the new segment's entry
 
     def _switch_to(self, path: Path) -> None:
         """Append to `path` from now on. The file is opened before the one in use is closed: a
@@ -237,14 +238,6 @@ class IntakeLog:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.close(self._fd)
         self._fd, self._path, self._size = fd, path, os.fstat(fd).st_size
-
-    def _sync_folder(self) -> None:
-        """Make the folder's entries durable (a new segment, a segment replaced)."""
-        dir_fd = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
     def resume(self, loaded_seq: int) -> None:
         """Take up the log where the store left it, before the first append: `loaded_seq` is the
@@ -374,7 +367,7 @@ class IntakeLog:
                         _replace(path, b"".join(frames))
                         replaced = True
                 if replaced:
-                    self._sync_folder()  # or a power cut could bring back what was removed
+                    fsync_path(self.folder)  # or a power cut could bring back what was removed
             finally:
                 self._reopen()  # the segment in use may be a new file now
         return removed
