@@ -189,6 +189,9 @@ def test_an_invoice_paid_before_its_checkout_session_joins_the_sessions_person(
         "15",
     )
     assert payment["event_id"] == f"stripe:{completed['id']}"
+    # The session's copy keeps what only the invoice said.
+    assert payment["props"]["billing_reason"] == "subscription_create"
+    assert payment["props"]["stripe_event"] == "checkout.session.completed"
     found = timeline(stripe_site, user_id)
     assert sorted((e["name"], e["origin"]) for e in found["events"]) == [
         ("checkout.completed", "server"),

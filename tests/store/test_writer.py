@@ -671,6 +671,74 @@ def test_a_copy_with_money_outranks_a_copy_without(
     store.close()
 
 
+def with_props(copy: Event, **props: str) -> Event:
+    return msgspec.structs.replace(copy, props=props)
+
+
+INVOICE = with_props(
+    money("s0", "server", "15"),
+    stripe_event="invoice.paid",
+    invoice="in_1",
+    billing_reason="subscription_create",
+)
+SESSION = named(
+    with_props(
+        money("s1", "server", "15"),
+        stripe_event="checkout.session.completed",
+        invoice="in_1",
+        checkout_session="cs_1",
+    ),
+    user_id="u_y",
+)
+
+
+@pytest.mark.parametrize(
+    ("copies", "props"),
+    [
+        # Stripe's invoice naming nobody, then the Checkout Session's copy that names the buyer.
+        (
+            [INVOICE, SESSION],
+            {
+                "stripe_event": "checkout.session.completed",
+                "invoice": "in_1",
+                "checkout_session": "cs_1",
+                "billing_reason": "subscription_create",
+            },
+        ),
+        # Each copy that takes the place of another keeps what it lacks, a higher copy's value
+        # over a lower's.
+        (
+            [
+                with_props(plain("b0", "browser"), coupon="A", page="/cart"),
+                with_props(money("b1", "browser", "15"), coupon="B", plan="pro"),
+                with_props(money("s1", "server", "15"), plan="team"),
+            ],
+            {"plan": "team", "coupon": "B", "page": "/cart"},
+        ),
+        # A copy without props takes those of the copy it replaces.
+        ([INVOICE, named(money("s1", "server", "15"), user_id="u_y")], dict(INVOICE.props or {})),
+    ],
+)
+@pytest.mark.parametrize("loads", ["one-load", "one-load-with-a-repeat", "one-load-each"])
+def test_a_copy_taking_anothers_place_keeps_the_props_it_lacks(
+    tmp_path: Path,
+    open_store: StoreFactory,
+    copies: list[Event],
+    props: dict[str, str],
+    loads: str,
+) -> None:
+    parts = Parts(tmp_path, open_store)
+    if loads == "one-load-each":
+        for copy in copies:
+            parts.put(copy)
+    else:
+        # A batch that repeats an event id is sorted out event by event, the others by order.
+        parts.put(*copies, *([tick("t"), tick("t")] if loads == "one-load-with-a-repeat" else []))
+    found = [row for row in counted_events(parts.store, "event_id, props") if row[0] != "t"]
+    assert found == [(copies[-1].event_id, props)]
+    parts.close()
+
+
 def test_orders_stored_before_copies_had_a_rank_count_as_money_copies(tmp_path: Path) -> None:
     """A DuckDB file whose `orders` table has no `money` column yet gets it on opening; the
     copies it holds were money events as a rule, so a copy without money never replaces them."""

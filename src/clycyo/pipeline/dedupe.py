@@ -5,7 +5,8 @@ store's writer is the authority over all of history). Events with an `order_id` 
 `name` are one order, whose copies rank as `order_copies` says (money over none, then the server
 over the browser, then a copy that names a person over one that names nobody): a later copy of
 the same rank is a duplicate, one of a lower rank is superseded, and one of a higher rank is
-accepted (the writer then removes the copy it replaces).
+accepted (the writer then removes the copy it replaces, and the accepted copy keeps the props
+of it that it lacks, `order_copies.with_props_of`: this step remembers ranks, not copies).
 A copy this step would drop that carries a visitor id and a user id goes on instead: it links
 them (`docs/identity.md`), and the writer, which applies the same order rules with the store as
 the authority, keeps its link and not the copy.

@@ -63,6 +63,13 @@ class EventStore(Protocol):
         """Every stored (site_id, name, order_id, rank), to warm the pipeline's memory."""
         ...
 
+    def order_props(
+        self, keys: Sequence[tuple[int, str, str]]
+    ) -> dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]]:
+        """For (site_id, name, order_id) keys: the rank and props of each stored copy that has
+        props, so that a copy taking their place keeps what it lacks (`order_copies`)."""
+        ...
+
     def write(
         self,
         events: pa.Table,

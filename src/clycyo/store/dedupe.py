@@ -1,9 +1,10 @@
 """The writer's duplicate rules for one batch: each (site, `event_id`) is stored once, and each
 order (site, name, `order_id`) keeps one copy, the best by `order_copies` (money over none, then
-the server's over the browser's, then a copy that names a person over one that names nobody). A
-copy of an order that is not kept still names its visitor and user: it is handed on as a link
-(`Batch.links`), since every event carrying both ids links them, stored or not
-(`docs/identity.md`).
+the server's over the browser's, then a copy that names a person over one that names nobody);
+a copy that takes the place of others, stored or in the batch, keeps the props of theirs it lacks
+(`order_copies.with_props_of`). A copy of an order that is not kept still names its visitor and
+user: it is handed on as a link (`Batch.links`), since every event carrying both ids links them,
+stored or not (`docs/identity.md`).
 
 `SeenFingerprints` answers for the ids stored before, in one vectorised lookup per batch; a hit is
 confirmed against the store's ids (a 64-bit digest may collide), and within a batch ids are
@@ -12,6 +13,7 @@ compared as they are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from clycyo import order_copies
@@ -73,12 +75,15 @@ class Dedupe:
             # The usual batch repeats no event: only its orders can drop or move one, so only
             # they are looked at. `batch_orders` holds places: an order's first copy's index.
             holder: dict[int, int] = {}  # place → index of the copy now in it
+            held_before: dict[int, list[int]] = {}  # place → the copies it held before, in order
             dropped: set[int] = set()
             for index, key in orders:
                 event = events[index]
                 place = batch_orders.get(key)
                 if place is not None:
-                    if ranks[index] > ranks[holder.get(place, place)]:
+                    current = holder.get(place, place)
+                    if ranks[index] > ranks[current]:
+                        held_before.setdefault(place, []).append(current)
                         holder[place] = index
                     dropped.add(index)
                     continue
@@ -87,11 +92,20 @@ class Dedupe:
                     continue
                 batch_orders[key] = index
             if not dropped:
-                return Batch(events, fingerprints, seqs, superseded, [], replaced)
-            chosen = [holder.get(i, i) for i in range(len(events)) if i not in dropped]
+                kept_events = self._with_replaced_props(events, {}, [*superseded, *replaced])
+                return Batch(kept_events, fingerprints, seqs, superseded, [], replaced)
+            places = [i for i in range(len(events)) if i not in dropped]
+            chosen = [holder.get(i, i) for i in places]
             stored = set(chosen)
+            earlier = {
+                position: [events[i] for i in held_before[place]]
+                for position, place in enumerate(places)
+                if place in held_before
+            }
             return Batch(
-                [events[i] for i in chosen],
+                self._with_replaced_props(
+                    [events[i] for i in chosen], earlier, [*superseded, *replaced]
+                ),
                 [fingerprints[i] for i in chosen],
                 [seqs[i] for i in chosen],
                 superseded,
@@ -104,6 +118,7 @@ class Dedupe:
         not_kept: list[Event] = []  # copies of orders, not repeats of an event id
         batch_ids: set[tuple[int, str]] = set()
         kept_ranks: list[int] = []  # of `kept` (0 for events of no order)
+        lower: dict[int, list[Event]] = {}  # a place in `kept` → the copies it held before
         for index, (event, fp, seen, seq) in enumerate(
             zip(events, fingerprints, already, seqs, strict=True)
         ):
@@ -119,6 +134,7 @@ class Dedupe:
                         not_kept.append(event)
                         continue
                     not_kept.append(kept[previous])
+                    lower.setdefault(previous, []).append(kept[previous])
                     kept[previous] = event
                     kept_fps[previous] = fp
                     kept_seqs[previous] = seq
@@ -134,7 +150,33 @@ class Dedupe:
             kept_fps.append(fp)
             kept_seqs.append(seq)
             kept_ranks.append(rank)
+        kept = self._with_replaced_props(kept, lower, [*superseded, *replaced])
         return Batch(kept, kept_fps, kept_seqs, superseded, _links(not_kept), replaced)
+
+    def _with_replaced_props(
+        self,
+        kept: list[Event],
+        lower: dict[int, list[Event]],
+        outranked: list[tuple[int, str, str]],
+    ) -> list[Event]:
+        """`kept`, where a copy of an order took the place of others (the batch's in `lower`,
+        by place in `kept`, lowest rank first; the store's of the `outranked` orders), with the
+        props of theirs it lacks (`order_copies.with_props_of`)."""
+        if not lower and not outranked:
+            return kept
+        stored = self.store.order_props(outranked) if outranked else {}
+        result = list(kept)
+        for position, event in enumerate(kept):
+            if event.order_id is None:
+                continue
+            copies = stored.get((event.site_id, event.name, event.order_id), [])
+            older: list[Mapping[str, str] | None] = [
+                props for _, props in sorted(copies, key=lambda copy: copy[0])
+            ]
+            older += [copy.props for copy in lower.get(position, [])]
+            if older:
+                result[position] = order_copies.with_props_of(event, older)
+        return result
 
     def _confirmed(
         self, events: list[Event], fingerprints: list[int], asked: list[bool]

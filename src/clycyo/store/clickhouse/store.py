@@ -29,6 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from clycyo import order_copies
 from clycyo.observability import QUERY_SECONDS
 from clycyo.store.base import LOCAL_SOURCE
 from clycyo.store.clickhouse import maintenance, schema
@@ -173,6 +174,23 @@ class ClickHouseStore:
             " GROUP BY site_id, name, order_id"
         ):
             yield int(site_id), name, order_id, int(rank)
+
+    def order_props(
+        self, keys: Sequence[tuple[int, str, str]]
+    ) -> dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]]:
+        if not keys:
+            return {}
+        wanted = ", ".join("(?, ?, ?)" for _ in keys)
+        found: dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]] = {}
+        for site_id, name, order_id, origin, money, person, props in self.execute(
+            "SELECT site_id, name, order_id, origin, revenue_amount IS NOT NULL,"
+            " user_id IS NOT NULL OR visitor_id IS NOT NULL, props FROM events"
+            f" WHERE (site_id, name, order_id) IN ({wanted}) AND notEmpty(props)",
+            [value for key in keys for value in key],
+        ):
+            copy_rank = order_copies.rank(origin, bool(money), bool(person))
+            found.setdefault((int(site_id), name, order_id), []).append((copy_rank, props))
+        return found
 
     # Loading
 

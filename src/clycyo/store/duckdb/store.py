@@ -163,6 +163,35 @@ class DuckDBStore:
         for site_id, name, order_id, origin, money, person in rows.fetchall():
             yield int(site_id), name, order_id, rank(origin, bool(money), bool(person))
 
+    def order_props(
+        self, keys: Sequence[tuple[int, str, str]]
+    ) -> dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]]:
+        if not keys:
+            return {}
+        wanted = pa.table(
+            {
+                "site_id": pa.array([k[0] for k in keys], pa.int32()),
+                "name": pa.array([k[1] for k in keys], pa.string()),
+                "order_id": pa.array([k[2] for k in keys], pa.string()),
+            }
+        )
+        cursor = self.cursor()
+        cursor.register("wanted_orders", wanted)
+        try:
+            rows = cursor.execute(
+                "SELECT e.site_id, e.name, e.order_id, e.origin, e.revenue_amount IS NOT NULL,"
+                " e.user_id IS NOT NULL OR e.visitor_id IS NOT NULL, e.props FROM events e"
+                " JOIN wanted_orders w USING (site_id, name, order_id)"
+                " WHERE cardinality(e.props) > 0"
+            ).fetchall()
+        finally:
+            cursor.unregister("wanted_orders")
+        found: dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]] = {}
+        for site_id, name, order_id, origin, money, person, props in rows:
+            copy_rank = rank(origin, bool(money), bool(person))
+            found.setdefault((int(site_id), name, order_id), []).append((copy_rank, dict(props)))
+        return found
+
     def write(
         self,
         events: pa.Table,
