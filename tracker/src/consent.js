@@ -6,5 +6,5 @@ export const optedOut = (respectDnt) => {
   } catch (e) {
     // Storage blocked by the browser: no opt-out can have been set.
   }
-  return respectDnt && (navigator.doNotTrack == '1' || !!navigator.globalPrivacyControl)
+  return respectDnt && (navigator.doNotTrack == '1' || navigator.globalPrivacyControl)
 }

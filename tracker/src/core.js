@@ -16,11 +16,13 @@ export const setUser = (id) => {
 // Fields that tie an event to the page it describes rather than to the moment it is sent.
 export const pageFields = (page) => ({ url: page.url, session_id: page.session_id })
 
-export const emit = (name, props, extra, type = 'event') => {
+// `extra` holds the wire fields of this event; its `type` too, unless it is the server's default,
+// `event`, which then goes unsent.
+export const emit = (name, props, extra) => {
   const event = {
-    type, name, event_id: randomId(), timestamp: Date.now(), url: pageview.url,
+    name, event_id: randomId(), timestamp: Date.now(), url: pageview.url,
     user_id: userId, props, context, ...ids(), ...extra,
   }
-  if (type == 'pageview') pageview = event
+  if (event.type == 'pageview') pageview = event
   enqueue(event)
 }

@@ -8,8 +8,9 @@ let since = 0
 
 // Measured on scroll and at report time only: at load the layout may still grow (images, fonts).
 const measureScroll = () => {
-  const doc = document.documentElement
-  const seenPct = Math.round(((scrollY + innerHeight) / doc.scrollHeight) * 100)
+  const seenPct = Math.round(
+    ((scrollY + innerHeight) / document.documentElement.scrollHeight) * 100,
+  )
   depthPct = Math.max(depthPct, Math.min(100, seenPct))
 }
 
@@ -22,8 +23,9 @@ const tick = () => {
 
 // Each report carries only the time since the previous one, so the server sums engaged_ms;
 // nothing new (a second hide, pagehide after visibilitychange) sends nothing. `leaving` stops the
-// clock at once: during pagehide the page still counts as visible and focused.
-export const reportEngagement = (leaving) => {
+// clock at once: during pagehide the page still counts as visible and focused. `nextPage` starts
+// the scroll depth of the page that follows (an SPA's next URL) from the top.
+export const reportEngagement = (leaving, nextPage) => {
   tick()
   if (leaving) since = 0
   measureScroll()
@@ -31,11 +33,8 @@ export const reportEngagement = (leaving) => {
     // The page's own session: leaving a page read for over 30 min must not open a new visit.
     emit('engagement', { scroll_depth: depthPct, engaged_ms: engagedMs }, pageFields(pageview))
   engagedMs = 0
+  if (nextPage) depthPct = 0
   sentDepthPct = depthPct
-}
-
-export const resetEngagement = () => {
-  depthPct = sentDepthPct = 0
 }
 
 export const watchEngagement = () => {

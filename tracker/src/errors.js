@@ -13,8 +13,6 @@ const report = (message, stack, source, line, column) => {
 
 export const watchErrors = () => {
   addEventListener('error', (e) => report(e.message, e.error?.stack, e.filename, e.lineno, e.colno))
-  addEventListener('unhandledrejection', (e) => {
-    const reason = e.reason
-    report(reason?.message || reason, reason?.stack)
-  })
+  addEventListener('unhandledrejection', ({ reason }) =>
+    report(reason?.message || reason, reason?.stack))
 }

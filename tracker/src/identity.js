@@ -7,10 +7,11 @@ const SESSION_S = 1800
 
 // 128 random bits as hex; getRandomValues works on plain http, unlike randomUUID.
 export const randomId = () =>
-  Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b | 256).toString(16).slice(1))
+  [...crypto.getRandomValues(new Uint8Array(16))]
+    .map((b) => (b | 256).toString(16).slice(1))
     .join('')
 
-const readCookie = (name) => (document.cookie.match('(^|; )' + name + '=([^;]+)') || [])[2]
+const readCookie = (name) => document.cookie.match('(^|; )' + name + '=([^;]+)')?.[2]
 
 const writeCookie = (name, value, maxAgeS) => {
   document.cookie =
@@ -33,9 +34,11 @@ export const startVisitor = () => {
 
 export const visitorId = () => visitor || null
 
+// Nothing without a visitor (cookieless): spread into an event, undefined adds no field.
 export const ids = () => {
-  if (!visitor) return {}
-  const session = readCookie('clycyo_sid') || randomId()
-  writeCookie('clycyo_sid', session, SESSION_S)
-  return { visitor_id: visitor, session_id: session }
+  if (visitor) {
+    const session = readCookie('clycyo_sid') || randomId()
+    writeCookie('clycyo_sid', session, SESSION_S)
+    return { visitor_id: visitor, session_id: session }
+  }
 }

@@ -1,6 +1,6 @@
 // Entry point: unless tracking is refused, starts every collector; exposes the window.clycyo API.
 import { endBurst, watchClicks } from './clicks.js'
-import { COOKIELESS, KEY, RESPECT_DNT, SPA } from './config.js'
+import { KEY, RESPECT_DNT, SPA } from './config.js'
 import { optedOut } from './consent.js'
 import { emit, setUser } from './core.js'
 import { reportEngagement, watchEngagement } from './engagement.js'
@@ -21,12 +21,12 @@ if (!stub?.visitorId) {
 
   if (KEY && !optedOut(RESPECT_DNT)) {
     startVisitor()
-    if (!COOKIELESS) resumeQueue()
+    resumeQueue()
     // Options are wire fields of this one event: revenue and order_id (event_id, timestamp too).
-    commands.track = (name, props, options) => emit(name, props, options)
+    commands.track = emit
     commands.identify = (userId, traits) => {
       setUser(userId)
-      emit(undefined, undefined, { traits }, 'identify')
+      emit(undefined, undefined, { type: 'identify', traits })
     }
     commands.pageview = trackPageview
 

@@ -1,21 +1,19 @@
 // Pageviews: the landing page, then each new URL of a single-page app (history API, back, hash).
 import { emit, pageview } from './core.js'
-import { reportEngagement, resetEngagement } from './engagement.js'
+import { reportEngagement } from './engagement.js'
 
 // `force` counts the same URL again: a page restored from the back/forward cache is a new view.
 export const trackPageview = (force) => {
   const url = location.href
   if (url == pageview.url && !force) return
-  if (pageview.url) {
-    reportEngagement()
-    resetEngagement()
-  }
+  if (pageview.url) reportEngagement(0, 1)
   emit('pageview', undefined, {
+    type: 'pageview',
     url,
     title: document.title,
     // Only the landing page has a real referrer; after it the previous URL is our own page.
     referrer: (!pageview.url && document.referrer) || undefined,
-  }, 'pageview')
+  })
 }
 
 export const watchNavigation = () => {
@@ -24,10 +22,10 @@ export const watchNavigation = () => {
   const navigate = () => setTimeout(trackPageview)
   for (const method of ['pushState', 'replaceState']) {
     const original = history[method]
+    // The look waits for a timeout, so it sees the URL the original call sets.
     history[method] = function () {
-      const result = original.apply(this, arguments)
       navigate()
-      return result
+      return original.apply(this, arguments)
     }
   }
   addEventListener('popstate', navigate)

@@ -7,10 +7,12 @@ const BATCH_EVENTS = 20
 // Failed events kept for retry; past that the oldest are dropped rather than grow without bound.
 const RETRY_EVENTS = 100
 const STORE = 'clycyo_q'
+// A fixed delay (bytes the size budget keeps for other things): retries only follow a refused
+// beacon or a fetch that found no network, and a page's hide sends what waits at once anyway.
+const RETRY_MS = 5000
 
 let queue = []
 let timer = 0
-let retryMs = 2000
 
 // Cookieless mode promises that nothing is written to the browser: failures wait in memory only.
 const save = () => {
@@ -27,17 +29,18 @@ const later = (ms) => timer || (timer = setTimeout(flush, ms))
 const retry = (batch) => {
   queue = batch.concat(queue).slice(-RETRY_EVENTS)
   save()
-  later((retryMs = Math.min(retryMs * 2, 60000)))
+  later(RETRY_MS)
 }
 
 // Falsy when the batch went back to the queue. A refused beacon (the browser's in-flight quota is
 // full) is queued, not re-sent by fetch: keepalive fetch shares that quota, and its failure would
 // only be known after the page is gone, too late to keep the events.
 const post = (batch) => {
-  // text/plain keeps the request "simple": no CORS preflight, and sendBeacon accepts it.
+  // A string body goes as text/plain (UTF-8) by either way, which keeps the request "simple": no
+  // CORS preflight.
   const body = JSON.stringify({ key: KEY, sent_at: Date.now(), batch })
   if (navigator.sendBeacon) return navigator.sendBeacon(API, body) || retry(batch)
-  fetch(API, { method: 'POST', keepalive: true, body, headers: { 'Content-Type': 'text/plain' } })
+  fetch(API, { method: 'POST', keepalive: true, body })
     .catch(() => retry(batch))
   return 1
 }
@@ -55,12 +58,13 @@ export const enqueue = (event) => {
   later(FLUSH_DELAY_MS)
 }
 
-// Events that failed on an earlier page go out with this page's first batch.
+// Events that failed on an earlier page go out with this page's first batch (its landing pageview,
+// queued right after, starts the delay). Cookieless mode stored none, and must send no ids.
 export const resumeQueue = () => {
-  try {
-    queue = JSON.parse(localStorage[STORE]).concat(queue)
-    later(FLUSH_DELAY_MS)
-  } catch (e) {
-    // Nothing stored (or storage blocked).
-  }
+  if (!COOKIELESS)
+    try {
+      queue = JSON.parse(localStorage[STORE]).concat(queue)
+    } catch (e) {
+      // Nothing stored (or storage blocked).
+    }
 }

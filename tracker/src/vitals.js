@@ -30,12 +30,9 @@ const observe = (type, onEntry, options) => {
 }
 
 const onInteraction = (entry) => {
-  if (entry.interactionId)
-    // Several events (pointerdown, pointerup, click) make one interaction; the slowest counts.
-    interactionMs[entry.interactionId] = Math.max(
-      interactionMs[entry.interactionId] || 0,
-      entry.duration,
-    )
+  const id = entry.interactionId
+  // Several events (pointerdown, pointerup, click) make one interaction; the slowest counts.
+  if (id) interactionMs[id] = Math.max(interactionMs[id] || 0, entry.duration)
 }
 
 export const watchVitals = () => {
@@ -43,7 +40,7 @@ export const watchVitals = () => {
   // A page opened in a background tab paints when first shown: its FCP and LCP say nothing of speed.
   const foreground = !document.hidden
   const navigation = performance.getEntriesByType('navigation')[0]
-  if (navigation && navigation.responseStart > 0) send('TTFB', navigation.responseStart)
+  if (navigation?.responseStart > 0) send('TTFB', navigation.responseStart)
   observe('paint', (entry) =>
     foreground && entry.name == 'first-contentful-paint' && send('FCP', entry.startTime))
   observe('largest-contentful-paint', (entry) => foreground && (lcpMs = entry.startTime))
