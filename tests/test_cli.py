@@ -320,6 +320,32 @@ def test_user_add_without_a_terminal_asks_for_password_stdin(tmp_path: Path) -> 
     )
 
 
+@pytest.mark.parametrize(
+    ("options", "stdin", "message"),
+    [
+        ((), "", "no terminal to ask for the password"),
+        (("--password-stdin",), "", "the password needs at least"),
+    ],
+)
+def test_user_add_without_a_password_leaves_no_configuration_behind(
+    tmp_path: Path, options: tuple[str, ...], stdin: str, message: str
+) -> None:
+    data = tmp_path / "data"
+    result = _run(
+        "user",
+        "add",
+        "eve@example.com",
+        *options,
+        "--data",
+        str(data),
+        stdin=stdin,
+        start_new_session=True,  # no controlling terminal
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"clycyo: {message}"), result.stderr
+    assert not (data / "config.sqlite").exists()
+
+
 def test_ctrl_c_ends_a_command_quietly_with_status_130(tmp_path: Path) -> None:
     with socket.socket() as silent:  # a server that takes the connection and never answers
         silent.bind(("127.0.0.1", 0))

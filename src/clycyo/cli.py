@@ -150,17 +150,23 @@ def _has_terminal() -> bool:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    config = _config(args)
+    path = config_path(_data_dir(args))
+    # The configuration is created only once there is a password to keep: a prompt cut short
+    # (Ctrl-C, no terminal, nothing on standard input) leaves no new file behind. Sites are
+    # checked first where a configuration exists, so a mistyped one costs no typing.
+    config = ConfigStore(path) if path.exists() else None
     try:
         site_ids = []
         for domain in args.site or []:
-            site = config.site_by_domain(domain)
+            site = config.site_by_domain(domain) if config is not None else None
             if site is None:
                 raise ConfigError(f"no site {domain}")
             site_ids.append(site.id)
         password = _read_password(args)
         if len(password) < MIN_PASSWORD_CHARS:
             raise ConfigError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
+        if config is None:
+            config = ConfigStore(path)
         config.add_user(args.email, hash_password(password), site_ids)
     except ConfigError as exc:
         print(f"clycyo: {exc}", file=sys.stderr)
