@@ -141,15 +141,33 @@ class Runtime:
         return retention.apply(self.store, self.intake, self.quarantine, self.config.sites())
 
     def health(self) -> dict[str, object]:
+        """`/healthz`'s report; `accepting` decides its HTTP status (`200` or `503`). A store that
+        fails its loads is reported (`status` `store_failing`, `writer_error`) but answered `200`
+        while the intake log keeps acknowledging events durably: a load balancer that took every
+        instance out for a store they share would lose events instead of delaying them. Once
+        the log holds as much unloaded as it may, events are refused and this is `503` too."""
         writer = self.writer
+        intake = self.intake
+        writer_error = writer.stats.last_error
+        # The bound `IntakeLog.append` refuses events beyond.
+        behind = intake.unloaded_bytes > intake.max_backlog_bytes
+        if not self.accepting or intake.fault is not None:
+            status = "unavailable"
+        elif behind:
+            status = "store_behind"
+        elif writer_error is not None:
+            status = "store_failing"
+        else:
+            status = "ok"
+        accepting = status in ("ok", "store_failing")
         return {
-            "status": "ok" if self.accepting and self.intake.fault is None else "degraded",
-            "accepting": self.accepting and self.intake.fault is None,
-            "intake_fault": self.intake.fault,
+            "status": status,
+            "accepting": accepting,
+            "intake_fault": intake.fault,
             "writer_lag_records": writer.lag_records,
             "writer_lag_bytes": writer.lag_bytes,
             "collectors": self.collectors,
-            "writer_error": writer.stats.last_error,
+            "writer_error": writer_error,
             "stored_events": writer.stats.stored,
             "storage": self.store.dialect,
         }

@@ -33,7 +33,8 @@ def test_disk_fault_gives_503_then_recovers_without_loss(own_server: ServerProce
     assert refused.value.code == 503
     assert int(refused.value.headers["Retry-After"]) > 0
     assert "retry" in json.loads(refused.value.read())["error"]
-    assert own_server.get("/healthz")[0] == 503
+    status, health = own_server.get("/healthz")
+    assert (status, health["status"], health["accepting"]) == (503, "unavailable", False)
 
     admin.call("POST", "/api/admin/faults", {"intake": None})
     deadline = time.monotonic() + 10
@@ -58,8 +59,12 @@ def test_store_outage_is_absorbed_by_the_log(own_server: ServerProcess) -> None:
         assert (
             site.post("/api/collect", {"name": "kept", "event_id": f"k{n}"}, secret=True)[0] == 200
         )
-    health = own_server.get("/healthz")[1]
+    # Events are still acknowledged: a load balancer keeps sending them here.
+    status, health = own_server.get("/healthz")
+    assert (status, health["status"], health["accepting"]) == (200, "store_failing", True)
     assert health["writer_lag_records"] > 0
     assert "store unreachable" in health["writer_error"]
     admin.call("POST", "/api/admin/faults", {"writer": None})
     assert len(site.events(name="kept")) == 20
+    status, health = own_server.get("/healthz")
+    assert (status, health["status"], health["writer_error"]) == (200, "ok", None)

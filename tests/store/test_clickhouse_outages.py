@@ -182,8 +182,13 @@ def test_a_full_backlog_answers_503_and_loses_nothing(
         assert refused is not None, "the backlog bound was never reached"
         assert int(refused.headers["retry-after"]) > 0
         assert acknowledged
+        health = client.get("/healthz")
+        assert (health.status_code, health.json()["status"]) == (503, "store_behind")
+        assert "connection refused" in health.json()["writer_error"]
         flaky[data].down = False
         assert runtime.writer.wait_loaded(runtime.intake.last_seq, 30)
+        health = client.get("/healthz")
+        assert (health.status_code, health.json()["status"]) == (200, "ok")
         late = {"name": "tick", "event_id": "late"}
         again = client.post("/api/collect", json=late, headers=headers)
         assert again.status_code == 200

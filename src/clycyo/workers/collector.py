@@ -129,9 +129,16 @@ class CollectorRuntime:
         temporary.replace(path)
 
     def health(self) -> dict[str, object]:
-        accepting = self.intake.fault is None
+        intake = self.intake
+        if intake.fault is not None:
+            status = "unavailable"
+        elif intake.unloaded_bytes > intake.max_backlog_bytes:  # as `IntakeLog.append` refuses
+            status = "store_behind"
+        else:
+            status = "ok"
+        accepting = status == "ok"
         return {
-            "status": "ok" if accepting else "degraded",
+            "status": status,
             "accepting": accepting,
             "intake_fault": self.intake.fault,
             "collector": self.index,
