@@ -68,7 +68,10 @@ def invoice(
     metadata: dict[str, str] | None = None,
     billing_reason: str = "subscription_cycle",
     new_api: bool = False,
+    payment_intent: str | None = None,
 ) -> dict[str, Any]:
+    """An invoice; `new_api` shapes it as 2025 API versions do (the subscription under
+    `parent`, the payment intent only in the list of `payments`)."""
     details = {"metadata": metadata or {}}
     body: dict[str, Any] = {
         "id": invoice_id,
@@ -87,10 +90,55 @@ def invoice(
             "type": "subscription_details",
             "subscription_details": {**details, "subscription": subscription},
         }
+        body["payments"] = invoice_payments(invoice_id, amount, currency, payment_intent)
     else:
         body["subscription"] = subscription
         body["subscription_details"] = details
+        body["payment_intent"] = payment_intent
     return body
+
+
+def invoice_payments(
+    invoice_id: str, amount: int, currency: str, payment_intent: str | None
+) -> dict[str, Any]:
+    """An invoice's `payments` (2025 API versions): a failed attempt, then the one that paid."""
+    now = int(time.time())
+
+    def one(intent: str, status: str, default: bool) -> dict[str, Any]:
+        paid = status == "paid"
+        return {
+            "id": new_id("inpay"),
+            "object": "invoice_payment",
+            "amount_paid": amount if paid else None,
+            "amount_requested": amount,
+            "created": now,
+            "currency": currency,
+            "invoice": invoice_id,
+            "is_default": default,
+            "livemode": False,
+            "payment": {"type": "payment_intent", "payment_intent": intent},
+            "status": status,
+            "status_transitions": {
+                "canceled_at": None if paid else now,
+                "paid_at": now if paid else None,
+            },
+        }
+
+    data = (
+        []
+        if payment_intent is None
+        else [
+            one(new_id("pi"), "canceled", False),
+            one(payment_intent, "paid", True),
+        ]
+    )
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": False,
+        "total_count": len(data),
+        "url": f"/v1/invoice_payments?invoice={invoice_id}",
+    }
 
 
 def charge(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
+import pytest
 import stripe
 
 from tests.integrations import stripe_payloads as sp
@@ -87,6 +89,51 @@ def test_subscription_checkout_then_invoice_then_renewal_by_customer_only(
     assert payments[first_invoice]["props"]["subscription"] == sub
     assert payments[renewal]["revenue_amount"] == "15"
     assert (payments[renewal]["user_id"], payments[renewal]["visitor_id"]) == ("user-42", VISITOR)
+
+
+@pytest.mark.parametrize("new_api", [False, True], ids=["2024-api", "2025-api"])
+def test_a_refund_and_a_session_of_an_invoices_payment_intent_join_its_person(
+    stripe_site: StripeSite, new_api: bool
+) -> None:
+    """An invoice names its payment intent at `payment_intent`, or, in 2025 API versions, only
+    in its list of `payments`: either way a later charge or Checkout Session that names only
+    that payment intent belongs to the invoice's person."""
+    invoice, intent, user = sp.new_id("in"), sp.new_id("pi"), f"user-{sp.new_id('u')}"
+    paid = sp.invoice(
+        invoice,
+        customer=sp.new_id("cus"),
+        subscription=sp.new_id("sub"),
+        metadata={"clycyo_user_id": user},
+        billing_reason="manual",
+        new_api=new_api,
+        payment_intent=intent,
+    )
+    api_version = "2025-03-31.basil" if new_api else "2024-06-20"
+
+    def deliver(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        status, answer = stripe_site.deliver({**sp.event(kind, obj), "api_version": api_version})
+        assert status == 200, answer
+        return dict(answer)
+
+    assert deliver("invoice.paid", paid)["accepted"] == 1
+    charge, refund = sp.new_id("ch"), sp.new_id("re")
+    refunded = sp.charge(
+        charge, amount=1500, refunded=500, refunds=[(refund, 500)], payment_intent=intent
+    )
+    assert deliver("charge.refunded", refunded)["accepted"] == 1
+    session = sp.checkout_session(
+        amount=1500, currency="usd", invoice=invoice, payment_intent=intent
+    )
+    answer = deliver("checkout.session.completed", session)
+    assert (answer["accepted"], answer["duplicates"]) == (1, 1), answer
+
+    (payment,) = stripe_site.events("payment")
+    (refunded_event,) = stripe_site.events("refund")
+    (completed,) = stripe_site.events("checkout.completed")
+    assert (payment["order_id"], payment["user_id"]) == (invoice, user)
+    assert (refunded_event["order_id"], refunded_event["user_id"]) == (refund, user)
+    assert refunded_event["props"]["payment_intent"] == intent
+    assert completed["user_id"] == user
 
 
 def test_partial_refunds_are_deltas_counted_once(stripe_site: StripeSite) -> None:

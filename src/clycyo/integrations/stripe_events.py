@@ -45,6 +45,17 @@ class Translation:
     ignored: str | None = None  # why a handled event type produced nothing this time
 
 
+def _payment_intents(invoice: Invoice) -> list[str]:
+    """The payment intents of an invoice's `payments` (2025 API versions, which name none at
+    `payment_intent`), the paid ones first, then the default one."""
+    payments = sorted(
+        invoice.payments.data if invoice.payments else [],
+        key=lambda p: (p.status != "paid", not p.is_default),
+    )
+    intents = [ref(p.payment.payment_intent) for p in payments if p.payment is not None]
+    return list(dict.fromkeys(i for i in intents if i))
+
+
 class StripeTranslator:
     def __init__(self, links: StripeLinks) -> None:
         self.links = links
@@ -118,8 +129,8 @@ class StripeTranslator:
         metadata = {**(invoice.metadata or {}), **((details and details.metadata) or {})}
         subscription = ref(invoice.subscription) or ref(details and details.subscription)
         customer = ref(invoice.customer)
-        intent = ref(invoice.payment_intent)
-        person = self._person(site_id, person_from(metadata), [customer, subscription, intent])
+        intents = [ref(invoice.payment_intent), *_payment_intents(invoice)]
+        person = self._person(site_id, person_from(metadata), [customer, subscription, *intents])
         props: Props = {
             "invoice": invoice.id,
             "subscription": subscription,

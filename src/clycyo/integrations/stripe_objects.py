@@ -3,8 +3,9 @@
 Only the fields used are declared; everything else Stripe sends is ignored, so new API versions
 do not break decoding. Fields that moved between API versions are declared in both places (an
 invoice's subscription metadata sits in `subscription_details` before 2025 and under `parent`
-after). Fields that Stripe may expand into objects are typed `Any` and read through `ref`.
-This module holds shapes only; `stripe_events.py` gives them meaning.
+after; its payment intent at `payment_intent` before, in its list of `payments` after). Fields
+that Stripe may expand into objects are typed `Any` and read through `ref`. This module holds
+shapes only; `stripe_events.py` gives them meaning.
 """
 
 from __future__ import annotations
@@ -85,6 +86,22 @@ class InvoiceParent(msgspec.Struct):
     subscription_details: SubscriptionDetails | None = None
 
 
+class PaymentMade(msgspec.Struct):
+    """What an invoice payment was made with (its `payment`)."""
+
+    payment_intent: Any = None
+
+
+class InvoicePayment(msgspec.Struct):
+    status: str | None = None  # open, paid or canceled
+    is_default: bool = False
+    payment: PaymentMade | None = None
+
+
+class InvoicePaymentList(msgspec.Struct):
+    data: list[InvoicePayment] = []
+
+
 class Invoice(msgspec.Struct):
     id: str
     customer: Any = None
@@ -98,6 +115,7 @@ class Invoice(msgspec.Struct):
     metadata: Metadata | None = None
     subscription_details: SubscriptionDetails | None = None
     parent: InvoiceParent | None = None
+    payments: InvoicePaymentList | None = None  # 2025 API versions: the payment intents
 
 
 class Refund(msgspec.Struct):
