@@ -346,6 +346,16 @@ def test_user_add_without_a_password_leaves_no_configuration_behind(
     assert not (data / "config.sqlite").exists()
 
 
+def test_serve_on_an_unreachable_clickhouse_says_so_in_one_line(tmp_path: Path) -> None:
+    """Not with the HTTP driver's retries and warnings logged before it."""
+    pytest.importorskip("clickhouse_connect")
+    url = f"clickhouse://u:p@127.0.0.1:{free_port()}/db"
+    result = _run("serve", "--port", str(free_port()), "--storage", url, "--data", str(tmp_path))
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("clycyo: cannot connect to ClickHouse at 127.0.0.1:"), result.stderr
+
+
 def test_ctrl_c_ends_a_command_quietly_with_status_130(tmp_path: Path) -> None:
     with socket.socket() as silent:  # a server that takes the connection and never answers
         silent.bind(("127.0.0.1", 0))

@@ -9,11 +9,13 @@ objects; nothing here builds SQL beyond the INSERT line, and nothing here knows 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
+import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -167,17 +169,18 @@ class HttpTransport:
         host = parts.hostname or "localhost"
         port = parts.port or (8443 if parts.scheme == "clickhouses" else 8123)
         try:
-            self._client = clickhouse_connect.get_client(
-                host=host,
-                port=port,
-                username=unquote(parts.username or "default"),
-                password=unquote(parts.password or ""),
-                database=self.database,
-                secure=parts.scheme == "clickhouses",
-                # Without a session id one client may serve many threads at once.
-                autogenerate_session_id=False,
-                settings={**SESSION_SETTINGS, **_numbers(options)},
-            )
+            with _driver_quiet():
+                self._client = clickhouse_connect.get_client(
+                    host=host,
+                    port=port,
+                    username=unquote(parts.username or "default"),
+                    password=unquote(parts.password or ""),
+                    database=self.database,
+                    secure=parts.scheme == "clickhouses",
+                    # Without a session id one client may serve many threads at once.
+                    autogenerate_session_id=False,
+                    settings={**SESSION_SETTINGS, **_numbers(options)},
+                )
         except Exception as exc:  # the driver connects (and asks the version) at once
             # The driver's message wraps the system's reason in three layers of HTTP pool text.
             found = re.search(r"\[Errno -?\d+\] [^\"')]+", str(exc))
@@ -206,6 +209,36 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
+
+
+# The loggers that speak while the driver's first request fails: urllib3's retry and the
+# driver's own "Unexpected Http Driver Exception".
+_DRIVER_LOGGERS = ("urllib3.connectionpool", "clickhouse_connect.driver._backend.http_sync")
+
+
+class _OtherThreadsOnly(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self._thread or record.levelno > logging.WARNING
+
+
+@contextlib.contextmanager
+def _driver_quiet() -> Iterator[None]:
+    """Drop this thread's warnings of the driver while it connects: a failure to connect is
+    raised as one `TransportError` that says it all, and a retry on the way is no news. What
+    other threads log through the same loggers meanwhile passes."""
+    quiet = _OtherThreadsOnly()
+    loggers = [logging.getLogger(name) for name in _DRIVER_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
 
 
 def _server_side(params: Mapping[str, Any]) -> dict[str, Any]:
