@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import Page
 
+from tests.serverproc import Site, clycyo
 from tests.tracker.browsing import StoredEvents, by_time, leave, matching, open_tracked
 from tests.tracker.fixture_site import TestSite
 
@@ -121,3 +124,44 @@ def test_with_data_spa_false_only_loads_and_manual_pageviews_count(
         "/spa-manual.html",
         "/spa/checkout?step=2",
     ]
+
+
+def test_a_title_and_urls_over_the_servers_limits_are_cut_and_the_pageviews_stored(
+    page: Page, test_site: TestSite, stored: StoredEvents, server: Site
+) -> None:
+    campaign = "utm_source=newsletter&utm_medium=email&utm_campaign=spring"
+    # Over the limit by its query: the campaign stays, the rest of the query and the fragment go.
+    open_tracked(page, test_site.url("/long.html") + f"?state={'s' * 5000}&{campaign}#top")
+    visitor = page.evaluate("clycyo.visitorId()")
+    # Over the limit by its fragment alone: only the fragment goes.
+    page.evaluate("history.pushState(null, '', '/spa/report?view=full#' + 'f'.repeat(5000))")
+    page.wait_for_timeout(200)
+    # A path over the limit: cut at it (its campaign cannot fit).
+    page.evaluate("history.pushState(null, '', '/' + 'p'.repeat(5000) + '?utm_source=x')")
+    page.wait_for_timeout(200)
+    leave(page)
+
+    pageviews = stored.wait(
+        lambda evs: len(found := matching(evs, visitor_id=visitor, type="pageview")) >= 3 and found
+    )
+    landing, report, long_path = by_time(pageviews)
+    assert landing["url"] == f"{test_site.origin}/long.html?{campaign}"
+    assert landing["title"] == "a" * 1999 + "\N{GRINNING FACE}"
+    assert (landing["utm_source"], landing["utm_campaign"]) == ("newsletter", "spring")
+    assert report["url"] == f"{test_site.origin}/spa/report?view=full"
+    assert long_path["url"] == f"{test_site.origin}/{'p' * 5000}"[:4096]
+    listing = json.loads(
+        clycyo("quarantine", "list", "--json", "--limit", "500", data=server.data_dir)
+    )
+    assert [e for e in listing if e["site"] == server.site] == []
+
+    # The visit's acquisition is read from the cut landing URL.
+    query = {
+        "site": server.site,
+        "metrics": ["visitors"],
+        "dimensions": ["first_touch:utm_campaign"],
+        "date_range": "7d",
+    }
+    status, answer = server.post("/api/v1/query", query, secret=True)
+    assert status == 200, answer
+    assert [r["dimensions"] for r in answer["results"]] == [["spring"]]

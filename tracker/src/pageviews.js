@@ -1,18 +1,20 @@
 // Pageviews: the landing page, then each new URL of a single-page app (history API, back, hash).
 import { emit, pageview } from './core.js'
+import { cut, cutUrl } from './cut.js'
 import { reportEngagement } from './engagement.js'
 
 // `force` counts the same URL again: a page restored from the back/forward cache is a new view.
 export const trackPageview = (force) => {
-  const url = location.href
+  // Cut before comparing: it is the cut URL that the last pageview holds.
+  const url = cutUrl(location.href)
   if (url == pageview.url && !force) return
   if (pageview.url) reportEngagement(0, 1)
   emit('pageview', undefined, {
     type: 'pageview',
     url,
-    title: document.title,
+    title: cut(document.title, 2000),
     // Only the landing page has a real referrer; after it the previous URL is our own page.
-    referrer: (!pageview.url && document.referrer) || undefined,
+    referrer: (!pageview.url && cutUrl(document.referrer)) || undefined,
   })
 }
 

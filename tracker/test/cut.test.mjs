@@ -1,7 +1,8 @@
-// Cutting error texts: never half a character, so the batch stays JSON every parser reads.
+// Cutting texts and URLs to the server's limits: never half a character, so the batch stays JSON
+// every parser reads; a URL keeps its origin, path and campaign as long as they fit.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { cut } from '../src/cut.js'
+import { cut, cutUrl, URL_CHARS } from '../src/cut.js'
 
 const EMOJI = '😀' // two UTF-16 units
 
@@ -21,4 +22,38 @@ test('other values and nothing', () => {
   assert.equal(cut(42), '42')
   assert.equal(cut(undefined), undefined)
   assert.equal(cut(''), '')
+})
+
+test('a title is cut at the limit given, counted in characters', () => {
+  const title = 'a'.repeat(1999) + EMOJI + 'b'.repeat(3000)
+  assert.equal(cut(title, 2000), 'a'.repeat(1999) + EMOJI)
+  assert.equal(cut('Pricing', 2000), 'Pricing')
+})
+
+const ORIGIN = 'https://shop.example'
+const UTM = 'utm_source=newsletter&UTM_Medium=email'
+
+test('a URL within the limit is left as it is', () => {
+  const url = ORIGIN + '/p?q=1#' + 'f'.repeat(URL_CHARS - ORIGIN.length - 7)
+  assert.equal(url.length, URL_CHARS)
+  assert.equal(cutUrl(url), url)
+  assert.equal(cutUrl(''), '')
+})
+
+test('over the limit, the fragment goes first', () => {
+  const url = ORIGIN + '/p?' + UTM + '&q=1#' + 'f'.repeat(URL_CHARS)
+  assert.equal(cutUrl(url), ORIGIN + '/p?' + UTM + '&q=1')
+})
+
+test('then the query string, but for its UTM parameters', () => {
+  const url = ORIGIN + '/p?state=' + 's'.repeat(URL_CHARS) + '&' + UTM + '&q=1#/route?utm_term=x'
+  assert.equal(cutUrl(url), ORIGIN + '/p?' + UTM)
+  assert.equal(cutUrl(ORIGIN + '/p?state=' + 's'.repeat(URL_CHARS)), ORIGIN + '/p?')
+})
+
+test('then the UTM parameters too, and the end of the path', () => {
+  const fits = '/' + 'p'.repeat(URL_CHARS - ORIGIN.length - 10)
+  assert.equal(cutUrl(ORIGIN + fits + '?' + UTM + '#top'), ORIGIN + fits)
+  const long = '/' + 'p'.repeat(URL_CHARS)
+  assert.equal(cutUrl(ORIGIN + long + '?' + UTM), (ORIGIN + long).slice(0, URL_CHARS))
 })
