@@ -296,6 +296,37 @@ def test_future_time_becomes_received_time_and_rfc3339_is_accepted(server: Site)
     assert stored["time"] == stored["received_at"]
 
 
+def test_rfc3339_times_may_have_a_space_between_date_and_time(server: Site) -> None:
+    # RFC 3339 (5.6) lets a space stand for the "T", in timestamp and sent_at alike.
+    import datetime as dt
+
+    day = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+
+    def spaced(clock: str) -> str:
+        return f"{day:%Y-%m-%d} {clock}"
+
+    made = {"name": "made", "timestamp": spaced("08:00:00.250Z")}
+    assert server.post("/api/collect", made, secret=True)[1]["accepted"] == 1
+    own = {"name": "own", "timestamp": spaced("07:59:00Z"), "sent_at": spaced("09:00:00+01:00")}
+    # A date alone is still no time.
+    dated = {"name": "dated", "timestamp": f"{day:%Y-%m-%d}"}
+    body = {
+        "sent_at": spaced("08:00:00Z"),
+        "batch": [own, {"name": "batch", "timestamp": spaced("07:58:00Z")}, dated],
+    }
+    answer = server.post("/api/collect", body, secret=True)[1]
+    assert (answer["accepted"], answer["rejected"]) == (
+        2,
+        [{"index": 2, "error": "timestamp: invalid RFC3339 encoded datetime"}],
+    )
+    stored = {e["name"]: e for e in server.events()}
+    assert _epoch_ms(stored["made"]["time"]) == _epoch_ms(f"{day:%Y-%m-%d}T08:00:00.250Z")
+    # Each placed by its send time: a minute, then two, before it was received.
+    for name, before_ms in (("own", 60_000), ("batch", 120_000)):
+        event = stored[name]
+        assert abs(_epoch_ms(event["received_at"]) - _epoch_ms(event["time"]) - before_ms) <= 1
+
+
 def test_backdating_beyond_24h_needs_the_secret_key(server: Site) -> None:
     old_ms = int(time.time() * 1000) - 3 * 86_400_000
     body = {"key": server.public_key, **pageview(server, timestamp=old_ms)}

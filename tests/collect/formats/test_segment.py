@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import gzip
 import json
 from typing import Any
@@ -160,6 +161,22 @@ def test_single_message_paths_and_basic_auth(server: Site) -> None:
     )
     assert (status, answer["accepted"]) == (200, 1)
     assert server.events()[0]["name"] == "Pinged"
+
+
+def test_times_with_a_space_between_date_and_time_are_read(server: Site) -> None:
+    # RFC 3339 (5.6) lets a space stand for the "T"; sentAt then places the event in time.
+    message = {
+        "type": "track",
+        "event": "Spaced",
+        "userId": "u6",
+        "timestamp": "2026-11-20 07:59:00Z",
+        "sentAt": "2026-11-20 08:00:00Z",
+    }
+    status, answer = server.post("/v1/batch", {"writeKey": server.secret_key, "batch": [message]})
+    assert (status, answer["accepted"], answer["rejected"]) == (200, 1, [])
+    [event] = server.events()
+    received_s = dt.datetime.fromisoformat(event["received_at"]).timestamp()
+    assert abs(received_s - dt.datetime.fromisoformat(event["time"]).timestamp() - 60) < 0.01
 
 
 def test_errors(server: Site) -> None:
