@@ -128,3 +128,48 @@ def test_an_erasure_on_a_full_disk_answers_503_and_finishes_when_asked_again(
         assert person.encode() not in logs
     finally:
         server.kill()
+
+
+def test_a_store_on_a_full_disk_is_said_by_healthz_while_the_log_keeps_every_event(
+    small_disk: Path,
+) -> None:
+    """Only the store's disk is full (the data folder, with the intake log, is elsewhere): events
+    are still acknowledged, so `/healthz` stays 200 and says the store is failing, and why."""
+    store = small_disk / "events.duckdb"
+    server = ServerProcess(
+        small_disk.parent / "data", extra_args=("--storage", f"duckdb://{store}")
+    )
+    server.start()
+    try:
+        site = server.add_site("store-full.example")
+        acknowledged = [uuid.uuid4().hex for _ in range(50)]
+        assert send(site, acknowledged)[0] == 200
+        assert len(site.events(name="full", limit="1000")) == 50
+        filler = small_disk / "filler"
+        fill(filler)
+
+        deadline = time.monotonic() + 20
+        while True:
+            ids = [uuid.uuid4().hex for _ in range(50)]
+            assert send(site, ids)[0] == 200
+            acknowledged += ids
+            status, health = server.get("/healthz")
+            if health["status"] != "ok" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert status == 200, health
+        assert health["status"] == "store_failing"
+        assert health["accepting"] is True
+        assert "No space left on device" in health["writer_error"]
+        assert health["writer_lag_records"] > 0
+
+        filler.unlink()
+        deadline = time.monotonic() + 20
+        while server.get("/healthz")[1]["status"] != "ok" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        status, health = server.get("/healthz")
+        assert (status, health["status"], health["writer_error"]) == (200, "ok", None)
+        stored = [e["event_id"] for e in site.events(name="full", limit="100000")]
+        assert sorted(stored) == sorted(acknowledged)
+    finally:
+        server.kill()

@@ -21,6 +21,7 @@ of events (the demo, a backlog) keeps tens of MB it no longer uses for as long a
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -253,7 +254,10 @@ class DuckDBStore:
             cursor.execute("UPDATE meta SET value = ? WHERE key = ?", [seq, key])
             cursor.execute("COMMIT" if keep else "ROLLBACK")
         except BaseException:
-            cursor.execute("ROLLBACK")
+            # A COMMIT that failed (a full disk) has ended the transaction: the ROLLBACK's "no
+            # transaction is active" would hide the commit's error, which is the one to report.
+            with contextlib.suppress(duckdb.TransactionException):
+                cursor.execute("ROLLBACK")
             raise
         finally:
             cursor.unregister("batch")
