@@ -1,7 +1,8 @@
-"""A really full disk (a small tmpfs the test mounts): 503 + Retry-After, recovery, no loss.
+"""A really full disk (a small tmpfs the test mounts): 503 + Retry-After, recovery, no loss;
+and a full disk under the store alone: events still acknowledged, `/healthz` saying so.
 
 Needs root (to mount); skipped otherwise. The fault switch (`tests/collect/test_unavailable.py`)
-covers the same path everywhere; this test shows the real `ENOSPC` takes it too.
+covers the same paths everywhere; these tests show the real `ENOSPC` takes them too.
 """
 
 from __future__ import annotations
