@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from clycyo.store.backup import EVENTS_FILE, copy_duckdb_file
-from clycyo.store.duckdb.store import DuckDBStore
+from clycyo.store.duckdb.store import DuckDBStore, wal_path
 from clycyo.store.durable import fsync_path
 
 COPY_SUFFIX = ".compact"
@@ -47,13 +47,13 @@ def compact(
         tables = _row_counts(store.cursor())
     finally:
         store.close()
-    wal = _wal(events)
+    wal = wal_path(events)
     if wal.exists() and wal.stat().st_size:
         raise CompactError(f"{wal}: DuckDB's log was not folded into the file; nothing changed")
     before = events.stat().st_size
     copy = events.with_name(events.name + COPY_SUFFIX)
     copy.unlink(missing_ok=True)  # left by a compaction cut short
-    _wal(copy).unlink(missing_ok=True)
+    wal_path(copy).unlink(missing_ok=True)
     copy_duckdb_file(events, copy, progress=progress, memory_limit=memory_limit)
     with duckdb.connect(str(copy), read_only=True) as connection:  # counts: metadata only
         copied = _row_counts(connection)
@@ -75,7 +75,3 @@ def _row_counts(cursor: Any) -> dict[str, int]:
         quoted = str(name).replace('"', '""')  # a name from the catalog, as an identifier
         counts[str(name)] = int(cursor.execute(f'SELECT count(*) FROM "{quoted}"').fetchone()[0])
     return counts
-
-
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")

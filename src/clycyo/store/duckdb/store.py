@@ -40,6 +40,11 @@ from clycyo.store.columns import COLUMNS, NAMES
 WAL_CHECKPOINT = "64MiB"
 
 
+def wal_path(database: Path) -> Path:
+    """Where DuckDB keeps the write-ahead log of the database file `database`."""
+    return database.with_name(database.name + ".wal")
+
+
 def _schema() -> list[str]:
     columns = ",\n    ".join(f"{c.name} {c.duckdb}" for c in COLUMNS)
     return [
@@ -264,7 +269,7 @@ class DuckDBStore:
 
     def settle(self) -> None:
         """Fold the write-ahead log into the file (the writer calls this when it falls idle)."""
-        wal = self.path.with_name(self.path.name + ".wal")
+        wal = wal_path(self.path)
         if wal.exists() and wal.stat().st_size > 0:
             self.cursor().execute("CHECKPOINT")
 
