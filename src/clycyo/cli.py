@@ -1,8 +1,7 @@
-"""The `clycyo` command line: parse arguments and hand each command to the module that does it.
+"""The `clycyo` command line: parse arguments and hand each command to its handler.
 
-Commands that change configuration (`site add`, `site set`, `user add`) write the SQLite
-configuration store directly, so they work whether or not a server runs on the data folder; a
-running server notices within a second.
+This module holds the arguments of every command, their help text and their checks; the
+commands themselves are in `commands/` (`commands/handlers.py` maps each to its module).
 
 An expected failure — a data folder missing or not this user's, a port in use, a server that
 does not answer — ends with a `clycyo: …` line on standard error, never a traceback, and the exit
@@ -13,227 +12,20 @@ closed early (`clycyo site list | head`), as for any command in a pipe.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sqlite3
 import sys
-import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from clycyo import data_folder
-from clycyo.config.passwords import MIN_PASSWORD_CHARS, hash_password
-from clycyo.config.store import ConfigError, ConfigStore
-from clycyo.settings import Settings, config_path, env_count
+from clycyo.commands import handlers
+from clycyo.commands.handlers import data_dir, fail
 
 DESCRIPTION = (
     "Clycyo: self-hosted web and product analytics. `clycyo serve` runs the collector, the"
     " tracker script, the APIs and the dashboard; the other commands manage its sites, logins"
     " and data. `clycyo COMMAND --help` shows a command's options."
 )
-
-
-def _data_dir(args: argparse.Namespace) -> Path:
-    value = args.data or os.environ.get("CLYCYO_DATA") or "./clycyo-data"
-    return Path(value).resolve()
-
-
-def _config(args: argparse.Namespace) -> ConfigStore:
-    return ConfigStore(config_path(_data_dir(args)))
-
-
-def _fail(message: object, status: int = 1) -> int:
-    print(f"clycyo: {message}", file=sys.stderr)
-    return status
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from clycyo.server import ListenError, public_sockets, serve
-    from clycyo.store.clickhouse.transport import TransportError
-    from clycyo.store.open import check_url
-
-    data_dir = _data_dir(args)
-    try:
-        settings = Settings.from_env(
-            data_dir,
-            storage_url=args.storage,
-            geoip_path=Path(args.geoip) if args.geoip else None,
-            trusted_proxies=args.trusted_proxies,
-            memory_limit=args.memory_limit,
-        )
-        check_url(settings.storage_url)
-        _check_geoip(settings.geoip_path)
-        workers = args.workers
-        if workers is None:
-            workers = env_count("CLYCYO_WORKERS") or 0
-    except ValueError as exc:
-        return _fail(exc, 2)
-    # Everything that can be checked without opening the folder is checked before it is created.
-    try:
-        sockets = public_sockets(args.host, args.port)
-    except ListenError as exc:
-        return _fail(exc)
-    try:
-        data_folder.create(data_dir)
-        demo = None
-        if args.demo:
-            from clycyo.demo.setup import prepare_demo
-
-            demo = prepare_demo(settings.data_dir, args.host, args.port)
-        serve(settings, args.host, args.port, workers=workers, after_start=demo, sockets=sockets)
-    except TransportError as exc:
-        return _fail(exc)
-    finally:
-        for sock in sockets:
-            sock.close()
-    return 0
-
-
-def _check_geoip(path: Path | None) -> None:
-    """Open the GeoIP database once, so a wrong path fails before the server starts."""
-    if path is None:
-        return
-    from clycyo.pipeline.geo import open_city_reader
-
-    try:
-        open_city_reader(path).close()
-    except OSError as exc:
-        raise ValueError(f"--geoip (CLYCYO_GEOIP_DB) {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise ValueError(f"--geoip (CLYCYO_GEOIP_DB) {exc}") from None
-
-
-def cmd_site_add(args: argparse.Namespace) -> int:
-    from clycyo.commands.sites import run_add
-
-    return run_add(args, _config(args))
-
-
-def cmd_site_set(args: argparse.Namespace) -> int:
-    from clycyo.commands.sites import run_set
-
-    return run_set(args, _config(args))
-
-
-def cmd_site_list(args: argparse.Namespace) -> int:
-    from clycyo.commands.sites import run_list
-
-    return run_list(args, _config(args))
-
-
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if not _has_terminal():
-        raise ConfigError(
-            "no terminal to ask for the password: give it on standard input with --password-stdin"
-        )
-    try:
-        with warnings.catch_warnings():
-            # Without a terminal getpass would read standard input, echoing: refused above.
-            warnings.simplefilter("error", getpass.GetPassWarning)
-            first = getpass.getpass("Password: ")
-            if first != getpass.getpass("Password again: "):
-                raise ConfigError("the passwords differ")
-    except (EOFError, getpass.GetPassWarning):
-        raise ConfigError("no password given") from None
-    return first
-
-
-def _has_terminal() -> bool:
-    """Whether getpass can ask on a terminal (it asks on /dev/tty, else on standard input)."""
-    try:
-        with open("/dev/tty", "rb"):
-            return True
-    except OSError:
-        return sys.stdin.isatty()
-
-
-def cmd_user_add(args: argparse.Namespace) -> int:
-    path = config_path(_data_dir(args))
-    # The configuration is created only once there is a password to keep: a prompt cut short
-    # (Ctrl-C, no terminal, nothing on standard input) leaves no new file behind. Sites are
-    # checked first where a configuration exists, so a mistyped one costs no typing.
-    config = ConfigStore(path) if path.exists() else None
-    try:
-        site_ids = []
-        for domain in args.site or []:
-            site = config.site_by_domain(domain) if config is not None else None
-            if site is None:
-                raise ConfigError(f"no site {domain}")
-            site_ids.append(site.id)
-        password = _read_password(args)
-        if len(password) < MIN_PASSWORD_CHARS:
-            raise ConfigError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
-        if config is None:
-            config = ConfigStore(path)
-        config.add_user(args.email, hash_password(password), site_ids)
-    except ConfigError as exc:
-        print(f"clycyo: {exc}", file=sys.stderr)
-        return 1
-    print(f"user {args.email} added")
-    return 0
-
-
-def cmd_quarantine(args: argparse.Namespace) -> int:
-    from clycyo.commands.quarantine import run
-
-    return run(args, _data_dir(args))
-
-
-def cmd_token(args: argparse.Namespace) -> int:
-    from clycyo.commands.credentials import run_token
-
-    return run_token(args, _config(args))
-
-
-def cmd_share(args: argparse.Namespace) -> int:
-    from clycyo.commands.credentials import run_share
-
-    return run_share(args, _config(args))
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from clycyo.commands.export import run
-
-    return run(args, _data_dir(args))
-
-
-def cmd_backup(args: argparse.Namespace) -> int:
-    from clycyo.commands.backup import run
-
-    return run(args, _data_dir(args))
-
-
-def cmd_compact(args: argparse.Namespace) -> int:
-    from clycyo.commands.compact import run
-
-    try:
-        settings = Settings.from_env(_data_dir(args), memory_limit=args.memory_limit)
-    except ValueError as exc:
-        print(f"clycyo: {exc}", file=sys.stderr)
-        return 2
-    return run(args, settings)
-
-
-def cmd_migrate(args: argparse.Namespace) -> int:
-    from clycyo.commands.migrate import run
-
-    return run(args, _data_dir(args))
-
-
-def cmd_query(args: argparse.Namespace) -> int:
-    from clycyo.commands.query import run
-
-    if args.url is None:  # a query sent to --url needs no data folder here
-        data_folder.require(_data_dir(args))
-    return run(args, _data_dir(args))
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from clycyo.demo.send import run
-
-    return run(args, _data_dir(args))
 
 
 def _whole(text: str) -> int:
@@ -298,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         return parent.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
 
     serve = command(
-        "serve", cmd_serve, "serve the collector, APIs, tracker and dashboard", folder=None
+        "serve", handlers.serve, "serve the collector, APIs, tracker and dashboard", folder=None
     )
     serve.add_argument(
         "--host",
@@ -343,23 +135,25 @@ def build_parser() -> argparse.ArgumentParser:
     from clycyo.commands.sites import add_arguments as site_arguments
 
     site_commands = group("site", "manage sites, their keys and settings")
-    add = command("add", cmd_site_add, "create a site and its keys", site_commands, folder="create")
+    add = command(
+        "add", handlers.site_add, "create a site and its keys", site_commands, folder="create"
+    )
     add.add_argument("domain")
     site_arguments(add, adding=True)
     add.add_argument("--stripe-signing-secret", help="the site's Stripe webhook secret (whsec_…)")
-    site_set = command("set", cmd_site_set, "change a site's settings", site_commands)
+    site_set = command("set", handlers.site_set, "change a site's settings", site_commands)
     site_set.add_argument("domain")
     site_arguments(site_set, adding=False)
     site_set.add_argument(
         "--retention-days", type=int, help="delete events older than this (0: keep everything)"
     )
     site_set.add_argument("--stripe-signing-secret", help="the Stripe webhook secret ('' clears)")
-    listing = command("list", cmd_site_list, "list sites", site_commands)
+    listing = command("list", handlers.site_list, "list sites", site_commands)
     listing.add_argument("--json", action="store_true", help="print a JSON list")
 
     user_commands = group("user", "manage dashboard logins")
     user_add = command(
-        "add", cmd_user_add, "create a dashboard login", user_commands, folder="create"
+        "add", handlers.user_add, "create a dashboard login", user_commands, folder="create"
     )
     user_add.add_argument("email")
     user_add.add_argument(
@@ -370,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     quarantine = group("quarantine", "inspect and replay rejected events")
-    listed = command("list", cmd_quarantine, "list rejected events, newest first", quarantine)
+    listed = command("list", handlers.quarantine, "list rejected events, newest first", quarantine)
     listed.set_defaults(action="list")
     listed.add_argument("--site", help="only this site's entries")
     listed.add_argument(
@@ -381,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("show", "print one rejected event as JSON"),
         ("replay", "submit one rejected event again (through the running server, if one runs)"),
     ):
-        entry = command(action, cmd_quarantine, help_text, quarantine)
+        entry = command(action, handlers.quarantine, help_text, quarantine)
         entry.set_defaults(action=action)
         entry.add_argument("entry", type=positive, help="the entry's id (from list)")
         entry.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # it always is
@@ -390,8 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     from clycyo.commands.credentials import add_arguments as credential_arguments
 
     for name, handler, help_text, many_sites in (
-        ("token", cmd_token, "API tokens for the query API and dashboard data", True),
-        ("share", cmd_share, "read-only shared links to a site's dashboard", False),
+        ("token", handlers.token, "API tokens for the query API and dashboard data", True),
+        ("share", handlers.share, "read-only shared links to a site's dashboard", False),
     ):
         actions = group(name, help_text)
         for action, action_help in ACTIONS[name]:
@@ -399,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.set_defaults(action=action)
             credential_arguments(sub, action, many_sites=many_sites)
 
-    export = command("export", cmd_export, "write a site's raw events to Parquet or CSV")
+    export = command("export", handlers.export, "write a site's raw events to Parquet or CSV")
     export.add_argument("--site", required=True, help="the site's domain")
     export.add_argument(
         "--format", choices=["parquet", "csv"], default="parquet", help="(default parquet)"
@@ -407,11 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="the file to write")
     export.add_argument("--from", dest="from_day", help="first day, YYYY-MM-DD (UTC)")
     export.add_argument("--to", dest="to_day", help="last day, YYYY-MM-DD (UTC), included")
-    backup = command("backup", cmd_backup, "copy the data folder consistently, even while serving")
+    backup = command(
+        "backup", handlers.backup, "copy the data folder consistently, even while serving"
+    )
     backup.add_argument("dest", help="a new or empty folder")
     backup.add_argument("--json", action="store_true", help="print a JSON report")
     compact = command(
-        "compact", cmd_compact, "rewrite the event store with only its live rows (server stopped)"
+        "compact",
+        handlers.compact,
+        "rewrite the event store with only its live rows (server stopped)",
     )
     compact.add_argument("--json", action="store_true", help="print a JSON report")
     compact.add_argument(
@@ -420,13 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
         " RAM; env CLYCYO_MEMORY_LIMIT)",
     )
 
-    migrate = command("migrate", cmd_migrate, "copy the event store to ClickHouse (resumable)")
+    migrate = command("migrate", handlers.migrate, "copy the event store to ClickHouse (resumable)")
     migrate.add_argument("--from", dest="source", help="duckdb://PATH (default: the data folder's)")
     migrate.add_argument("--to", dest="target", required=True, help="chdb://PATH or clickhouse://…")
     migrate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     query = command(
-        "query", cmd_query, "run a stats query (the query API's spec) and print it", folder=None
+        "query",
+        handlers.query,
+        "run a stats query (the query API's spec) and print it",
+        folder=None,
     )
     query.add_argument("--site", help="the site's domain")
     query.add_argument("--metrics", action="append", help="comma-separated (visitors,revenue)")
@@ -450,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     from clycyo.demo.world import DEFAULT_DAYS, DEFAULT_VISITORS_PER_DAY
 
     demo = command(
-        "demo", cmd_demo, "send two months of realistic demo events to a server", folder=None
+        "demo", handlers.demo, "send two months of realistic demo events to a server", folder=None
     )
     demo.add_argument(
         "--url",
@@ -501,9 +302,9 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         if args.folder == "create":
-            data_folder.create(_data_dir(args))
+            data_folder.create(data_dir(args))
         elif args.folder == "existing":
-            data_folder.require(_data_dir(args))
+            data_folder.require(data_dir(args))
         handler: Callable[[argparse.Namespace], int] = args.handler
         status = handler(args)
         sys.stdout.flush()  # so that a reader gone early shows here, not at exit
@@ -518,18 +319,18 @@ def _run(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except InUse as exc:
-        return _fail(f"{exc}\nIs a server already running on this data folder?")
+        return fail(f"{exc}\nIs a server already running on this data folder?")
     except (data_folder.FolderError, Unreachable) as exc:
-        return _fail(exc)
+        return fail(exc)
     except sqlite3.OperationalError as exc:
         if not exc.sqlite_errorname.startswith(_CANNOT_OPEN):
             raise
-        return _fail(
-            f"cannot open the SQLite files of {_data_dir(args)} ({exc}): run the command as the"
+        return fail(
+            f"cannot open the SQLite files of {data_dir(args)} ({exc}): run the command as the"
             " folder's owner"
         )
     except PermissionError as exc:
-        return _fail(f"{exc.strerror}: {exc.filename}")
+        return fail(f"{exc.strerror}: {exc.filename}")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from clycyo.settings import Settings
 from clycyo.store.compact import CompactError, compact
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, data_dir: Path) -> int:
+    try:
+        settings = Settings.from_env(data_dir, memory_limit=args.memory_limit)
+    except ValueError as exc:
+        print(f"clycyo: {exc}", file=sys.stderr)
+        return 2
     data_dir = settings.data_dir
     if not args.json:
         print(f"compacting {data_dir}/events.duckdb …", flush=True)

@@ -1,0 +1,123 @@
+"""Each command's handler, as the parser (`cli.py`) calls it: `handler(args) -> exit status`.
+
+A handler finds what its command works on (the data folder, the configuration store) and
+imports the command's module only then, so that `clycyo --help` or `clycyo site list` does not
+load what `serve` or `export` needs (the server, the event stores, pyarrow).
+
+Commands that change configuration (`site add`, `site set`, `user add`, tokens and shared links)
+write the SQLite configuration store directly, so they work whether or not a server runs on the
+data folder; a running server notices within a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from clycyo import data_folder
+from clycyo.config.store import ConfigStore
+from clycyo.settings import config_path
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    """The data folder a command works on: `--data`, else `CLYCYO_DATA`, else ./clycyo-data."""
+    value = args.data or os.environ.get("CLYCYO_DATA") or "./clycyo-data"
+    return Path(value).resolve()
+
+
+def fail(message: object, status: int = 1) -> int:
+    """Say why a command failed, on one `clycyo: …` line; `status` to exit with."""
+    print(f"clycyo: {message}", file=sys.stderr)
+    return status
+
+
+def _config(args: argparse.Namespace) -> ConfigStore:
+    return ConfigStore(config_path(data_dir(args)))
+
+
+def serve(args: argparse.Namespace) -> int:
+    from clycyo.commands.serve import run
+
+    return run(args, data_dir(args))
+
+
+def site_add(args: argparse.Namespace) -> int:
+    from clycyo.commands.sites import run_add
+
+    return run_add(args, _config(args))
+
+
+def site_set(args: argparse.Namespace) -> int:
+    from clycyo.commands.sites import run_set
+
+    return run_set(args, _config(args))
+
+
+def site_list(args: argparse.Namespace) -> int:
+    from clycyo.commands.sites import run_list
+
+    return run_list(args, _config(args))
+
+
+def user_add(args: argparse.Namespace) -> int:
+    from clycyo.commands.users import run_add
+
+    return run_add(args, data_dir(args))
+
+
+def quarantine(args: argparse.Namespace) -> int:
+    from clycyo.commands.quarantine import run
+
+    return run(args, data_dir(args))
+
+
+def token(args: argparse.Namespace) -> int:
+    from clycyo.commands.credentials import run_token
+
+    return run_token(args, _config(args))
+
+
+def share(args: argparse.Namespace) -> int:
+    from clycyo.commands.credentials import run_share
+
+    return run_share(args, _config(args))
+
+
+def export(args: argparse.Namespace) -> int:
+    from clycyo.commands.export import run
+
+    return run(args, data_dir(args))
+
+
+def backup(args: argparse.Namespace) -> int:
+    from clycyo.commands.backup import run
+
+    return run(args, data_dir(args))
+
+
+def compact(args: argparse.Namespace) -> int:
+    from clycyo.commands.compact import run
+
+    return run(args, data_dir(args))
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from clycyo.commands.migrate import run
+
+    return run(args, data_dir(args))
+
+
+def query(args: argparse.Namespace) -> int:
+    from clycyo.commands.query import run
+
+    if args.url is None:  # a query sent to --url needs no data folder here
+        data_folder.require(data_dir(args))
+    return run(args, data_dir(args))
+
+
+def demo(args: argparse.Namespace) -> int:
+    from clycyo.demo.send import run
+
+    return run(args, data_dir(args))
