@@ -421,8 +421,13 @@ def test_a_collectors_log_with_a_full_load_waiting_is_loaded_at_once(tmp_path: P
 
 def test_records_damaged_on_disk_are_counted_and_the_rest_loaded(tmp_path: Path) -> None:
     """Zeros over four records of a collector's log, as a bad sector leaves them."""
-    writer, collector, store = _collector_writer(tmp_path, min_interval_s=0.0)
-    collector.close()  # written while the writer was not looking
+    from clycyo.store.intake_reader import IntakeReader
+
+    # The log is written and damaged before the writer reads it: a writer already reading could
+    # load records 4 to 7 before the zeros reach them.
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    writer = Writer(store, IntakeLog(tmp_path / "intake"), Quarantine(tmp_path / "q.sqlite"))
+    writer.min_interval_s = 0.0
     log = IntakeLog(tmp_path / "intake" / "w1")
     starts = []
     for n in range(10):
@@ -433,6 +438,7 @@ def test_records_damaged_on_disk_are_counted_and_the_rest_loaded(tmp_path: Path)
     data = bytearray(segment.read_bytes())
     data[starts[3] : starts[7]] = bytes(starts[7] - starts[3])  # records 4 to 7
     segment.write_bytes(bytes(data))
+    writer.add_reader(IntakeReader(tmp_path / "intake" / "w1", "w1"))
     _until_stored(writer, 12, 10.0)
     writer.stop()
     stored = sorted(row[0] for row in store.execute("SELECT event_id FROM events"))
