@@ -86,7 +86,7 @@ def test_the_client_timeout_comes_from_the_environment_and_must_be_seconds(
     assert Settings.from_env(tmp_path).client_timeout_s == 30
     monkeypatch.setenv("CLYCYO_CLIENT_TIMEOUT", "2.5")
     assert Settings.from_env(tmp_path).client_timeout_s == 2.5
-    for bad in ("0", "-1", "nan", "inf", "86400"):
+    for bad in ("0", "1e-9", "0.4", "-1", "nan", "inf", "86400"):
         monkeypatch.setenv("CLYCYO_CLIENT_TIMEOUT", bad)
         with pytest.raises(ValueError, match="CLYCYO_CLIENT_TIMEOUT"):
             Settings.from_env(tmp_path)

@@ -56,14 +56,17 @@ class Settings:
                     f"{_NUMBER_ENV[name]}: {rate_per_s:g} is not a number of requests per second,"
                     " 0 (no limit) or more"
                 )
-        if not 0 < settings.client_timeout_s <= _MAX_CLIENT_TIMEOUT_S:
+        if not _MIN_CLIENT_TIMEOUT_S <= settings.client_timeout_s <= _MAX_CLIENT_TIMEOUT_S:
             raise ValueError(
                 f"CLYCYO_CLIENT_TIMEOUT: {settings.client_timeout_s:g} is not a number of seconds"
-                f" above 0 and up to {_MAX_CLIENT_TIMEOUT_S}"
+                f" from {_MIN_CLIENT_TIMEOUT_S} up to {_MAX_CLIENT_TIMEOUT_S}"
             )
         return settings
 
 
+# The deadline sweep runs every quarter of the timeout: a tiny one would keep the event loop busy
+# sweeping, and no client sends its headers over a real network in less.
+_MIN_CLIENT_TIMEOUT_S = 0.5
 _MAX_CLIENT_TIMEOUT_S = 3600
 _MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]i?B)", re.IGNORECASE)
 
