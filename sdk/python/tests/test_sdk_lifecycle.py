@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import warnings
@@ -51,15 +53,19 @@ def test_a_forked_child_sends_through_its_own_thread_and_duplicates_nothing(
     assert collector.duplicates == 0
 
 
-def run_script(script: str, *args: str, timeout_s: float = 20) -> float:
+def run_script(script: str, *args: str, timeout_s: float = 20, as_file: bool = False) -> float:
+    """Run `script` in a fresh interpreter; `as_file` for multiprocessing's spawn, which
+    re-imports the main module from its file."""
     started = time.monotonic()
     env = {**os.environ, "PYTHONPATH": SDK_SRC}
-    subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script), *args],
-        check=True,
-        env=env,
-        timeout=timeout_s,
-    )
+    with tempfile.TemporaryDirectory() as folder:
+        if as_file:
+            path = Path(folder) / "script.py"
+            path.write_text(textwrap.dedent(script), encoding="utf-8")
+            command = [sys.executable, str(path), *args]
+        else:
+            command = [sys.executable, "-c", textwrap.dedent(script), *args]
+        subprocess.run(command, check=True, env=env, timeout=timeout_s)
     return time.monotonic() - started
 
 
@@ -117,3 +123,51 @@ def test_exit_flush_can_be_turned_off(collector: Collector) -> None:
         collector.url,
     )
     assert collector.requests == 0
+
+
+def test_exit_flushes_a_client_the_application_no_longer_holds(collector: Collector) -> None:
+    # A job function that makes its own client: the client is gone when the function returns,
+    # but its queue is not.
+    run_script(
+        """
+        import sys, clycyo_sdk
+        def job():
+            client = clycyo_sdk.Client("sk", host=sys.argv[1], flush_interval_s=30.0)
+            client.track("job.done")
+        job()
+        """,
+        collector.url,
+    )
+    assert collector.names() == ["job.done"]
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_a_multiprocessing_child_flushes_its_events_when_it_ends(
+    collector: Collector, start_method: str
+) -> None:
+    # multiprocessing ends a child with os._exit(), which runs no atexit handler.
+    if start_method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {start_method} start method here")
+    run_script(
+        """
+        import multiprocessing, sys, clycyo_sdk
+
+        def work(url, n):
+            client = clycyo_sdk.Client("sk", host=url, flush_interval_s=30.0)
+            client.track("child.work", props={"n": n})
+
+        if __name__ == "__main__":
+            multiprocessing.set_start_method(sys.argv[2])
+            process = multiprocessing.Process(target=work, args=(sys.argv[1], 1))
+            process.start()
+            process.join()
+            with multiprocessing.Pool(2) as pool:
+                pool.starmap(work, [(sys.argv[1], n) for n in range(2, 6)])
+                pool.close()
+                pool.join()
+        """,
+        collector.url,
+        start_method,
+        as_file=True,
+    )
+    assert sorted(e["props"]["n"] for e in collector.events.values()) == [1, 2, 3, 4, 5]

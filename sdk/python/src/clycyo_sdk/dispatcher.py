@@ -74,6 +74,7 @@ class Dispatcher:
         events.put(event)
         if not self._started:
             self._started = True
+            lifecycle.keep(self)
             self._consumer.start()
         return True
 
