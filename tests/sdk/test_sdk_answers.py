@@ -59,3 +59,13 @@ def test_a_mixed_batch_in_the_background_adds_up(server: Site) -> None:
         assert len(server.events(name="report.viewed")) == 5
     finally:
         assert clycyo.shutdown(timeout=5.0)
+
+
+def test_a_secret_key_read_with_its_newline_is_accepted(server: Site) -> None:
+    # As `open("secret_key").read()` or a mounted secret gives it.
+    with Client(
+        server.secret_key + "\n", host=server.url, sync_mode=True, max_retries=0, timeout_s=5.0
+    ) as clycyo:
+        assert clycyo.track("signup", user_id="u_newline")
+        assert clycyo.stats()["sent"] == 1
+    assert [e["user_id"] for e in server.events(name="signup")] == ["u_newline"]

@@ -297,3 +297,47 @@ def test_many_threads_track_concurrently(
     assert len(transport.events) == 1600
     assert transport.duplicates == 0
     assert client.stats()["queued"] == 0
+
+
+@pytest.mark.parametrize("key", ["sk_with space", "sk_with\ttab", "sk_with\nline", "sk_é"])
+def test_a_key_no_header_can_carry_is_refused_without_quoting_it(key: str) -> None:
+    with pytest.raises(ValueError, match="secret_key") as raised:
+        Client(key)
+    assert key not in str(raised.value)
+    assert "sk_with" not in str(raised.value)
+
+
+def test_a_key_given_as_the_host_is_not_quoted_in_the_error() -> None:
+    # The arguments swapped: Client(host, key).
+    with pytest.raises(ValueError, match="host") as raised:
+        Client("http://127.0.0.1:8000", "sk_live_abcdef")
+    assert "sk_live_abcdef" not in str(raised.value)
+
+
+class KeyQuotingTransport:
+    """Fails the way http.client does for a header it refuses: quoting the header's value."""
+
+    def send(self, body: bytes, headers: Any) -> Response:
+        raise ValueError(f"Invalid header value {headers['Authorization'].encode()!r}")
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_secret_key_never_reaches_logs_or_on_error(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    errors: list[DeliveryError] = []
+    client = make_client(
+        secret_key="sk_live_abcdef",
+        transport=KeyQuotingTransport(),
+        max_retries=1,
+        backoff_base_s=0.0,
+        on_error=lambda error, events: errors.append(error),
+    )
+    with caplog.at_level(logging.DEBUG, logger="clycyo_sdk"):
+        client.track("signup")
+        assert not client.flush(5)
+    assert errors
+    assert all("sk_live_abcdef" not in error.reason for error in errors)
+    assert "sk_live_abcdef" not in caplog.text

@@ -167,3 +167,15 @@ def test_https_with_a_custom_ssl_context(tmp_path: Path) -> None:
         untrusting.shutdown(1)
     finally:
         collector.stop()
+
+
+def test_a_secret_key_read_with_its_newline_still_delivers(
+    collector: Collector, make_client: MakeClient
+) -> None:
+    # A key read from a file or a mounted secret often ends with a newline, which no HTTP
+    # header may carry: every request would fail before it left.
+    client = make_client(secret_key="sk_live_from_file\n", transport=None, host=collector.url)
+    client.track("signup")
+    assert client.flush(5)
+    assert collector.names() == ["signup"]
+    assert collector.headers[0]["Authorization"] == "Bearer sk_live_from_file"

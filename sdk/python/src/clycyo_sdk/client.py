@@ -66,6 +66,15 @@ class Client:
         """Options are checked here: a wrong one raises ValueError at start-up, not later."""
         if enabled and (not isinstance(secret_key, str) or not secret_key.strip()):
             raise ValueError("secret_key is required (the site's secret key)")
+        if isinstance(secret_key, str):
+            # A key read from a file or a mounted secret often ends with a newline, which no
+            # header may carry: every request would fail. Messages never quote the key.
+            secret_key = secret_key.strip()
+            if enabled and not all("!" <= char <= "~" for char in secret_key):
+                raise ValueError(
+                    "secret_key has a character no HTTP header can carry "
+                    "(a space, a control character or a non-ASCII letter)"
+                )
         if not 1 <= flush_at <= MAX_BATCH_EVENTS:
             raise ValueError(f"flush_at must be between 1 and {MAX_BATCH_EVENTS}")
         if not 1024 <= max_batch_bytes <= MAX_BODY_BYTES:

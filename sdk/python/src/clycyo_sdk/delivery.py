@@ -50,6 +50,7 @@ class Delivery:
         self._use_gzip = use_gzip
         self._wall_clock = wall_clock
         self._rand = rand
+        self._secret_key = secret_key
         self._headers = {
             "Authorization": f"Bearer {secret_key}",
             "Content-Type": "application/json",
@@ -121,7 +122,12 @@ class Delivery:
         try:
             response = self._transport.send(body, self._headers)
         except Exception as exc:
-            return None, f"network error ({type(exc).__name__}: {exc})"
+            reason = f"network error ({type(exc).__name__}: {exc})"
+            # A transport's error may quote the request's headers; the reason is logged and
+            # handed to on_error, so the key is cut out of it.
+            if self._secret_key:
+                reason = reason.replace(self._secret_key, "[secret key]")
+            return None, reason
         return response, _describe(response)
 
     def _record_answer(self, events: Sequence[Event], response: Response) -> None:

@@ -43,7 +43,8 @@ def collect_url(host: str) -> str:
     """`host` ("https://stats.example.com", optionally with a path prefix) → the collect URL."""
     parts = urllib.parse.urlsplit(host.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"host must be an http:// or https:// URL, not {host!r}")
+        # The value is not quoted: it may be a secret key passed in the host's place.
+        raise ValueError("host must be an http:// or https:// URL with a host name")
     return urllib.parse.urlunsplit(
         (parts.scheme, parts.netloc, parts.path.rstrip("/") + COLLECT_PATH, "", "")
     )
@@ -61,7 +62,7 @@ class HTTPTransport:
     ) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http:// or https:// URL: {url!r}")
+            raise ValueError("url must be an http:// or https:// URL with a host name")
         self.url = url
         self._https = parts.scheme == "https"
         self._host = parts.hostname
