@@ -112,3 +112,51 @@ def test_a_year_without_a_previous_year_shows_no_change(dashboard: Dashboard) ->
     assert "previous_totals" in data["queries"]
     page = client.get(f"/sites/{dashboard.site}?period=12mo").text
     assert "data-empty-site" not in page and "metric-change" not in page
+
+
+def test_the_previous_period_across_a_clock_change_is_as_many_days_before(
+    dashboard: Dashboard,
+) -> None:
+    # 2025-11-02 is 25 hours long in New York: the previous period of 1 to 3 November is
+    # 29 to 31 October, and the chart compares day with day, not with days an hour off.
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    dashboard.runtime.config.update_site(site.id, timezone="America/New_York")
+    dashboard.runtime.directory.clear()
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    noons = [dt.datetime(2025, 10, day, 16, tzinfo=dt.UTC) for day in (29, 31)]  # 12:00 EDT
+    batch = [
+        {
+            "type": "pageview",
+            "origin": "browser",
+            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+            "visitor_id": f"v{n}",
+            "session_id": f"s{n}",
+            "url": f"https://{dashboard.site}/",
+            "timestamp": int(noon.timestamp() * 1000),
+        }
+        for n, noon in enumerate(noons)
+    ]
+    answer = dashboard.client.post(
+        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == 2
+    client = dashboard.login()
+    data = client.get(
+        f"/sites/{dashboard.site}.json?period=custom&from=2025-11-01&to=2025-11-03"
+    ).json()
+    assert data["chart"]["previous"] == [
+        ["2025-10-29T00:00:00", 1],
+        ["2025-10-30T00:00:00", 0],
+        ["2025-10-31T00:00:00", 1],
+    ]
+    assert {c["metric"]: c["previous"] for c in data["cards"]}["visitors"] == 2
+    body = {**data["queries"]["series"], "site": dashboard.site}
+    api = dashboard.client.post(
+        "/api/v1/query", json=body, headers={"Authorization": f"Bearer {secret}"}
+    ).json()
+    assert api["meta"]["comparison_date_range"] == [
+        "2025-10-29T04:00:00Z",
+        "2025-11-01T04:00:00Z",
+    ]
+    assert [r["comparison"]["metrics"] for r in api["results"]] == [[1], [0], [1]]

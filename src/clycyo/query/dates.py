@@ -3,9 +3,10 @@
 Ranges are whole calendar days in the site's time zone (`sites.timezone`, default UTC): "today"
 is today so far, "Nd" the N days ending today, "month" this month so far, "Nmo" the N months
 ending this one, ["YYYY-MM-DD", "YYYY-MM-DD"] both days included; full ISO times are taken as
-they are. The end is exclusive. The previous period of a range is the equally long range just
-before it. Days and times lie between 1920 and 2299: ClickHouse's times hold 1900 to 2299, so a
-range and its previous period are always times both engines can hold. This module does no SQL.
+they are. The end is exclusive. The previous period of a range is the range just before it:
+as many of the site's days for whole days, else as long in time. Days and times lie between 1920
+and 2299: ClickHouse's times hold 1900 to 2299, so a range and its previous period are always
+times both engines can hold. This module does no SQL.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ class Period:
         return self.end - self.start
 
     def previous(self) -> Period:
+        """The period just before, as long: as many of the site's days when this one is whole
+        days (a day across a clock change lasts 23 or 25 hours, so the same hours before would
+        start an hour off and pair each day with the wrong one), else as long in time."""
+        tz = zone(self.timezone)
+        first, after = _local(self.start, tz), _local(self.end, tz)
+        if first.time() == dt.time() and after.time() == dt.time():
+            days = (after.date() - first.date()).days
+            start = _utc(dt.datetime.combine(first.date() - dt.timedelta(days=days), dt.time()), tz)
+            return Period(start, self.start, self.timezone)
         return Period(self.start - self.length, self.start, self.timezone)
 
     def as_json(self) -> list[str]:
@@ -54,6 +64,10 @@ def zone(name: str) -> ZoneInfo:
 
 def _utc(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     return local.replace(tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _local(utc: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    return utc.replace(tzinfo=dt.UTC).astimezone(tz).replace(tzinfo=None)
 
 
 def _within(day: dt.date, field: str, text: str) -> None:
