@@ -171,3 +171,29 @@ def test_a_multiprocessing_child_flushes_its_events_when_it_ends(
         as_file=True,
     )
     assert sorted(e["props"]["n"] for e in collector.events.values()) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="calls the C library's fork()")
+def test_a_child_forked_without_python_fork_hooks_gets_its_own_queue(collector: Collector) -> None:
+    # uWSGI forks its workers with the C library's fork(), which runs no os.register_at_fork
+    # hook (unless told to): the client must notice the new process by itself.
+    run_script(
+        """
+        import ctypes, os, sys, clycyo_sdk
+        client = clycyo_sdk.Client("sk", host=sys.argv[1], flush_interval_s=30.0)
+        client.track("parent-before")
+        assert client.flush(5)
+        client.track("parent-queued")
+        pid = ctypes.CDLL(None).fork()
+        if pid == 0:
+            client.track("child")
+            delivered = client.flush(5)
+            os._exit(0 if delivered and client.stats()["sent"] == 1 else 11)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        assert client.flush(5)
+        """,
+        collector.url,
+    )
+    assert sorted(collector.names()) == ["child", "parent-before", "parent-queued"]
+    assert collector.duplicates == 0

@@ -8,6 +8,7 @@ delivery inline in sync mode. It never raises into the caller and never builds a
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -47,6 +48,7 @@ class Dispatcher:
         lifecycle.register(self)
 
     def _build(self) -> None:
+        self._pid = os.getpid()
         self._lock = threading.Lock()  # inline delivery and shutdown, one at a time
         self.stats = Stats(self._on_error)
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -55,6 +57,8 @@ class Dispatcher:
         self._started = False
 
     def enqueue(self, event: Event) -> bool:
+        if self._pid != os.getpid():
+            self._reset_after_fork()
         if self._sync_mode:
             return self._send_now(event)
         if self._closed or not self._enabled:
@@ -97,6 +101,8 @@ class Dispatcher:
         return self.stats.lost + self.stats.get("rejected")
 
     def flush(self, timeout_s: float | None) -> bool:
+        if self._pid != os.getpid():
+            self._reset_after_fork()
         try:
             if not self._consumer.running:
                 with self._lock:
@@ -111,6 +117,8 @@ class Dispatcher:
             return False
 
     def shutdown(self, timeout_s: float | None) -> bool:
+        if self._pid != os.getpid():
+            self._reset_after_fork()
         with self._lock:
             if self._closed:
                 return True
@@ -152,7 +160,9 @@ class Dispatcher:
 
     def _reset_after_fork(self) -> None:
         # The parent's queued events stay the parent's: the child starts empty, so none is
-        # sent twice, and its thread starts with its first event.
+        # sent twice, and its thread starts with its first event. Called by the fork hook, and
+        # by the first call in a child whose fork ran no Python hook (uWSGI forks its workers
+        # so by default): the pid tells.
         self._build()
 
     def _flush_at_exit(self) -> None:
