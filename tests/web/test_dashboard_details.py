@@ -1,5 +1,6 @@
-"""Small things a reader notices: cached assets, plural words, realtime's column headers, the
-site switcher keeping the period and filters, deleting a funnel asking first."""
+"""Small things a reader notices: cached assets, plural words, realtime's column headers, people's
+times in the site's time zone, the site switcher keeping the period and filters, deleting a
+funnel asking first."""
 
 from __future__ import annotations
 
@@ -59,6 +60,41 @@ def test_one_visitor_and_one_visit_are_singular(dashboard: Dashboard) -> None:
     assert '<th scope="col">Page</th>' in realtime and '<th scope="col">Source</th>' in realtime
     person = client.get(f"/sites/{dashboard.site}/people/lone-visitor").text
     assert "1 visit." in person
+
+
+def test_people_times_are_the_sites_local_times(dashboard: Dashboard) -> None:
+    # Pago Pago is UTC-11: an event at 05:00 UTC on 1 June happened there at 18:00 on 31 May,
+    # the day the overview counts it in.
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    dashboard.runtime.config.update_site(site.id, timezone="Pacific/Pago_Pago")
+    dashboard.runtime.directory.clear()
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    visit = {
+        "type": "pageview",
+        "origin": "browser",
+        "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+        "visitor_id": "night-owl",
+        "session_id": "s1",
+        "url": f"https://{dashboard.site}/pricing",
+        "timestamp": "2025-06-01T05:00:00Z",
+    }
+    answer = dashboard.client.post(
+        "/api/collect", json=visit, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == 1
+    client = dashboard.login()
+    person = client.get(f"/sites/{dashboard.site}/people/night-owl").text
+    found = client.get(f"/sites/{dashboard.site}/people?q=night").text
+    for page in (person, found):
+        assert "2025-05-31 18:00:00" in page and "2025-06-01" not in page
+    day = client.get(
+        f"/sites/{dashboard.site}.json?period=custom&from=2025-05-31&to=2025-05-31"
+    ).json()
+    assert {c["metric"]: c["value"] for c in day["cards"]}["visitors"] == 1
+    # The JSON keeps the API's UTC times.
+    timeline = client.get(f"/sites/{dashboard.site}/people/night-owl.json").json()
+    assert timeline["events"][0]["timestamp"] == "2025-06-01T05:00:00Z"
 
 
 def test_the_site_switcher_keeps_the_period_and_filters(dashboard: Dashboard) -> None:

@@ -15,6 +15,7 @@ import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -87,14 +88,21 @@ def format_change(change: object, unit: str = "count") -> str:
     return f"{value:+.1f} pts" if unit == "percent" else f"{value:+.0f}%"
 
 
-def format_time(value: object) -> str:
+def format_time(value: object, timezone: str = "UTC") -> str:
+    """A moment (an ISO time, UTC when it names no zone) as the local time of `timezone`: the
+    site's, in which the dashboard's days and hours are counted."""
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return str(value)
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            zone = ZoneInfo(timezone)
+        except (ValueError, KeyError):
+            zone = ZoneInfo("UTC")
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
