@@ -145,10 +145,10 @@ class Client:
                     "user_id": user_id,
                     # A copy: the caller may reuse or change its dict after the call.
                     "props": dict(props) if props else None,
-                    "revenue": revenue,
+                    "revenue": None if revenue is None else _own_copy(revenue),
                     "order_id": order_id,
                     "timestamp": time.time() if timestamp is None else timestamp,
-                    "context": context,
+                    "context": None if context is None else _own_copy(context),
                 }
             )
         except Exception:
@@ -174,7 +174,7 @@ class Client:
                     "traits": dict(traits) if traits else None,
                     "event_id": event_id,
                     "timestamp": time.time() if timestamp is None else timestamp,
-                    "context": context,
+                    "context": None if context is None else _own_copy(context),
                 }
             )
         except Exception:
@@ -206,7 +206,7 @@ class Client:
                     "user_id": user_id,
                     "props": dict(props) if props else None,
                     "timestamp": time.time() if timestamp is None else timestamp,
-                    "context": context,
+                    "context": None if context is None else _own_copy(context),
                 }
             )
         except Exception:
@@ -342,6 +342,16 @@ class Client:
         counts = self._dispatcher.stats.snapshot()
         counts["queued"] = self._dispatcher.queue.qsize()
         return counts
+
+
+def _own_copy(value: Any) -> Any:
+    """A dict or list the caller may change after the call, copied: the event is encoded later,
+    in the consumer thread. One level is enough: revenue and context hold plain values."""
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
 
 
 __all__ = ["DEFAULT_HOST", "Client"]
