@@ -141,11 +141,15 @@ class CollectorLogs:
             raise TimeoutError(f"collector logs {names}: no new segment within {timeout_s:g} s")
 
     def _drain(self, name: str, reader: IntakeReader, index: int, max_batch_events: int) -> None:
+        """Load the log up to where it ends now. Only that far: a collector under steady load
+        appends while this loads, and chasing the end would hold the writer (and the backup,
+        erasure or retention waiting for it) for as long as the load lasts."""
+        until = reader.end()
         while True:
             polled, position = reader.poll(self.loaded[name], max_batch_events)
             if polled:
                 self._load(polled, name, index)
                 self.loaded[name] = polled[-1][0]
             reader.advance(position)
-            if not polled:
+            if not polled or reader.reached(until):
                 return
