@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -232,6 +233,21 @@ def test_shutdown_gives_up_pending_retries_at_its_deadline(
     assert client.failed == 1
 
 
+def test_batches_given_up_at_the_shutdown_deadline_are_logged_once(
+    make_client: MakeClient, transport: InMemoryTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(flush_at=1, backoff_base_s=60.0, max_backoff_s=60.0)
+    transport.fail_next(100, status=503)
+    for _ in range(5):
+        client.track("x")
+    assert not client.flush(0.2)
+    with caplog.at_level(logging.DEBUG, logger="clycyo_sdk"):
+        assert client.shutdown(2.0) is False
+    given_up = [r for r in caplog.records if "shutdown deadline" in r.getMessage()]
+    assert [r.levelname for r in given_up] == ["WARNING"] + ["DEBUG"] * 4
+    assert client.failed == 5
+
+
 def test_flush_and_shutdown_take_timeout_in_seconds_by_keyword(
     make_client: MakeClient, transport: InMemoryTransport
 ) -> None:
@@ -366,3 +382,23 @@ def test_the_secret_key_never_reaches_logs_or_on_error(
     assert errors
     assert all("sk_live_abcdef" not in error.reason for error in errors)
     assert "sk_live_abcdef" not in caplog.text
+
+
+def test_an_event_queued_as_shutdown_begins_is_still_delivered(make_client: MakeClient) -> None:
+    blocking = BlockingTransport()
+    client = make_client(transport=blocking, flush_at=1)
+    client.track("first")
+    assert blocking.entered.wait(5)
+    stopping = threading.Thread(target=client.shutdown, kwargs={"timeout": 5.0})
+    stopping.start()
+    queued = client._dispatcher.queue
+    deadline = time.monotonic() + 5
+    while queued.qsize() < 2:  # shutdown's flush marker and stop sentinel
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    # What a track() in another thread puts there when it found the client still open an
+    # instant before shutdown() closed it: an event behind the stop sentinel.
+    queued.put({"type": "event", "name": "late", "timestamp": time.time()})
+    blocking.release.set()
+    stopping.join(10)
+    assert [e["name"] for e in blocking.events] == ["first", "late"]

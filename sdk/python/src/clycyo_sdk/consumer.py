@@ -97,9 +97,15 @@ class Consumer:
         while True:
             try:
                 if self.run_once().stop:
-                    return
+                    break
             except Exception:  # a bug here must cost one batch, not every later event
                 logger.exception("clycyo: the consumer failed on a batch")
+        # A track() that found the client open an instant before shutdown() closed it queued its
+        # event behind the stop: it is delivered too, not left behind.
+        try:
+            self.drain()
+        except Exception:
+            logger.exception("clycyo: the consumer failed on a batch")
 
     def _drop_invalid(self, batch: Batch) -> None:
         self._stats.add("invalid", len(batch.invalid))

@@ -104,7 +104,10 @@ class Delivery:
             )
             logger.debug("clycyo: %s; retry %d in %.2f s", error, retry_number + 1, delay_s)
             if not self._pause(delay_s):
-                logger.warning(
+                # Once per client: past the deadline every batch still queued ends here.
+                self._stats.log_once(
+                    "deadline",
+                    logging.WARNING,
                     "clycyo: %d event(s) not delivered before the shutdown deadline: %s",
                     len(events),
                     error,
