@@ -18,14 +18,15 @@ PAYLOADS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "java
 
 @pytest.fixture
 def hostile_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    def run_query(runtime: Any, site: Any, body: dict[str, Any]) -> list[stats.Row]:
+    def run_answer(runtime: Any, site: Any, body: dict[str, Any]) -> stats.Answer:
         width = len(body["metrics"])
         if not body.get("dimensions"):
-            return [stats.Row([], [1] * width)]
+            return stats.Answer([stats.Row([], [1] * width)], {})
         extra = ["/x"] * (len(body["dimensions"]) - 1)
-        return [stats.Row([p, *extra], [3] * width) for p in PAYLOADS]
+        return stats.Answer([stats.Row([p, *extra], [3] * width) for p in PAYLOADS], {})
 
-    monkeypatch.setattr(stats, "run_query", run_query)
+    # `run_query` is `run_answer`'s rows: every view's queries come through here.
+    monkeypatch.setattr(stats, "run_answer", run_answer)
 
 
 @pytest.mark.usefixtures("hostile_rows")

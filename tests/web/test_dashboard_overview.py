@@ -1,6 +1,7 @@
-"""The overview's totals: a day under way is compared with the same hours of the day before, a
-ratio of no visits is no value (shown as a dash, with no change), and a site without any event
-shows how to install the tracker."""
+"""The overview's totals: a day under way is compared with the same hours of the day before, and
+a range of days with as many days before across a clock change; a ratio of no visits is no value
+(shown as a dash, with no change); money in other currencies is shown beside the revenue it is not
+in; and a site without any event shows how to install the tracker."""
 
 from __future__ import annotations
 
@@ -160,3 +161,59 @@ def test_the_previous_period_across_a_clock_change_is_as_many_days_before(
         "2025-11-01T04:00:00Z",
     ]
     assert [r["comparison"]["metrics"] for r in api["results"]] == [[1], [0], [1]]
+
+
+def test_money_in_other_currencies_is_shown_beside_the_revenue_it_is_not_in(
+    dashboard: Dashboard,
+) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    now_ms = int(time.time() * 1000)
+    payments = [
+        ("o1", "49.00", "USD"),
+        ("o2", "500.00", "EUR"),
+        ("o3", "20.00", "GBP"),
+    ]
+    batch = [
+        {
+            "type": "pageview",
+            "origin": "browser",
+            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+            "visitor_id": "buyer",
+            "session_id": "s1",
+            "url": f"https://{dashboard.site}/pricing",
+            "timestamp": now_ms - 120_000,
+        },
+        *(
+            {
+                "name": "payment",
+                "visitor_id": "buyer",
+                "order_id": order,
+                "revenue": {"amount": amount, "currency": currency},
+                "timestamp": now_ms - 60_000,
+            }
+            for order, amount, currency in payments
+        ),
+    ]
+    answer = dashboard.client.post(
+        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == 4
+    client = dashboard.login()
+    data = client.get(f"/sites/{dashboard.site}.json?period=7d").json()
+    revenue = {c["metric"]: c for c in data["cards"]}["revenue"]
+    assert revenue["value"] == 49.0
+    assert revenue["other_currencies"] == {"EUR": 500.0, "GBP": 20.0}
+    page = client.get(f"/sites/{dashboard.site}?period=7d").text
+    card = page.split('data-metric="revenue"', 1)[1].split("</a>", 1)[0]
+    assert "500.00 EUR" in card and "20.00 GBP" in card
+    panel = client.get(f"/sites/{dashboard.site}/panels/revenue.json?period=7d").json()
+    assert panel["other_currencies"] == {"EUR": 500.0, "GBP": 20.0}
+    shown = client.get(f"/sites/{dashboard.site}/panels/revenue?period=7d").text
+    assert "500.00 EUR" in shown and "20.00 GBP" in shown
+    # Panels without money say nothing about currencies.
+    assert (
+        "other_currencies"
+        not in client.get(f"/sites/{dashboard.site}/panels/sources.json?period=7d").json()
+    )

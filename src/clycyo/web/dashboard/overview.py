@@ -112,10 +112,11 @@ def overview(ctx: ViewContext) -> Page:
     # All at once: each waits on the engine, and the first render waits for the slowest.
     with ThreadPoolExecutor(len(bodies)) as pool:
         jobs = {
-            name: pool.submit(stats.run_query, ctx.runtime, site, body)
+            name: pool.submit(stats.run_answer, ctx.runtime, site, body)
             for name, body in bodies.items()
         }
-        found = {name: job.result() for name, job in jobs.items()}
+        answers = {name: job.result() for name, job in jobs.items()}
+    found = {name: answer.rows for name, answer in answers.items()}
     series = found["series"]
     now = card_values(found["totals"])
     before = card_values(found["previous_totals"]) if state.compare else None
@@ -130,6 +131,8 @@ def overview(ctx: ViewContext) -> Page:
         }
         for i, metric in enumerate(CARDS)
     ]
+    # Revenue counts the site's currency only; money in others is shown beside it, never added.
+    cards[CARDS.index("revenue")]["other_currencies"] = answers["totals"].other_currencies
     empty = not any(now[i] for i, m in enumerate(CARDS) if m not in PER_VISIT) and not any(
         row.metrics[0] for row in stats.run_query(ctx.runtime, site, EVER_BODY)
     )

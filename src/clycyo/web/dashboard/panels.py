@@ -216,7 +216,13 @@ def panel(ctx: ViewContext) -> Page:
     tabs = spec.tabs + (_property_tabs(ctx) if spec.key == "goals" else ())
     tab = next((t for t in tabs if t.key == ctx.query.get("tab")), tabs[0])
     body = tab_body(tab, ctx.state, limit)
-    rows = stats.run_query(ctx.runtime, ctx.viewer.site, body)
+    answer = stats.run_answer(ctx.runtime, ctx.viewer.site, body)
+    # A tab with revenue says which money it leaves out (other currencies are never added).
+    money = (
+        {"currency": ctx.viewer.site.currency, "other_currencies": answer.other_currencies}
+        if "revenue" in tab.metrics
+        else {}
+    )
     return Page(
         "panel.html",
         {
@@ -227,8 +233,9 @@ def panel(ctx: ViewContext) -> Page:
             "columns": [dimension_label(d) for d in tab.dimensions]
             + [metric_label(m) for m in tab.metrics],
             "metrics": list(tab.metrics),
-            "rows": table_rows(tab, rows, ctx.state),
+            "rows": table_rows(tab, answer.rows, ctx.state),
             "limit": limit,
             "query": body,
+            **money,
         },
     )

@@ -43,13 +43,28 @@ def _asking(work: Callable[[], T]) -> T:
         raise QueryFailed(str(exc)) from exc
 
 
-def run_query(runtime: Runtime, site: Site, body: dict[str, Any]) -> list[Row]:
-    """Run one query body for `site` (its `site` field is set here) and return its rows."""
+@dataclass(frozen=True)
+class Answer:
+    rows: list[Row]
+    # Money in currencies other than the site's, which `revenue` leaves out: currency → net amount.
+    other_currencies: dict[str, float]
+
+
+def run_answer(runtime: Runtime, site: Site, body: dict[str, Any]) -> Answer:
+    """Run one query body for `site` (its `site` field is set here): its rows, and the money it
+    left out for being in another currency (when it asks for revenue)."""
     result = _asking(lambda: api.run(runtime, {**body, "site": site.domain}))
-    return [
+    rows = [
         Row(list(r["dimensions"]), list(r["metrics"]), r.get("comparison"))
         for r in result["results"]
     ]
+    others = result["meta"].get("other_currencies") or {}
+    return Answer(rows, {code: found["revenue"] for code, found in sorted(others.items())})
+
+
+def run_query(runtime: Runtime, site: Site, body: dict[str, Any]) -> list[Row]:
+    """Run one query body for `site` (its `site` field is set here) and return its rows."""
+    return run_answer(runtime, site, body).rows
 
 
 def funnel_body(steps: Sequence[Step], state: ViewState, window: str) -> dict[str, Any]:
