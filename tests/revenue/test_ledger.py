@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
+from clycyo.query import api
 from tests.small_world import SmallWorld
 
 MONEY = ("revenue", "orders", "refunds", "conversions")
@@ -97,3 +99,27 @@ def test_revenue_is_attributed_to_first_and_last_touch_after_clock_skew(world: S
     assert first == {"Reddit": [99.0]}
     assert world.breakdown("last_touch:source", "revenue") == {"Google": [99.0]}
     assert world.breakdown("last_touch:channel", "conversions") == {"Organic Search": [1]}
+
+
+def test_a_persons_net_revenue_is_the_ledgers_per_currency(world: SmallWorld) -> None:
+    world.send(
+        world.pageview("v1", 59, "/checkout"),
+        world.identify("v1", "u1", 59.5),
+        world.browser(
+            "v1", 60, "purchase", revenue={"amount": "50.00", "currency": "USD"}, order_id="o1"
+        ),
+        world.payment(61, "50.00", "o1", user_id="u1"),  # the same order from the server
+        world.payment(62, "-10.00", "o1", name="refund", user_id="u1"),
+        world.payment(63, "30.00", "o2", currency="EUR", user_id="u1"),
+        world.payment(64, "99.00", "o3", user_id="someone-else"),
+    )
+    assert world.totals("revenue", "orders") == [139.0, 3]
+    assert api.person_revenue(world.runtime, world.site, "u1") == {
+        "EUR": Decimal("30"),
+        "USD": Decimal("40"),
+    }
+    assert api.person_revenue(world.runtime, world.site, "v1") == {
+        "EUR": Decimal("30"),
+        "USD": Decimal("40"),
+    }
+    assert api.person_revenue(world.runtime, world.site, "nobody") is None

@@ -97,6 +97,75 @@ def test_people_times_are_the_sites_local_times(dashboard: Dashboard) -> None:
     assert timeline["events"][0]["timestamp"] == "2025-06-01T05:00:00Z"
 
 
+def test_a_persons_net_revenue_counts_each_payment_once_per_currency(
+    dashboard: Dashboard,
+) -> None:
+    # One order reported by the browser and by the server is one payment (the query API counts
+    # it once); a refund reduces it; euros are never added to dollars.
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    now_ms = int(time.time() * 1000)
+    browser = {"origin": "browser", "context": {"ip": "85.214.1.2", "user_agent": CHROME}}
+    batch = [
+        {
+            **browser,
+            "type": "identify",
+            "visitor_id": "device-1",
+            "user_id": "buyer-1",
+            "url": f"https://{dashboard.site}/checkout",
+            "timestamp": now_ms - 300_000,
+        },
+        {
+            **browser,
+            "name": "purchase",
+            "visitor_id": "device-1",
+            "url": f"https://{dashboard.site}/checkout",
+            "order_id": "o1",
+            "revenue": {"amount": "100.00", "currency": "USD"},
+            "timestamp": now_ms - 240_000,
+        },
+        {
+            "name": "payment",
+            "user_id": "buyer-1",
+            "order_id": "o1",
+            "revenue": {"amount": "100.00", "currency": "USD"},
+            "timestamp": now_ms - 230_000,
+        },
+        {
+            "name": "refund",
+            "user_id": "buyer-1",
+            "order_id": "o1",
+            "revenue": {"amount": "-20.00", "currency": "USD"},
+            "timestamp": now_ms - 120_000,
+        },
+        {
+            "name": "payment",
+            "user_id": "buyer-1",
+            "order_id": "o2",
+            "revenue": {"amount": "500.00", "currency": "EUR"},
+            "timestamp": now_ms - 60_000,
+        },
+    ]
+    answer = dashboard.client.post(
+        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == 5
+    query = dashboard.client.post(
+        "/api/v1/query",
+        json={"site": dashboard.site, "metrics": ["revenue"], "date_range": "7d"},
+        headers={"Authorization": f"Bearer {secret}"},
+    ).json()
+    assert query["results"][0]["metrics"] == [80.0]
+    client = dashboard.login()
+    summary = client.get(f"/sites/{dashboard.site}/people/buyer-1.json").json()["summary"]
+    assert float(summary["revenue"]) == 80.0
+    assert {k: float(v) for k, v in summary["other_currencies"].items()} == {"EUR": 500.0}
+    page = client.get(f"/sites/{dashboard.site}/people/buyer-1").text
+    revenue = page.split("data-revenue>", 1)[1].split("</dd>", 1)[0]
+    assert "80.00 USD" in revenue and "500.00 EUR" in revenue
+
+
 def test_the_site_switcher_keeps_the_period_and_filters(dashboard: Dashboard) -> None:
     dashboard.runtime.config.add_user("both@example.com", hash_password(PASSWORD), None)
     client = TestClient(dashboard.client.app, follow_redirects=False)

@@ -11,6 +11,7 @@ here: the reports build their statements, the web layer answers requests.
 from __future__ import annotations
 
 from concurrent.futures import Future
+from decimal import Decimal
 from typing import Any
 
 from clycyo.config.store import Site
@@ -19,6 +20,7 @@ from clycyo.identity.erase import Erasure, erase
 from clycyo.identity.timeline import timeline as person_timeline
 from clycyo.query import funnels, journeys, realtime, retention, runner, spec
 from clycyo.query.errors import QueryError
+from clycyo.revenue.person import net_by_currency
 
 WAIT_LOADED_S = 5.0
 
@@ -74,6 +76,12 @@ def now_on_site(runtime: Any, site: Site) -> dict[str, Any]:
 def timeline(runtime: Any, site: Site, person_id: str, limit: int = 1000) -> dict[str, Any] | None:
     _ready(runtime)
     return person_timeline(runtime.store, site.id, person_id, limit)
+
+
+def person_revenue(runtime: Any, site: Site, person_id: str) -> dict[str, Decimal] | None:
+    """A person's net revenue per currency (the ledger's, as `revenue` counts it), or None."""
+    _ready(runtime)
+    return net_by_currency(runtime.store, site.id, person_id)
 
 
 def find_people(runtime: Any, site: Site, text: str, limit: int = 20) -> list[dict[str, object]]:

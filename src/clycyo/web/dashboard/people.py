@@ -7,7 +7,7 @@ glance: first and last touch, net revenue and the devices. Persons are not shown
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -37,15 +37,6 @@ def search(ctx: ViewContext) -> Page:
     )
 
 
-def _amount(event: dict[str, Any]) -> Decimal:
-    revenue = event.get("revenue")
-    raw = revenue.get("amount") if isinstance(revenue, dict) else event.get("revenue_amount")
-    try:
-        return Decimal(str(raw)) if raw is not None else Decimal(0)
-    except InvalidOperation:
-        return Decimal(0)
-
-
 def _touch(event: dict[str, Any]) -> dict[str, Any]:
     return {
         "time": event.get("timestamp"),
@@ -66,9 +57,12 @@ def visit_starts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return starts
 
 
-def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(
+    events: list[dict[str, Any]], money: dict[str, Decimal], currency: str
+) -> dict[str, Any]:
     """First touch (the first visit's acquisition), last touch (the last non-direct visit, else
-    the first), net revenue and origins."""
+    the first), origins, and net revenue from `money` (net per currency): in the site's
+    `currency`, the rest apart, never added."""
     starts = visit_starts(events)
     touches = [e for e in starts if e.get("channel") != "Direct"] or starts[:1]
     return {
@@ -80,7 +74,8 @@ def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
         "last_seen": events[-1].get("timestamp") if events else None,
         "first_touch": _touch(starts[0]) if starts else None,
         "last_touch": _touch(touches[-1]) if touches else None,
-        "revenue": sum((_amount(e) for e in events), Decimal(0)),
+        "revenue": money.get(currency, Decimal(0)),
+        "other_currencies": {code: net for code, net in money.items() if code != currency},
     }
 
 
@@ -90,6 +85,9 @@ def person_view(ctx: ViewContext) -> Page:
     if found is None or not found.get("events"):
         raise NotAllowed(404, "no events for this person on this site")
     events: list[dict[str, Any]] = found["events"]
+    # From the ledger, not the timeline: each payment once (a browser and a server copy of one
+    # order are one payment), and also payments older than the timeline's latest events.
+    money = stats.person_revenue(ctx.runtime, ctx.viewer.site, person_id)
     every = ctx.query.get("detail") == "all"
     starts = {id(e) for e in visit_starts(events)}
     shown = [
@@ -102,7 +100,7 @@ def person_view(ctx: ViewContext) -> Page:
         {
             "id": person_id,
             "person": found.get("person", {}),
-            "summary": summarize(events),
+            "summary": summarize(events, money, ctx.viewer.site.currency),
             "events": shown,
             "hidden": len(events) - len(shown),
             "meta": found.get("meta", {}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from clycyo.config.funnels import Step
@@ -108,6 +109,11 @@ def find_people(runtime: Runtime, site: Site, text: str, limit: int) -> list[dic
 def timeline(runtime: Runtime, site: Site, person_id: str) -> dict[str, Any] | None:
     """A person's timeline as `GET /api/v1/persons/{id}/timeline` answers it, or None."""
     return _asking(lambda: api.timeline(runtime, site, person_id))
+
+
+def person_revenue(runtime: Runtime, site: Site, person_id: str) -> dict[str, Decimal]:
+    """A person's net revenue per currency, each payment once (as the `revenue` metric)."""
+    return _asking(lambda: api.person_revenue(runtime, site, person_id)) or {}
 
 
 def realtime(runtime: Runtime, site: Site) -> dict[str, Any]:
