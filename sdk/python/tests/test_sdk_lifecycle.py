@@ -197,3 +197,31 @@ def test_a_child_forked_without_python_fork_hooks_gets_its_own_queue(collector: 
     )
     assert sorted(collector.names()) == ["child", "parent-before", "parent-queued"]
     assert collector.duplicates == 0
+
+
+def test_the_exit_flushes_of_several_clients_wait_together(collector: Collector) -> None:
+    # Three clients with events stuck behind an unreachable collector: the exit takes about one
+    # deadline, not one per client.
+    collector.fail_first = 10_000
+    collector.retry_after = None
+    elapsed_s = run_script(
+        """
+        import sys, clycyo_sdk
+        clients = [
+            clycyo_sdk.Client(
+                "sk",
+                host=sys.argv[1],
+                exit_flush_timeout_s=1.5,
+                backoff_base_s=0.05,
+                max_backoff_s=0.1,  # each client retries until its deadline is near
+                max_retries=1000,
+            )
+            for _ in range(3)
+        ]
+        for client in clients:
+            client.track("doomed")
+        """,
+        collector.url,
+    )
+    assert collector.requests >= 3
+    assert elapsed_s < 3.0  # one 1.5 s deadline plus start-up; one after another is 4.5 s

@@ -117,28 +117,42 @@ class Dispatcher:
             return False
 
     def shutdown(self, timeout_s: float | None) -> bool:
+        return self._begin_shutdown(timeout_s)()
+
+    def _begin_shutdown(self, timeout_s: float | None) -> Callable[[], bool]:
+        """Close the client and queue its last flush; the call returned waits for the flush.
+        Split so that the exit waits for every client's flush at once, not one after another."""
         if self._pid != os.getpid():
             self._reset_after_fork()
         with self._lock:
             if self._closed:
-                return True
+                return lambda: True
             self._closed = True
         lifecycle.forget(self)
-        try:
-            if not self._consumer.running:
-                return self.flush(timeout_s)
-            started_at = time.monotonic()
-            if timeout_s is not None:
-                # Backoff waits that would end after the deadline are given up at once.
-                self._pause.set_deadline(started_at + timeout_s)
-            marker = FlushMarker(self.stats.lost)
-            self.queue.put(marker)
-            self.queue.put(STOP)
-            delivered = marker.wait(timeout_s)
+        started_at = time.monotonic()
+        if not self._consumer.running:
+            return lambda: self._finish_shutdown(None, started_at, timeout_s)
+        if timeout_s is not None:
+            # Backoff waits that would end after the deadline are given up at once.
+            self._pause.set_deadline(started_at + timeout_s)
+        marker = FlushMarker(self.stats.lost)
+        self.queue.put(marker)
+        self.queue.put(STOP)
+        return lambda: self._finish_shutdown(marker, started_at, timeout_s)
+
+    def _finish_shutdown(
+        self, marker: FlushMarker | None, started_at: float, timeout_s: float | None
+    ) -> bool:
+        def remaining_s() -> float | None:
             if timeout_s is None:
-                self._consumer.join(None)
-            else:
-                self._consumer.join(max(timeout_s - (time.monotonic() - started_at), 0.0))
+                return None
+            return max(timeout_s - (time.monotonic() - started_at), 0.0)
+
+        try:
+            if marker is None:
+                return self.flush(remaining_s())
+            delivered = marker.wait(remaining_s())
+            self._consumer.join(remaining_s())
             if not delivered:
                 logger.warning(
                     "clycyo: shut down with events undelivered (about %d still queued)",
@@ -165,6 +179,7 @@ class Dispatcher:
         # so by default): the pid tells.
         self._build()
 
-    def _flush_at_exit(self) -> None:
-        if self._exit_flush_timeout_s:
-            self.shutdown(self._exit_flush_timeout_s)
+    def _begin_exit_flush(self) -> Callable[[], object]:
+        if not self._exit_flush_timeout_s:
+            return lambda: None
+        return self._begin_shutdown(self._exit_flush_timeout_s)

@@ -15,7 +15,7 @@ import atexit
 import os
 import sys
 import weakref
-from typing import Protocol
+from typing import Callable, Protocol
 
 from clycyo_sdk.stats import logger
 
@@ -23,7 +23,9 @@ from clycyo_sdk.stats import logger
 class Managed(Protocol):
     def _reset_after_fork(self) -> None: ...
 
-    def _flush_at_exit(self) -> None: ...
+    def _begin_exit_flush(self) -> Callable[[], object]:
+        """Start the exit flush; the call returned waits for it."""
+        ...
 
 
 _clients: weakref.WeakSet[Managed] = weakref.WeakSet()
@@ -70,9 +72,17 @@ def _after_fork_in_child() -> None:
 
 
 def _at_exit() -> None:
+    # Every client's flush starts before any is waited for: the exit lasts as long as the
+    # longest deadline, not their sum.
+    waits: list[Callable[[], object]] = []
     for client in list(_clients):
         try:
-            client._flush_at_exit()
+            waits.append(client._begin_exit_flush())
+        except Exception:
+            logger.exception("clycyo: could not flush a client at exit")
+    for wait in waits:
+        try:
+            wait()
         except Exception:
             logger.exception("clycyo: could not flush a client at exit")
 
