@@ -1,6 +1,6 @@
-"""Small things a reader notices: cached assets, plural words, realtime's column headers, people's
-times in the site's time zone, the site switcher keeping the period and filters, deleting a
-funnel asking first."""
+"""Things a reader notices: cached assets, plural words, realtime's column headers and who it
+counts, people's times in the site's time zone and a person's net revenue, the site switcher
+keeping the period and filters, deleting a funnel asking first."""
 
 from __future__ import annotations
 
@@ -164,6 +164,42 @@ def test_a_persons_net_revenue_counts_each_payment_once_per_currency(
     page = client.get(f"/sites/{dashboard.site}/people/buyer-1").text
     revenue = page.split("data-revenue>", 1)[1].split("</dd>", 1)[0]
     assert "80.00 USD" in revenue and "500.00 EUR" in revenue
+
+
+def test_realtime_counts_the_persons_on_the_site_not_a_renewal_from_the_server(
+    dashboard: Dashboard,
+) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    now_ms = int(time.time() * 1000)
+    batch = [
+        {
+            "type": "pageview",
+            "origin": "browser",
+            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+            "visitor_id": "reader",
+            "session_id": "s1",
+            "url": f"https://{dashboard.site}/pricing",
+            "referrer": "https://news.ycombinator.com/",
+            "timestamp": now_ms - 30_000,
+        },
+        {  # a subscription renewing: the customer is nowhere near the site
+            "name": "payment",
+            "user_id": "subscriber",
+            "order_id": "in_2",
+            "revenue": {"amount": "19.00", "currency": "USD"},
+            "timestamp": now_ms - 20_000,
+        },
+    ]
+    answer = dashboard.client.post(
+        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == 2
+    client = dashboard.login()
+    now = client.get(f"/sites/{dashboard.site}/realtime.json").json()
+    assert now["visitors"] == 1 and now["pageviews"] == 1
+    assert [(s["source"], s["visitors"]) for s in now["sources"]] == [("Hacker News", 1)]
 
 
 def test_the_site_switcher_keeps_the_period_and_filters(dashboard: Dashboard) -> None:

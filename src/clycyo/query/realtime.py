@@ -1,7 +1,9 @@
-"""Realtime: who is on the site now — persons with an event in the last five minutes.
+"""Realtime: who is on the site now — persons with an event of a visit in the last five minutes.
 
 Counts persons (all devices of a user are one), pageviews, and for the dashboard the pages those
-visitors are on (their latest pageview) and the sources of their visits. Exact counts.
+visitors are on (their latest pageview) and the sources of their visits. Events outside any visit
+(a renewal the payment provider reports, a backend's event for a person not browsing) put nobody
+on the site. Exact counts.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def run_realtime(store: EventStore, site: Site, now: dt.datetime | None = None) 
         f" coalesce(m.user_bits, {d.bits('e.visit_id')}) AS person, e.type, e.page, e.time,"
         f" e.visit_id FROM events e {persons.JOINS[store.dialect]['event']}"
         f" WHERE e.site_id = {scope.site_id} AND e.time >= {scope.start} AND e.time < {scope.end}"
-        " AND e.visit_id IS NOT NULL)"
+        f" AND {d.in_visit('e.visit_id')})"
     )
     totals = base + (
         " SELECT count(DISTINCT person), count(*) FILTER (WHERE type = 'pageview') FROM recent"
