@@ -17,10 +17,13 @@ from typing import Any
 import pytest
 
 from clycyo.collect import http, limits
-from tests.fuzz.conftest import assert_still_healthy
+from tests.fuzz.conftest import assert_still_healthy, stored_ids
 from tests.serverproc import ServerProcess, Site
 
 SLOW_CLIENTS = 30
+# A request answered within this is served beside the slow clients, not after them: a server
+# stuck behind one would answer only once the client timeout (`MAX_BODY_READ_S`) lets it go.
+SERVED_WITHIN_S = limits.MAX_BODY_READ_S / 2
 
 
 def raw_socket(server: ServerProcess) -> socket.socket:
@@ -88,7 +91,7 @@ def test_slow_and_stalled_clients_do_not_stop_the_others(
                 "/api/collect", {"name": "meanwhile", "event_id": f"m{step}"}, secret=True
             )
             assert status == 200 and answer["accepted"] == 1, answer
-            assert time.monotonic() - started < 5.0  # a busy machine is slow; a stuck one hangs
+            assert time.monotonic() - started < SERVED_WITHIN_S
             assert fuzz_server.get("/healthz")[0] == 200
             time.sleep(1.0)
         # The byte-a-second clients finish their bodies: each is answered and its event kept.
@@ -100,10 +103,10 @@ def test_slow_and_stalled_clients_do_not_stop_the_others(
     finally:
         for sock in headers_only + byte_a_second + promised_more:
             sock.close()
-    stored = {e["event_id"] for e in fuzz_site.events(name="slow")}
-    assert stored == {f"slow-{i:02d}" for i in range(SLOW_CLIENTS)}
-    meanwhile = {e["event_id"] for e in fuzz_site.events(name="meanwhile")}
-    assert meanwhile == {"m0", "m1", "m2", "m3"}
+    slow = {f"slow-{i:02d}" for i in range(SLOW_CLIENTS)}
+    assert stored_ids(fuzz_site, "slow", slow) == slow
+    meanwhile = {"m0", "m1", "m2", "m3"}
+    assert stored_ids(fuzz_site, "meanwhile", meanwhile) == meanwhile
     assert_still_healthy(fuzz_server, fuzz_site)
 
 
