@@ -402,3 +402,16 @@ def test_an_event_queued_as_shutdown_begins_is_still_delivered(make_client: Make
     blocking.release.set()
     stopping.join(10)
     assert [e["name"] for e in blocking.events] == ["first", "late"]
+
+
+def test_oversized_events_are_logged_once_whatever_their_sizes(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(max_batch_bytes=1024)
+    with caplog.at_level(logging.DEBUG, logger="clycyo_sdk"):
+        for size in (2000, 3000, 4000):
+            client.track("big", props={"text": "x" * size})
+        assert not client.flush(5)
+    dropped = [r for r in caplog.records if "dropped an invalid event" in r.getMessage()]
+    assert [r.levelname for r in dropped] == ["WARNING", "DEBUG", "DEBUG"]
+    assert client.stats()["invalid"] == 3

@@ -110,7 +110,10 @@ class Consumer:
     def _drop_invalid(self, batch: Batch) -> None:
         self._stats.add("invalid", len(batch.invalid))
         for event, reason in batch.invalid:
+            # A reason's parenthesis holds the case's figures (an event's size): logged once per
+            # kind, not once per figure, and the log-once memory stays small.
+            kind = reason.split(" (", 1)[0]
             self._stats.log_once(
-                f"invalid:{reason}", logging.WARNING, "clycyo: dropped an invalid event: %s", reason
+                f"invalid:{kind}", logging.WARNING, "clycyo: dropped an invalid event: %s", reason
             )
             self._stats.report(DeliveryError(f"invalid: {reason}"), [event])
