@@ -50,6 +50,22 @@ def test_a_period_running_to_now_is_compared_with_the_same_hours_before() -> Non
     ]
 
 
+def test_a_range_reaching_past_today_is_compared_with_as_much_of_the_previous_one() -> None:
+    # 24 to 30 November at 06:15 on the 26th: two days and a quarter have happened, so they
+    # meet the first two days and a quarter of 17 to 23 November, not all seven.
+    now = dt.datetime(2026, 11, 26, 6, 15, 42)
+    ahead = state({"period": "custom", "from": "2026-11-24", "to": "2026-11-30"}, now.date())
+    assert previous_totals_body(ahead, now)["date_range"] == [  # type: ignore[arg-type]
+        "2026-11-17T00:00:00",
+        "2026-11-19T06:15:42",
+    ]
+    later = state({"period": "custom", "from": "2026-12-01", "to": "2026-12-07"}, now.date())
+    assert previous_totals_body(later, now)["date_range"] == [  # type: ignore[arg-type]
+        "2026-11-24T00:00:00",
+        "2026-11-24T00:00:01",
+    ]
+
+
 def test_no_visits_means_no_ratio_and_no_change() -> None:
     visits = CARDS.index("visits")
     bounce = CARDS.index("bounce_rate")

@@ -5,11 +5,11 @@ and the previous one); each panel then loads from its own address, so a slow pan
 the page back. The `.json` twin carries the same numbers, the query bodies behind them and the
 panels' `.json` addresses.
 
-The totals compare like with like: a period that runs to now (today, the last 7 days …) is
-compared with the previous period cut at the same time of day, so at 06:00 today's first six
-hours meet yesterday's first six, not all of yesterday. A ratio of no visits (bounce rate, visit
-duration) is no value, shown as a dash with no change, whatever the query layer reports. A site that
-has never received an event gets the tracker snippet instead of empty charts.
+The totals compare like with like: a period that runs to now (today, the last 7 days …) or
+beyond is compared with as much of the previous period as has passed of it, so at 06:00 today's
+first six hours meet yesterday's first six, not all of yesterday. A ratio of no visits (bounce
+rate, visit duration) is no value, shown as a dash with no change, whatever the query layer
+reports. A site that has never received an event gets the tracker snippet instead of empty charts.
 """
 
 from __future__ import annotations
@@ -54,16 +54,16 @@ def totals_body(state: ViewState) -> dict[str, Any]:
 
 
 def previous_totals_body(state: ViewState, now: dt.datetime) -> dict[str, Any]:
-    """The totals of the previous period; cut at `now`'s time of day when this period runs to
-    today, so a day under way is compared with the same hours of the day before."""
+    """The totals of the previous period; when this period reaches today or beyond, only as much
+    of it as has happened of this one, so a day under way is compared with the same hours of the
+    day before, and a range ending next week with as many days and hours of the one before."""
     previous = state.period.previous()
     date_range: list[str] = previous.date_range()
     if state.period.last >= now.date():
-        cut = max(now.time().replace(microsecond=0), dt.time(0, 0, 1))
-        date_range = [
-            f"{previous.first.isoformat()}T00:00:00",
-            f"{previous.last.isoformat()}T{cut.isoformat()}",
-        ]
+        start = dt.datetime.combine(previous.first, dt.time())
+        elapsed = now.replace(microsecond=0) - dt.datetime.combine(state.period.first, dt.time())
+        cut = start + max(elapsed, dt.timedelta(seconds=1))
+        date_range = [start.isoformat(), cut.isoformat()]
     return {**totals_body(state), "date_range": date_range}
 
 
