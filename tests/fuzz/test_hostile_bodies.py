@@ -54,6 +54,7 @@ def event_bodies(public_key: str) -> dict[str, bytes]:
         "year 9999": b'{"name":"x","timestamp":"9999-12-31T23:59:59Z"}',
         "year 1": b'{"name":"x","timestamp":"0001-01-01T00:00:00Z"}',
         "broken url": b'{"name":"x","url":"http://[::1"}',
+        "form field of escaped bytes": b"data=%E2%82%AC%FF%7B",
         "not an object": b'"just a string"',
         "empty": b"",
         "garbage 400 KB": os.urandom(400_000),

@@ -7,6 +7,7 @@ import gzip
 import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import posthog
 import pytest
@@ -117,6 +118,41 @@ def test_posthog_js_bodies_gzip_js_and_base64_form(server: Site) -> None:
         "Chrome",
     )
     assert stored["event"]["props"] == {"button": "buy"}
+
+
+def form(data: bytes | str) -> bytes:
+    return b"data=" + quote(data, safe="").encode()
+
+
+def test_a_form_field_of_escaped_json_is_read_as_utf8(server: Site) -> None:
+    # `data=` + encodeURIComponent(JSON): a non-ASCII character arrives as escaped UTF-8 bytes.
+    event = {"event": "paid €", "distinct_id": "ü-1", "properties": {"title": "Café 🙂"}}
+    body = form(json.dumps([{**event, "api_key": server.secret_key}], ensure_ascii=False))
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, answer = server.server.request("POST", "/batch/", body, headers)
+    assert (status, answer["accepted"]) == (200, 1), answer
+    [stored] = server.events()
+    assert (stored["name"], stored["user_id"], stored["title"]) == ("paid €", "ü-1", "Café 🙂")
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"\xff\xfe", "data: not JSON"),  # bytes that are neither UTF-8 nor base64
+        (b'[{"event":"\xff"}]', "data: not JSON"),  # JSON whose text is not UTF-8
+        (b"not json", "data: neither JSON nor base64 JSON"),
+    ],
+)
+def test_a_form_field_that_is_not_json_is_a_400_naming_it(
+    server: Site, data: bytes, error: str
+) -> None:
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": f"Bearer {server.secret_key}",
+    }
+    status, answer = server.server.request("POST", "/batch/", form(data), headers)
+    assert status == 400, answer
+    assert answer["error"].startswith(error)
 
 
 def test_errors(server: Site) -> None:

@@ -43,9 +43,11 @@ _KEY_FIELDS = ("api_key", "token", "$token")
 _NOT_PROPS = ("token", "distinct_id", "alias", "revenue", "currency")
 
 
-def _json_text(request: Request) -> bytes:
-    """The JSON text of a body, whichever of PostHog's encodings it arrived in."""
+def _json_text(request: Request) -> tuple[bytes, str]:
+    """The JSON text of a body, whichever of PostHog's encodings it arrived in, and where it was
+    found (`body`, or the form field `data`), for error messages."""
     body = request.body
+    source = "body"
     compression = request.query.get("compression", "")
     if compression in ("gzip", "gzip-js") and b"content-encoding" not in request.headers:
         body = http.inflate(body)
@@ -53,15 +55,18 @@ def _json_text(request: Request) -> bytes:
         raise FormatError(400, "compression: lz64 is not supported; use gzip-js or none")
     stripped = body.lstrip()
     if stripped.startswith(b"data="):
-        form = parse_qs(stripped.decode("latin-1"))
+        # Escapes are read as the bytes they stand for (`%E2%82%AC`, the UTF-8 of `€`, is three
+        # bytes, not three characters): the field's bytes are then read as any body's are.
+        form = parse_qs(stripped.decode("latin-1"), encoding="latin-1")
         body = form.get("data", [""])[0].encode("latin-1")
         stripped = body.lstrip()
+        source = "data"
     if stripped[:1] not in (b"{", b"["):
         try:
             body = base64.b64decode(stripped, validate=False)
         except binascii.Error:
-            raise FormatError(400, "body: neither JSON nor base64 JSON") from None
-    return body
+            raise FormatError(400, f"{source}: neither JSON nor base64 JSON") from None
+    return body, source
 
 
 def _key(request: Request, body: Any, events: list[Any]) -> str:
@@ -176,12 +181,14 @@ def translate(event: Mapping[str, Any], request: Request, site: Site) -> dict[st
 
 class PostHogFormat:
     def parse(self, request: Request, directory: SiteDirectory) -> Delivery:
+        source = "body"
         try:
-            body = decode_any_json(_json_text(request))
+            text, source = _json_text(request)
+            body = decode_any_json(text)
         except http.BodyError as exc:
             raise FormatError(exc.status, exc.message) from None  # a gzip bomb is a 413
         except JSON_ERRORS as exc:
-            raise FormatError(400, f"body: not JSON ({exc})") from None
+            raise FormatError(400, f"{source}: not JSON ({exc})") from None
         if isinstance(body, list):
             events = body
         elif isinstance(body, dict):
