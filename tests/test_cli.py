@@ -83,19 +83,27 @@ def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
     assert b"s3cret-pass" not in (tmp_path / "config.sqlite").read_bytes()
 
 
-@pytest.mark.parametrize("running", [True, False])
-def test_quarantine_list_show_replay(own_server: ServerProcess, running: bool) -> None:
+@pytest.mark.parametrize(("running", "single"), [(True, False), (False, False), (True, True)])
+def test_quarantine_list_show_replay(
+    own_server: ServerProcess, running: bool, single: bool
+) -> None:
+    """`single`: the event, refused by the pipeline rather than by decoding, was the whole
+    body, not in a batch; its replay is the same event, so a failed one counts on its entry."""
     own_server.start()
     site = own_server.add_site("q.example")
     bad = {"name": "checkout", "timestamp": "not a time", "context": {"ip": "192.0.2.55"}}
-    site.post("/api/collect", {"batch": [bad]}, secret=True)
+    field = "timestamp"
+    if single:
+        bad = {"type": "event", "props": {"plan": "pro"}, "context": {"ip": "192.0.2.55"}}
+        field = "name"
+    site.post("/api/collect", bad if single else {"batch": [bad]}, secret=True)
     own_server.get(f"/api/v1/events?site={site.site}")  # waits until the writer has loaded it
     listing = json.loads(clycyo("quarantine", "list", "--json", data=own_server.data_dir))
     [entry] = listing
-    assert entry["error"].startswith("timestamp:")
+    assert entry["error"].startswith(f"{field}:")
     assert "ip" not in entry["payload"]["context"]
     shown = json.loads(clycyo("quarantine", "show", str(entry["id"]), data=own_server.data_dir))
-    assert shown["payload"]["name"] == "checkout"
+    assert shown["payload"]["name"] == bad.get("name")
     if not running:
         own_server.stop()
     # Replaying the same payload fails again (it is still invalid) and says why; the id may
@@ -111,7 +119,7 @@ def test_quarantine_list_show_replay(own_server: ServerProcess, running: bool) -
             check=False,
         )
         assert result.returncode == 1
-        assert "timestamp" in result.stdout
+        assert field in result.stdout
         # Still the one entry, not yet replayed, with one more attempt.
         deadline = time.monotonic() + 10
         while True:
