@@ -233,3 +233,24 @@ def test_money_in_other_currencies_is_shown_beside_the_revenue_it_is_not_in(
         "other_currencies"
         not in client.get(f"/sites/{dashboard.site}/panels/sources.json?period=7d").json()
     )
+
+
+def test_the_revenue_total_shows_its_cents(dashboard: Dashboard) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    payment = {
+        "name": "payment",
+        "user_id": "buyer",
+        "order_id": "o1",
+        "revenue": {"amount": "49.55", "currency": "USD"},
+        "timestamp": int(time.time() * 1000) - 60_000,
+    }
+    answer = dashboard.client.post(
+        "/api/collect", json=payment, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == 1
+    page = dashboard.login().get(f"/sites/{dashboard.site}?period=7d").text
+    card = page.split('data-metric="revenue"', 1)[1].split("</a>", 1)[0]
+    shown = card.split('class="metric-value"', 1)[1].split("</span>", 1)[0]
+    assert ">49.55 <" in shown, shown
