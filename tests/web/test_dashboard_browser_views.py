@@ -244,6 +244,27 @@ def test_markup_in_events_never_runs(world: World, owner: Watched, browser: Brow
     phone.context.close()
 
 
+@pytest.mark.parametrize(
+    ("metric", "shown"),
+    [
+        ("bounce_rate", lambda v: f"{v:,.1f}".removesuffix(".0") + "%"),  # as its total
+        ("revenue", lambda v: f"{v:,.2f}"),  # to the cent
+    ],
+)
+def test_the_charts_legend_reads_as_exactly_as_the_totals(
+    world: World, owner: Watched, metric: str, shown: Any
+) -> None:
+    owner.page.goto(f"{world.url}{OVERVIEW}?period=30d&metric={metric}")
+    chart = json.loads(owner.page.locator("#chart-data").text_content() or "{}")
+    last = chart["points"][-1][1]
+    area = owner.page.locator(".chart .u-over").bounding_box()
+    assert area is not None
+    owner.page.mouse.move(area["x"] + area["width"] - 1, area["y"] + area["height"] / 2)
+    legend = owner.page.locator(".u-legend .u-series").nth(1).locator(".u-value")
+    assert legend.inner_text() == shown(last)
+    owner.assert_clean()
+
+
 def test_realtime_updates_live(world: World, owner: Watched) -> None:
     def visit(page: str) -> None:
         event = {

@@ -108,11 +108,21 @@
     })
   }
 
+  // The axis rounds (its ticks are round numbers); the legend reads a bucket as the totals read
+  // theirs: a percentage to a tenth, money to the cent.
   function formatter (metric) {
     if (metric === 'bounce_rate') return function (v) { return v == null ? '–' : v.toFixed(0) + '%' }
     if (metric === 'visit_duration') return function (v) { return v == null ? '–' : Math.round(v) + 's' }
     if (metric === 'revenue') return function (v) { return v == null ? '–' : Math.round(v).toLocaleString() }
     return function (v) { return v == null ? '–' : (Math.round(v * 10) / 10).toLocaleString() }
+  }
+
+  function exact (metric) {
+    if (metric === 'bounce_rate') return function (v) { return v == null ? '–' : (Math.round(v * 10) / 10).toLocaleString() + '%' }
+    if (metric === 'revenue') {
+      return function (v) { return v == null ? '–' : v.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) }
+    }
+    return formatter(metric)
   }
 
   function chart () {
@@ -126,10 +136,10 @@
     const when = function (u, ts) {
       return ts == null ? '' : new Date(ts * 1000).toISOString().slice(0, hourly ? 16 : 10).replace('T', ' ')
     }
-    const series = [{ label: hourly ? 'Hour' : (data.interval === 'week' ? 'Week of' : 'Day'), value: when }, { label: data.label, stroke: '#4f46e5', fill: 'rgba(79,70,229,0.10)', width: 2, value: function (u, v) { return formatter(data.metric)(v) } }]
+    const series = [{ label: hourly ? 'Hour' : (data.interval === 'week' ? 'Week of' : 'Day'), value: when }, { label: data.label, stroke: '#4f46e5', fill: 'rgba(79,70,229,0.10)', width: 2, value: function (u, v) { return exact(data.metric)(v) } }]
     const columns = [xs, data.points.map(function (p) { return p[1] })]
     if (data.previous) {
-      series.push({ label: 'Previous period', stroke: '#9ca3af', dash: [4, 4], width: 1.5, value: function (u, v) { return formatter(data.metric)(v) } })
+      series.push({ label: 'Previous period', stroke: '#9ca3af', dash: [4, 4], width: 1.5, value: function (u, v) { return exact(data.metric)(v) } })
       columns.push(data.previous.map(function (p) { return p[1] }).slice(0, xs.length))
     }
     const options = {
