@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from clycyo.identity import people
-from clycyo.identity.timeline import timeline
+from clycyo.identity.timeline import history, timeline
 from clycyo.query import funnels, journeys, props, realtime, retention, vitals, why
 from tests.engines import ENGINES, storage_url
 from tests.small_world import IPHONE, SmallWorld
@@ -114,6 +114,7 @@ def _reports(world: SmallWorld) -> dict[str, Callable[[], Any]]:
             map(repr, _normal((timeline(store, site.id, "ann") or {"events": []})["events"]))
         ),
         "search": lambda: people.search(store, site.id, "a"),
+        "history": lambda: history(store, site.id, "ann"),
     }
 
 
@@ -135,3 +136,4 @@ def test_every_report_gives_the_same_answer_on_both_engines(
         assert house[name] == duck[name], name
     assert duck["funnel"]["steps"][0]["visitors"] > 0
     assert duck["money"]["results"]
+    assert duck["history"]["visits"] > 0 and duck["history"]["first_visit"]["channel"]

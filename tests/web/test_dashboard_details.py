@@ -202,6 +202,63 @@ def test_realtime_counts_the_persons_on_the_site_not_a_renewal_from_the_server(
     assert [(s["source"], s["visitors"]) for s in now["sources"]] == [("Hacker News", 1)]
 
 
+def test_a_persons_summary_covers_events_older_than_the_timeline_shows(
+    dashboard: Dashboard,
+) -> None:
+    # A visit from Google last week, then more events than the timeline shows in a direct visit
+    # today: the first touch is still Google, and both visits count.
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    now_ms = int(time.time() * 1000)
+    browser = {
+        "origin": "browser",
+        "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+        "visitor_id": "busy",
+        "url": f"https://{dashboard.site}/docs",
+    }
+    events = [
+        {
+            **browser,
+            "type": "pageview",
+            "session_id": "s1",
+            "referrer": "https://www.google.com/",
+            "timestamp": now_ms - 7 * 86_400_000,
+        },
+        {**browser, "type": "pageview", "session_id": "s2", "timestamp": now_ms - 3_600_000},
+        *(
+            {
+                **browser,
+                "name": "engagement",
+                "session_id": "s2",
+                "props": {"engaged_ms": 1000},
+                "timestamp": now_ms - 3_600_000 + 1000 * (n + 1),
+            }
+            for n in range(1_000)
+        ),
+    ]
+    for first in range(0, len(events), 500):
+        answer = dashboard.client.post(
+            "/api/collect",
+            json={"batch": events[first : first + 500]},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert answer.json()["accepted"] == len(events[first : first + 500])
+    client = dashboard.login()
+    data = client.get(f"/sites/{dashboard.site}/people/busy.json?detail=all").json()
+    assert data["meta"]["truncated"] is True
+    summary = data["summary"]
+    assert summary["first_touch"]["source"] == "Google"
+    assert summary["last_touch"]["source"] == "Google"
+    assert summary["visits"] == 2
+    assert (summary["events"], summary["browser_events"], summary["server_events"]) == (
+        1002,
+        1002,
+        0,
+    )
+    assert summary["first_seen"] < data["events"][0]["timestamp"]
+
+
 def test_the_site_switcher_keeps_the_period_and_filters(dashboard: Dashboard) -> None:
     dashboard.runtime.config.add_user("both@example.com", hash_password(PASSWORD), None)
     client = TestClient(dashboard.client.app, follow_redirects=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 from clycyo.identity import people, persons
 from clycyo.identity.keys import is_visit
+from clycyo.query import dialect
 from clycyo.query.builder import superseded
 from clycyo.store.base import EventStore
 
@@ -92,4 +93,54 @@ def timeline(
         "person": {"user_id": person.user_id, "visitor_ids": list(person.visitor_ids)},
         "events": events,
         "meta": {"truncated": truncated, "limit": limit},
+    }
+
+
+def history(store: EventStore, site_id: int, person_id: str) -> dict[str, Any] | None:
+    """What all of a person's events add up to, however many the timeline leaves out: how many
+    there are by origin, the first and last seen, their visits, and the events that opened the
+    first visit and the last visit not direct (each a visit's acquisition); None for an unknown
+    id. A visit opens with its first event that carries a channel, as the timeline marks it."""
+    person = people.resolve(store, site_id, person_id)
+    if person is None:
+        return None
+    condition, values = people.event_rows(person)
+    identity_map = persons.IDENTITY_MAP[store.dialect].replace("{site}", "?")
+    kept = "".join(f" AND {c}" for c in superseded(store.dialect, "events", "?"))
+    named = ", ".join(f"e.{c} AS {c}" for c in _COLUMNS)
+    plain = ", ".join(_COLUMNS)
+    in_visit = dialect.of(store.dialect).in_visit("visit_id")
+    mine = (
+        f"WITH m AS ({identity_map}), mine AS (SELECT {named} FROM events e"
+        f" {people.identity_join(store.dialect)} WHERE e.site_id = ? AND {condition}{kept}),"
+        f" starts AS (SELECT {plain} FROM (SELECT {plain}, row_number() OVER (PARTITION BY"
+        " visit_id ORDER BY time, event_id) AS nth FROM mine WHERE channel IS NOT NULL"
+        f" AND {in_visit}) WHERE nth = 1)"
+    )
+    params = [site_id, site_id, *values, *([site_id] if kept else [])]
+    ((events, browser, server, first_seen, last_seen, visits),) = store.execute(
+        f"{mine} SELECT (SELECT count(*) FROM mine),"
+        " (SELECT count(*) FROM mine WHERE origin = 'browser'),"
+        " (SELECT count(*) FROM mine WHERE origin = 'server'),"
+        " (SELECT min(time) FROM mine), (SELECT max(time) FROM mine),"
+        " (SELECT count(*) FROM starts)",
+        params,
+    )
+    first = store.execute(
+        f"{mine} SELECT {plain} FROM starts ORDER BY time, event_id LIMIT 1", params
+    )
+    last = store.execute(
+        f"{mine} SELECT {plain} FROM starts WHERE channel <> 'Direct'"
+        " ORDER BY time DESC, event_id DESC LIMIT 1",
+        params,
+    )
+    return {
+        "events": int(events),
+        "browser_events": int(browser),
+        "server_events": int(server),
+        "first_seen": _iso(first_seen) if events else None,
+        "last_seen": _iso(last_seen) if events else None,
+        "visits": int(visits),
+        "first_visit": _event(first[0]) if first else None,
+        "last_touch_visit": _event((last or first)[0]) if first else None,
     }

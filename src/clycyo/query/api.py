@@ -17,6 +17,7 @@ from typing import Any
 from clycyo.config.store import Site
 from clycyo.identity import people
 from clycyo.identity.erase import Erasure, erase
+from clycyo.identity.timeline import history as person_events_history
 from clycyo.identity.timeline import timeline as person_timeline
 from clycyo.query import funnels, journeys, realtime, retention, runner, spec
 from clycyo.query.errors import QueryError
@@ -76,6 +77,12 @@ def now_on_site(runtime: Any, site: Site) -> dict[str, Any]:
 def timeline(runtime: Any, site: Site, person_id: str, limit: int = 1000) -> dict[str, Any] | None:
     _ready(runtime)
     return person_timeline(runtime.store, site.id, person_id, limit)
+
+
+def person_history(runtime: Any, site: Site, person_id: str) -> dict[str, Any] | None:
+    """What all of a person's events add up to, however many the timeline shows, or None."""
+    _ready(runtime)
+    return person_events_history(runtime.store, site.id, person_id)
 
 
 def person_revenue(runtime: Any, site: Site, person_id: str) -> dict[str, Decimal] | None:

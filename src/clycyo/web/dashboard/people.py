@@ -57,23 +57,21 @@ def visit_starts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return starts
 
 
-def summarize(
-    events: list[dict[str, Any]], money: dict[str, Decimal], currency: str
-) -> dict[str, Any]:
-    """First touch (the first visit's acquisition), last touch (the last non-direct visit, else
-    the first), origins, and net revenue from `money` (net per currency): in the site's
+def summarize(history: dict[str, Any], money: dict[str, Decimal], currency: str) -> dict[str, Any]:
+    """From the person's whole `history` (not only the events the timeline shows): first touch
+    (the first visit's acquisition), last touch (the last non-direct visit, else the first),
+    visits and events by origin; net revenue from `money` (net per currency) in the site's
     `currency`, the rest apart, never added."""
-    starts = visit_starts(events)
-    touches = [e for e in starts if e.get("channel") != "Direct"] or starts[:1]
+    first, last = history.get("first_visit"), history.get("last_touch_visit")
     return {
-        "events": len(events),
-        "visits": len(starts),
-        "browser_events": sum(1 for e in events if e.get("origin") == "browser"),
-        "server_events": sum(1 for e in events if e.get("origin") == "server"),
-        "first_seen": events[0].get("timestamp") if events else None,
-        "last_seen": events[-1].get("timestamp") if events else None,
-        "first_touch": _touch(starts[0]) if starts else None,
-        "last_touch": _touch(touches[-1]) if touches else None,
+        "events": history["events"],
+        "visits": history["visits"],
+        "browser_events": history["browser_events"],
+        "server_events": history["server_events"],
+        "first_seen": history["first_seen"],
+        "last_seen": history["last_seen"],
+        "first_touch": _touch(first) if first else None,
+        "last_touch": _touch(last) if last else None,
         "revenue": money.get(currency, Decimal(0)),
         "other_currencies": {code: net for code, net in money.items() if code != currency},
     }
@@ -88,6 +86,8 @@ def person_view(ctx: ViewContext) -> Page:
     # From the ledger, not the timeline: each payment once (a browser and a server copy of one
     # order are one payment), and also payments older than the timeline's latest events.
     money = stats.person_revenue(ctx.runtime, ctx.viewer.site, person_id)
+    # The timeline holds only the latest events; the summary counts all of them.
+    history = stats.person_history(ctx.runtime, ctx.viewer.site, person_id)
     every = ctx.query.get("detail") == "all"
     starts = {id(e) for e in visit_starts(events)}
     shown = [
@@ -100,7 +100,7 @@ def person_view(ctx: ViewContext) -> Page:
         {
             "id": person_id,
             "person": found.get("person", {}),
-            "summary": summarize(events, money, ctx.viewer.site.currency),
+            "summary": summarize(history, money, ctx.viewer.site.currency),
             "events": shown,
             "hidden": len(events) - len(shown),
             "meta": found.get("meta", {}),

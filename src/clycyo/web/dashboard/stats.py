@@ -111,6 +111,14 @@ def timeline(runtime: Runtime, site: Site, person_id: str) -> dict[str, Any] | N
     return _asking(lambda: api.timeline(runtime, site, person_id))
 
 
+def person_history(runtime: Runtime, site: Site, person_id: str) -> dict[str, Any]:
+    """What all of a person's events add up to (counts, visits, first and last touch)."""
+    found = _asking(lambda: api.person_history(runtime, site, person_id))
+    if found is None:
+        raise QueryFailed(f"no person {person_id!r}")
+    return found
+
+
 def person_revenue(runtime: Runtime, site: Site, person_id: str) -> dict[str, Decimal]:
     """A person's net revenue per currency, each payment once (as the `revenue` metric)."""
     return _asking(lambda: api.person_revenue(runtime, site, person_id)) or {}
