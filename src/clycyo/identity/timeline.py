@@ -2,7 +2,8 @@
 
 Events are those the query layer counts for the person (`people.event_rows`), each with its
 origin, page, properties, money and the acquisition of the visit it belongs to. Only the most
-recent `limit` events are returned (`meta.truncated` says so). Read-only.
+recent `limit` events are returned (`meta.truncated` says so); `history` adds up all of them
+(counts, visits, the first visit and the last one not direct). Read-only.
 """
 
 from __future__ import annotations
