@@ -174,16 +174,16 @@ def table_rows(tab: Tab, rows: list[stats.Row], state: ViewState) -> list[dict[s
     top = max((float(r.metrics[0] or 0) for r in rows), default=0.0) or 1.0
     shaped = []
     for row in rows:
-        value = str(row.dimensions[click_index])
-        chosen = None if value == stats.NONE_LABEL else Filter("is", click, value)
+        # "(none)" too: the query layer matches it to a missing value, as the row counted it.
+        chosen = Filter("is", click, str(row.dimensions[click_index]))
         shaped.append(
             {
                 "label": str(row.dimensions[0]),
                 "detail": [str(d) for d in row.dimensions[1:]],
                 "numbers": row.metrics,
                 "share": round(float(row.metrics[0] or 0) / top * 100, 1),
-                "filter": chosen.param if chosen else None,
-                "link": state.with_filter(chosen) if chosen else None,
+                "filter": chosen.param,
+                "link": state.with_filter(chosen),
             }
         )
     return shaped
