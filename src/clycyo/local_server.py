@@ -33,15 +33,18 @@ class LocalServer:
     url: str
     admin_token: str
 
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        return call_json(method, self.url + path, self.admin_token, body)
+    def call(
+        self, method: str, path: str, body: Any = None, timeout_s: float | None = 60
+    ) -> tuple[int, Any]:
+        return call_json(method, self.url + path, self.admin_token, body, timeout_s)
 
 
 def call_json(
-    method: str, url: str, token: str, body: Any = None, timeout_s: float = 60
+    method: str, url: str, token: str, body: Any = None, timeout_s: float | None = 60
 ) -> tuple[int, Any]:
     """A JSON request with a bearer token: (status, decoded answer), error answers included;
-    raises `Unreachable` when nothing answers."""
+    raises `Unreachable` when nothing answers within `timeout_s` (None: however long it takes,
+    for work that lasts as long as the data is large)."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
         url,

@@ -6,9 +6,11 @@ import csv
 import functools
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -60,6 +62,39 @@ def test_backup_while_serving_then_restore(own_server: ServerProcess, tmp_path: 
         assert set(stored) - {f"before-{n}" for n in range(200)} <= set(acknowledged)
     finally:
         restored.kill()
+
+
+@pytest.mark.slow
+def test_a_backup_that_takes_minutes_is_waited_for(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    """A large store takes minutes to copy (some 40 s for 30 million events): `clycyo backup`
+    waits for the server's answer instead of giving up while the copy goes on. The copy is made
+    slow here by another process holding a lock on a SQLite file of the folder, which the
+    server's backup copies too and waits for."""
+    own_server.start()
+    site = own_server.add_site("slow-backup.example")
+    assert site.post("/api/collect", {"name": "kept", "event_id": "kept-1"}, secret=True)[0] == 200
+    held = sqlite3.connect(own_server.data_dir / "held.sqlite", isolation_level=None)
+    held.execute("CREATE TABLE notes (note TEXT)")
+    held.execute("PRAGMA locking_mode=EXCLUSIVE")
+    held.execute("BEGIN EXCLUSIVE")
+    command = ["backup", str(tmp_path / "copy"), "--json", "--data", str(own_server.data_dir)]
+    backup = subprocess.Popen(
+        [sys.executable, "-m", "clycyo", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(65)  # longer than a deadline of a minute
+        assert backup.poll() is None, backup.communicate()[1]
+    finally:
+        held.execute("COMMIT")
+        held.close()
+    out, err = backup.communicate(timeout=60)
+    assert backup.returncode == 0, err
+    assert {"events.duckdb", "held.sqlite"} <= set(json.loads(out)["files"])
 
 
 def test_export_parquet_while_serving_and_csv_offline(

@@ -20,7 +20,9 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
     dest = Path(args.dest).resolve()
     server = local_server.find(data_dir)
     if server is not None:
-        status, body = server.call("POST", "/api/admin/backup", {"dest": str(dest)})
+        # The copy takes as long as the store is large (some 40 s for 30 million events), so
+        # no deadline: the server is on this machine, and if it stops, the connection ends.
+        status, body = server.call("POST", "/api/admin/backup", {"dest": str(dest)}, timeout_s=None)
         if status != 200:
             print(f"clycyo: {body.get('error', body)}", file=sys.stderr)
             return 1
