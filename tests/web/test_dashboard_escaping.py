@@ -1,42 +1,67 @@
 """Markup in data is shown as text: panels, chips and JSON never pass it through unescaped.
 
-The query layer is replaced by rows carrying payloads, so this checks the rendering alone; the
-browser tests check the same end to end with stored events.
+The payloads are stored as events through the collect API (as page paths, UTM sources, event
+names, error messages and rage-click selectors), so every panel reads them from the store.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from urllib.parse import quote
 
 import pytest
 
-from clycyo.web.dashboard import stats
 from tests.web.conftest import Dashboard
 
 PAYLOADS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)"]
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 @pytest.fixture
-def hostile_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    def run_answer(runtime: Any, site: Any, body: dict[str, Any]) -> stats.Answer:
-        width = len(body["metrics"])
-        if not body.get("dimensions"):
-            return stats.Answer([stats.Row([], [1] * width)], {})
-        extra = ["/x"] * (len(body["dimensions"]) - 1)
-        return stats.Answer([stats.Row([p, *extra], [3] * width) for p in PAYLOADS], {})
-
-    # `run_query` is `run_answer`'s rows: every view's queries come through here.
-    monkeypatch.setattr(stats, "run_answer", run_answer)
+def hostile_rows(dashboard: Dashboard) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    now_ms = int(time.time() * 1000) - 60_000
+    batch = []
+    for n, payload in enumerate(PAYLOADS):
+        url = f"https://{dashboard.site}/{payload}"
+        common = {
+            "origin": "browser",
+            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+            "visitor_id": f"visitor-{n}",
+            "session_id": f"session-{n}",
+            "timestamp": now_ms + n,
+            "url": url,
+        }
+        batch += [
+            {**common, "type": "pageview", "url": f"{url}?utm_source={quote(payload)}"},
+            {**common, "type": "event", "name": payload},
+            {**common, "type": "event", "name": "js_error", "props": {"message": payload}},
+            {**common, "type": "event", "name": "rage_click", "props": {"selector": payload}},
+        ]
+    answer = dashboard.client.post(
+        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.json()["accepted"] == len(batch)
+    assert dashboard.runtime.writer.catch_up(10)
 
 
 @pytest.mark.usefixtures("hostile_rows")
-@pytest.mark.parametrize("panel", ["pages", "sources", "goals", "errors", "rage"])
-def test_panel_rows_are_escaped(dashboard: Dashboard, panel: str) -> None:
+@pytest.mark.parametrize(
+    ("panel", "tab"),
+    [("pages", "top"), ("sources", "utm_source"), ("goals", ""), ("errors", ""), ("rage", "")],
+)
+def test_panel_rows_are_escaped(dashboard: Dashboard, panel: str, tab: str) -> None:
     client = dashboard.login()
-    html = client.get(f"/sites/{dashboard.site}/panels/{panel}").text
+    html = client.get(f"/sites/{dashboard.site}/panels/{panel}", params={"tab": tab}).text
     assert "<script>alert" not in html
     assert "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert 'href="javascript:' not in html
 
 
