@@ -128,3 +128,42 @@ def test_migrate_checks_its_source_first_and_leaves_nothing_after_a_failed_start
     assert unreachable.stderr.startswith("clycyo: cannot connect to ClickHouse at 127.0.0.1:")
     assert len(unreachable.stderr.splitlines()) == 1
     assert not (server.data_dir / LOADER_FILE).exists()
+
+
+def test_commands_without_a_server_do_not_take_a_moved_folders_old_duckdb_file_for_its_store(
+    tmp_path: Path, chdb_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the move the folder's events are in ClickHouse; its events.duckdb holds what it
+    held before. An export from that file would be short without a word, and a replay would
+    serve the folder from it: the replay, and what the intake log holds beyond ClickHouse,
+    would go into DuckDB instead."""
+    import asyncio
+
+    from clycyo.collect.wire import decode_event
+    from clycyo.store.quarantine import Quarantine
+
+    world = SmallWorld(tmp_path)
+    _world(world)
+    runtime = world.runtime
+    unnamed = decode_event(b'{"type": "event"}')
+    asyncio.run(runtime.ingest.ingest(world.site, True, [unnamed], ip=None, user_agent=None))
+    assert runtime.writer.wait_loaded(runtime.intake.last_seq, 10.0)
+    world.close()
+    data = tmp_path / "data"
+    url = f"chdb://{chdb_folder}?database=m{next(_databases)}"
+    assert cli.main(["migrate", "--data", str(data), "--to", url, "--quiet"]) == 0
+    capsys.readouterr()
+
+    out = tmp_path / "events.parquet"
+    export = ["export", "--data", str(data), "--site", world.domain, "--out", str(out)]
+    assert cli.main(export) == 1
+    assert "loads its events into ClickHouse" in capsys.readouterr().err
+    assert not out.exists()
+
+    [entry] = Quarantine(data / "quarantine.sqlite").entries()
+    store = data / "events.duckdb"
+    before = store.stat().st_mtime_ns
+    assert cli.main(["quarantine", "replay", str(entry.id), "--data", str(data)]) == 1
+    assert "loads its events into ClickHouse" in capsys.readouterr().err
+    assert store.stat().st_mtime_ns == before
+    assert Quarantine(data / "quarantine.sqlite").get(entry.id) == entry

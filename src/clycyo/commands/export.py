@@ -26,6 +26,7 @@ from tqdm import tqdm
 from clycyo import local_server
 from clycyo.config.store import ConfigStore
 from clycyo.store import export as exports
+from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
 from clycyo.web.maintenance_api import ROWS_HEADER
 
 
@@ -96,6 +97,9 @@ def _error_of(raw: bytes) -> str:
 def _from_file(data_dir: Path, domain: str, span: exports.ExportRange) -> Source:
     import duckdb
 
+    if loads_into_clickhouse(data_dir):
+        # Its events.duckdb, if any, is what it held before the move: not the site's events.
+        raise ExportFailed(clickhouse_folder_refusal(data_dir, "export"))
     site = ConfigStore(data_dir / "config.sqlite").site_by_domain(domain)
     if site is None:
         raise ExportFailed(f"site: no site {domain}")

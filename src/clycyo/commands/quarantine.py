@@ -22,6 +22,7 @@ from clycyo.collect.replay import ReplayError, replay_entry
 from clycyo.config.store import ConfigStore
 from clycyo.runtime import Runtime
 from clycyo.settings import Settings, config_path
+from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
 from clycyo.store.quarantine import Entry, Quarantine
 
 
@@ -78,13 +79,18 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
     if args.action == "show":
         print(json.dumps(_as_dict(found, domains), indent=2))
         return 0
+    server = local_server.find(data_dir)
+    if server is None and loads_into_clickhouse(data_dir):
+        # Opened here, the folder would be served from DuckDB: the replay, and whatever its
+        # intake log holds that ClickHouse has not loaded, would go into the wrong store.
+        print(f"clycyo: {clickhouse_folder_refusal(data_dir, 'replay')}", file=sys.stderr)
+        return 1
     # Asked before the replay: its rejection may be loaded (by the server) before it answers.
     quarantine.replay_asked(found.id, time.time_ns() // 1000)
-    return _replay(found, data_dir)
+    return _replay(found, data_dir, server)
 
 
-def _replay(entry: Entry, data_dir: Path) -> int:
-    server = local_server.find(data_dir)
+def _replay(entry: Entry, data_dir: Path, server: local_server.LocalServer | None) -> int:
     if server is not None:
         status, body = server.call("POST", f"/api/admin/quarantine/{entry.id}/replay")
     else:

@@ -69,6 +69,21 @@ def loader_name(data_dir: Path) -> str:
     return name
 
 
+def loads_into_clickhouse(data_dir: Path) -> bool:
+    """Whether this data folder's intake log has been loaded into ClickHouse (by a server with
+    `--storage` or by `clycyo migrate`): its events are then there, and an `events.duckdb` in
+    the folder is at most what it held before the move."""
+    return (data_dir / LOADER_FILE).exists()
+
+
+def clickhouse_folder_refusal(data_dir: Path, what: str) -> str:
+    """Why a command that opens the folder's DuckDB file itself does not `what` here."""
+    return (
+        f"{data_dir} loads its events into ClickHouse (it has {LOADER_FILE}): {what} through"
+        " its running server (clycyo serve --storage …), not from the folder"
+    )
+
+
 def chdb_location(url: str) -> tuple[str, str]:
     """The folder and database of a `chdb://PATH[?database=NAME]` URL."""
     rest = url.removeprefix("chdb://")
