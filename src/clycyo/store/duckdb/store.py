@@ -142,24 +142,11 @@ class DuckDBStore:
         return {(int(site_id), event_id) for site_id, event_id in rows}
 
     def orders(self, keys: Sequence[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
-        if not keys:
-            return {}
-        wanted = pa.table(
-            {
-                "site_id": pa.array([k[0] for k in keys], pa.int32()),
-                "name": pa.array([k[1] for k in keys], pa.string()),
-                "order_id": pa.array([k[2] for k in keys], pa.string()),
-            }
+        rows = self._of_orders(
+            keys,
+            "SELECT o.site_id, o.name, o.order_id, o.origin, o.money, o.person FROM orders o"
+            " JOIN wanted_orders w USING (site_id, name, order_id)",
         )
-        cursor = self.cursor()
-        cursor.register("wanted_orders", wanted)
-        try:
-            rows = cursor.execute(
-                "SELECT o.site_id, o.name, o.order_id, o.origin, o.money, o.person FROM orders o"
-                " JOIN wanted_orders w USING (site_id, name, order_id)"
-            ).fetchall()
-        finally:
-            cursor.unregister("wanted_orders")
         return {(int(r[0]), r[1], r[2]): rank(r[3], bool(r[4]), bool(r[5])) for r in rows}
 
     def all_orders(self) -> Iterator[tuple[int, str, str, int]]:
@@ -172,8 +159,23 @@ class DuckDBStore:
     def order_props(
         self, keys: Sequence[tuple[int, str, str]]
     ) -> dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]]:
+        rows = self._of_orders(
+            keys,
+            "SELECT e.site_id, e.name, e.order_id, e.origin, e.revenue_amount IS NOT NULL,"
+            " e.user_id IS NOT NULL OR e.visitor_id IS NOT NULL, e.props FROM events e"
+            " JOIN wanted_orders w USING (site_id, name, order_id)"
+            " WHERE cardinality(e.props) > 0",
+        )
+        found: dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]] = {}
+        for site_id, name, order_id, origin, money, person, props in rows:
+            copy_rank = rank(origin, bool(money), bool(person))
+            found.setdefault((int(site_id), name, order_id), []).append((copy_rank, dict(props)))
+        return found
+
+    def _of_orders(self, keys: Sequence[tuple[int, str, str]], sql: str) -> list[tuple[Any, ...]]:
+        """The rows of `sql`, which joins the orders `keys` name as the table `wanted_orders`."""
         if not keys:
-            return {}
+            return []
         wanted = pa.table(
             {
                 "site_id": pa.array([k[0] for k in keys], pa.int32()),
@@ -184,19 +186,9 @@ class DuckDBStore:
         cursor = self.cursor()
         cursor.register("wanted_orders", wanted)
         try:
-            rows = cursor.execute(
-                "SELECT e.site_id, e.name, e.order_id, e.origin, e.revenue_amount IS NOT NULL,"
-                " e.user_id IS NOT NULL OR e.visitor_id IS NOT NULL, e.props FROM events e"
-                " JOIN wanted_orders w USING (site_id, name, order_id)"
-                " WHERE cardinality(e.props) > 0"
-            ).fetchall()
+            return cursor.execute(sql).fetchall()
         finally:
             cursor.unregister("wanted_orders")
-        found: dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]] = {}
-        for site_id, name, order_id, origin, money, person, props in rows:
-            copy_rank = rank(origin, bool(money), bool(person))
-            found.setdefault((int(site_id), name, order_id), []).append((copy_rank, dict(props)))
-        return found
 
     def write(
         self,
