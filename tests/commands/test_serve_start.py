@@ -83,3 +83,20 @@ def test_an_unreachable_clickhouse_is_one_line(tmp_path: Path) -> None:
     assert last.startswith("clycyo: cannot connect to ClickHouse at 127.0.0.1:")
     assert "Connection refused" in last
     assert "Traceback" not in result.stderr and "secret" not in result.stderr
+
+
+def test_a_folder_moved_to_clickhouse_is_not_served_from_duckdb(tmp_path: Path) -> None:
+    """Without --storage the folder would be served from the events.duckdb of before the move:
+    new events would go there, with what the intake log holds that ClickHouse has not loaded."""
+    from clycyo.store.open import LOADER_FILE
+
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / LOADER_FILE).write_text("host-1234abcd\n")  # what serve --storage or migrate leaves
+    result = _serve("--port", str(free_port()), data=data)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"clycyo: {data} loads its events into ClickHouse (it has {LOADER_FILE}):"
+        " start it with --storage and the URL of that ClickHouse\n"
+    )
+    assert sorted(p.name for p in data.iterdir()) == [LOADER_FILE]

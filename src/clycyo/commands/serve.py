@@ -17,7 +17,7 @@ from clycyo.settings import Settings, env_count
 def run(args: argparse.Namespace, data_dir: Path) -> int:
     from clycyo.server import ListenError, public_sockets, serve
     from clycyo.store.clickhouse.transport import TransportError
-    from clycyo.store.open import check_url
+    from clycyo.store.open import LOADER_FILE, check_url, loads_into_clickhouse
 
     try:
         settings = Settings.from_env(
@@ -28,6 +28,13 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
             memory_limit=args.memory_limit,
         )
         check_url(settings.storage_url)
+        if settings.storage_url is None and loads_into_clickhouse(settings.data_dir):
+            # Served from DuckDB, its intake log would be loaded into the events.duckdb of
+            # before the move, and the segments deleted that ClickHouse had yet to load.
+            raise ValueError(
+                f"{settings.data_dir} loads its events into ClickHouse (it has {LOADER_FILE}):"
+                " start it with --storage and the URL of that ClickHouse"
+            )
         _check_geoip(settings.geoip_path)
         workers = args.workers
         if workers is None:
