@@ -197,3 +197,28 @@ def test_export_shows_no_progress_bar_outside_a_terminal(
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"1 events of {site.site} written to {out}\n"
+
+
+def test_a_backup_of_a_folder_loading_into_clickhouse_keeps_its_loader_name(
+    tmp_path: Path, chdb_folder: Path
+) -> None:
+    """ClickHouse keeps how far it loaded a folder's intake log under the folder's loader name:
+    the copy, served with the same --storage, is the same loader, so what the copied log holds
+    that ClickHouse has loaded is not taken for new."""
+    pytest.importorskip("chdb")
+    from clycyo import cli
+    from clycyo.store.open import LOADER_FILE
+    from tests.small_world import SmallWorld
+
+    url = f"chdb://{chdb_folder}?database=backed_up_loader"
+    world = SmallWorld(tmp_path, storage=url)
+    world.send(world.pageview("a", 60, "/"))
+    world.close()
+    copy = tmp_path / "restored" / "data"
+    assert cli.main(["backup", str(copy), "--data", str(tmp_path / "data")]) == 0
+    assert (copy / LOADER_FILE).read_text() == (tmp_path / "data" / LOADER_FILE).read_text()
+    restored = SmallWorld(tmp_path / "restored", storage=url)
+    try:
+        assert restored.runtime.store.execute("SELECT count() FROM events") == [(1,)]
+    finally:
+        restored.close()

@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from clycyo.store.intake_reader import collector_logs
+from clycyo.store.open import LOADER_FILE
 
 EVENTS_FILE = "events.duckdb"
-_KEPT_FILES = ("demo.json",)  # small files worth keeping, copied as they are
+# Small files copied as they are: the demo's keys, and the name under which ClickHouse keeps how
+# far it loaded this folder's intake log (without it the copy would load its log as a stranger).
+_KEPT_FILES = ("demo.json", LOADER_FILE)
 
 
 class BackupError(Exception):
