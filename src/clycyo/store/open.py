@@ -73,7 +73,10 @@ def loads_into_clickhouse(data_dir: Path) -> bool:
     """Whether this data folder's intake log has been loaded into ClickHouse (by a server with
     `--storage` or by `clycyo migrate`): its events are then there, and an `events.duckdb` in
     the folder is at most what it held before the move."""
-    return (data_dir / LOADER_FILE).exists()
+    try:
+        return (data_dir / LOADER_FILE).exists()
+    except PermissionError:
+        return False  # a folder this user may not open: the folder's own check says so
 
 
 def clickhouse_folder_refusal(data_dir: Path, what: str) -> str:
