@@ -222,3 +222,30 @@ def test_a_backup_of_a_folder_loading_into_clickhouse_keeps_its_loader_name(
         assert restored.runtime.store.execute("SELECT count() FROM events") == [(1,)]
     finally:
         restored.close()
+
+
+def test_an_export_without_a_server_refuses_a_log_the_store_has_not_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A server stopped by a crash leaves acknowledged events in its intake log, loaded at its
+    next start: an export of the event store alone would lack them without a word."""
+    from clycyo import cli
+    from tests.small_world import SmallWorld
+
+    world = SmallWorld(tmp_path)
+    world.send(world.pageview("a", 60, "/"))
+    world.runtime.writer.fault_injection = "stopped"  # acknowledged, never loaded
+    world.send(world.pageview("late", 100, "/late"), wait=False)
+    world.runtime.writer.stop(timeout_s=0.2)
+    world.runtime.intake.close()
+    world.runtime.store.close()
+    data, out = tmp_path / "data", tmp_path / "events.csv"
+    export = ["export", "--data", str(data), "--site", world.domain, "--format", "csv"]
+    assert cli.main([*export, "--out", str(out)]) == 1
+    assert "has not loaded" in capsys.readouterr().err
+    assert not out.exists()
+
+    SmallWorld(tmp_path).close()  # a start loads the log
+    assert cli.main([*export, "--out", str(out)]) == 0
+    with out.open() as handle:
+        assert sorted(row["visitor_id"] for row in csv.DictReader(handle)) == ["a", "late"]

@@ -26,7 +26,10 @@ from tqdm import tqdm
 from clycyo import local_server
 from clycyo.config.store import ConfigStore
 from clycyo.store import export as exports
+from clycyo.store.base import LOCAL_SOURCE, checkpoint_key
+from clycyo.store.intake_reader import collector_logs
 from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
+from clycyo.store.segments import read_after, segment_path
 from clycyo.web.maintenance_api import ROWS_HEADER
 
 
@@ -107,9 +110,36 @@ def _from_file(data_dir: Path, domain: str, span: exports.ExportRange) -> Source
     if not path.exists():
         raise ExportFailed(f"no event store in {data_dir}")
     connection = duckdb.connect(str(path), read_only=True)
+    behind = _logs_not_loaded(data_dir, connection)
+    if behind:
+        connection.close()
+        raise ExportFailed(
+            f"the intake log {behind[0]} holds records the event store has not loaded (the"
+            f" server stopped before it could): start clycyo serve on {data_dir} once, then export"
+        )
     rows = exports.count(connection, site.id, span)
     reader = exports.batches(connection, site.id, span)
     return rows, reader.schema, exports.iterate(reader)
+
+
+def _logs_not_loaded(data_dir: Path, connection: Any) -> list[Path]:
+    """The folder's intake logs (its own and its collector processes') with records beyond what
+    the store records as loaded: acknowledged events a server stopped by a crash left there,
+    which an export of the file alone would lack. Reads the logs, changes nothing."""
+    loaded = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+    logs = [(data_dir / "intake", LOCAL_SOURCE)]
+    logs += [(folder, folder.name) for folder in collector_logs(data_dir)]
+    behind = []
+    for folder, source in logs:
+        after = int(loaded.get(checkpoint_key(source), 0))
+        firsts = sorted(int(p.stem) for p in folder.glob("*.log") if p.stem.isdigit())
+        for index, first in enumerate(firsts):
+            if index + 1 < len(firsts) and firsts[index + 1] - 1 <= after:
+                continue  # every record of this segment is loaded
+            if next(read_after(first, segment_path(folder, first), after), None) is not None:
+                behind.append(folder)
+                break
+    return behind
 
 
 # Events as whole numbers ("12,000/17,000 events"), not tqdm's scaled "0.00/17.0k" fractions.
