@@ -165,5 +165,7 @@ def test_commands_without_a_server_do_not_take_a_moved_folders_old_duckdb_file_f
     before = store.stat().st_mtime_ns
     assert cli.main(["quarantine", "replay", str(entry.id), "--data", str(data)]) == 1
     assert "loads its events into ClickHouse" in capsys.readouterr().err
+    assert cli.main(["query", "--data", str(data), "--site", world.domain]) == 1
+    assert "loads its events into ClickHouse" in capsys.readouterr().err
     assert store.stat().st_mtime_ns == before
     assert Quarantine(data / "quarantine.sqlite").get(entry.id) == entry

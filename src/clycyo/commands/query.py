@@ -94,7 +94,11 @@ def _locally(data_dir: Path, spec: dict[str, Any]) -> tuple[int, Any]:
     from clycyo.query import api
     from clycyo.query.errors import QueryError
     from clycyo.runtime import Runtime, Settings
+    from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
 
+    if loads_into_clickhouse(data_dir):
+        # Opened here, it would be served from DuckDB, and its intake log loaded there.
+        return 1, {"error": clickhouse_folder_refusal(data_dir, "query it")}
     try:
         runtime = Runtime.open(Settings.from_env(data_dir))
     except Exception as exc:  # a store held by another process, a folder of another user, …
