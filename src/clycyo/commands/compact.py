@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from clycyo import local_server
 from clycyo.settings import Settings
 from clycyo.store.compact import CompactError, compact
 
@@ -21,6 +22,14 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         print(f"clycyo: {exc}", file=sys.stderr)
         return 2
     data_dir = settings.data_dir
+    server = local_server.find(data_dir)
+    if server is not None:
+        # The store's own lock would refuse too, but in DuckDB's words and after "compacting".
+        print(
+            f"clycyo: a server is running on {data_dir} ({server.url}); stop it first",
+            file=sys.stderr,
+        )
+        return 1
     if not args.json:
         print(f"compacting {data_dir}/events.duckdb …", flush=True)
     try:
