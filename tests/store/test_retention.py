@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 from clycyo import local_server
@@ -127,6 +128,114 @@ def test_each_visitors_latest_link_outlives_retention(
     report = writer.submit(lambda: retention.apply(store, intake, quarantine, [site], NOW_US))
     assert report.result(10).events == {"links.example": 4}  # every identify but dora's
     assert stored() == {("shared", "bob"), ("moved", "dora"), ("lone", "erin")}
+    writer.stop()
+    intake.close()
+    store.close()
+
+
+def browser(
+    event_id: str, visitor_id: str, age_min: float, kind: str = "pageview", **fields: object
+) -> Event:
+    """A browser event `age_min` minutes before a 30-day cutoff (negative: after it)."""
+    return Event(
+        site_id=1,
+        event_id=event_id,
+        time_us=NOW_US - 30 * DAY_US - int(age_min * 60_000_000),
+        received_us=NOW_US,
+        origin="browser",
+        type="pageview" if kind == "pageview" else "event",
+        name=kind,
+        visitor_id=visitor_id,
+        page=f"/{event_id}",
+        hostname="visits.example",
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def vital(event_id: str, visitor_id: str, age_min: float, value: str) -> Event:
+    props = {"metric": "LCP", "value": value, "rating": "good"}
+    return browser(event_id, visitor_id, age_min, "web_vital", props=props)
+
+
+def test_a_visit_that_goes_on_after_the_cutoff_keeps_all_its_events(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """A visit goes once its last event is older than the cutoff, whole: events, visit, narrow
+    copies and the hourly vitals agree after the run."""
+    store = open_store(tmp_path)
+    intake = IntakeLog(tmp_path / "intake")
+    quarantine = Quarantine(tmp_path / "q.sqlite")
+    writer = Writer(store, intake, quarantine, deriver=open_deriver(store))
+    site = Site(1, "visits.example", "pk_1", retention_days=30)
+    server_late = browser("late-server", "joined", -5, "signup")
+    server_late.origin = "server"
+    events = [
+        # Began 12 minutes before the cutoff, went on 10 minutes after it.
+        browser("straddle-1", "straddler", 12),
+        vital("straddle-vital", "straddler", 11, "1200"),
+        browser("straddle-click", "straddler", 8, "clicked"),
+        browser("straddle-2", "straddler", -10),
+        vital("straddle-vital-2", "straddler", -11, "900"),
+        # Over before the cutoff, but a server event joined it after the cutoff.
+        browser("joined-1", "joined", 10),
+        server_late,
+        # Over well before the cutoff: it goes.
+        browser("gone-1", "gone", 3 * 60),
+        vital("gone-vital", "gone", 3 * 60 - 1, "2000"),
+        browser("gone-click", "gone", 3 * 60 - 2, "clicked"),
+        browser("gone-2", "gone", 15),
+        vital("gone-vital-2", "gone", 14, "800"),
+        # Long after the cutoff: untouched.
+        browser("recent", "recent", -24 * 60),
+        vital("recent-vital", "recent", -24 * 60 - 1, "700"),
+    ]
+    assert writer.wait_loaded(intake.append_sync(events, []), 10)
+    report = writer.submit(lambda: retention.apply(store, intake, quarantine, [site], NOW_US))
+    assert report.result(10).events == {"visits.example": 5}
+
+    kept = {
+        "straddle-1",
+        "straddle-vital",
+        "straddle-click",
+        "straddle-2",
+        "straddle-vital-2",
+        "joined-1",
+        "late-server",
+        "recent",
+        "recent-vital",
+    }
+    assert {row[0] for row in store.execute("SELECT event_id FROM events")} == kept
+    # Every event kept still has its visit, and every visit left has its events.
+    by_event = dict(store.execute("SELECT event_id, visit_id FROM events"))
+    live = dict(
+        store.execute(
+            "SELECT visit_id, sum(sign) FROM visits GROUP BY visit_id HAVING sum(sign) > 0"
+        )
+    )
+    assert set(by_event.values()) == set(live)
+    assert len(live) == 3  # the straddling visit (with its server event's), the recent one
+    assert by_event["straddle-1"] == by_event["straddle-2"]
+    assert by_event["joined-1"] == by_event["late-server"]
+    entries = store.execute(
+        "SELECT entry_page FROM visits WHERE visit_id = ? AND sign = 1 ORDER BY state DESC LIMIT 1",
+        [by_event["straddle-2"]],
+    )
+    assert entries == [("/straddle-1",)]
+    # The narrow copies hold exactly the kept events of their kind.
+    pages = {row[0] for row in store.execute("SELECT page FROM pageviews")}
+    assert pages == {"/straddle-1", "/straddle-2", "/joined-1", "/recent"}
+    actions = {row[0] for row in store.execute("SELECT event_id FROM actions")}
+    assert actions == {"straddle-click", "late-server"}
+    vitals = sorted(row[0] for row in store.execute("SELECT value FROM vitals"))
+    assert vitals == [700.0, 900.0, 1200.0]
+    # The hourly counts agree with the vitals left, hour by hour.
+    per_vital = Counter(
+        at.replace(minute=0, second=0, microsecond=0)
+        for (at,) in store.execute("SELECT time FROM vitals")
+    )
+    per_hour = store.execute("SELECT hour, sum(n) FROM vital_hours GROUP BY hour")
+    assert {hour: int(n) for hour, n in per_hour if n} == per_vital
+    assert store.execute("SELECT count(*) FROM orders")[0][0] == 0
     writer.stop()
     intake.close()
     store.close()

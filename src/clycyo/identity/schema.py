@@ -7,7 +7,8 @@ moment; the live rows are the `+1` rows no `-1` row cancels (see `persons.live_v
 `identities` holds links of a visitor id to a user id, from `identify` events and from any event
 that carries both. `vitals`, `pageviews` and `actions` are narrow copies of kinds of events.
 `vital_hours` counts them per hour. Retention trims them by their time columns (`started_at`,
-`linked_at`, `time`, `hour`).
+`linked_at`, `time`), keeping whole the visits that go on after its cutoff, and counts the
+trimmed hours of `vital_hours` again (`store/retention.py`).
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ current segment) and the quarantine. The work runs as a job on the writer thread
 so it never races a load; the server starts it once a day and `POST /api/admin/retention` starts
 it at once. Sites without `retention_days` keep everything.
 
+A visit goes whole or not at all: once its last event (or an event that joined it) is older than
+the cutoff, with all its events; a visit that goes on after the cutoff keeps its earlier events
+too, so no event kept loses its visit (`doomed`). Events outside any visit go by their own time.
+Both engines delete by the same conditions, written here once.
+
 This module decides what is old and deletes it; it does not schedule itself beyond `due`, and it
 never touches configuration or salts (those rotate on their own, see `pipeline/salts.py`).
 """
@@ -20,23 +25,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clycyo.config.store import Site
+from clycyo.identity import narrow
+from clycyo.identity.visit import GAP_US
 from clycyo.model import Event
+from clycyo.query.dialect import Dialect
 from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
 
 log = logging.getLogger(__name__)
 
 DAY_US = 86_400 * 1_000_000
+HOUR_US = 3600 * 1_000_000
 RUN_EVERY_S = 24 * 3600.0
-# Derived tables (maintained by the writer's deriver) and the column that dates their rows.
-# A derived table listed here is trimmed with the events; one not listed is left alone.
+# Derived tables (maintained by the writer's deriver) whose rows belong to a visit, and the
+# column that dates their rows: trimmed with the events, by the same rule. `vital_hours` (counts
+# of many visits' vitals per hour) is recounted instead; a derived table not named is left alone.
 DERIVED_TIME_COLUMNS = {
     "visits": "started_at",
     "pageviews": "time",
     "actions": "time",
     "vitals": "time",
-    "vital_hours": "hour",
 }
+# How far from its visit an event of that visit may lie: a server event joins a visit up to a
+# minute before it starts and up to 30 minutes (`GAP_US`) after its last event.
+_NEAR_US = GAP_US
 
 
 @dataclass
@@ -62,8 +74,42 @@ def cutoffs_us(sites: Iterable[Site], now_us: int) -> dict[int, int]:
     }
 
 
+def doomed(dialect: str, column: str, site_id: int, before_us: int) -> tuple[str, list[Any]]:
+    """The condition (and its parameters) on a table with `site_id`, `visit_id` and the time
+    column `column` that picks the rows retention deletes: those dated before the cutoff,
+    except the rows of a visit that goes on after it (its last event, or an event that joined
+    it, at or after the cutoff). A visit goes whole, with all its events, or not at all, so no
+    event kept loses its visit; rows outside any visit go by their own time."""
+    spell = Dialect(dialect)
+    before, near = spell.from_epoch_us("?"), spell.from_epoch_us("?")
+    condition = (
+        f"site_id = ? AND {column} < {before} AND (visit_id IS NULL OR (visit_id NOT IN"
+        f" (SELECT visit_id FROM visits WHERE site_id = ? AND ended_at >= {before}"
+        f" AND started_at < {near}) AND visit_id NOT IN (SELECT visit_id FROM events"
+        f" WHERE site_id = ? AND time >= {before} AND time < {near}"
+        f" AND visit_id IS NOT NULL AND {spell.in_visit('visit_id')})))"
+    )
+    far = before_us + _NEAR_US
+    return condition, [site_id, before_us, site_id, before_us, far, site_id, before_us, far]
+
+
+def recount_bounds(dialect: str, site_id: int, before_us: int) -> tuple[str, str, list[Any]]:
+    """The `vitals` read and the `vital_hours` condition of the hours to recount: every hour
+    up to the one the cutoff falls in (that one holds vitals on both sides of it). The hours
+    are counted again from the vitals left in them (`narrow.vital_hours`)."""
+    spell = Dialect(dialect)
+    end = spell.from_epoch_us("?")
+    read = (
+        f"SELECT site_id, {spell.epoch_us('time')}, NULL, NULL, metric, value FROM vitals"
+        f" WHERE site_id = ? AND time < {end}"
+    )
+    hours_end_us = before_us - before_us % HOUR_US + HOUR_US
+    return read, f"site_id = ? AND hour < {end}", [site_id, hours_end_us]
+
+
 def trim_store(store: Any, site_id: int, before_us: int) -> int:
-    """Delete a site's events before `before_us` (and what refers only to them); returns count."""
+    """Delete a site's events before `before_us` (and what refers only to them), keeping the
+    visits that go on after it whole; returns the events deleted."""
     if store.dialect != "duckdb":
         trim = getattr(store, "trim", None)
         if trim is None:
@@ -73,31 +119,44 @@ def trim_store(store: Any, site_id: int, before_us: int) -> int:
     cursor.execute("BEGIN TRANSACTION")
     try:
         before = "make_timestamp(?::BIGINT)"
+        derived = {t: c for t, c in DERIVED_TIME_COLUMNS.items() if _has_column(cursor, t, c)}
+        # Without the visits table (no deriver) events go by their own time.
+        old, params = (
+            doomed("duckdb", "time", site_id, before_us)
+            if "visits" in derived
+            else (f"site_id = ? AND time < {before}", [site_id, before_us])
+        )
         # fetchall, not fetchone: a result left unfinished keeps the connection busy.
-        ((deleted,),) = cursor.execute(
-            f"DELETE FROM events WHERE site_id = ? AND time < {before}", [site_id, before_us]
-        ).fetchall()
+        ((deleted,),) = cursor.execute(f"DELETE FROM events WHERE {old}", params).fetchall()
         # An order key whose event is gone would silently refuse a later, legitimate copy.
         cursor.execute(
             "DELETE FROM orders WHERE site_id = ? AND NOT EXISTS (SELECT 1 FROM events e"
             " WHERE e.site_id = orders.site_id AND e.event_id = orders.event_id)",
             [site_id],
         )
-        for table, column in DERIVED_TIME_COLUMNS.items():
-            if _has_column(cursor, table, column):
-                # Table and column names come from the fixed mapping above.
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE site_id = ? AND {column} < {before}",
-                    [site_id, before_us],
-                )
+        # `visits` last: the others' condition reads it.
+        for table in sorted(derived, key=lambda name: name == "visits"):
+            condition, params = doomed("duckdb", derived[table], site_id, before_us)
+            # Table and column names come from the fixed mapping above.
+            cursor.execute(f"DELETE FROM {table} WHERE {condition}", params)
+        if "vitals" in derived and _has_column(cursor, "vital_hours", "hour"):
+            read, hours, params = recount_bounds("duckdb", site_id, before_us)
+            recounted = narrow.vital_hours(cursor.execute(read, params).fetchall())
+            cursor.execute(f"DELETE FROM vital_hours WHERE {hours}", params)
+            cursor.register("recounted_hours", recounted)
+            try:
+                cursor.execute("INSERT INTO vital_hours SELECT * FROM recounted_hours")
+            finally:
+                cursor.unregister("recounted_hours")
         if _has_column(cursor, "identities", "linked_at"):
             # Old links go, but each visitor keeps its latest: it still decides whom that
-            # visitor's later events belong to.
+            # visitor's later events belong to; and a link whose event was kept stays with it.
             cursor.execute(
                 f"DELETE FROM identities WHERE site_id = ? AND linked_at < {before}"
                 " AND (visitor_id, linked_at) NOT IN (SELECT visitor_id, max(linked_at)"
-                " FROM identities WHERE site_id = ? GROUP BY visitor_id)",
-                [site_id, before_us, site_id],
+                " FROM identities WHERE site_id = ? GROUP BY visitor_id) AND event_id NOT IN"
+                f" (SELECT event_id FROM events WHERE site_id = ? AND time < {before})",
+                [site_id, before_us, site_id, site_id, before_us],
             )
         cursor.execute("COMMIT")
     except BaseException:

@@ -10,9 +10,14 @@ caller's (`identity/erase.py`, `store/retention.py`, `identity/compaction.py`).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pyarrow as pa
+
+from clycyo.identity import narrow
 from clycyo.query.builder import SUPERSEDED
+from clycyo.store import retention
 
 _SEQ_PREFIX = "intake_seq:"
 # Cancelled pairs whose cancelling row its loader has committed (a load not yet committed may
@@ -23,14 +28,6 @@ _CANCELLED = (
     " ON c.loader = d.loader WHERE c.sign = -1 AND c.load_seq <= d.done"
 )
 _CANCELLED_PARAMS = [len(_SEQ_PREFIX) + 1, _SEQ_PREFIX]
-# Derived tables with a time column: retention trims them with the events.
-_DATED = {
-    "visits": "started_at",
-    "pageviews": "time",
-    "actions": "time",
-    "vitals": "time",
-    "vital_hours": "hour",
-}
 
 
 def _count(store: Any, sql: str, params: list[Any]) -> int:
@@ -72,31 +69,50 @@ def erase_rows(
 
 
 def trim(store: Any, site_id: int, before_us: int) -> int:
-    """Delete a site's events before `before_us`, and what dates from then; returns events."""
+    """Delete a site's events before `before_us` by retention's rule (`retention.doomed`: a
+    visit that goes on after the cutoff keeps all its rows), and what dates from then; returns
+    the events deleted. Run again after a failure, it finishes: rows at or after the cutoff,
+    which decide what stays, are never deleted, and the vital hours are recounted from scratch."""
     before = "fromUnixTimestamp64Micro(toInt64(?), 'UTC')"
-    deleted = _count(
-        store,
-        f"SELECT count() FROM events WHERE site_id = ? AND time < {before}",
-        [site_id, before_us],
-    )
-    store.delete("events", f"site_id = ? AND time < {before}", [site_id, before_us])
+    old, params = retention.doomed("clickhouse", "time", site_id, before_us)
+    deleted = _count(store, f"SELECT count() FROM events WHERE {old}", params)
+    store.delete("events", old, params)
     # An order key whose event is gone would silently refuse a later, legitimate copy.
     store.delete(
         "orders",
         "site_id = ? AND event_id NOT IN (SELECT event_id FROM events WHERE site_id = ?)",
         [site_id, site_id],
     )
-    for table, column in _DATED.items():
-        # Table and column names come from the fixed mapping above.
-        store.delete(table, f"site_id = ? AND {column} < {before}", [site_id, before_us])
+    # `visits` last: the others' condition reads it.
+    for table in ("pageviews", "actions", "vitals", "visits"):
+        condition, params = retention.doomed(
+            "clickhouse", retention.DERIVED_TIME_COLUMNS[table], site_id, before_us
+        )
+        store.delete(table, condition, params)
+    read, hours, params = retention.recount_bounds("clickhouse", site_id, before_us)
+    recounted = narrow.vital_hours(store.execute(read, params))
+    store.delete("vital_hours", hours, params)
+    if recounted.num_rows:
+        count = recounted.num_rows
+        # Load 0 of the store's loader: committed from the start, so no undo takes it back.
+        recounted = recounted.append_column("loader", pa.array([store.loader] * count, pa.string()))
+        recounted = recounted.append_column("load_seq", pa.array([0] * count, pa.uint64()))
+        # A token of its own: a replicated table would drop a block equal to an earlier one.
+        settings: dict[str, str | int] = {
+            "insert_deduplication_token": f"retention:{site_id}:{before_us}:{time.time_ns()}"
+        }
+        if store.cluster:
+            settings["insert_distributed_sync"] = 1
+        store.transport.insert_arrow("vital_hours", recounted, settings)
     # Old links go, but each visitor keeps its latest: it still decides whom that visitor's
-    # later events belong to.
+    # later events belong to; and a link whose event was kept stays with it.
     store.delete(
         "identities",
         f"site_id = ? AND linked_at < {before} AND (visitor_id, linked_at) NOT IN"
         " (SELECT visitor_id, max(linked_at) FROM identities WHERE site_id = ?"
-        " GROUP BY visitor_id)",
-        [site_id, before_us, site_id],
+        " GROUP BY visitor_id) AND event_id NOT IN (SELECT event_id FROM events"
+        f" WHERE site_id = ? AND time < {before})",
+        [site_id, before_us, site_id, site_id, before_us],
     )
     return deleted
 
