@@ -53,3 +53,47 @@ def test_the_row_without_a_value_filters_on_its_absence(dashboard: Dashboard) ->
     assert {c["metric"]: c["value"] for c in filtered["cards"]}["visitors"] == 1
     html = client.get(f"/sites/{dashboard.site}/panels/sources?period=7d&tab=sources").text
     assert 'data-filter="is,visit:source,(none)"' in html
+
+
+def test_the_goals_panel_rates_a_goal_among_the_periods_visitors(dashboard: Dashboard) -> None:
+    """Four visitors, one of whom pays, and two renewals with no visit: 25 %, as the API says."""
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    now_ms = int(time.time() * 1000)
+    visits = [
+        {
+            "type": "pageview",
+            "origin": "browser",
+            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+            "visitor_id": visitor,
+            "url": f"https://{dashboard.site}/",
+            "timestamp": now_ms - 60_000 * n,
+        }
+        for n, visitor in enumerate(["pays", "reads", "looks", "leaves"], start=5)
+    ]
+    payments = [
+        {
+            "name": "payment",
+            "timestamp": now_ms - 60_000 * n,
+            "revenue": {"amount": "30.00", "currency": "USD"},
+            "order_id": f"order-{n}",
+            **person,
+        }
+        for n, person in enumerate(
+            [{"visitor_id": "pays"}, {"user_id": "renewing-1"}, {"user_id": "renewing-2"}],
+            start=1,
+        )
+    ]
+    answer = dashboard.client.post(
+        "/api/collect",
+        json={"batch": visits + payments},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert answer.json()["accepted"] == 7
+    runtime = dashboard.runtime
+    assert runtime.writer.wait_loaded(runtime.intake.last_seq, 10.0)
+    client = dashboard.login()
+    panel = client.get(f"/sites/{dashboard.site}/panels/goals.json?period=7d&tab=events")
+    rows = {row["label"]: row for row in panel.json()["rows"]}
+    assert rows["payment"]["numbers"] == [3, 3, 25.0]

@@ -83,6 +83,8 @@ class Plan:
     table: str = "events"
     # Only pageviews count (and, for a visits-based plan, match the event filters).
     pageviews_only: bool = False
+    # Only persons among the visitors the conversion rate divides by (an events or ledger plan).
+    among_visitors: bool = False
 
 
 @dataclass
@@ -108,7 +110,8 @@ class _Statement:
 
     @property
     def wants_persons(self) -> bool:
-        return bool(self.touches) or any(m.persons for m in self.plan.metrics)
+        persons = self.plan.among_visitors or any(m.persons for m in self.plan.metrics)
+        return persons or bool(self.touches)
 
     @property
     def wants_map(self) -> bool:
@@ -205,6 +208,29 @@ def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
         st.where.append(through_visit(visit_semi, st.dialect, p, site_id, live))
 
 
+def _among_visitors(st: _Statement, site_id: str, start: str, end: str, live: str) -> None:
+    """Only persons with a live visit in the period under the query's visit filters and, grouped
+    by time, starting in the row's bucket: the visitors the conversion rate divides by (which a
+    payment reported without a visit, such as a renewal, is not among)."""
+    p, tz = st.params, st.site.timezone
+    where = [f"v.site_id = {site_id}", f"v.started_at >= {start}", f"v.started_at < {end}", live]
+    where += [
+        condition(f"v.{f.target.dimension.sql}", f, p, st.dialect)
+        for f in st.plan.filters
+        if f.target.dimension.level == "visit"
+    ]
+    mine, theirs = [st.sql(registry.PERSON[st.plan.base])], ["v.person_bits"]
+    for ref in st.plan.dimensions:
+        if ref.dimension.level == "time":
+            unit = ref.dimension.sql
+            assert isinstance(unit, str)
+            mine.append(_time_expression(unit, "e.time", tz, st))
+            theirs.append(_time_expression(unit, "v.started_at", tz, st))
+    left = mine[0] if len(mine) == 1 else f"({', '.join(mine)})"
+    right = theirs[0] if len(theirs) == 1 else f"({', '.join(theirs)})"
+    st.where.append(f"{left} IN (SELECT {right} FROM visits v WHERE {' AND '.join(where)})")
+
+
 @dataclass
 class _Grouping:
     select: list[str] = field(default_factory=list)  # the grouped stage's dimension columns
@@ -271,6 +297,8 @@ def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[
     live = persons.LIVE[dialect].replace("{site}", site_id)
     source, time_column = _relation(st, site_id, start, end, live)
     _filters(st, site_id, start, live)
+    if plan.among_visitors:
+        _among_visitors(st, site_id, start, end, live)
     if st.wants_persons:
         st.columns.append(f"{st.sql(registry.PERSON[plan.base])} AS person")
     st.columns.append(f"{time_column} AS t")

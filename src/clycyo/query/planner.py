@@ -1,14 +1,14 @@
 """Which base relation computes each metric of a query, grouped into one statement per base.
 
-Metrics of visits (visitors, visits, pageviews, bounce rate, duration) come from live visit
-states, unless the query looks at events (an `event:` dimension or filter): then the countable
-ones come from events, and the visit-only ones keep visits but only those with a matching event.
-Money comes from the ledger. `conversions` counts persons with an event matching the event
-filters, or without them, persons who paid; `conversion_rate` divides it by the visitors counted
-without the event filters. A query that looks at pages and names no events counts persons,
-visits and conversions from pageviews, `events` from every event (`looks_at_pageviews`): the
-two kinds are separate statements, so that no metric's value depends on the others asked with
-it. This module decides; `builder.py` writes the SQL.
+Metrics of visits (visitors, visits, pageviews, bounce rate, duration) come from live visit states,
+unless the query looks at events (an `event:` dimension or filter): then the countable ones come
+from events, and the visit-only ones keep visits but only those with a matching event. Money comes
+from the ledger. `conversions` counts persons with an event matching the event filters, or without
+them, persons who paid; `conversion_rate` divides those of them who are among the visitors counted
+without the event filters (`among_visitors`) by those visitors. A query that looks at pages and
+names no events counts persons, visits and conversions from pageviews, `events` from every event
+(`looks_at_pageviews`): the two kinds are separate statements, so that no metric's value depends on
+the others asked with it. This module decides; `builder.py` writes the SQL.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from clycyo.query.registry import EVENTS, LEDGER, VISITS, Metric
 from clycyo.query.spec import DimensionRef, Query
 
 VISITORS_WITHOUT_EVENT_FILTERS = "visitors (no event filters)"
+CONVERTED_VISITORS = registry.CONVERTED_VISITORS.name
 # Events that are not in `actions` (see identity/schema.py); pages are looked at in `pageviews`.
 _NOT_ACTIONS = frozenset({"pageview", "engagement", "web_vital"})
 _PAGEVIEW_COLUMNS = frozenset({"event:page", "event:hostname", "event:name", "event:origin"})
@@ -41,7 +42,7 @@ class Part:
 
 
 def _base(metric: Metric, query: Query, event_context: bool) -> str:
-    if metric.name == "conversions":
+    if metric.name in ("conversions", CONVERTED_VISITORS):
         return EVENTS if query.event_filters else LEDGER
     recipes = metric.recipes
     if LEDGER in recipes:
@@ -101,11 +102,8 @@ def plan(query: Query, approximate: bool) -> list[Part]:
     pages = looks_at_pageviews(query)
     # (base, pageviews only) → its metrics: one statement each.
     groups: dict[tuple[str, bool], list[Metric]] = {}
-    wanted = list(query.metrics)
     rate = registry.METRICS["conversion_rate"]
-    if rate in wanted and registry.METRICS["conversions"] not in wanted:
-        wanted.append(registry.METRICS["conversions"])
-    for index, metric in enumerate(wanted):
+    for index, metric in enumerate(query.metrics):
         if metric is rate:
             continue
         base = _base(metric, query, event_context)
@@ -139,8 +137,30 @@ def plan(query: Query, approximate: bool) -> list[Part]:
         for (base, pageviews_only), metrics in groups.items()
     ]
     if rate in query.metrics:
+        parts.append(_converted_visitors(query, approximate, pages))
         parts.append(_all_visitors(query, approximate))
     return parts
+
+
+def _converted_visitors(query: Query, approximate: bool, pages: bool) -> Part:
+    """The conversion rate's numerator: `conversions`, of persons among its visitors only."""
+    converted = registry.CONVERTED_VISITORS
+    base = _base(converted, query, True)
+    pageviews_only = pages and base == EVENTS
+    return Part(
+        Plan(
+            base,
+            (converted,),
+            query.dimensions,
+            query.filters,
+            approximate,
+            table=_table(base, query, pageviews_only),
+            pageviews_only=pageviews_only,
+            among_visitors=True,
+        ),
+        (CONVERTED_VISITORS,),
+        tuple(range(len(query.dimensions))),
+    )
 
 
 def _all_visitors(query: Query, approximate: bool) -> Part:

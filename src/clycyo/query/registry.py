@@ -209,7 +209,8 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             "conversion_rate",
-            "conversions / visitors * 100, visitors counted without the event filters.",
+            "Percent of visitors (counted without the event filters) who converted: conversions"
+            " among those visitors, divided by them.",
             "percent",
             {},
             persons=True,
@@ -368,6 +369,16 @@ def dimension(name: str) -> tuple[Dimension, str | None] | None:
     found = DIMENSIONS.get(name)
     return None if found is None else (found, None)
 
+
+# Not a public metric: the conversion rate's numerator, `conversions` counted on a plan that
+# keeps only persons among the rate's visitors (`Plan.among_visitors`), so it cannot pass 100 %.
+CONVERTED_VISITORS = Metric(
+    "converted visitors",
+    "Conversions of persons among the period's visitors.",
+    "count",
+    METRICS["conversions"].recipes,
+    persons=True,
+)
 
 # Not a public metric: money of every currency, for `meta.other_currencies`.
 AMOUNT_ANY_CURRENCY = Metric(

@@ -2,14 +2,14 @@
 
 `run_query(store, site, spec)` is the entry the HTTP API, the CLI and the dashboard share. Each
 statement (one per base relation, see `planner.py`) returns rows keyed by dimension values; rows
-merge on those keys, the conversion rate is divided out, empty time buckets are filled with
-zeros, rows are ordered and cut to the limit, and with a comparison the previous period's row
-with the same dimensions (for time buckets: the same position) is attached. A count of nothing
-is 0; a ratio of nothing (`Metric.ratio`: no visits, no visitors, no orders) is null, and so is
-its change. Distinct persons are
-counted exactly until a period holds `APPROXIMATE_ABOVE_VISITS` visits, and approximately above
-(`meta.approximate`). Money leaves as numbers; amounts in other currencies than the site's go to
-`meta.other_currencies`.
+merge on those keys, the conversion rate is divided out (converting persons among the visitors
+counted without the event filters, over those visitors), empty time buckets are filled with zeros,
+rows are ordered and cut to the limit, and with a comparison the previous period's row with the
+same dimensions (for time buckets: the same position) is attached. A count of nothing is 0; a ratio
+of nothing (`Metric.ratio`: no visits, no visitors, no orders) is null, and so is its change.
+Distinct persons are counted exactly until a period holds `APPROXIMATE_ABOVE_VISITS` visits, and
+approximately above (`meta.approximate`). Money leaves as numbers; amounts in other currencies than
+the site's go to `meta.other_currencies`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from clycyo.query import approximate as sizing
 from clycyo.query import registry, spec, timeseries
 from clycyo.query.builder import Plan, SiteContext, build
 from clycyo.query.dates import Period
-from clycyo.query.planner import VISITORS_WITHOUT_EVENT_FILTERS, Part, plan
+from clycyo.query.planner import CONVERTED_VISITORS, VISITORS_WITHOUT_EVENT_FILTERS, Part, plan
 from clycyo.query.registry import LEDGER
 from clycyo.query.spec import NONE, Query, QuerySpec
 from clycyo.store.base import EventStore
@@ -124,7 +124,7 @@ def _merge(
                 values[name] = found[position] if found is not None else None
         if "conversion_rate" in names:
             visitors = values.get(VISITORS_WITHOUT_EVENT_FILTERS) or 0
-            conversions = values.get("conversions") or 0
+            conversions = values.get(CONVERTED_VISITORS) or 0
             rate = round(100.0 * conversions / visitors, 2) if visitors else None
             values["conversion_rate"] = rate
         rows.append((key, [_plain(values.get(name), name) for name in names]))
