@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from tests.serverproc import ServerProcess, Site, clycyo, free_port
@@ -83,12 +85,23 @@ def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
     assert b"s3cret-pass" not in (tmp_path / "config.sqlite").read_bytes()
 
 
-@pytest.mark.parametrize(("running", "single"), [(True, False), (False, False), (True, True)])
+@pytest.mark.parametrize(
+    ("running", "single", "legacy"),
+    [
+        (True, False, False),
+        (False, False, False),
+        (True, True, False),
+        (True, True, True),
+        (False, True, True),
+    ],
+)
 def test_quarantine_list_show_replay(
-    own_server: ServerProcess, running: bool, single: bool
+    own_server: ServerProcess, running: bool, single: bool, legacy: bool
 ) -> None:
     """`single`: the event, refused by the pipeline rather than by decoding, was the whole
-    body, not in a batch; its replay is the same event, so a failed one counts on its entry."""
+    body, not in a batch; its replay is the same event, so a failed one counts on its entry.
+    `legacy`: the entry was kept in the shape of earlier versions, with the envelope's empty
+    `batch` field; its replay counts on it too."""
     own_server.start()
     site = own_server.add_site("q.example")
     bad = {"name": "checkout", "timestamp": "not a time", "context": {"ip": "192.0.2.55"}}
@@ -104,6 +117,12 @@ def test_quarantine_list_show_replay(
     assert "ip" not in entry["payload"]["context"]
     shown = json.loads(clycyo("quarantine", "show", str(entry["id"]), data=own_server.data_dir))
     assert shown["payload"]["name"] == bad.get("name")
+    if legacy:
+        # The envelope's fields as earlier versions kept them: the event's, then an empty batch.
+        kept = msgspec.json.encode({**entry["payload"], "batch": None}).decode()
+        db = sqlite3.connect(own_server.data_dir / "quarantine.sqlite")
+        with contextlib.closing(db), db:
+            db.execute("UPDATE quarantine SET payload = ? WHERE id = ?", [kept, entry["id"]])
     if not running:
         own_server.stop()
     # Replaying the same payload fails again (it is still invalid) and says why; the id may
@@ -133,6 +152,7 @@ def test_quarantine_list_show_replay(
             None,
         )
         assert again["last_rejected_at"] is not None
+        assert "batch" not in again["payload"]
 
 
 def _commands() -> list[str]:

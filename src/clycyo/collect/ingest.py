@@ -63,7 +63,7 @@ class IngestCounters:
     unavailable: int = 0
 
 
-def _without_ip(payload: bytes) -> str:
+def quarantined_payload(payload: bytes) -> str:
     """A rejected event as the quarantine keeps it: without the end user's address (`ip`,
     `context.ip`, or a `context` of another shape, which may hold it), and without anything
     that cannot be read as JSON, where it could not be found and removed."""
@@ -141,7 +141,7 @@ class Ingest:
                     received_us=received,
                     trusted=trusted,
                     error=error,
-                    payload=_without_ip(raw),
+                    payload=quarantined_payload(raw),
                 )
             )
 

@@ -137,6 +137,11 @@ class Quarantine:
             "UPDATE quarantine SET replay_asked_us = ? WHERE id = ?", [when_us, entry_id]
         )
 
+    def restate_payload(self, entry_id: int, payload: str) -> None:
+        """Keep an entry's payload in the form rejections take now: one kept by an earlier
+        version may differ from its replay's in form only, and a failed replay must find it."""
+        self._db().execute("UPDATE quarantine SET payload = ? WHERE id = ?", [payload, entry_id])
+
     def mark_replayed(self, entry_id: int, when_us: int) -> None:
         self._db().execute(
             "UPDATE quarantine SET replayed_us = ? WHERE id = ?", [when_us, entry_id]
