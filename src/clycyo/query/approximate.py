@@ -124,7 +124,18 @@ def _with(part: Part, plan: Plan) -> Part:
 
 
 def _count(plan: Plan, period: Period, ctx: SiteContext, dialect: str) -> tuple[str, list[Any]]:
-    counting = replace(plan, metrics=(ROWS,), approximate=False, order_by=(), limit=None, only=None)
+    # Without the conversion rate's "among the visitors" test, whose semi-join on the period's
+    # visits costs more than the count: the rows counted without it bound those with it, and an
+    # upper bound is all that sizing a bitmap, ranking candidates and checking the top list need.
+    counting = replace(
+        plan,
+        metrics=(ROWS,),
+        approximate=False,
+        order_by=(),
+        limit=None,
+        only=None,
+        among_visitors=False,
+    )
     return build(counting, period, ctx, dialect)
 
 
