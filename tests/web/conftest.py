@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
@@ -22,6 +23,10 @@ from clycyo.runtime import Runtime, Settings
 from tests.web.browsing import chromium
 
 PASSWORD = "correct horse battery"
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 @dataclass
@@ -44,6 +49,18 @@ class Dashboard:
             follow_redirects=False,
         )
         return client
+
+    def secret_key(self) -> str:
+        """A new secret key of the site the login may read."""
+        site = self.runtime.config.site_by_domain(self.site)
+        assert site is not None
+        return self.runtime.config.add_secret_key(site.id)
+
+    def collect(self, body: Any, secret: str) -> dict[str, Any]:
+        """The answer of `POST /api/collect` to `body` sent with `secret`."""
+        headers = {"Authorization": f"Bearer {secret}"}
+        answer: dict[str, Any] = self.client.post("/api/collect", json=body, headers=headers).json()
+        return answer
 
     def new_client(self) -> TestClient:
         return TestClient(self.client.app, follow_redirects=False)

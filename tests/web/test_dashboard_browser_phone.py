@@ -16,6 +16,7 @@ from clycyo.config.funnels import FunnelStore, check_step
 from clycyo.config.store import ConfigStore
 from clycyo.demo.send import post_batch
 from tests.web.browsing import PHONE, Watched
+from tests.web.conftest import CHROME
 from tests.web.world import DOMAIN, World, build_world
 
 pytestmark = pytest.mark.browser
@@ -26,10 +27,6 @@ LONG_FUNNEL = (
     "Pricing page to checkout to a verified payment of the annual business plan, every region"
 )
 VISITOR = "0f3c9a7e5b2d4c18a6e9f0b1d2c3e4f5"  # 32 hex digits, as the tracker makes them
-CHROME = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
 
 
 def long_names(world: World) -> None:

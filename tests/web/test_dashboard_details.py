@@ -12,12 +12,7 @@ from starlette.testclient import TestClient
 from clycyo.config.funnels import FunnelStore, check_step
 from clycyo.config.passwords import hash_password
 from clycyo.web.dashboard.rendering import asset_digest
-from tests.web.conftest import PASSWORD, Dashboard
-
-CHROME = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
+from tests.web.conftest import CHROME, PASSWORD, Dashboard
 
 
 def test_versioned_assets_are_cached_for_good_and_never_sniffed(dashboard: Dashboard) -> None:
@@ -38,9 +33,7 @@ def test_versioned_assets_are_cached_for_good_and_never_sniffed(dashboard: Dashb
 
 
 def test_one_visitor_and_one_visit_are_singular(dashboard: Dashboard) -> None:
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     visit = {
         "type": "pageview",
         "origin": "browser",
@@ -50,10 +43,7 @@ def test_one_visitor_and_one_visit_are_singular(dashboard: Dashboard) -> None:
         "url": f"https://{dashboard.site}/pricing",
         "timestamp": int(time.time() * 1000) - 30_000,
     }
-    answer = dashboard.client.post(
-        "/api/collect", json=visit, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == 1
+    assert dashboard.collect(visit, secret)["accepted"] == 1
     client = dashboard.login()
     realtime = client.get(f"/sites/{dashboard.site}/realtime").text
     assert '<span class="muted" data-rt-noun>visitor</span>' in realtime
@@ -79,10 +69,7 @@ def test_people_times_are_the_sites_local_times(dashboard: Dashboard) -> None:
         "url": f"https://{dashboard.site}/pricing",
         "timestamp": "2025-06-01T05:00:00Z",
     }
-    answer = dashboard.client.post(
-        "/api/collect", json=visit, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == 1
+    assert dashboard.collect(visit, secret)["accepted"] == 1
     client = dashboard.login()
     person = client.get(f"/sites/{dashboard.site}/people/night-owl").text
     found = client.get(f"/sites/{dashboard.site}/people?q=night").text
@@ -102,9 +89,7 @@ def test_a_persons_net_revenue_counts_each_payment_once_per_currency(
 ) -> None:
     # One order reported by the browser and by the server is one payment (the query API counts
     # it once); a refund reduces it; euros are never added to dollars.
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     now_ms = int(time.time() * 1000)
     browser = {"origin": "browser", "context": {"ip": "85.214.1.2", "user_agent": CHROME}}
     batch = [
@@ -147,10 +132,7 @@ def test_a_persons_net_revenue_counts_each_payment_once_per_currency(
             "timestamp": now_ms - 60_000,
         },
     ]
-    answer = dashboard.client.post(
-        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == 5
+    assert dashboard.collect({"batch": batch}, secret)["accepted"] == 5
     query = dashboard.client.post(
         "/api/v1/query",
         json={"site": dashboard.site, "metrics": ["revenue"], "date_range": "7d"},
@@ -169,9 +151,7 @@ def test_a_persons_net_revenue_counts_each_payment_once_per_currency(
 def test_realtime_counts_the_persons_on_the_site_not_a_renewal_from_the_server(
     dashboard: Dashboard,
 ) -> None:
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     now_ms = int(time.time() * 1000)
     batch = [
         {
@@ -192,10 +172,7 @@ def test_realtime_counts_the_persons_on_the_site_not_a_renewal_from_the_server(
             "timestamp": now_ms - 20_000,
         },
     ]
-    answer = dashboard.client.post(
-        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == 2
+    assert dashboard.collect({"batch": batch}, secret)["accepted"] == 2
     client = dashboard.login()
     now = client.get(f"/sites/{dashboard.site}/realtime.json").json()
     assert now["visitors"] == 1 and now["pageviews"] == 1
@@ -207,9 +184,7 @@ def test_a_persons_summary_covers_events_older_than_the_timeline_shows(
 ) -> None:
     # A visit from Google last week, then more events than the timeline shows in a direct visit
     # today: the first touch is still Google, and both visits count.
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     now_ms = int(time.time() * 1000)
     browser = {
         "origin": "browser",
@@ -238,12 +213,8 @@ def test_a_persons_summary_covers_events_older_than_the_timeline_shows(
         ),
     ]
     for first in range(0, len(events), 500):
-        answer = dashboard.client.post(
-            "/api/collect",
-            json={"batch": events[first : first + 500]},
-            headers={"Authorization": f"Bearer {secret}"},
-        )
-        assert answer.json()["accepted"] == len(events[first : first + 500])
+        part = events[first : first + 500]
+        assert dashboard.collect({"batch": part}, secret)["accepted"] == len(part)
     client = dashboard.login()
     data = client.get(f"/sites/{dashboard.site}/people/busy.json?detail=all").json()
     assert data["meta"]["truncated"] is True

@@ -11,20 +11,14 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.web.conftest import Dashboard
+from tests.web.conftest import CHROME, Dashboard
 
 PAYLOADS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)"]
-CHROME = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
-    " Chrome/131.0.0.0 Safari/537.36"
-)
 
 
 @pytest.fixture
 def hostile_rows(dashboard: Dashboard) -> None:
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     now_ms = int(time.time() * 1000) - 60_000
     batch = []
     for n, payload in enumerate(PAYLOADS):
@@ -43,10 +37,7 @@ def hostile_rows(dashboard: Dashboard) -> None:
             {**common, "type": "event", "name": "js_error", "props": {"message": payload}},
             {**common, "type": "event", "name": "rage_click", "props": {"selector": payload}},
         ]
-    answer = dashboard.client.post(
-        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == len(batch)
+    assert dashboard.collect({"batch": batch}, secret)["accepted"] == len(batch)
     assert dashboard.runtime.writer.catch_up(10)
 
 

@@ -29,10 +29,7 @@ def test_a_step_says_how_many_persons_it_has_and_lists_more_on_request(
         batch.append({**person, "type": "pageview", "timestamp": now_ms - 90_000 + n})
         if n % 5:  # four in five go on to sign up
             batch.append({**person, "name": "signup", "timestamp": now_ms - 30_000 + n})
-    answer = dashboard.client.post(
-        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == len(batch)
+    assert dashboard.collect({"batch": batch}, secret)["accepted"] == len(batch)
     steps = [check_step("pageview", "/", []), check_step("event", "signup", [])]
     funnel = FunnelStore(dashboard.runtime.config).add(site.id, "Signup", steps)
     client = dashboard.login()

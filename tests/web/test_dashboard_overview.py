@@ -16,13 +16,9 @@ from clycyo.web.dashboard.overview import (
 )
 from clycyo.web.dashboard.params import view_state
 from clycyo.web.dashboard.stats import Row
-from tests.web.conftest import Dashboard
+from tests.web.conftest import CHROME, Dashboard
 
 NO_VALUE = "\N{EN DASH}"
-CHROME = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
 
 
 def state(query: dict[str, str], today: dt.date) -> object:
@@ -99,9 +95,7 @@ def test_an_empty_site_shows_dashes_and_where_to_start(dashboard: Dashboard) -> 
 
 
 def test_a_year_without_a_previous_year_shows_no_change(dashboard: Dashboard) -> None:
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     now_ms = int(time.time() * 1000)
     batch = [
         {
@@ -115,10 +109,7 @@ def test_a_year_without_a_previous_year_shows_no_change(dashboard: Dashboard) ->
         }
         for n in range(3)
     ]
-    answer = dashboard.client.post(
-        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == 3
+    assert dashboard.collect({"batch": batch}, secret)["accepted"] == 3
     client = dashboard.login()
     data = client.get(f"/sites/{dashboard.site}.json?period=12mo").json()
     assert data["empty"] is False
@@ -154,10 +145,7 @@ def test_the_previous_period_across_a_clock_change_is_as_many_days_before(
         }
         for n, noon in enumerate(noons)
     ]
-    answer = dashboard.client.post(
-        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == 2
+    assert dashboard.collect({"batch": batch}, secret)["accepted"] == 2
     client = dashboard.login()
     data = client.get(
         f"/sites/{dashboard.site}.json?period=custom&from=2025-11-01&to=2025-11-03"
@@ -182,9 +170,7 @@ def test_the_previous_period_across_a_clock_change_is_as_many_days_before(
 def test_money_in_other_currencies_is_shown_beside_the_revenue_it_is_not_in(
     dashboard: Dashboard,
 ) -> None:
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     now_ms = int(time.time() * 1000)
     payments = [
         ("o1", "49.00", "USD"),
@@ -212,10 +198,7 @@ def test_money_in_other_currencies_is_shown_beside_the_revenue_it_is_not_in(
             for order, amount, currency in payments
         ),
     ]
-    answer = dashboard.client.post(
-        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == 4
+    assert dashboard.collect({"batch": batch}, secret)["accepted"] == 4
     client = dashboard.login()
     data = client.get(f"/sites/{dashboard.site}.json?period=7d").json()
     revenue = {c["metric"]: c for c in data["cards"]}["revenue"]
@@ -236,9 +219,7 @@ def test_money_in_other_currencies_is_shown_beside_the_revenue_it_is_not_in(
 
 
 def test_the_revenue_total_shows_its_cents(dashboard: Dashboard) -> None:
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     payment = {
         "name": "payment",
         "user_id": "buyer",
@@ -246,10 +227,7 @@ def test_the_revenue_total_shows_its_cents(dashboard: Dashboard) -> None:
         "revenue": {"amount": "49.55", "currency": "USD"},
         "timestamp": int(time.time() * 1000) - 60_000,
     }
-    answer = dashboard.client.post(
-        "/api/collect", json=payment, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == 1
+    assert dashboard.collect(payment, secret)["accepted"] == 1
     page = dashboard.login().get(f"/sites/{dashboard.site}?period=7d").text
     card = page.split('data-metric="revenue"', 1)[1].split("</a>", 1)[0]
     shown = card.split('class="metric-value"', 1)[1].split("</span>", 1)[0]

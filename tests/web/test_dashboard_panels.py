@@ -5,18 +5,11 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qsl
 
-from tests.web.conftest import Dashboard
-
-CHROME = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
+from tests.web.conftest import CHROME, Dashboard
 
 
 def test_the_row_without_a_value_filters_on_its_absence(dashboard: Dashboard) -> None:
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     now_ms = int(time.time() * 1000)
     batch = [
         {
@@ -38,10 +31,7 @@ def test_the_row_without_a_value_filters_on_its_absence(dashboard: Dashboard) ->
             start=1,
         )
     ]
-    answer = dashboard.client.post(
-        "/api/collect", json={"batch": batch}, headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert answer.json()["accepted"] == 3
+    assert dashboard.collect({"batch": batch}, secret)["accepted"] == 3
     client = dashboard.login()
     panel = client.get(f"/sites/{dashboard.site}/panels/sources.json?period=7d&tab=sources")
     rows = {row["label"]: row for row in panel.json()["rows"]}
@@ -57,9 +47,7 @@ def test_the_row_without_a_value_filters_on_its_absence(dashboard: Dashboard) ->
 
 def test_the_goals_panel_rates_a_goal_among_the_periods_visitors(dashboard: Dashboard) -> None:
     """Four visitors, one of whom pays, and two renewals with no visit: 25 %, as the API says."""
-    site = dashboard.runtime.config.site_by_domain(dashboard.site)
-    assert site is not None
-    secret = dashboard.runtime.config.add_secret_key(site.id)
+    secret = dashboard.secret_key()
     now_ms = int(time.time() * 1000)
     visits = [
         {
@@ -85,12 +73,7 @@ def test_the_goals_panel_rates_a_goal_among_the_periods_visitors(dashboard: Dash
             start=1,
         )
     ]
-    answer = dashboard.client.post(
-        "/api/collect",
-        json={"batch": visits + payments},
-        headers={"Authorization": f"Bearer {secret}"},
-    )
-    assert answer.json()["accepted"] == 7
+    assert dashboard.collect({"batch": visits + payments}, secret)["accepted"] == 7
     runtime = dashboard.runtime
     assert runtime.writer.wait_loaded(runtime.intake.last_seq, 10.0)
     client = dashboard.login()
