@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from clycyo.model import Event
 from clycyo.query.builder import superseded
 from clycyo.store.base import EventStore
 from clycyo.store.duckdb.store import DuckDBStore
@@ -37,6 +38,19 @@ def open_store(request: pytest.FixtureRequest, chdb_folder: Path) -> StoreFactor
         return ClickHouseStore(ChdbTransport(str(chdb_folder), name), loader="test")
 
     return open_one
+
+
+def tick(event_id: str) -> Event:
+    """A minimal server event with this id."""
+    return Event(
+        site_id=1,
+        event_id=event_id,
+        time_us=1,
+        received_us=1,
+        origin="server",
+        type="event",
+        name="t",
+    )
 
 
 def counted_events(store: EventStore, columns: str = "event_id") -> list[tuple[Any, ...]]:

@@ -10,7 +10,8 @@ import pytest
 
 from clycyo.store.clickhouse.schema import DURABLE, LAYOUTS, missing_settings
 from tests.engines import available
-from tests.store.test_writer import Parts, tick
+from tests.store.conftest import tick
+from tests.store.test_writer import Parts
 
 pytestmark = pytest.mark.skipif(not available("chdb"), reason="chDB is not installed")
 

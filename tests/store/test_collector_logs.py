@@ -7,23 +7,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from clycyo.model import Event
 from clycyo.store.collector_logs import CollectorLogs
 from clycyo.store.intake import IntakeLog
 from clycyo.store.intake_reader import ROTATE_REQUEST, IntakeReader
 from clycyo.store.segments import Record
-
-
-def tick(event_id: str) -> Event:
-    return Event(
-        site_id=1,
-        event_id=event_id,
-        time_us=1,
-        received_us=1,
-        origin="server",
-        type="event",
-        name="t",
-    )
+from tests.store.conftest import tick
 
 
 def test_a_flush_under_steady_load_ends_once_what_came_before_is_loaded(tmp_path: Path) -> None:

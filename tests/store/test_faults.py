@@ -8,24 +8,11 @@ from typing import Any
 
 import pytest
 
-from clycyo.model import Event
 from clycyo.store.base import EventStore
 from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
-from tests.store.conftest import StoreFactory
-
-
-def tick(event_id: str) -> Event:
-    return Event(
-        site_id=1,
-        event_id=event_id,
-        time_us=1,
-        received_us=1,
-        origin="server",
-        type="event",
-        name="t",
-    )
+from tests.store.conftest import StoreFactory, tick
 
 
 def dying(store: EventStore) -> EventStore:

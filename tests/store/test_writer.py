@@ -18,7 +18,7 @@ from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.segments import HEADER
 from clycyo.store.writer import Writer
-from tests.store.conftest import StoreFactory, counted_events
+from tests.store.conftest import StoreFactory, counted_events, tick
 
 
 def money(event_id: str, origin: str, amount: str, order: str = "o1") -> Event:
@@ -33,18 +33,6 @@ def money(event_id: str, origin: str, amount: str, order: str = "o1") -> Event:
         order_id=order,
         revenue_amount=amount,
         revenue_currency="EUR",
-    )
-
-
-def tick(event_id: str) -> Event:
-    return Event(
-        site_id=1,
-        event_id=event_id,
-        time_us=1,
-        received_us=1,
-        origin="server",
-        type="event",
-        name="t",
     )
 
 
