@@ -26,16 +26,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def clycyo(*args: str, data: Path, stdin: str | None = None) -> str:
-    """Run the CLI in a subprocess (as a user would) and return its standard output."""
-    result = subprocess.run(
+def run_clycyo(
+    *args: str, data: Path, stdin: str | None = None, timeout_s: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a subprocess (as a user would), whatever its exit status."""
+    return subprocess.run(
         [sys.executable, "-m", "clycyo", *args, "--data", str(data)],
         input=stdin,
         capture_output=True,
         text=True,
-        check=True,
-        timeout=60,
+        check=False,
+        timeout=timeout_s,
     )
+
+
+def clycyo(*args: str, data: Path, stdin: str | None = None) -> str:
+    """Run the CLI in a subprocess and return its standard output; it must succeed."""
+    result = run_clycyo(*args, data=data, stdin=stdin)
+    result.check_returncode()
     return result.stdout
 
 

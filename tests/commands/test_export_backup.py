@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from clycyo.commands import export
-from tests.serverproc import ServerProcess, Site, clycyo
+from tests.serverproc import ServerProcess, Site, clycyo, run_clycyo
 
 
 def keep_sending(site: Site, stop: threading.Event, acknowledged: list[str]) -> None:
@@ -155,13 +155,7 @@ def test_export_progress_counts_whole_events(
 
 
 def _export(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "clycyo", "export", *args, "--data", str(data)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    return run_clycyo("export", *args, data=data)
 
 
 def test_export_refuses_a_day_it_cannot_read_or_a_reversed_range(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from clycyo import cli
 from clycyo.store.clickhouse.store import ClickHouseStore
 from clycyo.store.clickhouse.transport import TransportError
 from clycyo.store.open import LOADER_FILE, loader_name
-from tests.serverproc import ServerProcess, free_port
+from tests.serverproc import ServerProcess, free_port, run_clycyo
 from tests.small_world import IPHONE, SmallWorld
 from tests.store.flaky import FlakyTransport
 
@@ -101,13 +100,7 @@ def test_migrate_resumes_after_a_failure_and_the_copy_answers_alike(
 
 
 def _migrate(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "clycyo", "migrate", *args, "--data", str(data)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return run_clycyo("migrate", *args, data=data, timeout_s=120)
 
 
 def test_migrate_checks_its_source_first_and_leaves_nothing_after_a_failed_start(
