@@ -149,11 +149,9 @@ class Runtime:
         writer = self.writer
         intake = self.intake
         writer_error = writer.stats.last_error
-        # The bound `IntakeLog.append` refuses events beyond.
-        behind = intake.unloaded_bytes > intake.max_backlog_bytes
         if not self.accepting or intake.fault is not None:
             status = "unavailable"
-        elif behind:
+        elif intake.full:
             status = "store_behind"
         elif writer_error is not None:
             status = "store_failing"

@@ -147,6 +147,12 @@ class IntakeLog:
         """Bytes on disk in the log, loaded or not."""
         return sum(path.stat().st_size for _, path in self._segments())
 
+    @property
+    def full(self) -> bool:
+        """Whether the log holds as much not yet loaded as it may: events are refused until the
+        store catches up (`append`, and the health reports, which say so)."""
+        return self.unloaded_bytes > self.max_backlog_bytes
+
     # Appending
 
     def append(self, events: list[Event], rejections: list[Rejection]) -> asyncio.Future[int]:
@@ -156,7 +162,7 @@ class IntakeLog:
         with self._lock:
             if self.fault is not None:
                 raise IntakeUnavailable(self.fault)
-            if self.unloaded_bytes > self.max_backlog_bytes:
+            if self.full:
                 raise IntakeUnavailable("the store is behind; events wait in the intake log", 10)
             self._pending_events.extend(events)
             self._pending_rejections.extend(rejections)

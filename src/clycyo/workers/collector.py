@@ -132,7 +132,7 @@ class CollectorRuntime:
         intake = self.intake
         if intake.fault is not None:
             status = "unavailable"
-        elif intake.unloaded_bytes > intake.max_backlog_bytes:  # as `IntakeLog.append` refuses
+        elif intake.full:
             status = "store_behind"
         else:
             status = "ok"
