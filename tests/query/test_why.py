@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clycyo.query.props import prop_keys
-from clycyo.query.why import Attempt, FrictionCount, count_why
+from clycyo.query.why import Attempt, FrictionCount, WhyCounts, count_why
 from tests.small_world import SmallWorld
 
 CHECKOUT = Attempt("pageview", "/checkout")
@@ -87,3 +87,41 @@ def test_property_keys_of_an_event(world: SmallWorld) -> None:
         world.runtime.store, world.site, name="signup", date_range=[world.day, world.day]
     )
     assert keys == ["plan", "seats"]
+
+
+def test_the_average_paid_order_is_of_the_attempts_the_filters_keep(world: SmallWorld) -> None:
+    world.send(
+        # p entered on /pricing, reached checkout and paid 100.
+        world.pageview("p", 10, "/pricing"),
+        world.pageview("p", 11, "/checkout"),
+        world.identify("p", "user-p", 12),
+        world.payment(13, "100.00", "order-p", user_id="user-p"),
+        # q entered on /checkout and paid 10.
+        world.pageview("q", 20, "/checkout"),
+        world.identify("q", "user-q", 21),
+        world.payment(22, "10.00", "order-q", user_id="user-q"),
+        # r paid 1000 without any attempt; s paid in another currency.
+        world.payment(30, "1000.00", "order-r", user_id="user-r"),
+        world.pageview("s", 40, "/pricing"),
+        world.pageview("s", 41, "/checkout"),
+        world.identify("s", "user-s", 42),
+        world.payment(43, "70.00", "order-s", currency="EUR", user_id="user-s"),
+    )
+
+    def why(filters: list[list[object]]) -> WhyCounts:
+        return count_why(
+            world.runtime.store,
+            world.site,
+            date_range=[world.day, world.day],
+            filters=filters,
+            attempt=CHECKOUT,
+            payment_event="payment",
+        )
+
+    every = why([])
+    assert (every.attempts, every.paid, every.orders) == (3, 3, 2)  # s's euros are not averaged
+    assert every.average_order == 55.0
+    pricing = why([["is", "visit:entry_page", ["/pricing"]]])
+    assert (pricing.attempts, pricing.paid, pricing.orders) == (2, 2, 1)
+    assert pricing.average_order == 100.0
+    assert why([["is", "visit:entry_page", ["/nowhere"]]]).average_order == 0.0

@@ -4,7 +4,9 @@ An attempt is a visit that reached the funnel's step before the payment (a pagev
 or an event of a name), within the period and the view's filters. It paid when the same person
 (identity map: every device of a user) has a payment event with a positive amount within
 `PAY_WINDOW` after first reaching that step; the payment is server-verified data, the friction
-is browser data, and the person joins them. Friction is what the attempt's visit met before the
+is browser data, and the person joins them. The average paid order is that of the payments
+that paid these attempts (each payment once, in the site's currency), so it honours the view's
+filters as the counts do. Friction is what the attempt's visit met before the
 payment (all of the visit when none came): JS errors, rage clicks, poor INP, poor LCP, each with
 the page it happened on. One statement answers every grouping at once (GROUPING SETS): per
 friction, per friction and page, per error message, and the totals. Values are parameters;
@@ -65,6 +67,13 @@ class WhyCounts:
     attempts: int
     paid: int
     frictions: list[FrictionCount]
+    # The payments that paid these attempts, each once, in the site's currency.
+    order_revenue: float = 0.0
+    orders: int = 0
+
+    @property
+    def average_order(self) -> float:
+        return self.order_revenue / self.orders if self.orders else 0.0
 
 
 def _sql(dialect: str, scope: reports.Scope, attempt_condition: str, filters: list[str]) -> str:
@@ -101,16 +110,22 @@ steps AS (
     GROUP BY e.visit_id, {person}
 ),
 payments AS (
-    SELECT {person} AS person, e.time AS paid_at
+    SELECT {person} AS person, e.time AS paid_at, e.event_id AS payment,
+        CASE WHEN e.revenue_currency = {{currency}} THEN e.revenue_amount END AS amount
     FROM events e {join}
     WHERE e.site_id = {scope.site_id} AND e.name = {{payment}} AND e.revenue_amount > 0
         AND e.time >= {scope.start} AND e.time < {scope.end} + {window}{kept}
 ),
 outcomes AS (
-    SELECT s.visit_id, {first.format(value="p.paid_at", order="p.paid_at")} AS paid_at
+    SELECT s.visit_id, {first.format(value="p.paid_at", order="p.paid_at")} AS paid_at,
+        {first.format(value="p.payment", order="p.paid_at")} AS payment,
+        {first.format(value="p.amount", order="p.paid_at")} AS amount
     FROM steps s LEFT JOIN payments p
         ON p.person = s.person AND p.paid_at >= s.reached AND p.paid_at < s.reached + {window}
     GROUP BY s.visit_id
+),
+paid_orders AS (
+    SELECT DISTINCT payment, amount FROM outcomes WHERE paid_at IS NOT NULL AND amount IS NOT NULL
 ),
 f AS (
     SELECT o.visit_id, o.paid_at IS NOT NULL AS paid, {friction} AS kind, e.page AS page,
@@ -121,12 +136,14 @@ f AS (
         AND (o.paid_at IS NULL OR e.time <= o.paid_at)
 )
 SELECT 'friction' AS part, kind, page, message, grouping(page) AS any_page,
-    grouping(message) AS any_message, {failed} AS failed, {paid} AS paid
+    grouping(message) AS any_message, {failed} AS failed, {paid} AS paid,
+    NULL AS order_sum, NULL AS order_count
 FROM f WHERE kind IS NOT NULL
 GROUP BY GROUPING SETS ((kind), (kind, page), (kind, message))
 UNION ALL
 SELECT 'totals', NULL, NULL, NULL, 1, 1, {count_if.format(where="paid_at IS NULL")},
-    {count_if.format(where="paid_at IS NOT NULL")}
+    {count_if.format(where="paid_at IS NOT NULL")},
+    (SELECT sum(amount) FROM paid_orders), (SELECT count(*) FROM paid_orders)
 FROM outcomes
 """
 
@@ -153,15 +170,17 @@ def count_why(
     event_filters = scope.event_filters(checked)
     text = _sql(store.dialect, scope, attempt_condition, event_filters)
     text = text.replace("{payment}", scope.params.add(payment_event))
+    text = text.replace("{currency}", scope.params.add(site.currency or "USD"))
     sql, params = scope.params.render(text)
-    attempts = paid = 0
+    attempts = paid = orders = 0
+    revenue = 0.0
     found: list[FrictionCount] = []
-    for part, kind, page, message, any_page, any_message, failed_n, paid_n in store.execute(
-        sql, params
-    ):
+    for row in store.execute(sql, params):
+        part, kind, page, message, any_page, any_message, failed_n, paid_n, total, count = row
         if part == "totals":
             paid = int(paid_n or 0)
             attempts = int(failed_n or 0) + paid
+            revenue, orders = float(total or 0), int(count or 0)
             continue
         if not any_message and kind != "js_error":
             continue  # only errors have messages
@@ -175,4 +194,4 @@ def count_why(
             )
         )
     found.sort(key=lambda f: (-f.failed, f.kind, f.page or "", f.message or ""))
-    return WhyCounts(attempts, paid, found[:MAX_GROUPS])
+    return WhyCounts(attempts, paid, found[:MAX_GROUPS], revenue, orders)

@@ -150,14 +150,14 @@ def prop_keys(runtime: Runtime, site: Site, name: str, state: ViewState) -> list
 
 def why(
     runtime: Runtime, site: Site, steps: Sequence[Step], state: ViewState
-) -> tuple[why_query.WhyCounts, float, dict[str, Any]]:
-    """Friction counts of the attempts at `steps[-2]` that paid (`steps[-1]`) or not, the
-    average paid order, and the query body of that average."""
+) -> why_query.WhyCounts:
+    """Friction counts of the attempts at `steps[-2]` that paid (`steps[-1]`) or not, with the
+    payments that paid them (for the average paid order), under the view's filters."""
     attempt, payment = steps[-2], steps[-1]
     filters = state.query_filters() + [[op, d, [v]] for op, d, v in attempt.filters]
     # Like `query/api.py`'s reports: first everything acknowledged so far into the store.
     runtime.writer.catch_up(api.WAIT_LOADED_S)
-    counts = _asking(
+    return _asking(
         lambda: why_query.count_why(
             runtime.store,
             site,
@@ -167,10 +167,3 @@ def why(
             payment_event=payment.match,
         )
     )
-    body = {
-        "metrics": ["average_order_value"],
-        "date_range": state.period.date_range(),
-        "filters": [["is", "event:name", [payment.match]]],
-    }
-    rows = run_query(runtime, site, body)
-    return counts, float(rows[0].metrics[0] or 0) if rows else 0.0, body

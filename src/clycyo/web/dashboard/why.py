@@ -4,8 +4,8 @@ For a funnel whose last step is a server-verified payment, every visit that reac
 before it is a checkout attempt; it paid if that person's payment followed. The report compares
 paid and failed attempts on friction seen in the visit before the payment (JS errors, rage
 clicks, poor INP and LCP), by page, and puts a price on each: the failed attempts that met it
-times the average paid order. The counting is `query/why.py`'s; this module picks the funnel and
-shapes the page.
+times the average paid order (of the payments these attempts made, so under the same filters).
+The counting is `query/why.py`'s; this module picks the funnel and shapes the page.
 """
 
 from __future__ import annotations
@@ -88,15 +88,9 @@ def why_view(ctx: ViewContext) -> Page:
         chosen = candidates[-1]
     report: dict[str, Any] | None = None
     if chosen is not None:
-        counts, average_order, body = stats.why(
-            ctx.runtime, ctx.viewer.site, chosen.steps, ctx.state
-        )
-        report = shape_report(counts, average_order)
-        report.update(
-            attempt_step=chosen.steps[-2].label,
-            payment_event=chosen.steps[-1].match,
-            average_order_query=body,
-        )
+        counts = stats.why(ctx.runtime, ctx.viewer.site, chosen.steps, ctx.state)
+        report = shape_report(counts, counts.average_order)
+        report.update(attempt_step=chosen.steps[-2].label, payment_event=chosen.steps[-1].match)
     return Page(
         "why.html",
         {
