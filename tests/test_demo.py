@@ -18,9 +18,10 @@ import pytest
 from clycyo.cli import main
 from clycyo.config.funnels import FunnelStore
 from clycyo.config.store import ConfigStore
+from clycyo.demo.send import send_world
 from clycyo.demo.setup import CHECKOUT_FUNNEL, DEMO_DOMAIN, ensure_checkout_funnel, prepare_demo
 from clycyo.demo.world import DAY_MS, DEFAULT_DAYS, World
-from tests.serverproc import ServerProcess
+from tests.serverproc import ServerProcess, Site
 
 END_MS = 1_795_000_000_000  # a fixed "now", so the world is the same on every run
 Event = dict[str, Any]
@@ -39,6 +40,26 @@ def _in(events: list[Event], days_ago_from: int, days_ago_to: int) -> list[Event
 
 def _revenue(events: list[Event]) -> float:
     return sum(float(e["revenue"]["amount"]) for e in events if "revenue" in e)
+
+
+@pytest.fixture(scope="module")
+def sent(shared_server: ServerProcess) -> Site:
+    """A month of a smaller world, sent through the collect API to a site of its own."""
+    site = shared_server.add_site()
+    accepted, rejected = send_world(
+        site.url, site.site, site.secret_key, days=30, visitors_per_day=40, progress=False
+    )
+    assert accepted > 10_000 and rejected == 0
+    site.events(limit="1")  # returns once everything acknowledged is in the store
+    return site
+
+
+def _by(site: Site, metric: str, *dimensions: str) -> dict[tuple[str, ...], float]:
+    """`metric` by `dimensions` over all the world's history, through the query API."""
+    spec = {"site": site.site, "metrics": [metric], "dimensions": list(dimensions)}
+    status, answer = site.post("/api/v1/query", {**spec, "date_range": "365d"}, secret=True)
+    assert status == 200, answer
+    return {tuple(r["dimensions"]): float(r["metrics"][0]) for r in answer["results"]}
 
 
 def test_two_months_whose_halves_compare_like_a_going_business(events: list[Event]) -> None:
@@ -163,3 +184,33 @@ def test_clycyo_demo_fills_a_running_server(own_server: ServerProcess) -> None:
     report = why["report"]
     assert report["paid"] > 0 and report["failed"] > 0
     assert {f["kind"] for f in report["by_kind"]} >= {"js_error", "rage_click"}
+
+
+def test_visitors_come_back_through_other_channels_than_direct(sent: Site) -> None:
+    visits = {channel: n for (channel,), n in _by(sent, "visits", "visit:channel").items()}
+    # Each person's first visit is their first touch: the other visits are the returns.
+    firsts = _by(sent, "visitors", "first_touch:channel")
+    returns = {c: n - firsts.get((c,), 0) for c, n in visits.items()}
+    total = sum(returns.values())
+    assert total > 300, returns
+    # About half come back directly; brand searches, newsletters, retargeting ads and social
+    # posts bring the rest.
+    assert 0.35 < returns["Direct"] / total < 0.65, returns
+    assert 0.15 < returns["Organic Search"] / total < 0.4, returns
+    for channel in ("Email", "Paid Social", "Display", "Organic Social"):
+        assert returns.get(channel, 0) > 0, (channel, returns)
+    # A return through another channel than the one that first brought the person.
+    mixed = _by(sent, "visits", "first_touch:channel", "visit:channel")
+    assert any(v not in (f, "Direct") for f, v in mixed), mixed
+
+
+def test_first_and_last_touch_credit_revenue_to_different_channels(sent: Site) -> None:
+    first = _by(sent, "revenue", "first_touch:channel")
+    last = _by(sent, "revenue", "last_touch:channel")
+    assert sum(first.values()) > 0
+    assert sum(first.values()) == pytest.approx(sum(last.values()))
+    assert first != last
+    # The last non-direct visit before a payment takes credit from a direct first visit...
+    assert last.get(("Direct",), 0) < first[("Direct",)]
+    # ...and a newsletter brings back buyers it did not bring the first time.
+    assert last[("Email",)] > first.get(("Email",), 0)

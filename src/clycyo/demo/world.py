@@ -1,8 +1,10 @@
 """Two synthetic but plausible months of a small SaaS: visitors, their visits, signups and money.
 
-People arrive from search, social, newsletters, ads and referrals; browse the marketing pages;
-some read the docs, some try the pricing page and the checkout; some hit a JavaScript error, a
-rage click or a sluggish (poor INP) checkout and give up more often than others. Signups are
+People arrive from search, social, newsletters, ads and referrals, and come back directly or
+through a search for the product's name, an email or a retargeting ad (so a customer's first and
+last touch differ, as a real shop's do); they browse the marketing pages; some read the docs,
+some try the pricing page and the checkout; some hit a JavaScript error, a rage click or a
+sluggish (poor INP) checkout and give up more often than others. Signups are
 identified, monthly payments (until a customer churns) and refunds come from the server.
 Customers who signed up before the window keep renewing in it, so a period compares with the
 one before it as a going business would, not with an empty start. Browsers report the web
@@ -28,9 +30,15 @@ REFUND_RATE = 0.05  # of payments
 # Customers from before the window: signups per visitor-day of traffic, over this many months.
 EARLIER_SIGNUPS_PER_VISITOR = 0.04
 EARLIER_MONTHS = 4
+# Of those, the share who first came days before the visit they signed up on (and came back
+# through another channel, perhaps); the others signed up on their first visit.
+EARLIER_RETURNING = 0.6
 
 # (weight, referrer, utm query, click id)
-ACQUISITION: tuple[tuple[int, str | None, str, str], ...] = (
+Acquisition = tuple[int, str | None, str, str]
+
+# How a new visitor first arrives.
+ACQUISITION: tuple[Acquisition, ...] = (
     (30, None, "", ""),
     (26, "https://www.google.com/", "", ""),
     (6, "https://www.bing.com/", "", ""),
@@ -44,6 +52,30 @@ ACQUISITION: tuple[tuple[int, str | None, str, str], ...] = (
     (3, "https://www.facebook.com/", "utm_source=facebook&utm_medium=paid_social", "fbclid"),
     (4, "https://github.com/clycyo/clycyo", "", ""),
     (3, "https://blog.example.org/best-analytics-tools", "", ""),
+)
+
+# How a visitor comes back, in the proportions of a small SaaS's returning traffic: half type
+# the address or use a bookmark, a quarter search the product's name (a search engine's referrer
+# carries no query), the rest follow a newsletter, a retargeting ad, a social post or the
+# repository. The last touch of a customer who came back this way is not their first touch.
+RETURNS: tuple[Acquisition, ...] = (
+    (48, None, "", ""),
+    (20, "https://www.google.com/", "", ""),
+    (3, "https://www.bing.com/", "", ""),
+    (2, "https://duckduckgo.com/", "", ""),
+    (8, None, "utm_source=newsletter&utm_medium=email&utm_campaign=weekly-digest", ""),
+    (3, None, "utm_source=product-updates&utm_medium=email&utm_campaign=changelog", ""),
+    (
+        4,
+        "https://www.facebook.com/",
+        "utm_source=facebook&utm_medium=paid_social&utm_campaign=retargeting",
+        "fbclid",
+    ),
+    (3, None, "utm_source=google&utm_medium=display&utm_campaign=remarketing", "gclid"),
+    (3, "https://www.linkedin.com/", "", ""),
+    (2, "https://t.co/", "", ""),
+    (1, "https://www.reddit.com/r/analytics/", "", ""),
+    (3, "https://github.com/clycyo/clycyo", "", ""),
 )
 
 # (weight, user agent)
@@ -129,7 +161,7 @@ class Visitor:
     visitor_id: str
     ip: str
     user_agent: str
-    acquisition: tuple[int, str | None, str, str]
+    acquisition: Acquisition
     user_id: str | None = None
     plan: tuple[str, str] | None = None
 
@@ -151,9 +183,7 @@ class World:
         self.end_ms = end_ms
         self.users = 0
 
-    def _pick(
-        self, table: tuple[tuple[int, object], ...] | tuple[tuple[int, str, str, str], ...]
-    ) -> object:
+    def _pick(self, table: tuple[tuple[int, object], ...] | tuple[Acquisition, ...]) -> object:
         weights = [row[0] for row in table]
         return self.random.choices(table, weights=weights)[0]
 
@@ -194,7 +224,8 @@ class World:
             for number in range(self.random.choice((1, 1, 1, 2, 2, 3))):
                 if visit_ms >= self.end_ms:
                     break
-                yield from self._visit(visitor, visit_ms, landing=number == 0)
+                arrival = visitor.acquisition if number == 0 else self._return()
+                yield from self._visit(visitor, visit_ms, arrival)
                 visit_ms += int(self.random.expovariate(1 / (3 * DAY_MS)))
         yield from self._earlier_customers()
 
@@ -207,18 +238,40 @@ class World:
         for _ in range(count):
             at_ms = start_ms - int(rnd.random() * earlier_ms)
             visitor = self._visitor()
-            session = uuid.UUID(int=rnd.getrandbits(128)).hex[:16]
-            _, referrer, utm, _ = visitor.acquisition
-            yield self._browser(
-                visitor,
-                at_ms,
-                session,
-                type="pageview",
-                url=f"https://{self.domain}/pricing" + (f"?{utm}" if utm else ""),
-                referrer=referrer,
-                title="Demo — /pricing",
-            )
+            arrival = visitor.acquisition
+            if rnd.random() < EARLIER_RETURNING:
+                first_ms = at_ms - int(rnd.expovariate(1 / (4 * DAY_MS))) - DAY_MS // 2
+                yield self._landing(visitor, first_ms, self._session(), arrival, "/")
+                arrival = self._return()
+            session = self._session()
+            yield self._landing(visitor, at_ms, session, arrival, "/pricing")
             yield from self._signup(visitor, at_ms + 60_000, session)
+
+    def _return(self) -> Acquisition:
+        return self._pick(RETURNS)  # type: ignore[return-value]
+
+    def _session(self) -> str:
+        return uuid.UUID(int=self.random.getrandbits(128)).hex[:16]
+
+    def _landing(
+        self, visitor: Visitor, at_ms: int, session: str, arrival: Acquisition, page: str
+    ) -> dict[str, object]:
+        """A visit's first pageview: its URL carries the campaign tags and the ad's click id."""
+        _, referrer, utm, click_id = arrival
+        query = "&".join(
+            part
+            for part in (utm, f"{click_id}=x{self.random.randrange(10**6)}" if click_id else "")
+            if part
+        )
+        return self._browser(
+            visitor,
+            at_ms,
+            session,
+            type="pageview",
+            url=f"https://{self.domain}{page}" + (f"?{query}" if query else ""),
+            referrer=referrer,
+            title=f"Demo — {page}",
+        )
 
     def _browser(
         self, visitor: Visitor, at_ms: int, session_id: str, **event: object
@@ -247,16 +300,11 @@ class World:
         return event
 
     def _visit(
-        self, visitor: Visitor, start_ms: int, *, landing: bool
+        self, visitor: Visitor, start_ms: int, arrival: Acquisition
     ) -> Iterator[dict[str, object]]:
+        """One visit, which came the way `arrival` says."""
         rnd = self.random
-        session = uuid.UUID(int=rnd.getrandbits(128)).hex[:16]
-        _, referrer, utm, click_id = visitor.acquisition if landing else (0, None, "", "")
-        query = "&".join(
-            part
-            for part in (utm, f"{click_id}=x{rnd.randrange(10**6)}" if click_id else "")
-            if part
-        )
+        session = self._session()
         at_ms = start_ms
         path = rnd.choice(("/", "/", "/", "/features", "/blog/launch", "/docs", "/pricing"))
         pages = [path]
@@ -269,16 +317,21 @@ class World:
         if wants_to_buy and "/pricing" not in pages:
             pages.append("/pricing")
         for index, page in enumerate(pages):
-            url = f"https://{self.domain}{page}" + (f"?{query}" if index == 0 and query else "")
-            yield self._browser(
-                visitor,
-                at_ms,
-                session,
-                type="pageview",
-                url=url,
-                referrer=referrer if index == 0 else None,
-                title=f"Demo — {page}",
-            )
+            if index == 0:
+                landing = self._landing(visitor, at_ms, session, arrival, page)
+                url = str(landing["url"])
+                yield landing
+            else:
+                url = f"https://{self.domain}{page}"
+                yield self._browser(
+                    visitor,
+                    at_ms,
+                    session,
+                    type="pageview",
+                    url=url,
+                    referrer=None,
+                    title=f"Demo — {page}",
+                )
             yield from self._vitals(visitor, at_ms, session, url, slow=page == "/checkout")
             if page == "/pricing" and rnd.random() < 0.04:
                 yield self._browser(
