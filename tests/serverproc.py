@@ -5,15 +5,19 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from clycyo.config.store import ConfigStore
 
@@ -26,12 +30,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def as_a_plain_user() -> list[str]:
+    """A command prefix that runs a command without the right to ignore file permissions, so
+    that their bits bind it as they bind a user other than root (the tests may run as root)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv to drop its file access rights")
+    dropped = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={dropped}", f"--bounding-set={dropped}"]
+
+
 def run_clycyo(
-    *args: str, data: Path, stdin: str | None = None, timeout_s: float = 60
+    *args: str,
+    data: Path,
+    stdin: str | None = None,
+    timeout_s: float = 60,
+    prefix: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in a subprocess (as a user would), whatever its exit status."""
+    """Run the CLI in a subprocess (as a user would), whatever its exit status; `prefix` is a
+    command that runs it (`as_a_plain_user()`)."""
     return subprocess.run(
-        [sys.executable, "-m", "clycyo", *args, "--data", str(data)],
+        [*prefix, sys.executable, "-m", "clycyo", *args, "--data", str(data)],
         input=stdin,
         capture_output=True,
         text=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import sqlite3
@@ -19,7 +18,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from tests.serverproc import ServerProcess, Site, clycyo, free_port
+from tests.serverproc import ServerProcess, Site, as_a_plain_user, clycyo, free_port
 
 
 def test_site_add_json_works_while_a_server_runs(own_server: ServerProcess) -> None:
@@ -238,16 +237,6 @@ def test_a_data_folder_that_is_a_file_is_refused(tmp_path: Path, command: tuple[
     assert result.stderr == f"clycyo: {afile} is not a folder: --data names the data folder\n"
 
 
-def _as_another_user() -> list[str]:
-    """A prefix that runs a command without the right to ignore file permissions."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv to drop its file access rights")
-    dropped = "-dac_override,-dac_read_search"
-    return ["setpriv", f"--inh-caps={dropped}", f"--bounding-set={dropped}"]
-
-
 @pytest.mark.parametrize(
     "command",
     [
@@ -265,7 +254,7 @@ def test_a_data_folder_this_user_may_not_open_is_said_so(
 ) -> None:
     data = tmp_path / "data"
     clycyo("site", "add", "a.example", data=data)
-    prefix = _as_another_user()
+    prefix = as_a_plain_user()
     if prefix:  # root: the folder is another user's
         os.chown(data, 65534, 65534)
         for child in data.iterdir():

@@ -12,11 +12,8 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
-
-from clycyo import local_server
 from clycyo.cli import main
-from tests.serverproc import ServerProcess, Site, clycyo, free_port
+from tests.serverproc import ServerProcess, Site, as_a_plain_user, clycyo, free_port, run_clycyo
 from tests.small_world import CHROME, day_start
 
 DAY = day_start().date().isoformat()
@@ -144,14 +141,12 @@ def test_the_admin_token_queries_only_through_the_admin_endpoint(
     assert status == 400 and "unknown site" in answer["error"]
 
 
-def test_a_server_whose_token_cannot_be_read_asks_for_a_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # As another user than the server's: the token file is the owner's only (mode 0600).
-    monkeypatch.setattr(local_server, "find", lambda data_dir: None)
-    monkeypatch.setattr(local_server, "token_unreadable", lambda data_dir: True)
-    ran = _run("--site", "shop.test", data=tmp_path)
-    assert ran.returncode == 2
+def test_a_server_whose_token_cannot_be_read_asks_for_a_key(own_server: ServerProcess) -> None:
+    server = own_server.start()
+    # As another user than the server's, who may not read its token file.
+    (server.data_dir / "admin.token").chmod(0)
+    ran = run_clycyo("query", "--site", "shop.test", data=server.data_dir, prefix=as_a_plain_user())
+    assert ran.returncode == 2, ran.stderr
     assert "admin token cannot be read" in ran.stderr and "--key" in ran.stderr
 
 
