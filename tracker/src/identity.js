@@ -1,9 +1,6 @@
 // Visitor and session ids: random, kept in first-party cookies, and none at all when cookieless.
 import { COOKIELESS, COOKIE_DOMAIN } from './config.js'
-
-const YEAR_S = 31536000
-// The session cookie's lifetime is the inactivity timeout: each event renews it.
-const SESSION_S = 1800
+import { SESSION_S, YEAR_S } from './tuning.js'
 
 // 128 random bits as hex; getRandomValues works on plain http, unlike randomUUID.
 export const randomId = () =>

@@ -25,10 +25,7 @@ export const watchNavigation = () => {
   for (const method of ['pushState', 'replaceState']) {
     const original = history[method]
     // The look waits for a timeout, so it sees the URL the original call sets.
-    history[method] = function () {
-      navigate()
-      return original.apply(this, arguments)
-    }
+    history[method] = (...args) => (navigate(), original.apply(history, args))
   }
   addEventListener('popstate', navigate)
   addEventListener('hashchange', navigate)

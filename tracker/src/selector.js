@@ -10,9 +10,6 @@ export const selector = (target) => {
   return (
     el.localName +
     (el.id ? '#' + el.id : '') +
-    [...el.classList]
-      .slice(0, 3)
-      .map((c) => '.' + c)
-      .join('')
+    ['', ...el.classList].slice(0, 4).join('.')
   )
 }

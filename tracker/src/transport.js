@@ -1,15 +1,6 @@
 // Delivery: batches events, posts them by sendBeacon (else fetch), retries failures from a queue.
 import { API, COOKIELESS, KEY } from './config.js'
-
-const FLUSH_DELAY_MS = 1000
-// sendBeacon refuses bodies over ~64 KB; 20 events stay well below that even with stacks.
-const BATCH_EVENTS = 20
-// Failed events kept for retry; past that the oldest are dropped rather than grow without bound.
-const RETRY_EVENTS = 100
-const STORE = 'clycyo_q'
-// A fixed delay (bytes the size budget keeps for other things): retries only follow a refused
-// beacon or a fetch that found no network, and a page's hide sends what waits at once anyway.
-const RETRY_MS = 5000
+import { BATCH_EVENTS, FLUSH_DELAY_MS, RETRY_EVENTS, RETRY_MS } from './tuning.js'
 
 let queue = []
 let timer = 0
@@ -18,7 +9,9 @@ let timer = 0
 const save = () => {
   if (!COOKIELESS)
     try {
-      queue.length ? (localStorage[STORE] = JSON.stringify(queue)) : localStorage.removeItem(STORE)
+      queue.length
+        ? (localStorage.clycyo_q = JSON.stringify(queue))
+        : localStorage.removeItem('clycyo_q')
     } catch (e) {
       // Storage full or blocked: the events still wait in memory.
     }
@@ -63,7 +56,7 @@ export const enqueue = (event) => {
 export const resumeQueue = () => {
   if (!COOKIELESS)
     try {
-      queue = JSON.parse(localStorage[STORE]).concat(queue)
+      queue = JSON.parse(localStorage.clycyo_q).concat(queue)
     } catch (e) {
       // Nothing stored (or storage blocked).
     }
