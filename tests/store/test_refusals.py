@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from clycyo.store.clickhouse.transport import TransportError
-from clycyo.store.refusals import is_refusal
+from clycyo.store.refusals import internal_error, is_refusal, reason
 
 
 def duckdb_error(sql: str) -> Exception:
@@ -51,3 +51,27 @@ def test_errors_about_a_value_are_refusals(error: Exception) -> None:
 )
 def test_the_stores_own_failures_are_not(error: Exception) -> None:
     assert not is_refusal(error)
+
+
+@pytest.mark.parametrize(
+    "error", [KeyError("v1"), TypeError("unhashable type: 'dict'"), RecursionError(), IndexError()]
+)
+def test_a_bug_in_the_writers_own_work_is_an_internal_error(error: Exception) -> None:
+    internal = internal_error(error)
+    assert internal is not None and internal.cause is error
+    assert reason(internal).startswith(f"internal error: {type(error).__name__}: ")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        duckdb.IOException("IO Error: Could not read file"),
+        duckdb_error("SELECT * FROM no_such_table"),
+        TransportError("connection refused"),
+        MemoryError(),
+        pa.ArrowInvalid("Decimal value does not fit in precision 18"),  # a refusal
+    ],
+)
+def test_io_the_engine_memory_and_refusals_are_not(error: Exception) -> None:
+    assert internal_error(error) is None

@@ -1,12 +1,17 @@
-"""Events the store refuses: which load errors are the events' fault, and their quarantine entry.
+"""Events a load fails on: which load errors are the events' fault, and their quarantine entry.
 
 Validation keeps out what no column can hold, but a value it lets through and a store refuses
 (a conversion the engine cannot make, a constraint) would otherwise fail every load from then
 on, and every replay after a restart. The writer asks `is_refusal` about a failed load: when the
 answer is yes, it finds the refused events (`find_refused`, the store rehearsing parts of the
 load: `write` with `keep` false), quarantines them with the store's error and loads the rest.
-Every other error (I/O, a full disk, an engine that cannot be reached, a bug) keeps its
-meaning: the load is retried as it was.
+
+The same holds for a bug in the writer's own work on a load before the store is written
+(dedupe, the deriver, the Arrow conversion) that one event sets off: the writer raises it as
+an `InternalError` (`internal_error` says which errors are such), and when a load fails that
+way twice in a row it finds the events that set it off by running that work alone on parts of
+the load. Every other error (I/O, a full disk, an engine that cannot be reached or that is out
+of memory) keeps its meaning: the load is retried as it was.
 
 This module neither reads nor writes any store.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +44,35 @@ _CONVERSION: tuple[type[Exception], ...] = (pa.ArrowInvalid, ArithmeticError, Un
 _CLICKHOUSE_CODES = frozenset({6, 27, 38, 41, 69, 72, 117, 321, 349, 407})
 _CLICKHOUSE_CODE = re.compile(r"\bCode: (\d+)\b")
 _MAX_ERROR_CHARS = 500
+INTERNAL_REASON = "internal error: "  # how the reason of an `InternalError`'s event begins
+# Errors that say nothing about the events a load holds, wherever they are raised: the disk, the
+# engine (DuckDB's own errors, ClickHouse's through its transport) or the process's memory.
+_NOT_THE_EVENTS: tuple[type[BaseException], ...] = (
+    OSError,
+    MemoryError,
+    duckdb.Error,
+    TransportError,
+)
+
+
+class InternalError(Exception):
+    """The writer's own work on a load, before the store is written, failed: a bug some event
+    sets off. The error it met is the cause (`__cause__`)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+    def where(self) -> tuple[str, str, int]:
+        """The cause's type and the place it was raised from (file and line): a bug met again
+        is raised from the same place, whatever its message says."""
+        frames = traceback.extract_tb(self.cause.__traceback__)
+        last = frames[-1] if frames else None
+        return (
+            type(self.cause).__name__,
+            last.filename if last else "",
+            (last.lineno or 0) if last else 0,
+        )
 
 
 def is_refusal(error: BaseException) -> bool:
@@ -50,14 +85,30 @@ def is_refusal(error: BaseException) -> bool:
     return False
 
 
+def internal_error(error: Exception) -> InternalError | None:
+    """`error`, raised by the writer's own work on a load before the store is written, as an
+    `InternalError`; None when it is a refusal (see `is_refusal`) or says nothing about the
+    events (I/O, the engine, memory: the load is retried as it was)."""
+    if isinstance(error, (InternalError, *_NOT_THE_EVENTS)) or is_refusal(error):
+        return None
+    return InternalError(error)
+
+
+def is_event_fault(error: BaseException) -> bool:
+    """Whether a part of a load failed because of some of its events: refused by the store, or
+    setting off a bug in the writer's work."""
+    return isinstance(error, InternalError) or is_refusal(error)
+
+
 def find_refused(
     count: int, error: Exception, rehearse: Callable[[int, int], None]
 ) -> dict[int, str]:
-    """The events a store refused in a load of `count` events that failed with `error`, by
-    index, with the store's words: halves of the load are rehearsed (`rehearse(low, high)`
-    tries events `low` to `high` and undoes them), and halves of those that fail, down to single
-    events (a few dozen rehearsals for one bad event among thousands). An error that is not a
-    refusal, met on the way, is raised: the load is then retried as it was."""
+    """The events at fault in a load of `count` events that failed with `error` (a refusal or
+    an `InternalError`), by index, with the quarantine's reason: halves of the load are
+    rehearsed (`rehearse(low, high)` tries events `low` to `high` and undoes them), and halves
+    of those that fail, down to single events (a few dozen rehearsals for one bad event among
+    thousands). An error that is not the events' fault (`is_event_fault`), met on the way, is
+    raised: the load is then retried as it was."""
     found: dict[int, str] = {}
 
     def search(low: int, high: int, failure: Exception | None) -> None:
@@ -66,7 +117,7 @@ def find_refused(
                 rehearse(low, high)
                 return
             except Exception as exc:
-                if not is_refusal(exc):
+                if not is_event_fault(exc):
                     raise
                 failure = exc
         if high - low == 1:
@@ -82,7 +133,13 @@ def find_refused(
 
 
 def reason(error: BaseException) -> str:
-    """The quarantine's reason for an event the store refused: the store's own words."""
+    """The quarantine's reason for an event at fault: the store's own words for a refusal, the
+    error met for an `InternalError` (an `Event` holds no address, so neither can quote one)."""
+    if isinstance(error, InternalError):
+        cause = error.cause
+        lines = str(cause).strip().splitlines()
+        text = f"{type(cause).__name__}: {lines[0] if lines else ''}"
+        return INTERNAL_REASON + text[:_MAX_ERROR_CHARS]
     lines = str(error).strip().splitlines()
     text = f"{type(error).__name__}: {lines[0] if lines else ''}"
     return "store refused the event: " + text[:_MAX_ERROR_CHARS]
@@ -94,12 +151,19 @@ def rejection(event: Event, error: str) -> Rejection:
     stored event has no field for an IP address or a user agent, so neither can be in it. The
     key the event came with is not kept: a server event is replayed as sent with the secret key,
     a browser event as sent with the public key."""
+    try:
+        payload = msgspec.json.encode(_wire(event)).decode()
+    except Exception as exc:
+        # An event the writer fails on may be one no code path expects (a field of another
+        # type, a time out of range): its entry must not fail in turn, or the load would be
+        # retried for ever after all.
+        payload = f"(not kept: the event could not be written out: {type(exc).__name__})"
     return Rejection(
         site_id=event.site_id,
         received_us=event.received_us,
         trusted=event.origin == SERVER,
         error=error,
-        payload=msgspec.json.encode(_wire(event)).decode(),
+        payload=payload,
     )
 
 

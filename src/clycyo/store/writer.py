@@ -11,6 +11,10 @@ Failures never lose data: a batch that fails to load stays in the log and is ret
 until it succeeds; the thread survives any exception. A batch the store refuses because of some
 events' values (`refusals.py`) is not retried as it was, since it would fail the same way for
 ever: the refused events go to the quarantine with the store's error and the rest is loaded.
+So does a batch on which the writer's own work (dedupe, the deriver, the Arrow conversion)
+fails twice in a row the same way, a bug some event sets off: the events that set it off go to
+the quarantine with the error, unless every event of the batch does (then the bug is no event's,
+and the batch waits for a release that fixes it, as for a store that fails).
 Other writes (erasure, retention) are submitted as jobs and run between batches, so they never
 race a load. The intake logs of collector processes (`serve --workers`) are polled through
 `collector_logs.py` and loaded here too.
@@ -25,19 +29,28 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+import pyarrow as pa
 
 from clycyo.model import Event, Rejection
 from clycyo.observability import WRITE_SECONDS
 from clycyo.store.base import LOCAL_SOURCE, EventStore
 from clycyo.store.collector_logs import CollectorLogs
 from clycyo.store.columns import to_arrow
-from clycyo.store.dedupe import Dedupe
+from clycyo.store.dedupe import Batch, Dedupe
 from clycyo.store.derive import Deriver
 from clycyo.store.intake import IntakeLog
 from clycyo.store.intake_reader import IntakeReader
 from clycyo.store.quarantine import Quarantine
-from clycyo.store.refusals import find_refused, is_refusal, rejection
+from clycyo.store.refusals import (
+    INTERNAL_REASON,
+    InternalError,
+    find_refused,
+    internal_error,
+    is_refusal,
+    rejection,
+)
 from clycyo.store.segments import DAMAGED, Record
 
 log = logging.getLogger(__name__)
@@ -57,12 +70,22 @@ class WriterStats:
     superseded: int = 0
     quarantined: int = 0
     refused: int = 0  # events the store refused, quarantined (also counted in `quarantined`)
+    # Events the writer's own work failed on (a bug), quarantined (also in `quarantined`).
+    internal_errors: int = 0
     damaged: int = 0  # intake records that could not be read back (see `segments.DAMAGED`)
     batches: int = 0
     failures: int = 0
     restarts: int = 0  # times the thread had died and was started again
     write_seconds: float = 0.0
     last_error: str | None = None
+
+
+class _Prepared(NamedTuple):
+    """A load as the writer's own work leaves it, ready to be written."""
+
+    batch: Batch  # what dedupe keeps of it
+    table: pa.Table  # `batch.events` as stored
+    derived: dict[str, pa.Table] | None
 
 
 class Writer:
@@ -93,6 +116,9 @@ class Writer:
         self._last_load_at = 0.0  # time.monotonic() when the last load started
         self._settled = True  # no load since the store last settled
         self._hurry = threading.Event()  # someone waits in wait_loaded: no pause before a load
+        # The last load the writer's own work failed on: its log, first record and where it
+        # failed (`InternalError.where`); the same load failing the same way again is narrowed.
+        self._internal_failure: tuple[object, ...] | None = None
         # Logs of collector processes, polled (the local log is handed over as it is written).
         self._collector_logs = CollectorLogs(self._load, self._notify_idle)
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
@@ -347,23 +373,39 @@ class Writer:
         # Quarantine first: if the process dies before the store commits, the replay adds the
         # same entries again, which `Quarantine.add` ignores.
         self.quarantine.add(rejections)
-        refused = 0
+        refused = internal = 0
+        narrowing = False  # this load failed the same way twice: its events are at fault
         while True:
             try:
                 kept, superseded = self._store(events, seqs, last_seq, source)
                 break
+            except InternalError as exc:
+                mark = (source, records[0][0], *exc.where())
+                if not narrowing and mark != self._internal_failure:
+                    # Once may be a passing failure: the load is retried as it was first.
+                    self._internal_failure = mark
+                    raise
+                narrowing = True
+                found = self._failing(events, seqs, exc)
+                if not found or len(found) == len(events):
+                    raise  # every event fails alike, or none alone: the bug is no event's
+                # The error may quote a value an event holds: the message names its kind,
+                # the traceback is logged once, the error is the quarantine entry's reason.
+                log.error(
+                    "store writer: the writer's own work failed on %d event(s) of intake log %s"
+                    " (%s); they are in the quarantine with the error, the rest of the load is"
+                    " stored",
+                    len(found),
+                    source,
+                    type(exc.cause).__name__,
+                    exc_info=exc,
+                )
             except Exception as exc:
                 if not is_refusal(exc):
                     raise
                 found = self._refused(events, seqs, last_seq, source, exc)
                 if not found:
                     raise  # refused as a whole only: not the events' values, retried as it was
-                # An entry is numbered by its record and its place there, below zero so that
-                # it never meets the record's own rejections (numbered from zero): a replay of
-                # the log adds nothing twice.
-                self.quarantine.add(
-                    [(seqs[i], -1 - places[i], rejection(events[i], e)) for i, e in found.items()]
-                )
                 # The store's words may quote a value the event holds: only their kind is
                 # logged (logs carry no payloads), the words are the quarantine entry's reason.
                 log.error(
@@ -373,18 +415,28 @@ class Writer:
                     source,
                     type(exc).__name__,
                 )
-                refused += len(found)
-                left = [i for i in range(len(events)) if i not in found]
-                events = [events[i] for i in left]
-                seqs = [seqs[i] for i in left]
-                places = [places[i] for i in left]
+            # An entry is numbered by its record and its place there, below zero so that it
+            # never meets the record's own rejections (numbered from zero): a replay of the
+            # log adds nothing twice.
+            self.quarantine.add(
+                [(seqs[i], -1 - places[i], rejection(events[i], e)) for i, e in found.items()]
+            )
+            bugs = sum(reason.startswith(INTERNAL_REASON) for reason in found.values())
+            internal += bugs
+            refused += len(found) - bugs
+            left = [i for i in range(len(events)) if i not in found]
+            events = [events[i] for i in left]
+            seqs = [seqs[i] for i in left]
+            places = [places[i] for i in left]
         elapsed = time.perf_counter() - started
         WRITE_SECONDS.observe(elapsed)
         stats = self.stats
         stats.duplicates += len(events) - len(kept)
         stats.superseded += len(superseded)
-        stats.quarantined += len(rejections) + refused
+        stats.quarantined += len(rejections) + refused + internal
         stats.refused += refused
+        stats.internal_errors += internal
+        self._internal_failure = None
         damaged = [seq for seq, record in records if record is DAMAGED]
         if damaged:
             stats.damaged += len(damaged)
@@ -406,38 +458,81 @@ class Writer:
             self._idle.notify_all()
         self.intake.loaded(last_seq)
 
+    def _prepare(self, events: list[Event], seqs: list[int]) -> _Prepared:
+        """The writer's own work on a load before the store is written: the duplicates and
+        orders settled, the derived rows made (the deriver's changes staged: the caller commits
+        or rolls them back), the Arrow tables built. Any failure rolls the deriver back; one that
+        is neither the store's nor a refusal of a value is raised as an `InternalError`."""
+        deriver = self.deriver
+        try:
+            batch = self.dedupe.batch(events, seqs)
+            derived = deriver.derive(batch.events, batch.links) if deriver is not None else None
+            table = to_arrow(
+                batch.events,
+                batch.fingerprints,
+                batch.seqs,
+                derived.visit_ids if derived else None,
+            )
+            tables = derived.all_tables(table) if derived else None
+        except Exception as exc:
+            if deriver is not None:
+                deriver.rollback()
+            internal = internal_error(exc)
+            if internal is None:
+                raise
+            raise internal from exc
+        except BaseException:
+            if deriver is not None:
+                deriver.rollback()
+            raise
+        return _Prepared(batch, table, tables)
+
     def _store(
         self, events: list[Event], seqs: list[int], last_seq: int, source: str, *, keep: bool = True
     ) -> tuple[list[Event], list[tuple[int, str, str]]]:
         """Store `events` as one load reaching `last_seq` of log `source`; the events kept and
         the orders whose stored copies went. With `keep` false, only rehearse it: nothing
         stays."""
-        kept, fingerprints, kept_seqs, superseded, links, replaced = self.dedupe.batch(events, seqs)
+        batch, table, derived = self._prepare(events, seqs)
         deriver = self.deriver
         try:
-            derived = deriver.derive(kept, links) if deriver is not None else None
-            table = to_arrow(kept, fingerprints, kept_seqs, derived.visit_ids if derived else None)
             self.store.write(
                 table,
                 seq=last_seq,
-                superseded=superseded,
-                derived=derived.all_tables(table) if derived else None,
+                superseded=batch.superseded,
+                derived=derived,
                 source=source,
-                replaced=replaced,
+                replaced=batch.replaced,
                 keep=keep,
             )
         except BaseException:
             if deriver is not None:
                 deriver.rollback()
             raise
+        gone = [*batch.superseded, *batch.replaced]
         if not keep:
             if deriver is not None:
                 deriver.rollback()
-            return kept, [*superseded, *replaced]
+            return batch.events, gone
         if deriver is not None:
             deriver.commit()
-        self.dedupe.remember(fingerprints)
-        return kept, [*superseded, *replaced]
+        self.dedupe.remember(batch.fingerprints)
+        return batch.events, gone
+
+    def _failing(
+        self, events: list[Event], seqs: list[int], error: InternalError
+    ) -> dict[int, str]:
+        """The events of a load the writer's own work failed on (`error`) that make it fail, by
+        index, with the error: that work alone runs on parts of the load (the store is not
+        written), as `find_refused` chooses them."""
+        deriver = self.deriver
+
+        def rehearse(low: int, high: int) -> None:
+            self._prepare(events[low:high], seqs[low:high])
+            if deriver is not None:
+                deriver.rollback()
+
+        return find_refused(len(events), error, rehearse)
 
     def _refused(
         self,

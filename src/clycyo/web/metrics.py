@@ -178,6 +178,13 @@ def _intake_and_writer(out: Exposition, runtime: Runtime) -> None:
         stats.refused,
     )
     out.one(
+        "clycyo_store_internal_errors_total",
+        "counter",
+        "Events the writer's own work failed on (a bug), quarantined (in"
+        " clycyo_quarantined_total too).",
+        stats.internal_errors,
+    )
+    out.one(
         "clycyo_intake_damaged_records_total",
         "counter",
         "Intake log records damaged on disk, skipped (their events lost).",
