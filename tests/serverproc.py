@@ -47,9 +47,11 @@ def run_clycyo(
     stdin: str | None = None,
     timeout_s: float = 60,
     prefix: Sequence[str] = (),
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a subprocess (as a user would), whatever its exit status; `prefix` is a
-    command that runs it (`as_a_plain_user()`)."""
+    command that runs it (`as_a_plain_user()`), `env` variables set for it besides this
+    process's."""
     return subprocess.run(
         [*prefix, sys.executable, "-m", "clycyo", *args, "--data", str(data)],
         input=stdin,
@@ -57,6 +59,7 @@ def run_clycyo(
         text=True,
         check=False,
         timeout=timeout_s,
+        env={**os.environ, **env} if env else None,
     )
 
 

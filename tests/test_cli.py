@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from tests.serverproc import ServerProcess, Site, as_a_plain_user, clycyo, free_port
+from tests.serverproc import ServerProcess, Site, as_a_plain_user, clycyo, free_port, run_clycyo
 
 
 def test_site_add_json_works_while_a_server_runs(own_server: ServerProcess) -> None:
@@ -41,14 +41,7 @@ def test_a_second_server_on_the_same_folder_stops_with_a_clear_error(
     own_server: ServerProcess,
 ) -> None:
     own_server.start()
-    command = ["serve", "--data", str(own_server.data_dir), "--port", str(free_port())]
-    second = subprocess.run(
-        [sys.executable, "-m", "clycyo", *command],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    second = run_clycyo("serve", "--port", str(free_port()), data=own_server.data_dir)
     assert second.returncode == 1
     assert "events.duckdb is held by another process" in second.stderr
     assert "Is a server already running on this data folder?" in second.stderr
@@ -59,12 +52,7 @@ def test_a_second_server_on_the_same_folder_stops_with_a_clear_error(
 def test_site_add_refuses_a_duplicate_and_nonsense(tmp_path: Path) -> None:
     clycyo("site", "add", "dup.example", data=tmp_path)
     for domain in ("dup.example", "not a domain"):
-        result = subprocess.run(
-            [sys.executable, "-m", "clycyo", "site", "add", domain, "--data", str(tmp_path)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = run_clycyo("site", "add", domain, data=tmp_path)
         assert result.returncode == 1
         assert "clycyo:" in result.stderr
 
@@ -262,15 +250,11 @@ def test_a_data_folder_this_user_may_not_open_is_said_so(
     os.chmod(data, 0o700 if prefix else 0o000)
     try:
         places = {"OUT": str(tmp_path / "out.csv"), "PORT": str(free_port())}
-        result = subprocess.run(
-            [*prefix, sys.executable, "-m", "clycyo"]
-            + [places.get(a, a) for a in command]
-            + ["--data", str(data)],
-            input="a-good-password\n",
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
+        result = run_clycyo(
+            *(places.get(a, a) for a in command),
+            data=data,
+            stdin="a-good-password\n",
+            prefix=prefix,
         )
     finally:
         os.chmod(data, 0o700)

@@ -3,9 +3,6 @@ client timeout, the rate limits."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ import pytest
 from clycyo.runtime import Runtime
 from clycyo.settings import Settings, memory_size
 from clycyo.store.open import open_store
-from tests.serverproc import free_port
+from tests.serverproc import free_port, run_clycyo
 
 
 @pytest.mark.parametrize(
@@ -56,13 +53,7 @@ def test_the_event_store_runs_under_the_limit(tmp_path: Path) -> None:
 
 def test_serve_refuses_a_bad_limit_before_it_opens_anything(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    result = subprocess.run(
-        [sys.executable, "-m", "clycyo", "serve", "--data", str(data), "--memory-limit", "lots"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = run_clycyo("serve", "--memory-limit", "lots", data=data)
     assert result.returncode == 2
     assert "memory limit 'lots' (--memory-limit, CLYCYO_MEMORY_LIMIT)" in result.stderr
     assert "Traceback" not in result.stderr
@@ -113,14 +104,7 @@ def test_the_rate_limits_are_0_or_more_requests_a_second(
 @pytest.mark.parametrize("variable", RATE_VARIABLES)
 def test_serve_refuses_a_negative_rate_limit_in_one_line(tmp_path: Path, variable: str) -> None:
     data = tmp_path / "data"
-    result = subprocess.run(
-        [sys.executable, "-m", "clycyo", "serve", "--data", str(data), "--port", str(free_port())],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env={**os.environ, variable: "-5"},
-    )
+    result = run_clycyo("serve", "--port", str(free_port()), data=data, env={variable: "-5"})
     assert result.returncode == 2
     assert result.stderr == (
         f"clycyo: {variable}: -5 is not a number of requests per second, 0 (no limit) or more\n"

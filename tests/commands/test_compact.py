@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.serverproc import ServerProcess, Site, clycyo
+from tests.serverproc import ServerProcess, Site, clycyo, run_clycyo
 
 
 def copies(folder: Path, text: str) -> int:
@@ -52,13 +50,7 @@ def test_an_erased_person_leaves_the_disk_with_a_compaction(own_server: ServerPr
 def test_compacting_a_folder_a_server_holds_changes_nothing(own_server: ServerProcess) -> None:
     own_server.start()
     before = (own_server.data_dir / "events.duckdb").stat().st_mtime_ns
-    result = subprocess.run(
-        [sys.executable, "-m", "clycyo", "compact", "--data", str(own_server.data_dir)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_clycyo("compact", data=own_server.data_dir)
     assert result.returncode == 1
     # One line naming the server, before anything is said to have started.
     assert result.stderr.splitlines() == [
@@ -72,22 +64,7 @@ def test_compacting_a_folder_a_server_holds_changes_nothing(own_server: ServerPr
 def test_a_memory_limit_duckdb_cannot_take_is_refused_before_anything_is_opened(
     tmp_path: Path,
 ) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "clycyo",
-            "compact",
-            "--memory-limit",
-            "lots",
-            "--data",
-            str(tmp_path),
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_clycyo("compact", "--memory-limit", "lots", data=tmp_path)
     assert result.returncode == 2
     assert "--memory-limit, CLYCYO_MEMORY_LIMIT" in result.stderr
     assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())

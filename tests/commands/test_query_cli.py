@@ -7,8 +7,6 @@ import contextlib
 import datetime as dt
 import io
 import json
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -181,14 +179,7 @@ def test_query_mistakes_are_told_in_the_command_lines_terms(tmp_path: Path) -> N
     assert unreachable.stderr == (
         f"clycyo: cannot reach {remote[1]}/api/v1/query: [Errno 111] Connection refused\n"
     )
-    spec = subprocess.run(
-        [sys.executable, "-m", "clycyo", "query", "--spec", "-", *remote],
-        input="site=a.test",
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    spec = run_clycyo("query", "--spec", "-", *remote, data=tmp_path, stdin="site=a.test")
     assert spec.returncode == 2
     assert spec.stderr.startswith("clycyo: --spec: standard input is not JSON (Expecting value")
 

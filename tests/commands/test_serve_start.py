@@ -3,29 +3,20 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.serverproc import free_port
+from tests.serverproc import free_port, run_clycyo
 
 
 def _serve(
     *args: str, data: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "clycyo", "serve", "--data", str(data), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
+    return run_clycyo("serve", *args, data=data, env=env)
 
 
 def test_a_port_in_use_is_said_and_the_server_exits_at_once(tmp_path: Path) -> None:
