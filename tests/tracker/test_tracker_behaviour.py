@@ -140,6 +140,43 @@ def test_file_download_is_reported(page: Page, test_site: TestSite, stored: Stor
     assert not matching(stored.all(), visitor_id=visitor, name="outbound_click")
 
 
+def test_links_to_long_urls_are_stored_with_the_url_cut_to_the_props_limit(
+    page: Page, test_site: TestSite, stored: StoredEvents
+) -> None:
+    # Both links are about 3,000 characters long: under a page URL's limit, over a prop's (2,000).
+    open_tracked(page, test_site.url("/long.html"))
+    visitor = page.evaluate("clycyo.visitorId()")
+    with page.expect_download():
+        page.click("#report")
+    page.click("#partner")
+    page.wait_for_url(lambda url: url.startswith(test_site.other_origin + "/outside.html?ref="))
+
+    def both(events: list[Event]) -> tuple[Event, Event] | None:
+        downloads = matching(events, visitor_id=visitor, name="file_download")
+        outbound = matching(events, visitor_id=visitor, name="outbound_click")
+        return (downloads[0], outbound[0]) if downloads and outbound else None
+
+    download, outbound = stored.wait(both)
+    # The query goes but for its campaign; without one, the `?` goes too.
+    assert download["props"]["url"] == test_site.url("/files/report.pdf", utm_source="shop")
+    assert outbound["props"]["url"] == test_site.other_origin + "/outside.html"
+
+
+def test_an_error_from_a_long_source_url_is_stored_with_the_source_cut(
+    page: Page, test_site: TestSite, stored: StoredEvents
+) -> None:
+    # An inline script's errors come from the page's own address: about 3,000 characters long.
+    page_url = test_site.url("/long.html", utm_source="newsletter", state="s" * 3000)
+    open_tracked(page, page_url)
+    visitor = page.evaluate("clycyo.visitorId()")
+    page.click("#fail")
+
+    (error,) = stored.wait(lambda evs: matching(evs, visitor_id=visitor, name="js_error"))
+    assert "Report failed" in error["props"]["message"]
+    assert error["props"]["source"] == test_site.url("/long.html", utm_source="newsletter")
+    assert error["url"] == page_url  # within the limit on a page's URL: whole
+
+
 def test_web_vitals_are_measured_and_rated(
     page: Page, test_site: TestSite, stored: StoredEvents
 ) -> None:

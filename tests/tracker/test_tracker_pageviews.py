@@ -139,17 +139,21 @@ def test_a_title_and_urls_over_the_servers_limits_are_cut_and_the_pageviews_stor
     # A path over the limit: cut at it (its campaign cannot fit).
     page.evaluate("history.pushState(null, '', '/' + 'p'.repeat(5000) + '?utm_source=x')")
     page.wait_for_timeout(200)
+    # Over the limit by a query without a campaign: the query goes, and its `?` with it.
+    page.evaluate("history.pushState(null, '', '/spa/search?q=' + 'q'.repeat(5000))")
+    page.wait_for_timeout(200)
     leave(page)
 
     pageviews = stored.wait(
-        lambda evs: len(found := matching(evs, visitor_id=visitor, type="pageview")) >= 3 and found
+        lambda evs: len(found := matching(evs, visitor_id=visitor, type="pageview")) >= 4 and found
     )
-    landing, report, long_path = by_time(pageviews)
+    landing, report, long_path, search = by_time(pageviews)
     assert landing["url"] == f"{test_site.origin}/long.html?{campaign}"
     assert landing["title"] == "a" * 1999 + "\N{GRINNING FACE}"
     assert (landing["utm_source"], landing["utm_campaign"]) == ("newsletter", "spring")
     assert report["url"] == f"{test_site.origin}/spa/report?view=full"
     assert long_path["url"] == f"{test_site.origin}/{'p' * 5000}"[:4096]
+    assert search["url"] == f"{test_site.origin}/spa/search"
     listing = json.loads(
         clycyo("quarantine", "list", "--json", "--limit", "500", data=server.data_dir)
     )

@@ -1,5 +1,6 @@
 // Clicks: rage-click bursts, outbound links and file downloads.
 import { emit } from './core.js'
+import { cutUrl, PROP_CHARS } from './cut.js'
 import { linkKind } from './links.js'
 import { addClick, isRage, RAGE_GAP_MS } from './rage.js'
 import { selector } from './selector.js'
@@ -16,7 +17,8 @@ export const endBurst = () => {
 const followLink = (target) => {
   const link = target.closest?.('a[href]')
   const kind = link && linkKind(link.href, location.host, link.hasAttribute('download'))
-  if (kind) emit(kind, { url: link.href })
+  // A prop's text has the server's shorter limit, not a page URL's.
+  if (kind) emit(kind, { url: cutUrl(link.href, PROP_CHARS) })
 }
 
 export const watchClicks = () => {

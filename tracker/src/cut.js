@@ -1,8 +1,10 @@
 // Pure rules: texts and URLs cut to what the server accepts (src/clycyo/collect/limits.py), since
 // one value over its limit gets the whole event rejected.
 
-// The server's limit on `url` and `referrer`, in characters.
+// The server's limits, in characters: on `url` and `referrer`, on a title, on a prop's text.
 export const URL_CHARS = 4096
+export const TEXT_CHARS = 2000
+export const PROP_CHARS = 2000
 
 // The first `chars` characters (1,000 unless said), never half of one: half an emoji is a lone
 // surrogate, which JSON.stringify writes as an escape (`\ud83d`) that strict JSON parsers refuse,
@@ -10,18 +12,15 @@ export const URL_CHARS = 4096
 // also how the server counts them.
 export const cut = (text, chars = 1000) => text && [...('' + text)].slice(0, chars).join('')
 
-// A URL over the limit loses, until it fits: its fragment; then its query string but for the UTM
-// parameters (the server reads a visit's campaign from them); then those too, and the end of its
-// path. The origin and the start of the path always stay: they say which site and page it was.
-// (A query without UTM parameters leaves an empty `?` after the second step.)
-export const cutUrl = (url) => {
+// A URL over `chars` (the limit on `url`, unless said) loses, until it fits: its fragment; then its
+// query string but for the UTM parameters (the server reads a visit's campaign from them), and the
+// `?` with it when there are none; then those too, and the end of its path. The origin and the
+// start of the path always stay: they say which site and page it was.
+export const cutUrl = (url, chars = URL_CHARS) => {
   const [query] = url.split('#')
   const [path] = query.split('?')
-  for (const shorter of [
-    query,
-    path + '?' + query.split(/[?&]/).filter((p) => /^utm_/i.test(p)).join('&'),
-    path,
-  ])
-    url = url.length > URL_CHARS ? shorter : url
-  return cut(url, URL_CHARS)
+  const utm = query.split(/[?&]/).filter((p) => /^utm_/i.test(p)).join('&')
+  for (const shorter of [query, path + (utm && '?' + utm), path])
+    url = url.length > chars ? shorter : url
+  return cut(url, chars)
 }

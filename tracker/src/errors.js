@@ -1,6 +1,6 @@
 // Uncaught errors and unhandled promise rejections, each distinct error reported once per page.
 import { emit } from './core.js'
-import { cut } from './cut.js'
+import { cut, cutUrl, PROP_CHARS } from './cut.js'
 
 const seen = {}
 
@@ -8,7 +8,14 @@ const report = (message, stack, source, line, column) => {
   const key = [message, source, line, column]
   if (seen[key]) return
   seen[key] = 1
-  emit('js_error', { message: cut(message), source, line, column, stack: cut(stack) })
+  emit('js_error', {
+    message: cut(message),
+    // A rejection has no source; a script's address is a prop, with a prop's limit.
+    source: source && cutUrl(source, PROP_CHARS),
+    line,
+    column,
+    stack: cut(stack),
+  })
 }
 
 export const watchErrors = () => {

@@ -1,6 +1,6 @@
 // Pageviews: the landing page, then each new URL of a single-page app (history API, back, hash).
 import { emit, pageview } from './core.js'
-import { cut, cutUrl } from './cut.js'
+import { cut, cutUrl, TEXT_CHARS } from './cut.js'
 import { reportEngagement } from './engagement.js'
 
 // `force` counts the same URL again: a page restored from the back/forward cache is a new view.
@@ -12,7 +12,7 @@ export const trackPageview = (force) => {
   emit('pageview', undefined, {
     type: 'pageview',
     url,
-    title: cut(document.title, 2000),
+    title: cut(document.title, TEXT_CHARS),
     // Only the landing page has a real referrer; after it the previous URL is our own page.
     referrer: (!pageview.url && cutUrl(document.referrer)) || undefined,
   })

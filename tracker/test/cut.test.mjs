@@ -2,7 +2,7 @@
 // every parser reads; a URL keeps its origin, path and campaign as long as they fit.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { cut, cutUrl, URL_CHARS } from '../src/cut.js'
+import { cut, cutUrl, PROP_CHARS, URL_CHARS } from '../src/cut.js'
 
 const EMOJI = '😀' // two UTF-16 units
 
@@ -48,7 +48,11 @@ test('over the limit, the fragment goes first', () => {
 test('then the query string, but for its UTM parameters', () => {
   const url = ORIGIN + '/p?state=' + 's'.repeat(URL_CHARS) + '&' + UTM + '&q=1#/route?utm_term=x'
   assert.equal(cutUrl(url), ORIGIN + '/p?' + UTM)
-  assert.equal(cutUrl(ORIGIN + '/p?state=' + 's'.repeat(URL_CHARS)), ORIGIN + '/p?')
+})
+
+test('a query without UTM parameters goes with its `?`', () => {
+  assert.equal(cutUrl(ORIGIN + '/p?state=' + 's'.repeat(URL_CHARS)), ORIGIN + '/p')
+  assert.equal(cutUrl(ORIGIN + '/p?a=1&' + 'b'.repeat(URL_CHARS) + '#top'), ORIGIN + '/p')
 })
 
 test('then the UTM parameters too, and the end of the path', () => {
@@ -56,4 +60,17 @@ test('then the UTM parameters too, and the end of the path', () => {
   assert.equal(cutUrl(ORIGIN + fits + '?' + UTM + '#top'), ORIGIN + fits)
   const long = '/' + 'p'.repeat(URL_CHARS)
   assert.equal(cutUrl(ORIGIN + long + '?' + UTM), (ORIGIN + long).slice(0, URL_CHARS))
+})
+
+test('a URL in a prop is cut the same way, to the limit on text in props', () => {
+  const query = '?utm_source=newsletter&ref=' + 'r'.repeat(3000)
+  const cutReport = ORIGIN + '/report.pdf?utm_source=newsletter'
+  assert.equal(cutUrl(ORIGIN + '/report.pdf' + query, PROP_CHARS), cutReport)
+  const outbound = ORIGIN + '/out?ref=' + 'r'.repeat(3000) + '#offer'
+  assert.equal(cutUrl(outbound, PROP_CHARS), ORIGIN + '/out')
+  const fits = ORIGIN + '/p?q=' + 'q'.repeat(PROP_CHARS - ORIGIN.length - 5)
+  assert.equal(fits.length, PROP_CHARS)
+  assert.equal(cutUrl(fits, PROP_CHARS), fits)
+  assert.equal(cutUrl(fits + 'q', PROP_CHARS), ORIGIN + '/p')
+  assert.equal(cutUrl(ORIGIN + '/' + 'p'.repeat(3000), PROP_CHARS).length, PROP_CHARS)
 })
