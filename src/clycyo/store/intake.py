@@ -2,7 +2,9 @@
 
 Requests hand their accepted events (and rejected ones, for the quarantine) to `append`; one
 flusher thread gathers everything pending into a single record, writes it and calls `fdatasync`
-once for the whole group (group commit), then resolves every waiting request at once. Each record
+once for the whole group (group commit), then resolves every waiting request at once. A request
+whose events cannot be encoded (a value of a type the log has no form for: a bug upstream) fails
+alone: the group is encoded request by request then, and the others' are written. Each record
 has a sequence number; the store remembers the last sequence it loaded, in the same transaction as
 the rows, so replaying the log after a crash loads each record exactly once.
 
@@ -29,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from clycyo.model import Event, Rejection
 from clycyo.store.base import InUse
@@ -65,6 +68,17 @@ class IntakeInUse(InUse):
 
 
 Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]
+
+
+class _Waiting(NamedTuple):
+    """A request waiting for the next group commit, and how much of the pending lists is its."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[int]
+    events: int
+    rejections: int
+
+
 Handoff = Callable[[int, Record], None]
 
 
@@ -89,7 +103,7 @@ class IntakeLog:
         self.fault_injection: str | None = None  # tests set this to simulate a failing disk
         self._pending_events: list[Event] = []
         self._pending_rejections: list[Rejection] = []
-        self._waiters: list[Waiter] = []
+        self._waiters: list[_Waiting] = []
         # `_lock` guards the pending events and the accounting and is only ever held briefly,
         # since requests take it on the event loop. `_write_lock` serialises writes to the
         # segment file: the flusher holds it through the write and the fsync, and takes `_lock`
@@ -166,7 +180,7 @@ class IntakeLog:
                 raise IntakeUnavailable("the store is behind; events wait in the intake log", 10)
             self._pending_events.extend(events)
             self._pending_rejections.extend(rejections)
-            self._waiters.append((loop, future))
+            self._waiters.append(_Waiting(loop, future, len(events), len(rejections)))
             if self._flusher_waiting:
                 self._wake.notify()
         return future
@@ -191,20 +205,25 @@ class IntakeLog:
             # Requests keep queueing for the next group while this one is written and synced.
             with self._write_lock:
                 try:
-                    seq = self._write_locked(record)
+                    try:
+                        payload = encode_record(record)
+                    except Exception:
+                        record, payload, waiters = _encodable(record, waiters)
+                    seq = self._write_locked(record, payload) if waiters else 0
                     error: BaseException | None = None
                 except Exception as exc:  # any failure must reach the waiting requests
                     if not isinstance(exc, OSError):
                         log.exception("intake log: unexpected failure")
                     seq, error = 0, exc
-            _resolve(waiters, seq, error)
+            _resolve([(w.loop, w.future) for w in waiters], seq, error)
 
-    def _write_locked(self, record: Record) -> int:
+    def _write_locked(self, record: Record, payload: bytes | None = None) -> int:
+        """Write `record` (encoded: `payload`) as the next record and sync it; its number."""
         if self.fault_injection is not None:
             self.fault = self.fault_injection
             raise OSError(self.fault_injection)
         seq = self.last_seq + 1
-        framed = frame(seq, encode_record(record))
+        framed = frame(seq, encode_record(record) if payload is None else payload)
         try:
             if self._size and self._size + len(framed) > self.segment_bytes:
                 self._rotate(seq)
@@ -421,6 +440,42 @@ def _replace(path: Path, data: bytes) -> None:
         raise
 
 
+def _encodable(record: Record, waiters: list[_Waiting]) -> tuple[Record, bytes, list[_Waiting]]:
+    """A group whose record cannot be encoded, without the requests whose part cannot: the
+    record of the others, its payload and their waiters. Each request left out is answered as
+    the log being unavailable (its events are not acknowledged), and the error logged."""
+    events: list[Event] = []
+    rejections: list[Rejection] = []
+    kept: list[_Waiting] = []
+    first_event = first_rejection = 0
+    for waiter in waiters:
+        part = Record(
+            record.events[first_event : first_event + waiter.events],
+            record.rejections[first_rejection : first_rejection + waiter.rejections],
+        )
+        first_event += waiter.events
+        first_rejection += waiter.rejections
+        try:
+            encode_record(part)
+        except Exception as exc:
+            # An event holds no address, so neither can the error; its type is what says most.
+            log.exception(
+                "intake log: a request's %d event(s) and %d rejection(s) cannot be encoded"
+                " (%s); that request is refused, the others of its group are written",
+                waiter.events,
+                waiter.rejections,
+                type(exc).__name__,
+            )
+            refused = IntakeUnavailable("the events could not be written to the intake log")
+            _resolve([(waiter.loop, waiter.future)], 0, refused)
+            continue
+        events.extend(part.events)
+        rejections.extend(part.rejections)
+        kept.append(waiter)
+    whole = Record(events, rejections)
+    return whole, encode_record(whole), kept
+
+
 def _resolve(waiters: list[Waiter], seq: int, error: BaseException | None) -> None:
     by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[int]]] = {}
     for loop, future in waiters:
@@ -438,5 +493,7 @@ def _settle(futures: list[asyncio.Future[int]], seq: int, error: BaseException |
             continue
         if error is None:
             future.set_result(seq)
+        elif isinstance(error, IntakeUnavailable):
+            future.set_exception(error)
         else:
             future.set_exception(IntakeUnavailable(f"intake log write failed: {error}"))
