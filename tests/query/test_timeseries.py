@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from tests.small_world import SmallWorld
 
@@ -41,6 +42,60 @@ def test_hours_follow_the_sites_time_zone(world: SmallWorld) -> None:
         metrics=["visits"], dimensions=["time:hour"], date_range=[local_day, local_day]
     )
     busy = {r["dimensions"][0]: r["metrics"][0] for r in answer["results"] if r["metrics"][0]}
-    assert busy == {f"{local_day}T06:00:00": 1, f"{local_day}T07:00:00": 1}
+    assert busy == {f"{local_day}T06:00:00+05:30": 1, f"{local_day}T07:00:00+05:30": 1}
     assert len(answer["results"]) == 24
     assert answer["meta"]["timezone"] == "Asia/Kolkata"
+
+
+def _berlin_day(world: SmallWorld, day: str, *utc_times: str) -> list[dict[str, Any]]:
+    world.runtime.config.update_site(world.site.id, timezone="Europe/Berlin")
+    world.runtime.directory.clear()
+    world.send(
+        *(
+            world.pageview(
+                f"v{n}",
+                0,
+                "/",
+                timestamp=int(dt.datetime.fromisoformat(t).timestamp() * 1000),
+            )
+            for n, t in enumerate(utc_times)
+        )
+    )
+    answer = world.query(metrics=["visits"], dimensions=["time:hour"], date_range=[day, day])
+    rows: list[dict[str, Any]] = answer["results"]
+    return rows
+
+
+def test_the_hour_the_clocks_go_back_is_two_hours(world: SmallWorld) -> None:
+    # Berlin, 25 October 2026: at 03:00 summer time (01:00 UTC) the clocks go back to 02:00,
+    # so 02:00 to 03:00 happens twice: 00:00-01:00 UTC (+02:00), then 01:00-02:00 UTC (+01:00).
+    rows = _berlin_day(
+        world,
+        "2026-10-25",
+        "2026-10-25T00:30:00+00:00",
+        "2026-10-25T01:30:00+00:00",
+        "2026-10-25T01:40:00+00:00",
+    )
+    labels = [r["dimensions"][0] for r in rows]
+    assert len(rows) == 25 and len(set(labels)) == 25
+    assert labels[1:5] == [
+        "2026-10-25T01:00:00+02:00",
+        "2026-10-25T02:00:00+02:00",
+        "2026-10-25T02:00:00+01:00",
+        "2026-10-25T03:00:00+01:00",
+    ]
+    assert labels[0] == "2026-10-25T00:00:00+02:00" and labels[-1] == "2026-10-25T23:00:00+01:00"
+    busy = {r["dimensions"][0]: r["metrics"][0] for r in rows if r["metrics"][0]}
+    assert busy == {"2026-10-25T02:00:00+02:00": 1, "2026-10-25T02:00:00+01:00": 2}
+
+
+def test_the_hour_the_clocks_skip_is_not_there(world: SmallWorld) -> None:
+    # Berlin, 29 March 2026: at 02:00 winter time (01:00 UTC) the clocks jump to 03:00.
+    rows = _berlin_day(
+        world, "2026-03-29", "2026-03-29T00:30:00+00:00", "2026-03-29T01:30:00+00:00"
+    )
+    labels = [r["dimensions"][0] for r in rows]
+    assert len(rows) == 23
+    assert labels[1:3] == ["2026-03-29T01:00:00+01:00", "2026-03-29T03:00:00+02:00"]
+    busy = {r["dimensions"][0]: r["metrics"][0] for r in rows if r["metrics"][0]}
+    assert busy == {"2026-03-29T01:00:00+01:00": 1, "2026-03-29T03:00:00+02:00": 1}

@@ -329,7 +329,16 @@ def _dimensions() -> list[Dimension]:
                 column,
             )
         )
-    for unit in ("hour", "day", "week", "month"):
+    found.append(
+        Dimension(
+            "time:hour",
+            "the hour of the site's time zone, labelled with its local start and UTC offset"
+            " (`2026-10-25T02:00:00+02:00`): a day the clocks change has 23 or 25 hours",
+            "time",
+            "hour",
+        )
+    )
+    for unit in ("day", "week", "month"):
         found.append(
             Dimension(
                 f"time:{unit}", f"the {unit} (site time zone; weeks start Monday)", "time", unit
@@ -342,14 +351,19 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in _dimensions()}
 PROPS_PREFIX = "event:props:"
 
 # Time buckets per dialect: {t} a naive UTC timestamp, {tz} the site's time zone (a parameter).
+# Days, weeks and months are naive local starts. An hour is the instant (naive UTC) its local
+# hour began: the time less its local minutes and seconds. A local start would merge the two
+# hours a clock change back repeats (02:00 to 03:00 twice in Berlin in October) into one bucket.
+_LOCAL = "(({t} AT TIME ZONE 'UTC') AT TIME ZONE {tz})"
 TIME_BUCKETS: dict[str, dict[str, str]] = {
     "duckdb": {
-        unit: f"date_trunc('{unit}', ({{t}} AT TIME ZONE 'UTC') AT TIME ZONE {{tz}})"
-        for unit in ("hour", "day", "week", "month")
+        "hour": f"{{t}} - ({_LOCAL} - date_trunc('hour', {_LOCAL}))",
+        **{unit: f"date_trunc('{unit}', {_LOCAL})" for unit in ("day", "week", "month")},
     },
     # As DateTime64 in the zone: a plain DateTime leaves ClickHouse as a bare number.
     "clickhouse": {
-        "hour": "toDateTime64(toStartOfHour({t}, {tz}), 0, {tz})",
+        "hour": "toDateTime64(toDateTime({t}, 'UTC')"
+        " - (toMinute({t}, {tz}) * 60 + toSecond({t}, {tz})), 0, 'UTC')",
         "day": "toDateTime64(toStartOfDay({t}, {tz}), 0, {tz})",
         "week": "toDateTime64(toMonday({t}, {tz}), 0, {tz})",
         "month": "toDateTime64(toStartOfMonth({t}, {tz}), 0, {tz})",

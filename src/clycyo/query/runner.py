@@ -176,13 +176,15 @@ def _order(query: Query, rows: list[tuple[Key, list[Any]]]) -> list[tuple[Key, l
 
 
 def _labels(query: Query, key: Key) -> list[Any]:
+    timezone = query.period.timezone
     out = []
     for ref, value in zip(query.dimensions, key, strict=True):
         if value is None:
             out.append(NONE)
         elif isinstance(value, dt.datetime):
             unit = ref.dimension.sql
-            out.append(timeseries.label(value, unit if isinstance(unit, str) else "day"))
+            unit = unit if isinstance(unit, str) else "day"
+            out.append(timeseries.label(value, unit, timezone))
         else:
             out.append(value)
     return out

@@ -1,8 +1,11 @@
 """Time buckets: every bucket of a period in the site's time zone, so gaps show as zeros.
 
-Bucket starts are naive local times, as the SQL's `date_trunc` on local time returns them; weeks
-start on Monday. Labels are ISO text: a date for days, weeks and months, a time for hours. This
-module does no SQL.
+Days, weeks and months start at naive local times, as the SQL's `date_trunc` on local time
+returns them; weeks start on Monday. An hour is the instant (naive UTC) its local hour began, as
+`registry.TIME_BUCKETS` makes it: a day the clocks go back has 25 of them (the repeated hour
+twice), a day they go forward 23. Labels are ISO text: a date for days, weeks and months; for
+hours the local time with its UTC offset (`2026-10-25T02:00:00+02:00`, then
+`2026-10-25T02:00:00+01:00`). This module does no SQL.
 """
 
 from __future__ import annotations
@@ -38,8 +41,27 @@ def following(value: dt.datetime, unit: str) -> dt.datetime:
     return value.replace(year=month // 12, month=month % 12 + 1)
 
 
+def hour_start(value: dt.datetime, timezone: str) -> dt.datetime:
+    """The instant (naive UTC) the local hour of `value` (naive UTC) began."""
+    local = _local(value, timezone)
+    return value - (local - truncate(local, "hour"))
+
+
+def _hours(period: Period) -> list[dt.datetime]:
+    found: list[dt.datetime] = []
+    current = hour_start(period.start, period.timezone)
+    while current < period.end and len(found) < 100_000:
+        found.append(current)
+        # An hour later is in the next local hour, whatever the offset did in between.
+        current = hour_start(current + dt.timedelta(hours=1), period.timezone)
+    return found
+
+
 def buckets(period: Period, unit: str) -> list[dt.datetime]:
-    """Every bucket start (naive local time) that overlaps the period."""
+    """Every bucket start that overlaps the period: naive local times, or for hours the naive
+    UTC instants they began."""
+    if unit == "hour":
+        return _hours(period)
     first = truncate(_local(period.start, period.timezone), unit)
     end = _local(period.end, period.timezone)
     found: list[dt.datetime] = []
@@ -50,5 +72,8 @@ def buckets(period: Period, unit: str) -> list[dt.datetime]:
     return found
 
 
-def label(value: dt.datetime, unit: str) -> str:
-    return value.isoformat(timespec="seconds") if unit == "hour" else value.date().isoformat()
+def label(value: dt.datetime, unit: str, timezone: str) -> str:
+    if unit != "hour":
+        return value.date().isoformat()
+    local = value.replace(tzinfo=dt.UTC).astimezone(zone(timezone))
+    return local.isoformat(timespec="seconds")

@@ -98,9 +98,18 @@ def series_body(state: ViewState) -> dict[str, Any]:
 
 
 def _bucket(label: object) -> str:
-    """A bucket label as a full local time (`2026-11-20` → `2026-11-20T00:00:00`)."""
+    """A bucket label as a full local time (`2026-11-20` → `2026-11-20T00:00:00`); an hour's
+    keeps its UTC offset (`2026-10-25T02:00:00+01:00`)."""
     text = str(label)
     return text if "T" in text else f"{text}T00:00:00"
+
+
+def _begun(label: str, local_now: dt.datetime) -> bool:
+    """Whether a bucket (`_bucket`'s text) has begun by `local_now` (naive, the site's)."""
+    start = dt.datetime.fromisoformat(label)
+    if start.tzinfo is None:
+        return start <= local_now
+    return start.astimezone(dt.UTC) <= dt.datetime.now(dt.UTC)
 
 
 def overview(ctx: ViewContext) -> Page:
@@ -136,7 +145,6 @@ def overview(ctx: ViewContext) -> Page:
     empty = not any(now[i] for i, m in enumerate(CARDS) if m not in PER_VISIT) and not any(
         row.metrics[0] for row in stats.run_query(ctx.runtime, site, EVER_BODY)
     )
-    now_local = local_now.isoformat(timespec="seconds")
     chart = {
         "metric": state.metric,
         "label": metric_label(state.metric),
@@ -144,7 +152,7 @@ def overview(ctx: ViewContext) -> Page:
         "points": [
             (_bucket(r.dimensions[0]), r.metrics[0])
             for r in series
-            if _bucket(r.dimensions[0]) <= now_local  # no line into the rest of today
+            if _begun(_bucket(r.dimensions[0]), local_now)  # no line into the rest of today
         ],
         "previous": [
             (_bucket(r.comparison["dimensions"][0]), r.comparison["metrics"][0])

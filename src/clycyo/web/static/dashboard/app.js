@@ -130,11 +130,23 @@
     const source = host && document.getElementById(host.dataset.chart)
     if (!host || !source || typeof window.uPlot !== 'function') return
     const data = JSON.parse(source.textContent)
-    // Buckets are the site's local time; drawn as UTC so the browser's zone does not shift them.
-    const xs = data.points.map(function (p) { return Date.parse(p[0] + 'Z') / 1000 })
     const hourly = data.interval === 'hour'
+    // Days, weeks and months are the site's local dates, drawn as UTC so the browser's zone does
+    // not shift them. Hours are instants labelled with the site's local time and offset
+    // (2026-10-25T02:00:00+02:00): a day the clocks go back has its repeated hour twice, one
+    // they go forward lacks one, and each hour sits at its true place on the axis.
+    const xs = data.points.map(function (p) { return Date.parse(hourly ? p[0] : p[0] + 'Z') / 1000 })
+    const local = {}
+    const offsets = {}
+    data.points.forEach(function (p, i) {
+      local[xs[i]] = p[0].slice(0, 16).replace('T', ' ')
+      offsets[xs[i]] = p[0].slice(19)
+    })
+    const changing = hourly && new Set(Object.values(offsets)).size > 1
     const when = function (u, ts) {
-      return ts == null ? '' : new Date(ts * 1000).toISOString().slice(0, hourly ? 16 : 10).replace('T', ' ')
+      if (ts == null) return ''
+      if (hourly) return (local[ts] || '') + (changing ? ' ' + offsets[ts] : '')
+      return new Date(ts * 1000).toISOString().slice(0, 10)
     }
     const series = [{ label: hourly ? 'Hour' : (data.interval === 'week' ? 'Week of' : 'Day'), value: when }, { label: data.label, stroke: '#4f46e5', fill: 'rgba(79,70,229,0.10)', width: 2, value: function (u, v) { return exact(data.metric)(v) } }]
     const columns = [xs, data.points.map(function (p) { return p[1] })]
@@ -154,9 +166,12 @@
         // Ticks on whole buckets: days for a daily chart, never "4pm" between them.
         incrs: hourly ? [3600, 2 * 3600, 3 * 3600, 6 * 3600] : [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
         values: function (u, splits) {
-          return splits.map(function (ts) {
-            const iso = new Date(ts * 1000).toISOString()
-            return hourly ? iso.slice(11, 16) : iso.slice(5, 10).replace('-', '/')
+          return splits.map(function (ts, i) {
+            if (hourly) {
+              const shift = changing && i > 0 && offsets[ts] !== offsets[splits[i - 1]]
+              return (local[ts] || '').slice(11) + (shift ? ' ' + offsets[ts] : '')
+            }
+            return new Date(ts * 1000).toISOString().slice(5, 10).replace('-', '/')
           })
         },
       }, {
@@ -166,6 +181,13 @@
         values: function (u, vals) { return vals.map(formatter(data.metric)) },
       }],
       cursor: { y: false },
+    }
+    if (hourly) {
+      // Hours tick on their buckets (every n-th), which a zone half an hour off UTC starts at :30.
+      options.axes[0].splits = function (u, axis, min, max, incr) {
+        const every = Math.max(1, Math.round(incr / 3600))
+        return xs.filter(function (x, i) { return i % every === 0 })
+      }
     }
     const plot = new window.uPlot(options, columns, host)
     let pending = 0
