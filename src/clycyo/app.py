@@ -73,6 +73,7 @@ def web_routes() -> list[BaseRoute]:
         Route("/api/admin/faults", admin_api.set_faults, methods=["POST"]),
         Route("/api/admin/backup", maintenance_api.backup, methods=["POST"]),
         Route("/api/admin/export", maintenance_api.export, methods=["POST"]),
+        Route("/api/admin/import", maintenance_api.import_events, methods=["POST"]),
         Route("/api/admin/retention", maintenance_api.retention, methods=["POST"]),
         Route("/api/admin/query", query_api.admin_query, methods=["POST"]),
         *dashboard_routes(),

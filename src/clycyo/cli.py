@@ -201,6 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="the file to write")
     export.add_argument("--from", dest="from_day", help="first day, YYYY-MM-DD (UTC)")
     export.add_argument("--to", dest="to_day", help="last day, YYYY-MM-DD (UTC), included")
+    imports = command(
+        "import",
+        handlers.import_events,
+        "load a file clycyo export wrote into a site (events already present are skipped)",
+    )
+    imports.add_argument("--site", required=True, help="the site's domain (it must exist)")
+    imports.add_argument("--in", dest="in_file", required=True, help="the file to read")
+    imports.add_argument(
+        "--format", choices=["parquet", "csv"], help="(default: from the file's extension)"
+    )
+    imports.add_argument("--json", action="store_true", help="print a JSON summary")
     backup = command(
         "backup", handlers.backup, "copy the data folder consistently, even while serving"
     )

@@ -210,6 +210,7 @@ def test_site_keys_cannot_use_admin_endpoints(world: World) -> None:
     for path in (
         "/api/admin/backup",
         "/api/admin/export",
+        "/api/admin/import",
         "/api/admin/retention",
         "/api/admin/faults",
         "/api/admin/quarantine/1/replay",

@@ -91,6 +91,12 @@ def export(args: argparse.Namespace) -> int:
     return run(args, data_dir(args))
 
 
+def import_events(args: argparse.Namespace) -> int:
+    from clycyo.commands.import_events import run
+
+    return run(args, data_dir(args))
+
+
 def backup(args: argparse.Namespace) -> int:
     from clycyo.commands.backup import run
 

@@ -1,10 +1,13 @@
-"""Admin endpoints for the data lifecycle: backup, export and retention, for `clycyo` commands.
+"""Admin endpoints for the data lifecycle: backup, export, import and retention, for `clycyo`
+commands.
 
 While a server runs it holds the DuckDB file, so the CLI asks it (see `local_server.py`) with the
 admin token. Backup and retention run as writer jobs, so no load races them. Export streams the
 site's events as Arrow IPC; the CLI writes the Parquet or CSV file itself, as the user who ran it,
 so the server never writes a file a request named — except the backup, whose destination must be
-an absolute path to a new or empty folder, named by whoever can read the admin token.
+an absolute path to a new or empty folder, named by whoever can read the admin token. Import takes
+a part of an exported file as Arrow IPC, read by the CLI, and appends its events to the intake log
+(`store/importing.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from clycyo.store import backup as backups
 from clycyo.store import export as exports
+from clycyo.store import import_rows
+from clycyo.store.importing import append_events
+from clycyo.store.intake import IntakeUnavailable
 from clycyo.web.admin_api import is_admin
 
 ROWS_HEADER = "x-clycyo-rows"
@@ -129,6 +136,52 @@ def _take(sink: io.BytesIO) -> bytes:
     sink.seek(0)
     sink.truncate()
     return data
+
+
+async def import_events(request: Request) -> Response:
+    """`?site=DOMAIN&first_row=N`, a body of exported rows as an Arrow IPC stream: the rows
+    checked, the valid ones appended durably, the answer once they are (`clycyo import`)."""
+    if not is_admin(request):
+        return _refused()
+    runtime = request.app.state.runtime
+    site = runtime.directory.by_domain(request.query_params.get("site", "").strip().lower())
+    if site is None:
+        return JSONResponse({"error": "site: no such site"}, 404)
+    first_text = request.query_params.get("first_row", "1")
+    if not first_text.isdigit() or int(first_text) < 1:
+        return JSONResponse({"error": "first_row: expected a whole number, 1 or more"}, 400)
+    body = await request.body()
+    now_us = time.time_ns() // 1000
+
+    def read() -> tuple[int, list[Any], list[tuple[int, str]]]:
+        rows, events, invalid = 0, [], []
+        for batch in pa.ipc.open_stream(body):
+            found, wrong = import_rows.events_of(batch, site.id, int(first_text) + rows, now_us)
+            rows += batch.num_rows
+            events += found
+            invalid += wrong
+        return rows, events, invalid
+
+    try:
+        rows, events, invalid = await asyncio.to_thread(read)
+    except import_rows.ImportFileError as exc:
+        return JSONResponse({"error": str(exc)}, 400)
+    except (pa.ArrowException, OSError, ValueError):
+        return JSONResponse({"error": "body: not an Arrow IPC stream of exported rows"}, 400)
+    try:
+        done = await append_events(runtime, site.id, events)
+    except IntakeUnavailable as exc:
+        return JSONResponse(
+            {"error": exc.reason}, 503, headers={"Retry-After": str(exc.retry_after_s)}
+        )
+    return JSONResponse(
+        {
+            "rows": rows,
+            "imported": done.imported,
+            "present": done.present,
+            "invalid": [{"row": row, "error": error} for row, error in invalid],
+        }
+    )
 
 
 async def retention(request: Request) -> Response:

@@ -1,0 +1,305 @@
+"""`clycyo import`: events collected on one instance, exported, and imported into another report
+the same figures there, with and without a server on the folder, from Parquet and from CSV;
+importing again changes nothing; invalid rows are named, counted and left out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pytest
+
+from clycyo.commands import import_events
+from clycyo.store.export import EXPORT_COLUMNS
+from tests.serverproc import ServerProcess, Site, clycyo, run_clycyo
+
+DOMAIN = "moved.example"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/131.0.0.0 Safari/537.36"
+)
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like"
+    " Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+HOUR_MS = 3600 * 1000
+
+
+def _events(now_ms: int) -> list[dict[str, Any]]:
+    """Some days of a small shop: visits from search, a newsletter, social and direct, on two
+    devices, a login that links a visitor to a user, a payment sent by the server and by the
+    browser, another with a refund, and a cookieless visitor."""
+    day = 24 * HOUR_MS
+    start = now_ms - 3 * day
+    page = "https://moved.example"
+
+    def browser(visitor: str | None, at_ms: int, agent: str, **fields: Any) -> dict[str, Any]:
+        event = {"origin": "browser", "timestamp": at_ms, **fields}
+        event["context"] = {"user_agent": agent, "ip": "81.2.69.160", "locale": "en-GB"}
+        if visitor is not None:
+            event["visitor_id"] = visitor
+        return event
+
+    def view(visitor: str | None, at_ms: int, path: str, agent: str = CHROME, **more: Any) -> Any:
+        return browser(visitor, at_ms, agent, type="pageview", url=page + path, **more)
+
+    return [
+        view("v1", start, "/", referrer="https://www.google.com/", title="Home"),
+        view("v1", start + 60_000, "/pricing"),
+        browser("v1", start + 90_000, CHROME, name="signup", props={"plan": "pro", "seats": 3}),
+        browser("v1", start + 100_000, CHROME, type="identify", user_id="u1", traits={"n": 1}),
+        {
+            "name": "invoice.paid",
+            "user_id": "u1",
+            "order_id": "o1",
+            "timestamp": start + 120_000,
+            "revenue": {"amount": "49.00", "currency": "USD"},
+            "props": {"invoice": "in_1"},
+        },
+        browser(
+            "v1",
+            start + 121_000,
+            CHROME,
+            name="invoice.paid",
+            order_id="o1",
+            revenue={"amount": 49, "currency": "USD"},
+        ),
+        view("v2", start + 2 * HOUR_MS, "/?utm_source=news&utm_medium=email&utm_campaign=nov"),
+        view("v2", start + 2 * HOUR_MS + 30_000, "/docs"),
+        {
+            "name": "purchase",
+            "visitor_id": "v2",
+            "user_id": "u2",
+            "order_id": "o2",
+            "timestamp": start + 2 * HOUR_MS + 60_000,
+            "revenue": {"amount": "100", "currency": "USD"},
+        },
+        {
+            "name": "refund",
+            "user_id": "u2",
+            "order_id": "r2",
+            "timestamp": start + day,
+            "revenue": {"amount": "-20.5", "currency": "USD"},
+        },
+        view("v3", start + day + HOUR_MS, "/blog/post", IPHONE),
+        view("v3", start + 2 * day, "/", IPHONE, referrer="https://www.facebook.com/"),
+        view("v1", start + 2 * day + HOUR_MS, "/account", IPHONE, referrer="https://t.co/x"),
+        browser("v1", start + 2 * day + HOUR_MS + 5_000, IPHONE, type="identify", user_id="u1"),
+        view(None, start + 2 * day + 2 * HOUR_MS, "/about", referrer="https://duckduckgo.com/"),
+        view(None, start + 2 * day + 2 * HOUR_MS + 40_000, "/pricing"),
+    ]
+
+
+QUERIES: list[dict[str, Any]] = [
+    {
+        "metrics": [
+            "visitors",
+            "visits",
+            "pageviews",
+            "events",
+            "bounce_rate",
+            "visit_duration",
+            "revenue",
+            "orders",
+            "refunds",
+        ]
+    },
+    {"metrics": ["visitors", "visits", "revenue", "orders"], "dimensions": ["visit:channel"]},
+    {"metrics": ["revenue", "visitors"], "dimensions": ["first_touch:channel"]},
+    {"metrics": ["pageviews", "visits"], "dimensions": ["event:page", "visit:source"]},
+    {"metrics": ["visitors"], "dimensions": ["visit:country", "visit:device", "visit:browser"]},
+    {"metrics": ["visitors", "pageviews"], "dimensions": ["time:day", "visit:utm_campaign"]},
+    {"metrics": ["events"], "dimensions": ["event:name", "event:props:plan"]},
+]
+PEOPLE = ("u1", "u2", "v3")
+STORED = 15  # the events sent but one: the browser's copy of an order the server sent
+
+
+def figures(site: Site, events: int) -> dict[str, Any]:
+    """What the query API and the people API report of the site, once it stores `events`."""
+    deadline = time.monotonic() + 60
+    while len(site.events(limit="1000")) < events and time.monotonic() < deadline:
+        time.sleep(0.1)  # a busy machine's writer may take a while over the first load
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    found: dict[str, Any] = {}
+    for query in QUERIES:
+        spec = {"site": site.site, "date_range": ["2026-01-01", today], "limit": 1000, **query}
+        status, body = site.post("/api/v1/query", spec, secret=True)
+        assert status == 200, body
+        found[json.dumps(query)] = body["results"]
+    for person in PEOPLE:
+        status, body = site.server.get(
+            f"/api/v1/persons/{person}/timeline?site={site.site}", bearer=site.secret_key
+        )
+        assert status == 200, body
+        found[person] = body
+    return found
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Path]]:
+    """Folder A: the events sent through the collect API of a running server, and its two
+    exports (written while it runs)."""
+    folder = tmp_path_factory.mktemp("a")
+    server = ServerProcess(folder / "data").start()
+    try:
+        site = server.add_site(DOMAIN)
+        status, body = site.post(
+            "/api/collect", {"batch": _events(int(time.time() * 1000))}, secret=True
+        )
+        assert status == 200 and body["rejected"] == [], body
+        for kind in ("parquet", "csv"):
+            out = folder / f"events.{kind}"
+            clycyo(
+                "export",
+                "--site",
+                DOMAIN,
+                "--format",
+                kind,
+                "--out",
+                str(out),
+                data=server.data_dir,
+            )
+        yield site, folder
+    finally:
+        server.stop()
+
+
+def import_json(folder: Path, path: Path, *extra: str) -> dict[str, Any]:
+    result = run_clycyo(
+        "import", "--site", DOMAIN, "--in", str(path), "--json", *extra, data=folder
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def test_import_through_a_running_server_reports_the_same_figures(
+    collected: tuple[Site, Path], tmp_path: Path
+) -> None:
+    source, exports = collected
+    expected = figures(source, STORED)
+    assert expected[json.dumps(QUERIES[0])][0]["metrics"][6] == 128.5  # 49 + 100 - 20.5
+    moved = ServerProcess(tmp_path / "b").start()
+    try:
+        site = moved.add_site(DOMAIN)
+        first = import_json(moved.data_dir, exports / "events.parquet")
+        stored = STORED
+        assert first == {
+            "site": DOMAIN,
+            "rows": stored,
+            "imported": stored,
+            "present": 0,
+            "invalid": 0,
+            "complete": True,
+        }
+        assert figures(site, STORED) == expected
+        elsewhere = run_clycyo(
+            "import",
+            "--site",
+            "elsewhere.example",
+            "--in",
+            str(exports / "events.parquet"),
+            data=moved.data_dir,
+        )
+        assert (elsewhere.returncode, elsewhere.stderr) == (1, "clycyo: site: no such site\n")
+        again = import_json(moved.data_dir, exports / "events.parquet")
+        assert (again["imported"], again["present"]) == (0, stored)
+        assert figures(site, STORED) == expected
+        assert len(site.events(limit="1000")) == stored
+    finally:
+        moved.stop()
+
+
+def test_import_into_a_folder_no_server_holds(collected: tuple[Site, Path], tmp_path: Path) -> None:
+    source, exports = collected
+    expected = figures(source, STORED)
+    folder = tmp_path / "b"
+    keys = json.loads(clycyo("site", "add", DOMAIN, "--json", data=folder))
+    first = import_json(folder, exports / "events.csv")
+    assert first["rows"] == first["imported"] > 0
+    again = import_json(folder, exports / "events.csv")
+    assert (again["imported"], again["present"]) == (0, first["rows"])
+    moved = ServerProcess(folder).start()
+    try:
+        site = Site(moved, DOMAIN, keys["public_key"], keys["secret_key"])
+        assert figures(site, STORED) == expected
+    finally:
+        moved.stop()
+
+
+def test_invalid_rows_are_named_counted_and_left_out(
+    collected: tuple[Site, Path], tmp_path: Path
+) -> None:
+    _, exports = collected
+    table = pa_csv.read_csv(
+        exports / "events.csv",
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(EXPORT_COLUMNS, pa.string()),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    rows = table.to_pylist()
+    rows[1]["time"] = "yesterday"
+    rows[2]["name"] = "n" * 201
+    rows[3]["type"] = "click"
+    rows[4]["event_id"] = "broken-money"
+    rows[4]["revenue_amount"], rows[4]["revenue_currency"] = "12", "EURO"
+    broken = tmp_path / "broken.csv"
+    pa_csv.write_csv(pa.Table.from_pylist(rows, table.schema), broken)
+    folder = tmp_path / "b"
+    clycyo("site", "add", DOMAIN, data=folder)
+    result = run_clycyo("import", "--site", DOMAIN, "--in", str(broken), data=folder)
+    assert result.returncode == 1
+    errors = result.stderr.splitlines()
+    assert errors == [
+        "clycyo: broken.csv: row 2: time: not a time ('yesterday')",
+        "clycyo: broken.csv: row 3: name: longer than 200 characters",
+        "clycyo: broken.csv: row 4: type: expected pageview, event or identify",
+        "clycyo: broken.csv: row 5: revenue.currency: not an ISO 4217 currency code",
+    ]
+    valid = len(rows) - 4
+    assert result.stdout.strip() == (
+        f"broken.csv into {DOMAIN}: {len(rows)} rows read, {valid} imported,"
+        " 0 already present, 4 invalid"
+    )
+
+
+def test_refusals_are_one_line(collected: tuple[Site, Path], tmp_path: Path) -> None:
+    _, exports = collected
+    folder = tmp_path / "b"
+    clycyo("site", "add", "elsewhere.example", data=folder)
+    parquet = str(exports / "events.parquet")
+    unknown = run_clycyo("import", "--site", DOMAIN, "--in", parquet, data=folder)
+    assert (unknown.returncode, unknown.stderr) == (1, f"clycyo: site: no site {DOMAIN}\n")
+    no_kind = tmp_path / "events.data"
+    no_kind.write_bytes((exports / "events.parquet").read_bytes())
+    guessed = run_clycyo("import", "--site", DOMAIN, "--in", str(no_kind), data=folder)
+    assert guessed.returncode == 1 and "--format" in guessed.stderr
+    (folder / "clickhouse-loader").write_text("host-1234\n")
+    refused = run_clycyo("import", "--site", "elsewhere.example", "--in", parquet, data=folder)
+    assert refused.returncode == 1
+    assert "loads its events into ClickHouse" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
+
+
+def test_progress_counts_whole_rows(
+    collected: tuple[Site, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, exports = collected
+    folder = tmp_path / "b"
+    clycyo("site", "add", DOMAIN, data=folder)
+    for kind, shown in (("parquet", f"{STORED}/{STORED} rows"), ("csv", f"{STORED} rows")):
+        args = argparse.Namespace(
+            site=DOMAIN, in_file=str(exports / f"events.{kind}"), format=None, json=True
+        )
+        assert import_events.run(args, folder, progress=True) == 0  # as on a terminal
+        err = capsys.readouterr().err
+        assert shown in err, err
+        assert ("100%" in err) == (kind == "parquet")  # a CSV's rows are known once read
