@@ -17,6 +17,7 @@ import pytest
 
 from clycyo.commands import import_events
 from clycyo.store.export import EXPORT_COLUMNS
+from tests.engines import available
 from tests.serverproc import ServerProcess, Site, clycyo, run_clycyo
 
 DOMAIN = "moved.example"
@@ -303,3 +304,24 @@ def test_progress_counts_whole_rows(
         err = capsys.readouterr().err
         assert shown in err, err
         assert ("100%" in err) == (kind == "parquet")  # a CSV's rows are known once read
+
+
+def test_import_into_clickhouse_through_its_server(
+    collected: tuple[Site, Path], tmp_path: Path
+) -> None:
+    if not available("chdb"):
+        pytest.skip("chDB is not installed (pip install '.[clickhouse]')")
+    source, exports = collected
+    expected = figures(source, STORED)
+    storage = ("--storage", f"chdb://{tmp_path / 'chdb'}")
+    moved = ServerProcess(tmp_path / "b", extra_args=storage).start()
+    try:
+        site = moved.add_site(DOMAIN)
+        first = import_json(moved.data_dir, exports / "events.csv")
+        assert (first["imported"], first["present"]) == (STORED, 0)
+        assert figures(site, STORED) == expected
+        again = import_json(moved.data_dir, exports / "events.parquet")
+        assert (again["imported"], again["present"]) == (0, STORED)
+        assert figures(site, STORED) == expected
+    finally:
+        moved.stop()
