@@ -5,6 +5,7 @@ importing again changes nothing; invalid rows are named, counted and left out.""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 
+from clycyo import local_server
 from clycyo.commands import import_events
 from clycyo.store.export import EXPORT_COLUMNS
 from tests.engines import available
@@ -325,3 +327,28 @@ def test_import_into_clickhouse_through_its_server(
         assert figures(site, STORED) == expected
     finally:
         moved.stop()
+
+
+def test_the_endpoint_refuses_what_is_not_a_part_of_an_export(
+    collected: tuple[Site, Path],
+) -> None:
+    source, _ = collected
+    found = local_server.find(source.data_dir)
+    assert found is not None
+    admin = {"Authorization": f"Bearer {found.admin_token}"}
+    stream = io.BytesIO()
+    table = pa.table({"event_id": ["e1"], "colour": ["red"]})
+    with pa.ipc.new_stream(stream, table.schema) as writer:
+        writer.write_table(table)
+    for query, body, error in (
+        ("first_row=%C2%B2", b"", "first_row: expected a whole number, 1 or more"),
+        ("first_row=0", b"", "first_row: expected a whole number, 1 or more"),
+        ("first_row=1", b"not arrow", "body: not an Arrow IPC stream of exported rows"),
+        ("first_row=1", stream.getvalue(), "column 'colour': not a column of clycyo export's"),
+    ):
+        path = f"/api/admin/import?site={DOMAIN}&{query}"
+        status, answer = source.server.request("POST", path, body, admin)
+        assert status == 400, (query, answer)
+        assert answer["error"].startswith(error), answer
+    status, _ = source.server.request("POST", f"/api/admin/import?site={DOMAIN}", b"", {})
+    assert status == 401

@@ -148,7 +148,7 @@ async def import_events(request: Request) -> Response:
     if site is None:
         return JSONResponse({"error": "site: no such site"}, 404)
     first_text = request.query_params.get("first_row", "1")
-    if not first_text.isdigit() or int(first_text) < 1:
+    if not (first_text.isascii() and first_text.isdigit()) or int(first_text) < 1:
         return JSONResponse({"error": "first_row: expected a whole number, 1 or more"}, 400)
     body = await request.body()
     now_us = time.time_ns() // 1000
