@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -143,6 +144,36 @@ def test_a_failure_that_is_no_events_holds_the_load_whole(
     assert writer.wait_loaded(seq, 15)
     assert [row[0] for row in counted_events(store)] == sorted(sent)
     assert (writer.stats.internal_errors, writer.stats.quarantined) == (0, 0)
+    log.close()
+    writer.stop()
+    store.close()
+
+
+def test_a_collectors_load_is_narrowed_while_the_local_log_keeps_loading(tmp_path: Path) -> None:
+    """The loads of other logs come between the tries of a collector's failing load: they do
+    not make its second failure look like a first."""
+    from clycyo.store.duckdb.store import DuckDBStore
+    from clycyo.store.intake_reader import IntakeReader
+
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    log = IntakeLog(tmp_path / "intake")
+    writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), deriver=TrippingDeriver(store))
+    collector = IntakeLog(tmp_path / "intake" / "w1")
+    writer.add_reader(IntakeReader(tmp_path / "intake" / "w1", "w1"))
+    collector.append_sync([tick("c1"), trip("c-bad"), tick("c2")], [])
+    deadline = time.monotonic() + 15
+    local = 0
+    while len(quarantined(tmp_path)) == 0:
+        assert time.monotonic() < deadline, "the collector's load was never narrowed"
+        assert writer.wait_loaded(log.append_sync([tick(f"local-{local}")], []), 10)
+        local += 1
+        time.sleep(0.02)
+    assert writer.catch_up(10)
+    stored = {row[0] for row in counted_events(store)}
+    assert {"c1", "c2"} <= stored and "c-bad" not in stored
+    [(error, payload)] = quarantined(tmp_path)
+    assert error.startswith("internal error: KeyError: ") and payload["event_id"] == "c-bad"
+    collector.close()
     log.close()
     writer.stop()
     store.close()

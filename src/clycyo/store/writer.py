@@ -116,9 +116,10 @@ class Writer:
         self._last_load_at = 0.0  # time.monotonic() when the last load started
         self._settled = True  # no load since the store last settled
         self._hurry = threading.Event()  # someone waits in wait_loaded: no pause before a load
-        # The last load the writer's own work failed on: its log, first record and where it
+        # Per log, the last load the writer's own work failed on: its first record and where it
         # failed (`InternalError.where`); the same load failing the same way again is narrowed.
-        self._internal_failure: tuple[object, ...] | None = None
+        # Per log, since the loads of other logs come between a load's tries.
+        self._internal_failures: dict[str, tuple[object, ...]] = {}
         # Logs of collector processes, polled (the local log is handed over as it is written).
         self._collector_logs = CollectorLogs(self._load, self._notify_idle)
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
@@ -380,10 +381,10 @@ class Writer:
                 kept, superseded = self._store(events, seqs, last_seq, source)
                 break
             except InternalError as exc:
-                mark = (source, records[0][0], *exc.where())
-                if not narrowing and mark != self._internal_failure:
+                mark = (records[0][0], *exc.where())
+                if not narrowing and mark != self._internal_failures.get(source):
                     # Once may be a passing failure: the load is retried as it was first.
-                    self._internal_failure = mark
+                    self._internal_failures[source] = mark
                     raise
                 narrowing = True
                 found = self._failing(events, seqs, exc)
@@ -436,7 +437,7 @@ class Writer:
         stats.quarantined += len(rejections) + refused + internal
         stats.refused += refused
         stats.internal_errors += internal
-        self._internal_failure = None
+        self._internal_failures.pop(source, None)
         damaged = [seq for seq, record in records if record is DAMAGED]
         if damaged:
             stats.damaged += len(damaged)
