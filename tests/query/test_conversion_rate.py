@@ -70,3 +70,45 @@ def test_approximate_counting_keeps_the_payers_without_a_visit_out(world: SmallW
         assert answer.meta["approximate"] is True
         rates = {tuple(row["dimensions"]): row["metrics"][1] for row in answer.results}
         assert max(rates.values()) == 25.0, dimensions
+
+
+def test_by_visit_source_a_converter_counts_where_they_visited(world: SmallWorld) -> None:
+    world.send(
+        # a comes from Google and signs in; hours later the backend reports a's signup, which
+        # is outside any visit.
+        world.pageview("a", 60, "/", referrer="https://www.google.com/"),
+        world.identify("a", "user-a", 61),
+        world.server(300, "signup", user_id="user-a"),
+        # b and c come with no referrer; c signs up in that visit.
+        world.pageview("b", 62, "/"),
+        world.pageview("c", 63, "/"),
+        world.browser("c", 64, "signup", "/"),
+    )
+    goal = [["is", "event:name", ["signup"]]]
+    rows = world.breakdown("visit:source", "conversions", "conversion_rate", filters=goal)
+    # a's signup is in the row without a source (it has no visit), but a visited only from
+    # Google: a counts in that row's conversions, not in its rate; c is one of its two visitors.
+    assert rows["(none)"] == [2, 50.0]
+    assert rows["Google"] == [0, 0.0]
+
+
+def test_a_last_touch_filter_keeps_converters_among_its_own_visitors(world: SmallWorld) -> None:
+    world.send(
+        # a came from Google the day before; today the backend reports a's signup, and then a
+        # comes from Hacker News: today a's visits were last touched by Hacker News, not Google.
+        world.pageview("a", -600, "/", referrer="https://www.google.com/"),
+        world.identify("a", "user-a", -599),
+        world.server(60, "signup", user_id="user-a"),
+        world.pageview("a", 120, "/", referrer="https://news.ycombinator.com/"),
+        # b comes from Google today and does not sign up.
+        world.pageview("b", 90, "/", referrer="https://www.google.com/"),
+    )
+    google = [["is", "last_touch:source", ["Google"]]]
+    goal = [["is", "event:name", ["signup"]], *google]
+    assert world.totals("visitors", filters=google) == [1]  # b
+    # a's signup was last touched by Google, so it is a conversion, but a is not among the
+    # visitors Google last touched today: the rate is b's, 0 %.
+    assert world.totals("conversions", "conversion_rate", filters=goal) == [1, 0.0]
+    signup = [["is", "event:name", ["signup"]]]
+    rows = world.breakdown("last_touch:source", "conversions", "conversion_rate", filters=signup)
+    assert rows == {"Google": [1, 0.0], "Hacker News": [0, 0.0]}

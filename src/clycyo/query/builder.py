@@ -28,7 +28,7 @@ from clycyo.query.conditions import (
 )
 from clycyo.query.dates import Period
 from clycyo.query.registry import EVENTS, LEDGER, VISITS, Metric, Partial
-from clycyo.query.spec import DimensionRef, Filter
+from clycyo.query.spec import NONE, DimensionRef, Filter
 from clycyo.revenue.ledger import LEDGER as LEDGER_SQL
 
 _TOUCH_COLUMNS: tuple[str, ...] = ("source", "channel", "referrer_host", "utm_source")
@@ -83,7 +83,9 @@ class Plan:
     table: str = "events"
     # Only pageviews count (and, for a visits-based plan, match the event filters).
     pageviews_only: bool = False
-    # Only persons among the visitors the conversion rate divides by (an events or ledger plan).
+    # Only persons among the visitors the conversion rate divides by (an events or ledger plan):
+    # in each row, those with a visit in the period in the row's group (its visit columns, time
+    # bucket, first and last touch) under the visit and touch filters.
     among_visitors: bool = False
 
 
@@ -131,7 +133,8 @@ def _time_expression(unit: str, time_column: str, timezone: str, st: _Statement)
     return template.replace("{t}", time_column).replace("{tz}", st.params.add(timezone))
 
 
-def _touch_expression(ref: DimensionRef) -> str:
+def _touch_expression(ref: DimensionRef, at: str = "src.t") -> str:
+    """The touch of the person at time `at` (joined as `ft` and `lt`)."""
     column = ref.dimension.sql
     assert isinstance(column, str)
     if ref.dimension.level == "first_touch":
@@ -139,7 +142,7 @@ def _touch_expression(ref: DimensionRef) -> str:
     # The last non-direct visit before the event; failing that, a direct first visit before it.
     return (
         f"CASE WHEN lt.person IS NOT NULL THEN lt.{column}"
-        f" WHEN ft.started_at <= src.t THEN ft.{column} END"
+        f" WHEN ft.started_at <= {at} THEN ft.{column} END"
     )
 
 
@@ -208,27 +211,87 @@ def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
         st.where.append(through_visit(visit_semi, st.dialect, p, site_id, live))
 
 
-def _among_visitors(st: _Statement, site_id: str, start: str, end: str, live: str) -> None:
-    """Only persons with a live visit in the period under the query's visit filters and, grouped
-    by time, starting in the row's bucket: the visitors the conversion rate divides by (which a
-    payment reported without a visit, such as a renewal, is not among)."""
-    p, tz = st.params, st.site.timezone
+def _missing(st: _Statement, value: str) -> str:
+    """A value whose absence matches an absence: `IN` never matches a NULL."""
+    return f"coalesce({value}, {st.params.add(NONE)})"
+
+
+def _visitor_filters(st: _Statement, site_id: str, start: str, end: str, live: str) -> list[str]:
+    """The rate's visitors: live visits starting in the period under the visit filters."""
+    p = st.params
     where = [f"v.site_id = {site_id}", f"v.started_at >= {start}", f"v.started_at < {end}", live]
-    where += [
+    return where + [
         condition(f"v.{f.target.dimension.sql}", f, p, st.dialect)
         for f in st.plan.filters
         if f.target.dimension.level == "visit"
     ]
+
+
+def _among_visitors(st: _Statement, site_id: str, start: str, end: str, live: str) -> None:
+    """Only persons among the visitors the conversion rate divides by, in the row's group: with
+    a live visit in the period under the query's visit filters, and grouped by a visit's
+    column or by time, a visit with the row's value, starting in the row's bucket (a payment
+    reported without a visit, such as a renewal, is among none of them). With first or last
+    touch in the query the test is on the grouped rows instead (`_among_touched_visitors`)."""
+    if st.touches:
+        return
+    tz = st.site.timezone
     mine, theirs = [st.sql(registry.PERSON[st.plan.base])], ["v.person_bits"]
     for ref in st.plan.dimensions:
-        if ref.dimension.level == "time":
+        if ref.dimension.level == "visit":
+            mine.append(_missing(st, f"{st.visit_alias}.{ref.dimension.sql}"))
+            theirs.append(_missing(st, f"v.{ref.dimension.sql}"))
+        elif ref.dimension.level == "time":
             unit = ref.dimension.sql
             assert isinstance(unit, str)
             mine.append(_time_expression(unit, "e.time", tz, st))
             theirs.append(_time_expression(unit, "v.started_at", tz, st))
     left = mine[0] if len(mine) == 1 else f"({', '.join(mine)})"
     right = theirs[0] if len(theirs) == 1 else f"({', '.join(theirs)})"
+    where = _visitor_filters(st, site_id, start, end, live)
     st.where.append(f"{left} IN (SELECT {right} FROM visits v WHERE {' AND '.join(where)})")
+
+
+def _among_touched_visitors(
+    st: _Statement, grouping: _Grouping, *, site_id: str, start: str, end: str, live: str
+) -> str:
+    """`_among_visitors` for a query with first or last touch: the persons whose visits in the
+    period pass the touch filters too (a visit's last touch is the person's last non-direct
+    visit before it starts), with the row's value of every dimension a visit has. Joins the
+    touches `_grouped_from` made; the condition is on the grouped stage's rows."""
+    tz = st.site.timezone
+    mine, theirs = ["src.person"], ["v.person_bits"]
+    for index, ref in enumerate(st.plan.dimensions):
+        level = ref.dimension.level
+        if level == "event":
+            continue
+        value = grouping.only[index][0]
+        mine.append(value if level == "time" else _missing(st, value))
+        if level == "visit":
+            theirs.append(_missing(st, f"v.{ref.dimension.sql}"))
+        elif level == "time":
+            unit = ref.dimension.sql
+            assert isinstance(unit, str)
+            theirs.append(_time_expression(unit, "v.started_at", tz, st))
+        else:
+            theirs.append(_missing(st, _touch_expression(ref, "v.started_at")))
+    where = _visitor_filters(st, site_id, start, end, live)
+    where += [
+        condition(_touch_expression(f.target, "v.started_at"), f, st.params, st.dialect)
+        for f in st.plan.filters
+        if f.target.dimension.level in ("first_touch", "last_touch")
+    ]
+    where.append("v.person_bits IN (SELECT person FROM people)")
+    source = "visits v LEFT JOIN ft ON ft.person = v.person_bits"
+    if any(r.dimension.level == "last_touch" for r in st.touches):
+        source += (
+            " ASOF LEFT JOIN lt ON lt.person = v.person_bits AND v.started_at >= lt.started_at"
+        )
+    columns = ", ".join(f"{value} AS c{i}" for i, value in enumerate(theirs))
+    st.ctes.append(f"rate_visitors AS (SELECT {columns} FROM {source} WHERE {' AND '.join(where)})")
+    left = mine[0] if len(mine) == 1 else f"({', '.join(mine)})"
+    right = ", ".join(f"c{i}" for i in range(len(theirs)))
+    return f"{left} IN (SELECT {right} FROM rate_visitors)"
 
 
 @dataclass
@@ -314,6 +377,11 @@ def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[
         f"src AS (SELECT {', '.join(st.columns)} FROM {source} WHERE {' AND '.join(st.where)})"
     )
     grouped_from, conditions = _grouped_from(st, site_id, live)
+    if plan.among_visitors and st.touches:
+        among = _among_touched_visitors(
+            st, grouping, site_id=site_id, start=start, end=end, live=live
+        )
+        conditions.append(among)
     if plan.only is not None:
         conditions.append(_only(plan.only, grouping.only, p))
     grouped_where = f" WHERE {' AND '.join(conditions)}" if conditions else ""

@@ -5,10 +5,11 @@ unless the query looks at events (an `event:` dimension or filter): then the cou
 from events, and the visit-only ones keep visits but only those with a matching event. Money comes
 from the ledger. `conversions` counts persons with an event matching the event filters, or without
 them, persons who paid; `conversion_rate` divides those of them who are among the visitors counted
-without the event filters (`among_visitors`) by those visitors. A query that looks at pages and
-names no events counts persons, visits and conversions from pageviews, `events` from every event
-(`looks_at_pageviews`): the two kinds are separate statements, so that no metric's value depends on
-the others asked with it. This module decides; `builder.py` writes the SQL.
+without the event filters (`among_visitors`: in each row, the row's visitors) by those visitors.
+A query that looks at pages and names no events counts persons, visits and conversions from
+pageviews, `events` from every event (`looks_at_pageviews`): the two kinds are separate
+statements, so that no metric's value depends on the others asked with it. This module decides;
+`builder.py` writes the SQL.
 """
 
 from __future__ import annotations

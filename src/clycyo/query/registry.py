@@ -210,7 +210,9 @@ METRICS: dict[str, Metric] = {
         Metric(
             "conversion_rate",
             "Percent of visitors (counted without the event filters) who converted: conversions"
-            " among those visitors, divided by them.",
+            " among those visitors, divided by them. In a row of a breakdown (by a visit's"
+            " column, time, first or last touch), a converter counts only if one of their"
+            " visits in the period is in that row and passes the query's filters.",
             "percent",
             {},
             persons=True,
@@ -385,7 +387,9 @@ def dimension(name: str) -> tuple[Dimension, str | None] | None:
 
 
 # Not a public metric: the conversion rate's numerator, `conversions` counted on a plan that
-# keeps only persons among the rate's visitors (`Plan.among_visitors`), so it cannot pass 100 %.
+# keeps only persons among the rate's visitors of the row (`Plan.among_visitors`: a visit of
+# theirs in the period, in the row's group, under the visit and touch filters), so no row's
+# rate can pass 100 %.
 CONVERTED_VISITORS = Metric(
     "converted visitors",
     "Conversions of persons among the period's visitors.",
