@@ -3,6 +3,11 @@
 Bounded, non-blocking enqueue (drop and count when full); the consumer thread started on the
 first event; flush and shutdown with deadlines; a fresh queue and thread in a forked child;
 delivery inline in sync mode. It never raises into the caller and never builds an event itself.
+
+One thread sends at a time, so the transport's single connection is never shared: in the
+background mode that is the consumer thread alone. Starting it and a `flush()` deciding to deliver
+inline (no thread runs) happen under one lock, or a flush racing the first event would deliver
+from its own thread while the consumer starts.
 """
 
 from __future__ import annotations
@@ -44,17 +49,21 @@ class Dispatcher:
         self._exit_flush_timeout_s = exit_flush_timeout_s
         self._on_close = on_close
         self._closed = False
+        # Not rebuilt in a child: it guards the rebuild itself (see _reset_after_fork).
+        self._fork_lock = threading.Lock()
         self._build()
         lifecycle.register(self)
 
     def _build(self) -> None:
-        self._pid = os.getpid()
-        self._lock = threading.Lock()  # inline delivery and shutdown, one at a time
+        # Inline delivery, starting the consumer thread, and shutdown: one at a time.
+        self._lock = threading.Lock()
         self.stats = Stats(self._on_error)
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pause = Pause()
         self._consumer = self._make_consumer(self.stats, self.queue, self._pause)
         self._started = False
+        # Last: a thread that sees this process's pid must find everything else built.
+        self._pid = os.getpid()
 
     def enqueue(self, event: Event) -> bool:
         if self._pid != os.getpid():
@@ -75,11 +84,20 @@ class Dispatcher:
                 self._max_queue_size,
             )
             return False
-        events.put(event)
         if not self._started:
-            self._started = True
-            lifecycle.keep(self)
-            self._consumer.start()
+            return self._put_first(event)
+        events.put(event)
+        return True
+
+    def _put_first(self, event: Event) -> bool:
+        with self._lock:
+            if self._closed:
+                return self._refuse()
+            self.queue.put(event)
+            if not self._started:
+                lifecycle.keep(self)
+                self._consumer.start()
+                self._started = True
         return True
 
     def _send_now(self, event: Event) -> bool:
@@ -104,8 +122,8 @@ class Dispatcher:
         if self._pid != os.getpid():
             self._reset_after_fork()
         try:
-            if not self._consumer.running:
-                with self._lock:
+            with self._lock:
+                if not self._consumer.running:
                     before = self.stats.lost
                     self._consumer.drain()
                     return self.stats.lost == before
@@ -176,8 +194,11 @@ class Dispatcher:
         # The parent's queued events stay the parent's: the child starts empty, so none is
         # sent twice, and its thread starts with its first event. Called by the fork hook, and
         # by the first call in a child whose fork ran no Python hook (uWSGI forks its workers
-        # so by default): the pid tells.
-        self._build()
+        # so by default): the pid tells. Several threads of such a child may notice at once:
+        # one rebuilds, or each would start a consumer of its own on a queue the others drop.
+        with self._fork_lock:
+            if self._pid != os.getpid():
+                self._build()
 
     def _begin_exit_flush(self) -> Callable[[], object]:
         if not self._exit_flush_timeout_s:
