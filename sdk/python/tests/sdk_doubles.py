@@ -1,4 +1,5 @@
-"""Test doubles shared by the SDK tests: a fake clock, a scripted queue, a real local collector.
+"""Test doubles shared by the SDK tests: a fake clock, a scripted queue, a transport that holds
+its sends, a real local collector.
 
 Not a conftest: test modules import these names for their type hints.
 """
@@ -10,9 +11,12 @@ import http.server
 import json
 import queue
 import threading
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from clycyo_sdk import Client
+from clycyo_sdk.testing import InMemoryTransport
+from clycyo_sdk.transport import Response
 
 
 class FakeClock:
@@ -54,6 +58,20 @@ class ScriptedSource:
         if block and timeout:
             self.clock.advance(timeout)
         raise queue.Empty
+
+
+class BlockingTransport(InMemoryTransport):
+    """Holds every send until released, so the queue behind it fills up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def send(self, body: bytes, headers: Mapping[str, str]) -> Response:
+        self.entered.set()
+        self.release.wait(10)
+        return super().send(body, headers)
 
 
 class Collector:

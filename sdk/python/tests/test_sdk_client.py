@@ -14,23 +14,9 @@ from clycyo_sdk import Client, Revenue
 from clycyo_sdk.stats import DeliveryError
 from clycyo_sdk.testing import InMemoryTransport
 from clycyo_sdk.transport import Response
-from sdk_doubles import MakeClient
+from sdk_doubles import BlockingTransport, MakeClient
 
 SECRET = "s3cr3t-payload"
-
-
-class BlockingTransport(InMemoryTransport):
-    """Holds every send until released, so the queue behind it fills up."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def send(self, body: bytes, headers: Any) -> Response:
-        self.entered.set()
-        self.release.wait(10)
-        return super().send(body, headers)
 
 
 class ExplodingTransport:

@@ -10,7 +10,6 @@ batching in `batching`, HTTP in `delivery` and `transport`.
 from __future__ import annotations
 
 import logging
-import queue
 import ssl
 import time
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from clycyo_sdk.client_ip import ProxyTrust, TrustedProxies
 from clycyo_sdk.consumer import Consumer, Pause
 from clycyo_sdk.delivery import Delivery
 from clycyo_sdk.dispatcher import Dispatcher
+from clycyo_sdk.event_queue import EventQueue
 from clycyo_sdk.events import Id, RevenueLike, Timestamp
 from clycyo_sdk.middleware import current_request_context
 from clycyo_sdk.request_context import VISITOR_COOKIE, RequestContext, read_request
@@ -33,6 +33,7 @@ DEFAULT_HOST = "http://127.0.0.1:8000"
 MAX_BATCH_EVENTS = 500  # the collector answers 413 to larger batches
 MAX_BODY_BYTES = 512 * 1024  # the collector's body limit, compressed or not
 FLUSH_TIMEOUT_S = 10.0  # seconds that flush() and shutdown() wait by default
+MAX_QUEUE_BYTES = 8 * 1024 * 1024  # about 8 MB of encoded events waiting at most
 
 Props = Mapping[str, Any]
 Context = Any  # a dict {"ip", "user_agent", "locale", "screen"} or a RequestContext
@@ -46,6 +47,7 @@ class Client:
         *,
         sync_mode: bool = False,
         max_queue_size: int = 10_000,
+        max_queue_bytes: int = MAX_QUEUE_BYTES,
         flush_at: int = 100,
         flush_interval_s: float = 0.5,
         max_batch_bytes: int = 500_000,
@@ -81,6 +83,8 @@ class Client:
             raise ValueError(f"max_batch_bytes must be between 1024 and {MAX_BODY_BYTES}")
         if max_queue_size < 1 or flush_interval_s < 0 or timeout_s <= 0:
             raise ValueError("max_queue_size must be >= 1, flush_interval_s >= 0, timeout_s > 0")
+        if max_queue_bytes < 1024:
+            raise ValueError("max_queue_bytes must be >= 1024")
         self.host = host
         self.transport: Transport = transport or HTTPTransport(
             collect_url(host), timeout_s=timeout_s, ssl_context=ssl_context
@@ -92,7 +96,7 @@ class Client:
         self._visitor_cookie = visitor_cookie
         transport_ = self.transport  # the factory must not hold the client (no reference cycle)
 
-        def make_consumer(stats: Stats, source: queue.SimpleQueue[Any], pause: Pause) -> Consumer:
+        def make_consumer(stats: Stats, source: EventQueue, pause: Pause) -> Consumer:
             batcher = Batcher(
                 flush_at=flush_at,
                 max_batch_bytes=max_batch_bytes,
@@ -111,6 +115,7 @@ class Client:
         self._dispatcher = Dispatcher(
             make_consumer,
             max_queue_size=max_queue_size,
+            max_queue_bytes=max_queue_bytes,
             sync_mode=sync_mode,
             enabled=enabled,
             exit_flush_timeout_s=exit_flush_timeout_s,

@@ -1,8 +1,9 @@
 """The queue between the application's threads and the consumer, and its lifecycle.
 
-Bounded, non-blocking enqueue (drop and count when full); the consumer thread started on the
-first event; flush and shutdown with deadlines; a fresh queue and thread in a forked child;
-delivery inline in sync mode. It never raises into the caller and never builds an event itself.
+Bounded, non-blocking enqueue (drop and count when full, by events or by bytes); the consumer
+thread started on the first event; flush and shutdown with deadlines; a fresh queue and thread in
+a forked child; delivery inline in sync mode. It never raises into the caller and never builds an
+event itself.
 
 One thread sends at a time, so the transport's single connection is never shared: in the
 background mode that is the consumer thread alone. Starting it and a `flush()` deciding to deliver
@@ -14,19 +15,19 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from clycyo_sdk import lifecycle
 from clycyo_sdk.batching import STOP, FlushMarker
 from clycyo_sdk.consumer import Consumer, Pause
+from clycyo_sdk.event_queue import EventQueue, estimated_bytes
 from clycyo_sdk.events import Event
 from clycyo_sdk.stats import ErrorCallback, Stats, logger
 
 # The pieces that a forked child builds anew: (stats, source queue, pause) -> consumer.
-ConsumerFactory = Callable[[Stats, "queue.SimpleQueue[Any]", Pause], Consumer]
+ConsumerFactory = Callable[[Stats, EventQueue, Pause], Consumer]
 
 
 class Dispatcher:
@@ -35,6 +36,7 @@ class Dispatcher:
         make_consumer: ConsumerFactory,
         *,
         max_queue_size: int,
+        max_queue_bytes: int,
         sync_mode: bool = False,
         enabled: bool = True,
         exit_flush_timeout_s: float | None = 5.0,
@@ -44,6 +46,7 @@ class Dispatcher:
         self._make_consumer = make_consumer
         self._on_error = on_error
         self._max_queue_size = max_queue_size
+        self._max_queue_bytes = max_queue_bytes
         self._sync_mode = sync_mode
         self._enabled = enabled
         self._exit_flush_timeout_s = exit_flush_timeout_s
@@ -58,7 +61,7 @@ class Dispatcher:
         # Inline delivery, starting the consumer thread, and shutdown: one at a time.
         self._lock = threading.Lock()
         self.stats = Stats(self._on_error)
-        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.queue = EventQueue()
         self._pause = Pause()
         self._consumer = self._make_consumer(self.stats, self.queue, self._pause)
         self._started = False
@@ -73,32 +76,39 @@ class Dispatcher:
         if self._closed or not self._enabled:
             return self._refuse()
         events = self.queue
-        # qsize() then put() may overshoot by a few under contention: a soft bound is enough,
-        # and a lock here would cost every call.
+        # Checking then putting may overshoot by a few events under contention: a soft bound is
+        # enough, and a lock here would cost every call.
         if events.qsize() >= self._max_queue_size:
-            self.stats.add("dropped")
-            self.stats.log_once(
-                "full",
-                logging.WARNING,
-                "clycyo: the event queue is full (%d); dropping events until it drains",
-                self._max_queue_size,
-            )
-            return False
+            return self._drop_full("full", self._max_queue_size, "events")
+        size_bytes = estimated_bytes(event)
+        if events.bytes + size_bytes > self._max_queue_bytes:
+            return self._drop_full("full_bytes", self._max_queue_bytes, "bytes")
         if not self._started:
-            return self._put_first(event)
-        events.put(event)
+            return self._put_first(event, size_bytes)
+        events.put(event, size_bytes)
         return True
 
-    def _put_first(self, event: Event) -> bool:
+    def _put_first(self, event: Event, size_bytes: int) -> bool:
         with self._lock:
             if self._closed:
                 return self._refuse()
-            self.queue.put(event)
+            self.queue.put(event, size_bytes)
             if not self._started:
                 lifecycle.keep(self)
                 self._consumer.start()
                 self._started = True
         return True
+
+    def _drop_full(self, key: str, limit: int, unit: str) -> bool:
+        self.stats.add("dropped")
+        self.stats.log_once(
+            key,
+            logging.WARNING,
+            "clycyo: the event queue is full (%d %s); dropping events until it drains",
+            limit,
+            unit,
+        )
+        return False
 
     def _send_now(self, event: Event) -> bool:
         if self._closed or not self._enabled:
