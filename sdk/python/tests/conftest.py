@@ -12,6 +12,15 @@ from clycyo_sdk.testing import InMemoryTransport
 from sdk_doubles import Collector, FakeClock, MakeClient
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client reads the standard proxy variables: a developer's own must not route these
+    tests' requests to 127.0.0.1 through their proxy. Proxy tests set their own."""
+    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

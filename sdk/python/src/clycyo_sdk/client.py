@@ -64,6 +64,7 @@ class Client:
         proxy_header: str = "x-forwarded-for",
         visitor_cookie: str = VISITOR_COOKIE,
         ssl_context: ssl.SSLContext | None = None,
+        proxy: str | None = None,
     ) -> None:
         """Options are checked here: a wrong one raises ValueError at start-up, not later."""
         if enabled and (not isinstance(secret_key, str) or not secret_key.strip()):
@@ -87,7 +88,7 @@ class Client:
             raise ValueError("max_queue_bytes must be >= 1024")
         self.host = host
         self.transport: Transport = transport or HTTPTransport(
-            collect_url(host), timeout_s=timeout_s, ssl_context=ssl_context
+            collect_url(host), timeout_s=timeout_s, ssl_context=ssl_context, proxy=proxy
         )
         policy = RetryPolicy(
             max_retries=max_retries, backoff_base_s=backoff_base_s, max_backoff_s=max_backoff_s

@@ -2,7 +2,9 @@
 
 A transport sends one prepared body and returns the answer, or raises for a network failure. It
 decides nothing: retries, backoff and the meaning of statuses belong to `delivery`. The HTTP
-transport keeps one persistent HTTP/1.1 connection and is used by one thread at a time.
+transport keeps one persistent HTTP/1.1 connection and is used by one thread at a time; through
+an HTTP proxy when one is set or the environment names one (`proxies`): a plain collector's
+requests are forwarded by the proxy, an https one is reached through a CONNECT tunnel.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import ssl
 import urllib.parse
 from collections.abc import Mapping
 from typing import NamedTuple, Protocol
+
+from clycyo_sdk.proxies import proxy_for
 
 COLLECT_PATH = "/api/collect"
 
@@ -51,7 +55,11 @@ def collect_url(host: str) -> str:
 
 
 class HTTPTransport:
-    """POSTs over one kept-alive connection, opened lazily and reopened after any failure."""
+    """POSTs over one kept-alive connection, opened lazily and reopened after any failure.
+
+    `proxy`: an http:// proxy URL, "" for none whatever the environment says, or None (the
+    default) for the environment's `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+    """
 
     def __init__(
         self,
@@ -59,6 +67,7 @@ class HTTPTransport:
         *,
         timeout_s: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
+        proxy: str | None = None,
     ) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -70,6 +79,17 @@ class HTTPTransport:
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._timeout_s = timeout_s
         self._ssl_context = ssl_context
+        self.proxy = proxy_for(url, proxy)
+        self._proxy_headers: dict[str, str] = {}
+        if self.proxy is not None:
+            if self.proxy.authorization is not None:
+                self._proxy_headers["Proxy-Authorization"] = self.proxy.authorization
+            if not self._https:
+                # A forwarding proxy is asked for the absolute URL (RFC 9112, absolute-form).
+                netloc = parts.netloc.rpartition("@")[2]
+                self._path = urllib.parse.urlunsplit(
+                    ("http", netloc, parts.path or "/", parts.query, "")
+                )
         self._conn: http.client.HTTPConnection | None = None
         self._pid = os.getpid()
 
@@ -83,7 +103,10 @@ class HTTPTransport:
             conn = self._connection()
             reused = conn.sock is not None
             try:
-                conn.request("POST", self._path, body=body, headers=dict(headers))
+                headers_in = dict(headers)
+                if self.proxy is not None and not self._https:
+                    headers_in.update(self._proxy_headers)
+                conn.request("POST", self._path, body=body, headers=headers_in)
                 answer = conn.getresponse()
                 data = answer.read()  # read it all so that the connection can be used again
             except _STALE_CONNECTION_ERRORS:
@@ -107,13 +130,18 @@ class HTTPTransport:
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
+            # Through a proxy the socket goes to the proxy; for https, http.client then asks it
+            # for a tunnel (CONNECT) and runs TLS with the collector's name inside it.
+            host, port = (self._host, self._port) if self.proxy is None else self.proxy[:2]
+            conn: http.client.HTTPConnection
             if self._https:
                 context = self._ssl_context or ssl.create_default_context()
-                self._conn = http.client.HTTPSConnection(
-                    self._host, self._port, timeout=self._timeout_s, context=context
+                conn = http.client.HTTPSConnection(
+                    host, port, timeout=self._timeout_s, context=context
                 )
+                if self.proxy is not None:
+                    conn.set_tunnel(self._host, self._port, headers=self._proxy_headers)
             else:
-                self._conn = http.client.HTTPConnection(
-                    self._host, self._port, timeout=self._timeout_s
-                )
+                conn = http.client.HTTPConnection(host, port, timeout=self._timeout_s)
+            self._conn = conn
         return self._conn
