@@ -9,10 +9,11 @@ answers PostHog's `/batch/` and Segment's `/v1/batch` with the secret key as the
 * `posthog` — `posthog.Client(secret_key, host=url)`;
 * `segment-analytics-python` — `segment.analytics.Client(write_key=secret_key, host=url)`.
 
-Each client keeps its own defaults (batch size, gzip, threads) except `max_queue_size`, raised so
-that no client drops events of a run. One run of a client is `--events` calls (default 100,000)
-of the same server-side event — a name, a user id and two props, the props dict built per call as
-an application would — timed in the calling thread, then `flush()`:
+Each client keeps its own defaults (batch size, gzip, threads) except `max_queue_size` (and
+clycyo-sdk's `max_queue_bytes`), raised so that no client drops events of a run. One run of a
+client is `--events` calls (default 100,000) of the same server-side event — a name, a user id and
+two props, the props dict built per call as an application would — timed in the calling thread,
+then `flush()`:
 
 * **µs/call**: the calling thread's wall time per call, while the client's own background thread
   is delivering the earlier events (as it would be in an application);
@@ -165,7 +166,13 @@ def clycyo_contender(url: str, secret_key: str, queue_size: int) -> Contender:
 
     waited = [0.0]
     transport = TimedTransport(collect_url(url))
-    client = Client(secret_key, transport=transport, max_queue_size=queue_size)
+    # About 200 bytes an event by the SDK's estimate: a kilobyte each is room for the whole run.
+    client = Client(
+        secret_key,
+        transport=transport,
+        max_queue_size=queue_size,
+        max_queue_bytes=queue_size * 1024,
+    )
 
     def calls(name: str, n: int) -> None:
         track = client.track
