@@ -55,6 +55,18 @@ def counted(
     return found.attempts, found.paid, {(f.kind, f.page, f.message): f for f in found.frictions}
 
 
+def world_orders(world: SmallWorld) -> tuple[int, float]:
+    found = count_why(
+        world.runtime.store,
+        world.site,
+        date_range=[world.day, world.day],
+        filters=[],
+        attempt=CHECKOUT,
+        payment_event="payment",
+    )
+    return found.orders, found.average_order
+
+
 def test_attempts_outcomes_and_friction(world: SmallWorld) -> None:
     build(world)
     attempts, paid, frictions = counted(world)
@@ -68,6 +80,7 @@ def test_attempts_outcomes_and_friction(world: SmallWorld) -> None:
     message = frictions[("js_error", None, "TypeError: x")]
     assert (message.failed, message.paid) == (1, 0)
     assert ("js_error", "/pricing", None) not in frictions  # e made no attempt
+    assert world_orders(world) == (2, 35.0)  # b's and c's; d's payment came too late
     assert not any(f.kind == "poor_lcp" for f in frictions.values())
 
 

@@ -118,14 +118,14 @@ payments AS (
 ),
 outcomes AS (
     SELECT s.visit_id, {first.format(value="p.paid_at", order="p.paid_at")} AS paid_at,
-        {first.format(value="p.payment", order="p.paid_at")} AS payment,
-        {first.format(value="p.amount", order="p.paid_at")} AS amount
+        {first.format(value="p.payment", order="p.paid_at")} AS payment
     FROM steps s LEFT JOIN payments p
         ON p.person = s.person AND p.paid_at >= s.reached AND p.paid_at < s.reached + {window}
     GROUP BY s.visit_id
 ),
 paid_orders AS (
-    SELECT DISTINCT payment, amount FROM outcomes WHERE paid_at IS NOT NULL AND amount IS NOT NULL
+    SELECT DISTINCT p.payment, p.amount FROM payments p
+    WHERE p.amount IS NOT NULL AND p.payment IN (SELECT payment FROM outcomes)
 ),
 f AS (
     SELECT o.visit_id, o.paid_at IS NOT NULL AS paid, {friction} AS kind, e.page AS page,
