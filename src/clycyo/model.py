@@ -143,6 +143,10 @@ class Drop(msgspec.Struct, frozen=True):
 
     reason: DropReason
     detail: str = ""
+    # A copy of an order that is not kept but carries props: it still goes to the store's
+    # writer, which gives the copy kept the props it lacks (`order_copies`), and the client is
+    # told it was a duplicate.
+    handed_on: Event | None = None
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -136,6 +136,74 @@ def test_a_refund_and_a_session_of_an_invoices_payment_intent_join_its_person(
     assert completed["user_id"] == user
 
 
+API_2025 = "2025-03-31.basil"
+
+
+def deliver_2025(stripe_site: StripeSite, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    status, answer = stripe_site.deliver({**sp.event(kind, obj), "api_version": API_2025})
+    assert status == 200, answer
+    return dict(answer)
+
+
+@pytest.mark.parametrize("session_first", [True, False], ids=["session-first", "invoice-first"])
+def test_a_first_payments_props_do_not_depend_on_which_copy_came_first(
+    stripe_site: StripeSite, session_first: bool
+) -> None:
+    """The Checkout Session's copy of a subscription's first payment and the `invoice.paid`
+    copy are one payment, stored with the props of both (the session's winning where both
+    say something), in whichever order Stripe delivers them."""
+    customer, sub, invoice = sp.new_id("cus"), sp.new_id("sub"), sp.new_id("in")
+    user = f"user-{sp.new_id('u')}"
+    session = sp.checkout_session(
+        mode="subscription",
+        amount=1500,
+        currency="usd",
+        customer=customer,
+        reference=user,
+        invoice=invoice,
+        subscription=sub,
+    )
+    paid = sp.invoice(
+        invoice,
+        customer=customer,
+        subscription=sub,
+        billing_reason="subscription_create",
+        new_api=True,
+        payment_intent=sp.new_id("pi"),
+    )
+    deliveries = [("checkout.session.completed", session), ("invoice.paid", paid)]
+    answers = [
+        deliver_2025(stripe_site, kind, obj)
+        for kind, obj in (deliveries if session_first else deliveries[::-1])
+    ]
+    # The copy not kept is still a duplicate to Stripe's eyes.
+    assert sum(a["duplicates"] for a in answers) == (1 if session_first else 0), answers
+
+    (payment,) = stripe_site.events("payment")
+    assert (payment["order_id"], payment["user_id"]) == (invoice, user)
+    assert payment["props"] == {
+        "stripe_event": "checkout.session.completed",
+        "mode": "subscription",
+        "checkout_session": session["id"],
+        "invoice": invoice,
+        "subscription": sub,
+        "billing_reason": "subscription_create",
+    }
+    # The ledger (which reads the narrow copy of events) sees the same props.
+    site = stripe_site.site
+    query = {
+        "site": site.site,
+        "metrics": ["revenue"],
+        "dimensions": ["event:props:billing_reason"],
+        "date_range": "7d",
+    }
+    status, answer = site.post("/api/v1/query", query, secret=True)
+    assert status == 200, answer
+    assert [(r["dimensions"], r["metrics"]) for r in answer["results"]] == [
+        (["subscription_create"], [15.0])
+    ]
+
+
 def test_partial_refunds_are_deltas_counted_once(stripe_site: StripeSite) -> None:
     charge_id, intent = sp.new_id("ch"), sp.new_id("pi")
     first_refund, second_refund = sp.new_id("re"), sp.new_id("re")

@@ -125,3 +125,18 @@ def test_among_copies_alike_in_money_and_origin_one_that_names_a_person_outranks
     assert isinstance(dedupe(copy("server", "s0", "15"), ctx), Event)
     named = msgspec.structs.replace(copy("server", "s1", None), user_id="u_y")
     assert dedupe(named, ctx) == Drop(DropReason.SUPERSEDED_ORDER)
+
+
+def test_a_copy_not_kept_that_carries_props_is_handed_on_for_them() -> None:
+    """It is a duplicate to the client, but the writer gives the copy kept the props it lacks
+    (an `invoice.paid` after the Checkout Session's copy of the same payment): only a copy with
+    props is worth handing on."""
+    ctx = make_context()
+    assert isinstance(dedupe(copy("server", "s1", "15"), ctx), Event)
+    same = msgspec.structs.replace(copy("server", "s2", "15"), props={"billing_reason": "x"})
+    assert dedupe(same, ctx) == Drop(DropReason.DUPLICATE_ORDER, handed_on=same)
+    lower = msgspec.structs.replace(copy("browser", "b1", "15"), props={"coupon": "B"})
+    assert dedupe(lower, ctx) == Drop(DropReason.SUPERSEDED_ORDER, handed_on=lower)
+    assert dedupe(copy("browser", "b2", "15"), ctx) == Drop(DropReason.SUPERSEDED_ORDER)
+    # Not remembered as accepted: sent again, it is handed on again.
+    assert dedupe(same, ctx) == Drop(DropReason.DUPLICATE_ORDER, handed_on=same)

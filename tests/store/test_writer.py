@@ -733,6 +733,81 @@ def test_a_copy_taking_anothers_place_keeps_the_props_it_lacks(
     parts.close()
 
 
+def _stored_props(store: Any) -> list[tuple[str, dict[str, str]]]:
+    """(event id, props) of the copies reads count, the same in events and in actions."""
+    from clycyo.query.builder import superseded
+
+    rows = [row for row in counted_events(store, "event_id, props") if row[0] != "t"]
+    condition = " AND ".join(["e.name <> 't'", *superseded(store.dialect, "actions", "1")])
+    actions = store.execute(f"SELECT event_id, props FROM actions e WHERE {condition} ORDER BY 1")
+    assert [tuple(row) for row in actions] == rows
+    return rows
+
+
+SESSION_FIRST = {**(SESSION.props or {}), "billing_reason": "subscription_create"}
+
+
+@pytest.mark.parametrize(
+    ("copies", "kept"),
+    [
+        # The invoice names nobody: the Checkout Session's copy outranks it, and is kept with
+        # the invoice's `billing_reason` whichever came first.
+        ([INVOICE, SESSION], (SESSION.event_id, SESSION_FIRST)),
+        # A browser's copy of the order with props of its own, and the server's that outranks it.
+        (
+            [
+                with_props(money("b1", "browser", "15"), coupon="B", plan="pro"),
+                with_props(money("s1", "server", "15"), plan="team"),
+            ],
+            ("s1", {"plan": "team", "coupon": "B"}),
+        ),
+        # A lower copy without props adds nothing, and a copy of the same rank is a duplicate
+        # whose props the kept copy takes too.
+        (
+            [
+                plain("b0", "browser"),
+                with_props(money("s2", "server", "15"), plan="team"),
+                with_props(money("s3", "server", "15"), seats="3"),
+            ],
+            None,
+        ),
+    ],
+)
+@pytest.mark.parametrize("arrival", ["as-listed", "reversed"])
+@pytest.mark.parametrize("loads", ["one-load", "one-load-with-a-repeat", "one-load-each"])
+def test_the_copy_kept_ends_with_every_copys_props_whatever_came_first(
+    tmp_path: Path,
+    open_store: StoreFactory,
+    copies: list[Event],
+    kept: tuple[str, dict[str, str]] | None,
+    arrival: str,
+    loads: str,
+) -> None:
+    """The kept copy's own values win, then a higher copy's: the same props are stored whether
+    the copy kept came before the others (and they are dropped) or after (and takes their
+    place), in one load or across loads, in `events` and in `actions`."""
+    from clycyo.identity.deriver import open_deriver
+
+    ordered = copies if arrival == "as-listed" else copies[::-1]
+    store = open_store(tmp_path)
+    log = IntakeLog(tmp_path / "intake")
+    writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), deriver=open_deriver(store))
+    batches = [[c] for c in ordered] if loads == "one-load-each" else [ordered]
+    if loads == "one-load-with-a-repeat":
+        # A batch that repeats an event id is sorted out event by event, the others by order.
+        batches = [[*ordered, tick("t"), tick("t")]]
+    for batch in batches:
+        assert writer.wait_loaded(log.append_sync(batch, []), 10)
+    if kept is None:
+        # Two server copies of one rank: the first to come is kept, with the other's props.
+        first = next(c for c in ordered if c.origin == "server")
+        kept = (first.event_id, {"plan": "team", "seats": "3"})
+    assert _stored_props(store) == [kept]
+    log.close()
+    writer.stop()
+    store.close()
+
+
 def test_orders_stored_before_copies_had_a_rank_count_as_money_copies(tmp_path: Path) -> None:
     """A DuckDB file whose `orders` table has no `money` column yet gets it on opening; the
     copies it holds were money events as a rule, so a copy without money never replaces them."""

@@ -128,6 +128,7 @@ class Ingest:
         received = received_us if received_us is not None else time.time_ns() // 1000
         outcome = Outcome()
         accepted: list[Event] = []
+        logged: list[Event] = []  # `accepted`, and the dropped copies of orders handed on
         rejections: list[Rejection] = []
         counters = self.counters
         ctx = self.ctx
@@ -173,15 +174,18 @@ class Ingest:
                 elif reason in _DUPLICATE_REASONS:
                     outcome.duplicates += 1
                     counters.dropped[reason] += 1
+                    if result.handed_on is not None:
+                        logged.append(result.handed_on)
                 else:
                     outcome.ignored += 1
                     counters.dropped[reason] += 1
                 continue
             accepted.append(result)
-        if accepted or rejections:
+            logged.append(result)
+        if logged or rejections:
             self.waiting_requests += 1
             try:
-                await self.intake.append(accepted, rejections)
+                await self.intake.append(logged, rejections)
             except (IntakeUnavailable, asyncio.CancelledError):
                 # Not acknowledged: the client will retry, and the retry must not be a duplicate.
                 for event in accepted:

@@ -9,7 +9,8 @@ accepted (the writer then removes the copy it replaces, and the accepted copy ke
 of it that it lacks, `order_copies.with_props_of`: this step remembers ranks, not copies).
 A copy this step would drop that carries a visitor id and a user id goes on instead: it links
 them (`docs/identity.md`), and the writer, which applies the same order rules with the store as
-the authority, keeps its link and not the copy.
+the authority, keeps its link and not the copy. One that carries props is dropped, but handed on
+to the writer all the same (`Drop.handed_on`), which gives the copy kept the props it lacks.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def dedupe(event: Event, ctx: Context) -> Event | Drop:
         # Not accepted, so not remembered: the same event again is judged by its order.
         ctx.recent_ids.forget(site_id, event.event_id)
         same = arriving == known
-        return Drop(DropReason.DUPLICATE_ORDER if same else DropReason.SUPERSEDED_ORDER)
+        reason = DropReason.DUPLICATE_ORDER if same else DropReason.SUPERSEDED_ORDER
+        return Drop(reason, handed_on=event if event.props else None)
     ctx.orders.remember(site_id, event.name, order_id, arriving)
     return event
 

@@ -8,7 +8,7 @@ where the engine has none, idempotently), so replaying the intake log never doub
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,26 @@ class OrderRow(Protocol):
     order_id: str
     origin: str
     event_id: str
+
+
+class StoredCopy(NamedTuple):
+    """A stored copy of an order, as `EventStore.order_props` reads it."""
+
+    rank: int  # `order_copies.rank`
+    event_id: str
+    time_us: int  # with `event_id`, finds the row again
+    props: dict[str, str]
+
+
+class AmendedCopy(NamedTuple):
+    """A stored copy of an order that takes the props it lacks of a copy not kept (one of the
+    same or a lower rank that came after it): `EventStore.write` sets its props to `props`."""
+
+    site_id: int
+    name: str
+    event_id: str
+    time_us: int
+    props: dict[str, str]
 
 
 class EventStore(Protocol):
@@ -65,9 +85,10 @@ class EventStore(Protocol):
 
     def order_props(
         self, keys: Sequence[tuple[int, str, str]]
-    ) -> dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]]:
-        """For (site_id, name, order_id) keys: the rank and props of each stored copy that has
-        props, so that a copy taking their place keeps what it lacks (`order_copies`)."""
+    ) -> dict[tuple[int, str, str], list[StoredCopy]]:
+        """For (site_id, name, order_id) keys: each stored copy with its rank and props, so that
+        a copy taking their place keeps what it lacks, and the copy kept takes what a later copy
+        brings (`order_copies`)."""
         ...
 
     def write(
@@ -80,11 +101,13 @@ class EventStore(Protocol):
         source: str = LOCAL_SOURCE,
         replaced: Sequence[tuple[int, str, str]] = (),
         keep: bool = True,
+        amended: Sequence[AmendedCopy] = (),
     ) -> None:
         """Store `events`, drop the browser copies of the `superseded` orders (a server copy
         among `events` outranks them) and every stored copy of the `replaced` orders (a copy
         among `events` outranks them otherwise: one with money a copy without, one that names a
-        person a copy of the same origin that names nobody), append the
+        person a copy of the same origin that names nobody), give the `amended` copies their
+        new props (in `events` and in `actions`), append the
         `derived` tables' rows (visits, identity links) and record that the intake log `source`
         is loaded up to `seq`, all at once.
 

@@ -505,6 +505,7 @@ class Writer:
                 source=source,
                 replaced=batch.replaced,
                 keep=keep,
+                amended=batch.amended,
             )
         except BaseException:
             if deriver is not None:

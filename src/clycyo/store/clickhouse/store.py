@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from clycyo import order_copies
 from clycyo.observability import QUERY_SECONDS
-from clycyo.store.base import LOCAL_SOURCE
+from clycyo.store.base import LOCAL_SOURCE, AmendedCopy, StoredCopy
 from clycyo.store.clickhouse import maintenance, schema
 from clycyo.store.clickhouse.binding import bind, rows
 from clycyo.store.clickhouse.transport import Transport
@@ -177,19 +177,22 @@ class ClickHouseStore:
 
     def order_props(
         self, keys: Sequence[tuple[int, str, str]]
-    ) -> dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]]:
+    ) -> dict[tuple[int, str, str], list[StoredCopy]]:
         if not keys:
             return {}
         wanted = ", ".join("(?, ?, ?)" for _ in keys)
-        found: dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]] = {}
-        for site_id, name, order_id, origin, money, person, props in self.execute(
+        found: dict[tuple[int, str, str], list[StoredCopy]] = {}
+        for row in self.execute(
             "SELECT site_id, name, order_id, origin, revenue_amount IS NOT NULL,"
-            " user_id IS NOT NULL OR visitor_id IS NOT NULL, props FROM events"
-            f" WHERE (site_id, name, order_id) IN ({wanted}) AND notEmpty(props)",
+            " user_id IS NOT NULL OR visitor_id IS NOT NULL, event_id,"
+            " toUnixTimestamp64Micro(time), props FROM events"
+            f" WHERE (site_id, name, order_id) IN ({wanted})",
             [value for key in keys for value in key],
         ):
+            site_id, name, order_id, origin, money, person, event_id, time_us, props = row
             copy_rank = order_copies.rank(origin, bool(money), bool(person))
-            found.setdefault((int(site_id), name, order_id), []).append((copy_rank, props))
+            copy = StoredCopy(copy_rank, event_id, int(time_us), props or {})
+            found.setdefault((int(site_id), name, order_id), []).append(copy)
         return found
 
     # Loading
@@ -204,12 +207,14 @@ class ClickHouseStore:
         source: str = LOCAL_SOURCE,
         replaced: Sequence[tuple[int, str, str]] = (),
         keep: bool = True,
+        amended: Sequence[AmendedCopy] = (),
     ) -> None:
         if not keep:
-            # `replaced` is not rehearsed: a delete refuses no value, and it could not be undone.
-            replaced = ()
+            # `replaced` and `amended` are not rehearsed: a delete or an update of props
+            # refuses no value, and neither could be undone.
+            replaced, amended = (), ()
         tables = self._tables(events, superseded, derived)
-        self.load(source, seq, tables, keep=keep, replaced=replaced)
+        self.load(source, seq, tables, keep=keep, replaced=replaced, amended=amended)
 
     def _tables(
         self,
@@ -235,13 +240,15 @@ class ClickHouseStore:
         *,
         keep: bool = True,
         replaced: Sequence[tuple[int, str, str]] = (),
+        amended: Sequence[AmendedCopy] = (),
     ) -> None:
         """Insert the tables' rows as one load of log `source` that reaches `seq`: the load is
         whole once this returns, and undone before anything else if it raises. With `keep`
         false the rows are inserted and deleted again, uncommitted (a rehearsal). The rows of
         `replaced` orders that other loads stored are deleted after the inserts and before the
         commit: a load that fails before the delete leaves them, and one that fails after it
-        is sent again and finds no copy to replace."""
+        is sent again and finds no copy to replace. The `amended` copies get their props at the
+        same point; an undone load leaves them, and its replay sets the same props again."""
         with self._lock:
             self._undo_failed()
             log = self._log(source)
@@ -253,6 +260,7 @@ class ClickHouseStore:
                         self._insert(log, name, table, seq, attempt)
                 if keep:
                     self._delete_replaced(log, seq, replaced)
+                    self._amend(amended)
                     self._commit(log, seq)
             except Exception:
                 self._failed = True
@@ -280,6 +288,32 @@ class ClickHouseStore:
                 f"(site_id, name, coalesce(order_id, '')) IN ({wanted})"
                 " AND NOT (loader = ? AND load_seq = ?)",
                 [*keys, log.loader, seq],
+            )
+
+    def _amend(self, amended: Sequence[AmendedCopy]) -> None:
+        """Set the props of the `amended` copies, in `events` and `actions`: one mutation per
+        table (rows are not updated in place cheaply, and these are few: a copy of an order that
+        came after the copy kept and brought props it lacked). Setting the same props twice
+        changes nothing, so a load undone after this and sent again leaves what it would have."""
+        if not amended:
+            return
+        props = ", ".join("site_id = ? AND event_id = ?, mapFromArrays(?, ?)" for _ in amended)
+        rows = " OR ".join(
+            "(site_id = ? AND time = fromUnixTimestamp64Micro(?, 'UTC') AND name = ?"
+            " AND event_id = ?)"
+            for _ in amended
+        )
+        params: list[Any] = []
+        for copy in amended:
+            params += [copy.site_id, copy.event_id, list(copy.props), list(copy.props.values())]
+        for copy in amended:
+            # The time as a number: a DateTime64 parameter of a mutation loses its text form.
+            params += [copy.site_id, copy.time_us, copy.name, copy.event_id]
+        for table in ("events", "actions"):  # `orders` holds no props
+            self.command(
+                f"ALTER TABLE {schema.local_table(table, self.cluster)}"
+                f" UPDATE props = multiIf({props}, props) WHERE {rows}",
+                params,
             )
 
     def advance(self, source: str, seq: int) -> None:

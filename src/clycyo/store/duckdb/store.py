@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from clycyo.observability import QUERY_SECONDS
 from clycyo.order_copies import rank
-from clycyo.store.base import LOCAL_SOURCE, InUse, checkpoint_key
+from clycyo.store.base import LOCAL_SOURCE, AmendedCopy, InUse, StoredCopy, checkpoint_key
 from clycyo.store.columns import COLUMNS, NAMES
 
 WAL_CHECKPOINT = "64MiB"
@@ -158,18 +158,18 @@ class DuckDBStore:
 
     def order_props(
         self, keys: Sequence[tuple[int, str, str]]
-    ) -> dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]]:
+    ) -> dict[tuple[int, str, str], list[StoredCopy]]:
         rows = self._of_orders(
             keys,
             "SELECT e.site_id, e.name, e.order_id, e.origin, e.revenue_amount IS NOT NULL,"
-            " e.user_id IS NOT NULL OR e.visitor_id IS NOT NULL, e.props FROM events e"
-            " JOIN wanted_orders w USING (site_id, name, order_id)"
-            " WHERE cardinality(e.props) > 0",
+            " e.user_id IS NOT NULL OR e.visitor_id IS NOT NULL, e.event_id, epoch_us(e.time),"
+            " e.props FROM events e JOIN wanted_orders w USING (site_id, name, order_id)",
         )
-        found: dict[tuple[int, str, str], list[tuple[int, dict[str, str]]]] = {}
-        for site_id, name, order_id, origin, money, person, props in rows:
+        found: dict[tuple[int, str, str], list[StoredCopy]] = {}
+        for site_id, name, order_id, origin, money, person, event_id, time_us, props in rows:
             copy_rank = rank(origin, bool(money), bool(person))
-            found.setdefault((int(site_id), name, order_id), []).append((copy_rank, dict(props)))
+            copy = StoredCopy(copy_rank, event_id, int(time_us), props or {})
+            found.setdefault((int(site_id), name, order_id), []).append(copy)
         return found
 
     def _of_orders(self, keys: Sequence[tuple[int, str, str]], sql: str) -> list[tuple[Any, ...]]:
@@ -200,6 +200,7 @@ class DuckDBStore:
         source: str = LOCAL_SOURCE,
         replaced: Sequence[tuple[int, str, str]] = (),
         keep: bool = True,
+        amended: Sequence[AmendedCopy] = (),
     ) -> None:
         """One transaction; with `keep` false the same statements, rolled back."""
         key = checkpoint_key(source)
@@ -223,6 +224,24 @@ class DuckDBStore:
                     cursor.execute(
                         f"DELETE FROM {table} WHERE site_id = ? AND name = ? AND order_id = ?",
                         [site_id, name, order_id],
+                    )
+            # The copy kept is the only one of its order in `events`; `actions` may keep a
+            # superseded browser copy beside it, hence the event id. Rows are appended in about
+            # the order of their time, which the time's zone maps turn into a short scan.
+            for copy in amended:
+                for table in copies:
+                    cursor.execute(
+                        f"UPDATE {table} SET props = map(?::VARCHAR[], ?::VARCHAR[])"
+                        " WHERE site_id = ? AND time = make_timestamp(?) AND name = ?"
+                        " AND event_id = ?",
+                        [
+                            list(copy.props),
+                            list(copy.props.values()),
+                            copy.site_id,
+                            copy.time_us,
+                            copy.name,
+                            copy.event_id,
+                        ],
                     )
             # Each statement has a fixed cost of a millisecond or more: skip those with no rows.
             if events.num_rows:
