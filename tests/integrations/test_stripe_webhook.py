@@ -204,6 +204,29 @@ def test_a_first_payments_props_do_not_depend_on_which_copy_came_first(
     ]
 
 
+@pytest.mark.parametrize("named_by", ["invoice.paid", "checkout.session.completed"])
+def test_a_2025_refund_names_the_invoice_its_payment_intent_paid(
+    stripe_site: StripeSite, named_by: str
+) -> None:
+    """2025 API versions name no invoice on a charge: a refund's `invoice` is the one an
+    earlier delivery named its payment intent in (an invoice's `payments`, or a Checkout
+    Session that made an invoice)."""
+    invoice, intent, charge = sp.new_id("in"), sp.new_id("pi"), sp.new_id("ch")
+    if named_by == "invoice.paid":
+        obj = sp.invoice(invoice, customer=sp.new_id("cus"), new_api=True, payment_intent=intent)
+    else:
+        obj = sp.checkout_session(invoice=invoice, payment_intent=intent, reference="u1")
+    deliver_2025(stripe_site, named_by, obj)
+    # As 2025 versions send it: no `invoice`, and no list of refunds (only the total).
+    refunded = sp.charge(charge, amount=4900, refunded=900, refunds=None, payment_intent=intent)
+    assert "invoice" not in refunded
+    assert deliver_2025(stripe_site, "charge.refunded", refunded)["accepted"] == 1
+
+    (refund,) = stripe_site.events("refund")
+    assert (refund["order_id"], refund["revenue_amount"]) == (f"{charge}@900", "-9")
+    assert (refund["props"]["payment_intent"], refund["props"]["invoice"]) == (intent, invoice)
+
+
 def test_partial_refunds_are_deltas_counted_once(stripe_site: StripeSite) -> None:
     charge_id, intent = sp.new_id("ch"), sp.new_id("pi")
     first_refund, second_refund = sp.new_id("re"), sp.new_id("re")

@@ -5,13 +5,16 @@ The names and props emitted are part of the revenue ledger's vocabulary (`docs/s
   invoice (every subscription payment), else the payment intent id. A one-off Checkout payment and
   the `invoice.paid` of the same invoice therefore share a name and an order id and are one.
 - `refund`: a negative money event per refund; `order_id` is the refund id, or, where Stripe no
-  longer lists the refunds, `{charge}@{total refunded}` for the part not yet counted.
+  longer lists the refunds, `{charge}@{total refunded}` for the part not yet counted. Its
+  `invoice` is the charge's, or, where the charge no longer names it (2025 API versions), the
+  invoice a delivery named its payment intent in.
 - `payment.failed`, `checkout.completed`, `subscription.created|updated|canceled`: no money.
 Event ids derive from the Stripe event (or the refund), so a redelivery is a duplicate.
 
 The person comes from the object's metadata (`clycyo_user_id`, `clycyo_visitor_id`), a Checkout
-Session's `client_reference_id`, or a link remembered from an earlier delivery (`StripeLinks`).
-This module reads and writes those links, and nothing else: no HTTP, no ingest.
+Session's `client_reference_id`, or a link remembered from an earlier delivery (`StripeLinks`),
+which also remembers the invoice of each payment intent. This module reads and writes those
+links, and nothing else: no HTTP, no ingest.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ class StripeTranslator:
         subscription, customer = ref(session.subscription), ref(session.customer)
         known = person_from(session.metadata, session.client_reference_id)
         person = self._person(site_id, known, [customer, subscription, intent])
+        if invoice:
+            self.links.remember_invoice(site_id, invoice, [intent])
         props: Props = {
             "mode": session.mode,
             "checkout_session": session.id,
@@ -131,6 +136,7 @@ class StripeTranslator:
         customer = ref(invoice.customer)
         intents = [ref(invoice.payment_intent), *_payment_intents(invoice)]
         person = self._person(site_id, person_from(metadata), [customer, subscription, *intents])
+        self.links.remember_invoice(site_id, invoice.id, intents)
         props: Props = {
             "invoice": invoice.id,
             "subscription": subscription,
@@ -165,7 +171,8 @@ class StripeTranslator:
         props: Props = {
             "charge": charge.id,
             "payment_intent": intent,
-            "invoice": ref(charge.invoice),
+            # 2025 API versions name no invoice on a charge: it is known from its payment intent.
+            "invoice": ref(charge.invoice) or self.links.invoice_of(site_id, intent),
         }
         listed = charge.refunds
         counted = [

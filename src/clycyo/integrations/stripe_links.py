@@ -6,6 +6,8 @@
   links are personal data: `forget_person` erases them with the person's events.
 - How much of each charge's refunds has been counted, for API versions whose `charge.refunded`
   no longer lists the refunds and only gives the cumulative `amount_refunded`.
+- Which invoice each payment intent paid, for API versions whose charges no longer name their
+  invoice (2025 on): a refund then names it from its payment intent. No person in it.
 
 Every write commits before it returns (synchronous=FULL): the webhook answers 200 only after,
 and Stripe does not redeliver what it was told succeeded. This module does no HTTP and no
@@ -44,6 +46,12 @@ CREATE TABLE IF NOT EXISTS stripe_refunds (
     PRIMARY KEY (site_id, refund_key)
 );
 CREATE INDEX IF NOT EXISTS stripe_refunds_charge ON stripe_refunds (site_id, charge_id);
+CREATE TABLE IF NOT EXISTS stripe_invoices (
+    site_id INTEGER NOT NULL,
+    payment_intent TEXT NOT NULL,
+    invoice TEXT NOT NULL,
+    PRIMARY KEY (site_id, payment_intent)
+);
 """
 
 
@@ -143,6 +151,33 @@ class StripeLinks:
             if deleted:
                 self._purge.after_delete(self._db)
             return deleted
+
+    # Invoices
+
+    def remember_invoice(
+        self, site_id: int, invoice: str, payment_intents: Iterable[str | None]
+    ) -> None:
+        """Note that the payment intents belong to the invoice (a payment intent pays one)."""
+        rows = [(site_id, intent, invoice) for intent in payment_intents if intent]
+        if not rows:
+            return
+        with self._lock:
+            self._db.executemany(
+                "INSERT INTO stripe_invoices (site_id, payment_intent, invoice) VALUES (?, ?, ?)"
+                " ON CONFLICT (site_id, payment_intent) DO UPDATE SET invoice = excluded.invoice",
+                rows,
+            )
+
+    def invoice_of(self, site_id: int, payment_intent: str | None) -> str | None:
+        """The invoice the payment intent paid, if a delivery named it."""
+        if not payment_intent:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT invoice FROM stripe_invoices WHERE site_id = ? AND payment_intent = ?",
+                (site_id, payment_intent),
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     # Refunds
 
