@@ -176,15 +176,20 @@ def test_a_multiprocessing_child_flushes_its_events_when_it_ends(
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="calls the C library's fork()")
 def test_a_child_forked_without_python_fork_hooks_gets_its_own_queue(collector: Collector) -> None:
     # uWSGI forks its workers with the C library's fork(), which runs no os.register_at_fork
-    # hook (unless told to): the client must notice the new process by itself.
+    # hook (unless told to): the client must notice the new process by itself. uWSGI forks
+    # holding the interpreter lock, as PyDLL calls do (a CDLL call lets go of it, and a fork
+    # while the sender thread held it would leave the child waiting for it for ever). Nor does
+    # such a fork reset the lock's hand-over, so the sender, woken by the queued event, is
+    # first let settle into its wait for more.
     run_script(
         """
-        import ctypes, os, sys, clycyo_sdk
+        import ctypes, os, sys, time, clycyo_sdk
         client = clycyo_sdk.Client("sk", host=sys.argv[1], flush_interval_s=30.0)
         client.track("parent-before")
         assert client.flush(5)
         client.track("parent-queued")
-        pid = ctypes.CDLL(None).fork()
+        time.sleep(0.3)
+        pid = ctypes.PyDLL(None).fork()
         if pid == 0:
             client.track("child")
             delivered = client.flush(5)
