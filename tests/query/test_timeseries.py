@@ -42,13 +42,24 @@ def test_hours_follow_the_sites_time_zone(world: SmallWorld) -> None:
         metrics=["visits"], dimensions=["time:hour"], date_range=[local_day, local_day]
     )
     busy = {r["dimensions"][0]: r["metrics"][0] for r in answer["results"] if r["metrics"][0]}
-    assert busy == {f"{local_day}T06:00:00+05:30": 1, f"{local_day}T07:00:00+05:30": 1}
-    assert len(answer["results"]) == 24
+    # Naive local starts: an hour whose local time happens once carries no offset.
+    labels = [r["dimensions"][0] for r in answer["results"]]
+    assert labels == [f"{local_day}T{hour:02}:00:00" for hour in range(24)]
+    assert busy == {f"{local_day}T06:00:00": 1, f"{local_day}T07:00:00": 1}
     assert answer["meta"]["timezone"] == "Asia/Kolkata"
 
 
-def _berlin_day(world: SmallWorld, day: str, *utc_times: str) -> list[dict[str, Any]]:
-    world.runtime.config.update_site(world.site.id, timezone="Europe/Berlin")
+def test_hours_of_a_utc_site_are_naive_times(world: SmallWorld) -> None:
+    world.send(world.pageview("a", 60, "/"))
+    answer = world.query(metrics=["visits"], dimensions=["time:hour"])
+    labels = [r["dimensions"][0] for r in answer["results"]]
+    assert labels == [f"{world.day}T{hour:02}:00:00" for hour in range(24)]
+    assert answer["results"][1]["metrics"] == [1]
+    assert dt.datetime.fromisoformat(labels[1]) == world.start.replace(tzinfo=None, hour=1)
+
+
+def _zone_day(world: SmallWorld, timezone: str, day: str, *utc_times: str) -> list[dict[str, Any]]:
+    world.runtime.config.update_site(world.site.id, timezone=timezone)
     world.runtime.directory.clear()
     world.send(
         *(
@@ -69,8 +80,9 @@ def _berlin_day(world: SmallWorld, day: str, *utc_times: str) -> list[dict[str, 
 def test_the_hour_the_clocks_go_back_is_two_hours(world: SmallWorld) -> None:
     # Berlin, 25 October 2026: at 03:00 summer time (01:00 UTC) the clocks go back to 02:00,
     # so 02:00 to 03:00 happens twice: 00:00-01:00 UTC (+02:00), then 01:00-02:00 UTC (+01:00).
-    rows = _berlin_day(
+    rows = _zone_day(
         world,
+        "Europe/Berlin",
         "2026-10-25",
         "2026-10-25T00:30:00+00:00",
         "2026-10-25T01:30:00+00:00",
@@ -78,24 +90,47 @@ def test_the_hour_the_clocks_go_back_is_two_hours(world: SmallWorld) -> None:
     )
     labels = [r["dimensions"][0] for r in rows]
     assert len(rows) == 25 and len(set(labels)) == 25
-    assert labels[1:5] == [
-        "2026-10-25T01:00:00+02:00",
+    # Only the repeated hour's two carry their offset; every other hour is its naive local start.
+    assert labels == [
+        "2026-10-25T00:00:00",
+        "2026-10-25T01:00:00",
         "2026-10-25T02:00:00+02:00",
         "2026-10-25T02:00:00+01:00",
-        "2026-10-25T03:00:00+01:00",
+        *(f"2026-10-25T{hour:02}:00:00" for hour in range(3, 24)),
     ]
-    assert labels[0] == "2026-10-25T00:00:00+02:00" and labels[-1] == "2026-10-25T23:00:00+01:00"
     busy = {r["dimensions"][0]: r["metrics"][0] for r in rows if r["metrics"][0]}
     assert busy == {"2026-10-25T02:00:00+02:00": 1, "2026-10-25T02:00:00+01:00": 2}
 
 
 def test_the_hour_the_clocks_skip_is_not_there(world: SmallWorld) -> None:
     # Berlin, 29 March 2026: at 02:00 winter time (01:00 UTC) the clocks jump to 03:00.
-    rows = _berlin_day(
-        world, "2026-03-29", "2026-03-29T00:30:00+00:00", "2026-03-29T01:30:00+00:00"
+    rows = _zone_day(
+        world,
+        "Europe/Berlin",
+        "2026-03-29",
+        "2026-03-29T00:30:00+00:00",
+        "2026-03-29T01:30:00+00:00",
     )
     labels = [r["dimensions"][0] for r in rows]
-    assert len(rows) == 23
-    assert labels[1:3] == ["2026-03-29T01:00:00+01:00", "2026-03-29T03:00:00+02:00"]
+    assert labels == [f"2026-03-29T{hour:02}:00:00" for hour in range(24) if hour != 2]
     busy = {r["dimensions"][0]: r["metrics"][0] for r in rows if r["metrics"][0]}
-    assert busy == {"2026-03-29T01:00:00+01:00": 1, "2026-03-29T03:00:00+02:00": 1}
+    assert busy == {"2026-03-29T01:00:00": 1, "2026-03-29T03:00:00": 1}
+
+
+def test_hours_the_clocks_go_back_two_hours_over_carry_their_offsets(world: SmallWorld) -> None:
+    # Troll station, 25 October 2026: at 03:00 (+02:00, 01:00 UTC) the clocks go back to 01:00
+    # (+00:00), so 01:00 and 02:00 both happen twice.
+    rows = _zone_day(world, "Antarctica/Troll", "2026-10-25", "2026-10-25T01:30:00+00:00")
+    labels = [r["dimensions"][0] for r in rows]
+    assert labels[:7] == [
+        "2026-10-25T00:00:00",
+        "2026-10-25T01:00:00+02:00",
+        "2026-10-25T02:00:00+02:00",
+        "2026-10-25T01:00:00+00:00",
+        "2026-10-25T02:00:00+00:00",
+        "2026-10-25T03:00:00",
+        "2026-10-25T04:00:00",
+    ]
+    assert len(rows) == 26 and len(set(labels)) == 26
+    busy = {r["dimensions"][0]: r["metrics"][0] for r in rows if r["metrics"][0]}
+    assert busy == {"2026-10-25T01:00:00+00:00": 1}

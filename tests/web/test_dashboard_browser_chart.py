@@ -1,6 +1,7 @@
 """The overview's hourly chart on a day the clocks change, in Chromium against a real server: a
 25-hour day shows 25 hours, its repeated hour twice with each one's UTC offset; a 23-hour day
-shows 23."""
+shows 23; an ordinary day names its hours without offsets. Hours are placed by the offsets the
+chart's data gives, not by their labels, which carry one only for a repeated hour."""
 
 from __future__ import annotations
 
@@ -64,11 +65,11 @@ def owner(berlin: tuple[ServerProcess, Site], browser: Browser) -> Iterator[Watc
     watched.context.close()
 
 
-def hours_shown(owner: Watched, url: str, day: str) -> tuple[list[Any], list[str]]:
-    """The chart's points, and every hour its legend names as the pointer crosses it."""
+def hours_shown(owner: Watched, url: str, day: str) -> tuple[dict[str, Any], list[str]]:
+    """The chart's data, and every hour its legend names as the pointer crosses it."""
     page = owner.page
     page.goto(f"{url}/sites/{DOMAIN}?period=custom&from={day}&to={day}&metric=visits")
-    points = json.loads(page.locator("#chart-data").text_content() or "{}")["points"]
+    chart: dict[str, Any] = json.loads(page.locator("#chart-data").text_content() or "{}")
     area = page.locator(".chart .u-over").bounding_box()
     assert area is not None
     legend = page.locator(".u-legend .u-series").nth(0).locator(".u-value")
@@ -78,15 +79,22 @@ def hours_shown(owner: Watched, url: str, day: str) -> tuple[list[Any], list[str
         text = legend.inner_text()
         if text and (not seen or seen[-1] != text):
             seen.append(text)
-    return points, seen
+    return chart, seen
 
 
 def test_the_day_the_clocks_go_back_has_25_hours(
     berlin: tuple[ServerProcess, Site], owner: Watched
 ) -> None:
-    points, seen = hours_shown(owner, berlin[0].url, "2026-10-25")
+    chart, seen = hours_shown(owner, berlin[0].url, "2026-10-25")
+    points = chart["points"]
     assert len(points) == 25
-    assert points[2:4] == [["2026-10-25T02:00:00+02:00", 1], ["2026-10-25T02:00:00+01:00", 2]]
+    assert points[1:5] == [
+        ["2026-10-25T01:00:00", 0],
+        ["2026-10-25T02:00:00+02:00", 1],
+        ["2026-10-25T02:00:00+01:00", 2],
+        ["2026-10-25T03:00:00", 0],
+    ]
+    assert chart["offsets"] == ["+02:00"] * 3 + ["+01:00"] * 22
     assert len(seen) == 25
     assert seen[1:5] == [
         "2026-10-25 01:00 +02:00",
@@ -100,8 +108,20 @@ def test_the_day_the_clocks_go_back_has_25_hours(
 def test_the_day_the_clocks_go_forward_has_23_hours(
     berlin: tuple[ServerProcess, Site], owner: Watched
 ) -> None:
-    points, seen = hours_shown(owner, berlin[0].url, "2026-03-29")
-    assert [p[0] for p in points[1:3]] == ["2026-03-29T01:00:00+01:00", "2026-03-29T03:00:00+02:00"]
+    chart, seen = hours_shown(owner, berlin[0].url, "2026-03-29")
+    points = chart["points"]
+    assert [p[0] for p in points[1:3]] == ["2026-03-29T01:00:00", "2026-03-29T03:00:00"]
+    assert chart["offsets"] == ["+01:00"] * 2 + ["+02:00"] * 21
     assert len(points) == 23 and len(seen) == 23
     assert seen[1:3] == ["2026-03-29 01:00 +01:00", "2026-03-29 03:00 +02:00"]
+    owner.assert_clean()
+
+
+def test_an_ordinary_day_names_its_hours_without_offsets(
+    berlin: tuple[ServerProcess, Site], owner: Watched
+) -> None:
+    chart, seen = hours_shown(owner, berlin[0].url, "2026-10-24")
+    assert [p[0] for p in chart["points"]] == [f"2026-10-24T{h:02}:00:00" for h in range(24)]
+    assert chart["offsets"] == ["+02:00"] * 24
+    assert seen == [f"2026-10-24 {h:02}:00" for h in range(24)]
     owner.assert_clean()

@@ -334,8 +334,9 @@ def _dimensions() -> list[Dimension]:
     found.append(
         Dimension(
             "time:hour",
-            "the hour of the site's time zone, labelled with its local start and UTC offset"
-            " (`2026-10-25T02:00:00+02:00`): a day the clocks change has 23 or 25 hours",
+            "the hour of the site's time zone, labelled with its local start"
+            " (`2026-10-25T06:00:00`): a day the clocks change has 23 or 25 hours, and the two"
+            " of a repeated hour carry their UTC offset (`2026-10-25T02:00:00+02:00`)",
             "time",
             "hour",
         )

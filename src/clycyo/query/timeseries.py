@@ -4,8 +4,9 @@ Days, weeks and months start at naive local times, as the SQL's `date_trunc` on 
 returns them; weeks start on Monday. An hour is the instant (naive UTC) its local hour began, as
 `registry.TIME_BUCKETS` makes it: a day the clocks go back has 25 of them (the repeated hour
 twice), a day they go forward 23. Labels are ISO text: a date for days, weeks and months; for
-hours the local time with its UTC offset (`2026-10-25T02:00:00+02:00`, then
-`2026-10-25T02:00:00+01:00`). This module does no SQL.
+an hour its naive local start (`2026-10-25T06:00:00`), with the UTC offset appended only when
+that local time happens twice, so the hours a clock change back repeats stay apart
+(`2026-10-25T02:00:00+02:00`, then `2026-10-25T02:00:00+01:00`). This module does no SQL.
 """
 
 from __future__ import annotations
@@ -72,8 +73,29 @@ def buckets(period: Period, unit: str) -> list[dt.datetime]:
     return found
 
 
+def _repeated(local: dt.datetime) -> bool:
+    """Whether the local time of `local` (aware, in its zone) happens twice. A time the clocks
+    skipped would differ between folds too, but the local time of an instant is never one."""
+    naive = local.replace(tzinfo=None)
+    tz = local.tzinfo
+    return (
+        naive.replace(tzinfo=tz, fold=0).utcoffset() != naive.replace(tzinfo=tz, fold=1).utcoffset()
+    )
+
+
 def label(value: dt.datetime, unit: str, timezone: str) -> str:
     if unit != "hour":
         return value.date().isoformat()
     local = value.replace(tzinfo=dt.UTC).astimezone(zone(timezone))
-    return local.isoformat(timespec="seconds")
+    if _repeated(local):
+        return local.isoformat(timespec="seconds")
+    return local.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def hour_began(text: str, timezone: str) -> dt.datetime:
+    """The instant (aware, in the site's zone) an hour's label names: its own offset when it
+    carries one, else the only one its local time has."""
+    start = dt.datetime.fromisoformat(text)
+    if start.tzinfo is not None:
+        return start.astimezone(zone(timezone))
+    return start.replace(tzinfo=zone(timezone))

@@ -18,6 +18,7 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from clycyo.query import timeseries
 from clycyo.web.dashboard import panels, stats
 from clycyo.web.dashboard.labels import metric_label
 from clycyo.web.dashboard.params import ViewState
@@ -98,18 +99,26 @@ def series_body(state: ViewState) -> dict[str, Any]:
 
 
 def _bucket(label: object) -> str:
-    """A bucket label as a full local time (`2026-11-20` → `2026-11-20T00:00:00`); an hour's
-    keeps its UTC offset (`2026-10-25T02:00:00+01:00`)."""
+    """A bucket label as a full local time (`2026-11-20` → `2026-11-20T00:00:00`); the two
+    buckets of a repeated hour keep the UTC offset that tells them apart
+    (`2026-10-25T02:00:00+01:00`)."""
     text = str(label)
     return text if "T" in text else f"{text}T00:00:00"
 
 
 def _begun(label: str, local_now: dt.datetime) -> bool:
-    """Whether a bucket (`_bucket`'s text) has begun by `local_now` (naive, the site's)."""
+    """Whether a bucket (`_bucket`'s text) has begun by `local_now` (naive, the site's). A naive
+    label is a local time that happens once, so comparing local times is enough."""
     start = dt.datetime.fromisoformat(label)
     if start.tzinfo is None:
         return start <= local_now
     return start.astimezone(dt.UTC) <= dt.datetime.now(dt.UTC)
+
+
+def _offsets(labels: list[str], timezone: str) -> list[str]:
+    """Each hour's UTC offset (`+02:00`), which places it at its instant on the chart: an
+    hour's label carries its offset only when its local time happens twice."""
+    return [timeseries.hour_began(text, timezone).isoformat()[19:] for text in labels]
 
 
 def overview(ctx: ViewContext) -> Page:
@@ -145,15 +154,18 @@ def overview(ctx: ViewContext) -> Page:
     empty = not any(now[i] for i, m in enumerate(CARDS) if m not in PER_VISIT) and not any(
         row.metrics[0] for row in stats.run_query(ctx.runtime, site, EVER_BODY)
     )
+    points = [
+        (_bucket(r.dimensions[0]), r.metrics[0])
+        for r in series
+        if _begun(_bucket(r.dimensions[0]), local_now)  # no line into the rest of today
+    ]
+    hourly = state.period.interval == "hour"
     chart = {
         "metric": state.metric,
         "label": metric_label(state.metric),
         "interval": state.period.interval,
-        "points": [
-            (_bucket(r.dimensions[0]), r.metrics[0])
-            for r in series
-            if _begun(_bucket(r.dimensions[0]), local_now)  # no line into the rest of today
-        ],
+        "points": points,
+        "offsets": _offsets([p[0] for p in points], site.timezone) if hourly else None,
         "previous": [
             (_bucket(r.comparison["dimensions"][0]), r.comparison["metrics"][0])
             for r in series

@@ -132,15 +132,17 @@
     const data = JSON.parse(source.textContent)
     const hourly = data.interval === 'hour'
     // Days, weeks and months are the site's local dates, drawn as UTC so the browser's zone does
-    // not shift them. Hours are instants labelled with the site's local time and offset
-    // (2026-10-25T02:00:00+02:00): a day the clocks go back has its repeated hour twice, one
-    // they go forward lacks one, and each hour sits at its true place on the axis.
-    const xs = data.points.map(function (p) { return Date.parse(hourly ? p[0] : p[0] + 'Z') / 1000 })
+    // not shift them. An hour is its local start (the label's first 19 characters) at its UTC
+    // offset (data.offsets): a day the clocks go back has its repeated hour twice, one they go
+    // forward lacks one, and each hour sits at its true place on the axis.
+    const xs = data.points.map(function (p, i) {
+      return Date.parse(p[0].slice(0, 19) + (hourly ? data.offsets[i] : 'Z')) / 1000
+    })
     const local = {}
     const offsets = {}
     data.points.forEach(function (p, i) {
       local[xs[i]] = p[0].slice(0, 16).replace('T', ' ')
-      offsets[xs[i]] = p[0].slice(19)
+      offsets[xs[i]] = hourly ? data.offsets[i] : ''
     })
     const changing = hourly && new Set(Object.values(offsets)).size > 1
     const when = function (u, ts) {
