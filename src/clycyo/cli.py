@@ -162,6 +162,25 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument(
         "--site", action="append", help="a site this user may see (repeat; default: every site)"
     )
+    user_list = command("list", handlers.user_list, "list dashboard logins", user_commands)
+    user_list.add_argument("--json", action="store_true", help="print a JSON list")
+    user_remove = command(
+        "remove",
+        handlers.user_remove,
+        "remove a dashboard login (its sessions end at once)",
+        user_commands,
+    )
+    user_remove.add_argument("email")
+    user_password = command(
+        "password",
+        handlers.user_password,
+        "set a login's new password (its sessions end at once)",
+        user_commands,
+    )
+    user_password.add_argument("email")
+    user_password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
 
     quarantine = group("quarantine", "inspect and replay rejected events")
     listed = command("list", handlers.quarantine, "list rejected events, newest first", quarantine)
@@ -192,6 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
             sub = command(action, handler, action_help, actions)
             sub.set_defaults(action=action)
             credential_arguments(sub, action, many_sites=many_sites)
+
+    from clycyo.commands.keys import ACTIONS as KEY_ACTIONS
+    from clycyo.commands.keys import add_arguments as key_arguments
+
+    key_commands = group("key", "a site's secret keys: add a new one, revoke a leaked one")
+    for action, action_help in KEY_ACTIONS:
+        sub = command(action, handlers.key, action_help, key_commands)
+        sub.set_defaults(action=action)
+        key_arguments(sub, action)
 
     export = command("export", handlers.export, "write a site's raw events to Parquet or CSV")
     export.add_argument("--site", required=True, help="the site's domain")

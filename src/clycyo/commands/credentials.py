@@ -16,7 +16,7 @@ from clycyo.config.access import AccessStore
 from clycyo.config.store import ConfigError, ConfigStore
 
 
-def _when(timestamp: float | None) -> str | None:
+def utc_text(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -58,8 +58,8 @@ def run_token(args: argparse.Namespace, config: ConfigStore) -> int:
                     "hint": t.hint,
                     "label": t.label,
                     "sites": [domains.get(i, str(i)) for i in t.site_ids],
-                    "created_at": _when(t.created_at),
-                    "revoked_at": _when(t.revoked_at),
+                    "created_at": utc_text(t.created_at),
+                    "revoked_at": utc_text(t.revoked_at),
                 }
                 for t in tokens
             ]
@@ -101,8 +101,8 @@ def run_share(args: argparse.Namespace, config: ConfigStore) -> int:
                     "site": site.domain,
                     "hint": link.hint,
                     "label": link.label,
-                    "created_at": _when(link.created_at),
-                    "revoked_at": _when(link.revoked_at),
+                    "created_at": utc_text(link.created_at),
+                    "revoked_at": utc_text(link.revoked_at),
                 }
                 for site in sites
                 for link in access.shared_links(site.id)

@@ -4,7 +4,8 @@ A handler finds what its command works on (the data folder, the configuration st
 imports the command's module only then, so that `clycyo --help` or `clycyo site list` does not
 load what `serve` or `export` needs (the server, the event stores, pyarrow).
 
-Commands that change configuration (`site add`, `site set`, `user add`, tokens and shared links)
+Commands that change configuration (`site add`, `site set`, users, secret keys, tokens and
+shared links)
 write the SQLite configuration store directly, so they work whether or not a server runs on the
 data folder; a running server notices within a second.
 """
@@ -65,6 +66,30 @@ def user_add(args: argparse.Namespace) -> int:
     from clycyo.commands.users import run_add
 
     return run_add(args, data_dir(args))
+
+
+def user_list(args: argparse.Namespace) -> int:
+    from clycyo.commands.users import run_list
+
+    return run_list(args, _config(args))
+
+
+def user_remove(args: argparse.Namespace) -> int:
+    from clycyo.commands.users import run_remove
+
+    return run_remove(args, _config(args))
+
+
+def user_password(args: argparse.Namespace) -> int:
+    from clycyo.commands.users import run_password
+
+    return run_password(args, _config(args))
+
+
+def key(args: argparse.Namespace) -> int:
+    from clycyo.commands.keys import run_key
+
+    return run_key(args, _config(args))
 
 
 def quarantine(args: argparse.Namespace) -> int:

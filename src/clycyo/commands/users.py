@@ -1,18 +1,24 @@
-"""`clycyo user add`: a dashboard login, its password read from the terminal or standard input.
+"""`clycyo user add|list|remove|password`: dashboard logins; a password is read from the terminal
+or standard input.
 
-Like `site add`, it writes the configuration store directly, so it works whether or not a server
-runs on the data folder. Only the password's hash is kept (`config/passwords.py`).
+Like `site add`, these write the configuration store directly, so they work whether or not a
+server runs on the data folder. Only the password's hash is kept (`config/passwords.py`).
+Removing a login or setting its password ends every session it has at once: a running server
+reads sessions from the store on each request.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 import warnings
 from pathlib import Path
 
+from clycyo.commands.credentials import utc_text
 from clycyo.commands.handlers import fail
+from clycyo.config.access import AccessStore
 from clycyo.config.passwords import MIN_PASSWORD_CHARS, hash_password
 from clycyo.config.store import ConfigError, ConfigStore
 from clycyo.settings import config_path
@@ -31,9 +37,7 @@ def run_add(args: argparse.Namespace, data_dir: Path) -> int:
             if site is None:
                 raise ConfigError(f"no site {domain}")
             site_ids.append(site.id)
-        password = _read_password(args)
-        if len(password) < MIN_PASSWORD_CHARS:
-            raise ConfigError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
+        password = _new_password(args)
         if config is None:
             config = ConfigStore(path)
         config.add_user(args.email, hash_password(password), site_ids)
@@ -41,6 +45,64 @@ def run_add(args: argparse.Namespace, data_dir: Path) -> int:
         return fail(exc)
     print(f"user {args.email} added")
     return 0
+
+
+def run_list(args: argparse.Namespace, config: ConfigStore) -> int:
+    domains = {s.id: s.domain for s in config.sites()}
+    rows = [
+        {
+            "email": user.email,
+            "sites": [domains.get(i, str(i)) for i in user.site_ids],
+            "every_site": not user.site_ids,  # a login added without --site sees every site
+            "created_at": utc_text(user.created_at),
+            "last_login_at": utc_text(user.last_login_at),
+        }
+        for user in config.users()
+    ]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        sites = "(every site)" if row["every_site"] else ",".join(row["sites"])  # type: ignore[arg-type]
+        print(
+            f"{row['email']}  {sites}  created {row['created_at']}"
+            f"  last login {row['last_login_at'] or 'never'}"
+        )
+    if not rows:
+        print("no users")
+    return 0
+
+
+def run_remove(args: argparse.Namespace, config: ConfigStore) -> int:
+    try:
+        ended = AccessStore(config).remove_user(args.email)
+    except ConfigError as exc:
+        return fail(exc)
+    print(f"user {args.email} removed ({_sessions(ended)} ended)")
+    return 0
+
+
+def run_password(args: argparse.Namespace, config: ConfigStore) -> int:
+    try:
+        if config.user_by_email(args.email) is None:  # asked before the password is typed
+            raise ConfigError(f"no user {args.email.strip()}")
+        password = _new_password(args)
+        ended = AccessStore(config).set_password(args.email, hash_password(password))
+    except ConfigError as exc:
+        return fail(exc)
+    print(f"password of {args.email} changed ({_sessions(ended)} ended)")
+    return 0
+
+
+def _sessions(count: int) -> str:
+    return "1 dashboard session" if count == 1 else f"{count} dashboard sessions"
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    password = _read_password(args)
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ConfigError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
+    return password
 
 
 def _read_password(args: argparse.Namespace) -> str:

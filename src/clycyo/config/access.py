@@ -13,7 +13,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from clycyo.config.store import ConfigStore, hash_secret
+from clycyo.config.store import ConfigError, ConfigStore, hash_secret
 from clycyo.sqlite_threads import FOREIGN_KEYS, ThreadConnections
 
 SCHEMA = """
@@ -89,17 +89,42 @@ class AccessStore:
 
     # Dashboard sessions
 
-    def open_session(self, user_id: int) -> tuple[str, DashboardSession]:
-        """A new session for a user who just logged in: (cookie value, session)."""
+    def open_session(
+        self, user_id: int, password_hash: str | None = None
+    ) -> tuple[str, DashboardSession]:
+        """A new session for a user who just logged in: (cookie value, session).
+
+        With `password_hash`, the hash the password was checked against: `ConfigError` (no
+        session) if the login was removed or its password changed since, so a login checked
+        just before a reset or a removal cannot outlive it.
+        """
         token = secrets.token_urlsafe(32)
         csrf_token = secrets.token_urlsafe(24)
         now = time.time()
         db = self._connect()
-        db.execute("DELETE FROM dashboard_sessions WHERE expires_at < ?", (now,))
-        db.execute(
-            "INSERT INTO dashboard_sessions VALUES (?, ?, ?, ?, ?)",
-            (hash_secret(token), user_id, csrf_token, now, now + SESSION_TTL_S),
-        )
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM dashboard_sessions WHERE expires_at < ?", (now,))
+            opened = db.execute(
+                "INSERT INTO dashboard_sessions SELECT :token, id, :csrf, :now, :expires FROM users"
+                " WHERE id = :user AND (:hash IS NULL OR password_hash = :hash)",
+                {
+                    "token": hash_secret(token),
+                    "csrf": csrf_token,
+                    "now": now,
+                    "expires": now + SESSION_TTL_S,
+                    "user": user_id,
+                    "hash": password_hash,
+                },
+            ).rowcount
+            if opened:
+                db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (now, user_id))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        if opened < 1:
+            raise ConfigError("the login was removed or its password changed")
         return token, self.session(token)  # type: ignore[return-value]
 
     def session(self, token: str) -> DashboardSession | None:
@@ -118,6 +143,43 @@ class AccessStore:
         self._connect().execute(
             "DELETE FROM dashboard_sessions WHERE token_hash = ?", (hash_secret(token),)
         )
+
+    # Logins: the change and the end of their sessions in one transaction, so a running
+    # server refuses the old sessions from its next request on (sessions are never cached).
+
+    def set_password(self, email: str, password_hash: str) -> int:
+        """Give a login a new password and end its sessions; the number of sessions ended.
+        Raises `ConfigError` for an unknown email."""
+        return self._change_user(email, password_hash)
+
+    def remove_user(self, email: str) -> int:
+        """Remove a login, its site grants and its sessions; the number of sessions ended.
+        Raises `ConfigError` for an unknown email."""
+        return self._change_user(email, None)
+
+    def _change_user(self, email: str, password_hash: str | None) -> int:
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT id FROM users WHERE email = ?", (email.strip(),)).fetchone()
+            if row is None:
+                raise ConfigError(f"no user {email.strip()}")
+            user_id = int(row[0])
+            ended = db.execute(
+                "DELETE FROM dashboard_sessions WHERE user_id = ?", (user_id,)
+            ).rowcount
+            if password_hash is None:
+                db.execute("DELETE FROM user_sites WHERE user_id = ?", (user_id,))
+                db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            else:
+                db.execute(
+                    "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+                )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return int(ended)
 
     # API tokens
 

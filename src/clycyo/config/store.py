@@ -5,7 +5,9 @@ must be able to add a site or a user while a server runs. SQLite in WAL mode let
 processes read and write safely, and `PRAGMA data_version` tells a running server cheaply that
 another process changed something. Secret keys are stored as SHA-256 hashes: they are long random
 tokens, so a slow password hash would add nothing but latency on every server request.
-This module does no caching; `config/directory.py` is the server's cached view.
+A secret key is named by `key_id`, the start of its hash: stable, shown in lists, and of no use
+to anyone holding it. This module does no caching; `config/directory.py` is the server's cached
+view.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
     password_hash TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    last_login_at REAL
 );
 CREATE TABLE IF NOT EXISTS user_sites (
     user_id INTEGER NOT NULL REFERENCES users(id),
@@ -79,12 +82,39 @@ class NewSite:
     secret_key: str  # shown once; only its hash is kept
 
 
+@dataclass(frozen=True)
+class SecretKey:
+    """A site's secret key as lists show it: never the key, only its id and hint."""
+
+    id: str
+    site_id: int
+    hint: str
+    created_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    site_ids: tuple[int, ...]  # empty: every site
+    created_at: float
+    last_login_at: float | None
+
+
 class ConfigError(ValueError):
     """A configuration change that cannot be made (the message says why)."""
 
 
 def hash_secret(secret_key: str) -> str:
     return hashlib.sha256(secret_key.encode()).hexdigest()
+
+
+KEY_ID_CHARS = 12  # of the key's SHA-256 hash: 48 bits, so two keys never share an id
+
+
+def key_id(key_hash: str) -> str:
+    return key_hash[:KEY_ID_CHARS]
 
 
 def normalize_domain(domain: str) -> str:
@@ -117,6 +147,23 @@ class ConfigStore:
         self._purge = PendingPurge()  # a deleted salt may still be in the write-ahead log
         with self._connect() as db:
             db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a store made by an earlier version up to this schema."""
+        db = self._connect()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+        if "last_login_at" in columns:
+            return
+        db.execute("BEGIN IMMEDIATE")  # another process may be adding it at the same moment
+        try:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+            if "last_login_at" not in columns:
+                db.execute("ALTER TABLE users ADD COLUMN last_login_at REAL")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def data_version(self) -> int:
         row = self._connect().execute("PRAGMA data_version").fetchone()
@@ -174,6 +221,57 @@ class ConfigStore:
             (time.time(), hash_secret(secret_key)),
         )
         return cursor.rowcount > 0
+
+    def secret_keys(self, site_id: int | None = None) -> list[SecretKey]:
+        """The secret keys of one site (or every site), revoked ones too, oldest first."""
+        query = "SELECT key_hash, site_id, hint, created_at, revoked_at FROM secret_keys"
+        params: tuple[object, ...] = ()
+        if site_id is not None:
+            query += " WHERE site_id = ?"
+            params = (site_id,)
+        rows = self._connect().execute(query + " ORDER BY created_at, key_hash", params)
+        return [SecretKey(key_id(r[0]), int(r[1]), r[2], r[3], r[4]) for r in rows]
+
+    def revoke_secret_key_by_id(
+        self, key_id_: str, *, site_ids: list[int] | None = None, force: bool = False
+    ) -> SecretKey:
+        """Revoke a live key by its id (with `site_ids`, only a key of one of those sites).
+
+        A site's last live secret key is kept unless `force`: without one, its backends' events
+        and the query API stop until a new key is made, so the safe order is add, deploy,
+        revoke. Raises `ConfigError` saying why nothing was revoked.
+        """
+        key_id_ = key_id_.strip().lower()
+        if len(key_id_) != KEY_ID_CHARS or any(c not in "0123456789abcdef" for c in key_id_):
+            raise ConfigError(f"no such live secret key: {key_id_!r}")
+        db = self._connect()
+        # One transaction: two revocations at once cannot both see the other key still live.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT key_hash, site_id FROM secret_keys"
+                " WHERE substr(key_hash, 1, ?) = ? AND revoked_at IS NULL",
+                (KEY_ID_CHARS, key_id_),
+            ).fetchone()
+            if row is None or (site_ids is not None and int(row[1]) not in site_ids):
+                raise ConfigError(f"no such live secret key: {key_id_}")
+            (live,) = db.execute(
+                "SELECT count(*) FROM secret_keys WHERE site_id = ? AND revoked_at IS NULL",
+                (row[1],),
+            ).fetchone()
+            if live <= 1 and not force:
+                raise ConfigError(
+                    f"secret key {key_id_} is the site's last live one: add a new key first"
+                    " (clycyo key add), or revoke it anyway with --force"
+                )
+            db.execute(
+                "UPDATE secret_keys SET revoked_at = ? WHERE key_hash = ?", (time.time(), row[0])
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return next(k for k in self.secret_keys(int(row[1])) if k.id == key_id_)
 
     def update_site(self, site_id: int, **fields: object) -> None:
         """Change some of a site's settings at once; raises `InvalidSetting` or `ConfigError`."""
@@ -258,6 +356,22 @@ class ConfigStore:
             .fetchone()
         )
         return None if row is None else (int(row[0]), str(row[1]))
+
+    def users(self) -> list[User]:
+        rows = self._connect().execute(
+            "SELECT u.id, u.email, group_concat(s.site_id), u.created_at, u.last_login_at"
+            " FROM users u LEFT JOIN user_sites s ON s.user_id = u.id GROUP BY u.id ORDER BY u.id"
+        )
+        return [
+            User(
+                int(r[0]),
+                r[1],
+                tuple(sorted(int(s) for s in str(r[2]).split(","))) if r[2] else (),
+                r[3],
+                r[4],
+            )
+            for r in rows
+        ]
 
     def user_site_ids(self, user_id: int) -> list[int] | None:
         """The sites a user may see; None means every site (a user added without `--site`)."""

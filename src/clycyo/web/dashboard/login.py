@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from clycyo.collect.proxy import ClientAddress
 from clycyo.collect.ratelimit import source_of
 from clycyo.config.passwords import hash_password, verify_password
+from clycyo.config.store import ConfigError
 from clycyo.web import sessions
 from clycyo.web.dashboard import rendering
 from clycyo.web.dashboard.forms import FormRejected, local_path, posted_by_user, read_form
@@ -115,8 +116,11 @@ async def login(request: Request) -> Response:
     if user is None or not matches:
         throttle.failed(address, email)
         return _form(request, "Wrong email or password.", email, 401, form.get("next"))
+    try:
+        token, _ = sessions.access_store(request).open_session(user[0], stored)
+    except ConfigError:  # removed, or a new password set, while this one was being checked
+        return _form(request, "Wrong email or password.", email, 401, form.get("next"))
     throttle.succeeded(email)
-    token, _ = sessions.access_store(request).open_session(user[0])
     response = RedirectResponse(local_path(form.get("next"), "/sites"), status_code=303)
     sessions.set_session_cookie(response, request, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

@@ -1,8 +1,8 @@
 """Every dashboard route in one list, mounted by `app.py`.
 
 Read views come in fours (HTML and `.json`, logged-in and shared; see `routing.py`); the few
-posts (login, logout, funnels, links and tokens) are plain endpoints that check the session and
-its CSRF token themselves. The bundled CSS, JavaScript and chart library are served from
+posts (login, logout, funnels, links, tokens and keys) are plain endpoints that check the session
+and its CSRF token themselves. The bundled CSS, JavaScript and chart library are served from
 `/assets`, so no page needs anything from another host.
 """
 
@@ -65,4 +65,6 @@ def dashboard_routes() -> list[BaseRoute]:
         Route("/sites/{domain}/settings/links/revoke", settings.revoke_link, methods=["POST"]),
         Route("/sites/{domain}/settings/tokens", settings.add_token, methods=["POST"]),
         Route("/sites/{domain}/settings/tokens/revoke", settings.revoke_token, methods=["POST"]),
+        Route("/sites/{domain}/settings/keys", settings.add_key, methods=["POST"]),
+        Route("/sites/{domain}/settings/keys/revoke", settings.revoke_key, methods=["POST"]),
     ]

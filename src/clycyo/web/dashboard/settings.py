@@ -1,12 +1,13 @@
 """A site's settings page: the tracker snippet, the reporting currency and time zone, read-only
-shared links and API tokens.
+shared links, API tokens and the site's secret keys.
 
 A changed currency or time zone applies to every report from the next request on (the same
 setting `clycyo site set` changes); a value that is not one is answered with the page and the
 reason, nothing changed. A new link's or token's secret is shown once, in the answer to the post
 that made it (only its hash is kept), so these posts render the page instead of redirecting.
-Revoking takes effect on the next request. Only logged-in users who may read the site get here;
-shared links never do.
+Revoking takes effect on the next request (a secret key's on the collectors' too, within a
+second); the site's last live secret key is not revoked here: a new one is made first. Only
+logged-in users who may read the site get here; shared links and API tokens never do.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from clycyo.config.site_settings import InvalidSetting, known_timezones
-from clycyo.config.store import Site
+from clycyo.config.store import ConfigError, Site
 from clycyo.web import sessions
 from clycyo.web.dashboard.forms import FormRejected, posted_by_user
 from clycyo.web.dashboard.params import stored_id
@@ -65,6 +66,15 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
         }
         for t in access.api_tokens(site.id)
     ]
+    keys = [
+        {
+            "id": key.id,
+            "hint": key.hint,
+            "created": _when(key.created_at),
+            "revoked": _when(key.revoked_at),
+        }
+        for key in request.app.state.runtime.config.secret_keys(site.id)
+    ]
     return {
         "site": site.domain,
         "public_key": site.public_key,
@@ -74,8 +84,10 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
         "timezones": known_timezones(),
         "shared_links": links,
         "api_tokens": tokens,
+        "secret_keys": keys,
         "created": None,
         "rejected": None,
+        "key_refused": None,
     }
 
 
@@ -167,4 +179,32 @@ async def revoke_token(request: Request) -> Response:
     # A user may revoke a token only if every site it reads is one of theirs.
     mine = [s.id for s in viewer.sites] or [viewer.site.id]
     sessions.access_store(request).revoke_api_token(token_id, mine)
+    return RedirectResponse(f"{viewer.base}/settings", status_code=303)
+
+
+async def add_key(request: Request) -> Response:
+    try:
+        viewer, _, _ = await _posted(request)
+    except (FormRejected, NotAllowed) as exc:
+        return _refused(request, exc)
+    secret_key = request.app.state.runtime.config.add_secret_key(viewer.site.id)
+    return await _page(request, viewer, created={"kind": "secret key", "secret": secret_key})
+
+
+async def revoke_key(request: Request) -> Response:
+    try:
+        viewer, fields, _ = await _posted(request)
+    except (FormRejected, NotAllowed) as exc:
+        return _refused(request, exc)
+    runtime = request.app.state.runtime
+    try:
+        # Only a key of this page's site; never its last one (`clycyo key revoke --force` can).
+        runtime.config.revoke_secret_key_by_id(fields.get("id", ""), site_ids=[viewer.site.id])
+    except ConfigError as exc:
+        response = await _page(request, viewer, key_refused=str(exc))
+        response.status_code = 400
+        return response
+    # This process's own write leaves its `data_version` as it was: drop the cached keys here
+    # (the collectors, other processes, see the change within a second).
+    runtime.directory.clear()
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
