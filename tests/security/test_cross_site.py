@@ -23,7 +23,7 @@ import pytest
 
 from clycyo.config.access import AccessStore
 from clycyo.config.passwords import hash_password
-from clycyo.config.store import ConfigStore
+from clycyo.config.store import ConfigStore, hash_secret, key_id
 from tests.serverproc import ServerProcess, Site
 
 DENIED = {401, 403, 404}
@@ -70,11 +70,17 @@ def endpoints(domain: str) -> list[tuple[str, str, Any]]:
         reads.append(("GET", f"/sites/{domain}{view}.json", None))
     for view in ("/realtime", "/settings", "/funnels/1", "/funnels/1/steps/1"):
         reads.append(("GET", f"/sites/{domain}{view}.json", None))
-    for form in ("/funnels", "/funnels/1/delete", "/settings/links", "/settings/tokens"):
+    for form in (
+        "/funnels",
+        "/funnels/1/delete",
+        "/settings/links",
+        "/settings/tokens",
+        "/settings/keys",
+    ):
         reads.append(("POST", f"/sites/{domain}{form}", {"name": "x", "label": "x", "id": "1"}))
     reporting = {"currency": "EUR", "timezone": "Europe/Berlin"}
     reads.append(("POST", f"/sites/{domain}/settings/reporting", reporting))
-    for form in ("/settings/links/revoke", "/settings/tokens/revoke"):
+    for form in ("/settings/links/revoke", "/settings/tokens/revoke", "/settings/keys/revoke"):
         reads.append(("POST", f"/sites/{domain}{form}", {"id": "1"}))
     return reads
 
@@ -172,7 +178,20 @@ def test_no_credential_reads_or_changes_another_site(world: World, credential: s
         status, text = call(world, method, path, body, headers)
         if status not in DENIED or MARKER in text:
             allowed.append(f"{method} {path} -> {status}")
+    # A's secret keys by their real ids: none revoked, none made, none shown.
+    a_id = _id(world, world.a)
+    before = world.config.secret_keys(a_id)
+    # A second live key, so that a revocation would not be refused as the site's last one.
+    added = key_id(hash_secret(world.config.add_secret_key(a_id)))
+    for key in before:
+        path = f"/sites/{world.a.site}/settings/keys/revoke"
+        status, text = call(world, "POST", path, {"id": key.id}, headers)
+        if status not in DENIED or "sk_" in text:
+            allowed.append(f"POST {path} ({key.id}) -> {status}")
     assert allowed == []
+    after = {k.id: k.revoked_at for k in world.config.secret_keys(a_id)}
+    assert after == {**{k.id: k.revoked_at for k in before}, added: None}
+    world.config.revoke_secret_key_by_id(added)
     assert len(world.a.events()) == 1, "an event of site A was deleted"
 
 
@@ -201,7 +220,14 @@ def test_a_shared_link_only_reads(world: World) -> None:
     link, _ = world.access.add_shared_link(_id(world, world.b))
     status, _ = call(world, "DELETE", f"/api/v1/persons/x?site={world.b.site}", None, bearer(link))
     assert status in DENIED
-    for form in ("/settings/links", "/settings/tokens", "/settings/reporting", "/funnels"):
+    for form in (
+        "/settings/links",
+        "/settings/tokens",
+        "/settings/keys",
+        "/settings/keys/revoke",
+        "/settings/reporting",
+        "/funnels",
+    ):
         status, _ = call(world, "POST", f"/sites/{world.b.site}{form}", {}, bearer(link))
         assert status in DENIED, form
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import httpx
 
-from tests.serverproc import Site, clycyo, run_clycyo
+from tests.serverproc import ServerProcess, Site, clycyo, run_clycyo
 from tests.web.http_login import Clients, clients, settings_csrf
 
 __all__ = ["clients"]  # the fixture
@@ -182,3 +183,34 @@ def test_only_a_logged_in_user_of_the_site_with_the_csrf_token_manages_keys(
         clycyo("key", "list", "--site", server.site, "--json", data=server.data_dir)
     )
     assert all(k["revoked_at"] is None for k in listed)
+
+
+def test_collector_processes_refuse_a_key_revoked_on_the_settings_page(
+    tmp_path: Path, clients: Clients
+) -> None:
+    """With `--workers`, collect requests are answered by collector processes, each with its own
+    cache of keys; a key revoked by the core process (the Settings page) is refused there too."""
+    server = ServerProcess(tmp_path / "data", extra_args=("--workers", "1")).start()
+    try:
+        site = server.add_site()
+        client = _login_for(site, "workers@example.com", clients)
+        made = client.post(
+            f"/sites/{site.site}/settings/keys", data={"csrf": settings_csrf(client, site.site)}
+        )
+        assert made.status_code == 200
+        new = "sk_" + made.text.split('value="sk_', 1)[1].split('"', 1)[0]
+        for _ in range(4):  # every collector and the core have both keys cached
+            assert collect_status(site, site.secret_key) == 200
+            assert collect_status(site, new) == 200
+        (old_key, _) = client.get(f"/sites/{site.site}/settings.json").json()["secret_keys"]
+        revoked = client.post(
+            f"/sites/{site.site}/settings/keys/revoke",
+            data={"csrf": settings_csrf(client, site.site), "id": old_key["id"]},
+        )
+        assert revoked.status_code == 303
+        refused_within(site, site.secret_key)
+        for _ in range(4):
+            assert collect_status(site, site.secret_key) == 401
+            assert collect_status(site, new) == 200
+    finally:
+        server.stop()
