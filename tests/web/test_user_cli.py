@@ -133,3 +133,30 @@ def test_a_login_checked_against_an_old_password_opens_no_session(tmp_path: Path
     assert access.session(token) is None
     with pytest.raises(ConfigError):
         access.open_session(user_id, fresh[1])
+
+
+def test_a_store_made_before_last_login_was_kept_gains_it(tmp_path: Path) -> None:
+    """A configuration written by an earlier version (users without `last_login_at`) opens, keeps
+    its logins, and records their next login."""
+    import sqlite3
+
+    path = tmp_path / "config.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+            " password_hash TEXT NOT NULL, created_at REAL NOT NULL)"
+        )
+        old.execute(
+            "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, 1.0)",
+            ("ada@example.com", hash_password(PASSWORD)),
+        )
+    old.close()
+    config = ConfigStore(path)
+    ConfigStore(path)  # a second opening (another process) finds it done
+    (user,) = config.users()
+    assert (user.email, user.last_login_at, user.site_ids) == ("ada@example.com", None, ())
+    checked = config.user_by_email("ada@example.com")
+    assert checked is not None
+    AccessStore(config).open_session(user.id, checked[1])
+    (user,) = config.users()
+    assert user.last_login_at is not None
