@@ -75,6 +75,7 @@ def web_routes() -> list[BaseRoute]:
         Route("/api/admin/export", maintenance_api.export, methods=["POST"]),
         Route("/api/admin/import", maintenance_api.import_events, methods=["POST"]),
         Route("/api/admin/retention", maintenance_api.retention, methods=["POST"]),
+        Route("/api/admin/sites/remove", maintenance_api.remove_site, methods=["POST"]),
         Route("/api/admin/query", query_api.admin_query, methods=["POST"]),
         *dashboard_routes(),
     ]

@@ -150,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     site_set.add_argument("--stripe-signing-secret", help="the Stripe webhook secret ('' clears)")
     listing = command("list", handlers.site_list, "list sites", site_commands)
     listing.add_argument("--json", action="store_true", help="print a JSON list")
+    site_remove = command(
+        "remove",
+        handlers.site_remove,
+        "remove a site: its keys stop working, and every event and row of it is deleted",
+        site_commands,
+    )
+    site_remove.add_argument("domain")
+    site_remove.add_argument(
+        "--yes", action="store_true", help="do not ask to type the domain again (no undo!)"
+    )
+    site_remove.add_argument("--json", action="store_true", help="print a JSON report")
 
     user_commands = group("user", "manage dashboard logins")
     user_add = command(

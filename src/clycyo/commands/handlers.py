@@ -62,6 +62,12 @@ def site_list(args: argparse.Namespace) -> int:
     return run_list(args, _config(args))
 
 
+def site_remove(args: argparse.Namespace) -> int:
+    from clycyo.commands.sites import run_remove
+
+    return run_remove(args, data_dir(args))
+
+
 def user_add(args: argparse.Namespace) -> int:
     from clycyo.commands.users import run_add
 

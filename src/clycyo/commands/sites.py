@@ -1,9 +1,11 @@
-"""`clycyo site add|set|list`: sites, their keys and their settings.
+"""`clycyo site add|set|list|remove`: sites, their keys and their settings.
 
 They write the SQLite configuration store directly, so they work whether or not a server runs
 on the data folder; a running server notices the change within a second (`PRAGMA data_version`,
 see `config/directory.py`) and uses the new currency and time zone from its next request on.
 Values are checked by the store (`config/site_settings.py`); errors name the option at fault.
+`remove` deletes the site's data too (`store/site_removal.py`): through the server that owns the
+folder when one runs (`POST /api/admin/sites/remove`), else on the folder opened here.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from clycyo.config.site_settings import InvalidSetting
-from clycyo.config.store import ConfigError, ConfigStore, Site
+from clycyo.config.store import ConfigError, ConfigStore, Site, normalize_domain
 
 
 def add_arguments(site: argparse.ArgumentParser, *, adding: bool) -> None:
@@ -125,3 +128,94 @@ def run_list(args: argparse.Namespace, config: ConfigStore) -> int:
                 f"{site.timezone}"
             )
     return 0
+
+
+def run_remove(args: argparse.Namespace, data_dir: Path) -> int:
+    from clycyo import local_server
+    from clycyo.config import site_removal
+    from clycyo.settings import config_path
+
+    config = ConfigStore(config_path(data_dir))
+    try:
+        domain = normalize_domain(args.domain)
+    except ConfigError as exc:
+        return _fail(exc)
+    if config.site_by_domain(domain) is None and site_removal.unfinished(config, domain) is None:
+        return _fail(ConfigError(f"no site {domain}"))
+    if not args.yes and not _confirmed(domain):
+        return 1
+    server = local_server.find(data_dir)
+    if server is not None:
+        status, body = server.call(
+            "POST", "/api/admin/sites/remove", {"site": domain}, timeout_s=None
+        )
+        if status != 200:
+            error = body.get("error") if isinstance(body, dict) else body
+            print(f"clycyo: {error}", file=sys.stderr)
+            return 1
+        report: dict[str, Any] = body
+    else:
+        try:
+            report = _remove_in_folder(data_dir, domain)
+        except (ConfigError, TimeoutError) as exc:
+            return _fail(exc)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_report(report)
+    return 0
+
+
+def _confirmed(domain: str) -> bool:
+    """Whether the user typed the domain again; False (and why, on one line) otherwise."""
+    if not sys.stdin.isatty():
+        print(
+            f"clycyo: removing {domain} deletes all its data for good: confirm with --yes"
+            " (no terminal to ask on)",
+            file=sys.stderr,
+        )
+        return False
+    print(
+        f"This removes the site {domain}: its keys stop working, and all its events, visits,"
+        " people, funnels, links and quarantined events are deleted for good.",
+        file=sys.stderr,
+    )
+    print(f"Type the domain to confirm ({domain}): ", end="", file=sys.stderr, flush=True)
+    typed = sys.stdin.readline().strip().lower()
+    if typed != domain:
+        print(f"clycyo: {typed or 'nothing'} is not {domain}: nothing removed", file=sys.stderr)
+        return False
+    return True
+
+
+def _remove_in_folder(data_dir: Path, domain: str) -> dict[str, Any]:
+    """No server runs on the folder: open it, as `serve` would, for the time of the removal."""
+    from clycyo.runtime import Runtime, Settings
+    from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
+    from clycyo.store.site_removal import remove_offline
+
+    if loads_into_clickhouse(data_dir):
+        # Opened here, the folder would be served from DuckDB: the site's events, in
+        # ClickHouse, would stay.
+        raise ConfigError(clickhouse_folder_refusal(data_dir, "remove a site"))
+    runtime = Runtime.open(Settings.from_env(data_dir))
+    try:
+        return remove_offline(runtime, domain).as_json()
+    finally:
+        runtime.close()
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    def listed(counts: dict[str, int]) -> str:
+        return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "none"
+
+    again = " (finishing an earlier removal)" if report.get("resumed") else ""
+    print(
+        f"site {report['site']} removed{again}: {report['events']} events,"
+        f" {report['visits']} visits deleted"
+    )
+    print(f"  event store    {listed(report['store'])}")
+    print(f"  intake logs    {report['intake_events']} events not yet stored")
+    print(f"  quarantine     {report['quarantined']} entries")
+    print(f"  Stripe links   {report['stripe_links']}")
+    print(f"  configuration  {listed(report['configuration'])}")

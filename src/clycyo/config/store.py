@@ -62,6 +62,12 @@ CREATE TABLE IF NOT EXISTS salts (
     day INTEGER PRIMARY KEY,
     salt BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS removed_sites (
+    site_id INTEGER PRIMARY KEY,
+    domain TEXT NOT NULL,
+    removed_at REAL NOT NULL,
+    data_deleted_at REAL
+);
 """
 
 
@@ -189,10 +195,13 @@ class ConfigStore:
         db = self._connect()
         try:
             db.execute("BEGIN IMMEDIATE")
+            # A removed site's id is never given again (NULL: SQLite's next id): what of it a
+            # store or a process's memory may still hold must not become another site's.
             cursor = db.execute(
                 "INSERT INTO sites"
-                " (domain, public_key, timezone, currency, stripe_signing_secret, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " (id, domain, public_key, timezone, currency, stripe_signing_secret, created_at)"
+                " VALUES ((SELECT max(site_id) + 1 FROM removed_sites WHERE site_id >="
+                " (SELECT coalesce(max(id), 0) FROM sites)), ?, ?, ?, ?, ?, ?)",
                 (domain, public_key, timezone, currency, stripe_signing_secret, now),
             )
             site_id = int(cursor.lastrowid or 0)

@@ -152,6 +152,17 @@ class StripeLinks:
                 self._purge.after_delete(self._db)
             return deleted
 
+    def forget_site(self, site_id: int) -> int:
+        """Erase everything kept for a site (its removal); how many rows went."""
+        with self._lock:
+            deleted = sum(
+                self._db.execute(f"DELETE FROM {table} WHERE site_id = ?", (site_id,)).rowcount
+                for table in ("stripe_people", "stripe_refunds", "stripe_invoices")
+            )
+            if deleted:
+                self._purge.after_delete(self._db)
+            return deleted
+
     # Invoices
 
     def remember_invoice(

@@ -361,8 +361,14 @@ class IntakeLog:
             if next_first - 1 <= self._loaded_seq:
                 path.unlink(missing_ok=True)
 
-    def rewrite(self, keep: Callable[[Event], bool]) -> int:
-        """Rewrite every segment without the events `keep` rejects (erasure); returns removed."""
+    def rewrite(
+        self,
+        keep: Callable[[Event], bool],
+        keep_rejection: Callable[[Rejection], bool] | None = None,
+    ) -> int:
+        """Rewrite every segment without the events `keep` rejects (erasure), and without the
+        rejections `keep_rejection` rejects, if given (a site's removal); returns the events
+        removed."""
         removed = 0
         replaced = False
         with self._write_lock:
@@ -373,6 +379,9 @@ class IntakeLog:
                     for seq, original, _ in read_segment(first_seq, path):
                         record = record_of(original)
                         kept = [event for event in record.events if keep(event)]
+                        rejections = record.rejections
+                        if keep_rejection is not None:
+                            rejections = [r for r in rejections if keep_rejection(r)]
                         payload = original
                         if not original:
                             # Damaged: what is left of it may hold the very events being removed.
@@ -383,10 +392,12 @@ class IntakeLog:
                             )
                             changed = True
                             payload = encode_record(DAMAGED)
-                        elif len(kept) != len(record.events):
+                        elif len(kept) != len(record.events) or len(rejections) != len(
+                            record.rejections
+                        ):
                             removed += len(record.events) - len(kept)
                             changed = True
-                            payload = encode_record(Record(kept, record.rejections))
+                            payload = encode_record(Record(kept, rejections))
                         frames.append(frame(seq, payload))
                     if changed:
                         _replace(path, b"".join(frames))

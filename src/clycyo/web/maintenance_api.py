@@ -1,5 +1,5 @@
-"""Admin endpoints for the data lifecycle: backup, export, import and retention, for `clycyo`
-commands.
+"""Admin endpoints for the data lifecycle: backup, export, import, retention and the removal of
+a site, for `clycyo` commands.
 
 While a server runs it holds the DuckDB file, so the CLI asks it (see `local_server.py`) with the
 admin token. Backup and retention run as writer jobs, so no load races them. Export streams the
@@ -7,7 +7,8 @@ site's events as Arrow IPC; the CLI writes the Parquet or CSV file itself, as th
 so the server never writes a file a request named — except the backup, whose destination must be
 an absolute path to a new or empty folder, named by whoever can read the admin token. Import takes
 a part of an exported file as Arrow IPC, read by the CLI, and appends its events to the intake log
-(`store/importing.py`).
+(`store/importing.py`). Removing a site takes its configuration at once and its data in a writer
+job (`store/site_removal.py`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ import pyarrow as pa
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from clycyo.config.store import ConfigError, normalize_domain
 from clycyo.store import backup as backups
 from clycyo.store import export as exports
-from clycyo.store import import_rows
+from clycyo.store import import_rows, site_removal
 from clycyo.store.importing import append_events
 from clycyo.store.intake import IntakeUnavailable
 from clycyo.web.admin_api import is_admin
@@ -190,3 +192,39 @@ async def retention(request: Request) -> Response:
     runtime = request.app.state.runtime
     report = await asyncio.wrap_future(runtime.writer.submit(runtime.apply_retention))
     return JSONResponse(report.as_json())
+
+
+async def remove_site(request: Request) -> Response:
+    """`{"site": DOMAIN}`: the site, its keys and every row of its data removed; the answer
+    reports what went (`clycyo site remove`)."""
+    if not is_admin(request):
+        return _refused()
+    runtime = request.app.state.runtime
+    try:
+        body = await _json_object(request)
+        domain = body.get("site")
+        if not isinstance(domain, str):
+            raise ValueError("site: expected the site's domain")
+        domain = normalize_domain(domain)
+    except ValueError as exc:  # ConfigError too: not a domain
+        return JSONResponse({"error": str(exc)}, 400)
+    try:
+        removal = await asyncio.to_thread(site_removal.remove_configuration, runtime, domain)
+    except ConfigError as exc:
+        return JSONResponse({"error": f"site: {exc}"}, 404)
+    # Collector processes refuse the keys once they notice; their logs are flushed after that.
+    await asyncio.sleep(site_removal.collectors_notice_s(runtime))
+    try:
+        done = await asyncio.wrap_future(
+            runtime.writer.submit(site_removal.data_job(runtime, removal))
+        )
+    except TimeoutError as exc:
+        return JSONResponse(
+            {
+                "error": f"{exc}: the site and its keys are removed, not all of its data yet;"
+                " remove it again to finish"
+            },
+            503,
+            headers={"Retry-After": "5"},
+        )
+    return JSONResponse(done.as_json())

@@ -1,11 +1,13 @@
-"""Deletes on ClickHouse: erasure of a person, retention, and compaction of cancelled visit states.
+"""Deletes on ClickHouse: erasure of a person, retention, removal of a site, and compaction of
+cancelled visit states.
 
 ClickHouse deletes with lightweight `DELETE` (rows masked at once, removed by later merges), one
 table at a time and without a transaction; each of these jobs runs on the writer thread between
 loads (`Writer.submit`), and each may run again after a failure with the same result, which is
 what makes the missing transaction harmless. Counts are read before deleting, since a delete
 does not report them. The tables' layouts are `schema.py`'s; the choice of what to delete is the
-caller's (`identity/erase.py`, `store/retention.py`, `identity/compaction.py`).
+caller's (`identity/erase.py`, `store/retention.py`, `store/site_removal.py`,
+`identity/compaction.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pyarrow as pa
 from clycyo.identity import narrow
 from clycyo.query.builder import SUPERSEDED
 from clycyo.store import retention
+from clycyo.store.clickhouse import schema
 
 _SEQ_PREFIX = "intake_seq:"
 # Cancelled pairs whose cancelling row its loader has committed (a load not yet committed may
@@ -123,3 +126,31 @@ def compact_visits(store: Any) -> int:
     if pairs:
         store.delete("visits", f"(visit_id, state) IN ({_CANCELLED})", _CANCELLED_PARAMS)
     return 2 * pairs
+
+
+def remove_site(store: Any, site_id: int) -> dict[str, int]:
+    """Delete every row of a site from every table of the schema with a `site_id` column; the
+    rows deleted, by table (`events` as DuckDB counts them, `visits` in visits). Run again after
+    a failure, it finishes: each delete takes whatever of the site is left."""
+    tables = [name for name in schema.LAYOUTS if "site_id" in dict(schema.columns(name))]
+    visible = SUPERSEDED.replace("{site}", "?")
+    deleted: dict[str, int] = {}
+    for table in tables:
+        if table == "events":
+            sql, params = (
+                f"SELECT count() FROM events e WHERE e.site_id = ? AND {visible}",
+                [
+                    site_id,
+                    site_id,
+                ],
+            )
+        elif table == "visits":
+            sql, params = "SELECT uniqExact(visit_id) FROM visits WHERE site_id = ?", [site_id]
+        else:
+            # Table names from the schema's fixed list.
+            sql, params = f"SELECT count() FROM {table} WHERE site_id = ?", [site_id]
+        deleted[table] = _count(store, sql, params)
+    # `orders` after `events`: counting the events reads it.
+    for table in tables:
+        store.delete(table, "site_id = ?", [site_id])
+    return deleted

@@ -402,6 +402,10 @@ class ClickHouseStore:
         with self._lock:
             return maintenance.compact_visits(self)
 
+    def remove_site(self, site_id: int) -> dict[str, int]:
+        with self._lock:
+            return maintenance.remove_site(self, site_id)
+
     def settle(self) -> None:
         """Nothing to tidy: ClickHouse merges parts in the background."""
 

@@ -278,6 +278,42 @@ class DuckDBStore:
         finally:
             cursor.unregister("batch")
 
+    def remove_site(self, site_id: int) -> dict[str, int]:
+        """Delete every row of a site, from every table with a `site_id` column (events, orders
+        and each derived table, whatever the schema holds), in one transaction; the rows
+        deleted, by table, with `visits` counting visits rather than their stored states. Run
+        on the writer thread (`store/site_removal.py`)."""
+        cursor = self.cursor()
+        tables = [
+            str(row[0])
+            for row in cursor.execute(
+                "SELECT DISTINCT c.table_name FROM duckdb_columns() c JOIN duckdb_tables() t"
+                " ON t.database_name = c.database_name AND t.schema_name = c.schema_name"
+                " AND t.table_name = c.table_name WHERE c.column_name = 'site_id'"
+                " AND t.database_name = current_database() AND NOT t.temporary"
+                " ORDER BY c.table_name"
+            ).fetchall()
+        ]
+        deleted: dict[str, int] = {}
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            for table in tables:
+                if table == "visits":
+                    # A visit is stored as states that cancel each other: count visits.
+                    ((visits,),) = cursor.execute(
+                        "SELECT count(DISTINCT visit_id) FROM visits WHERE site_id = ?", [site_id]
+                    ).fetchall()
+                # Names from DuckDB's own catalogue, never from input.
+                ((rows,),) = cursor.execute(
+                    f'DELETE FROM "{table}" WHERE site_id = ?', [site_id]
+                ).fetchall()
+                deleted[table] = int(visits if table == "visits" else rows)
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        return deleted
+
     def settle(self) -> None:
         """Fold the write-ahead log into the file (the writer calls this when it falls idle)."""
         wal = wal_path(self.path)
