@@ -113,6 +113,8 @@ def test_the_settings_page_makes_a_key_shown_once_and_revokes_one(
     assert collect_status(server, new) == 200 and query_status(server, new) == 200
     page = client.get(settings).text
     assert new not in page and new[:7] in page and old[:7] in page  # shown only once
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert page.count("<h2>Secret keys</h2>") == 1 and "<" not in title
     keys = client.get(f"{settings}.json").json()["secret_keys"]
     assert [k["hint"] for k in keys] == [old[:7], new[:7]] and new not in json.dumps(keys)
 
@@ -126,7 +128,9 @@ def test_the_settings_page_makes_a_key_shown_once_and_revokes_one(
     refused_within(server, old)
     assert collect_status(server, new) == 200 and query_status(server, new) == 200
 
-    # The last live key stays: the page says why.
+    # The last live key stays: the page offers no button for it, and a post says why.
+    page = client.get(settings).text
+    assert "data-revoke-key" not in page and "the only live key" in page
     last = client.post(
         f"{settings}/keys/revoke",
         data={"csrf": settings_csrf(client, server.site), "id": keys[1]["id"]},

@@ -85,6 +85,7 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
         "shared_links": links,
         "api_tokens": tokens,
         "secret_keys": keys,
+        "live_keys": sum(1 for key in keys if key["revoked"] is None),
         "created": None,
         "rejected": None,
         "key_refused": None,
