@@ -11,6 +11,7 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -376,3 +377,40 @@ def test_remove_with_collector_processes(tmp_path: Path) -> None:
         server.stop()
     # The collector's log was loaded and its old segments deleted: no record is left at all.
     _check_gone(data, None, kept_id, removed_id, kept_in_intake=False)
+
+
+def test_events_sent_while_the_site_is_removed_are_not_kept(tmp_path: Path) -> None:
+    """A backend that keeps sending while the site is removed: what it sent before its key was
+    refused goes with the site, whatever moment of the removal it arrived at."""
+    data = tmp_path / "data"
+    server = ServerProcess(data).start()
+    answers: list[int] = []
+    done = threading.Event()
+
+    def keep_sending(site: Site) -> None:
+        deadline = time.monotonic() + 20
+        number = 0
+        while time.monotonic() < deadline and not (done.is_set() and answers[-5:] == [401] * 5):
+            number += 1
+            batch = [{"name": "tick", "event_id": f"t{number}-{i}"} for i in range(20)]
+            answers.append(site.post("/api/collect", {"batch": batch}, secret=True)[0])
+
+    try:
+        kept, removed = server.add_site("kept.example"), server.add_site("removed.example")
+        kept_id, removed_id = _site_id(data, kept.site), _site_id(data, removed.site)
+        _send(kept)
+        sender = threading.Thread(target=keep_sending, args=(removed,))
+        sender.start()
+        while answers.count(200) < 5:
+            time.sleep(0.01)
+        clycyo("site", "remove", removed.site, "--yes", data=data)
+        done.set()
+        sender.join(30)
+        assert not sender.is_alive()
+        assert set(answers) == {200, 401} and answers[-1] == 401
+    finally:
+        server.stop()
+    rows = _store_rows(data, None, removed_id)
+    assert rows == dict.fromkeys(rows, 0)
+    assert removed_id not in _intake_site_ids(data / "intake")
+    assert _store_rows(data, None, kept_id)["events"] > 0
