@@ -69,6 +69,25 @@ def test_four_fast_clicks_on_one_button_are_one_rage_click(
     assert len(matching(stored.all(), visitor_id=visitor, name="rage_click")) == 1
 
 
+def test_a_rage_click_on_an_element_with_a_long_id_is_stored_with_the_selector_cut(
+    page: Page, test_site: TestSite, stored: StoredEvents
+) -> None:
+    # The button's id is 3,000 characters long: its label is over a prop's limit (2,000).
+    open_tracked(page, test_site.url("/long.html"))
+    visitor = page.evaluate("clycyo.visitorId()")
+    element_id = page.evaluate("document.querySelector('button.retry').id")
+    assert len(element_id) == 3000
+    box = page.locator("button.retry .label").bounding_box()
+    assert box
+    for _ in range(4):
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(120)
+
+    (rage,) = stored.wait(lambda evs: matching(evs, visitor_id=visitor, name="rage_click"))
+    assert rage["props"]["selector"] == f"button#{element_id}.retry"[:2000]
+    assert int(rage["props"]["clicks"]) == 4
+
+
 def test_a_thrown_error_is_reported_once_per_page(
     page: Page, test_site: TestSite, stored: StoredEvents
 ) -> None:
