@@ -177,3 +177,49 @@ def test_a_collectors_load_is_narrowed_while_the_local_log_keeps_loading(tmp_pat
     log.close()
     writer.stop()
     store.close()
+
+
+class MeetingDeriver(TrippingDeriver):
+    """The identity deriver, with a bug that only two events together set off: a load (or a
+    part of one) that holds both "meet-a" and "meet-b" raises; each alone passes."""
+
+    def derive(self, events: list[Event], links: Sequence[Event] = ()) -> Derived:
+        ids = {event.event_id for event in events}
+        if self.on and {"meet-a", "meet-b"} <= ids:
+            raise KeyError("no visit state for the pair")
+        return self.inner.derive(events, links)
+
+
+def test_a_bug_two_events_set_off_together_stores_the_load_in_parts(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """Narrowing finds no event that fails alone: the load is stored in parts that each pass,
+    every event of it once, none quarantined, rather than retried whole for ever."""
+    store = open_store(tmp_path)
+    log = IntakeLog(tmp_path / "intake")
+    writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), deriver=MeetingDeriver(store))
+    first = [tick(f"g{n:02}") for n in range(6)]
+    # One record: the pair meets in it, and its halves part them.
+    sent = [*first[:2], tick("meet-a"), *first[2:4], tick("meet-b"), *first[4:]]
+    log.append_sync([tick("before")], [])
+    seq = log.append_sync(sent, [])
+    assert writer.wait_loaded(seq, 20)
+    assert writer.wait_loaded(log.append_sync([tick("later")], []), 10)
+    stored = [row[0] for row in counted_events(store)]
+    assert stored == sorted([e.event_id for e in sent] + ["before", "later"])
+    assert store.execute("SELECT count(*) FROM actions") == [(len(sent) + 2,)]
+    assert quarantined(tmp_path) == []
+    assert (writer.stats.internal_errors, writer.stats.quarantined) == (0, 0)
+    assert store.loaded_seq() == log.last_seq
+    log.close()
+    writer.stop()
+    store.close()
+    # A restart stores nothing twice.
+    store = open_store(tmp_path)
+    log = IntakeLog(tmp_path / "intake")
+    writer = Writer(store, log, Quarantine(tmp_path / "q.sqlite"), deriver=MeetingDeriver(store))
+    assert writer.wait_loaded(log.append_sync([tick("after-restart")], []), 10)
+    assert len(counted_events(store)) == len(sent) + 3
+    log.close()
+    writer.stop()
+    store.close()

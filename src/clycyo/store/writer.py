@@ -14,7 +14,8 @@ ever: the refused events go to the quarantine with the store's error and the res
 So does a batch on which the writer's own work (dedupe, the deriver, the Arrow conversion)
 fails twice in a row the same way, a bug some event sets off: the events that set it off go to
 the quarantine with the error, unless every event of the batch does (then the bug is no event's,
-and the batch waits for a release that fixes it, as for a store that fails).
+and the batch waits for a release that fixes it, as for a store that fails); where none does
+alone (a bug some events set off together), the batch is stored in parts that each pass.
 Other writes (erasure, retention) are submitted as jobs and run between batches, so they never
 race a load. The intake logs of collector processes (`serve --workers`) are polled through
 `collector_logs.py` and loaded here too.
@@ -54,6 +55,8 @@ from clycyo.store.refusals import (
 from clycyo.store.segments import DAMAGED, Record
 
 log = logging.getLogger(__name__)
+# The bits of a stored `seq` that number the record in its log (the higher ones: the log's index).
+_RECORD_SEQ = (1 << 48) - 1
 
 _HANDOFF_LIMIT = 2_000  # records waiting in memory; beyond this the writer re-reads the log
 # Events waiting in memory: beyond this too the writer re-reads the log, so a writer that falls
@@ -388,8 +391,13 @@ class Writer:
                     raise
                 narrowing = True
                 found = self._failing(events, seqs, exc)
-                if not found or len(found) == len(events):
-                    raise  # every event fails alike, or none alone: the bug is no event's
+                if not found:
+                    # No event fails alone: the bug needs some of them together, and parts
+                    # of the load that each pass are stored one after the other.
+                    kept, superseded = self._store_in_parts(events, seqs, last_seq, source)
+                    break
+                if len(found) == len(events):
+                    raise  # every event fails alike: the bug is no event's
                 # The error may quote a value an event holds: the message names its kind,
                 # the traceback is logged once, the error is the quarantine entry's reason.
                 log.error(
@@ -520,6 +528,37 @@ class Writer:
             deriver.commit()
         self.dedupe.remember(batch.fingerprints)
         return batch.events, gone
+
+    def _store_in_parts(
+        self, events: list[Event], seqs: list[int], last_seq: int, source: str
+    ) -> tuple[list[Event], list[tuple[int, str, str]]]:
+        """Store a load that the writer's own work fails on as a whole while no event of it
+        fails alone, in halves (and halves of those that fail), each its own load; the events
+        kept and the orders whose stored copies went, as `_store` gives them. A part reaches
+        the record before the next part's first event: if the process stops between parts,
+        the records from there are loaded again, and the event-id dedupe keeps what a part of
+        the same record stored once."""
+        kept: list[Event] = []
+        gone: list[tuple[int, str, str]] = []
+
+        def store(low: int, high: int, reach: int) -> None:
+            try:
+                part_kept, part_gone = self._store(events[low:high], seqs[low:high], reach, source)
+            except InternalError:
+                if high - low == 1:
+                    raise  # fails alone after the parts before it: the next try narrows it
+                halve(low, high, reach)
+                return
+            kept.extend(part_kept)
+            gone.extend(part_gone)
+
+        def halve(low: int, high: int, reach: int) -> None:
+            middle = (low + high) // 2
+            store(low, middle, (seqs[middle] & _RECORD_SEQ) - 1)
+            store(middle, high, reach)
+
+        halve(0, len(events), last_seq)
+        return kept, gone
 
     def _failing(
         self, events: list[Event], seqs: list[int], error: InternalError
