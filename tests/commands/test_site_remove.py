@@ -270,6 +270,8 @@ def test_remove_on_a_folder_no_server_holds(tmp_path: Path) -> None:
     out = clycyo("site", "remove", "Removed.Example", "--yes", data=data)
     assert out.startswith("site removed.example removed:"), out
     assert "quarantine     1 entries" in out
+    # The server stored every event before it stopped: the log's copies are not called unstored.
+    assert "  intake logs    8 events, stored or not\n" in out, out
     assert json.loads(clycyo("site", "list", "--json", data=data))[0]["site"] == kept.site
     _check_gone(data, None, kept_id, removed_id)
     _check_configuration(data, kept_id, removed_id, extras)
