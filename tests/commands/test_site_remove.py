@@ -296,6 +296,25 @@ def test_an_unknown_site_and_a_clickhouse_folder_are_refused(tmp_path: Path) -> 
     assert json.loads(clycyo("site", "list", "--json", data=data))[0]["site"] == "kept.example"
 
 
+def test_the_report_names_every_kind_of_configuration_row(tmp_path: Path) -> None:
+    # A folder where no token, link or funnel was ever made has none of their tables.
+    data = tmp_path / "data"
+    clycyo("site", "add", "kept.example", data=data)
+    clycyo("site", "add", "removed.example", data=data)
+    report = json.loads(clycyo("site", "remove", "removed.example", "--yes", "--json", data=data))
+    assert report["configuration"] == {
+        "api_token_sites": 0,
+        "api_tokens_revoked": 0,
+        "funnels": 0,
+        "logins_removed": 0,
+        "secret_keys": 1,
+        "shared_links": 0,
+        "user_sites": 0,
+    }
+    out = clycyo("site", "remove", "kept.example", "--yes", data=data)
+    assert "configuration  api_token_sites 0, api_tokens_revoked 0, funnels 0," in out, out
+
+
 def test_without_yes_and_without_a_terminal_nothing_is_removed(tmp_path: Path) -> None:
     data = tmp_path / "data"
     clycyo("site", "add", "kept.example", data=data)

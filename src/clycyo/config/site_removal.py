@@ -24,6 +24,18 @@ from dataclasses import dataclass
 from clycyo.config.store import ConfigError, ConfigStore, Site, normalize_domain
 from clycyo.sqlite_threads import FOREIGN_KEYS, WAL, ThreadConnections, purge
 
+# What the configuration's part of a removal reports, by kind of row (a table added later adds its
+# own name).
+KINDS = (
+    "api_token_sites",
+    "api_tokens_revoked",
+    "funnels",
+    "logins_removed",
+    "secret_keys",
+    "shared_links",
+    "user_sites",
+)
+
 
 @dataclass(frozen=True)
 class RemovedSite:
@@ -54,7 +66,9 @@ def remove(config: ConfigStore, domain: str) -> tuple[Site, dict[str, int]]:
 def _remove_rows(db: sqlite3.Connection, site_id: int, domain: str) -> dict[str, int]:
     if db.execute("SELECT 1 FROM sites WHERE id = ?", (site_id,)).fetchone() is None:
         raise ConfigError(f"no site {domain}")  # removed by another process meanwhile
-    counts: dict[str, int] = {}
+    # Every kind is reported, 0 where a table was never made (no token or link yet): a report's
+    # shape does not depend on the folder's history.
+    counts = dict.fromkeys(KINDS, 0)
     now = time.time()
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "user_sites" in tables:
