@@ -223,3 +223,46 @@ def test_a_bug_two_events_set_off_together_stores_the_load_in_parts(
     log.close()
     writer.stop()
     store.close()
+
+
+def test_an_event_the_writer_failed_on_is_stored_when_replayed_by_the_same_server(
+    tmp_path: Path,
+) -> None:
+    """The pipeline accepted the event, so it remembers its id and its order: a replay, once
+    the bug no longer sets off (here: without a restart), is stored, not answered as a
+    duplicate of itself and marked replayed with nothing stored."""
+    import asyncio
+
+    from clycyo.collect.replay import replay_entry
+    from tests.small_world import SmallWorld
+
+    world = SmallWorld(tmp_path)
+    runtime = world.runtime
+    deriver = TrippingDeriver(runtime.store)
+    deriver.inner = runtime.deriver
+    runtime.writer.deriver = deriver
+    try:
+        world.send(
+            world.server(1, "ok"),
+            world.payment(2, "49.00", "o-1", name="trip", props={"plan": "pro"}),
+            world.server(3, "ok too"),
+            wait=False,
+        )
+        assert runtime.writer.wait_loaded(runtime.intake.last_seq, 30)
+        [entry] = runtime.quarantine.entries()
+        assert entry.error.startswith("internal error: KeyError: ")
+        deriver.on = False  # the bug no longer sets off
+        answer = asyncio.run(replay_entry(runtime, entry.id))
+        assert (answer["accepted"], answer["duplicates"]) == (1, 0), answer
+        assert runtime.writer.wait_loaded(runtime.intake.last_seq, 10)
+        stored = runtime.store.execute(
+            "SELECT name, order_id, props['plan'] FROM events ORDER BY name"
+        )
+        assert stored == [("ok", None, None), ("ok too", None, None), ("trip", "o-1", "pro")]
+        # Replayed again, it is a duplicate: the store holds it now.
+        again = asyncio.run(replay_entry(runtime, entry.id))
+        assert (again["accepted"], again["duplicates"]) == (0, 1), again
+        assert runtime.writer.wait_loaded(runtime.intake.last_seq, 10)
+        assert len(runtime.store.execute("SELECT 1 FROM events WHERE name = 'trip'")) == 1
+    finally:
+        world.close()

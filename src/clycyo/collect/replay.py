@@ -2,11 +2,14 @@
 
 The original request's IP address and user agent were never kept, so a replayed event gets no
 country, device or cookieless visitor hash from them; an event that fails again is quarantined
-again with its new reason.
+again with its new reason. An event the writer quarantined (`refusals.accepted_first`) was
+accepted on arrival: before its first replay the pipeline forgets its id, and takes its order's
+rank from the store, so that the replay is not answered as a duplicate of itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING
 
@@ -14,6 +17,7 @@ import msgspec
 
 from clycyo.collect.ingest import Invalid, quarantined_payload
 from clycyo.collect.wire import JSON_ERRORS, EventIn, WireError, decode_event
+from clycyo.store.refusals import accepted_first
 
 if TYPE_CHECKING:
     from clycyo.runtime import Runtime
@@ -45,6 +49,8 @@ async def replay_entry(runtime: Runtime, entry_id: int) -> dict[str, object]:
         item = decode_event(raw)
     except WireError as exc:
         item = Invalid(raw, str(exc))
+    if isinstance(item, EventIn) and entry.replayed_us is None and accepted_first(entry.error):
+        await _forget_unstored(runtime, entry.site_id, item)
     outcome = await runtime.ingest.ingest(site, entry.trusted, [item], ip=None, user_agent=None)
     if outcome.accepted or outcome.duplicates:
         runtime.quarantine.mark_replayed(entry_id, time.time_ns() // 1000)
@@ -59,3 +65,24 @@ def _current_form(payload: str) -> str:
     except JSON_ERRORS:
         return payload
     return quarantined_payload(payload.encode())
+
+
+async def _forget_unstored(runtime: Runtime, site_id: int, event: EventIn) -> None:
+    """Forget what the pipeline learnt of an event it accepted and the writer quarantined: its
+    id, and its order's rank, which becomes the store's (the writer's authority: a copy the
+    store holds still outranks the replay)."""
+    ctx = runtime.ctx
+    if event.event_id is not None:
+        ctx.recent_ids.forget(site_id, str(event.event_id))
+    if event.order_id is None:
+        return
+    name = event.name or (event.type if event.type != "event" else "")
+    key = (site_id, name, str(event.order_id))
+    store = runtime.store
+    # On the writer thread, between loads: the store is read there as the writer's dedupe reads it.
+    stored = await asyncio.wrap_future(runtime.writer.submit(lambda: store.orders([key])))
+    rank = stored.get(key)
+    if rank is None:
+        ctx.orders.forget(*key)
+    else:
+        ctx.orders.remember(*key, rank)

@@ -45,6 +45,7 @@ _CLICKHOUSE_CODES = frozenset({6, 27, 38, 41, 69, 72, 117, 321, 349, 407})
 _CLICKHOUSE_CODE = re.compile(r"\bCode: (\d+)\b")
 _MAX_ERROR_CHARS = 500
 INTERNAL_REASON = "internal error: "  # how the reason of an `InternalError`'s event begins
+REFUSED_REASON = "store refused the event: "  # and that of an event the store refused
 # Errors that say nothing about the events a load holds, wherever they are raised: the disk, the
 # engine (DuckDB's own errors, ClickHouse's through its transport) or the process's memory.
 _NOT_THE_EVENTS: tuple[type[BaseException], ...] = (
@@ -142,7 +143,14 @@ def reason(error: BaseException) -> str:
         return INTERNAL_REASON + text[:_MAX_ERROR_CHARS]
     lines = str(error).strip().splitlines()
     text = f"{type(error).__name__}: {lines[0] if lines else ''}"
-    return "store refused the event: " + text[:_MAX_ERROR_CHARS]
+    return REFUSED_REASON + text[:_MAX_ERROR_CHARS]
+
+
+def accepted_first(error: str) -> bool:
+    """Whether a quarantine entry's reason (`error`) is the writer's: its event was accepted
+    on arrival (the pipeline remembers its id and its order) and quarantined by the writer,
+    never stored."""
+    return error.startswith((INTERNAL_REASON, REFUSED_REASON))
 
 
 def rejection(event: Event, error: str) -> Rejection:
