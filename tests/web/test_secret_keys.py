@@ -86,6 +86,9 @@ def test_the_last_live_key_is_kept_unless_forced(server: Site) -> None:
     assert unknown.returncode == 1 and "no such live secret key" in unknown.stderr
     clycyo("key", "revoke", only["id"], "--force", data=data)
     refused_within(server, server.secret_key)
+    again = run_clycyo("key", "revoke", only["id"], "--force", data=data)
+    assert again.returncode == 1
+    assert again.stderr == f"clycyo: secret key {only['id']} is already revoked\n"
 
 
 def _login_for(site: Site, email: str, clients: Clients) -> httpx.Client:

@@ -263,7 +263,7 @@ class ConfigStore:
                 (KEY_ID_CHARS, key_id_),
             ).fetchone()
             if row is None or (site_ids is not None and int(row[1]) not in site_ids):
-                raise ConfigError(f"no such live secret key: {key_id_}")
+                raise ConfigError(self._not_live(db, key_id_, site_ids))
             (live,) = db.execute(
                 "SELECT count(*) FROM secret_keys WHERE site_id = ? AND revoked_at IS NULL",
                 (row[1],),
@@ -281,6 +281,18 @@ class ConfigStore:
             raise
         db.execute("COMMIT")
         return next(k for k in self.secret_keys(int(row[1])) if k.id == key_id_)
+
+    @staticmethod
+    def _not_live(db: sqlite3.Connection, key_id_: str, site_ids: list[int] | None) -> str:
+        """Why `key_id_` names no live key: revoked already (only said of a key of `site_ids`,
+        so a page never learns of another site's keys), or unknown."""
+        rows = db.execute(
+            "SELECT site_id FROM secret_keys WHERE substr(key_hash, 1, ?) = ?",
+            (KEY_ID_CHARS, key_id_),
+        ).fetchall()
+        if any(site_ids is None or int(site_id) in site_ids for (site_id,) in rows):
+            return f"secret key {key_id_} is already revoked"
+        return f"no such live secret key: {key_id_}"
 
     def update_site(self, site_id: int, **fields: object) -> None:
         """Change some of a site's settings at once; raises `InvalidSetting` or `ConfigError`."""
