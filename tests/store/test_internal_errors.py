@@ -225,16 +225,18 @@ def test_a_bug_two_events_set_off_together_stores_the_load_in_parts(
     store.close()
 
 
-def test_an_event_the_writer_failed_on_is_stored_when_replayed_by_the_same_server(
+def test_events_the_writer_failed_on_are_stored_when_replayed_by_the_same_server(
     tmp_path: Path,
 ) -> None:
-    """The pipeline accepted the event, so it remembers its id and its order: a replay, once
-    the bug no longer sets off (here: without a restart), is stored, not answered as a
-    duplicate of itself and marked replayed with nothing stored."""
+    """The pipeline accepted them, so it remembers their ids and orders: a replay, once the bug
+    no longer sets off (here: without a restart), stores them, rather than answering a duplicate
+    of itself and marking the entry replayed with nothing stored. A browser event among them
+    (sent by a backend two days back, so kept as sent with the public key) is replayed as it was
+    accepted, not refused for its age or dropped for the user agent a replay has not."""
     import asyncio
 
     from clycyo.collect.replay import replay_entry
-    from tests.small_world import SmallWorld
+    from tests.small_world import CHROME, SmallWorld
 
     world = SmallWorld(tmp_path)
     runtime = world.runtime
@@ -246,23 +248,39 @@ def test_an_event_the_writer_failed_on_is_stored_when_replayed_by_the_same_serve
             world.server(1, "ok"),
             world.payment(2, "49.00", "o-1", name="trip", props={"plan": "pro"}),
             world.server(3, "ok too"),
+            {
+                "name": "trip",
+                "origin": "browser",
+                "visitor_id": "v-1",
+                "url": "https://shop.test/pricing",
+                "timestamp": world.at(4),
+                "context": {"user_agent": CHROME},
+            },
             wait=False,
         )
         assert runtime.writer.wait_loaded(runtime.intake.last_seq, 30)
-        [entry] = runtime.quarantine.entries()
-        assert entry.error.startswith("internal error: KeyError: ")
+        entries = runtime.quarantine.entries()
+        assert [e.error.startswith("internal error: KeyError: ") for e in entries] == [True] * 2
+        assert sorted(e.trusted for e in entries) == [False, True]
         deriver.on = False  # the bug no longer sets off
-        answer = asyncio.run(replay_entry(runtime, entry.id))
-        assert (answer["accepted"], answer["duplicates"]) == (1, 0), answer
+        for entry in entries:
+            answer = asyncio.run(replay_entry(runtime, entry.id))
+            assert (answer["accepted"], answer["duplicates"], answer["rejected"]) == (1, 0, [])
         assert runtime.writer.wait_loaded(runtime.intake.last_seq, 10)
         stored = runtime.store.execute(
-            "SELECT name, order_id, props['plan'] FROM events ORDER BY name"
+            "SELECT name, origin, order_id, props['plan'], url FROM events ORDER BY name, origin"
         )
-        assert stored == [("ok", None, None), ("ok too", None, None), ("trip", "o-1", "pro")]
-        # Replayed again, it is a duplicate: the store holds it now.
-        again = asyncio.run(replay_entry(runtime, entry.id))
-        assert (again["accepted"], again["duplicates"]) == (0, 1), again
+        assert stored == [
+            ("ok", "server", None, None, None),
+            ("ok too", "server", None, None, None),
+            ("trip", "browser", None, None, "https://shop.test/pricing"),
+            ("trip", "server", "o-1", "pro", None),
+        ]
+        # Replayed again, each is a duplicate: the store holds it now.
+        for entry in entries:
+            again = asyncio.run(replay_entry(runtime, entry.id))
+            assert (again["accepted"], again["duplicates"]) == (0, 1), again
         assert runtime.writer.wait_loaded(runtime.intake.last_seq, 10)
-        assert len(runtime.store.execute("SELECT 1 FROM events WHERE name = 'trip'")) == 1
+        assert len(runtime.store.execute("SELECT 1 FROM events WHERE name = 'trip'")) == 2
     finally:
         world.close()

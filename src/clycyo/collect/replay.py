@@ -4,7 +4,8 @@ The original request's IP address and user agent were never kept, so a replayed 
 country, device or cookieless visitor hash from them; an event that fails again is quarantined
 again with its new reason. An event the writer quarantined (`refusals.accepted_first`) was
 accepted on arrival: before its first replay the pipeline forgets its id, and takes its order's
-rank from the store, so that the replay is not answered as a duplicate of itself.
+rank from the store, so that the replay is not answered as a duplicate of itself; and a browser
+event among them is replayed as trusted as it was accepted (its payload names its origin).
 """
 
 from __future__ import annotations
@@ -49,9 +50,15 @@ async def replay_entry(runtime: Runtime, entry_id: int) -> dict[str, object]:
         item = decode_event(raw)
     except WireError as exc:
         item = Invalid(raw, str(exc))
-    if isinstance(item, EventIn) and entry.replayed_us is None and accepted_first(entry.error):
-        await _forget_unstored(runtime, entry.site_id, item)
-    outcome = await runtime.ingest.ingest(site, entry.trusted, [item], ip=None, user_agent=None)
+    trusted = entry.trusted
+    if isinstance(item, EventIn) and accepted_first(entry.error):
+        # Its time, origin and page were checked when it was accepted: a browser event is taken
+        # as then, neither refused for its age (the public key's 24 hours) nor dropped for the
+        # user agent a replay does not have.
+        trusted = True
+        if entry.replayed_us is None:
+            await _forget_unstored(runtime, entry.site_id, item)
+    outcome = await runtime.ingest.ingest(site, trusted, [item], ip=None, user_agent=None)
     if outcome.accepted or outcome.duplicates:
         runtime.quarantine.mark_replayed(entry_id, time.time_ns() // 1000)
     return outcome.body()
