@@ -368,12 +368,19 @@ def test_a_removal_that_did_not_finish_is_finished_by_the_same_command(tmp_path:
     # The configuration went, and the data job never ran (a process stopped in between).
     site_removal.remove(ConfigStore(data / "config.sqlite"), removed.site)
     assert _store_rows(data, None, removed_id)["events"] > 0
+    # Added again now, the domain would be a new site that `site remove` finds instead.
+    added = run_clycyo("site", "add", removed.site, data=data)
+    assert added.returncode == 1 and added.stderr == (
+        f"clycyo: the removal of {removed.site} has not finished: run clycyo site remove"
+        f" {removed.site} again, then add it\n"
+    )
 
     report = json.loads(clycyo("site", "remove", removed.site, "--yes", "--json", data=data))
     assert report["resumed"] is True and report["events"] > 0 and report["id"] == removed_id
     _check_gone(data, None, kept_id, removed_id)
     result = run_clycyo("site", "remove", removed.site, "--yes", data=data)
     assert result.returncode == 1 and result.stderr == "clycyo: no site removed.example\n"
+    assert json.loads(clycyo("site", "add", removed.site, "--json", data=data))["id"] > removed_id
 
 
 def test_remove_with_collector_processes(tmp_path: Path) -> None:

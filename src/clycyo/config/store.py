@@ -195,6 +195,17 @@ class ConfigStore:
         db = self._connect()
         try:
             db.execute("BEGIN IMMEDIATE")
+            if db.execute(
+                "SELECT 1 FROM removed_sites WHERE domain = ? AND data_deleted_at IS NULL",
+                (domain,),
+            ).fetchone():
+                # Once the domain is a site again, `site remove` finds the new site and the old
+                # one's data would stay for good: its removal is finished first.
+                db.execute("ROLLBACK")
+                raise ConfigError(
+                    f"the removal of {domain} has not finished: run clycyo site remove {domain}"
+                    " again, then add it"
+                )
             # A removed site's id is never given again (NULL: SQLite's next id): what of it a
             # store or a process's memory may still hold must not become another site's.
             cursor = db.execute(
