@@ -537,7 +537,9 @@ class Writer:
         kept and the orders whose stored copies went, as `_store` gives them. A part reaches
         the record before the next part's first event: if the process stops between parts,
         the records from there are loaded again, and the event-id dedupe keeps what a part of
-        the same record stored once."""
+        the same record stored once. (On ClickHouse, which undoes a failed load by its sequence
+        number, a part that ends inside the load's first record reaches the sequence already
+        committed: should that part's own write fail, what it inserted is not undone.)"""
         kept: list[Event] = []
         gone: list[tuple[int, str, str]] = []
 
