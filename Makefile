@@ -76,6 +76,7 @@ bench: setup bench-packages
 	$(PY) bench/query.py --events $(BENCH_EVENTS) --rounds 3
 	$(PY) bench/dashboard.py --events $(BENCH_EVENTS)
 	$(PY) bench/load_chdb.py --events 200000
+	$(PY) bench/amend_chdb.py --rows 200000 --loads 20
 	$(PY) bench/loop.py --runs 1
 	$(PY) bench/derive.py --runs 1
 	$(PY) bench/derive.py --server-batches --sizes 2500,25000 --runs 1

@@ -20,6 +20,8 @@ class FlakyTransport:
         self.inserts_left: int | None = None  # inserts that still succeed; then each one fails
         self.lose_commit_answer = False  # store the next commit, then report a failure
         self.down_after_inserts = False  # once the inserts run out, everything fails
+        # The next statement that starts with this runs, then its answer is lost.
+        self.lose_answer_of: str | None = None
         self.failures = 0
 
     def _check(self) -> None:
@@ -39,6 +41,10 @@ class FlakyTransport:
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._check()
         self.inner.command(sql, params)
+        if self.lose_answer_of is not None and sql.startswith(self.lose_answer_of):
+            self.lose_answer_of = None
+            self.failures += 1
+            raise TransportError("connection reset after the statement was sent")
         if self.lose_commit_answer and sql.startswith("INSERT INTO meta"):
             self.lose_commit_answer = False
             self.failures += 1

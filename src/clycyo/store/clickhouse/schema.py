@@ -13,23 +13,31 @@ pairs are deleted by compaction as on DuckDB.
 Every table syncs what an insert writes before the insert returns (`DURABLE`): a collector deletes
 a segment of its intake log once ClickHouse has committed every record in it, and by default
 MergeTree leaves a new part in the page cache, where a power cut would lose it. Tables made
-before this got the settings on open (`missing_settings`).
+before this got the settings on open (`missing_settings`). `events` and `actions` also carry
+each row's block number and offset (`PATCHABLE`), which ClickHouse's lightweight `UPDATE` needs:
+the store sets a stored order copy's props with it (`patchable` says whether the server can).
 
 `ddl(name, cluster)` writes the same tables for a cluster: Replicated engines `ON CLUSTER`, and a
 `Distributed` table over each, sharded by the visitor bits of the visit id so a device's events
-and visits meet on one shard. Nothing here runs SQL except `migrate`.
+and visits meet on one shard. Nothing here runs SQL except `migrate` and `patchable`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, NamedTuple
 
 from clycyo.identity.schema import TABLES
+from clycyo.store.clickhouse.transport import TransportError
 from clycyo.store.columns import COLUMNS
 
 BOOKKEEPING = (("loader", "LowCardinality(String)"), ("load_seq", "UInt64"))
 DURABLE = {"fsync_after_insert": 1, "fsync_part_directory": 1}  # MergeTree's, off by default
 _DURABLE_SQL = ", ".join(f"{name} = {value}" for name, value in DURABLE.items())
+# What a lightweight `UPDATE` (patch parts, ClickHouse 25.7 and later) needs of a table: the
+# tables whose stored copies of orders take a later copy's props (`ClickHouseStore._amend`).
+PATCHABLE = {"enable_block_number_column": 1, "enable_block_offset_column": 1}
+PATCHED_TABLES = ("events", "actions")
 
 
 class Layout(NamedTuple):
@@ -163,9 +171,48 @@ def missing_columns(name: str, present: set[str], cluster: str | None = None) ->
 def missing_settings(name: str, engine_full: str, cluster: str | None = None) -> list[str]:
     """The `ALTER TABLE` that gives a table made before `DURABLE` its settings, given its
     `system.tables.engine_full` (on a cluster: the local tables)."""
-    if all(f"{setting} = {value}" in engine_full for setting, value in DURABLE.items()):
+    if has_settings(engine_full, DURABLE):
         return []
     return [f"ALTER TABLE {local_table(name, cluster)} MODIFY SETTING {_DURABLE_SQL}"]
+
+
+def has_settings(engine_full: str, settings: dict[str, int]) -> bool:
+    """Whether a table's `system.tables.engine_full` holds these settings."""
+    return all(f"{setting} = {value}" in engine_full for setting, value in settings.items())
+
+
+def missing_patchable(name: str, engine_full: str, cluster: str | None = None) -> list[str]:
+    """The `ALTER TABLE` that lets lightweight `UPDATE`s patch a table of `PATCHED_TABLES`
+    (its rows then carry their block number and offset; parts made before get them as they
+    are merged or patched)."""
+    if name not in PATCHED_TABLES or has_settings(engine_full, PATCHABLE):
+        return []
+    settings = ", ".join(f"{setting} = {value}" for setting, value in PATCHABLE.items())
+    return [f"ALTER TABLE {local_table(name, cluster)} MODIFY SETTING {settings}"]
+
+
+def patchable(store: Any) -> bool:
+    """Whether every table of `PATCHED_TABLES` takes lightweight `UPDATE`s, once `migrate` has
+    tried to let them (a server older than 25.7 cannot)."""
+    engines = dict(
+        store.execute(
+            "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase()"
+        )
+    )
+    # The statement is beta in 25.8 and later (`enable_lightweight_update`, on by default),
+    # experimental in 25.7 (`allow_experimental_lightweight_update`): both must be on if known.
+    switches = store.execute(
+        "SELECT value FROM system.settings WHERE name IN"
+        " ('enable_lightweight_update', 'allow_experimental_lightweight_update')"
+    )
+    return (
+        bool(switches)
+        and all(str(value) in ("1", "true") for (value,) in switches)
+        and all(
+            has_settings(engines.get(local_name(table, store.cluster), ""), PATCHABLE)
+            for table in PATCHED_TABLES
+        )
+    )
 
 
 def migrate(store: Any) -> int:
@@ -203,6 +250,11 @@ def migrate(store: Any) -> int:
         engine_full = engines.get(local_name(table, cluster), "")
         for statement in missing_settings(table, engine_full, cluster):
             store.command(statement)
+        for statement in missing_patchable(table, engine_full, cluster):
+            # A server without lightweight updates refuses the settings: the store then amends
+            # props by a mutation (`ClickHouseStore._amend`).
+            with contextlib.suppress(TransportError):
+                store.command(statement)
     return version
 
 
