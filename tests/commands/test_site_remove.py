@@ -377,6 +377,7 @@ def test_a_removal_that_did_not_finish_is_finished_by_the_same_command(tmp_path:
 
     report = json.loads(clycyo("site", "remove", removed.site, "--yes", "--json", data=data))
     assert report["resumed"] is True and report["events"] > 0 and report["id"] == removed_id
+    assert report["configuration"] == dict.fromkeys(site_removal.KINDS, 0)
     _check_gone(data, None, kept_id, removed_id)
     result = run_clycyo("site", "remove", removed.site, "--yes", data=data)
     assert result.returncode == 1 and result.stderr == "clycyo: no site removed.example\n"

@@ -67,7 +67,9 @@ def remove_configuration(runtime: Any, domain: str) -> SiteRemoval:
         pending = site_removal.unfinished(runtime.config, domain)
         if pending is None:
             raise
-        return SiteRemoval(pending.domain, pending.id, resumed=True)
+        # Its configuration went in that earlier run: none of this run's, every kind still named.
+        nothing = dict.fromkeys(site_removal.KINDS, 0)
+        return SiteRemoval(pending.domain, pending.id, configuration=nothing, resumed=True)
     runtime.directory.clear()
     return SiteRemoval(site.domain, site.id, configuration=counts)
 
