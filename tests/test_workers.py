@@ -219,3 +219,24 @@ def test_a_backup_of_a_folder_left_by_a_crash_holds_what_the_collectors_acknowle
         assert sorted(e["event_id"] for e in copy.events(name="copied")) == ids
     finally:
         restored.kill()
+
+
+def test_an_answer_the_core_gives_before_reading_a_large_body_is_relayed(
+    own_server: ServerProcess,
+) -> None:
+    """The core may refuse a request from its headers alone and close without reading a body
+    larger than its socket's buffers: its answer still reaches the client, not a 503 saying the
+    core cannot be reached (which a retry would never cure)."""
+    start(own_server, workers=1)
+    body = os.urandom(3 * 1024 * 1024)
+    admin = (own_server.data_dir / "admin.token").read_text().strip()
+    status, answer = own_server.request(
+        "POST",
+        "/api/admin/import?site=nowhere.example&first_row=1",
+        body,
+        {"Authorization": f"Bearer {admin}", "Content-Type": "application/octet-stream"},
+    )
+    assert (status, answer) == (404, {"error": "site: no such site"})
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, _ = own_server.request("POST", "/login", body, form)
+    assert status == 413

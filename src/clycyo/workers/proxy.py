@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from typing import Any
 
 import h11
@@ -35,9 +36,15 @@ _MAX_BODY_BYTES = 16 * 1024 * 1024  # the APIs behind the core take small bodies
 
 async def forward(scope: dict[str, Any], receive: Any, send: Any, socket_path: str) -> None:
     """Send the request to the core and relay its answer; 502 if the core cannot be reached."""
+    loop = asyncio.get_running_loop()
+    # A plain socket, not asyncio's streams: a stream whose write failed raises that error on
+    # every read, losing an answer the core sent before it closed (see `_exchange`).
+    core = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    core.setblocking(False)
     try:
-        reader, writer = await asyncio.open_unix_connection(socket_path)
+        await loop.sock_connect(core, socket_path)
     except OSError:
+        core.close()
         await _bad_gateway(send)
         return
     state = {"started": False}
@@ -48,23 +55,23 @@ async def forward(scope: dict[str, Any], receive: Any, send: Any, socket_path: s
         await send(message)
 
     try:
-        await _exchange(scope, receive, tracked_send, reader, writer)
-    except (OSError, asyncio.IncompleteReadError):
+        await _exchange(scope, receive, tracked_send, core)
+    except OSError:
         if not state["started"]:
             await _bad_gateway(send)
         else:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
-        writer.close()
+        core.close()
 
 
 async def _exchange(
     scope: dict[str, Any],
     receive: Any,
     send: Any,
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
+    core: socket.socket,
 ) -> None:
+    loop = asyncio.get_running_loop()
     connection = h11.Connection(h11.CLIENT)
     target = scope.get("raw_path") or scope["path"].encode()
     if scope.get("query_string"):
@@ -101,10 +108,11 @@ async def _exchange(
     outgoing = connection.send(request) or b""
     if body:
         outgoing += connection.send(h11.Data(data=body)) or b""
-    writer.write(outgoing + (connection.send(h11.EndOfMessage()) or b""))
-    # The core may answer and close before this side has drained: the answer is still read.
-    with contextlib.suppress(ConnectionResetError):
-        await writer.drain()
+    outgoing += connection.send(h11.EndOfMessage()) or b""
+    # The core may answer from the headers alone (a refusal) and close without reading the
+    # rest: the write then fails, and the answer, already in this socket's buffer, is read below.
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        await loop.sock_sendall(core, outgoing)
 
     started = False
     while True:
@@ -114,7 +122,7 @@ async def _exchange(
             event = h11.ConnectionClosed()
         if event is h11.NEED_DATA:
             try:
-                chunk = await asyncio.wait_for(reader.read(_READ_BYTES), _CORE_TIMEOUT_S)
+                chunk = await asyncio.wait_for(loop.sock_recv(core, _READ_BYTES), _CORE_TIMEOUT_S)
             except TimeoutError:
                 chunk = b""
             if not chunk and not started:
