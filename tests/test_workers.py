@@ -68,6 +68,7 @@ def test_collectors_accept_and_the_core_answers_everything_else(own_server: Serv
         assert response.status == 200
     with urllib.request.urlopen(own_server.url + "/login") as response:
         assert b"<form" in response.read()
+        assert len(response.headers.get_all("Date")) == 1  # the core's is not added to it
     query = {"site": site.site, "metrics": ["pageviews", "events"], "date_range": "7d"}
     status, result = site.post("/api/v1/query", query, secret=True)
     assert status == 200, result

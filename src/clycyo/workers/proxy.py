@@ -29,6 +29,8 @@ _HOP_BY_HOP = frozenset(
         PEER_HEADER,
     }
 )
+# The collector's own server dates its answer: the core's `Date` would make two.
+_SET_HERE = frozenset({b"date"})
 _READ_BYTES = 65_536
 _CORE_TIMEOUT_S = 300.0
 _MAX_BODY_BYTES = 16 * 1024 * 1024  # the APIs behind the core take small bodies
@@ -133,7 +135,11 @@ async def _exchange(
         if isinstance(event, h11.InformationalResponse):
             continue
         if isinstance(event, h11.Response):
-            response_headers = [(k, v) for k, v in event.headers if k.lower() not in _HOP_BY_HOP]
+            response_headers = [
+                (k, v)
+                for k, v in event.headers
+                if k.lower() not in _HOP_BY_HOP and k.lower() not in _SET_HERE
+            ]
             await send(
                 {
                     "type": "http.response.start",
