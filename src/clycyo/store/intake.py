@@ -31,7 +31,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 from clycyo.model import Event, Rejection
 from clycyo.store.base import InUse
@@ -67,16 +66,10 @@ class IntakeInUse(InUse):
     """Another process writes this log (a collector started twice, or a second server)."""
 
 
-Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]
-
-
-class _Waiting(NamedTuple):
-    """A request waiting for the next group commit, and how much of the pending lists is its."""
-
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[int]
-    events: int
-    rejections: int
+# A request waiting for the next group commit, and how much of the pending lists is its: (loop,
+# future, events, rejections). A plain tuple: one is made per request on the event loop, and a
+# NamedTuple's constructor costs six times as much.
+Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[int], int, int]
 
 
 Handoff = Callable[[int, Record], None]
@@ -103,7 +96,7 @@ class IntakeLog:
         self.fault_injection: str | None = None  # tests set this to simulate a failing disk
         self._pending_events: list[Event] = []
         self._pending_rejections: list[Rejection] = []
-        self._waiters: list[_Waiting] = []
+        self._waiters: list[Waiter] = []
         # `_lock` guards the pending events and the accounting and is only ever held briefly,
         # since requests take it on the event loop. `_write_lock` serialises writes to the
         # segment file: the flusher holds it through the write and the fsync, and takes `_lock`
@@ -180,7 +173,7 @@ class IntakeLog:
                 raise IntakeUnavailable("the store is behind; events wait in the intake log", 10)
             self._pending_events.extend(events)
             self._pending_rejections.extend(rejections)
-            self._waiters.append(_Waiting(loop, future, len(events), len(rejections)))
+            self._waiters.append((loop, future, len(events), len(rejections)))
             if self._flusher_waiting:
                 self._wake.notify()
         return future
@@ -215,7 +208,7 @@ class IntakeLog:
                     if not isinstance(exc, OSError):
                         log.exception("intake log: unexpected failure")
                     seq, error = 0, exc
-            _resolve([(w.loop, w.future) for w in waiters], seq, error)
+            _resolve(waiters, seq, error)
 
     def _write_locked(self, record: Record, payload: bytes | None = None) -> int:
         """Write `record` (encoded: `payload`) as the next record and sync it; its number."""
@@ -451,21 +444,22 @@ def _replace(path: Path, data: bytes) -> None:
         raise
 
 
-def _encodable(record: Record, waiters: list[_Waiting]) -> tuple[Record, bytes, list[_Waiting]]:
+def _encodable(record: Record, waiters: list[Waiter]) -> tuple[Record, bytes, list[Waiter]]:
     """A group whose record cannot be encoded, without the requests whose part cannot: the
     record of the others, its payload and their waiters. Each request left out is answered as
     the log being unavailable (its events are not acknowledged), and the error logged."""
     events: list[Event] = []
     rejections: list[Rejection] = []
-    kept: list[_Waiting] = []
+    kept: list[Waiter] = []
     first_event = first_rejection = 0
     for waiter in waiters:
+        _, _, event_count, rejection_count = waiter
         part = Record(
-            record.events[first_event : first_event + waiter.events],
-            record.rejections[first_rejection : first_rejection + waiter.rejections],
+            record.events[first_event : first_event + event_count],
+            record.rejections[first_rejection : first_rejection + rejection_count],
         )
-        first_event += waiter.events
-        first_rejection += waiter.rejections
+        first_event += event_count
+        first_rejection += rejection_count
         try:
             encode_record(part)
         except Exception as exc:
@@ -473,12 +467,12 @@ def _encodable(record: Record, waiters: list[_Waiting]) -> tuple[Record, bytes, 
             log.exception(
                 "intake log: a request's %d event(s) and %d rejection(s) cannot be encoded"
                 " (%s); that request is refused, the others of its group are written",
-                waiter.events,
-                waiter.rejections,
+                event_count,
+                rejection_count,
                 type(exc).__name__,
             )
             refused = IntakeUnavailable("the events could not be written to the intake log")
-            _resolve([(waiter.loop, waiter.future)], 0, refused)
+            _resolve([waiter], 0, refused)
             continue
         events.extend(part.events)
         rejections.extend(part.rejections)
@@ -489,7 +483,7 @@ def _encodable(record: Record, waiters: list[_Waiting]) -> tuple[Record, bytes, 
 
 def _resolve(waiters: list[Waiter], seq: int, error: BaseException | None) -> None:
     by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[int]]] = {}
-    for loop, future in waiters:
+    for loop, future, _, _ in waiters:
         by_loop.setdefault(loop, []).append(future)
     for loop, futures in by_loop.items():
         try:
