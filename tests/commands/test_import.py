@@ -14,10 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 import pytest
 
 from clycyo import local_server
 from clycyo.commands import import_events
+from clycyo.store import import_rows
 from clycyo.store.export import EXPORT_COLUMNS
 from tests.engines import available
 from tests.serverproc import ServerProcess, Site, clycyo, run_clycyo
@@ -352,3 +354,39 @@ def test_the_endpoint_refuses_what_is_not_a_part_of_an_export(
         assert answer["error"].startswith(error), answer
     status, _ = source.server.request("POST", f"/api/admin/import?site={DOMAIN}", b"", {})
     assert status == 401
+
+
+def test_a_file_of_several_parts_with_repeated_event_ids(
+    collected: tuple[Site, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Parts of 4 rows: an event id repeated in the same part, in a later part and in the part
+    after that is counted already present each time, whatever the writer has stored by then."""
+    source, exports = collected
+    table = pq.read_table(exports / "events.parquet")
+    repeated = table.take([0, 0, 1, 2, 3, 4, 1, 5, 6, 7, 8, 9, 0, 10, 11, 12, 13, 14, 5])
+    path = tmp_path / "repeated.parquet"
+    pq.write_table(repeated, path)
+    monkeypatch.setattr(import_rows, "PART_ROWS", 4)
+    folder = tmp_path / "b"
+    keys = json.loads(clycyo("site", "add", DOMAIN, "--json", data=folder))
+    args = argparse.Namespace(site=DOMAIN, in_file=str(path), format=None, json=True)
+    assert import_events.run(args, folder, progress=True) == 0
+    captured = capsys.readouterr()
+    assert "19/19 rows" in captured.err
+    assert json.loads(captured.out) == {
+        "site": DOMAIN,
+        "rows": 19,
+        "imported": STORED,
+        "present": 4,
+        "invalid": 0,
+        "complete": True,
+    }
+    moved = ServerProcess(folder).start()
+    try:
+        site = Site(moved, DOMAIN, keys["public_key"], keys["secret_key"])
+        assert figures(site, STORED) == figures(source, STORED)
+    finally:
+        moved.stop()
