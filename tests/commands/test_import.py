@@ -5,6 +5,7 @@ importing again changes nothing; invalid rows are named, counted and left out.""
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import time
@@ -373,7 +374,9 @@ def test_a_file_of_several_parts_with_repeated_event_ids(
     folder = tmp_path / "b"
     keys = json.loads(clycyo("site", "add", DOMAIN, "--json", data=folder))
     args = argparse.Namespace(site=DOMAIN, in_file=str(path), format=None, json=True)
+    collector = (gc.get_threshold(), gc.get_freeze_count())
     assert import_events.run(args, folder, progress=True) == 0
+    assert (gc.get_threshold(), gc.get_freeze_count()) == collector  # a server's, then put back
     captured = capsys.readouterr()
     assert "19/19 rows" in captured.err
     assert json.loads(captured.out) == {

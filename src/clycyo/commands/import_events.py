@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import json
 import sys
@@ -30,7 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 from tqdm import tqdm
 
-from clycyo import local_server
+from clycyo import gc_tuning, local_server
 from clycyo.config.store import ConfigStore
 from clycyo.settings import config_path
 from clycyo.store import import_rows
@@ -187,6 +188,11 @@ def _in_folder(
     from clycyo.store.intake import IntakeUnavailable
 
     runtime = Runtime.open(Settings.from_env(data_dir))
+    # The writer runs in this process as in a server's, and makes and drops as many objects:
+    # without the server's settings the collector scans its memories again and again (a fifth
+    # of a million rows' import). They are put back after, for a caller that goes on.
+    threshold = gc.get_threshold()
+    gc_tuning.tune()
     try:
         with asyncio.Runner() as runner:
 
@@ -204,3 +210,5 @@ def _in_folder(
             _run_parts(batches, rows, part, totals, progress=progress)
     finally:
         runtime.close()
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
