@@ -237,7 +237,7 @@ def test_an_answer_the_core_gives_before_reading_a_large_body_is_relayed(
         body,
         {"Authorization": f"Bearer {admin}", "Content-Type": "application/octet-stream"},
     )
-    assert (status, answer) == (404, {"error": "site: no such site"})
+    assert (status, answer) == (404, {"error": "no site nowhere.example"})
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     status, _ = own_server.request("POST", "/login", body, form)
     assert status == 413

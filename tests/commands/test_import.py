@@ -8,6 +8,8 @@ import argparse
 import gc
 import io
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ from clycyo.commands import import_events
 from clycyo.store import import_rows
 from clycyo.store.export import EXPORT_COLUMNS
 from tests.engines import available
-from tests.serverproc import ServerProcess, Site, clycyo, run_clycyo
+from tests.serverproc import ServerProcess, Site, as_a_plain_user, clycyo, run_clycyo
 
 DOMAIN = "moved.example"
 CHROME = (
@@ -213,7 +215,10 @@ def test_import_through_a_running_server_reports_the_same_figures(
             str(exports / "events.parquet"),
             data=moved.data_dir,
         )
-        assert (elsewhere.returncode, elsewhere.stderr) == (1, "clycyo: site: no such site\n")
+        assert (elsewhere.returncode, elsewhere.stderr) == (
+            1,
+            "clycyo: no site elsewhere.example\n",
+        )
         again = import_json(moved.data_dir, exports / "events.parquet")
         assert (again["imported"], again["present"]) == (0, stored)
         assert figures(site, STORED) == expected
@@ -283,7 +288,7 @@ def test_refusals_are_one_line(collected: tuple[Site, Path], tmp_path: Path) -> 
     clycyo("site", "add", "elsewhere.example", data=folder)
     parquet = str(exports / "events.parquet")
     unknown = run_clycyo("import", "--site", DOMAIN, "--in", parquet, data=folder)
-    assert (unknown.returncode, unknown.stderr) == (1, f"clycyo: site: no site {DOMAIN}\n")
+    assert (unknown.returncode, unknown.stderr) == (1, f"clycyo: no site {DOMAIN}\n")
     no_kind = tmp_path / "events.data"
     no_kind.write_bytes((exports / "events.parquet").read_bytes())
     guessed = run_clycyo("import", "--site", DOMAIN, "--in", str(no_kind), data=folder)
@@ -393,3 +398,101 @@ def test_a_file_of_several_parts_with_repeated_event_ids(
         assert figures(site, STORED) == figures(source, STORED)
     finally:
         moved.stop()
+
+
+def _large_export(exports: Path, path: Path, rows: int = 150_000) -> Path:
+    """`rows` rows of the export, each with an event id of its own: several parts of several
+    megabytes, which the client is still sending when a server refuses one."""
+    table = pq.read_table(exports / "events.parquet")
+    big = table.take([i % table.num_rows for i in range(rows)])
+    ids = pa.array([f"e{i}" for i in range(rows)])
+    big = big.set_column(big.schema.get_field_index("event_id"), "event_id", ids)
+    pq.write_table(big, path)
+    return path
+
+
+def test_an_unknown_site_through_a_server_is_said_whatever_the_file(
+    collected: tuple[Site, Path], tmp_path: Path
+) -> None:
+    _, exports = collected
+    big = _large_export(exports, tmp_path / "big.parquet")
+    server = ServerProcess(tmp_path / "b").start()
+    try:
+        server.add_site(DOMAIN)
+        result = run_clycyo("import", "--site", "nope.test", "--in", str(big), data=server.data_dir)
+        assert (result.returncode, result.stderr) == (1, "clycyo: no site nope.test\n")
+    finally:
+        server.stop()
+
+
+def test_a_site_removed_during_an_import_is_said(
+    collected: tuple[Site, Path], tmp_path: Path
+) -> None:
+    """The server refuses the next part from its headers, while the client still sends it:
+    the client reads that answer, not the broken pipe."""
+    _, exports = collected
+    big = _large_export(exports, tmp_path / "big.parquet", rows=300_000)
+    server = ServerProcess(tmp_path / "b").start()
+    try:
+        site = server.add_site(DOMAIN)
+        command = [sys.executable, "-m", "clycyo", "import", "--site", DOMAIN, "--in", str(big)]
+        importing = subprocess.Popen(
+            [*command, "--data", str(server.data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not site.events(limit="1") and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first part is in
+        removed = run_clycyo("site", "remove", DOMAIN, "--yes", data=server.data_dir)
+        assert removed.returncode == 0, removed.stderr
+        out, err = importing.communicate(timeout=120)
+        assert importing.returncode == 1
+        assert err == f"clycyo: no site {DOMAIN}\n", err
+        assert "(stopped before the end)" in out
+    finally:
+        server.stop()
+
+
+def test_files_that_cannot_be_imported_are_named_in_one_line(
+    collected: tuple[Site, Path], tmp_path: Path
+) -> None:
+    _, exports = collected
+    folder = tmp_path / "b"
+    clycyo("site", "add", DOMAIN, data=folder)
+    (tmp_path / "a-folder.csv").mkdir()
+    unreadable = tmp_path / "unreadable.parquet"
+    unreadable.write_bytes((exports / "events.parquet").read_bytes())
+    unreadable.chmod(0)
+    (tmp_path / "text.parquet").write_text("event_id,time\n1,2\n")
+    (tmp_path / "events.json").write_text("{}")
+    pq.write_table(
+        pq.read_table(exports / "events.parquet").drop(["origin"]), tmp_path / "o.parquet"
+    )
+    (tmp_path / "few.csv").write_text("event_id,time\n1,2\n")
+    cases = {
+        "missing.csv": f"{tmp_path / 'missing.csv'}: no such file",
+        "a-folder.csv": f"{tmp_path / 'a-folder.csv'}: a folder, not a file",
+        "unreadable.parquet": f"{unreadable}: cannot read it (permission denied)",
+        "text.parquet": "text.parquet: not a Parquet file (",
+        "o.parquet": "o.parquet: column 'origin': missing (needed: ",
+        "few.csv": "few.csv: column 'origin': missing (needed: ",
+        "events.json": (
+            "events.json: cannot tell the format from the extension;"
+            " give --format parquet or --format csv"
+        ),
+    }
+    for name, said in cases.items():
+        result = run_clycyo(
+            "import",
+            "--site",
+            DOMAIN,
+            "--in",
+            str(tmp_path / name),
+            data=folder,
+            prefix=as_a_plain_user(),
+        )
+        assert result.returncode == 1, (name, result)
+        assert result.stderr.startswith(f"clycyo: {said}"), (name, result.stderr)
+        assert len(result.stderr.splitlines()) == 1, (name, result.stderr)

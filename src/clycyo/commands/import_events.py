@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import http.client
 import io
 import json
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
 _SHOWN = 20  # invalid rows shown one by one; the rest are counted
 _BAR = "{percentage:3.0f}%|{bar}| {n:,}/{total:,} rows [{elapsed}<{remaining}, {rate_fmt}]"
 _COUNT = "{n:,} rows [{elapsed}, {rate_fmt}]"  # CSV: the rows are not known before reading
+_ANSWER_S = 600.0  # a part is answered once its events are durable: seconds, minutes at worst
 
 
 class ImportFailed(Exception):
@@ -78,6 +78,9 @@ def run(args: argparse.Namespace, data_dir: Path, *, progress: bool | None = Non
         rows, batches = import_rows.read_file(path, kind)
         server = local_server.find(data_dir)
         if server is not None:
+            # The configuration is shared with the server: an unknown site is said before a
+            # row is sent (the server says it too, for a site removed meanwhile).
+            _site_id(data_dir, args.site)
             part = _server_part(server, args.site)
             _run_parts(batches, rows, part, totals, progress=shown)
         else:
@@ -136,26 +139,50 @@ def _server_part(server: local_server.LocalServer, domain: str) -> Part:
         with pa.ipc.new_stream(sink, batch.schema) as writer:
             writer.write_batch(batch)
         query = urllib.parse.urlencode({"site": domain, "first_row": first_row})
-        request = urllib.request.Request(
-            f"{server.url}/api/admin/import?{query}",
-            data=sink.getvalue(),
-            method="POST",
-            headers={
-                "Authorization": f"Bearer {server.admin_token}",
-                "Content-Type": "application/octet-stream",  # an Arrow IPC stream
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=600) as response:
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            raise ImportFailed(_error_of(exc.read())) from None
-        except urllib.error.URLError as exc:
-            raise ImportFailed(f"cannot reach {server.url}: {exc.reason}") from None
+        headers = {
+            "Authorization": f"Bearer {server.admin_token}",
+            "Content-Type": "application/octet-stream",  # an Arrow IPC stream
+        }
+        status, raw = _post(server.url, f"/api/admin/import?{query}", sink.getvalue(), headers)
+        if status != 200:
+            raise ImportFailed(_error_of(raw))
+        answer = json.loads(raw)
         invalid = [(int(i["row"]), str(i["error"])) for i in answer["invalid"]]
         return int(answer["imported"]), int(answer["present"]), invalid
 
     return part
+
+
+def _post(url: str, target: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST `body` and return the answer's status and body. A server may answer before it has
+    read the whole body (a refusal: no such site, no token) and close: the send then fails with
+    a broken pipe or a reset, and the answer, already received, is read all the same."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=_ANSWER_S)
+    try:
+        try:
+            connection.request("POST", target, body=body, headers=headers)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            sent: OSError | None = exc
+        else:
+            sent = None
+        try:
+            response = connection.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            reason = sent or exc
+            raise ImportFailed(f"cannot reach {url}: {reason}") from None
+    except OSError as exc:  # nothing listens, or it timed out
+        raise ImportFailed(f"cannot reach {url}: {exc}") from None
+    finally:
+        connection.close()
+
+
+def _site_id(data_dir: Path, domain: str) -> int:
+    site = ConfigStore(config_path(data_dir)).site_by_domain(domain.strip().lower())
+    if site is None:
+        raise ImportFailed(f"no site {domain}")
+    return int(site.id)
 
 
 def _error_of(raw: bytes) -> str:
@@ -180,9 +207,7 @@ def _in_folder(
         # Opened here, the folder would be served from DuckDB: the events would go to the
         # wrong store.
         raise ImportFailed(clickhouse_folder_refusal(data_dir, "import"))
-    site = ConfigStore(config_path(data_dir)).site_by_domain(domain.strip().lower())
-    if site is None:
-        raise ImportFailed(f"site: no site {domain}")
+    site_id = _site_id(data_dir, domain)
     from clycyo.runtime import Runtime, Settings
     from clycyo.store.importing import append_events
     from clycyo.store.intake import IntakeUnavailable
@@ -200,9 +225,9 @@ def _in_folder(
                 batch: pa.RecordBatch, first_row: int
             ) -> tuple[int, int, list[tuple[int, str]]]:
                 now_us = time.time_ns() // 1000
-                events, invalid = import_rows.events_of(batch, site.id, first_row, now_us)
+                events, invalid = import_rows.events_of(batch, site_id, first_row, now_us)
                 try:
-                    done = runner.run(append_events(runtime, site.id, events))
+                    done = runner.run(append_events(runtime, site_id, events))
                 except IntakeUnavailable as exc:
                     raise ImportFailed(exc.reason) from None
                 return done.imported, done.present, invalid

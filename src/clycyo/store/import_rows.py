@@ -70,19 +70,41 @@ def format_of(path: Path, given: str | None) -> str:
         return given
     kind = path.suffix.lower().lstrip(".")
     if kind not in FORMATS:
-        raise ImportFileError(f"{path.name}: say --format parquet or csv (from its extension?)")
+        raise ImportFileError(
+            f"{path.name}: cannot tell the format from the extension;"
+            " give --format parquet or --format csv"
+        )
     return kind
+
+
+def check_readable(path: Path) -> None:
+    """Refuse, in one line naming it, a file that is not there or cannot be read: before Arrow,
+    whose own messages name its internals."""
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise ImportFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImportFileError(f"{path}: a folder, not a file") from None
+    except PermissionError:
+        raise ImportFileError(f"{path}: cannot read it (permission denied)") from None
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
 
 def read_file(path: Path, kind: str) -> tuple[int | None, Iterator[pa.RecordBatch]]:
     """The file's rows (None when unknown before reading: CSV) and its batches. Parquet keeps
     its types; CSV is read as text, an empty field as no value and `""` as an empty text, as
-    `clycyo export` writes them."""
+    `clycyo export` writes them. Raises `ImportFileError`, naming the file, for a file that
+    cannot be read or is not an export."""
+    check_readable(path)
     try:
         if kind == "parquet":
             parquet = pq.ParquetFile(path)
-            check_columns(parquet.schema_arrow.names)
-            return parquet.metadata.num_rows, parquet.iter_batches(batch_size=PART_ROWS)
+            _check_columns_of(path, parquet.schema_arrow.names)
+            batches = parquet.iter_batches(batch_size=PART_ROWS)
+            return parquet.metadata.num_rows, _batches(batches.__next__, path)
         reader = pa_csv.open_csv(
             path,
             read_options=pa_csv.ReadOptions(block_size=4 << 20),
@@ -93,15 +115,28 @@ def read_file(path: Path, kind: str) -> tuple[int | None, Iterator[pa.RecordBatc
             ),
         )
     except pa.ArrowException as exc:
-        raise ImportFileError(f"{path.name}: not a readable {kind} file ({exc})") from None
-    check_columns(reader.schema.names)
-    return None, _batches(reader, path)
+        # Arrow's message may run over several lines; its first says what is wrong.
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportFileError(f"{path.name}: not a {_NAMES[kind]} file ({detail})") from None
+    _check_columns_of(path, reader.schema.names)
+    return None, _batches(reader.read_next_batch, path)
 
 
-def _batches(reader: Any, path: Path) -> Iterator[pa.RecordBatch]:
+_NAMES = {"parquet": "Parquet", "csv": "CSV"}
+
+
+def _check_columns_of(path: Path, names: list[str]) -> None:
+    try:
+        check_columns(names)
+    except ImportFileError as exc:
+        raise ImportFileError(f"{path.name}: {exc}") from None
+
+
+def _batches(next_batch: Callable[[], pa.RecordBatch], path: Path) -> Iterator[pa.RecordBatch]:
+    """The file's batches; a part Arrow cannot read stops them with an `ImportFileError`."""
     while True:
         try:
-            yield reader.read_next_batch()
+            yield next_batch()
         except StopIteration:
             return
         except pa.ArrowException as exc:
@@ -112,9 +147,9 @@ def check_columns(names: list[str]) -> None:
     """Refuse a file that is not an export: a required column missing, or one export never has."""
     unknown = [name for name in names if name not in EXPORT_COLUMNS]
     if unknown:
+        name = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"
         raise ImportFileError(
-            f"column {unknown[0]!r}: not a column of clycyo export's files"
-            f" ({', '.join(EXPORT_COLUMNS)})"
+            f"column {name!r}: not a column of clycyo export's files ({', '.join(EXPORT_COLUMNS)})"
         )
     missing = [name for name in REQUIRED if name not in names]
     if missing:

@@ -146,9 +146,11 @@ async def import_events(request: Request) -> Response:
     if not is_admin(request):
         return _refused()
     runtime = request.app.state.runtime
-    site = runtime.directory.by_domain(request.query_params.get("site", "").strip().lower())
+    domain = request.query_params.get("site", "")
+    site = runtime.directory.by_domain(domain.strip().lower())
     if site is None:
-        return JSONResponse({"error": "site: no such site"}, 404)
+        # Answered before the body is read: the client reads it when its send then fails.
+        return JSONResponse({"error": f"no site {domain}"}, 404)
     first_text = request.query_params.get("first_row", "1")
     if not (first_text.isascii() and first_text.isdigit()) or int(first_text) < 1:
         return JSONResponse({"error": "first_row: expected a whole number, 1 or more"}, 400)
