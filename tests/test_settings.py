@@ -83,6 +83,18 @@ def test_the_client_timeout_comes_from_the_environment_and_must_be_seconds(
             Settings.from_env(tmp_path)
 
 
+def test_the_core_timeout_is_a_number_of_seconds_more_than_0(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert Settings.from_env(tmp_path).core_timeout_s == 300
+    monkeypatch.setenv("CLYCYO_CORE_TIMEOUT", "1.5")
+    assert Settings.from_env(tmp_path).core_timeout_s == 1.5
+    for bad in ("0", "-1", "nan", "inf"):
+        monkeypatch.setenv("CLYCYO_CORE_TIMEOUT", bad)
+        with pytest.raises(ValueError, match="CLYCYO_CORE_TIMEOUT"):
+            Settings.from_env(tmp_path)
+
+
 RATE_VARIABLES = ("CLYCYO_RATE_LIMIT_SOURCE", "CLYCYO_RATE_LIMIT_KEY")
 
 

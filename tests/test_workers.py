@@ -14,7 +14,7 @@ from pathlib import Path
 
 from clycyo import local_server
 from clycyo.store.segments import HEADER
-from tests.serverproc import ServerProcess, Site, clycyo
+from tests.serverproc import ServerProcess, Site, clycyo, run_clycyo
 from tests.test_durability import sender
 
 CHROME = (
@@ -241,3 +241,21 @@ def test_an_answer_the_core_gives_before_reading_a_large_body_is_relayed(
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     status, _ = own_server.request("POST", "/login", body, form)
     assert status == 413
+
+
+def test_an_admin_job_longer_than_the_core_timeout_is_waited_for(
+    own_server: ServerProcess,
+) -> None:
+    """An ordinary request waits at most CLYCYO_CORE_TIMEOUT for the core's answer; an admin
+    job (here a site's removal, which waits over a second for the collectors to notice) is
+    answered when it is done, however long that takes."""
+    own_server.env["CLYCYO_CORE_TIMEOUT"] = "1"
+    start(own_server, workers=1)
+    site = own_server.add_site("long.example")
+    accepted = site.post("/api/collect", {"name": "signup", "event_id": "e1"}, secret=True)
+    assert accepted[0] == 200, accepted
+    began = time.monotonic()
+    removed = run_clycyo("site", "remove", site.site, "--yes", "--json", data=own_server.data_dir)
+    assert time.monotonic() - began > 1  # longer than the ceiling of ordinary requests
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout)["site"] == site.site

@@ -28,6 +28,9 @@ class Settings:
     # A request's headers are due this long after the connection opens (or the previous answer),
     # its body this long after its headers; else 408 and the connection is closed.
     client_timeout_s: float = limits.MAX_BODY_READ_S
+    # With --workers: how long a collector waits for each part of the core's answer to an
+    # ordinary request (admin jobs have no ceiling); then 503.
+    core_timeout_s: float = 300.0
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:
@@ -61,6 +64,11 @@ class Settings:
                 f"CLYCYO_CLIENT_TIMEOUT: {settings.client_timeout_s:g} is not a number of seconds"
                 f" from {_MIN_CLIENT_TIMEOUT_S} up to {_MAX_CLIENT_TIMEOUT_S}"
             )
+        if not 0 < settings.core_timeout_s < math.inf:
+            raise ValueError(
+                f"CLYCYO_CORE_TIMEOUT: {settings.core_timeout_s:g} is not a number of seconds,"
+                " more than 0"
+            )
         return settings
 
 
@@ -87,6 +95,7 @@ _NUMBER_ENV = {
     "rate_limit_source_per_s": "CLYCYO_RATE_LIMIT_SOURCE",
     "rate_limit_key_per_s": "CLYCYO_RATE_LIMIT_KEY",
     "client_timeout_s": "CLYCYO_CLIENT_TIMEOUT",
+    "core_timeout_s": "CLYCYO_CORE_TIMEOUT",
 }
 
 

@@ -147,6 +147,7 @@ class CollectorRuntime:
 
 def build_collector_app(runtime: CollectorRuntime, core_socket: str) -> Any:
     routes = collect_routes(runtime.settings, runtime.ingest, runtime.directory, runtime.limiter)
+    core_timeout_s = runtime.settings.core_timeout_s
 
     async def health(scope: dict[str, Any], receive: Any, send: Any) -> None:
         # The core's report covers the store and every log; this process adds its own log.
@@ -154,7 +155,7 @@ def build_collector_app(runtime: CollectorRuntime, core_socket: str) -> Any:
         if not report["accepting"]:
             await http.send_json(send, 503, report)
             return
-        await forward(scope, receive, send, core_socket)
+        await forward(scope, receive, send, core_socket, core_timeout_s)
 
     routes["/healthz"] = health
 
@@ -191,7 +192,7 @@ def build_collector_app(runtime: CollectorRuntime, core_socket: str) -> Any:
             if handler is not None:
                 await handler(scope, receive, send)
                 return
-            await forward(scope, receive, send, core_socket)
+            await forward(scope, receive, send, core_socket, core_timeout_s)
             return
         if kind == "lifespan":
             await lifespan(receive, send)

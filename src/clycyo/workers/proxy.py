@@ -32,12 +32,26 @@ _HOP_BY_HOP = frozenset(
 # The collector's own server dates its answer: the core's `Date` would make two.
 _SET_HERE = frozenset({b"date"})
 _READ_BYTES = 65_536
-_CORE_TIMEOUT_S = 300.0
+# How long an ordinary request (the APIs, the dashboard) may wait for each part of the core's
+# answer: a core that hangs does not hold the collector's connections, and their clients, for
+# ever (`CLYCYO_CORE_TIMEOUT`).
+CORE_TIMEOUT_S = 300.0
+# The admin endpoints run the data's lifecycle (backup, export, import, a site's removal): such
+# a job lasts as long as the data is large, minutes for a store of gigabytes, and is answered
+# when done. It is waited for without a ceiling; the wait ends when its client goes away.
+_UNBOUNDED_PREFIX = "/api/admin/"
 _MAX_BODY_BYTES = 16 * 1024 * 1024  # the APIs behind the core take small bodies
 
 
-async def forward(scope: dict[str, Any], receive: Any, send: Any, socket_path: str) -> None:
-    """Send the request to the core and relay its answer; 502 if the core cannot be reached."""
+async def forward(
+    scope: dict[str, Any],
+    receive: Any,
+    send: Any,
+    socket_path: str,
+    core_timeout_s: float = CORE_TIMEOUT_S,
+) -> None:
+    """Send the request to the core and relay its answer; 503 if the core cannot be reached,
+    or when an ordinary request's answer (not an admin job's) stalls for `core_timeout_s`."""
     loop = asyncio.get_running_loop()
     # A plain socket, not asyncio's streams: a stream whose write failed raises that error on
     # every read, losing an answer the core sent before it closed (see `_exchange`).
@@ -56,8 +70,9 @@ async def forward(scope: dict[str, Any], receive: Any, send: Any, socket_path: s
             state["started"] = True
         await send(message)
 
+    limit_s = None if scope["path"].startswith(_UNBOUNDED_PREFIX) else core_timeout_s
     try:
-        await _exchange(scope, receive, tracked_send, core)
+        await _exchange(scope, receive, tracked_send, core, limit_s)
     except OSError:
         if not state["started"]:
             await _bad_gateway(send)
@@ -72,6 +87,7 @@ async def _exchange(
     receive: Any,
     send: Any,
     core: socket.socket,
+    limit_s: float | None,
 ) -> None:
     loop = asyncio.get_running_loop()
     connection = h11.Connection(h11.CLIENT)
@@ -115,7 +131,28 @@ async def _exchange(
     # rest: the write then fails, and the answer, already in this socket's buffer, is read below.
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         await loop.sock_sendall(core, outgoing)
+    # Without a ceiling the wait must end when nobody waits for the answer any more.
+    gone = None if limit_s is not None else asyncio.ensure_future(_disconnected(receive))
+    try:
+        await _relay(connection, core, send, limit_s, gone)
+    finally:
+        if gone is not None:
+            gone.cancel()
 
+
+async def _disconnected(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _relay(
+    connection: h11.Connection,
+    core: socket.socket,
+    send: Any,
+    limit_s: float | None,
+    gone: asyncio.Future[None] | None,
+) -> None:
+    loop = asyncio.get_running_loop()
     started = False
     while True:
         try:
@@ -123,10 +160,16 @@ async def _exchange(
         except h11.RemoteProtocolError:
             event = h11.ConnectionClosed()
         if event is h11.NEED_DATA:
-            try:
-                chunk = await asyncio.wait_for(loop.sock_recv(core, _READ_BYTES), _CORE_TIMEOUT_S)
-            except TimeoutError:
-                chunk = b""
+            reading = asyncio.ensure_future(loop.sock_recv(core, _READ_BYTES))
+            waits: set[asyncio.Future[Any]] = {reading} if gone is None else {reading, gone}
+            await asyncio.wait(waits, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                reading.cancel()
+                if gone is not None and gone.done():
+                    return  # the client went away: nobody to answer
+                chunk = b""  # the core said nothing for `limit_s`
+            else:
+                chunk = reading.result()
             if not chunk and not started:
                 await _bad_gateway(send)
                 return
