@@ -11,6 +11,12 @@ Before a part is appended, the store is asked which of its event ids it holds (o
 acknowledged before is loaded, earlier parts of the same file included): those are counted as
 already present and not appended, so importing a file again appends nothing. The writer's dedupe
 stays the authority all the same (for events collected meanwhile, say).
+
+The count of events already present is exact only once the writer has loaded what came before:
+it is waited for as long as the writer makes headway (a backlog of collected events is loaded
+before the part). A writer that has loaded nothing for `CATCH_UP_S` (a long job holds it, or it
+fails) stops the import with `IntakeUnavailable`, nothing of the part appended, rather than
+count events as new that the store already holds.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import TYPE_CHECKING
 from clycyo import order_copies
 from clycyo.model import Event
 from clycyo.store.columns import fingerprints
+from clycyo.store.intake import IntakeUnavailable
 
 if TYPE_CHECKING:
     from clycyo.runtime import Runtime
@@ -35,16 +42,19 @@ class Imported:
     present: int = 0  # the site held them already (or the part did, earlier)
 
 
-async def append_events(runtime: Runtime, site_id: int, events: list[Event]) -> Imported:
+async def append_events(
+    runtime: Runtime, site_id: int, events: list[Event], *, catch_up_s: float = CATCH_UP_S
+) -> Imported:
     """Append the events the site does not hold to the intake log, durably; raises
-    `IntakeUnavailable` (nothing appended) when the log cannot take them now."""
+    `IntakeUnavailable` (nothing appended) when the log cannot take them now, or when the
+    writer has loaded nothing of what came before for `catch_up_s`."""
     unique: dict[str, Event] = {}
     for event in events:
         unique.setdefault(event.event_id, event)
     candidates = list(unique.values())
     if not candidates:
         return Imported(0, len(events))
-    await asyncio.to_thread(runtime.writer.catch_up, CATCH_UP_S)
+    await _caught_up(runtime, catch_up_s)
     keys = [
         (site_id, event.time_us, fp)
         for event, fp in zip(candidates, fingerprints(candidates), strict=True)
@@ -57,6 +67,23 @@ async def append_events(runtime: Runtime, site_id: int, events: list[Event]) -> 
         await runtime.intake.append(new, [])
         _remember_orders(runtime, new)
     return Imported(len(new), len(events) - len(new))
+
+
+async def _caught_up(runtime: Runtime, round_s: float) -> None:
+    """Wait until the writer has loaded everything acknowledged before, for as long as each
+    round of `round_s` sees it load something."""
+    writer = runtime.writer
+    while True:
+        loaded, behind = writer.loaded_seq, writer.lag_records
+        if await asyncio.to_thread(writer.catch_up, round_s):
+            return
+        if writer.loaded_seq == loaded and writer.lag_records >= behind:
+            raise IntakeUnavailable(
+                f"the store writer has loaded nothing for {round_s:g} s (a long job such as a"
+                " backup may hold it): this part was not imported; run the import again later,"
+                " nothing is stored twice",
+                retry_after_s=max(1, round(round_s)),
+            )
 
 
 def _remember_orders(runtime: Runtime, events: list[Event]) -> None:
