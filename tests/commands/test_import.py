@@ -496,3 +496,23 @@ def test_files_that_cannot_be_imported_are_named_in_one_line(
         assert result.returncode == 1, (name, result)
         assert result.stderr.startswith(f"clycyo: {said}"), (name, result.stderr)
         assert len(result.stderr.splitlines()) == 1, (name, result.stderr)
+
+
+def test_a_part_of_long_rows_goes_through_collector_processes(
+    collected: tuple[Site, Path], tmp_path: Path
+) -> None:
+    """A part of 25,000 rows of long URLs is some 30 MB of Arrow, more than a collector process
+    (`--workers`) hands on to the core in one request: it is sent in pieces."""
+    _, exports = collected
+    big = _large_export(exports, tmp_path / "long.parquet", rows=import_rows.PART_ROWS)
+    table = pq.read_table(big)
+    urls = pa.array([f"https://moved.example/{'x' * 1200}/{i}" for i in range(table.num_rows)])
+    table = table.set_column(table.schema.get_field_index("url"), "url", urls)
+    pq.write_table(table, big)
+    server = ServerProcess(tmp_path / "b", extra_args=("--workers", "1")).start()
+    try:
+        server.add_site(DOMAIN)
+        done = import_json(server.data_dir, big)
+        assert (done["rows"], done["imported"], done["invalid"]) == (table.num_rows,) * 2 + (0,)
+    finally:
+        server.stop()

@@ -39,6 +39,9 @@ from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
 _SHOWN = 20  # invalid rows shown one by one; the rest are counted
 _BAR = "{percentage:3.0f}%|{bar}| {n:,}/{total:,} rows [{elapsed}<{remaining}, {rate_fmt}]"
 _COUNT = "{n:,} rows [{elapsed}, {rate_fmt}]"  # CSV: the rows are not known before reading
+# A request's body, at most: a part of long rows is sent in pieces, for collector processes
+# (`--workers`) hand on to the core bodies of up to 16 MiB.
+_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 _ANSWER_S = 600.0  # a part is answered once its events are durable: seconds, minutes at worst
 
 
@@ -138,6 +141,11 @@ def _server_part(server: local_server.LocalServer, domain: str) -> Part:
         sink = io.BytesIO()
         with pa.ipc.new_stream(sink, batch.schema) as writer:
             writer.write_batch(batch)
+        if sink.tell() > _MAX_REQUEST_BYTES and batch.num_rows > 1:
+            half = batch.num_rows // 2
+            imported, present, invalid = part(batch.slice(0, half), first_row)
+            more = part(batch.slice(half), first_row + half)
+            return imported + more[0], present + more[1], invalid + more[2]
         query = urllib.parse.urlencode({"site": domain, "first_row": first_row})
         headers = {
             "Authorization": f"Bearer {server.admin_token}",
