@@ -149,6 +149,23 @@ class Drop(msgspec.Struct, frozen=True):
     handed_on: Event | None = None
 
 
+class Observed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
+    """What the pipeline's steps that read a browser request's IP address and user agent made of
+    a rejected event (`pipeline/observe.py`): their results, never their inputs, so that its
+    replay, which has neither, is judged and described as the event would have been on arrival."""
+
+    bot: str | None = None  # why `filter_bots` took it for a bot; None for a browser
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    visitor_id: str | None = None  # the cookieless hash, with the salt of the day it arrived
+
+
 class Rejection(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An invalid event kept for inspection: the event as sent, minus any IP address."""
 
@@ -157,3 +174,4 @@ class Rejection(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     trusted: bool
     error: str
     payload: str  # JSON text of the event, `context.ip` removed
+    observed: Observed | None = None  # a browser event's, where the request was at hand

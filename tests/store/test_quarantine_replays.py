@@ -6,7 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from clycyo.model import Rejection
+import msgspec
+
+from clycyo.model import Observed, Rejection
 from clycyo.store.quarantine import Quarantine
 
 PAYLOAD = '{"name":"checkout","timestamp":"not a time"}'
@@ -72,3 +74,19 @@ def test_a_quarantine_file_of_the_first_schema_is_upgraded(tmp_path: Path) -> No
         None,
     )
     Quarantine(path)  # a second opening finds it done
+
+
+def test_an_observed_visitor_hash_names_its_person_for_export_and_erasure(
+    tmp_path: Path,
+) -> None:
+    quarantine = Quarantine(tmp_path / "quarantine.sqlite")
+    seen = Observed(country="DE", browser="Chrome", device="desktop", visitor_id="h_0123abcd")
+    browser = Rejection(
+        site_id=1, received_us=1, trusted=False, error="revenue.currency: bad", payload=PAYLOAD
+    )
+    quarantine.add([(1, 0, msgspec.structs.replace(browser, observed=seen)), (1, 1, browser)])
+    kept, earlier = sorted(quarantine.entries(), key=lambda e: e.id)
+    assert (kept.observed, earlier.observed) == (seen, None)
+    assert [e.id for e in quarantine.matching(1, ["h_0123abcd"])] == [kept.id]
+    assert quarantine.delete_matching(1, ["h_0123abcd"]) == 1
+    assert [e.id for e in quarantine.entries()] == [earlier.id]

@@ -19,10 +19,11 @@ import msgspec
 from clycyo.collect.origins import belongs_to, host_of
 from clycyo.collect.wire import JSON_ERRORS, EventIn, Instant, WireError, to_hit
 from clycyo.config.store import Site
-from clycyo.model import Drop, DropReason, Event, Rejection
+from clycyo.model import Drop, DropReason, Event, Hit, Observed, Rejection
 from clycyo.pipeline import process
 from clycyo.pipeline.context import Context
 from clycyo.pipeline.dedupe import undo
+from clycyo.pipeline.observe import observe, process_observed
 from clycyo.pipeline.source import url_parts
 from clycyo.store.intake import IntakeLog, IntakeUnavailable
 
@@ -120,9 +121,12 @@ class Ingest:
         user_agent: str | None,
         batch_sent_at: Instant | None = None,
         received_us: int | None = None,
+        observed: Observed | None = None,
     ) -> Outcome:
         """Run the pipeline on each item and make the accepted ones durable.
 
+        A browser event rejected here is quarantined with what its request showed (`Observed`);
+        `observed` is that of a replayed one, used in place of the request it lacks.
         Raises `IntakeUnavailable` when the log cannot take them; then nothing was accepted.
         """
         received = received_us if received_us is not None else time.time_ns() // 1000
@@ -133,9 +137,14 @@ class Ingest:
         counters = self.counters
         ctx = self.ctx
 
-        def reject(index: int, error: str, raw: bytes) -> None:
+        def reject(index: int, error: str, raw: bytes, hit: Hit | None = None) -> None:
             outcome.rejected.append({"index": index, "error": error})
             counters.rejected[_field_of(error)] += 1
+            seen = observed
+            if seen is None and not trusted:
+                if hit is None:
+                    hit = Hit(site.id, False, "browser", received, ip, user_agent)
+                seen = observe(hit, ctx)
             rejections.append(
                 Rejection(
                     site_id=site.id,
@@ -143,6 +152,7 @@ class Ingest:
                     trusted=trusted,
                     error=error,
                     payload=quarantined_payload(raw),
+                    observed=seen,
                 )
             )
 
@@ -162,15 +172,16 @@ class Ingest:
                     batch_sent_at=batch_sent_at,
                 )
             except WireError as exc:
-                problem = str(exc)
-            if problem is not None:
-                reject(index, problem, _encode(item))
+                reject(index, str(exc), _encode(item))
                 continue
-            result = process(hit, ctx)
+            if problem is not None:
+                reject(index, problem, _encode(item), hit)
+                continue
+            result = process(hit, ctx) if observed is None else process_observed(hit, ctx, observed)
             if isinstance(result, Drop):
                 reason = result.reason
                 if reason is DropReason.INVALID:
-                    reject(index, result.detail, _encode(item))
+                    reject(index, result.detail, _encode(item), hit)
                 elif reason in _DUPLICATE_REASONS:
                     outcome.duplicates += 1
                     counters.dropped[reason] += 1

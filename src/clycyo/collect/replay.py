@@ -1,11 +1,14 @@
 """Submit a quarantined event again: same site, same trust, through the whole pipeline.
 
-The original request's IP address and user agent were never kept, so a replayed event gets no
-country, device or cookieless visitor hash from them; an event that fails again is quarantined
-again with its new reason. An event the writer quarantined (`refusals.accepted_first`) was
-accepted on arrival: before its first replay the pipeline forgets its id, and takes its order's
-rank from the store, so that the replay is not answered as a duplicate of itself; and a browser
-event among them is replayed as trusted as it was accepted (its payload names its origin).
+The original request's IP address and user agent were never kept. A browser event's entry holds
+what the steps that read them made of it on arrival (`pipeline/observe.py`): its replay is judged
+a bot or not, and gets its device, country and cookieless visitor hash, from those. One kept by an
+earlier version has none: its replay, without a user agent, is dropped by the bot filter, and
+the answer says so. An event that fails again is quarantined again with its new reason.
+An event the writer quarantined (`refusals.accepted_first`) was accepted on arrival: before its
+first replay the pipeline forgets its id, and takes its order's rank from the store, so that the
+replay is not answered as a duplicate of itself; and a browser event among them is replayed as
+trusted as it was accepted (its payload names its origin).
 """
 
 from __future__ import annotations
@@ -58,10 +61,25 @@ async def replay_entry(runtime: Runtime, entry_id: int) -> dict[str, object]:
         trusted = True
         if entry.replayed_us is None:
             await _forget_unstored(runtime, entry.site_id, item)
-    outcome = await runtime.ingest.ingest(site, trusted, [item], ip=None, user_agent=None)
+    observed = None if trusted else entry.observed
+    outcome = await runtime.ingest.ingest(
+        site, trusted, [item], ip=None, user_agent=None, observed=observed
+    )
     if outcome.accepted or outcome.duplicates:
         runtime.quarantine.mark_replayed(entry_id, time.time_ns() // 1000)
-    return outcome.body()
+    body = outcome.body()
+    if outcome.ignored and not trusted:
+        body["dropped"] = (
+            _UNOBSERVED if observed is None else f"bot filter, on arrival: {observed.bot}"
+        )
+    return body
+
+
+# Why a browser event kept by an earlier version is dropped on replay.
+_UNOBSERVED = (
+    "bot filter: kept by an earlier version, without what its request showed, so the replay"
+    " has no user agent, and a browser event without one is taken for a bot"
+)
 
 
 def _current_form(payload: str) -> str:

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
+
 from clycyo import local_server
 from clycyo.collect.replay import ReplayError, replay_entry
 from clycyo.config.store import ConfigStore
@@ -43,6 +45,8 @@ def _as_dict(entry: Entry, domains: dict[int, str]) -> dict[str, object]:
         "last_rejected_at": (
             None if entry.last_rejected_us is None else _when(entry.last_rejected_us)
         ),
+        # What a browser event's request showed, kept for its replay (never the request itself).
+        "observed": None if entry.observed is None else msgspec.to_builtins(entry.observed),
     }
 
 

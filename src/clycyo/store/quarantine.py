@@ -4,7 +4,9 @@ SQLite in WAL mode, beside the configuration store, so `clycyo quarantine` can r
 server runs. Entries arrive through the intake log (the writer copies them here, before the store
 records the log's records as loaded), so a rejection is as durable as an acceptance: each commit
 is synced (`synchronous=FULL`), since the log's copy goes once the store has loaded it. Payloads
-never hold an IP address: the collector removes `context.ip` before a rejection is recorded.
+never hold an IP address: the collector removes `context.ip` before a rejection is recorded. A
+browser event's entry keeps, beside its payload, what its request showed (`model.Observed`: the
+bot verdict, device, country, cookieless visitor hash), never the request's address or user agent.
 An entry whose replay was asked for (`replay_asked`) and that fails again stays one entry, with
 the latest reason and a count of its attempts, instead of a new entry per try.
 """
@@ -16,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clycyo.model import Rejection
+import msgspec
+
+from clycyo.model import Observed, Rejection
 from clycyo.sqlite_threads import WAL, PendingPurge, ThreadConnections
 
 SCHEMA = """
@@ -33,6 +37,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     attempts INTEGER NOT NULL DEFAULT 1,
     last_rejected_us INTEGER,
     replay_asked_us INTEGER,
+    observed TEXT,
     UNIQUE (seq, idx)
 );
 CREATE INDEX IF NOT EXISTS quarantine_site_time ON quarantine (site_id, received_us);
@@ -43,6 +48,7 @@ _ADDED_COLUMNS = (
     ("attempts", "INTEGER NOT NULL DEFAULT 1"),
     ("last_rejected_us", "INTEGER"),
     ("replay_asked_us", "INTEGER"),
+    ("observed", "TEXT"),
 )
 # The few entries being replayed, which every rejection is checked against.
 _REPLAYING_INDEX = (
@@ -66,6 +72,9 @@ class Entry:
     replayed_us: int | None
     attempts: int = 1  # times it was rejected: once, and once more for each failed replay
     last_rejected_us: int | None = None  # the latest of them, after a failed replay
+    # What a browser event's request showed; None for a server event, and for a browser event
+    # kept by a version before this was kept.
+    observed: Observed | None = None
 
 
 class Quarantine:
@@ -103,10 +112,20 @@ class Quarantine:
                 [r.site_id, int(r.trusted), r.payload],
             ).fetchone()
             if replayed is None:
+                observed = None if r.observed is None else _encode(r.observed).decode()
                 db.execute(
                     "INSERT INTO quarantine (site_id, received_us, trusted, error, payload,"
-                    " seq, idx) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [r.site_id, r.received_us, int(r.trusted), r.error, r.payload, seq, index],
+                    " seq, idx, observed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        r.site_id,
+                        r.received_us,
+                        int(r.trusted),
+                        r.error,
+                        r.payload,
+                        seq,
+                        index,
+                        observed,
+                    ],
                 )
                 continue
             # The entry takes this rejection's place in the log, so that adding it again after
@@ -159,26 +178,26 @@ class Quarantine:
         return int(row[0])
 
     def matching(self, site_id: int, needles: list[str], limit: int = 10_000) -> list[Entry]:
-        """A site's entries whose payload names one of `needles` (a person's ids), oldest first."""
+        """A site's entries whose payload (or observed visitor hash) names one of `needles` (a
+        person's ids), oldest first."""
         found: dict[int, Entry] = {}
         for needle in needles:
             rows = self._db().execute(
-                "SELECT * FROM quarantine WHERE site_id = ? AND instr(payload, ?) > 0"
-                " ORDER BY id LIMIT ?",
-                [site_id, _quoted(needle), limit],
+                f"SELECT * FROM quarantine WHERE site_id = ? AND {_NAMES} ORDER BY id LIMIT ?",
+                [site_id, _quoted(needle), _quoted(needle), limit],
             )
             found.update((row[0], _entry(row)) for row in rows)
         return [found[key] for key in sorted(found)][:limit]
 
     def delete_matching(self, site_id: int, needles: list[str]) -> int:
-        """Delete a site's entries whose payload mentions any of `needles` (a person's ids)."""
+        """Delete a site's entries whose payload (or observed visitor hash) mentions any of
+        `needles` (a person's ids)."""
         deleted = 0
         db = self._db()
         for needle in needles:
-            quoted = '"' + needle.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            quoted = _quoted(needle)
             cursor = db.execute(
-                "DELETE FROM quarantine WHERE site_id = ? AND instr(payload, ?) > 0",
-                [site_id, quoted],
+                f"DELETE FROM quarantine WHERE site_id = ? AND {_NAMES}", [site_id, quoted, quoted]
             )
             deleted += cursor.rowcount
         if deleted:
@@ -203,6 +222,12 @@ class Quarantine:
         return cursor.rowcount
 
 
+_encode = msgspec.json.encode
+_decode_observed = msgspec.json.Decoder(Observed).decode
+# An entry that names a person's id (quoted as JSON): in its payload, or as its visitor hash.
+_NAMES = "(instr(payload, ?) > 0 OR instr(coalesce(observed, ''), ?) > 0)"
+
+
 def _quoted(needle: str) -> str:
     """An id as it appears as a JSON string in a payload."""
     return '"' + needle.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -219,4 +244,5 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         replayed_us=row[6],
         attempts=row[9],
         last_rejected_us=row[10],
+        observed=None if row[12] is None else _decode_observed(row[12]),
     )

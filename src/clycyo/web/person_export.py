@@ -18,6 +18,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -87,6 +88,7 @@ def collect(runtime: Any, site_id: int, person_id: str) -> dict[str, Any] | None
                 "received_at": _plain(dt.datetime.fromtimestamp(e.received_us / 1e6, dt.UTC)),
                 "error": e.error,
                 "payload": e.payload,
+                "observed": None if e.observed is None else msgspec.to_builtins(e.observed),
             }
             for e in quarantined
         ],
