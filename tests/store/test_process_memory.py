@@ -1,5 +1,7 @@
 """What a serving process keeps out of memory: pyarrow would import pandas (installed with chDB)
-just to check the type of the values Clycyo converts, some 43 MB for nothing."""
+just to check the type of the values Clycyo converts, some 43 MB for nothing; and what
+`clycyo import` checks rows with (pyarrow's compute, CSV and Parquet modules, some 28 MB) loads
+only for an import."""
 
 from __future__ import annotations
 
@@ -58,6 +60,8 @@ def test_a_server_that_stored_and_answered_has_not_loaded_pandas(
     assert server.proc is not None
     maps = Path(f"/proc/{server.proc.pid}/maps").read_text()
     assert "/pandas/" not in maps
+    for module in ("_csv", "_parquet"):
+        assert f"/pyarrow/{module}.cpython" not in maps, module
 
 
 @needs_pandas

@@ -28,8 +28,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from clycyo.config.store import ConfigError, normalize_domain
 from clycyo.store import backup as backups
 from clycyo.store import export as exports
-from clycyo.store import import_rows, site_removal
-from clycyo.store.importing import append_events
+from clycyo.store import site_removal
 from clycyo.store.intake import IntakeUnavailable
 from clycyo.web.admin_api import is_admin
 
@@ -156,6 +155,10 @@ async def import_events(request: Request) -> Response:
         return JSONResponse({"error": "first_row: expected a whole number, 1 or more"}, 400)
     body = await request.body()
     now_us = time.time_ns() // 1000
+    # Imported here, not with this module: the rows' checks load pyarrow's compute, CSV and
+    # Parquet modules, some 28 MB that a server which never imports should not hold.
+    from clycyo.store import import_rows
+    from clycyo.store.importing import append_events
 
     def read() -> tuple[int, list[Any], list[tuple[int, str]]]:
         rows, events, invalid = 0, [], []
