@@ -179,6 +179,20 @@ def test_export_refuses_a_day_it_cannot_read_or_a_reversed_range(tmp_path: Path)
         assert not out.exists()
 
 
+def test_an_unknown_site_is_told_alike_with_or_without_a_server(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    own_server.add_site("known.example")
+    out = tmp_path / "events.parquet"
+    for serving in (False, True):
+        if serving:
+            own_server.start()
+        result = _export("--site", "nope.test", "--out", str(out), data=own_server.data_dir)
+        assert result.returncode == 1
+        assert result.stderr == "clycyo: no site nope.test\n", (serving, result.stderr)
+        assert not out.exists()
+
+
 def test_export_shows_no_progress_bar_outside_a_terminal(
     own_server: ServerProcess, tmp_path: Path
 ) -> None:

@@ -184,6 +184,24 @@ def test_query_mistakes_are_told_in_the_command_lines_terms(tmp_path: Path) -> N
     assert spec.stderr.startswith("clycyo: --spec: standard input is not JSON (Expecting value")
 
 
+def test_a_spec_file_that_cannot_be_read_is_named_as_import_names_its_file(
+    tmp_path: Path,
+) -> None:
+    remote = ["--url", f"http://127.0.0.1:{free_port()}", "--key", "ct_x"]
+    missing = tmp_path / "missing.json"
+    unreadable = tmp_path / "spec.json"
+    unreadable.write_text('{"site": "a.test"}')
+    unreadable.chmod(0)
+    for path, told, prefix in (
+        (missing, "no such file", []),
+        (tmp_path, "a folder, not a file", []),
+        (unreadable, "cannot read it (permission denied)", as_a_plain_user()),
+    ):
+        ran = run_clycyo("query", "--spec", str(path), *remote, data=tmp_path, prefix=prefix)
+        assert ran.returncode == 2
+        assert ran.stderr == f"clycyo: {path}: {told}\n"
+
+
 def test_a_change_reads_as_percent_or_as_points_for_a_percentage() -> None:
     from clycyo.commands.query import render_table
 

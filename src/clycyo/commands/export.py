@@ -105,7 +105,7 @@ def _from_file(data_dir: Path, domain: str, span: exports.ExportRange) -> Source
         raise ExportFailed(clickhouse_folder_refusal(data_dir, "export"))
     site = ConfigStore(data_dir / "config.sqlite").site_by_domain(domain)
     if site is None:
-        raise ExportFailed(f"site: no site {domain}")
+        raise ExportFailed(f"no site {domain}")
     path = data_dir / "events.duckdb"
     if not path.exists():
         raise ExportFailed(f"no event store in {data_dir}")

@@ -52,8 +52,14 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
         source = "standard input" if args.spec == "-" else args.spec
         try:
             text = sys.stdin.read() if args.spec == "-" else Path(args.spec).read_text()
+        except FileNotFoundError:
+            raise ValueError(f"{args.spec}: no such file") from None
+        except IsADirectoryError:
+            raise ValueError(f"{args.spec}: a folder, not a file") from None
+        except PermissionError:
+            raise ValueError(f"{args.spec}: cannot read it (permission denied)") from None
         except OSError as exc:
-            raise ValueError(f"--spec: {exc.strerror}: {args.spec}") from None
+            raise ValueError(f"{args.spec}: cannot read it ({exc.strerror or exc})") from None
         try:
             spec = json.loads(text)
         except ValueError as exc:

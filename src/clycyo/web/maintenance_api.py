@@ -87,12 +87,13 @@ async def export(request: Request) -> Response:
     runtime = request.app.state.runtime
     try:
         body = await _json_object(request)
-        site = runtime.directory.by_domain(str(body.get("site", "")).strip().lower())
+        domain = str(body.get("site", ""))
+        site = runtime.directory.by_domain(domain.strip().lower())
         span = exports.ExportRange(body.get("from"), body.get("to"))
     except (ValueError, TypeError) as exc:
         return JSONResponse({"error": str(exc)}, 400)
     if site is None:
-        return JSONResponse({"error": "site: no such site"}, 404)
+        return JSONResponse({"error": f"no site {domain}"}, 404)
 
     def start() -> tuple[int, pa.RecordBatchReader, Any]:
         # Everything acknowledged before the request is in the export.
