@@ -45,6 +45,25 @@ def test_leaving_without_scrolling_reports_the_visible_part(
     assert 0 < int(engagement["props"]["scroll_depth"]) < 25
 
 
+def test_a_frame_with_no_height_reports_its_engagement_as_fully_seen(
+    page: Page, test_site: TestSite, stored: StoredEvents
+) -> None:
+    # Scroll depth there is 0 px seen of 0 px: the frame holds nothing to scroll.
+    page.goto(test_site.url("/frame.html"))
+    frame = page.locator("#widget").element_handle().content_frame()
+    assert frame
+    frame.wait_for_function("() => window.clycyo && window.clycyo.visitorId")
+    assert frame.evaluate("innerHeight + document.documentElement.scrollHeight") == 0
+    visitor = frame.evaluate("clycyo.visitorId()")
+    frame.evaluate("focus()")
+    page.wait_for_timeout(300)
+    leave(page)
+
+    (engagement,) = stored.wait(lambda evs: matching(evs, visitor_id=visitor, name="engagement"))
+    assert int(engagement["props"]["scroll_depth"]) == 100
+    assert engagement["url"] == test_site.url("/empty.html")
+
+
 def test_four_fast_clicks_on_one_button_are_one_rage_click(
     page: Page, test_site: TestSite, stored: StoredEvents
 ) -> None:
@@ -114,6 +133,28 @@ def test_a_thrown_error_is_reported_once_per_page(
     assert len(props["stack"]) <= 1000
     rejections = [e for e in errors if "Payment promise rejected" in e["props"]["message"]]
     assert len(rejections) == 1
+
+
+def test_a_rejection_with_a_reason_that_is_no_text_is_reported(
+    page: Page, test_site: TestSite, stored: StoredEvents
+) -> None:
+    open_tracked(page, test_site.url("/about.html"))
+    visitor = page.evaluate("clycyo.visitorId()")
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(error.message))
+    page.evaluate("() => { Promise.reject(Symbol('card declined')) }")
+    page.evaluate("() => { Promise.reject({ toString() { throw new Error('no text') } }) }")
+    page.wait_for_timeout(300)
+    leave(page)
+
+    def both(events: list[Event]) -> list[Event] | None:
+        errors = matching(events, visitor_id=visitor, name="js_error")
+        return errors if len(errors) >= 2 else None
+
+    messages = sorted(e["props"]["message"] for e in stored.wait(both))
+    assert messages == ["Symbol(card declined)", "Unhandled rejection"]
+    # The page sees its own rejections, and no error of the tracker's.
+    assert not [m for m in page_errors if "convert" in m or "no text" in m]
 
 
 def test_a_custom_event_keeps_its_props_revenue_and_order_id(

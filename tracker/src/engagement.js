@@ -11,7 +11,9 @@ const measureScroll = () => {
   const seenPct = Math.round(
     ((scrollY + innerHeight) / document.documentElement.scrollHeight) * 100,
   )
-  depthPct = Math.max(depthPct, Math.min(100, seenPct))
+  // A document with no height (a hidden frame) gives 0 / 0: nothing to scroll counts as all seen,
+  // and NaN, sent as null, would get the event rejected.
+  depthPct = Math.max(depthPct, seenPct < 100 ? seenPct : 100)
 }
 
 // Closes the running stretch of engaged time and opens a new one if the page is still in front.

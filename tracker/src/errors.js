@@ -20,6 +20,13 @@ const report = (message, stack, source, line, column) => {
 
 export const watchErrors = () => {
   addEventListener('error', (e) => report(e.message, e.error?.stack, e.filename, e.lineno, e.colno))
-  addEventListener('unhandledrejection', ({ reason }) =>
-    report(reason?.message || reason, reason?.stack))
+  // A rejection's reason is any value: a Symbol, or an object whose toString throws, would make
+  // the report itself throw here, in the page, and the error be lost.
+  addEventListener('unhandledrejection', ({ reason }) => {
+    try {
+      report(String(reason?.message || reason), reason?.stack)
+    } catch {
+      report('Unhandled rejection')
+    }
+  })
 }
