@@ -21,9 +21,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from clycyo import local_server
+from clycyo.commands.progress import bar as progress_bar
 from clycyo.config.store import ConfigStore
 from clycyo.store import export as exports
 from clycyo.store.base import LOCAL_SOURCE, checkpoint_key
@@ -142,11 +142,6 @@ def _logs_not_loaded(data_dir: Path, connection: Any) -> list[Path]:
     return behind
 
 
-# Events as whole numbers ("12,000/17,000 events"), not tqdm's scaled "0.00/17.0k" fractions.
-_BAR = "{percentage:3.0f}%|{bar}| {n:,}/{total:,} events [{elapsed}<{remaining}, {rate_fmt}]"
-_COUNT = "{n:,} events [{elapsed}, {rate_fmt}]"  # when the server did not say how many
-
-
 def write(
     out: Path,
     kind: str,
@@ -166,14 +161,7 @@ def write(
         else pa_csv.CSVWriter(partial, schema)
     )
     written = 0
-    with tqdm(
-        total=rows or None,
-        unit=" events",
-        unit_scale=True,  # for the rate only: the counts are shown whole
-        bar_format=_BAR if rows else _COUNT,
-        file=sys.stderr,
-        disable=not progress,
-    ) as bar:
+    with progress_bar(rows, "events", enabled=progress) as bar:
         try:
             for batch in batches:
                 writer.write_batch(batch)

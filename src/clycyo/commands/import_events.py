@@ -28,17 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-from tqdm import tqdm
 
 from clycyo import gc_tuning, local_server
+from clycyo.commands.progress import bar as progress_bar
 from clycyo.config.store import ConfigStore
 from clycyo.settings import config_path
 from clycyo.store import import_rows
 from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
 
 _SHOWN = 20  # invalid rows shown one by one; the rest are counted
-_BAR = "{percentage:3.0f}%|{bar}| {n:,}/{total:,} rows [{elapsed}<{remaining}, {rate_fmt}]"
-_COUNT = "{n:,} rows [{elapsed}, {rate_fmt}]"  # CSV: the rows are not known before reading
 # A request's body, at most: a part of long rows is sent in pieces, for collector processes
 # (`--workers`) hand on to the core bodies of up to 16 MiB.
 _MAX_REQUEST_BYTES = 8 * 1024 * 1024
@@ -117,14 +115,8 @@ def _run_parts(
     *,
     progress: bool,
 ) -> None:
-    with tqdm(
-        total=rows or None,
-        unit=" rows",
-        unit_scale=True,  # for the rate only: the counts are shown whole
-        bar_format=_BAR if rows else _COUNT,
-        file=sys.stderr,
-        disable=not progress,
-    ) as bar:
+    # CSV: the rows are not known before reading, so the bar is a count.
+    with progress_bar(rows, "rows", enabled=progress) as bar:
         for batch in batches:
             if not batch.num_rows:
                 continue

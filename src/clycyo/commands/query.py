@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from clycyo import local_server
+from clycyo.file_errors import unreadable
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -52,14 +53,8 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
         source = "standard input" if args.spec == "-" else args.spec
         try:
             text = sys.stdin.read() if args.spec == "-" else Path(args.spec).read_text()
-        except FileNotFoundError:
-            raise ValueError(f"{args.spec}: no such file") from None
-        except IsADirectoryError:
-            raise ValueError(f"{args.spec}: a folder, not a file") from None
-        except PermissionError:
-            raise ValueError(f"{args.spec}: cannot read it (permission denied)") from None
         except OSError as exc:
-            raise ValueError(f"{args.spec}: cannot read it ({exc.strerror or exc})") from None
+            raise ValueError(unreadable(args.spec, exc)) from None
         try:
             spec = json.loads(text)
         except ValueError as exc:

@@ -26,6 +26,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from clycyo.collect import limits
+from clycyo.file_errors import unreadable
 from clycyo.model import BROWSER, SERVER, Drop, Event, Hit
 from clycyo.pipeline.context import Context
 from clycyo.pipeline.salts import SaltRing
@@ -83,14 +84,8 @@ def check_readable(path: Path) -> None:
     try:
         with path.open("rb"):
             pass
-    except FileNotFoundError:
-        raise ImportFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImportFileError(f"{path}: a folder, not a file") from None
-    except PermissionError:
-        raise ImportFileError(f"{path}: cannot read it (permission denied)") from None
     except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+        raise ImportFileError(unreadable(path, exc)) from None
 
 
 def read_file(path: Path, kind: str) -> tuple[int | None, Iterator[pa.RecordBatch]]:
