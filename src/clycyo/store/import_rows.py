@@ -190,7 +190,9 @@ def events_of(
         event_id, time_us, received_us, origin, kind, name, _, visitor_kind, user_id = values[:9]
         url, order_id = values[_URL], values[_ORDER]
         amount, currency = values[_AMOUNT], values[_AMOUNT + 1]
-        if (
+        # A row in doubt, with money, or failing a rule that spans fields goes through
+        # `event_of`, which names what is wrong.
+        checked = not (
             doubtful[index]
             or event_id is None
             or time_us is None
@@ -203,20 +205,16 @@ def events_of(
             or visitor_kind not in _VISITOR_KINDS
             or amount is not None
             or currency is not None
-        ):
-            row = {column: found[index] for column, found in raw.items()}
-            try:
-                events.append(event_of(row, site_id, now_us))
-            except InvalidRow as exc:
-                invalid.append((first_row + index, str(exc)))
-            continue
-        key = (kind, bool(name), bool(user_id), url, order_id is None)
-        passes = rules.get(key)
-        if passes is None:
-            passes = rules[key] = _passes_rules(
-                kind, name, user_id, url, order_id, at_us=received_us
-            )
-        if not passes:
+        )
+        if checked:
+            key = (kind, bool(name), bool(user_id), url, order_id is None)
+            passes = rules.get(key)
+            if passes is None:
+                passes = rules[key] = _passes_rules(
+                    kind, name, user_id, url, order_id, at_us=received_us
+                )
+            checked = passes
+        if not checked:
             row = {column: found[index] for column, found in raw.items()}
             try:
                 events.append(event_of(row, site_id, now_us))
