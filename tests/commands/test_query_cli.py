@@ -136,7 +136,22 @@ def test_the_admin_token_queries_only_through_the_admin_endpoint(
     assert server.post("/api/v1/query", spec, bearer=token)[0] == 401
     assert server.post("/api/admin/query", spec, bearer=site.secret_key)[0] == 401
     status, answer = server.post("/api/admin/query", {**spec, "site": "nowhere.test"}, bearer=token)
-    assert status == 400 and "unknown site" in answer["error"]
+    assert (status, answer) == (404, {"error": "no site nowhere.test"})
+
+
+def test_an_unknown_site_is_told_as_export_and_import_tell_it(own_server: ServerProcess) -> None:
+    own_server.add_site("known.test")
+    for serving in (False, True):
+        if serving:
+            own_server.start()
+        ran = run_clycyo("query", "--site", "nope.test", data=own_server.data_dir)
+        exported = run_clycyo(
+            "export", "--site", "nope.test", "--out", str(own_server.data_dir / "x.csv"),
+            data=own_server.data_dir,
+        )  # fmt: skip
+        assert (ran.returncode, ran.stderr) == (1, "clycyo: no site nope.test\n"), serving
+        assert (ran.returncode, ran.stderr) == (exported.returncode, exported.stderr)
+        assert ran.stdout == ""
 
 
 def test_a_server_whose_token_cannot_be_read_asks_for_a_key(own_server: ServerProcess) -> None:

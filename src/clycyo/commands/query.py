@@ -93,7 +93,7 @@ ADMIN_QUERY_PATH = "/api/admin/query"
 
 def _locally(data_dir: Path, spec: dict[str, Any]) -> tuple[int, Any]:
     from clycyo.query import api
-    from clycyo.query.errors import QueryError
+    from clycyo.query.errors import QueryError, UnknownSite
     from clycyo.runtime import Runtime, Settings
     from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
 
@@ -110,6 +110,8 @@ def _locally(data_dir: Path, spec: dict[str, Any]) -> tuple[int, Any]:
         }
     try:
         return 200, api.run(runtime, spec)
+    except UnknownSite as exc:  # said as the server's admin query says it
+        return 404, {"error": f"no site {exc.domain}"}
     except QueryError as exc:
         return 400, {"error": str(exc)}
     finally:

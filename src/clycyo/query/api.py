@@ -4,8 +4,9 @@ dashboard call, given a `Runtime`.
 Each first waits until every event acknowledged before the call is in the store (so a client
 that sent events and then asks sees them), then runs the report. They block: call them off the
 event loop (`asyncio.to_thread`). Invalid input raises `QueryError` (a `ValueError`) naming the
-field; an unknown or unreadable site is the caller's business (`site_for`). No SQL and no HTTP
-here: the reports build their statements, the web layer answers requests.
+field, `UnknownSite` for a site there is none of; whether the caller may read a site is its own
+business. No SQL and no HTTP here: the reports build their statements, the web layer answers
+requests.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from clycyo.identity.erase import Erasure, erase
 from clycyo.identity.timeline import history as person_events_history
 from clycyo.identity.timeline import timeline as person_timeline
 from clycyo.query import funnels, journeys, realtime, retention, runner, spec
-from clycyo.query.errors import QueryError
+from clycyo.query.errors import UnknownSite
 from clycyo.revenue.person import net_by_currency
 
 WAIT_LOADED_S = 5.0
@@ -33,7 +34,7 @@ def _ready(runtime: Any) -> None:
 def site_for(runtime: Any, domain: str) -> Site:
     site = runtime.directory.by_domain(domain.strip().lower().removeprefix("www."))
     if site is None:
-        raise QueryError("site", f"unknown site {domain!r}")
+        raise UnknownSite(domain)
     return site  # type: ignore[no-any-return]
 
 

@@ -19,6 +19,15 @@ class QueryError(ValueError):
         self.reason = reason
 
 
+class UnknownSite(QueryError):
+    """No site by the name a query gives (`domain`, as given); a local tool says it in the
+    command line's words, `no site DOMAIN`, as `export` and `import` do."""
+
+    def __init__(self, domain: str) -> None:
+        super().__init__("site", f"unknown site {domain!r}")
+        self.domain = domain
+
+
 def invalid_spec(exc: msgspec.ValidationError) -> QueryError:
     """msgspec's `Expected X - at `$.a.b`` as `a.b: expected X` (the body when it names none)."""
     message = str(exc)

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 
 from clycyo.config.store import Site
 from clycyo.query import api
-from clycyo.query.errors import QueryError
+from clycyo.query.errors import QueryError, UnknownSite
 from clycyo.web.access import ApiError, authorize_site
 from clycyo.web.admin_api import is_admin
 
@@ -80,7 +80,13 @@ async def admin_query(request: Request) -> JSONResponse:
     except QueryError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     runtime = request.app.state.runtime
-    return await _answer(lambda: api.run(runtime, body))
+    try:
+        return JSONResponse(await asyncio.to_thread(api.run, runtime, body))
+    except UnknownSite as exc:
+        # In the words of the other admin endpoints (and of `clycyo export` and `import`).
+        return JSONResponse({"error": f"no site {exc.domain}"}, status_code=404)
+    except QueryError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
 
 
 funnel = _report(api.funnel)
