@@ -112,3 +112,30 @@ def test_a_last_touch_filter_keeps_converters_among_its_own_visitors(world: Smal
     signup = [["is", "event:name", ["signup"]]]
     rows = world.breakdown("last_touch:source", "conversions", "conversion_rate", filters=signup)
     assert rows == {"Google": [1, 0.0], "Hacker News": [0, 0.0]}
+
+
+def test_with_a_page_a_goal_is_rated_among_that_pages_visitors(world: SmallWorld) -> None:
+    world.send(
+        # a, b and c view /pricing (a and b come from Google); a signs up there. d signs up on
+        # the home page; e (from Google too) and d never view /pricing.
+        world.pageview("a", 60, "/pricing", referrer="https://www.google.com/"),
+        world.browser("a", 61, "signup", "/pricing"),
+        world.pageview("b", 62, "/pricing", referrer="https://www.google.com/"),
+        world.pageview("c", 63, "/pricing"),
+        world.pageview("d", 64, "/"),
+        world.browser("d", 65, "signup", "/"),
+        world.pageview("e", 66, "/", referrer="https://www.google.com/"),
+    )
+    goal = ["is", "event:name", ["signup"]]
+    pricing = ["is", "event:page", ["/pricing"]]
+    # The goal on /pricing: a, out of the three who viewed it (not out of all five).
+    assert world.totals("conversions", "conversion_rate", filters=[goal, pricing]) == [1, 33.33]
+    rows = world.breakdown(
+        "visit:source", "conversions", "conversion_rate", filters=[goal, pricing]
+    )
+    assert rows == {"Google": [1, 50.0], "(none)": [0, 0.0]}  # a of a and b; c
+    contains = ["contains", "event:page", ["pric"]]
+    assert world.totals("conversion_rate", filters=[goal, contains]) == [33.33]
+    # Without named events the pageview is the conversion: the share of all visitors who viewed it.
+    assert world.totals("conversions", "conversion_rate", filters=[pricing]) == [3, 60.0]
+    assert world.totals("conversion_rate", filters=[goal]) == [40.0]

@@ -87,6 +87,8 @@ class Plan:
     # in each row, those with a visit in the period in the row's group (its visit columns, time
     # bucket, first and last touch) under the visit and touch filters.
     among_visitors: bool = False
+    # Those visitors viewed a page these filters match (in a visit of theirs in the period).
+    visitor_pages: tuple[Filter, ...] = ()
 
 
 @dataclass
@@ -217,14 +219,26 @@ def _missing(st: _Statement, value: str) -> str:
 
 
 def _visitor_filters(st: _Statement, site_id: str, start: str, end: str, live: str) -> list[str]:
-    """The rate's visitors: live visits starting in the period under the visit filters."""
+    """The rate's visitors: live visits starting in the period under the visit filters, with a
+    pageview of the pages `Plan.visitor_pages` names."""
     p = st.params
     where = [f"v.site_id = {site_id}", f"v.started_at >= {start}", f"v.started_at < {end}", live]
-    return where + [
+    where += [
         condition(f"v.{f.target.dimension.sql}", f, p, st.dialect)
         for f in st.plan.filters
         if f.target.dimension.level == "visit"
     ]
+    if st.plan.visitor_pages:
+        pages = [
+            page_key_condition(f, p)
+            or condition(event_expression(f.target, st.dialect, p), f, p, st.dialect)
+            for f in st.plan.visitor_pages
+        ]
+        where.append(
+            f"v.visit_id IN (SELECT e.visit_id FROM pageviews e WHERE e.site_id = {site_id}"
+            f" AND e.time >= {start} AND {' AND '.join(pages)})"
+        )
+    return where
 
 
 def _among_visitors(st: _Statement, site_id: str, start: str, end: str, live: str) -> None:

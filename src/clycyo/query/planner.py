@@ -6,6 +6,8 @@ from events, and the visit-only ones keep visits but only those with a matching 
 from the ledger. `conversions` counts persons with an event matching the event filters, or without
 them, persons who paid; `conversion_rate` divides those of them who are among the visitors counted
 without the event filters (`among_visitors`: in each row, the row's visitors) by those visitors.
+A page filter of a query that names events (`rate_pages`) says where the conversion happened and
+which visitors it is a share of: the rate's visitors are then those who viewed that page.
 A query that looks at pages and names no events counts persons, visits and conversions from
 pageviews, `events` from every event (`looks_at_pageviews`): the two kinds are separate
 statements, so that no metric's value depends on the others asked with it. This module decides;
@@ -20,7 +22,7 @@ from clycyo.query import registry
 from clycyo.query.builder import Plan
 from clycyo.query.errors import QueryError
 from clycyo.query.registry import EVENTS, LEDGER, VISITS, Metric
-from clycyo.query.spec import DimensionRef, Query
+from clycyo.query.spec import DimensionRef, Filter, Query
 
 VISITORS_WITHOUT_EVENT_FILTERS = "visitors (no event filters)"
 CONVERTED_VISITORS = registry.CONVERTED_VISITORS.name
@@ -96,6 +98,16 @@ def _table(base: str, query: Query, pageviews_only: bool) -> str:
     return "events"
 
 
+def rate_pages(query: Query) -> tuple[Filter, ...]:
+    """The page filters (`event:page`, `event:hostname`) the conversion rate's visitors keep: those
+    of a query that names events, where a page is where the conversion happened, so the rate is a
+    share of that page's visitors. Without named events (`looks_at_pageviews`) the pageview is the
+    conversion itself, a share of all the visitors."""
+    if looks_at_pageviews(query):
+        return ()
+    return tuple(f for f in query.event_filters if f.target.name in _PAGES)
+
+
 def plan(query: Query, approximate: bool) -> list[Part]:
     dims = query.dimensions
     event_dims = [d for d in dims if d.dimension.level == "event"]
@@ -158,6 +170,7 @@ def _converted_visitors(query: Query, approximate: bool, pages: bool) -> Part:
             table=_table(base, query, pageviews_only),
             pageviews_only=pageviews_only,
             among_visitors=True,
+            visitor_pages=rate_pages(query),
         ),
         (CONVERTED_VISITORS,),
         tuple(range(len(query.dimensions))),
@@ -165,14 +178,24 @@ def _converted_visitors(query: Query, approximate: bool, pages: bool) -> Part:
 
 
 def _all_visitors(query: Query, approximate: bool) -> Part:
-    """Visitors for the conversion rate: the event filters dropped, grouped by whatever the
-    query's dimensions are that visits have (an event breakdown divides by the total)."""
+    """Visitors for the conversion rate: the event filters dropped but `rate_pages` (visits with a
+    pageview they match), grouped by whatever the query's dimensions are that visits have (an
+    event breakdown divides by the total)."""
     positions = tuple(i for i, d in enumerate(query.dimensions) if d.dimension.level != "event")
     kept: tuple[DimensionRef, ...] = tuple(query.dimensions[i] for i in positions)
-    filters = tuple(f for f in query.filters if f.target.dimension.level != "event")
+    pages = rate_pages(query)
+    filters = tuple(f for f in query.filters if f.target.dimension.level != "event") + pages
     visitors = registry.METRICS["visitors"]
     return Part(
-        Plan(VISITS, (visitors,), kept, filters, approximate),
+        Plan(
+            VISITS,
+            (visitors,),
+            kept,
+            filters,
+            approximate,
+            table="pageviews" if pages else "events",
+            pageviews_only=bool(pages),
+        ),
         (VISITORS_WITHOUT_EVENT_FILTERS,),
         positions,
     )
