@@ -4,6 +4,7 @@ password end the login's dashboard sessions at once, and the new password logs i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -160,3 +161,40 @@ def test_a_store_made_before_last_login_was_kept_gains_it(tmp_path: Path) -> Non
     AccessStore(config).open_session(user.id, checked[1])
     (user,) = config.users()
     assert user.last_login_at is not None
+
+
+def test_logins_are_named_as_stored_and_removing_the_last_says_none_is_left(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    added = clycyo(
+        "user", "add", " Ann@Example.com ", "--password-stdin", data=data, stdin=PASSWORD + "\n"
+    )
+    assert added == "user Ann@Example.com added\n"
+    clycyo("user", "add", "bob@example.com", "--password-stdin", data=data, stdin=PASSWORD + "\n")
+    # Typed in another case, with spaces around: found, and named as it was added.
+    changed = run_clycyo(
+        "user", "password", " ann@EXAMPLE.COM ", "--password-stdin",
+        data=data, stdin="another long password\n",
+    )  # fmt: skip
+    assert (changed.returncode, changed.stderr) == (0, "")
+    assert changed.stdout == "password of Ann@Example.com changed (0 dashboard sessions ended)\n"
+    removed = run_clycyo("user", "remove", " ANN@example.com ", data=data)
+    assert (removed.returncode, removed.stderr) == (0, "")  # another login is left
+    assert removed.stdout == "user Ann@Example.com removed (0 dashboard sessions ended)\n"
+
+    last = run_clycyo("user", "remove", "Bob@Example.COM", data=data)
+    assert last.returncode == 0
+    assert last.stdout == "user bob@example.com removed (0 dashboard sessions ended)\n"
+    assert last.stderr == (
+        "No dashboard login is left: nobody can sign in until one is added with"
+        " `clycyo user add EMAIL`.\n"
+    )
+    assert json.loads(clycyo("user", "list", "--json", data=data)) == []
+    # The command it names is the one that adds a login.
+    (named,) = re.findall(r"`clycyo ([^`]+)`", last.stderr)
+    args = named.replace("EMAIL", "cy@example.com").split()
+    clycyo(*args, "--password-stdin", data=data, stdin=PASSWORD + "\n")
+    assert [u["email"] for u in json.loads(clycyo("user", "list", "--json", data=data))] == [
+        "cy@example.com"
+    ]

@@ -43,7 +43,7 @@ def run_add(args: argparse.Namespace, data_dir: Path) -> int:
         config.add_user(args.email, hash_password(password), site_ids)
     except ConfigError as exc:
         return fail(exc)
-    print(f"user {args.email} added")
+    print(f"user {args.email.strip()} added")  # as stored
     return 0
 
 
@@ -75,23 +75,38 @@ def run_list(args: argparse.Namespace, config: ConfigStore) -> int:
 
 def run_remove(args: argparse.Namespace, config: ConfigStore) -> int:
     try:
-        ended = AccessStore(config).remove_user(args.email)
+        email = _stored_email(config, args.email)
+        ended = AccessStore(config).remove_user(email)
     except ConfigError as exc:
         return fail(exc)
-    print(f"user {args.email} removed ({_sessions(ended)} ended)")
+    print(f"user {email} removed ({_sessions(ended)} ended)")
+    if not config.users():
+        print(
+            "No dashboard login is left: nobody can sign in until one is added with"
+            " `clycyo user add EMAIL`.",
+            file=sys.stderr,
+        )
     return 0
 
 
 def run_password(args: argparse.Namespace, config: ConfigStore) -> int:
     try:
-        if config.user_by_email(args.email) is None:  # asked before the password is typed
-            raise ConfigError(f"no user {args.email.strip()}")
+        email = _stored_email(config, args.email)  # asked before the password is typed
         password = _new_password(args)
-        ended = AccessStore(config).set_password(args.email, hash_password(password))
+        ended = AccessStore(config).set_password(email, hash_password(password))
     except ConfigError as exc:
         return fail(exc)
-    print(f"password of {args.email} changed ({_sessions(ended)} ended)")
+    print(f"password of {email} changed ({_sessions(ended)} ended)")
     return 0
+
+
+def _stored_email(config: ConfigStore, typed: str) -> str:
+    """The login's email as it was added (logins are found whatever the case), which the
+    command's output names rather than the text typed."""
+    email = config.user_email(typed)
+    if email is None:
+        raise ConfigError(f"no user {typed.strip()}")
+    return email
 
 
 def _sessions(count: int) -> str:

@@ -389,6 +389,15 @@ class ConfigStore:
         )
         return None if row is None else (int(row[0]), str(row[1]))
 
+    def user_email(self, email: str) -> str | None:
+        """A login's email as stored (found as `email` is, whatever its case), or None."""
+        row = (
+            self._connect()
+            .execute("SELECT email FROM users WHERE email = ?", (email.strip(),))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
     def users(self) -> list[User]:
         rows = self._connect().execute(
             "SELECT u.id, u.email, group_concat(s.site_id), u.created_at, u.last_login_at"
