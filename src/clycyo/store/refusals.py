@@ -3,17 +3,18 @@
 Validation keeps out what no column can hold, but a value it lets through and a store refuses
 (a conversion the engine cannot make, a constraint) would otherwise fail every load from then
 on, and every replay after a restart. The writer asks `is_refusal` about a failed load: when the
-answer is yes, it finds the refused events (`find_refused`, the store rehearsing parts of the
-load: `write` with `keep` false), quarantines them with the store's error and loads the rest.
+answer is yes, the load is narrowed (`narrowing.py`, the store rehearsing parts of the load:
+`write` with `keep` false) to the refused events, which go to the quarantine with the store's
+error (`reason`, `rejection`), and the rest is loaded.
 
 The same holds for a bug in the writer's own work on a load before the store is written
 (dedupe, the deriver, the Arrow conversion) that one event sets off: the writer raises it as
 an `InternalError` (`internal_error` says which errors are such), and when a load fails that
-way twice in a row it finds the events that set it off by running that work alone on parts of
-the load. Every other error (I/O, a full disk, an engine that cannot be reached or that is out
-of memory) keeps its meaning: the load is retried as it was.
+way twice in a row it is narrowed to the events that set it off, that work alone run on parts
+of the load. Every other error (I/O, a full disk, an engine that cannot be reached or that is
+out of memory) keeps its meaning: the load is retried as it was.
 
-This module neither reads nor writes any store.
+This module neither reads nor writes any store, and does not choose the parts tried.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import traceback
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -99,38 +99,6 @@ def is_event_fault(error: BaseException) -> bool:
     """Whether a part of a load failed because of some of its events: refused by the store, or
     setting off a bug in the writer's work."""
     return isinstance(error, InternalError) or is_refusal(error)
-
-
-def find_refused(
-    count: int, error: Exception, rehearse: Callable[[int, int], None]
-) -> dict[int, str]:
-    """The events at fault in a load of `count` events that failed with `error` (a refusal or
-    an `InternalError`), by index, with the quarantine's reason: halves of the load are
-    rehearsed (`rehearse(low, high)` tries events `low` to `high` and undoes them), and halves
-    of those that fail, down to single events (a few dozen rehearsals for one bad event among
-    thousands). An error that is not the events' fault (`is_event_fault`), met on the way, is
-    raised: the load is then retried as it was."""
-    found: dict[int, str] = {}
-
-    def search(low: int, high: int, failure: Exception | None) -> None:
-        if failure is None:
-            try:
-                rehearse(low, high)
-                return
-            except Exception as exc:
-                if not is_event_fault(exc):
-                    raise
-                failure = exc
-        if high - low == 1:
-            found[low] = reason(failure)
-            return
-        middle = (low + high) // 2
-        search(low, middle, None)
-        search(middle, high, None)
-
-    if count:
-        search(0, count, error)
-    return found
 
 
 def reason(error: BaseException) -> str:

@@ -9,13 +9,10 @@ of each order with the server's copy winning, and records the last sequence numb
 
 Failures never lose data: a batch that fails to load stays in the log and is retried with backoff
 until it succeeds; the thread survives any exception. A batch the store refuses because of some
-events' values (`refusals.py`) is not retried as it was, since it would fail the same way for
-ever: the refused events go to the quarantine with the store's error and the rest is loaded.
-So does a batch on which the writer's own work (dedupe, the deriver, the Arrow conversion)
-fails twice in a row the same way, a bug some event sets off: the events that set it off go to
-the quarantine with the error, unless every event of the batch does (then the bug is no event's,
-and the batch waits for a release that fixes it, as for a store that fails); where none does
-alone (a bug some events set off together), the batch is stored in parts that each pass.
+events' values (`refusals.py`), or on which the writer's own work (dedupe, the deriver, the Arrow
+conversion) fails twice in a row the same way, is not retried as it was, since it would fail the
+same way for ever: `narrowing.py` stores it without the events at fault, which go to the
+quarantine with the error. The writer does that work (`_prepare`, `_store`) for it.
 Other writes (erasure, retention) are submitted as jobs and run between batches, so they never
 race a load. The intake logs of collector processes (`serve --workers`) are polled through
 `collector_logs.py` and loaded here too.
@@ -43,20 +40,12 @@ from clycyo.store.dedupe import Batch, Dedupe
 from clycyo.store.derive import Deriver
 from clycyo.store.intake import IntakeLog
 from clycyo.store.intake_reader import IntakeReader
+from clycyo.store.narrowing import Gone, Narrowing
 from clycyo.store.quarantine import Quarantine
-from clycyo.store.refusals import (
-    INTERNAL_REASON,
-    InternalError,
-    find_refused,
-    internal_error,
-    is_refusal,
-    rejection,
-)
+from clycyo.store.refusals import internal_error
 from clycyo.store.segments import DAMAGED, Record
 
 log = logging.getLogger(__name__)
-# The bits of a stored `seq` that number the record in its log (the higher ones: the log's index).
-_RECORD_SEQ = (1 << 48) - 1
 
 _HANDOFF_LIMIT = 2_000  # records waiting in memory; beyond this the writer re-reads the log
 # Events waiting in memory: beyond this too the writer re-reads the log, so a writer that falls
@@ -119,10 +108,7 @@ class Writer:
         self._last_load_at = 0.0  # time.monotonic() when the last load started
         self._settled = True  # no load since the store last settled
         self._hurry = threading.Event()  # someone waits in wait_loaded: no pause before a load
-        # Per log, the last load the writer's own work failed on: its first record and where it
-        # failed (`InternalError.where`); the same load failing the same way again is narrowed.
-        # Per log, since the loads of other logs come between a load's tries.
-        self._internal_failures: dict[str, tuple[object, ...]] = {}
+        self._narrowing = Narrowing(quarantine, self._store, self._rehearse)
         # Logs of collector processes, polled (the local log is handed over as it is written).
         self._collector_logs = CollectorLogs(self._load, self._notify_idle)
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
@@ -354,8 +340,9 @@ class Writer:
         source: str = LOCAL_SOURCE,
         source_index: int = 0,
     ) -> None:
-        """Store the records of one intake log (`source`); `source_index` keeps the stored
-        `seq` column unique across logs."""
+        """Store the records of one intake log (`source`), without the events that make the
+        load fail (`Narrowing.store`); `source_index` keeps the stored `seq` column unique
+        across logs."""
         if not records:
             return
         if self.fault_injection is not None:
@@ -363,103 +350,27 @@ class Writer:
         started = time.perf_counter()
         self._last_load_at = time.monotonic()
         self._settled = False
-        events: list[Event] = []
-        seqs: list[int] = []
-        places: list[int] = []  # each event's index in its record
-        rejections: list[tuple[int, int, Rejection]] = []
-        for seq, record in records:
-            events.extend(record.events)
-            seqs.extend([(source_index << 48) | seq] * len(record.events))
-            places.extend(range(len(record.events)))
-            unique_seq = (source_index << 48) | seq
-            rejections.extend((unique_seq, index, r) for index, r in enumerate(record.rejections))
+        events, seqs, places, rejections = _unpack(records, source_index)
         last_seq = records[-1][0]
         # Quarantine first: if the process dies before the store commits, the replay adds the
         # same entries again, which `Quarantine.add` ignores.
         self.quarantine.add(rejections)
-        refused = internal = 0
-        narrowing = False  # this load failed the same way twice: its events are at fault
-        while True:
-            try:
-                kept, superseded = self._store(events, seqs, last_seq, source)
-                break
-            except InternalError as exc:
-                mark = (records[0][0], *exc.where())
-                if not narrowing and mark != self._internal_failures.get(source):
-                    # Once may be a passing failure: the load is retried as it was first.
-                    self._internal_failures[source] = mark
-                    raise
-                narrowing = True
-                found = self._failing(events, seqs, exc)
-                if not found:
-                    # No event fails alone: the bug needs some of them together, and parts
-                    # of the load that each pass are stored one after the other.
-                    kept, superseded = self._store_in_parts(events, seqs, last_seq, source)
-                    break
-                if len(found) == len(events):
-                    raise  # every event fails alike: the bug is no event's
-                # The error may quote a value an event holds: the message names its kind,
-                # the traceback is logged once, the error is the quarantine entry's reason.
-                log.error(
-                    "store writer: the writer's own work failed on %d event(s) of intake log %s"
-                    " (%s); they are in the quarantine with the error, the rest of the load is"
-                    " stored",
-                    len(found),
-                    source,
-                    type(exc.cause).__name__,
-                    exc_info=exc,
-                )
-            except Exception as exc:
-                if not is_refusal(exc):
-                    raise
-                found = self._refused(events, seqs, last_seq, source, exc)
-                if not found:
-                    raise  # refused as a whole only: not the events' values, retried as it was
-                # The store's words may quote a value the event holds: only their kind is
-                # logged (logs carry no payloads), the words are the quarantine entry's reason.
-                log.error(
-                    "store writer: the store refused %d event(s) of intake log %s (%s); they are"
-                    " in the quarantine with its error, the rest of the load is stored",
-                    len(found),
-                    source,
-                    type(exc).__name__,
-                )
-            # An entry is numbered by its record and its place there, below zero so that it
-            # never meets the record's own rejections (numbered from zero): a replay of the
-            # log adds nothing twice.
-            self.quarantine.add(
-                [(seqs[i], -1 - places[i], rejection(events[i], e)) for i, e in found.items()]
-            )
-            bugs = sum(reason.startswith(INTERNAL_REASON) for reason in found.values())
-            internal += bugs
-            refused += len(found) - bugs
-            left = [i for i in range(len(events)) if i not in found]
-            events = [events[i] for i in left]
-            seqs = [seqs[i] for i in left]
-            places = [places[i] for i in left]
+        stored = self._narrowing.store(
+            events, seqs, places, first_seq=records[0][0], last_seq=last_seq, source=source
+        )
         elapsed = time.perf_counter() - started
         WRITE_SECONDS.observe(elapsed)
         stats = self.stats
-        stats.duplicates += len(events) - len(kept)
-        stats.superseded += len(superseded)
-        stats.quarantined += len(rejections) + refused + internal
-        stats.refused += refused
-        stats.internal_errors += internal
-        self._internal_failures.pop(source, None)
-        damaged = [seq for seq, record in records if record is DAMAGED]
-        if damaged:
-            stats.damaged += len(damaged)
-            log.error(
-                "intake log %s: %d record(s) damaged on disk, numbered %s: their events are lost;"
-                " the records after them are loaded",
-                source,
-                len(damaged),
-                ", ".join(map(str, damaged[:10])) + (", …" if len(damaged) > 10 else ""),
-            )
+        stats.duplicates += stored.written - len(stored.kept)
+        stats.superseded += len(stored.gone)
+        stats.quarantined += len(rejections) + stored.refused + stored.internal
+        stats.refused += stored.refused
+        stats.internal_errors += stored.internal
+        stats.damaged += _report_damaged(records, source)
         stats.batches += 1
         stats.write_seconds += elapsed
         stats.last_error = None
-        stats.stored += len(kept)  # last: whoever sees these events counted sees the whole load
+        stats.stored += len(stored.kept)  # last: whoever sees these counted sees the whole load
         if source != LOCAL_SOURCE:
             return
         with self._idle:
@@ -498,7 +409,7 @@ class Writer:
 
     def _store(
         self, events: list[Event], seqs: list[int], last_seq: int, source: str, *, keep: bool = True
-    ) -> tuple[list[Event], list[tuple[int, str, str]]]:
+    ) -> tuple[list[Event], Gone]:
         """Store `events` as one load reaching `last_seq` of log `source`; the events kept and
         the orders whose stored copies went. With `keep` false, only rehearse it: nothing
         stays."""
@@ -529,68 +440,11 @@ class Writer:
         self.dedupe.remember(batch.fingerprints)
         return batch.events, gone
 
-    def _store_in_parts(
-        self, events: list[Event], seqs: list[int], last_seq: int, source: str
-    ) -> tuple[list[Event], list[tuple[int, str, str]]]:
-        """Store a load that the writer's own work fails on as a whole while no event of it
-        fails alone, in halves (and halves of those that fail), each its own load; the events
-        kept and the orders whose stored copies went, as `_store` gives them. A part reaches
-        the record before the next part's first event: if the process stops between parts,
-        the records from there are loaded again, and the event-id dedupe keeps what a part of
-        the same record stored once. (On ClickHouse, which undoes a failed load by its sequence
-        number, a part that ends inside the load's first record reaches the sequence already
-        committed: should that part's own write fail, what it inserted is not undone.)"""
-        kept: list[Event] = []
-        gone: list[tuple[int, str, str]] = []
-
-        def store(low: int, high: int, reach: int) -> None:
-            try:
-                part_kept, part_gone = self._store(events[low:high], seqs[low:high], reach, source)
-            except InternalError:
-                if high - low == 1:
-                    raise  # fails alone after the parts before it: the next try narrows it
-                halve(low, high, reach)
-                return
-            kept.extend(part_kept)
-            gone.extend(part_gone)
-
-        def halve(low: int, high: int, reach: int) -> None:
-            middle = (low + high) // 2
-            store(low, middle, (seqs[middle] & _RECORD_SEQ) - 1)
-            store(middle, high, reach)
-
-        halve(0, len(events), last_seq)
-        return kept, gone
-
-    def _failing(
-        self, events: list[Event], seqs: list[int], error: InternalError
-    ) -> dict[int, str]:
-        """The events of a load the writer's own work failed on (`error`) that make it fail, by
-        index, with the error: that work alone runs on parts of the load (the store is not
-        written), as `find_refused` chooses them."""
-        deriver = self.deriver
-
-        def rehearse(low: int, high: int) -> None:
-            self._prepare(events[low:high], seqs[low:high])
-            if deriver is not None:
-                deriver.rollback()
-
-        return find_refused(len(events), error, rehearse)
-
-    def _refused(
-        self,
-        events: list[Event],
-        seqs: list[int],
-        last_seq: int,
-        source: str,
-        error: Exception,
-    ) -> dict[int, str]:
-        """The events of a load the store refused (`error`), by index, with the store's error."""
-
-        def rehearse(low: int, high: int) -> None:
-            self._store(events[low:high], seqs[low:high], last_seq, source, keep=False)
-
-        return find_refused(len(events), error, rehearse)
+    def _rehearse(self, events: list[Event], seqs: list[int]) -> None:
+        """The writer's own work alone on `events`, undone: the store is not written."""
+        self._prepare(events, seqs)
+        if self.deriver is not None:
+            self.deriver.rollback()
 
     def ensure_running(self) -> bool:
         """Start the thread again if something escaped its retry loop; True if it had died."""
@@ -608,3 +462,35 @@ class Writer:
         self._stopping.set()
         self._queue.put(None)
         self._thread.join(timeout_s)
+
+
+def _unpack(
+    records: list[tuple[int, Record]], source_index: int
+) -> tuple[list[Event], list[int], list[int], list[tuple[int, int, Rejection]]]:
+    """The events of `records`, each event's stored `seq`, each event's index in its record,
+    and the records' rejections as quarantine entries."""
+    events: list[Event] = []
+    seqs: list[int] = []
+    places: list[int] = []
+    rejections: list[tuple[int, int, Rejection]] = []
+    for seq, record in records:
+        events.extend(record.events)
+        seqs.extend([(source_index << 48) | seq] * len(record.events))
+        places.extend(range(len(record.events)))
+        unique_seq = (source_index << 48) | seq
+        rejections.extend((unique_seq, index, r) for index, r in enumerate(record.rejections))
+    return events, seqs, places, rejections
+
+
+def _report_damaged(records: list[tuple[int, Record]], source: str) -> int:
+    """Log the records of `records` that could not be read back from disk; how many they are."""
+    damaged = [seq for seq, record in records if record is DAMAGED]
+    if damaged:
+        log.error(
+            "intake log %s: %d record(s) damaged on disk, numbered %s: their events are lost;"
+            " the records after them are loaded",
+            source,
+            len(damaged),
+            ", ".join(map(str, damaged[:10])) + (", …" if len(damaged) > 10 else ""),
+        )
+    return len(damaged)
