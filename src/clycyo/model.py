@@ -136,6 +136,7 @@ class DropReason(enum.StrEnum):
     DUPLICATE_EVENT = "duplicate_event"  # the same event_id was already accepted on this site
     DUPLICATE_ORDER = "duplicate_order"  # the same name and order_id already came from this origin
     SUPERSEDED_ORDER = "superseded_order"  # a browser copy of an order the server already sent
+    EXPIRED = "expired"  # older than its site's retention: it would be deleted at once
 
 
 class Drop(msgspec.Struct, frozen=True):

@@ -90,14 +90,15 @@ class Runtime:
             from clycyo.pipeline.geo import open_city_reader
 
             city_reader = open_city_reader(settings.geoip_path)
-        ctx = Context(salts=salts, city_reader=city_reader)
+        directory = SiteDirectory(config)
+        ctx = Context(salts=salts, city_reader=city_reader, retention_days=directory.retention_days)
         for site_id, name, order_id, rank in store.all_orders():
             ctx.orders.remember(site_id, name, order_id, rank)
         ingest = Ingest(ctx, intake)
         return cls(
             settings=settings,
             config=config,
-            directory=SiteDirectory(config),
+            directory=directory,
             store=store,
             intake=intake,
             quarantine=quarantine,
@@ -138,7 +139,13 @@ class Runtime:
         except TimeoutError as exc:
             # The rest is applied; that log's old segment goes when its collector next rotates.
             log.warning("retention: %s", exc)
-        return retention.apply(self.store, self.intake, self.quarantine, self.config.sites())
+        return retention.apply(
+            self.store,
+            self.intake,
+            self.quarantine,
+            self.config.sites(),
+            forget_order=self.ctx.orders.forget,
+        )
 
     def health(self) -> dict[str, object]:
         """`/healthz`'s report; `accepting` decides its HTTP status (`200` or `503`). A store that

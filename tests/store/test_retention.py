@@ -6,9 +6,10 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from clycyo import local_server
-from clycyo.config.store import Site
+from clycyo.config.store import ConfigStore, Site
 from clycyo.identity.deriver import open_deriver
 from clycyo.model import Event, Rejection
 from clycyo.store import retention
@@ -75,6 +76,38 @@ def test_old_events_go_from_every_place(tmp_path: Path, open_store: StoreFactory
     assert ids == ["new-1", "new-2", "old-other"]
     assert store.execute("SELECT count(*) FROM orders")[0][0] == 0
     assert quarantine.count(2) == 1 and quarantine.count(1) == 1
+    writer.stop()
+    intake.close()
+    store.close()
+
+
+def test_the_orders_retention_deleted_are_forgotten(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """Each order left with no copy, in the store or in the intake log, is named to
+    `forget_order` (the pipeline's memory of orders); an order still stored is not."""
+    store = open_store(tmp_path)
+    intake = IntakeLog(tmp_path / "intake")
+    quarantine = Quarantine(tmp_path / "q.sqlite")
+    writer = Writer(store, intake, quarantine)
+    site = Site(2, "trim.example", "pk_2", retention_days=30)
+    seq = intake.append_sync(
+        [event("old-1", 2, 40, order="o-old"), event("new-1", 2, 10, order="o-new")], []
+    )
+    assert writer.wait_loaded(seq, 10)
+    writer.fault_injection = "store unreachable"
+    intake.append_sync([event("old-2", 2, 31, order="o-log")], [])
+    forgotten: list[tuple[int, str, str]] = []
+
+    def forget(site_id: int, name: str, order_id: str) -> None:
+        forgotten.append((site_id, name, order_id))
+
+    writer.submit(
+        lambda: retention.apply(store, intake, quarantine, [site], NOW_US, forget_order=forget)
+    ).result(10)
+
+    assert sorted(forgotten) == [(2, "payment", "o-log"), (2, "payment", "o-old")]
+    writer.fault_injection = None
     writer.stop()
     intake.close()
     store.close()
@@ -278,3 +311,50 @@ def test_site_set_retention_and_apply_through_the_server(own_server: ServerProce
     assert report["events"] == {"retained.example": 1}
     assert [e["event_id"] for e in site.events()] == ["new"]
     assert json.loads(clycyo("site", "list", "--json", data=own_server.data_dir))
+
+
+def _retained_site(server: ServerProcess, domain: str, days: int) -> Any:
+    site = server.add_site(domain)
+    config = ConfigStore(server.data_dir / "config.sqlite")
+    found = config.site_by_domain(site.site)
+    assert found is not None
+    config.update_site(found.id, retention_days=days)
+    return site
+
+
+def _payment(event_id: str, **fields: Any) -> dict[str, Any]:
+    money = {"amount": "20.00", "currency": "EUR"}
+    return {"name": "payment", "event_id": event_id, "order_id": "in_1", "revenue": money, **fields}
+
+
+def test_a_copy_of_an_order_retention_deleted_is_answered_as_what_is_stored(
+    own_server: ServerProcess,
+) -> None:
+    """Retention deleted an order's only copy; a later copy of it older than the cutoff is not
+    stored and answered as ignored (not as a duplicate stored all the same), and one within the
+    retention is the order's only copy now: accepted and stored."""
+    own_server.start()
+    site = _retained_site(own_server, "late-copies.example", 1)
+    # Just within the retention when sent, past it a few seconds later.
+    placed_ms = int(time.time() * 1000) - 86_400_000 + 2500
+    first = _payment("p1", user_id="u1", timestamp=placed_ms, props={"plan": "pro"})
+    assert site.post("/api/collect", first, secret=True)[1]["accepted"] == 1
+    assert [e["event_id"] for e in site.events()] == ["p1"]
+    time.sleep(max(0.0, placed_ms + 86_400_000 + 500 - time.time() * 1000) / 1000)
+    server = local_server.find(own_server.data_dir)
+    assert server is not None
+    status, report = server.call("POST", "/api/admin/retention")
+    assert status == 200, report
+    assert report["events"] == {"late-copies.example": 1}
+
+    late = _payment("p2", user_id="u1", timestamp=placed_ms, props={"billing_reason": "x"})
+    status, answer = site.post("/api/collect", late, secret=True)
+    assert status == 200
+    assert (answer["accepted"], answer["duplicates"], answer["ignored"]) == (0, 0, 1)
+    assert site.events() == []
+
+    now = _payment("p3", user_id="u1", props={"billing_reason": "y"})
+    status, answer = site.post("/api/collect", now, secret=True)
+    assert (answer["accepted"], answer["duplicates"], answer["ignored"]) == (1, 0, 0)
+    stored = site.events()
+    assert [(e["event_id"], e["props"]) for e in stored] == [("p3", {"billing_reason": "y"})]

@@ -90,3 +90,8 @@ class SiteDirectory:
         if site_id not in self._by_id:
             self._by_id[site_id] = self.store.site_by_id(site_id)
         return self._by_id[site_id]
+
+    def retention_days(self, site_id: int) -> int | None:
+        """The site's `retention_days` (None: it keeps everything), for the pipeline."""
+        site = self.by_id(site_id)
+        return None if site is None else site.retention_days

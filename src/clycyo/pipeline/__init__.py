@@ -17,6 +17,7 @@ from clycyo.pipeline.bots import filter_bots
 from clycyo.pipeline.context import Context
 from clycyo.pipeline.dedupe import dedupe
 from clycyo.pipeline.device import enrich_device
+from clycyo.pipeline.expiry import filter_expired
 from clycyo.pipeline.geo import enrich_geo
 from clycyo.pipeline.identify import identify
 from clycyo.pipeline.minimize import minimize
@@ -27,6 +28,7 @@ Step = Callable[[Hit, Context], Hit | Drop]
 
 STEPS: tuple[Step, ...] = (
     validate,
+    filter_expired,
     filter_bots,
     enrich_device,
     enrich_geo,

@@ -25,3 +25,6 @@ class Context:
     # Returns the current time in epoch microseconds; steps use it only where `received_us`
     # is not the right clock (salt rotation).
     clock_us: Callable[[], int] | None = None
+    # A site's `retention_days` (None: it keeps everything), for `filter_expired`; None for
+    # no site with a retention.
+    retention_days: Callable[[int], int | None] | None = None

@@ -8,9 +8,10 @@ after it left this memory is still stored once.
 `ActiveHashes` remembers cookieless visitor hashes of the last 30 minutes, so a visit that crosses
 midnight keeps the hash made with yesterday's salt.
 
-`OrderMemory` remembers, per (site, name, order_id), which origin has sent the money event, so a
-browser copy of an order the server already reported is dropped and the server's copy supersedes
-the browser's.
+`OrderMemory` remembers, per (site, name, order_id), the rank of the copy accepted
+(`order_copies`), so a later copy that does not outrank it is dropped and one that does
+supersedes it. Whatever deletes an order's every stored copy (retention, erasure) has it forget
+the order: a later copy is then the order's only one, and is accepted.
 """
 
 from __future__ import annotations

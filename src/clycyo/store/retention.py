@@ -9,7 +9,10 @@ it at once. Sites without `retention_days` keep everything.
 A visit goes whole or not at all: once its last event (or an event that joined it) is older than
 the cutoff, with all its events; a visit that goes on after the cutoff keeps its earlier events
 too, so no event kept loses its visit (`doomed`). Events outside any visit go by their own time.
-Both engines delete by the same conditions, written here once.
+Both engines delete by the same conditions, written here once. An order left with no copy is
+named to the pipeline's memory of orders (`apply`'s `forget_order`), so that a later copy of it
+is accepted as the order's only one, not answered as a duplicate of what is gone; an event
+already older than the cutoff when it arrives is kept out by the pipeline (`filter_expired`).
 
 This module decides what is old and deletes it; it does not schedule itself beyond `due`, and it
 never touches configuration or salts (those rotate on their own, see `pipeline/salts.py`).
@@ -175,29 +178,58 @@ def _has_column(cursor: Any, table: str, column: str) -> bool:
     return bool(rows and rows[0][0])
 
 
+def old_orders(store: Any, site_id: int, before_us: int) -> list[tuple[int, str, str]]:
+    """The site's orders whose stored copy is dated before `before_us`: those retention may
+    delete (a visit that goes on after the cutoff keeps its copies)."""
+    before = Dialect(store.dialect).from_epoch_us("?")
+    rows = store.execute(
+        "SELECT DISTINCT name, order_id FROM orders WHERE site_id = ? AND event_id IN"
+        f" (SELECT event_id FROM events WHERE site_id = ? AND time < {before})",
+        [site_id, site_id, before_us],
+    )
+    return [(site_id, str(name), str(order_id)) for name, order_id in rows]
+
+
 def apply(
     store: Any,
     intake: IntakeLog,
     quarantine: Quarantine,
     sites: list[Site],
     now_us: int | None = None,
+    *,
+    forget_order: Callable[[int, str, str], None] | None = None,
 ) -> RetentionReport:
-    """Apply every site's retention once (call it on the writer thread)."""
+    """Apply every site's retention once (call it on the writer thread). `forget_order` is told
+    each order whose every copy is gone, so that the pipeline's memory of orders
+    (`pipeline/memory.py`) no longer answers a later copy of it as a duplicate: that copy is
+    the order's only one now, and is stored."""
     now = now_us if now_us is not None else time.time_ns() // 1000
     cutoffs = cutoffs_us(sites, now)
     report = RetentionReport()
     if not cutoffs:
         return report
     domains = {site.id: site.domain for site in sites}
+    # Orders that lost a copy: each is forgotten if the store holds none of it afterwards.
+    touched: set[tuple[int, str, str]] = set()
     for site_id, before_us in cutoffs.items():
+        if forget_order is not None:
+            touched.update(old_orders(store, site_id, before_us))
         report.events[domains[site_id]] = trim_store(store, site_id, before_us)
         report.quarantined += quarantine.trim(site_id, before_us)
 
     def keep(event: Event) -> bool:
         before_us = cutoffs.get(event.site_id)
-        return before_us is None or event.time_us >= before_us
+        if before_us is None or event.time_us >= before_us:
+            return True
+        if event.order_id is not None:
+            touched.add((event.site_id, event.name, event.order_id))
+        return False
 
     report.intake_events = intake.rewrite(keep)
+    if forget_order is not None and touched:
+        stored = store.orders(list(touched))
+        for site_id, name, order_id in touched.difference(stored):
+            forget_order(site_id, name, order_id)
     log.info(
         "retention: %d events deleted from the store, %d from the intake log, %d quarantined",
         sum(report.events.values()),

@@ -79,14 +79,17 @@ class CollectorRuntime:
             from clycyo.pipeline.geo import open_city_reader
 
             city_reader = open_city_reader(settings.geoip_path)
+        directory = SiteDirectory(config)
         ctx = Context(
-            salts=SaltRing(config.salts(), on_new=config.save_salt), city_reader=city_reader
+            salts=SaltRing(config.salts(), on_new=config.save_salt),
+            city_reader=city_reader,
+            retention_days=directory.retention_days,
         )
         return cls(
             settings=settings,
             index=index,
             config=config,
-            directory=SiteDirectory(config),
+            directory=directory,
             ctx=ctx,
             intake=intake,
             ingest=Ingest(ctx, intake),
