@@ -134,3 +134,65 @@ def test_hours_the_clocks_go_back_two_hours_over_carry_their_offsets(world: Smal
     assert len(rows) == 26 and len(set(labels)) == 26
     busy = {r["dimensions"][0]: r["metrics"][0] for r in rows if r["metrics"][0]}
     assert busy == {"2026-10-25T01:00:00+00:00": 1}
+
+
+def test_the_half_hour_the_clocks_go_back_is_a_bucket_of_its_own(world: SmallWorld) -> None:
+    # Lord Howe Island, 5 April 2026: at 02:00 summer time (+11:00, 15:00 UTC) the clocks go
+    # back half an hour to 01:30 (+10:30), so 01:30 to 02:00 happens twice. The hour 01:00 is
+    # lived as 01:00-02:00 (+11:00), then as 01:30-02:00 again (+10:30): two buckets, each
+    # named by the instant it began, both with their offset since both hold times that repeat.
+    rows = _zone_day(
+        world,
+        "Australia/Lord_Howe",
+        "2026-04-05",
+        "2026-04-04T14:10:00+00:00",  # 01:10+11:00
+        "2026-04-04T14:40:00+00:00",  # 01:40+11:00
+        "2026-04-04T15:10:00+00:00",  # 01:40+10:30, the second time round
+        "2026-04-04T15:40:00+00:00",  # 02:10+10:30
+    )
+    labels = [r["dimensions"][0] for r in rows]
+    assert labels == [
+        "2026-04-05T00:00:00",
+        "2026-04-05T01:00:00+11:00",
+        "2026-04-05T01:30:00+10:30",
+        *(f"2026-04-05T{hour:02}:00:00" for hour in range(2, 24)),
+    ]
+    busy = {r["dimensions"][0]: r["metrics"][0] for r in rows if r["metrics"][0]}
+    assert busy == {
+        "2026-04-05T01:00:00+11:00": 2,
+        "2026-04-05T01:30:00+10:30": 1,
+        "2026-04-05T02:00:00": 1,
+    }
+    # Each label names the instant its bucket began, which is where its events start.
+    began = [dt.datetime.fromisoformat(text) for text in labels[1:4]]
+    assert [b.tzinfo is not None for b in began] == [True, True, False]
+    assert [b.astimezone(dt.UTC).isoformat() for b in began[:2]] == [
+        "2026-04-04T14:00:00+00:00",
+        "2026-04-04T15:00:00+00:00",
+    ]
+
+
+def test_the_half_hour_the_clocks_skip_leaves_the_hour_its_other_half(world: SmallWorld) -> None:
+    # Lord Howe Island, 4 October 2026: at 02:00 (+10:30, 15:30 UTC) the clocks jump to 02:30
+    # (+11:00). The hour 02:00 is lived from 02:30 only: a half-hour bucket named 02:30.
+    rows = _zone_day(
+        world,
+        "Australia/Lord_Howe",
+        "2026-10-04",
+        "2026-10-03T15:20:00+00:00",  # 01:50+10:30
+        "2026-10-03T15:40:00+00:00",  # 02:40+11:00
+        "2026-10-03T16:10:00+00:00",  # 03:10+11:00
+    )
+    labels = [r["dimensions"][0] for r in rows]
+    assert labels == [
+        "2026-10-04T00:00:00",
+        "2026-10-04T01:00:00",
+        "2026-10-04T02:30:00",
+        *(f"2026-10-04T{hour:02}:00:00" for hour in range(3, 24)),
+    ]
+    busy = {r["dimensions"][0]: r["metrics"][0] for r in rows if r["metrics"][0]}
+    assert busy == {
+        "2026-10-04T01:00:00": 1,
+        "2026-10-04T02:30:00": 1,
+        "2026-10-04T03:00:00": 1,
+    }

@@ -336,7 +336,9 @@ def _dimensions() -> list[Dimension]:
             "time:hour",
             "the hour of the site's time zone, labelled with its local start"
             " (`2026-10-25T06:00:00`): a day the clocks change has 23 or 25 hours, and the two"
-            " of a repeated hour carry their UTC offset (`2026-10-25T02:00:00+02:00`)",
+            " of a repeated hour carry their UTC offset (`2026-10-25T02:00:00+02:00`); a change"
+            " of half an hour cuts an hour in two (`…T01:00:00+11:00`, `…T01:30:00+10:30`)"
+            " or leaves its second half (`…T02:30:00`)",
             "time",
             "hour",
         )
@@ -357,6 +359,8 @@ PROPS_PREFIX = "event:props:"
 # Days, weeks and months are naive local starts. An hour is the instant (naive UTC) its local
 # hour began: the time less its local minutes and seconds. A local start would merge the two
 # hours a clock change back repeats (02:00 to 03:00 twice in Berlin in October) into one bucket.
+# Where a change of half an hour cuts an hour, the part after it is keyed by when its local hour
+# would have begun under its offset, not by when it began: `timeseries.began` finds that.
 _LOCAL = "(({t} AT TIME ZONE 'UTC') AT TIME ZONE {tz})"
 TIME_BUCKETS: dict[str, dict[str, str]] = {
     "duckdb": {

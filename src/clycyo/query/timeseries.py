@@ -1,12 +1,21 @@
 """Time buckets: every bucket of a period in the site's time zone, so gaps show as zeros.
 
 Days, weeks and months start at naive local times, as the SQL's `date_trunc` on local time
-returns them; weeks start on Monday. An hour is the instant (naive UTC) its local hour began, as
-`registry.TIME_BUCKETS` makes it: a day the clocks go back has 25 of them (the repeated hour
-twice), a day they go forward 23. Labels are ISO text: a date for days, weeks and months; for
-an hour its naive local start (`2026-10-25T06:00:00`), with the UTC offset appended only when
-that local time happens twice, so the hours a clock change back repeats stay apart
-(`2026-10-25T02:00:00+02:00`, then `2026-10-25T02:00:00+01:00`). This module does no SQL.
+returns them; weeks start on Monday. An hour is a local clock hour as lived under one UTC
+offset, keyed as `registry.TIME_BUCKETS` keys it: the instant (naive UTC) its local hour began,
+reckoned with that offset. A day the clocks go back has 25 of them (the repeated hour
+twice), a day they go forward 23. Where the clocks move by half an hour (Lord Howe Island) an
+hour is cut in two parts instead: the day they go back, 01:00-02:00 and then 01:30-02:00 again
+(25 buckets); the day they go forward, 02:00 is lived from 02:30 only (24 buckets, one of
+them half an hour). Such a part's key is not when it began (01:30-02:00 again is keyed at
+01:00+10:30, an instant of the first part), so an hour's label is found from its key (`began`).
+
+Labels are ISO text: a date for days, weeks and months; for an hour the local time it began
+(`2026-10-25T06:00:00`, or `2026-10-04T02:30:00` for an hour that began at 02:30), with the UTC
+offset appended when the bucket holds a local time that happens twice, so the hours a clock
+change back repeats stay apart (`2026-10-25T02:00:00+02:00`, then `2026-10-25T02:00:00+01:00`;
+`2026-04-05T01:00:00+11:00`, then `2026-04-05T01:30:00+10:30`). Each label names the instant
+its bucket began. This module does no SQL.
 """
 
 from __future__ import annotations
@@ -73,6 +82,28 @@ def buckets(period: Period, unit: str) -> list[dt.datetime]:
     return found
 
 
+def _offset(value: dt.datetime, timezone: str) -> dt.timedelta | None:
+    return value.replace(tzinfo=dt.UTC).astimezone(zone(timezone)).utcoffset()
+
+
+def began(key: dt.datetime, timezone: str) -> dt.datetime:
+    """The instant (naive UTC) the hour keyed `key` (`hour_start`'s) began: the key itself, or,
+    when the hour's offset came in force after it (an hour a clock change of less than an hour
+    cuts), that change, found to the second (no zone changes its offset twice in an hour)."""
+    if hour_start(key, timezone) == key:
+        return key
+    before = _offset(key, timezone)
+    low, high = key, key + dt.timedelta(hours=1)  # the offset at `low` is `before`, at `high` not
+    while high - low > dt.timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        middle = middle.replace(microsecond=0)
+        if _offset(middle, timezone) == before:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
 def _repeated(local: dt.datetime) -> bool:
     """Whether the local time of `local` (aware, in its zone) happens twice. A time the clocks
     skipped would differ between folds too, but the local time of an instant is never one."""
@@ -86,8 +117,13 @@ def _repeated(local: dt.datetime) -> bool:
 def label(value: dt.datetime, unit: str, timezone: str) -> str:
     if unit != "hour":
         return value.date().isoformat()
-    local = value.replace(tzinfo=dt.UTC).astimezone(zone(timezone))
-    if _repeated(local):
+    start = began(value, timezone)
+    end = began(hour_start(value + dt.timedelta(hours=1), timezone), timezone)
+    local = start.replace(tzinfo=dt.UTC).astimezone(zone(timezone))
+    last = (end - dt.timedelta(seconds=1)).replace(tzinfo=dt.UTC).astimezone(zone(timezone))
+    # Its first and last local times: a bucket holds a repeated time only at an end (one clock
+    # change back starts the repeat at a bucket's start, and ends the bucket before it).
+    if _repeated(local) or _repeated(last):
         return local.isoformat(timespec="seconds")
     return local.replace(tzinfo=None).isoformat(timespec="seconds")
 
