@@ -443,3 +443,23 @@ def test_events_sent_while_the_site_is_removed_are_not_kept(tmp_path: Path) -> N
     assert rows == dict.fromkeys(rows, 0)
     assert removed_id not in _intake_site_ids(data / "intake")
     assert _store_rows(data, None, kept_id)["events"] > 0
+
+
+def test_a_domain_and_a_key_id_typed_otherwise_are_named_as_stored(tmp_path: Path) -> None:
+    """`site remove` and `key revoke` find what was typed in another case or form, and name it
+    as the configuration holds it, not as typed."""
+    data = tmp_path / "data"
+    clycyo("site", "add", "example.com", data=data)
+    clycyo("key", "add", "--site", "Example.COM", data=data)
+    (first, _) = json.loads(clycyo("key", "list", "--json", data=data))
+    revoked = clycyo("key", "revoke", f" {first['id'].upper()} ", data=data)
+    assert revoked == f"secret key {first['id']} of example.com revoked\n"
+    again = run_clycyo("key", "revoke", first["id"].upper(), data=data)
+    assert (again.returncode, again.stderr) == (
+        1,
+        f"clycyo: secret key {first['id']} is already revoked\n",
+    )
+    removed = clycyo("site", "remove", " https://WWW.Example.COM/ ", "--yes", data=data)
+    assert removed.startswith("site example.com removed: "), removed
+    gone = run_clycyo("site", "remove", "Example.COM", "--yes", data=data)
+    assert (gone.returncode, gone.stderr) == (1, "clycyo: no site example.com\n")
