@@ -142,6 +142,43 @@ def test_erasure_reaches_the_collectors_logs(own_server: ServerProcess) -> None:
     assert [e["user_id"] for e in site.events()] == ["someone-else"]
 
 
+def _told_every_collector(server: ServerProcess) -> None:
+    """Wait until each collector has taken what the core told it to forget (it looks once a
+    second)."""
+    deadline = time.monotonic() + 10
+    while list((server.data_dir / "intake").glob("w*/forget-*.json")):
+        assert time.monotonic() < deadline, "a collector did not take the orders to forget"
+        time.sleep(0.1)
+
+
+def test_a_copy_of_an_erased_order_is_accepted_and_stored_by_a_collector(
+    own_server: ServerProcess,
+) -> None:
+    """A collector forgets the orders an erasure deleted, as the core does: a later copy of
+    one is the order's only copy, answered as accepted (not as a duplicate stored all the
+    same)."""
+    start(own_server, workers=1)
+    site: Site = own_server.add_site("erased-orders.example")
+    money = {"amount": "20.00", "currency": "EUR"}
+    payment = {"name": "payment", "user_id": "u1", "order_id": "in_1", "revenue": money}
+    first = {**payment, "event_id": "p1", "props": {"plan": "pro"}}
+    assert site.post("/api/collect", first, secret=True)[1]["accepted"] == 1
+    assert [e["event_id"] for e in site.events()] == ["p1"]
+    status, answer = own_server.request(
+        "DELETE",
+        f"/api/v1/persons/u1?site={site.site}",
+        headers={"Authorization": f"Bearer {site.secret_key}"},
+    )
+    assert (status, answer["deleted"]) == (200, 1), answer
+    _told_every_collector(own_server)
+
+    later = {**payment, "event_id": "p2", "props": {"billing_reason": "x"}}
+    status, answer = site.post("/api/collect", later, secret=True)
+    assert (answer["accepted"], answer["duplicates"]) == (1, 0)
+    stored = [(e["event_id"], e["props"]) for e in site.events()]
+    assert stored == [("p2", {"billing_reason": "x"})]
+
+
 def test_a_backup_holds_what_the_collectors_acknowledged(
     own_server: ServerProcess, tmp_path: Path
 ) -> None:

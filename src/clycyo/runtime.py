@@ -34,6 +34,7 @@ from clycyo.store.intake_reader import IntakeReader, collector_log, collector_lo
 from clycyo.store.open import open_store
 from clycyo.store.quarantine import Quarantine
 from clycyo.store.writer import Writer
+from clycyo.workers import forgotten_orders
 
 __all__ = ["Runtime", "Settings", "config_path"]
 
@@ -139,13 +140,25 @@ class Runtime:
         except TimeoutError as exc:
             # The rest is applied; that log's old segment goes when its collector next rotates.
             log.warning("retention: %s", exc)
-        return retention.apply(
+        gone: list[tuple[int, str, str]] = []
+        report = retention.apply(
             self.store,
             self.intake,
             self.quarantine,
             self.config.sites(),
-            forget_order=self.ctx.orders.forget,
+            forget_order=lambda site_id, name, order_id: gone.append((site_id, name, order_id)),
         )
+        self.forget_orders(gone)
+        return report
+
+    def forget_orders(self, keys: list[tuple[int, str, str]]) -> None:
+        """Have every pipeline, this process's and each collector's, forget the orders
+        (site_id, name, order_id) an erasure or retention left with no stored copy."""
+        for site_id, name, order_id in keys:
+            self.ctx.orders.forget(site_id, name, order_id)
+        data = self.settings.data_dir
+        folders = [collector_log(data, index) for index in range(self.collectors)]
+        forgotten_orders.tell(folders, keys)
 
     def health(self) -> dict[str, object]:
         """`/healthz`'s report; `accepting` decides its HTTP status (`200` or `503`). A store that

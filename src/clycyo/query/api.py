@@ -100,20 +100,22 @@ def find_people(runtime: Any, site: Site, text: str, limit: int = 20) -> list[di
 def erase_person(runtime: Any, site: Site, person_id: str) -> Future[Erasure | None]:
     """Erase a person on the writer thread; the future resolves once it is done everywhere."""
     _ready(runtime)
-    orders = runtime.ctx.orders
 
     def job() -> Erasure | None:
         runtime.writer.flush_collector_logs()
-        return erase(
+        gone: list[tuple[int, str, str]] = []
+        erasure = erase(
             runtime.store,
             runtime.intake,
             runtime.quarantine,
             deriver=runtime.deriver,
             site_id=site.id,
             person_id=person_id,
-            forget_order=orders.forget,
+            forget_order=lambda site_id, name, order_id: gone.append((site_id, name, order_id)),
             forget_links=runtime.stripe_links.forget_person,
         )
+        runtime.forget_orders(gone)
+        return erasure
 
     future: Future[Erasure | None] = runtime.writer.submit(job)
     return future

@@ -43,6 +43,7 @@ from clycyo.pipeline.salts import SaltRing
 from clycyo.settings import Settings, config_path
 from clycyo.store.intake import IntakeLog
 from clycyo.store.intake_reader import ROTATE_REQUEST, collector_log
+from clycyo.workers import forgotten_orders
 from clycyo.workers.proxy import forward
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class CollectorRuntime:
         if request.exists():
             self.intake.rotate_now()
             request.unlink(missing_ok=True)
+        forgotten_orders.take(self.intake.folder, self.ctx.orders.forget)
         # The core deletes the segments it has loaded: whatever lies below the oldest segment
         # left is in the store, which is what bounds this log's backlog.
         oldest = self.intake.oldest_seq()
