@@ -312,6 +312,10 @@ def test_a_chosen_goal_breaks_down_by_its_properties(world: World, owner: Watche
     shown = owner.page.locator("#panel-goals table.ranked td.label").all_inner_texts()
     assert [s.strip() for s in shown] == [r["dimensions"][0] for r in answer]
     assert {r["dimensions"][0] for r in answer} <= {"starter", "team", "business", SCRIPT}
+    # The panels of visits count the goal's conversions and rate; rage clicks say why they are not.
+    header = owner.page.locator("#panel-sources table.ranked thead th").all_text_contents()
+    assert header[1:] == ["Conversions", "CR"]
+    assert owner.page.locator("#panel-rage [data-not-narrowed]").count() == 1
     owner.assert_clean()
 
 

@@ -10,6 +10,8 @@ beyond is compared with as much of the previous period as has passed of it, so a
 first six hours meet yesterday's first six, not all of yesterday. A ratio of no visits (bounce
 rate, visit duration) is no value, shown as a dash with no change, whatever the query layer
 reports. A site that has never received an event gets the tracker snippet instead of empty charts.
+With a goal chosen the totals are the goal's (`goal.py`): the visitors under the other filters
+(a query of their own), the unique and total conversions and the conversion rate.
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from clycyo.query import timeseries
-from clycyo.web.dashboard import panels, stats
-from clycyo.web.dashboard.labels import metric_label
+from clycyo.web.dashboard import goal, panels, stats
 from clycyo.web.dashboard.params import ViewState
 from clycyo.web.dashboard.routing import Page, ViewContext
 from clycyo.web.dashboard.settings import tracker_snippet
 
 # The query layer reports a change of a percentage in points, of anything else in percent.
-UNITS = {"bounce_rate": "percent", "visit_duration": "seconds", "revenue": "money"}
+UNITS = {
+    "bounce_rate": "percent",
+    "conversion_rate": "percent",
+    "visit_duration": "seconds",
+    "revenue": "money",
+}
 CARDS = (
     "visitors",
     "visits",
@@ -46,11 +52,25 @@ def _include(state: ViewState) -> dict[str, Any]:
     return {"include": {"comparison": "previous_period"}} if state.compare else {}
 
 
+def cards_of(state: ViewState) -> tuple[str, ...]:
+    """The totals shown: with a goal, the visitors (`visitors_body`) and then the goal's."""
+    return ("visitors", *goal.TOTALS) if goal.chosen(state) else CARDS
+
+
 def totals_body(state: ViewState) -> dict[str, Any]:
     return {
-        "metrics": list(CARDS),
+        "metrics": list(goal.TOTALS if goal.chosen(state) else CARDS),
         "date_range": state.period.date_range(),
         "filters": state.query_filters(),
+    }
+
+
+def visitors_body(state: ViewState) -> dict[str, Any]:
+    """With a goal: the visitors its conversion rate divides by (the filters but the goal's)."""
+    return {
+        "metrics": ["visitors"],
+        "date_range": state.period.date_range(),
+        "filters": goal.visitor_filters(state),
     }
 
 
@@ -68,8 +88,13 @@ def previous_totals_body(state: ViewState, now: dt.datetime) -> dict[str, Any]:
     return {**totals_body(state), "date_range": date_range}
 
 
-def card_values(rows: list[stats.Row]) -> list[Any]:
-    """The totals of one period, with no value for a ratio of no visits."""
+def card_values(rows: list[stats.Row], visitors: list[stats.Row] | None = None) -> list[Any]:
+    """The totals of one period, with no value for a ratio of no visits; with a goal, the
+    goal's visitors (`visitors`) first."""
+    if visitors is not None:
+        nothing = [None if m == "conversion_rate" else 0 for m in goal.TOTALS]
+        goal_values = list(rows[0].metrics) if rows else nothing
+        return [visitors[0].metrics[0] if visitors else 0, *goal_values]
     values = list(rows[0].metrics) if rows else [0] * len(CARDS)
     if not values[CARDS.index("visits")]:
         for metric in PER_VISIT:
@@ -89,11 +114,13 @@ def change(metric: str, now: Any, before: Any) -> float | None:
 
 
 def series_body(state: ViewState) -> dict[str, Any]:
+    """The chart's query: with a goal, visitors are those of its card (`visitors_body`)."""
+    visitors = goal.chosen(state) and state.metric == "visitors"
     return {
         "metrics": [state.metric],
         "date_range": state.period.date_range(),
         "dimensions": [f"time:{state.period.interval}"],
-        "filters": state.query_filters(),
+        "filters": goal.visitor_filters(state) if visitors else state.query_filters(),
         **_include(state),
     }
 
@@ -125,8 +152,14 @@ def overview(ctx: ViewContext) -> Page:
     state, site = ctx.state, ctx.viewer.site
     local_now = ctx.viewer.now()
     bodies = {"totals": totals_body(state), "series": series_body(state)}
+    with_goal = goal.chosen(state)
+    if with_goal:
+        bodies["visitors"] = visitors_body(state)
     if state.compare:
         bodies["previous_totals"] = previous_totals_body(state, local_now)
+        if with_goal:
+            before = bodies["previous_totals"]["date_range"]
+            bodies["previous_visitors"] = {**bodies["visitors"], "date_range": before}
     # All at once: each waits on the engine, and the first render waits for the slowest.
     with ThreadPoolExecutor(len(bodies)) as pool:
         jobs = {
@@ -136,22 +169,27 @@ def overview(ctx: ViewContext) -> Page:
         answers = {name: job.result() for name, job in jobs.items()}
     found = {name: answer.rows for name, answer in answers.items()}
     series = found["series"]
-    now = card_values(found["totals"])
-    before = card_values(found["previous_totals"]) if state.compare else None
+    now = card_values(found["totals"], found.get("visitors"))
+    before = (
+        card_values(found["previous_totals"], found.get("previous_visitors"))
+        if state.compare
+        else None
+    )
+    shown = cards_of(state)
     cards = [
         {
             "metric": metric,
-            "label": metric_label(metric),
+            "label": goal.label(metric, state),
             "unit": UNITS.get(metric, "count"),
             "value": now[i],
             "previous": None if before is None else before[i],
             "change": None if before is None else change(metric, now[i], before[i]),
         }
-        for i, metric in enumerate(CARDS)
+        for i, metric in enumerate(shown)
     ]
     # Revenue counts the site's currency only; money in others is shown beside it, never added.
-    cards[CARDS.index("revenue")]["other_currencies"] = answers["totals"].other_currencies
-    empty = not any(now[i] for i, m in enumerate(CARDS) if m not in PER_VISIT) and not any(
+    cards[shown.index("revenue")]["other_currencies"] = answers["totals"].other_currencies
+    empty = not any(now[i] for i, m in enumerate(shown) if m not in PER_VISIT) and not any(
         row.metrics[0] for row in stats.run_query(ctx.runtime, site, EVER_BODY)
     )
     points = [
@@ -162,7 +200,7 @@ def overview(ctx: ViewContext) -> Page:
     hourly = state.period.interval == "hour"
     chart = {
         "metric": state.metric,
-        "label": metric_label(state.metric),
+        "label": goal.label(state.metric, state),
         "interval": state.period.interval,
         "points": points,
         "offsets": _offsets([p[0] for p in points], site.timezone) if hourly else None,

@@ -2,17 +2,18 @@
 
 A panel tab is a query body (dimensions by metrics, with the view's filters and sometimes a fixed
 filter such as `event:name is rage_click`) and a rule for turning a row into a filter when it is
-clicked. Panels with their own shape (web vitals, JS errors) live in `friction.py`. Every panel
-is served at `{base}/panels/{key}` (an HTML fragment the overview loads) and its `.json` twin.
+clicked. Panels with their own shape (web vitals, JS errors) live in `friction.py`. With a goal
+chosen, tabs count its conversions (`for_goal`, and `goal.py` for what a goal changes). Every
+panel is served at `{base}/panels/{key}` (an HTML fragment the overview loads) and its `.json` twin.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from clycyo.web.dashboard import friction, stats
+from clycyo.web.dashboard import friction, goal, stats
 from clycyo.web.dashboard.labels import dimension_label, metric_label
 from clycyo.web.dashboard.params import Filter, ViewState
 from clycyo.web.dashboard.routing import Page, ViewContext
@@ -156,6 +157,19 @@ def panel_links(ctx: ViewContext) -> list[dict[str, str]]:
     ]
 
 
+def for_goal(tab: Tab) -> Tab:
+    """A tab with a goal chosen: a tab of visits counts, per row, the goal's converters and
+    their rate among the row's visitors (the query layer's `conversion_rate`); top pages lists
+    the pages the goal's events happened on, with their converters and conversions. Its
+    rate would be divided by all the visitors (the query layer's rate by an `event:` dimension),
+    not by each page's, so it has none. Other tabs are unchanged."""
+    if all(d.startswith("visit:") for d in tab.dimensions):
+        return replace(tab, metrics=("conversions", "conversion_rate"))
+    if tab.key == "top":
+        return replace(tab, metrics=("conversions", "events"), fixed=())
+    return tab
+
+
 def tab_body(tab: Tab, state: ViewState, limit: int) -> dict[str, Any]:
     fixed = [[op, dimension, list(values)] for op, dimension, values in tab.fixed]
     return {
@@ -210,11 +224,16 @@ def panel(ctx: ViewContext) -> Page:
         limit = max(1, min(int(ctx.query.get("limit", ROWS_SHOWN)), MAX_ROWS))
     except ValueError:
         limit = ROWS_SHOWN
+    if spec.key in goal.UNNARROWED and goal.chosen(ctx.state):
+        note = goal.note(spec.title, ctx.state)
+        return Page("panel_note.html", {"panel": spec.key, "title": spec.title, **note})
     if spec.key in friction.PANELS:
         data = friction.PANELS[spec.key](ctx, limit)
         return Page(f"panel_{spec.key}.html", {"panel": spec.key, "title": spec.title, **data})
     tabs = spec.tabs + (_property_tabs(ctx) if spec.key == "goals" else ())
-    tab = next((t for t in tabs if t.key == ctx.query.get("tab")), tabs[0])
+    picked = next((t for t in tabs if t.key == ctx.query.get("tab")), tabs[0])
+    tab = for_goal(picked) if goal.chosen(ctx.state) else picked
+    names = goal.COLUMNS if tab is not picked else {}
     body = tab_body(tab, ctx.state, limit)
     answer = stats.run_answer(ctx.runtime, ctx.viewer.site, body)
     # A tab with revenue says which money it leaves out (other currencies are never added).
@@ -231,7 +250,7 @@ def panel(ctx: ViewContext) -> Page:
             "tab": tab.key,
             "tabs": [{"tab": t.key, "label": t.label} for t in tabs],
             "columns": [dimension_label(d) for d in tab.dimensions]
-            + [metric_label(m) for m in tab.metrics],
+            + [names.get(m) or metric_label(m) for m in tab.metrics],
             "metrics": list(tab.metrics),
             "rows": table_rows(tab, answer.rows, ctx.state),
             "limit": limit,

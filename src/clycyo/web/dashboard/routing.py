@@ -35,6 +35,8 @@ CHART_METRICS = {
     "bounce_rate",
     "visit_duration",
     "conversions",
+    "events",  # with a goal: its total conversions
+    "conversion_rate",
     "revenue",
 }
 

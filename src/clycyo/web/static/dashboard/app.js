@@ -111,14 +111,14 @@
   // The axis rounds (its ticks are round numbers); the legend reads a bucket as the totals read
   // theirs: a percentage to a tenth, money to the cent.
   function formatter (metric) {
-    if (metric === 'bounce_rate') return function (v) { return v == null ? '–' : v.toFixed(0) + '%' }
+    if (metric === 'bounce_rate' || metric === 'conversion_rate') return function (v) { return v == null ? '–' : v.toFixed(0) + '%' }
     if (metric === 'visit_duration') return function (v) { return v == null ? '–' : Math.round(v) + 's' }
     if (metric === 'revenue') return function (v) { return v == null ? '–' : Math.round(v).toLocaleString() }
     return function (v) { return v == null ? '–' : (Math.round(v * 10) / 10).toLocaleString() }
   }
 
   function exact (metric) {
-    if (metric === 'bounce_rate') return function (v) { return v == null ? '–' : (Math.round(v * 10) / 10).toLocaleString() + '%' }
+    if (metric === 'bounce_rate' || metric === 'conversion_rate') return function (v) { return v == null ? '–' : (Math.round(v * 10) / 10).toLocaleString() + '%' }
     if (metric === 'revenue') {
       return function (v) { return v == null ? '–' : v.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) }
     }

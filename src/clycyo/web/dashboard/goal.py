@@ -1,0 +1,73 @@
+"""The overview with a goal chosen: what each part counts once the view names events.
+
+A goal is a filter that keeps events of some name (`event:name is X`, added by a click on a row
+of the goals panel). With one, the overview reads as Plausible's does:
+
+- the totals: unique visitors under the view's other filters, the unique and total conversions,
+  and the conversion rate (the query layer's: converters among those visitors);
+- a tab of visits (sources, locations, devices, entry and exit pages): per row, conversions and
+  the query layer's conversion rate among that row's visitors (`panels.for_goal`);
+- the top pages tab: the pages the goal's events happened on, not pageviews;
+- the panels of built-in events of their own kind (web vitals, JS errors, rage clicks): a note
+  that a goal does not narrow them, since no filter reads "of the persons who did X", and a link
+  to the view without the goal, rather than an empty table.
+
+The visitors the rate divides by keep the view's filters but the event ones, except a page's
+(`event:page`, `event:hostname`): with a goal, a page filter is where it happened, and its
+visitors are that page's (see docs/query-api.md, "Conversion rate"). This module runs no query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clycyo.web.dashboard.labels import metric_label
+from clycyo.web.dashboard.params import ViewState
+
+NAME = "event:name"
+PAGES = ("event:page", "event:hostname")
+# The totals beside the visitors, all under every filter of the view.
+TOTALS = ("conversions", "events", "conversion_rate", "revenue")
+LABELS = {
+    "visitors": "Unique visitors",
+    "conversions": "Unique conversions",
+    "events": "Total conversions",
+    "conversion_rate": "Conversion rate",
+}
+COLUMNS = {"events": "Total conversions", "conversion_rate": "CR"}
+# Panels of built-in events (`web_vital`, `js_error`, `rage_click`) that a goal would empty.
+UNNARROWED = ("vitals", "errors", "rage")
+
+
+def chosen(state: ViewState) -> bool:
+    """Whether the view keeps events of some names (`is` or `contains` on `event:name`)."""
+    return any(f.dimension == NAME and f.op != "is_not" for f in state.filters)
+
+
+def label(metric: str, state: ViewState) -> str:
+    """A total's name: with a goal, visitors, conversions and events read as Plausible's."""
+    return LABELS.get(metric, metric_label(metric)) if chosen(state) else metric_label(metric)
+
+
+def visitor_filters(state: ViewState) -> list[list[object]]:
+    """The filters of the visitors a goal's conversion rate divides by (as the query layer's)."""
+    return [
+        f.as_query()
+        for f in state.filters
+        if not f.dimension.startswith("event:") or f.dimension in PAGES
+    ]
+
+
+def note(title: str, state: ViewState) -> dict[str, Any]:
+    """What a panel a goal does not narrow shows instead: the note and the view without the goal
+    (its `event:name` filters and the goal's property filters)."""
+    kept = tuple(
+        f
+        for f in state.filters
+        if f.dimension != NAME and not f.dimension.startswith("event:props:")
+    )
+    return {
+        "narrowed_by_goal": False,
+        "note": f"{title} are not narrowed by a goal: remove the goal filter to see them.",
+        "without_goal": state.params(filters=kept),
+    }

@@ -1,0 +1,167 @@
+"""The overview with a goal chosen (`event:name is signup`): the panels of visits show each row's
+conversions and conversion rate, top pages the pages the goal happened on, the panels of
+built-in events say a goal does not narrow them, and the totals are the goal's, also with a page
+filter beside it. Every number here is counted by hand from the events sent."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from starlette.testclient import TestClient
+
+from tests.web.conftest import CHROME, Dashboard
+
+GOOGLE = "https://www.google.com/"
+GOAL = "f=" + quote("is,event:name,signup")
+PRICING = "f=" + quote("is,event:page,/pricing")
+
+
+def _send(dashboard: Dashboard) -> TestClient:
+    """Five visitors: a, b and e come from Google, c and d directly. a, b and c view /pricing,
+    d and e the home page. a signs up on /pricing, d twice on the home page; c meets a rage
+    click and a JavaScript error on /pricing."""
+    now_ms = int(time.time() * 1000)
+
+    def event(visitor: str, minute: int, path: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "origin": "browser",
+            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+            "visitor_id": visitor,
+            "session_id": visitor,
+            "url": f"https://{dashboard.site}{path}",
+            "timestamp": now_ms - 60_000 * (30 - minute),
+            **extra,
+        }
+
+    def view(visitor: str, minute: int, path: str, referrer: str | None = None) -> dict[str, Any]:
+        return event(
+            visitor, minute, path, type="pageview", **({"referrer": referrer} if referrer else {})
+        )
+
+    batch = [
+        view("a", 1, "/pricing", GOOGLE),
+        event("a", 2, "/pricing", name="signup"),
+        view("b", 3, "/pricing", GOOGLE),
+        view("c", 4, "/pricing"),
+        event("c", 5, "/pricing", name="rage_click", props={"selector": "#buy", "clicks": 4}),
+        event("c", 6, "/pricing", name="js_error", props={"message": "boom", "line": 1}),
+        view("d", 7, "/"),
+        event("d", 8, "/", name="signup"),
+        event("d", 9, "/", name="signup"),
+        view("e", 10, "/", GOOGLE),
+    ]
+    answer = dashboard.collect({"batch": batch}, dashboard.secret_key())
+    assert answer["accepted"] == len(batch), answer
+    runtime = dashboard.runtime
+    assert runtime.writer.wait_loaded(runtime.intake.last_seq, 10.0)
+    return dashboard.login()
+
+
+def _rows(data: dict[str, Any]) -> dict[str, list[Any]]:
+    return {row["label"]: row["numbers"] for row in data["rows"]}
+
+
+def test_a_panel_of_visits_shows_each_rows_conversions_and_rate(dashboard: Dashboard) -> None:
+    client = _send(dashboard)
+    path = f"/sites/{dashboard.site}/panels/sources"
+    data = client.get(f"{path}.json?period=7d&tab=sources&{GOAL}").json()
+    assert data["metrics"] == ["conversions", "conversion_rate"]
+    assert data["columns"] == ["Source", "Conversions", "CR"]
+    # Google: a of a, b and e; direct: d of c and d.
+    assert _rows(data) == {"Google": [1, 33.33], "(none)": [1, 50.0]}
+    html = client.get(f"{path}?period=7d&tab=sources&{GOAL}").text
+    assert '<th scope="col" class="num">CR</th>' in html
+    assert 'data-value="33.33">33.3%' in html and 'data-value="50.0">50%' in html
+    entry = client.get(f"{path.replace('sources', 'pages')}.json?period=7d&tab=entry&{GOAL}")
+    assert _rows(entry.json()) == {"/pricing": [1, 33.33], "/": [1, 50.0]}
+    # The rate is the query layer's, for the body the panel reports.
+    asked = client.post(
+        "/api/v1/query",
+        json={**data["query"], "site": dashboard.site},
+        headers={"Authorization": f"Bearer {dashboard.secret_key()}"},
+    ).json()
+    assert [r["metrics"] for r in asked["results"]] == [r["numbers"] for r in data["rows"]]
+
+
+def test_top_pages_with_a_goal_are_the_pages_it_happened_on(dashboard: Dashboard) -> None:
+    client = _send(dashboard)
+    path = f"/sites/{dashboard.site}/panels/pages"
+    data = client.get(f"{path}.json?period=7d&tab=top&{GOAL}").json()
+    assert data["columns"] == ["Page", "Conversions", "Total conversions"]
+    assert data["query"]["filters"] == [["is", "event:name", ["signup"]]]
+    assert _rows(data) == {"/": [1, 2], "/pricing": [1, 1]}
+    html = client.get(f"{path}?period=7d&tab=top&{GOAL}").text
+    assert ">Total conversions</th>" in html and ">/pricing</a>" in html
+    # Without a goal the tab still counts pageviews.
+    plain = client.get(f"{path}.json?period=7d&tab=top").json()
+    assert _rows(plain) == {"/pricing": [3, 3], "/": [2, 2]}
+
+
+def test_panels_of_built_in_events_say_a_goal_does_not_narrow_them(dashboard: Dashboard) -> None:
+    client = _send(dashboard)
+    base = f"/sites/{dashboard.site}/panels"
+    assert _rows(client.get(f"{base}/rage.json?period=7d").json()) == {"#buy": [1, 1]}
+    assert client.get(f"{base}/errors.json?period=7d").json()["errors"][0]["message"] == "boom"
+    for panel, title in (
+        ("rage", "Rage clicks"),
+        ("errors", "JS errors"),
+        ("vitals", "Web vitals"),
+    ):
+        query = f"period=7d&{GOAL}&{PRICING}&f=" + quote("is,event:props:plan,pro")
+        data = client.get(f"{base}/{panel}.json?{query}").json()
+        assert data["narrowed_by_goal"] is False, panel
+        assert data["note"].startswith(f"{title} are not narrowed by a goal"), panel
+        kept = [value for name, value in parse_qsl(data["without_goal"]) if name == "f"]
+        assert kept == ["is,event:page,/pricing"], panel
+        html = client.get(f"{base}/{panel}?{query}").text
+        assert "data-not-narrowed" in html and data["note"] in html, panel
+        assert (
+            f'href="/sites/{dashboard.site}?{data["without_goal"].replace("&", "&amp;")}"' in html
+        )
+    rage = client.get(f"{base}/rage.json?period=7d&{PRICING}").json()
+    assert _rows(rage) == {"#buy": [1, 1]}  # a page alone narrows them as before
+
+
+def test_the_totals_with_a_goal_and_a_page_are_that_pages(dashboard: Dashboard) -> None:
+    client = _send(dashboard)
+    overview = f"/sites/{dashboard.site}"
+
+    def cards(query: str) -> dict[str, Any]:
+        data = client.get(f"{overview}.json?period=7d&{query}").json()
+        return {c["metric"]: c["value"] for c in data["cards"]}
+
+    # Five visitors; a and d converted, d twice.
+    assert cards(GOAL) == {
+        "visitors": 5,
+        "conversions": 2,
+        "events": 3,
+        "conversion_rate": 40.0,
+        "revenue": 0,
+    }
+    # With /pricing: its three visitors (a, b, c), of whom a signed up there.
+    assert cards(f"{GOAL}&{PRICING}") == {
+        "visitors": 3,
+        "conversions": 1,
+        "events": 1,
+        "conversion_rate": 33.33,
+        "revenue": 0,
+    }
+    data = client.get(f"{overview}.json?period=7d&{GOAL}&{PRICING}").json()
+    assert [c["label"] for c in data["cards"]][:4] == [
+        "Unique visitors",
+        "Unique conversions",
+        "Total conversions",
+        "Conversion rate",
+    ]
+    assert data["queries"]["visitors"]["filters"] == [["is", "event:page", ["/pricing"]]]
+    html = client.get(f"{overview}?period=7d&{GOAL}&{PRICING}").text
+    rate = html.split('data-metric="conversion_rate"', 1)[1].split("</a>", 1)[0]
+    assert ">33.3%</span>" in rate
+    # The chart of visitors with a goal is of the visitors its card counts.
+    chart = client.get(f"{overview}.json?period=7d&{GOAL}&{PRICING}&metric=visitors").json()
+    assert sum(value for _, value in chart["chart"]["points"]) == 3
+    rate = client.get(f"{overview}.json?period=7d&{GOAL}&metric=conversion_rate").json()
+    assert rate["chart"]["metric"] == "conversion_rate"
+    assert rate["chart"]["label"] == "Conversion rate"
