@@ -2,7 +2,10 @@
 cancelled visit states.
 
 ClickHouse deletes with lightweight `DELETE` (rows masked at once, removed by later merges), one
-table at a time and without a transaction; each of these jobs runs on the writer thread between
+table at a time and without a transaction. Where a table takes lightweight updates (ClickHouse
+25.7 and later, `schema.PATCHABLE`), the mask is a patch part of the rows deleted, which every
+read applies at once; elsewhere it is a mutation that rewrites the row mask of each part it
+matches (`ClickHouseStore.delete`). Each of these jobs runs on the writer thread between
 loads (`Writer.submit`), and each may run again after a failure with the same result, which is
 what makes the missing transaction harmless. Counts are read before deleting, since a delete
 does not report them. The tables' layouts are `schema.py`'s; the choice of what to delete is the

@@ -13,13 +13,15 @@ pairs are deleted by compaction as on DuckDB.
 Every table syncs what an insert writes before the insert returns (`DURABLE`): a collector deletes
 a segment of its intake log once ClickHouse has committed every record in it, and by default
 MergeTree leaves a new part in the page cache, where a power cut would lose it. Tables made
-before this got the settings on open (`missing_settings`). `events` and `actions` also carry
+before this got the settings on open (`missing_settings`). Every table but `meta` also carries
 each row's block number and offset (`PATCHABLE`), which ClickHouse's lightweight `UPDATE` needs:
-the store sets a stored order copy's props with it (`patchable` says whether the server can).
+the store sets a stored order copy's props with it, and deletes rows by a lightweight update of
+their row mask (`patched` and `light_deletes` say where the server can).
 
 `ddl(name, cluster)` writes the same tables for a cluster: Replicated engines `ON CLUSTER`, and a
 `Distributed` table over each, sharded by the visitor bits of the visit id so a device's events
-and visits meet on one shard. Nothing here runs SQL except `migrate` and `patchable`.
+and visits meet on one shard. Nothing here runs SQL except `migrate`, `patched` and
+`light_deletes`.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ from clycyo.store.columns import COLUMNS
 BOOKKEEPING = (("loader", "LowCardinality(String)"), ("load_seq", "UInt64"))
 DURABLE = {"fsync_after_insert": 1, "fsync_part_directory": 1}  # MergeTree's, off by default
 _DURABLE_SQL = ", ".join(f"{name} = {value}" for name, value in DURABLE.items())
-# What a lightweight `UPDATE` (patch parts, ClickHouse 25.7 and later) needs of a table: the
-# tables whose stored copies of orders take a later copy's props (`ClickHouseStore._amend`).
+# What a lightweight `UPDATE` (patch parts, ClickHouse 25.7 and later) needs of a table.
 PATCHABLE = {"enable_block_number_column": 1, "enable_block_offset_column": 1}
-PATCHED_TABLES = ("events", "actions")
+# The tables whose stored copies of orders take a later copy's props (`ClickHouseStore._amend`).
+AMENDED_TABLES = ("events", "actions")
+# A `DELETE` done as a lightweight update of the row mask (a patch part) where the table takes
+# them, and as a mutation of the mask where it does not.
+LIGHT_DELETE = "lightweight_delete_mode = 'lightweight_update'"
 
 
 class Layout(NamedTuple):
@@ -78,6 +83,9 @@ LAYOUTS: dict[str, Layout] = {
     ),
     "pageviews": Layout("MergeTree", "", "toYYYYMM(time)", "(site_id, time)", _BY_VISITOR),
 }
+# Every table rows are deleted from (loads undone, replaced copies of orders, erasure, retention,
+# a site's removal, compaction): `meta` only grows.
+PATCHED_TABLES = tuple(name for name in LAYOUTS if name != "meta")
 _OWN_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "events": tuple((c.name, c.clickhouse) for c in COLUMNS),
     "orders": (
@@ -139,6 +147,15 @@ def local_table(name: str, cluster: str | None) -> str:
     return f"{local_name(name, cluster)} ON CLUSTER {cluster}"
 
 
+def delete(name: str, where: str, cluster: str | None, *, light: bool) -> str:
+    """The `DELETE` of table `name`'s rows that match `where` (on a cluster: of its local tables
+    on every node); `light`: by a patch part of the row mask, not a mutation of it. The setting
+    is the statement's own, not the session's: a cluster's DDL queue hands each node the
+    statement's text, `SETTINGS` clause and all."""
+    sql = f"DELETE FROM {local_table(name, cluster)} WHERE {where}"
+    return f"{sql} SETTINGS {LIGHT_DELETE}" if light else sql
+
+
 def local_name(name: str, cluster: str | None) -> str:
     """The name of the table that holds a table's rows on each node."""
     return f"{name}_local" if cluster is not None and LAYOUTS[name].shard_key else name
@@ -191,28 +208,42 @@ def missing_patchable(name: str, engine_full: str, cluster: str | None = None) -
     return [f"ALTER TABLE {local_table(name, cluster)} MODIFY SETTING {settings}"]
 
 
-def patchable(store: Any) -> bool:
-    """Whether every table of `PATCHED_TABLES` takes lightweight `UPDATE`s, once `migrate` has
-    tried to let them (a server older than 25.7 cannot)."""
-    engines = dict(
-        store.execute(
-            "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase()"
-        )
-    )
+def patched(store: Any) -> frozenset[str]:
+    """The tables of `PATCHED_TABLES` that take lightweight `UPDATE`s, once `migrate` has tried
+    to let them (a server older than 25.7 cannot)."""
     # The statement is beta in 25.8 and later (`enable_lightweight_update`, on by default),
     # experimental in 25.7 (`allow_experimental_lightweight_update`): both must be on if known.
     switches = store.execute(
         "SELECT value FROM system.settings WHERE name IN"
         " ('enable_lightweight_update', 'allow_experimental_lightweight_update')"
     )
-    return (
-        bool(switches)
-        and all(str(value) in ("1", "true") for (value,) in switches)
-        and all(
-            has_settings(engines.get(local_name(table, store.cluster), ""), PATCHABLE)
-            for table in PATCHED_TABLES
+    if not switches or not all(str(value) in ("1", "true") for (value,) in switches):
+        return frozenset()
+    engines = dict(
+        store.execute(
+            "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase()"
         )
     )
+    return frozenset(
+        table
+        for table in PATCHED_TABLES
+        if has_settings(engines.get(local_name(table, store.cluster), ""), PATCHABLE)
+    )
+
+
+def patchable(store: Any) -> bool:
+    """Whether the stored copies of orders take a later copy's props by lightweight `UPDATE`s."""
+    return set(AMENDED_TABLES) <= patched(store)
+
+
+def light_deletes(store: Any, tables: frozenset[str]) -> frozenset[str]:
+    """Which of the `tables` that take lightweight updates may have their `DELETE`s done as one
+    (`LIGHT_DELETE`): all of them where the server knows `lightweight_delete_mode`, none where
+    it does not (it would refuse the statement)."""
+    known = store.execute(
+        "SELECT count() FROM system.settings WHERE name = 'lightweight_delete_mode'"
+    )
+    return tables if known and int(known[0][0]) else frozenset()
 
 
 def migrate(store: Any) -> int:

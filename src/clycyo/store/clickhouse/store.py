@@ -70,7 +70,11 @@ class ClickHouseStore:
         self._lock = threading.RLock()  # loads and their undo, against jobs on other threads
         self._failed = False  # a load failed and its rows may still be there
         schema.migrate(self)
-        self.patchable = schema.patchable(self)  # lightweight `UPDATE`s (see `_amend`)
+        patched = schema.patched(self)
+        self.patchable = set(schema.AMENDED_TABLES) <= patched  # lightweight `UPDATE`s: `_amend`
+        # The tables whose deletes are lightweight updates of the row mask (see `delete`);
+        # emptied, every delete is a mutation again (as `bench/replace_chdb.py` compares).
+        self.light_deletes = schema.light_deletes(self, patched)
         self._log(LOCAL_SOURCE)  # what a previous process left half-done is undone first
 
     # Statements
@@ -80,8 +84,12 @@ class ClickHouseStore:
         self.transport.command(text, bound)
 
     def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
-        """Delete rows of one of the schema's tables (on a cluster: on every shard)."""
-        self.command(f"DELETE FROM {schema.local_table(table, self.cluster)} WHERE {where}", params)
+        """Delete rows of one of the schema's tables (on a cluster: on every shard). Where the
+        table takes lightweight updates, the delete is one: a patch part that masks the rows,
+        cheap as a small insert, which every read applies at once and merges fold in. Otherwise
+        it is a mutation that rewrites the row mask of every part it matches, and waits for it."""
+        light = table in self.light_deletes
+        self.command(schema.delete(table, where, self.cluster, light=light), params)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._undo_failed()
@@ -379,8 +387,9 @@ class ClickHouseStore:
             # writer holds those records as not loaded and will send them again.
             self._commit(log, log.committed)
         mine = [log.loader, log.committed]
-        # One read finds the tables with rows to undo; a delete costs a mutation even when it
-        # matches nothing. Table names come from the schema.
+        # One read finds the tables with rows to undo; a delete costs a scan (and, where it is
+        # a mutation, a visit of every part) even when it matches nothing. Table names come from
+        # the schema.
         counts = self._read(
             " UNION ALL ".join(
                 f"SELECT '{table}', count() FROM {table} WHERE loader = ? AND load_seq > ?"
