@@ -162,6 +162,10 @@ def test_the_totals_with_a_goal_and_a_page_are_that_pages(dashboard: Dashboard) 
     # The chart of visitors with a goal is of the visitors its card counts.
     chart = client.get(f"{overview}.json?period=7d&{GOAL}&{PRICING}&metric=visitors").json()
     assert sum(value for _, value in chart["chart"]["points"]) == 3
+    # Unless another total is chosen, the chart is of the goal's unique conversions.
+    chart = client.get(f"{overview}.json?period=7d&{GOAL}").json()
+    assert chart["chart"]["metric"] == "conversions"
+    assert sum(value for _, value in chart["chart"]["points"]) == 2
     rate = client.get(f"{overview}.json?period=7d&{GOAL}&metric=conversion_rate").json()
     assert rate["chart"]["metric"] == "conversion_rate"
     assert rate["chart"]["label"] == "Conversion rate"

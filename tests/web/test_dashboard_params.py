@@ -66,3 +66,25 @@ def test_adding_a_filter_replaces_one_on_the_same_dimension() -> None:
     assert "DE" not in link and "FR" in link and "pricing" in link
     assert "country" not in state.without_filter(state.filters[0])
     assert state_of([("metric", "drop table")]).metric == "visitors"
+
+
+def test_with_a_goal_the_chart_defaults_to_its_conversions() -> None:
+    def of(pairs: list[tuple[str, str]]) -> ViewState:
+        return view_state(dict(pairs), pairs, TODAY, METRICS | {"conversions"})
+
+    goal = ("f", "is,event:name,signup")
+    state = of([goal])
+    assert state.metric == "conversions"
+    assert "metric" not in dict(parse_qsl(state.params()))
+    # Removing the goal puts a chart left at its default back to visitors ...
+    plain = of(parse_qsl(state.without_filter(state.filters[0])))
+    assert plain.metric == "visitors" and "metric" not in state.without_filter(state.filters[0])
+    # ... and adding one moves it to conversions; a chart someone chose stays as chosen.
+    assert of(parse_qsl(plain.with_filter(Filter("is", "event:name", "signup")))).metric == (
+        "conversions"
+    )
+    chosen = of([goal, ("metric", "visitors")])
+    assert chosen.metric == "visitors"
+    assert dict(parse_qsl(chosen.params()))["metric"] == "visitors"
+    assert of(parse_qsl(chosen.without_filter(chosen.filters[0]))).metric == "visitors"
+    assert of([("f", "is_not,event:name,signup")]).metric == "visitors"

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from clycyo.web.dashboard.labels import metric_label
-from clycyo.web.dashboard.params import ViewState
+from clycyo.web.dashboard.params import ViewState, goal_chosen
 
 NAME = "event:name"
 PAGES = ("event:page", "event:hostname")
@@ -41,7 +41,7 @@ UNNARROWED = ("vitals", "errors", "rage")
 
 def chosen(state: ViewState) -> bool:
     """Whether the view keeps events of some names (`is` or `contains` on `event:name`)."""
-    return any(f.dimension == NAME and f.op != "is_not" for f in state.filters)
+    return goal_chosen(state.filters)
 
 
 def label(metric: str, state: ViewState) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
@@ -142,6 +142,17 @@ def period_for(key: str, today: dt.date, first: str = "", last: str = "") -> Per
     return Period("30d", today - 29 * day, today)
 
 
+def goal_chosen(filters: Iterable[Filter]) -> bool:
+    """Whether filters keep events of some names (`is` or `contains` on `event:name`): a goal."""
+    return any(f.dimension == "event:name" and f.op != "is_not" for f in filters)
+
+
+def default_metric(filters: Iterable[Filter]) -> str:
+    """The chart's metric when the URL names none: with a goal, its unique conversions (as
+    Plausible's chart), else unique visitors."""
+    return "conversions" if goal_chosen(filters) else "visitors"
+
+
 @dataclass(frozen=True)
 class ViewState:
     period: Period
@@ -154,12 +165,13 @@ class ViewState:
         return [f.as_query() for f in self.filters]
 
     def params(self, filters: tuple[Filter, ...] | None = None, metric: str | None = None) -> str:
-        """This state's query string, with other `filters` or another chart `metric`."""
-        state = replace(
-            self,
-            filters=self.filters if filters is None else tuple(filters),
-            metric=metric or self.metric,
-        )
+        """This state's query string, with other `filters` or another chart `metric`. A chart
+        left at its default follows the new filters' default (a goal added or removed)."""
+        kept = self.filters if filters is None else tuple(filters)
+        if metric is None:
+            chose = self.metric != default_metric(self.filters)
+            metric = self.metric if chose else default_metric(kept)
+        state = replace(self, filters=kept, metric=metric)
         pairs: list[tuple[str, str]] = [("period", state.period.key)]
         if state.period.key == "custom":
             pairs += [
@@ -169,7 +181,7 @@ class ViewState:
         if not state.compare:
             pairs.append(("compare", "off"))
         pairs += [("f", f.param) for f in state.filters]
-        if state.metric != "visitors":
+        if state.metric != default_metric(state.filters):
             pairs.append(("metric", state.metric))
         pairs += list(state.extra)
         return urlencode(pairs)
@@ -201,12 +213,13 @@ def view_state(
         parsed = parse_filter(value) if name == "f" else None
         if parsed is not None and parsed not in filters and len(filters) < MAX_FILTERS:
             filters.append(parsed)
-    metric = query.get("metric", "visitors")
+    default = default_metric(filters)
+    metric = query.get("metric", default)
     return ViewState(
         period=period,
         compare=query.get("compare", "previous") != "off",
         filters=tuple(filters),
-        metric=metric if metric in metrics else "visitors",
+        metric=metric if metric in metrics else default,
         extra=tuple(
             (name, query[name])
             for name, shape in KEPT_PARAMS.items()
