@@ -307,6 +307,7 @@ def test_the_report_names_every_kind_of_configuration_row(tmp_path: Path) -> Non
         "api_tokens_revoked": 0,
         "funnels": 0,
         "logins_removed": 0,
+        "page_goals": 0,
         "secret_keys": 1,
         "shared_links": 0,
         "user_sites": 0,

@@ -1,5 +1,5 @@
 """Removing a site from the configuration store: its row, its keys, and everything that refers to
-it (funnels, API tokens' grants, shared links, dashboard logins' access), in one SQLite
+it (funnels, page goals, API tokens' grants, shared links, dashboard logins' access), in one SQLite
 transaction, so a running server refuses its keys from its next lookup on.
 
 What refers to a site is found in the schema, not listed here: every table with a foreign key to
@@ -31,6 +31,7 @@ KINDS = (
     "api_tokens_revoked",
     "funnels",
     "logins_removed",
+    "page_goals",
     "secret_keys",
     "shared_links",
     "user_sites",

@@ -22,6 +22,7 @@ from clycyo.query import registry
 from clycyo.query.conditions import (
     Params,
     condition,
+    event_condition,
     event_expression,
     page_key_condition,
     through_visit,
@@ -196,7 +197,7 @@ def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
         level = f.target.dimension.level
         if level == "event":
             keyed = page_key_condition(f, p) if st.plan.table == "pageviews" else None
-            test = keyed or condition(event_expression(f.target, st.dialect, p), f, p, st.dialect)
+            test = keyed or event_condition(f, st.dialect, p)
             (event_semi if base == VISITS else st.where).append(test)
         elif level == "visit" and (base == VISITS or joined):
             column = f"{st.visit_alias}.{f.target.dimension.sql}"
@@ -230,8 +231,7 @@ def _visitor_filters(st: _Statement, site_id: str, start: str, end: str, live: s
     ]
     if st.plan.visitor_pages:
         pages = [
-            page_key_condition(f, p)
-            or condition(event_expression(f.target, st.dialect, p), f, p, st.dialect)
+            page_key_condition(f, p) or event_condition(f, st.dialect, p)
             for f in st.plan.visitor_pages
         ]
         where.append(

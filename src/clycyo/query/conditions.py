@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clycyo.query import dialect as dialects
+from clycyo.query import goals
 from clycyo.query.errors import QueryError
 from clycyo.query.spec import NONE, DimensionRef, Filter
 
@@ -42,7 +44,6 @@ _CONTAINS = {
     "duckdb": "contains(lower({x}), lower({v}))",
     "clickhouse": "positionCaseInsensitiveUTF8({x}, {v}) > 0",
 }
-_MATCHES = {"duckdb": "regexp_matches({x}, {v})", "clickhouse": "match({x}, {v})"}
 
 
 def condition(expression: str, f: Filter, params: Params, dialect: str) -> str:
@@ -56,8 +57,7 @@ def condition(expression: str, f: Filter, params: Params, dialect: str) -> str:
         template = _CONTAINS[dialect]
         tests = [template.format(x=expression, v=params.add(v)) for v in values]
     else:
-        template = _MATCHES[dialect]
-        tests = [template.format(x=expression, v=params.add(v)) for v in values]
+        tests = [dialects.of(dialect).matches(expression, params.add(v)) for v in values]
     if wants_none:
         tests.append(f"{expression} IS NULL")
     test = " OR ".join(tests) or "FALSE"
@@ -98,6 +98,13 @@ def event_expression(ref: DimensionRef, dialect: str, params: Params) -> str:
     return text
 
 
+def event_condition(f: Filter, dialect: str, params: Params) -> str:
+    """An `event:` filter on the event row `e` (a goal's by `goals.condition`)."""
+    if f.target.name == goals.GOAL:
+        return goals.condition(f.values, f.operator == "is_not", params, dialect)
+    return condition(event_expression(f.target, dialect, params), f, params, dialect)
+
+
 def page_key_condition(f: Filter, params: Params) -> str | None:
     """`event:page` is / is_not as a test of the `pageviews` table's page numbers (several
     times cheaper than comparing text), or None when the filter needs the text."""
@@ -119,8 +126,7 @@ def event_row_filters(
     for f in filters:
         level = f.target.dimension.level
         if level == "event":
-            expression = event_expression(f.target, dialect, params)
-            conditions.append(condition(expression, f, params, dialect))
+            conditions.append(event_condition(f, dialect, params))
         elif level == "visit":
             visit.append(f)
         else:

@@ -64,6 +64,10 @@ class Dialect:
             return f"if(mapContains({props}, {key}), {props}[{key}], NULL)"
         return f"{props}[{key}]"
 
+    def matches(self, text: str, regex: str) -> str:
+        """Whether `text` matches the regular expression `regex` (RE2 in both engines)."""
+        return f"match({text}, {regex})" if self.clickhouse else f"regexp_matches({text}, {regex})"
+
     def to_double(self, text: str) -> str:
         return f"toFloat64OrNull({text})" if self.clickhouse else f"TRY_CAST({text} AS DOUBLE)"
 

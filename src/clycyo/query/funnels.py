@@ -23,7 +23,7 @@ from clycyo.config.store import Site
 from clycyo.identity import persons
 from clycyo.query import dialect, registry, reports
 from clycyo.query.builder import superseded
-from clycyo.query.conditions import condition, event_expression, page_key_condition
+from clycyo.query.conditions import event_condition, page_key_condition
 from clycyo.query.errors import QueryError
 from clycyo.query.spec import DimensionRef, Filter
 from clycyo.store.base import EventStore
@@ -124,7 +124,7 @@ def _sql(
         where = [f"e.site_id = {scope.site_id}", f"e.time >= {scope.start}", f"e.time < {late_end}"]
         for f in step.filters:
             keyed = page_key_condition(f, p) if table == "pageviews" else None
-            where.append(keyed or condition(_expression(f, scope), f, p, scope.dialect))
+            where.append(keyed or event_condition(f, scope.dialect, p))
         where += scope.event_filters(filters)
         where += superseded(scope.dialect, table, scope.site_id)
         selects.append(
@@ -181,10 +181,6 @@ def _sql(
 def _percent(part: int, whole: int) -> float | None:
     """A share in percent; None of nobody, as the query API's other ratios of nothing."""
     return round(100.0 * part / whole, 2) if whole else None
-
-
-def _expression(f: Filter, scope: reports.Scope) -> str:
-    return event_expression(f.target, scope.dialect, scope.params)
 
 
 def run_funnel(

@@ -30,6 +30,8 @@ CONVERTED_VISITORS = registry.CONVERTED_VISITORS.name
 _NOT_ACTIONS = frozenset({"pageview", "engagement", "web_vital"})
 _PAGEVIEW_COLUMNS = frozenset({"event:page", "event:hostname", "event:name", "event:origin"})
 _PAGES = frozenset({"event:page", "event:hostname"})
+# Filters that name events: a page goal's pageviews are its conversions, as a custom event's.
+_NAMES = frozenset({"event:name", "event:goal"})
 # Counted from pageviews when the query looks at pages (with the visit-only metrics).
 _PAGE_METRICS = frozenset({"visitors", "visits", "pageviews", "conversions"})
 
@@ -65,9 +67,10 @@ def _event_refs(query: Query) -> list[DimensionRef]:
 def looks_at_pageviews(query: Query) -> bool:
     """Whether persons, visits and conversions count pageviews only: the query looks at pages
     (an `event:page` or `event:hostname` dimension or filter) and names no events (no
-    `event:name` dimension or filter). A page then means its pageviews, whatever else is asked."""
+    `event:name` dimension or filter, no `event:goal` filter). A page then means its
+    pageviews, whatever else is asked."""
     refs = _event_refs(query)
-    return any(r.name in _PAGES for r in refs) and all(r.name != "event:name" for r in refs)
+    return any(r.name in _PAGES for r in refs) and all(r.name not in _NAMES for r in refs)
 
 
 def events_table(query: Query, pageviews_only: bool) -> str:

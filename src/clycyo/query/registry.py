@@ -63,6 +63,7 @@ class Dimension:
     # "last_touch": the column of the visit; for "time": the bucket's unit.
     sql: Sql | str
     parameter: bool = False  # `event:props:KEY`: the key is a parameter
+    groupable: bool = True  # False: a filter only (`event:goal`), no breakdown
 
     @property
     def filterable(self) -> bool:
@@ -213,8 +214,8 @@ METRICS: dict[str, Metric] = {
             " among those visitors, divided by them. In a row of a breakdown (by a visit's"
             " column, time, first or last touch), a converter counts only if one of their"
             " visits in the period is in that row and passes the query's filters. A page"
-            " filter beside an `event:name` filter or dimension keeps the visitors who viewed"
-            " that page.",
+            " filter beside an `event:name` filter or dimension, or an `event:goal` filter,"
+            " keeps the visitors who viewed that page.",
             "percent",
             {},
             persons=True,
@@ -297,6 +298,15 @@ def _dimensions() -> list[Dimension]:
     found = [
         Dimension(
             "event:name", "the event's name (`pageview` for pageviews)", "event", both("e.name")
+        ),
+        Dimension(
+            "event:goal",
+            "a goal: a page goal of the site's (`Visit /pricing`, `Visit /blog/**`), which keeps"
+            " the pageviews of the pages its pattern matches, or a custom event's name (as"
+            " `event:name`); a filter only (`is`, `is_not`); an unknown page goal is refused",
+            "event",
+            both("e.name"),
+            groupable=False,
         ),
         Dimension("event:page", "the page path of the event", "event", both("e.page")),
         Dimension("event:hostname", "the host of the event's page", "event", both("e.hostname")),

@@ -15,6 +15,7 @@ the site's go to `meta.other_currencies`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -304,7 +305,11 @@ def run_query(
     site: Site,
     body: QuerySpec | dict[str, Any] | bytes,
     now: dt.datetime | None = None,
+    page_goals: Collection[str] = (),
 ) -> Result:
-    """Validate `body` (a spec, or its JSON) for `site` and run it."""
+    """Validate `body` (a spec, or its JSON) for `site`, whose page goals' patterns are
+    `page_goals`, and run it."""
     decoded = body if isinstance(body, QuerySpec) else spec.decode(body)
-    return run_checked(store, site, spec.check(decoded, timezone=site.timezone or "UTC", now=now))
+    timezone = site.timezone or "UTC"
+    checked = spec.check(decoded, timezone=timezone, now=now, page_goals=page_goals)
+    return run_checked(store, site, checked)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
 
-from clycyo.query import dates, registry
+from clycyo.query import dates, goals, registry
 from clycyo.query.errors import QueryError, invalid_spec
 from clycyo.query.registry import Dimension, Metric
 
@@ -97,7 +98,9 @@ def _dimension(name: object, field: str) -> DimensionRef:
     return DimensionRef(found[0], found[1], name)
 
 
-def check_filter(raw: list[Any], field: str) -> Filter:
+def check_filter(raw: list[Any], field: str, page_goals: Collection[str] | None = None) -> Filter:
+    """One filter; `page_goals` are the site's page goals' patterns, which an `event:goal` filter
+    must name (None: a report that does not look them up, which takes any well-formed one)."""
     if len(raw) != 3:
         raise QueryError(field, "expected [operator, dimension, [values]]")
     operator, name, values = raw
@@ -127,11 +130,20 @@ def check_filter(raw: list[Any], field: str) -> Filter:
                     f"{field}[2][{index}]", f"not a regular expression: {exc}"
                 ) from None
         clean.append(text)
+    if target.name == goals.GOAL:
+        goals.check_values(operator, clean, field, page_goals)
     return Filter(operator, target, tuple(clean))
 
 
-def check(spec: QuerySpec, *, timezone: str = "UTC", now: dt.datetime | None = None) -> Query:
-    """Resolve and validate a decoded spec for a site in `timezone`."""
+def check(
+    spec: QuerySpec,
+    *,
+    timezone: str = "UTC",
+    now: dt.datetime | None = None,
+    page_goals: Collection[str] = (),
+) -> Query:
+    """Resolve and validate a decoded spec for a site in `timezone` with `page_goals` (the
+    patterns of its page goals)."""
     if not spec.metrics:
         raise QueryError("metrics", "at least one metric is required")
     metrics = []
@@ -145,12 +157,15 @@ def check(spec: QuerySpec, *, timezone: str = "UTC", now: dt.datetime | None = N
     dimensions = tuple(
         _dimension(name, f"dimensions[{index}]") for index, name in enumerate(spec.dimensions)
     )
+    for index, ref in enumerate(dimensions):
+        if not ref.dimension.groupable:
+            raise QueryError(f"dimensions[{index}]", f"{ref.name} filters only; it has no rows")
     if len({d.name for d in dimensions}) != len(dimensions):
         raise QueryError("dimensions", "a dimension is asked twice")
     if sum(d.dimension.level == "time" for d in dimensions) > 1:
         raise QueryError("dimensions", "at most one time dimension")
     filters = tuple(
-        check_filter(raw, f"filters[{index}]") for index, raw in enumerate(spec.filters)
+        check_filter(raw, f"filters[{index}]", page_goals) for index, raw in enumerate(spec.filters)
     )
     if not 1 <= spec.limit <= MAX_LIMIT:
         raise QueryError("limit", f"expected 1 to {MAX_LIMIT}")

@@ -1,0 +1,95 @@
+"""The `event:goal` filter: a goal's name as the events it keeps.
+
+A goal is either a page goal, named "Visit /pattern" (`config/goals.py`), which keeps the
+pageviews whose page the pattern matches, or a custom event's name, which keeps the events of that
+name (`event:name is X`). A pattern becomes an anchored regular expression (RE2, which both
+engines use) in which every character but letters, digits and the wildcards stands in a class of
+its own (`[.]`): `**` is `.*`, `*` is `[^/]*`. The expression reaches the engine as a parameter,
+as every filter value does.
+Whether a page goal is one of the site's is checked with the query (`check_values`); this module
+reads no configuration itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+from clycyo.config.goals import PREFIX, GoalError, check_pattern
+from clycyo.query import dialect as dialects
+from clycyo.query import registry
+from clycyo.query.errors import QueryError
+
+if TYPE_CHECKING:
+    from clycyo.query.conditions import Params
+
+GOAL = "event:goal"
+OPERATORS = ("is", "is_not")
+
+
+def page_regex(pattern: str) -> str:
+    """The anchored regular expression of a page goal's pattern."""
+    out = ["^"]
+    index = 0
+    while index < len(pattern):
+        if pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+            continue
+        char = pattern[index]
+        if char == "*":
+            out.append("[^/]*")
+        elif char.isalnum() or char in "/-_~" or not char.isascii():
+            out.append(char)
+        elif char == "^":
+            out.append("\\^")
+        else:
+            # A class of the one character: literal whatever it means outside one, and with
+            # no backslash, which ClickHouse's parameters would read as an escape (`\x2E`).
+            out.append(f"[{char}]")
+        index += 1
+    out.append("$")
+    return "".join(out)
+
+
+def pattern_of(name: str) -> str | None:
+    """A page goal's pattern, or None for a custom event's name."""
+    return name.removeprefix(PREFIX) if name.startswith(PREFIX + "/") else None
+
+
+def check_values(
+    operator: str, values: list[str], field: str, page_goals: Collection[str] | None
+) -> None:
+    """Refuse what no goal is: an operator but `is` and `is_not`, `pageview`, a pattern that is
+    not one, and with the site's page goals given (`page_goals`) a page goal not among them."""
+    if operator not in OPERATORS:
+        raise QueryError(f"{field}[0]", f"{GOAL} takes {' or '.join(OPERATORS)}")
+    for index, value in enumerate(values):
+        where = f"{field}[2][{index}]"
+        if value == "pageview":
+            raise QueryError(where, f"{GOAL}: a page goal is named 'Visit /path', not pageview")
+        pattern = pattern_of(value)
+        if pattern is None:
+            continue
+        try:
+            check_pattern(pattern)
+        except GoalError as exc:
+            raise QueryError(where, f"{GOAL}: {exc}") from None
+        if page_goals is not None and pattern not in page_goals:
+            raise QueryError(where, f"{GOAL}: the site has no goal {value!r}")
+
+
+def condition(values: tuple[str, ...], negate: bool, params: Params, dialect: str) -> str:
+    """Events of the goals `values` on the event row `e` (or none of them, `negate`)."""
+    tests = []
+    names = [v for v in values if pattern_of(v) is None]
+    if names:
+        tests.append(f"e.name IN ({', '.join(params.add(n) for n in names)})")
+    pageview = registry.IS_PAGEVIEW[dialect]
+    for value in values:
+        pattern = pattern_of(value)
+        if pattern is not None:
+            matches = dialects.of(dialect).matches("e.page", params.add(page_regex(pattern)))
+            tests.append(f"({pageview} AND {matches})")
+    test = " OR ".join(tests)
+    return f"NOT coalesce({test}, FALSE)" if negate else f"coalesce({test}, FALSE)"

@@ -1,0 +1,94 @@
+"""`event:goal` on both engines: page goals by their wildcard patterns, custom events by name,
+and the conversion rate of either, against hand counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from clycyo.config.goals import goal_store
+from clycyo.query.errors import QueryError
+from tests.small_world import SmallWorld
+
+PATTERNS = ("/blog/**", "/product/*/buy", "/a.b(c)", "/shop/*")
+
+
+def _world(world: SmallWorld) -> None:
+    goals = goal_store(world.runtime.config)
+    for pattern in PATTERNS:
+        goals.add(world.site.id, pattern)
+    world.send(
+        world.pageview("a", 60, "/blog/one"),
+        world.pageview("a", 61, "/blog/2026/two"),
+        world.pageview("b", 62, "/product/shoe/buy"),
+        world.pageview("c", 63, "/product/shoe/red/buy"),  # `*` stops at a /
+        world.pageview("d", 64, "/"),
+        world.browser("d", 65, "signup", "/"),
+        world.pageview("e", 66, "/a.b(c)"),
+        world.pageview("f", 67, "/aXb(c)"),  # `.` is a dot, not any character
+        world.pageview("g", 68, "/blog"),  # `/blog/**` wants what follows /blog/
+        world.browser("g", 69, "blog_read", "/blog/one"),  # not a pageview
+        world.pageview("h", 70, "/shop/"),  # `*` matches no characters too
+    )
+
+
+def _goal(*names: str, op: str = "is") -> list[list[object]]:
+    return [[op, "event:goal", list(names)]]
+
+
+def test_page_goals_keep_the_pageviews_their_patterns_match(world: SmallWorld) -> None:
+    _world(world)
+    metrics = ("visitors", "events", "conversions", "conversion_rate")
+    # Eight visitors (a to h); a viewed two blog posts, g only /blog (and read one, an event).
+    assert world.totals(*metrics, filters=_goal("Visit /blog/**")) == [1, 2, 1, 12.5]
+    assert world.totals(*metrics, filters=_goal("Visit /product/*/buy")) == [1, 1, 1, 12.5]
+    assert world.totals(*metrics, filters=_goal("Visit /a.b(c)")) == [1, 1, 1, 12.5]
+    assert world.totals(*metrics, filters=_goal("Visit /shop/*")) == [1, 1, 1, 12.5]
+    pages = world.breakdown("event:page", "events", filters=_goal("Visit /blog/**"))
+    assert pages == {"/blog/one": [1], "/blog/2026/two": [1]}
+    pages = world.breakdown("event:page", "events", filters=_goal("Visit /product/*/buy"))
+    assert pages == {"/product/shoe/buy": [1]}
+    pages = world.breakdown("event:page", "events", filters=_goal("Visit /a.b(c)"))
+    assert pages == {"/a.b(c)": [1]}
+
+
+def test_a_custom_events_name_is_a_goal_as_with_event_name(world: SmallWorld) -> None:
+    _world(world)
+    metrics = ("visitors", "events", "conversion_rate")
+    by_name = world.totals(*metrics, filters=[["is", "event:name", ["signup"]]])
+    assert world.totals(*metrics, filters=_goal("signup")) == by_name == [1, 1, 12.5]
+    # Either goal: a (two blog pageviews) and d (a signup).
+    both = world.totals(*metrics, filters=_goal("Visit /blog/**", "signup"))
+    assert both == [2, 3, 25.0]
+    # Everything but the blog's pageviews: 11 events, two of them a's blog posts.
+    assert world.totals("events", filters=_goal("Visit /blog/**", op="is_not")) == [9]
+
+
+def test_a_page_filter_beside_a_page_goal_is_where_it_happened(world: SmallWorld) -> None:
+    _world(world)
+    filters = [*_goal("Visit /blog/**"), ["is", "event:page", ["/blog/one"]]]
+    # The rate's visitors are those of /blog/one (a, and g's event there is no pageview).
+    assert world.totals("conversions", "conversion_rate", filters=filters) == [1, 100.0]
+
+
+@pytest.mark.parametrize(
+    ("filters", "field", "words"),
+    [
+        (_goal("Visit /nope"), "filters[0][2][0]", "no goal 'Visit /nope'"),
+        (_goal("signup", "Visit /blog/*"), "filters[0][2][1]", "no goal"),
+        (_goal("pageview"), "filters[0][2][0]", "Visit /path"),
+        ([["contains", "event:goal", ["Visit"]]], "filters[0][0]", "is or is_not"),
+    ],
+)
+def test_what_is_no_goal_is_refused_naming_the_field(
+    world: SmallWorld, filters: list[list[object]], field: str, words: str
+) -> None:
+    _world(world)
+    with pytest.raises(QueryError) as refused:
+        world.totals("visitors", filters=filters)
+    assert refused.value.field == field
+    assert "event:goal" in str(refused.value) and words in str(refused.value)
+
+
+def test_goals_have_no_rows_to_break_down(world: SmallWorld) -> None:
+    with pytest.raises(QueryError, match="event:goal filters only"):
+        world.breakdown("event:goal", "visitors")
