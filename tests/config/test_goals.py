@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from clycyo.config import goals, site_removal
-from clycyo.config.goals import GoalError, PageGoalStore, check_pattern, goal_store
+from clycyo.config.goals import GoalError, PageGoalStore, check_pattern
 from clycyo.config.store import ConfigStore
 
 
@@ -62,7 +62,14 @@ def test_goals_are_kept_per_site_named_visit_and_deleted(config: ConfigStore) ->
     assert store.delete(one.id, pricing.id)
     assert store.patterns(one.id) == {"/blog/**"}
     # Another process's store sees the same rows.
-    assert goal_store(ConfigStore(config.path)).patterns(one.id) == {"/blog/**"}
+    assert PageGoalStore(ConfigStore(config.path)).patterns(one.id) == {"/blog/**"}
+
+
+def test_a_folder_where_no_goal_was_made_has_none(config: ConfigStore) -> None:
+    site = config.add_site("one.example").site
+    store = PageGoalStore(config)
+    assert store.list(site.id) == []
+    assert not store.delete(site.id, 1)
 
 
 def test_a_site_has_at_most_so_many_goals(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from clycyo.config.goals import goal_store
+from clycyo.config.goals import PageGoalStore
 from clycyo.query.errors import QueryError
 from tests.small_world import SmallWorld
 
@@ -13,7 +13,7 @@ PATTERNS = ("/blog/**", "/product/*/buy", "/a.b(c)", "/shop/*")
 
 
 def _world(world: SmallWorld) -> None:
-    goals = goal_store(world.runtime.config)
+    goals = PageGoalStore(world.runtime.config)
     for pattern in PATTERNS:
         goals.add(world.site.id, pattern)
     world.send(

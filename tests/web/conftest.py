@@ -7,6 +7,7 @@ share one Chromium per test module (`browser`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +63,45 @@ class Dashboard:
         answer: dict[str, Any] = self.client.post("/api/collect", json=body, headers=headers).json()
         return answer
 
+    def stored(self, batch: list[dict[str, Any]]) -> None:
+        """Sends `batch` with a new secret key, every event accepted, and waits until stored."""
+        answer = self.collect({"batch": batch}, self.secret_key())
+        assert answer["accepted"] == len(batch), answer
+        assert self.runtime.writer.wait_loaded(self.runtime.intake.last_seq, 10.0)
+
     def new_client(self) -> TestClient:
         return TestClient(self.client.app, follow_redirects=False)
+
+
+def rows_by_label(data: dict[str, Any]) -> dict[str, list[Any]]:
+    """A panel's `.json` rows: each label's numbers."""
+    return {row["label"]: row["numbers"] for row in data["rows"]}
+
+
+class HalfHour:
+    """Browser events of a site at minutes 0 to 30 of the last half hour, with the end user's
+    address and agent, as a backend forwards them with the secret key."""
+
+    def __init__(self, site: str) -> None:
+        self.site = site
+        self.now_ms = int(time.time() * 1000)
+
+    def event(self, visitor: str, minute: int, path: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "origin": "browser",
+            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+            "visitor_id": visitor,
+            "session_id": visitor,
+            "url": f"https://{self.site}{path}",
+            "timestamp": self.now_ms - 60_000 * (30 - minute),
+            **extra,
+        }
+
+    def view(
+        self, visitor: str, minute: int, path: str, referrer: str | None = None
+    ) -> dict[str, Any]:
+        more = {"referrer": referrer} if referrer else {}
+        return self.event(visitor, minute, path, type="pageview", **more)
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ filter beside it. Every number here is counted by hand from the events sent."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from starlette.testclient import TestClient
 
-from tests.web.conftest import CHROME, Dashboard
+from tests.web.conftest import Dashboard, HalfHour, rows_by_label
 
 GOOGLE = "https://www.google.com/"
 GOAL = "f=" + quote("is,event:name,signup")
@@ -22,24 +21,8 @@ def _send(dashboard: Dashboard) -> TestClient:
     """Five visitors: a, b and e come from Google, c and d directly. a, b and c view /pricing,
     d and e the home page. a signs up on /pricing, d twice on the home page; c meets a rage
     click and a JavaScript error on /pricing."""
-    now_ms = int(time.time() * 1000)
-
-    def event(visitor: str, minute: int, path: str, **extra: Any) -> dict[str, Any]:
-        return {
-            "origin": "browser",
-            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
-            "visitor_id": visitor,
-            "session_id": visitor,
-            "url": f"https://{dashboard.site}{path}",
-            "timestamp": now_ms - 60_000 * (30 - minute),
-            **extra,
-        }
-
-    def view(visitor: str, minute: int, path: str, referrer: str | None = None) -> dict[str, Any]:
-        return event(
-            visitor, minute, path, type="pageview", **({"referrer": referrer} if referrer else {})
-        )
-
+    at = HalfHour(dashboard.site)
+    event, view = at.event, at.view
     batch = [
         view("a", 1, "/pricing", GOOGLE),
         event("a", 2, "/pricing", name="signup"),
@@ -52,15 +35,8 @@ def _send(dashboard: Dashboard) -> TestClient:
         event("d", 9, "/", name="signup"),
         view("e", 10, "/", GOOGLE),
     ]
-    answer = dashboard.collect({"batch": batch}, dashboard.secret_key())
-    assert answer["accepted"] == len(batch), answer
-    runtime = dashboard.runtime
-    assert runtime.writer.wait_loaded(runtime.intake.last_seq, 10.0)
+    dashboard.stored(batch)
     return dashboard.login()
-
-
-def _rows(data: dict[str, Any]) -> dict[str, list[Any]]:
-    return {row["label"]: row["numbers"] for row in data["rows"]}
 
 
 def test_a_panel_of_visits_shows_each_rows_conversions_and_rate(dashboard: Dashboard) -> None:
@@ -70,12 +46,12 @@ def test_a_panel_of_visits_shows_each_rows_conversions_and_rate(dashboard: Dashb
     assert data["metrics"] == ["conversions", "conversion_rate"]
     assert data["columns"] == ["Source", "Conversions", "CR"]
     # Google: a of a, b and e; direct: d of c and d.
-    assert _rows(data) == {"Google": [1, 33.33], "(none)": [1, 50.0]}
+    assert rows_by_label(data) == {"Google": [1, 33.33], "(none)": [1, 50.0]}
     html = client.get(f"{path}?period=7d&tab=sources&{GOAL}").text
     assert '<th scope="col" class="num">CR</th>' in html
     assert 'data-value="33.33">33.3%' in html and 'data-value="50.0">50%' in html
     entry = client.get(f"{path.replace('sources', 'pages')}.json?period=7d&tab=entry&{GOAL}")
-    assert _rows(entry.json()) == {"/pricing": [1, 33.33], "/": [1, 50.0]}
+    assert rows_by_label(entry.json()) == {"/pricing": [1, 33.33], "/": [1, 50.0]}
     # The rate is the query layer's, for the body the panel reports.
     asked = client.post(
         "/api/v1/query",
@@ -91,18 +67,18 @@ def test_top_pages_with_a_goal_are_the_pages_it_happened_on(dashboard: Dashboard
     data = client.get(f"{path}.json?period=7d&tab=top&{GOAL}").json()
     assert data["columns"] == ["Page", "Conversions", "Total conversions"]
     assert data["query"]["filters"] == [["is", "event:name", ["signup"]]]
-    assert _rows(data) == {"/": [1, 2], "/pricing": [1, 1]}
+    assert rows_by_label(data) == {"/": [1, 2], "/pricing": [1, 1]}
     html = client.get(f"{path}?period=7d&tab=top&{GOAL}").text
     assert ">Total conversions</th>" in html and ">/pricing</a>" in html
     # Without a goal the tab still counts pageviews.
     plain = client.get(f"{path}.json?period=7d&tab=top").json()
-    assert _rows(plain) == {"/pricing": [3, 3], "/": [2, 2]}
+    assert rows_by_label(plain) == {"/pricing": [3, 3], "/": [2, 2]}
 
 
 def test_panels_of_built_in_events_say_a_goal_does_not_narrow_them(dashboard: Dashboard) -> None:
     client = _send(dashboard)
     base = f"/sites/{dashboard.site}/panels"
-    assert _rows(client.get(f"{base}/rage.json?period=7d").json()) == {"#buy": [1, 1]}
+    assert rows_by_label(client.get(f"{base}/rage.json?period=7d").json()) == {"#buy": [1, 1]}
     assert client.get(f"{base}/errors.json?period=7d").json()["errors"][0]["message"] == "boom"
     for panel, title in (
         ("rage", "Rage clicks"),
@@ -121,7 +97,7 @@ def test_panels_of_built_in_events_say_a_goal_does_not_narrow_them(dashboard: Da
             f'href="/sites/{dashboard.site}?{data["without_goal"].replace("&", "&amp;")}"' in html
         )
     rage = client.get(f"{base}/rage.json?period=7d&{PRICING}").json()
-    assert _rows(rage) == {"#buy": [1, 1]}  # a page alone narrows them as before
+    assert rows_by_label(rage) == {"#buy": [1, 1]}  # a page alone narrows them as before
 
 
 def test_the_totals_with_a_goal_and_a_page_are_that_pages(dashboard: Dashboard) -> None:

@@ -9,13 +9,14 @@ query layer's (`query/goals.py`). This module computes nothing.
 
 from __future__ import annotations
 
+import sqlite3
 import time
-import weakref
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from clycyo.config.store import ConfigStore
-from clycyo.sqlite_threads import FOREIGN_KEYS, ThreadConnections
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS page_goals (
@@ -61,57 +62,69 @@ def check_pattern(pattern: str) -> str:
 
 
 class PageGoalStore:
+    """A site's page goals. Each call opens its own connection and closes it: a query reads
+    them once (`patterns`), and nothing is left open for whichever thread comes next."""
+
     def __init__(self, config: ConfigStore) -> None:
         self.path = config.path
-        self._connect = ThreadConnections(self.path, FOREIGN_KEYS).get
-        self._connect().executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
+            db.execute("PRAGMA foreign_keys = ON")
+            yield db
 
     def add(self, site_id: int, pattern: str) -> PageGoal:
         pattern = check_pattern(pattern)
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            saved = [g.pattern for g in self.list(site_id)]
-            if pattern in saved:
-                raise GoalError(f"pattern: the site has the goal {PREFIX}{pattern} already")
-            if len(saved) >= MAX_GOALS_PER_SITE:
-                raise GoalError(f"a site has at most {MAX_GOALS_PER_SITE} page goals")
-            cursor = db.execute(
-                "INSERT INTO page_goals (site_id, pattern, created_at) VALUES (?, ?, ?)",
-                (site_id, pattern, time.time()),
-            )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._db() as db:
+            db.executescript(SCHEMA)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                saved = [g.pattern for g in _rows(db, site_id)]
+                if pattern in saved:
+                    raise GoalError(f"pattern: the site has the goal {PREFIX}{pattern} already")
+                if len(saved) >= MAX_GOALS_PER_SITE:
+                    raise GoalError(f"a site has at most {MAX_GOALS_PER_SITE} page goals")
+                cursor = db.execute(
+                    "INSERT INTO page_goals (site_id, pattern, created_at) VALUES (?, ?, ?)",
+                    (site_id, pattern, time.time()),
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         return PageGoal(int(cursor.lastrowid or 0), site_id, pattern)
 
     def list(self, site_id: int) -> list[PageGoal]:
-        rows = self._connect().execute(
-            "SELECT id, site_id, pattern FROM page_goals WHERE site_id = ? ORDER BY id",
-            (site_id,),
-        )
-        return [_goal(row) for row in rows]
+        with self._db() as db:
+            return _rows(db, site_id)
 
     def patterns(self, site_id: int) -> frozenset[str]:
         return frozenset(g.pattern for g in self.list(site_id))
 
     def delete(self, site_id: int, goal_id: int) -> bool:
-        cursor = self._connect().execute(
-            "DELETE FROM page_goals WHERE site_id = ? AND id = ?", (site_id, goal_id)
-        )
-        return cursor.rowcount > 0
+        with self._db() as db:
+            if not _made(db):
+                return False
+            cursor = db.execute(
+                "DELETE FROM page_goals WHERE site_id = ? AND id = ?", (site_id, goal_id)
+            )
+            return cursor.rowcount > 0
 
 
-# One store per configuration store, so a query's look-up reuses its thread's connection.
-_STORES: weakref.WeakKeyDictionary[ConfigStore, PageGoalStore] = weakref.WeakKeyDictionary()
+def _made(db: sqlite3.Connection) -> bool:
+    """Whether the table exists: a folder where no goal was ever made has none."""
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'page_goals'")
+    return found.fetchone() is not None
 
 
-def goal_store(config: ConfigStore) -> PageGoalStore:
-    store = _STORES.get(config)
-    if store is None:
-        store = _STORES[config] = PageGoalStore(config)
-    return store
+def _rows(db: sqlite3.Connection, site_id: int) -> list[PageGoal]:
+    if not _made(db):
+        return []
+    rows = db.execute(
+        "SELECT id, site_id, pattern FROM page_goals WHERE site_id = ? ORDER BY id", (site_id,)
+    )
+    return [_goal(row) for row in rows]
 
 
 def _goal(row: tuple[Any, ...]) -> PageGoal:

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
-from clycyo.config.goals import goal_store
+from clycyo.config.goals import PageGoalStore
 from clycyo.config.store import Site
 from clycyo.identity import people
 from clycyo.identity.erase import Erasure, erase
@@ -43,7 +43,7 @@ def run(runtime: Any, body: dict[str, Any] | bytes) -> dict[str, Any]:
     """`POST /api/v1/query` as a function: a query body in, `{"results", "meta"}` out."""
     decoded = spec.decode(body)
     site = site_for(runtime, decoded.site)
-    page_goals = goal_store(runtime.config).patterns(site.id)
+    page_goals = PageGoalStore(runtime.config).patterns(site.id)
     _ready(runtime)
     return runner.run_query(runtime.store, site, decoded, page_goals=page_goals).as_json()
 

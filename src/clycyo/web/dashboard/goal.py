@@ -1,13 +1,15 @@
 """The overview with a goal chosen: what each part counts once the view names events.
 
-A goal is a filter that keeps events of some name (`event:name is X`, added by a click on a row
-of the goals panel). With one, the overview reads as Plausible's does:
+A goal is a filter that keeps events of some name (`event:name is X`) or a goal of the site's
+(`event:goal is Visit /pricing`, the pageviews a page goal's pattern matches), added by a click
+on a row of the goals panel. With one, the overview reads as Plausible's does:
 
 - the totals: unique visitors under the view's other filters, the unique and total conversions,
   and the conversion rate (the query layer's: converters among those visitors);
 - a tab of visits (sources, locations, devices, entry and exit pages): per row, conversions and
   the query layer's conversion rate among that row's visitors (`panels.for_goal`);
-- the top pages tab: the pages the goal's events happened on, not pageviews;
+- the top pages tab: the pages the goal's events happened on, not pageviews (for a page goal,
+  the pages its pattern matched);
 - the panels of built-in events of their own kind (web vitals, JS errors, rage clicks): a note
   that a goal does not narrow them, since no filter reads "of the persons who did X", and a link
   to the view without the goal, rather than an empty table.
@@ -22,9 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 from clycyo.web.dashboard.labels import metric_label
-from clycyo.web.dashboard.params import ViewState, goal_chosen
+from clycyo.web.dashboard.params import GOAL_DIMENSIONS, ViewState, goal_chosen
 
-NAME = "event:name"
 PAGES = ("event:page", "event:hostname")
 # The totals beside the visitors, all under every filter of the view.
 TOTALS = ("conversions", "events", "conversion_rate", "revenue")
@@ -40,7 +41,7 @@ UNNARROWED = ("vitals", "errors", "rage")
 
 
 def chosen(state: ViewState) -> bool:
-    """Whether the view keeps events of some names (`is` or `contains` on `event:name`)."""
+    """Whether the view keeps events of some names or goals (`params.goal_chosen`)."""
     return goal_chosen(state.filters)
 
 
@@ -60,11 +61,11 @@ def visitor_filters(state: ViewState) -> list[list[object]]:
 
 def note(title: str, state: ViewState) -> dict[str, Any]:
     """What a panel a goal does not narrow shows instead: the note and the view without the goal
-    (its `event:name` filters and the goal's property filters)."""
+    (its `event:name` and `event:goal` filters and the goal's property filters)."""
     kept = tuple(
         f
         for f in state.filters
-        if f.dimension != NAME and not f.dimension.startswith("event:props:")
+        if f.dimension not in GOAL_DIMENSIONS and not f.dimension.startswith("event:props:")
     )
     return {
         "narrowed_by_goal": False,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 DIMENSIONS = {
     "event:name": "Event",
+    "event:goal": "Goal",
     "event:page": "Page",
     "event:hostname": "Hostname",
     "event:props:selector": "Selector",

@@ -3,7 +3,8 @@
 A panel tab is a query body (dimensions by metrics, with the view's filters and sometimes a fixed
 filter such as `event:name is rage_click`) and a rule for turning a row into a filter when it is
 clicked. Panels with their own shape (web vitals, JS errors) live in `friction.py`. With a goal
-chosen, tabs count its conversions (`for_goal`, and `goal.py` for what a goal changes). Every
+chosen, tabs count its conversions (`for_goal`, and `goal.py` for what a goal changes); the goals
+panel lists the site's page goals above the custom events (`goal_rows.py`). Every
 panel is served at `{base}/panels/{key}` (an HTML fragment the overview loads) and its `.json` twin.
 """
 
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from clycyo.web.dashboard import friction, goal, stats
+from clycyo.web.dashboard import friction, goal, goal_rows, stats
 from clycyo.web.dashboard.labels import dimension_label, metric_label
 from clycyo.web.dashboard.params import Filter, ViewState
 from clycyo.web.dashboard.routing import Page, ViewContext
@@ -236,6 +237,12 @@ def panel(ctx: ViewContext) -> Page:
     names = goal.COLUMNS if tab is not picked else {}
     body = tab_body(tab, ctx.state, limit)
     answer = stats.run_answer(ctx.runtime, ctx.viewer.site, body)
+    rows = table_rows(tab, answer.rows, ctx.state)
+    goals: dict[str, Any] = {}
+    if spec.key == "goals" and tab.key == "events":
+        page_rows, bodies = goal_rows.page_goal_rows(ctx, tab.metrics, limit)
+        rows = goal_rows.merged(page_rows, rows)
+        goals["page_goal_queries"] = bodies
     # A tab with revenue says which money it leaves out (other currencies are never added).
     money = (
         {"currency": ctx.viewer.site.currency, "other_currencies": answer.other_currencies}
@@ -252,9 +259,10 @@ def panel(ctx: ViewContext) -> Page:
             "columns": [dimension_label(d) for d in tab.dimensions]
             + [names.get(m) or metric_label(m) for m in tab.metrics],
             "metrics": list(tab.metrics),
-            "rows": table_rows(tab, answer.rows, ctx.state),
+            "rows": rows,
             "limit": limit,
             "query": body,
+            **goals,
             **money,
         },
     )

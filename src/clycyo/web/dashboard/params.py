@@ -142,9 +142,14 @@ def period_for(key: str, today: dt.date, first: str = "", last: str = "") -> Per
     return Period("30d", today - 29 * day, today)
 
 
+# Filters that choose a goal: events of a name, or a goal of the site's (a page goal too).
+GOAL_DIMENSIONS = ("event:name", "event:goal")
+
+
 def goal_chosen(filters: Iterable[Filter]) -> bool:
-    """Whether filters keep events of some names (`is` or `contains` on `event:name`): a goal."""
-    return any(f.dimension == "event:name" and f.op != "is_not" for f in filters)
+    """Whether filters keep events of some names or goals (`is` or `contains` on `event:name`,
+    `is` on `event:goal`): a goal."""
+    return any(f.dimension in GOAL_DIMENSIONS and f.op != "is_not" for f in filters)
 
 
 def default_metric(filters: Iterable[Filter]) -> str:
