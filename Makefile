@@ -77,6 +77,7 @@ bench: setup bench-packages
 	$(PY) bench/dashboard.py --events $(BENCH_EVENTS)
 	$(PY) bench/load_chdb.py --events 200000
 	$(PY) bench/amend_chdb.py --rows 200000 --loads 20
+	$(PY) bench/replace_chdb.py --rows 200000 --loads 10
 	$(PY) bench/loop.py --runs 1
 	$(PY) bench/derive.py --runs 1
 	$(PY) bench/derive.py --server-batches --sizes 2500,25000 --runs 1
@@ -85,7 +86,8 @@ bench: setup bench-packages
 	$(PY) bench/sdk.py --runs 3
 	$(PY) bench/soak.py --duration 60 --chart bench/results/soak-rss.svg
 	@echo "results: bench/results/{ingest,query,dashboard,sdk}-*.{json,md}, soak-*.json and"
-	@echo "soak-rss.svg; load_chdb.py, derive.py, replay.py and startup.py print their tables above only"
+	@echo "soak-rss.svg; load_chdb.py, amend_chdb.py, replace_chdb.py, derive.py, replay.py and"
+	@echo "startup.py print their tables above only"
 
 clean:
 	rm -rf $(VENV) tracker/node_modules tracker/dist $(TRACKER_DIST) .pytest_cache .mypy_cache

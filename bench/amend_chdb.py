@@ -15,96 +15,52 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
+
+from chdb_orders import (
+    ORDER_EVERY,
+    SPAN_US,
+    START_US,
+    browser_event,
+    cpu_s,
+    load,
+    order_copy,
+    preload,
+    step_us,
+)
 
 from clycyo.model import Event
 from clycyo.store.base import AmendedCopy
 from clycyo.store.clickhouse.store import ClickHouseStore
 from clycyo.store.clickhouse.transport import ChdbTransport
-from clycyo.store.columns import fingerprints, to_arrow
-
-START_US = 1_793_491_200_000_000  # 2026-11-01 00:00 UTC
-DAY_US = 86_400_000_000
-ORDER_EVERY = 100  # one preloaded event in this many is a stored copy of an order
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _event(index: int, time_us: int, prefix: str) -> Event:
     if index % ORDER_EVERY == 0:
-        return Event(
-            site_id=1,
-            event_id=f"{prefix}{index}",
-            time_us=time_us,
-            received_us=time_us,
-            origin="server",
-            type="event",
-            name="purchase",
-            user_id=f"u{index % 5000}",
-            props={"plan": "pro"},
-            revenue_amount="49.00",
-            revenue_currency="EUR",
-            order_id=f"o{index}",
-        )
-    return Event(
-        site_id=1,
-        event_id=f"{prefix}{index}",
-        time_us=time_us,
-        received_us=time_us,
-        origin="browser",
-        type="pageview",
-        name="pageview",
-        visitor_id=f"v{index % 50_000}",
-        url=f"https://example.com/p{index % 300}",
-        page=f"/p{index % 300}",
-        props={"k": str(index % 7)},
-    )
-
-
-def _load(
-    store: ClickHouseStore, events: list[Event], seq: int, amended: Sequence[AmendedCopy] = ()
-) -> None:
-    table = to_arrow(events, fingerprints(events), [seq] * len(events))
-    store.write(table, seq=seq, superseded=[], amended=amended)
+        return order_copy(f"{prefix}{index}", time_us, f"o{index}", f"u{index % 5000}")
+    return browser_event(index, time_us, prefix)
 
 
 def run(folder: str, database: str, args: argparse.Namespace, amend: int) -> dict[str, float]:
     store = ClickHouseStore(ChdbTransport(folder, database), loader="bench")
-    seq = 0
-    chunk = 100_000
-    span_us = 25 * DAY_US
-    for begin in range(0, args.rows, chunk):
-        count = min(chunk, args.rows - begin)
-        step = span_us // max(args.rows, 1)
-        seq += 1
-        _load(
-            store, [_event(i, START_US + i * step, "p") for i in range(begin, begin + count)], seq
-        )
-    print(f"{database}: {args.rows:,} events stored", file=sys.stderr, flush=True)
-    if args.rows:
-        store.command("OPTIMIZE TABLE events FINAL")
-        store.command("OPTIMIZE TABLE actions FINAL")
+    print(f"{database}: ", end="", file=sys.stderr)
+    seq = preload(store, args.rows, lambda i, t: _event(i, t, "p"), ("events", "actions"))
     orders = list(range(0, args.rows, ORDER_EVERY))
-    step = span_us // max(args.rows, 1)
+    step = step_us(args.rows)
     spent = {"write_s": 0.0, "write_cpu_s": 0.0}
     touched: set[int] = set()
-    for load in range(args.loads):
-        base = load * args.batch
-        stream_start = START_US + 25 * DAY_US
+    for number in range(args.loads):
+        base = number * args.batch
+        stream_start = START_US + SPAN_US
         events = [
             _event(base + i, stream_start + (base + i) * 1000, "s") for i in range(args.batch)
         ]
         amended = []
         for n in range(amend):
-            index = orders[(load * amend + n) * 7919 % len(orders)] if orders else 0
+            index = orders[(number * amend + n) * 7919 % len(orders)] if orders else 0
             touched.add(index)
             amended.append(
                 AmendedCopy(
@@ -116,10 +72,10 @@ def run(folder: str, database: str, args: argparse.Namespace, amend: int) -> dic
                 )
             )
         seq += 1
-        started, cpu = time.perf_counter(), _cpu_s()
-        _load(store, events, seq, amended=amended)
+        started, cpu = time.perf_counter(), cpu_s()
+        load(store, events, seq, amended=amended)
         spent["write_s"] += time.perf_counter() - started
-        spent["write_cpu_s"] += _cpu_s() - cpu
+        spent["write_cpu_s"] += cpu_s() - cpu
     if amend and orders:
         # Every amended copy is read back once, with its new props (`actions`, which the
         # deriver fills, is empty here).

@@ -19,87 +19,36 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import sys
 import tempfile
 import time
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from chdb_orders import (
+    ORDER_EVERY,
+    SPAN_US,
+    START_US,
+    browser_event,
+    cpu_s,
+    load,
+    order_copy,
+    preload,
+    step_us,
+)
 
 from clycyo.model import Event
 from clycyo.store.clickhouse.store import ClickHouseStore
 from clycyo.store.clickhouse.transport import ChdbTransport
-from clycyo.store.columns import fingerprints, to_arrow
 
-START_US = 1_793_491_200_000_000  # 2026-11-01 00:00 UTC
-DAY_US = 86_400_000_000
-ORDER_EVERY = 100  # one preloaded event in this many is a stored copy of an order
 KINDS = ("ordinary", "replacing, patch part", "replacing, mutation")
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+TABLES = ("events", "actions", "orders")
 
 
 def _event(index: int, time_us: int, prefix: str) -> Event:
     if index % ORDER_EVERY == 0:
         # A server's copy that names nobody: a copy naming its buyer outranks it.
-        return Event(
-            site_id=1,
-            event_id=f"{prefix}{index}",
-            time_us=time_us,
-            received_us=time_us,
-            origin="server",
-            type="event",
-            name="purchase",
-            props={"plan": "pro"},
-            revenue_amount="49.00",
-            revenue_currency="EUR",
-            order_id=f"{prefix}o{index}",
-        )
-    return Event(
-        site_id=1,
-        event_id=f"{prefix}{index}",
-        time_us=time_us,
-        received_us=time_us,
-        origin="browser",
-        type="pageview" if index % 3 else "event",
-        name="pageview" if index % 3 else "signup",
-        visitor_id=f"v{index % 50_000}",
-        url=f"https://example.com/p{index % 300}",
-        page=f"/p{index % 300}",
-        props={"k": str(index % 7)},
-    )
-
-
-def _outranking(index: int, time_us: int) -> Event:
-    """A copy of stored order `index` that names its buyer."""
-    return Event(
-        site_id=1,
-        event_id=f"r{index}",
-        time_us=time_us,
-        received_us=time_us,
-        origin="server",
-        type="event",
-        name="purchase",
-        user_id=f"u{index}",
-        props={"plan": "pro"},
-        revenue_amount="49.00",
-        revenue_currency="EUR",
-        order_id=f"po{index}",
-    )
-
-
-def _load(
-    store: ClickHouseStore, events: list[Event], seq: int, replaced: list[tuple[int, str, str]]
-) -> None:
-    table = to_arrow(events, fingerprints(events), [seq] * len(events))
-    # `actions` as the deriver fills it: every event but pageviews.
-    actions = table.filter(pc.not_equal(table.column("type"), pa.scalar("pageview")))
-    store.write(table, seq=seq, superseded=[], derived={"actions": actions}, replaced=replaced)
+        return order_copy(f"{prefix}{index}", time_us, f"{prefix}o{index}", None)
+    return browser_event(index, time_us, prefix, "pageview" if index % 3 else "signup")
 
 
 def run(folder: str, args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
@@ -108,41 +57,33 @@ def run(folder: str, args: argparse.Namespace) -> dict[str, list[tuple[float, fl
     light = store.light_deletes
     if not light:
         print("this engine deletes by mutation only: nothing to compare", file=sys.stderr)
-    seq = 0
-    chunk = 100_000
-    step = 25 * DAY_US // max(args.rows, 1)
-    for begin in range(0, args.rows, chunk):
-        seq += 1
-        count = min(chunk, args.rows - begin)
-        events = [_event(i, START_US + i * step, "p") for i in range(begin, begin + count)]
-        _load(store, events, seq, [])
-    if args.rows:
-        for table in ("events", "actions", "orders"):
-            store.command(f"OPTIMIZE TABLE {table} FINAL")
-    print(f"{args.rows:,} events stored", file=sys.stderr, flush=True)
+    seq = preload(store, args.rows, lambda i, t: _event(i, t, "p"), TABLES, actions=True)
+    step = step_us(args.rows)
     orders = list(range(0, args.rows, ORDER_EVERY))
     spent: dict[str, list[tuple[float, float]]] = {kind: [] for kind in KINDS}
     replacements = 0
-    for load in range(args.loads * len(KINDS)):
-        kind = KINDS[load % len(KINDS)]
-        base = load * args.batch
-        stream_us = START_US + 25 * DAY_US
+    for number in range(args.loads * len(KINDS)):
+        kind = KINDS[number % len(KINDS)]
+        base = number * args.batch
+        stream_us = START_US + SPAN_US
         events = [_event(base + i, stream_us + (base + i) * 1000, "s") for i in range(args.batch)]
         replaced: list[tuple[int, str, str]] = []
         if kind != "ordinary" and orders:
             for _ in range(args.replace):
                 index = orders[replacements * 7919 % len(orders)]
                 replacements += 1
-                events.append(_outranking(index, START_US + index * step))
+                # A copy of stored order `index` that names its buyer.
+                copy = order_copy(f"r{index}", START_US + index * step, f"po{index}", f"u{index}")
+                events.append(copy)
                 replaced.append((1, "purchase", f"po{index}"))
         store.light_deletes = frozenset() if kind == "replacing, mutation" else light
         seq += 1
-        started, cpu = time.perf_counter(), _cpu_s()
-        _load(store, events, seq, replaced)
-        spent[kind].append((time.perf_counter() - started, _cpu_s() - cpu))
+        started, cpu = time.perf_counter(), cpu_s()
+        load(store, events, seq, actions=True, replaced=replaced)
+        spent[kind].append((time.perf_counter() - started, cpu_s() - cpu))
     if orders:
         # Each replaced order is one row in each table: the outranking copy.
-        for table in ("events", "actions", "orders"):
+        for table in TABLES:
             [(rows, outranking)] = store.execute(
                 f"SELECT count(), countIf(startsWith(event_id, 'r')) FROM {table}"
                 " WHERE name = 'purchase' AND startsWith(order_id, 'po')"
