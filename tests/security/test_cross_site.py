@@ -76,12 +76,14 @@ def endpoints(domain: str) -> list[tuple[str, str, Any]]:
         "/settings/links",
         "/settings/tokens",
         "/settings/keys",
+        "/settings/goals",
     ):
         reads.append(("POST", f"/sites/{domain}{form}", {"name": "x", "label": "x", "id": "1"}))
     reporting = {"currency": "EUR", "timezone": "Europe/Berlin"}
     reads.append(("POST", f"/sites/{domain}/settings/reporting", reporting))
     for form in ("/settings/links/revoke", "/settings/tokens/revoke", "/settings/keys/revoke"):
         reads.append(("POST", f"/sites/{domain}{form}", {"id": "1"}))
+    reads.append(("POST", f"/sites/{domain}/settings/goals/delete", {"id": "1"}))
     return reads
 
 
@@ -226,6 +228,7 @@ def test_a_shared_link_only_reads(world: World) -> None:
         "/settings/keys",
         "/settings/keys/revoke",
         "/settings/reporting",
+        "/settings/goals",
         "/funnels",
     ):
         status, _ = call(world, "POST", f"/sites/{world.b.site}{form}", {}, bearer(link))

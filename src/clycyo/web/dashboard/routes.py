@@ -61,6 +61,8 @@ def dashboard_routes() -> list[BaseRoute]:
         *view_routes("/realtime", realtime.realtime_view, "realtime", reach=Reach.AGGREGATES),
         *view_routes("/settings", settings.settings_view, "settings", reach=Reach.SETTINGS),
         Route("/sites/{domain}/settings/reporting", settings.update_reporting, methods=["POST"]),
+        Route("/sites/{domain}/settings/goals", settings.add_goal, methods=["POST"]),
+        Route("/sites/{domain}/settings/goals/delete", settings.delete_goal, methods=["POST"]),
         Route("/sites/{domain}/settings/links", settings.add_link, methods=["POST"]),
         Route("/sites/{domain}/settings/links/revoke", settings.revoke_link, methods=["POST"]),
         Route("/sites/{domain}/settings/tokens", settings.add_token, methods=["POST"]),

@@ -1,10 +1,12 @@
-"""A site's settings page: the tracker snippet, the reporting currency and time zone, read-only
-shared links, API tokens and the site's secret keys.
+"""A site's settings page: the tracker snippet, the reporting currency and time zone, the page
+goals, read-only shared links, API tokens and the site's secret keys.
 
 A changed currency or time zone applies to every report from the next request on (the same
 setting `clycyo site set` changes); a value that is not one is answered with the page and the
-reason, nothing changed. A new link's or token's secret is shown once, in the answer to the post
-that made it (only its hash is kept), so these posts render the page instead of redirecting.
+reason, nothing changed, and so is a page goal's pattern that is not one (`config/goals.py`).
+A page goal added or deleted is in the next query's goals. A new link's or token's secret is
+shown once, in the answer to the post that made it (only its hash is kept), so these posts
+render the page instead of redirecting.
 Revoking takes effect on the next request (a secret key's on the collectors' too, within a
 second); the site's last live secret key is not revoked here: a new one is made first. Only
 logged-in users who may read the site get here; shared links and API tokens never do.
@@ -13,12 +15,14 @@ logged-in users who may read the site get here; shared links and API tokens neve
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from clycyo.config.goals import MAX_PATTERN_CHARS, GoalError, PageGoalStore
 from clycyo.config.site_settings import InvalidSetting, known_timezones
 from clycyo.config.store import ConfigError, Site
 from clycyo.web import sessions
@@ -86,9 +90,15 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
         "api_tokens": tokens,
         "secret_keys": keys,
         "live_keys": sum(1 for key in keys if key["revoked"] is None),
+        "page_goals": [
+            {"id": g.id, "name": g.name, "pattern": g.pattern}
+            for g in PageGoalStore(request.app.state.runtime.config).list(site.id)
+        ],
+        "max_pattern_chars": MAX_PATTERN_CHARS,
         "created": None,
         "rejected": None,
         "key_refused": None,
+        "goal_refused": None,
     }
 
 
@@ -105,33 +115,46 @@ async def _page(request: Request, viewer: Viewer, **shown: object) -> Response:
     return await render_view(request, viewer, "settings", view)
 
 
+async def _not_done(request: Request, viewer: Viewer, **shown: object) -> Response:
+    """The page again with why a form changed nothing (`400`)."""
+    response = await _page(request, viewer, **shown)
+    response.status_code = 400
+    return response
+
+
 def _refused(request: Request, exc: FormRejected | NotAllowed) -> Response:
     page = f"/sites/{quote(request.path_params['domain'], safe='')}/settings"
     return not_allowed(request, NotAllowed(exc.status, exc.message), False, page=page)
 
 
-async def _posted(request: Request) -> tuple[Viewer, dict[str, str], list[str]]:
-    session, form = await posted_by_user(request)
-    viewer = form_viewer(request, request.path_params["domain"], session)
-    return viewer, form.fields, form.getlist("site")
+FormHandler = Callable[[Request, Viewer, dict[str, str]], Awaitable[Response]]
 
 
-async def add_link(request: Request) -> Response:
-    try:
-        viewer, fields, _ = await _posted(request)
-    except (FormRejected, NotAllowed) as exc:
-        return _refused(request, exc)
+def _site_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+    """A form of the page: posted by a logged-in user of the site with the page's CSRF token
+    (refused otherwise), handled with the site's viewer and the form's fields."""
+
+    async def posted(request: Request) -> Response:
+        try:
+            session, form = await posted_by_user(request)
+            viewer = form_viewer(request, request.path_params["domain"], session)
+        except (FormRejected, NotAllowed) as exc:
+            return _refused(request, exc)
+        return await handler(request, viewer, form.fields)
+
+    return posted
+
+
+@_site_form
+async def add_link(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
     token, _ = sessions.access_store(request).add_shared_link(viewer.site.id, label)
     url = f"{request.url.scheme}://{request.url.netloc}/share/{token}"
     return await _page(request, viewer, created={"kind": "shared link", "secret": url})
 
 
-async def update_reporting(request: Request) -> Response:
-    try:
-        viewer, fields, _ = await _posted(request)
-    except (FormRejected, NotAllowed) as exc:
-        return _refused(request, exc)
+@_site_form
+async def update_reporting(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     runtime = request.app.state.runtime
     try:
         runtime.config.update_site(
@@ -140,18 +163,13 @@ async def update_reporting(request: Request) -> Response:
             timezone=fields.get("timezone", ""),
         )
     except InvalidSetting as exc:
-        response = await _page(request, viewer, rejected=str(exc))
-        response.status_code = 400
-        return response
+        return await _not_done(request, viewer, rejected=str(exc))
     runtime.directory.clear()  # this process answers with the new values at once
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-async def revoke_link(request: Request) -> Response:
-    try:
-        viewer, fields, _ = await _posted(request)
-    except (FormRejected, NotAllowed) as exc:
-        return _refused(request, exc)
+@_site_form
+async def revoke_link(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     link_id = stored_id(fields.get("id", ""))
     if link_id is None:
         return not_allowed(request, NotAllowed(404, "no such link"), False)
@@ -159,21 +177,15 @@ async def revoke_link(request: Request) -> Response:
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-async def add_token(request: Request) -> Response:
-    try:
-        viewer, fields, _ = await _posted(request)
-    except (FormRejected, NotAllowed) as exc:
-        return _refused(request, exc)
+@_site_form
+async def add_token(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
     token, _ = sessions.access_store(request).add_api_token([viewer.site.id], label)
     return await _page(request, viewer, created={"kind": "API token", "secret": token})
 
 
-async def revoke_token(request: Request) -> Response:
-    try:
-        viewer, fields, _ = await _posted(request)
-    except (FormRejected, NotAllowed) as exc:
-        return _refused(request, exc)
+@_site_form
+async def revoke_token(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     token_id = stored_id(fields.get("id", ""))
     if token_id is None:
         return not_allowed(request, NotAllowed(404, "no such token"), False)
@@ -183,29 +195,40 @@ async def revoke_token(request: Request) -> Response:
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-async def add_key(request: Request) -> Response:
-    try:
-        viewer, _, _ = await _posted(request)
-    except (FormRejected, NotAllowed) as exc:
-        return _refused(request, exc)
+@_site_form
+async def add_key(request: Request, viewer: Viewer, _: dict[str, str]) -> Response:
     secret_key = request.app.state.runtime.config.add_secret_key(viewer.site.id)
     return await _page(request, viewer, created={"kind": "secret key", "secret": secret_key})
 
 
-async def revoke_key(request: Request) -> Response:
-    try:
-        viewer, fields, _ = await _posted(request)
-    except (FormRejected, NotAllowed) as exc:
-        return _refused(request, exc)
+@_site_form
+async def revoke_key(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     runtime = request.app.state.runtime
     try:
         # Only a key of this page's site; never its last one (`clycyo key revoke --force` can).
         runtime.config.revoke_secret_key_by_id(fields.get("id", ""), site_ids=[viewer.site.id])
     except ConfigError as exc:
-        response = await _page(request, viewer, key_refused=str(exc))
-        response.status_code = 400
-        return response
+        return await _not_done(request, viewer, key_refused=str(exc))
     # This process's own write leaves its `data_version` as it was: drop the cached keys here
     # (the collectors, other processes, see the change within a second).
     runtime.directory.clear()
+    return RedirectResponse(f"{viewer.base}/settings", status_code=303)
+
+
+@_site_form
+async def add_goal(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
+    goals = PageGoalStore(request.app.state.runtime.config)
+    try:
+        goals.add(viewer.site.id, fields.get("pattern", ""))
+    except GoalError as exc:
+        return await _not_done(request, viewer, goal_refused=str(exc))
+    return RedirectResponse(f"{viewer.base}/settings", status_code=303)
+
+
+@_site_form
+async def delete_goal(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
+    goal_id = stored_id(fields.get("id", ""))
+    goals = PageGoalStore(request.app.state.runtime.config)
+    if goal_id is None or not goals.delete(viewer.site.id, goal_id):
+        return not_allowed(request, NotAllowed(404, "no such goal"), False)
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
