@@ -232,6 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(action=action)
         key_arguments(sub, action)
 
+    from clycyo.commands.goals import ACTIONS as GOAL_ACTIONS
+    from clycyo.commands.goals import add_arguments as goal_arguments
+
+    goal_commands = group("goal", "a site's page goals ('Visit /pattern'), as on Settings")
+    for action, action_help in GOAL_ACTIONS:
+        sub = command(action, handlers.goal, action_help, goal_commands)
+        sub.set_defaults(action=action)
+        goal_arguments(sub, action)
+
     export = command("export", handlers.export, "write a site's raw events to Parquet or CSV")
     export.add_argument("--site", required=True, help="the site's domain")
     export.add_argument(

@@ -4,8 +4,8 @@ A handler finds what its command works on (the data folder, the configuration st
 imports the command's module only then, so that `clycyo --help` or `clycyo site list` does not
 load what `serve` or `export` needs (the server, the event stores, pyarrow).
 
-Commands that change configuration (`site add`, `site set`, users, secret keys, tokens and
-shared links)
+Commands that change configuration (`site add`, `site set`, users, secret keys, tokens,
+shared links and page goals)
 write the SQLite configuration store directly, so they work whether or not a server runs on the
 data folder; a running server notices within a second.
 """
@@ -114,6 +114,12 @@ def share(args: argparse.Namespace) -> int:
     from clycyo.commands.credentials import run_share
 
     return run_share(args, _config(args))
+
+
+def goal(args: argparse.Namespace) -> int:
+    from clycyo.commands.goals import run_goal
+
+    return run_goal(args, _config(args))
 
 
 def export(args: argparse.Namespace) -> int:
