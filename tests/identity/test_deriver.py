@@ -89,3 +89,43 @@ def test_a_batch_that_fails_to_store_is_derived_again_the_same_way(tmp_path: Pat
     signs = again.tables["visits"].column("sign").to_pylist()
     assert sorted(signs) == [-1, 1, 1]  # v1's state cancelled and renewed, v3 new
     store.close()
+
+
+def test_late_batches_undone_and_derived_again_are_placed_the_same_way(tmp_path: Path) -> None:
+    """Late events (an import of older ones, say) fetch their visitor's stored visits; a batch
+    the store refuses leaves memory as it was, whether the fetch brought visits memory lacked or
+    only ones it held, and a later batch at times fetched already finds its visit in memory."""
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    deriver = IdentityDeriver(store)
+    start = 1_700_000_000 * 1_000_000
+    hour = 60 * MINUTE_US
+    first, second = _store(
+        store, deriver, [_pageview("v1", start), _pageview("v1", start + 2 * hour)], 1
+    )
+    _store(store, deriver, [_pageview("v2", start + 24 * hour)], 2)
+    assert len(deriver.visits) == 1  # v1's visits are the store's alone now
+
+    def derive_refused_then_stored(events: list[Event], seq: int) -> list[int | None]:
+        attempt = deriver.derive(events)
+        deriver.rollback()
+        again = deriver.derive(events)
+        assert again.visit_ids == attempt.visit_ids
+        assert again.tables["visits"].to_pylist() == attempt.tables["visits"].to_pylist()
+        deriver.rollback()
+        return _store(store, deriver, events, seq)
+
+    # Memory lacks v1's visits: they are fetched.
+    late = [_pageview("v1", start + 10 * MINUTE_US, "/a"), _pageview("v1", start + 125 * MINUTE_US)]
+    assert derive_refused_then_stored(late, 3) == [first, second]
+    # Memory holds the visit the fetch finds; the batch changes it.
+    assert derive_refused_then_stored([_pageview("v1", start + 150 * MINUTE_US, "/b")], 4) == [
+        second
+    ]
+    # Times fetched already: from memory.
+    assert derive_refused_then_stored([_pageview("v1", start + 20 * MINUTE_US, "/c")], 5) == [first]
+    live = store.execute(
+        "SELECT visit_id, pageviews, exit_page FROM visits v WHERE sign = 1 AND (visit_id, state)"
+        " NOT IN (SELECT visit_id, state FROM visits WHERE sign = -1) ORDER BY started_at"
+    )
+    assert live == [(first, 3, "/c"), (second, 3, "/b"), (live[2][0], 1, "/")]
+    store.close()

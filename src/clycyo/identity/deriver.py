@@ -38,6 +38,8 @@ from clycyo.store.derive import Derived
 _EARLY_SERVER_US = 60 * 1_000_000  # a server clock may run a little ahead of the browser's
 _EARLIEST = -(1 << 62)
 _FAR_FUTURE_US = 4_102_444_800 * 1_000_000  # 2100-01-01
+_ALL_TIME = (_EARLIEST, _FAR_FUTURE_US)
+_NOTHING: list[Visit] = []  # what a visitor with no stored visits in a fetched span has
 
 
 class IdentityDeriver:
@@ -98,35 +100,46 @@ class IdentityDeriver:
     def _fetch_late(self, events: list[Event], oldest_us: int) -> None:
         """One query for the stored visits of every visitor whose events in this batch are
         older than memory's reach (a replay, an import): not one query per event."""
-        since = self.visits.complete_since_us
-        if oldest_us - GAP_US >= since:
+        memory = self.visits
+        late_before_us = memory.complete_since_us + GAP_US
+        if oldest_us >= late_before_us:
             return  # live traffic: memory holds every visit the batch can reach
-        spans: dict[tuple[int, str], tuple[int, int]] = {}
+        times: dict[VisitorRef, list[int]] = {}  # each late visitor's [earliest, latest]
         for event in events:
             t = event.time_us
-            if event.visitor_id is not None and t - GAP_US < since:
+            if t < late_before_us and event.visitor_id is not None:
                 key = (event.site_id, event.visitor_id)
-                low, high = spans.get(key, (t, t))
-                spans[key] = (min(low, t), max(high, t))
+                seen = times.get(key)
+                if seen is None:
+                    times[key] = [t, t]
+                elif t < seen[0]:
+                    seen[0] = t
+                elif t > seen[1]:
+                    seen[1] = t
+        # A visitor whose times were fetched already (an earlier batch of the same import, say)
+        # has every stored visit around them in memory: only the others are asked for.
+        spans: dict[VisitorRef, tuple[int, int]] = {}
+        for key, (low, high) in times.items():
+            span = (low - GAP_US, high + GAP_US)
+            if not memory.was_fetched(key, span):
+                spans[key] = span
         if not spans:
             return
-        wanted = [
-            (key[0], self.keys.visitor(key), low - GAP_US, high + GAP_US)
-            for key, (low, high) in spans.items()
-        ]
-        found: dict[tuple[int, str], list[Visit]] = {key: [] for key in spans}
+        wanted = [(key[0], self.keys.visitor(key), *span) for key, span in spans.items()]
+        found: dict[VisitorRef, list[Visit]] = {}
         for visit in stored.visits_of_many(self.store, wanted):
             found.setdefault((visit.site_id, visit.visitor_id), []).append(visit)
-        for key, visits in found.items():
-            low, high = spans[key]
-            self.visits.adopt(key, visits, (low - GAP_US, high + GAP_US))
+        for key, span in spans.items():
+            memory.adopt(key, found.get(key, _NOTHING), span)
 
     # Placing events
 
     def _place(self, events: list[Event], order: list[int], visit_ids: list[int | None]) -> None:
         """A visit id for each event, in time order (`order`)."""
         memory = self.visits
-        near, touch = memory.near, memory.touch
+        # `_fetch_late` has fetched each late event's visitor around its time: memory holds
+        # every visit a browser event can continue, with no check per event.
+        held, touch = memory.held, memory.touch
         for index in order:
             event = events[index]
             visitor_id, user_id = event.visitor_id, event.user_id
@@ -144,7 +157,7 @@ class IdentityDeriver:
                     visit.visit_id if visit else keys.outside_visit_id(self.keys.visitor(key))
                 )
                 continue
-            known = near(key, t)
+            known = held(key)
             visit = None
             if len(known) == 1:
                 only = known[0]
@@ -207,16 +220,21 @@ class IdentityDeriver:
         changed, so visit queries need no identity map."""
         if not self._relinked:
             return
-        wanted = [(key[0], self.keys.visitor(key), 0, _FAR_FUTURE_US) for key in self._relinked]
-        stored_visits: dict[VisitorRef, list[Visit]] = {k: [] for k in self._relinked}
-        for visit in stored.visits_of_many(self.store, wanted):
-            stored_visits.setdefault((visit.site_id, visit.visitor_id), []).append(visit)
-        for (site, visitor), found in stored_visits.items():
-            self.visits.adopt((site, visitor), found, (_EARLIEST, _FAR_FUTURE_US))
-            for visit in self.visits.all_of(site, visitor):
+        memory = self.visits
+        # A visitor whose visits were all fetched since memory last forgot any has them all.
+        unknown = [key for key in self._relinked if not memory.was_fetched(key, _ALL_TIME)]
+        if unknown:
+            wanted = [(key[0], self.keys.visitor(key), 0, _FAR_FUTURE_US) for key in unknown]
+            found: dict[VisitorRef, list[Visit]] = {}
+            for visit in stored.visits_of_many(self.store, wanted):
+                found.setdefault((visit.site_id, visit.visitor_id), []).append(visit)
+            for key in unknown:
+                memory.adopt(key, found.get(key, _NOTHING), _ALL_TIME)
+        for site, visitor in self._relinked:
+            for visit in memory.all_of(site, visitor):
                 bits = self._person_bits((site, visitor), visit.started_us)
                 if bits != visit.person_bits:
-                    self.visits.change(visit).person_bits = bits
+                    memory.change(visit).person_bits = bits
 
     def _link(self, event: Event, key: VisitorRef, user_id: str) -> None:
         site, visitor_id = key
