@@ -64,6 +64,16 @@ def text_value(value: Any) -> str:
     return str(value)
 
 
+def _escaped(text: str) -> str:
+    """A string parameter as ClickHouse reads one (escaped text, as the HTTP interface's
+    parameters and clickhouse-connect's binding): a backslash would start an escape (`\\.`
+    arriving as `.` in a regular expression) and a raw tab or newline would be refused."""
+    return text.translate(_ESCAPES)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\\t", "\n": "\\\n", "'": "\\'"})
+
+
 def _quoted(item: Any) -> str:
     if isinstance(item, str | dt.date):
         text = text_value(item).replace("\\", "\\\\").replace("'", "\\'")
@@ -108,7 +118,10 @@ class ChdbTransport:
     def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> Any:
         if self._closed:
             raise TransportError("the chDB engine is closed")
-        text = {k: text_value(v) for k, v in (params or {}).items()}
+        text = {
+            k: _escaped(v) if isinstance(v, str) else text_value(v)
+            for k, v in (params or {}).items()
+        }
         with self._lock:
             try:
                 return self._session.query(sql, fmt, params=text)
