@@ -26,6 +26,8 @@ def test_the_ratios_are_the_ones_that_divide() -> None:
         "bounce_rate",
         "visit_duration",
         "views_per_visit",
+        "time_on_page",
+        "scroll_depth",
         "conversion_rate",
         "average_order_value",
     ]
@@ -35,7 +37,8 @@ def test_an_empty_previous_period_has_null_ratios_and_no_change(world: SmallWorl
     _world(world)
     answer = world.query(metrics=[*RATIOS, *COUNTS], include={"comparison": "previous_period"})
     (row,) = answer["results"]
-    assert row["metrics"] == [50.0, 30, 1.5, 50.0, 30.0, 2, 2, 3, 4, 30.0, 1]
+    # No engagement reports: no time on page, no scroll depth.
+    assert row["metrics"] == [50.0, 30, 1.5, None, None, 50.0, 30.0, 2, 2, 3, 4, 30.0, 1]
     assert row["comparison"]["metrics"] == [None] * len(RATIOS) + [0] * len(COUNTS)
     assert row["comparison"]["change"] == [None] * (len(RATIOS) + len(COUNTS))
 

@@ -106,6 +106,11 @@ def test_the_query_endpoint_answers_the_contracts_shape(server: Site) -> None:
 def test_bad_queries_are_400_with_the_field_and_credentials_are_checked(server: Site) -> None:
     status, body = _query(server, {"metrics": ["visitors", "sessions"]})
     assert status == 400 and body["error"].startswith("metrics[1]: unknown metric 'sessions'")
+    status, body = _query(server, {"metrics": ["scroll_depth"], "dimensions": ["visit:source"]})
+    assert status == 400
+    assert body["error"].startswith(
+        "metrics[0]: scroll_depth cannot be broken down by visit:source"
+    )
     status, body = server.post("/api/v1/query", b"{not json", secret=True)
     assert status == 400 and body["error"].startswith("body:")
     status, body = server.post("/api/v1/query", {"site": server.site, "metrics": ["visitors"]})

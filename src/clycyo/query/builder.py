@@ -6,7 +6,9 @@ partial aggregate. `grouped` aggregates them per dimension values; the last stag
 metric's final expression. Distinct counts are exact, or with `Plan.approximate` estimated by
 linear counting over a bitmap per group (`registry.AGGREGATES`), which the runner uses only for
 few groups at a time. First and last touch are joined between `src` and `grouped`, for the
-persons in `src` only.
+persons in `src` only. The `page_visitors` base has one stage more: `page_rows` selects the
+pageviews and engagement reports, and `src` holds one row per visitor, page and group (where
+that visitor viewed the page) with the partials' inputs aggregated over their rows.
 
 Identifiers come from the registry; every value (site, period, filter values, property keys,
 currency, time zone) is a parameter.
@@ -28,7 +30,7 @@ from clycyo.query.conditions import (
     through_visit,
 )
 from clycyo.query.dates import Period
-from clycyo.query.registry import EVENTS, LEDGER, VISITS, Metric, Partial
+from clycyo.query.registry import EVENTS, LEDGER, PAGE_VISITORS, VISITS, Metric, Partial
 from clycyo.query.spec import NONE, DimensionRef, Filter
 from clycyo.revenue.ledger import LEDGER as LEDGER_SQL
 
@@ -55,6 +57,8 @@ def superseded(dialect: str, table: str, site_id: str) -> list[str]:
     return []
 
 
+# The fields an engagement report shares with the pageview of its page.
+_OWN_PAGE = frozenset({"event:page", "event:hostname"})
 # Dimensions grouped by a number the narrow table keeps beside the text.
 KEYED = {("pageviews", "event:page"): ("page_key", keys.page_key)}
 
@@ -101,6 +105,9 @@ class _Statement:
     site: SiteContext
     params: Params = field(default_factory=Params)
     columns: list[str] = field(default_factory=list)  # src select list
+    # `page_visitors`: the select list of `src`, one row per visitor and page (`columns` is then
+    # that of `page_rows`).
+    per_visitor: list[str] = field(default_factory=list)
     partials: dict[tuple[str, str, str], int] = field(default_factory=dict)
     ctes: list[str] = field(default_factory=list)
     where: list[str] = field(default_factory=list)
@@ -158,8 +165,9 @@ def _partial(st: _Statement, partial: Partial, site: SiteContext) -> int:
         st.partials[key] = index
         if "{currency}" in where:
             where = where.replace("{currency}", st.params.add(site.currency))
-        st.columns.append(f"{value} AS x{index}")
-        st.columns.append(f"{where} AS w{index}")
+        inputs = st.per_visitor if st.plan.base == PAGE_VISITORS else st.columns
+        inputs.append(f"{value} AS x{index}")
+        inputs.append(f"{where} AS w{index}")
     return st.partials[key]
 
 
@@ -175,7 +183,10 @@ def _relation(st: _Statement, site_id: str, start: str, end: str, live: str) -> 
         st.ctes.append(f"ledger AS ({LEDGER_SQL[st.dialect].replace('{site}', site_id)})")
     table = "ledger" if st.plan.base == LEDGER else st.plan.table
     source = f"{table} e" + (f" {persons.JOINS[st.dialect]['event']}" if st.wants_map else "")
-    st.where += superseded(st.dialect, table, site_id)
+    if st.plan.base == PAGE_VISITORS:
+        st.where.append(registry.PAGE_ROWS_WHERE)
+    else:
+        st.where += superseded(st.dialect, table, site_id)
     if any(d.dimension.level == "visit" for d in st.plan.dimensions):
         source += (
             f" LEFT JOIN (SELECT v.* FROM visits v WHERE v.site_id = {site_id} AND {live}) lv"
@@ -198,6 +209,9 @@ def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
         if level == "event":
             keyed = page_key_condition(f, p) if st.plan.table == "pageviews" else None
             test = keyed or event_condition(f, st.dialect, p)
+            if base == PAGE_VISITORS and f.target.name not in _OWN_PAGE:
+                # An engagement report has only its page's fields: the filter picks pageviews.
+                test = f"(e.type <> 'pageview' OR {test})"
             (event_semi if base == VISITS else st.where).append(test)
         elif level == "visit" and (base == VISITS or joined):
             column = f"{st.visit_alias}.{f.target.dimension.sql}"
@@ -380,6 +394,10 @@ def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[
         st.columns.append(f"{st.sql(registry.PERSON[plan.base])} AS person")
     st.columns.append(f"{time_column} AS t")
     grouping = _dimensions(st, time_column)
+    if plan.base == PAGE_VISITORS:
+        page = registry.PAGE_ROWS[dialect]
+        st.columns += [f"{expression} AS {name}" for name, expression in page.items()]
+        st.columns.append("e.page AS page")
     finals: list[str] = []
     for metric in plan.metrics:
         recipe = metric.recipes[plan.base]
@@ -387,9 +405,12 @@ def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[
         for name, partial in recipe.partials.items():
             final = final.replace("{" + name + "}", f"sum(a{_partial(st, partial, site)})")
         finals.append(final)
-    st.ctes.append(
-        f"src AS (SELECT {', '.join(st.columns)} FROM {source} WHERE {' AND '.join(st.where)})"
-    )
+    rows = f"SELECT {', '.join(st.columns)} FROM {source} WHERE {' AND '.join(st.where)}"
+    if plan.base == PAGE_VISITORS:
+        st.ctes.append(f"page_rows AS ({rows})")
+        st.ctes.append(_per_visitor(st))
+    else:
+        st.ctes.append(f"src AS ({rows})")
     grouped_from, conditions = _grouped_from(st, site_id, live)
     if plan.among_visitors and st.touches:
         among = _among_touched_visitors(
@@ -419,6 +440,19 @@ def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[
     if dims:
         sql += f" GROUP BY {', '.join(dims)}{_order(plan, dims)}"
     return p.render(sql + registry.STATEMENT_SUFFIX[dialect])
+
+
+def _per_visitor(st: _Statement) -> str:
+    """`src` of `page_visitors`: per visitor, page and group, the partials' inputs over their
+    rows of `page_rows`, where they viewed the page (a report alone, of a page viewed before
+    the period, is left out)."""
+    groups = [f"e.d{i}" for i in range(len(st.plan.dimensions))]
+    select = [f"e.d{i} AS d{i}" for i in range(len(st.plan.dimensions))]
+    select += ["e.person AS person", "min(e.t) AS t", *st.per_visitor]
+    return (
+        f"src AS (SELECT {', '.join(select)} FROM page_rows e"
+        f" GROUP BY {', '.join([*groups, 'e.person', 'e.page'])} HAVING max(e.viewed) = 1)"
+    )
 
 
 def _only(

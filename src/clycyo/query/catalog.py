@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from clycyo.query import registry
 
-_BASES = {"visits": "visits", "events": "events", "ledger": "ledger"}
+_BASES = {
+    "visits": "visits",
+    "events": "events",
+    "ledger": "ledger",
+    "page_visitors": "pageviews and engagement reports",
+}
 _HEAD = """# Metrics and dimensions
 
 Generated from `src/clycyo/query/registry.py` by `python -m clycyo.query.catalog`; a test fails

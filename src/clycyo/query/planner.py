@@ -10,7 +10,9 @@ A page filter of a query that names events (`rate_pages`) says where the convers
 which visitors it is a share of: the rate's visitors are then those who viewed that page.
 A query that looks at pages and names no events counts persons, visits and conversions from
 pageviews, `events` from every event (`looks_at_pageviews`): the two kinds are separate
-statements, so that no metric's value depends on the others asked with it. This module decides;
+statements, so that no metric's value depends on the others asked with it. Time on page and
+scroll depth (`page_visitors`) are a page's own: broken down by its page, its host, time or
+nothing, and refused with any other dimension. This module decides;
 `builder.py` writes the SQL.
 """
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from clycyo.query import registry
 from clycyo.query.builder import Plan
 from clycyo.query.errors import QueryError
-from clycyo.query.registry import EVENTS, LEDGER, VISITS, Metric
+from clycyo.query.registry import EVENTS, LEDGER, PAGE_VISITORS, VISITS, Metric
 from clycyo.query.spec import DimensionRef, Filter, Query
 
 VISITORS_WITHOUT_EVENT_FILTERS = "visitors (no event filters)"
@@ -50,6 +52,8 @@ def _base(metric: Metric, query: Query, event_context: bool) -> str:
     if metric.name in ("conversions", CONVERTED_VISITORS):
         return EVENTS if query.event_filters else LEDGER
     recipes = metric.recipes
+    if PAGE_VISITORS in recipes:
+        return PAGE_VISITORS
     if LEDGER in recipes:
         return LEDGER
     if event_context and EVENTS in recipes:
@@ -126,6 +130,13 @@ def plan(query: Query, approximate: bool) -> list[Part]:
         if base == VISITS and event_dims:
             raise QueryError(
                 f"metrics[{index}]", f"{metric.name} cannot be broken down by {event_dims[0].name}"
+            )
+        not_pages = [d for d in dims if d.name not in _PAGES and d.dimension.level != "time"]
+        if base == PAGE_VISITORS and not_pages:
+            raise QueryError(
+                f"metrics[{index}]",
+                f"{metric.name} cannot be broken down by {not_pages[0].name}: it is a page's"
+                " own (event:page, event:hostname, time:* or none)",
             )
         pageviews_only = pages and (
             base == VISITS or (base == EVENTS and metric.name in _PAGE_METRICS)

@@ -1,8 +1,9 @@
 """The one registry of metrics and dimensions, with each SQL dialect's expression.
 
-A metric is computed from a base relation — `visits` (live visit states), `events` or `ledger`
-(money events, one row per order) — as partial aggregates (count, sum, distinct) that the builder
-takes per group, and a final expression over those partials. A
+A metric is computed from a base relation — `visits` (live visit states), `events`, `ledger`
+(money events, one row per order) or `page_visitors` (one row per visitor of a page: their
+pageviews and engagement reports of it, `PAGE_ROWS`) — as partial aggregates (count, sum,
+distinct) that the builder takes per group, and a final expression over those partials. A
 dimension is an expression on a base relation's rows. Expressions exist per dialect ("duckdb",
 "clickhouse"); identifiers in SQL come only from here, values only as parameters. Row aliases:
 `v` a live visit, `e` an event (or ledger row), `lv` an event's visit, `ft`/`lt` the person's
@@ -15,7 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from clycyo.query import dialect as dialects
+
 VISITS, EVENTS, LEDGER = "visits", "events", "ledger"
+PAGE_VISITORS = "page_visitors"
 DIALECTS = ("duckdb", "clickhouse")
 Kind = Literal["count", "sum", "distinct"]
 Sql = dict[str, str]  # dialect → expression
@@ -97,7 +101,7 @@ PERSON = {
         "clickhouse": "coalesce(m.user_bits, bitShiftRight(e.visit_id, 24))",
     },
 }
-PERSON[LEDGER] = PERSON[EVENTS]
+PERSON[LEDGER] = PERSON[PAGE_VISITORS] = PERSON[EVENTS]
 # ClickHouse fills a missed outer join with default values (0 for a key) unless told otherwise;
 # persons are found with `coalesce` over such joins.
 STATEMENT_SUFFIX = {"duckdb": "", "clickhouse": " SETTINGS join_use_nulls = 1"}
@@ -109,6 +113,34 @@ IS_PAGEVIEW = both("e.type = 'pageview'")
 PAYMENT = both("e.revenue_amount > 0")
 REFUND = both("e.revenue_amount < 0")
 IN_CURRENCY = both("e.revenue_currency = {currency}")
+
+# An engagement report counts for a day at most, as in a visit's engaged time (identity/visit.py).
+_MAX_ENGAGED_MS = 24 * 3600 * 1000
+
+
+def _page_rows(dialect: str) -> dict[str, str]:
+    """The columns of a pageview or engagement report that `page_visitors` aggregates per visitor
+    and page. Props are text: a value that is no number, or is out of range (a scroll depth
+    outside 0 to 100, a negative, infinite or NaN time), is no report; a time over a day counts
+    as a day."""
+    d = dialects.of(dialect)
+    depth = d.to_double(d.prop("e.props", "'scroll_depth'"))
+    engaged = d.to_double(d.prop("e.props", "'engaged_ms'"))
+    report = "e.name = 'engagement'"
+    return {
+        "viewed": "CASE WHEN e.type = 'pageview' THEN 1 ELSE 0 END",
+        "depth": f"CASE WHEN {report} AND {depth} BETWEEN 0 AND 100 THEN {depth} END",
+        # 1e308: NaN compares above every number in DuckDB and with none in ClickHouse.
+        "engaged_ms": f"CASE WHEN {report} AND {engaged} BETWEEN 0 AND 1e308"
+        f" THEN least({engaged}, {_MAX_ENGAGED_MS}.0) END",
+    }
+
+
+# The rows `page_visitors` reads (alias `e` of the events), and its columns per dialect; its
+# partials aggregate one visitor's rows of one page (`max(e.depth)`), in one group of the
+# query's dimensions, where that visitor viewed the page.
+PAGE_ROWS_WHERE = "(e.type = 'pageview' OR e.name = 'engagement')"
+PAGE_ROWS = {dialect: _page_rows(dialect) for dialect in DIALECTS}
 
 _PERSONS = {base: Partial("distinct", PERSON[base]) for base in (VISITS, EVENTS)}
 _VISITS_ROWS = Recipe({"visits": Partial("count")}, both("{visits}"))
@@ -193,6 +225,47 @@ METRICS: dict[str, Metric] = {
                     _ratio("pageviews", "visits"),
                 )
             },
+            ratio=True,
+        ),
+        Metric(
+            "time_on_page",
+            "Average engaged time on the page in seconds: the time its engagement reports add up"
+            " to (time in front, in focus), divided by the visitors who viewed it, those with no"
+            " report counting as none. Per visitor, not per pageview: a page read twice by one"
+            " visitor is one reader's time, as Plausible counts it. Null where no viewer"
+            " reported. With `event:page` or `event:hostname` breakdowns, `time:*` or none (the"
+            " average over each visitor's pages); event filters choose the pageviews (their"
+            " pages' reports count), visit filters the visits.",
+            "seconds",
+            {
+                PAGE_VISITORS: Recipe(
+                    {
+                        "engaged_ms": Partial("sum", both("sum(e.engaged_ms)")),
+                        "viewers": Partial("count"),
+                    },
+                    # floor(x + 0.5): ClickHouse's round takes a tie to the even number.
+                    both("floor({engaged_ms} / 1000.0 / nullif({viewers}, 0) + 0.5)"),
+                )
+            },
+            persons=True,
+            ratio=True,
+        ),
+        Metric(
+            "scroll_depth",
+            "Average scroll depth of the page in percent (0 to 100): per visitor who viewed it,"
+            " the deepest point they reported on it; visitors with no engagement report are"
+            " left out. Null where none reported. Valid as `time_on_page` is.",
+            "percent",
+            {
+                PAGE_VISITORS: Recipe(
+                    {
+                        "depth": Partial("sum", both("max(e.depth)")),
+                        "reporting": Partial("count", where=both("max(e.depth) IS NOT NULL")),
+                    },
+                    both("floor({depth} / nullif({reporting}, 0) + 0.5)"),
+                )
+            },
+            persons=True,
             ratio=True,
         ),
         Metric(
