@@ -43,6 +43,8 @@ METRICS = {
     "events": "Events",
     "bounce_rate": "Bounce rate",
     "visit_duration": "Visit duration",
+    "time_on_page": "Time on page",
+    "scroll_depth": "Scroll depth",
     "conversions": "Conversions",
     "conversion_rate": "Conversion rate",
     "revenue": "Revenue",

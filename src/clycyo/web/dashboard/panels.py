@@ -67,7 +67,9 @@ PANELS = (
                 "top",
                 "Top pages",
                 ("event:page",),
-                ("visitors", "pageviews"),
+                # Time on page and scroll depth read the pages' engagement reports too: the
+                # event:name filter chooses the pageviews whose reports count.
+                ("visitors", "pageviews", "time_on_page", "scroll_depth"),
                 fixed=(("is", "event:name", ("pageview",)),),  # views, not every event on it
             ),
             _tab("entry", "Entry pages", "visit:entry_page", "visitors", "visits"),
