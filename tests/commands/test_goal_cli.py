@@ -33,6 +33,13 @@ def test_goals_are_added_listed_and_removed(tmp_path: Path) -> None:
     again = run_clycyo("goal", "remove", "1", "--site", "shop.example", data=data)
     assert again.returncode == 1
     assert again.stderr.strip() == "clycyo: no page goal 1 on shop.example"
+    # An id past SQLite's integers is no goal either, said as such rather than a traceback.
+    huge = str(2**63)
+    beyond = run_clycyo("goal", "remove", huge, "--site", "shop.example", data=data)
+    assert (beyond.returncode, beyond.stderr.strip()) == (
+        1,
+        f"clycyo: no page goal {huge} on shop.example",
+    )
 
 
 def test_a_pattern_that_is_no_page_goal_is_refused_with_the_reason(tmp_path: Path) -> None:

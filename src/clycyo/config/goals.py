@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS page_goals (
 PREFIX = "Visit "  # a page goal's name is PREFIX + its pattern
 MAX_GOALS_PER_SITE = 100
 MAX_PATTERN_CHARS = 200
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id (typed on the command line) is none
 
 
 class GoalError(ValueError):
@@ -103,6 +104,8 @@ class PageGoalStore:
         return frozenset(g.pattern for g in self.list(site_id))
 
     def delete(self, site_id: int, goal_id: int) -> bool:
+        if not 0 < goal_id <= MAX_ID:
+            return False
         with self._db() as db:
             if not _made(db):
                 return False
