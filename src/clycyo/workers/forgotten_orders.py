@@ -51,12 +51,21 @@ def take(folder: Path, forget: Callable[[int, str, str], None]) -> int:
     forgotten = 0
     for path in sorted(folder.glob(_PATTERN)):
         try:
-            keys = json.loads(path.read_bytes())
-        except (OSError, ValueError) as exc:
+            keys = _keys(json.loads(path.read_bytes()))
+        except (OSError, ValueError, TypeError) as exc:
+            # Deleted all the same: a file left in place would fail every tick after this one.
             log.error("orders to forget: cannot read %s: %s", path.name, exc)
             keys = []
         for site_id, name, order_id in keys:
-            forget(int(site_id), str(name), str(order_id))
+            forget(site_id, name, order_id)
             forgotten += 1
         path.unlink(missing_ok=True)
     return forgotten
+
+
+def _keys(loaded: object) -> list[OrderKey]:
+    """A file's orders, as `tell` writes them (`[[site_id, name, order_id], …]`); `ValueError`
+    or `TypeError` for anything else."""
+    if not isinstance(loaded, list):
+        raise ValueError("not a list of orders")
+    return [(int(site_id), str(name), str(order_id)) for site_id, name, order_id in loaded]
