@@ -120,19 +120,14 @@ _MAX_ENGAGED_MS = 24 * 3600 * 1000
 
 def _page_rows(dialect: str) -> dict[str, str]:
     """The columns of a pageview or engagement report that `page_visitors` aggregates per visitor
-    and page. Props are text: a value that is no number, or is out of range (a scroll depth
-    outside 0 to 100, a negative, infinite or NaN time), is no report; a time over a day counts
-    as a day."""
+    and page: a report's props as numbers (NULL for text that is none), each read once (the
+    map lookups are most of the statement's cost)."""
     d = dialects.of(dialect)
-    depth = d.to_double(d.prop("e.props", "'scroll_depth'"))
-    engaged = d.to_double(d.prop("e.props", "'engaged_ms'"))
-    report = "e.name = 'engagement'"
+    report = "CASE WHEN e.name = 'engagement' THEN {} END"
     return {
         "viewed": "CASE WHEN e.type = 'pageview' THEN 1 ELSE 0 END",
-        "depth": f"CASE WHEN {report} AND {depth} BETWEEN 0 AND 100 THEN {depth} END",
-        # 1e308: NaN compares above every number in DuckDB and with none in ClickHouse.
-        "engaged_ms": f"CASE WHEN {report} AND {engaged} BETWEEN 0 AND 1e308"
-        f" THEN least({engaged}, {_MAX_ENGAGED_MS}.0) END",
+        "depth": report.format(d.to_double(d.prop("e.props", "'scroll_depth'"))),
+        "engaged_ms": report.format(d.to_double(d.prop("e.props", "'engaged_ms'"))),
     }
 
 
@@ -141,6 +136,14 @@ def _page_rows(dialect: str) -> dict[str, str]:
 # query's dimensions, where that visitor viewed the page.
 PAGE_ROWS_WHERE = "(e.type = 'pageview' OR e.name = 'engagement')"
 PAGE_ROWS = {dialect: _page_rows(dialect) for dialect in DIALECTS}
+# Out of range is no report: a scroll depth outside 0 to 100, a negative, infinite or NaN time
+# (1e308: NaN compares above every number in DuckDB and with none in ClickHouse); a time over a
+# day counts as a day.
+_DEPTH = "max(CASE WHEN e.depth BETWEEN 0 AND 100 THEN e.depth END)"
+_ENGAGED_MS = (
+    "sum(CASE WHEN e.engaged_ms BETWEEN 0 AND 1e308"
+    f" THEN least(e.engaged_ms, {_MAX_ENGAGED_MS}.0) END)"
+)
 
 _PERSONS = {base: Partial("distinct", PERSON[base]) for base in (VISITS, EVENTS)}
 _VISITS_ROWS = Recipe({"visits": Partial("count")}, both("{visits}"))
@@ -240,7 +243,7 @@ METRICS: dict[str, Metric] = {
             {
                 PAGE_VISITORS: Recipe(
                     {
-                        "engaged_ms": Partial("sum", both("sum(e.engaged_ms)")),
+                        "engaged_ms": Partial("sum", both(_ENGAGED_MS)),
                         "viewers": Partial("count"),
                     },
                     # floor(x + 0.5): ClickHouse's round takes a tie to the even number.
@@ -259,8 +262,8 @@ METRICS: dict[str, Metric] = {
             {
                 PAGE_VISITORS: Recipe(
                     {
-                        "depth": Partial("sum", both("max(e.depth)")),
-                        "reporting": Partial("count", where=both("max(e.depth) IS NOT NULL")),
+                        "depth": Partial("sum", both(_DEPTH)),
+                        "reporting": Partial("count", where=both(f"{_DEPTH} IS NOT NULL")),
                     },
                     both("floor({depth} / nullif({reporting}, 0) + 0.5)"),
                 )
