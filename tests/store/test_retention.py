@@ -113,6 +113,34 @@ def test_the_orders_retention_deleted_are_forgotten(
     store.close()
 
 
+def test_a_retention_reaching_before_any_event_keeps_everything(
+    tmp_path: Path, open_store: StoreFactory
+) -> None:
+    """`site set --retention-days` takes any number: one whose cutoff lies before the year
+    2000, when no event can be dated (`validate`), deletes nothing rather than failing."""
+    store = open_store(tmp_path)
+    intake = IntakeLog(tmp_path / "intake")
+    quarantine = Quarantine(tmp_path / "q.sqlite")
+    writer = Writer(store, intake, quarantine)
+    seq = intake.append_sync([event("old", 2, 9000, order="o-old")], [rejection(2, 9000)])
+    assert writer.wait_loaded(seq, 10)
+    forever = [Site(2, "forever.example", "pk_2", retention_days=10**9)]
+    forgotten: list[tuple[int, str, str]] = []
+
+    report = writer.submit(
+        lambda: retention.apply(
+            store, intake, quarantine, forever, NOW_US, forget_order=lambda *k: forgotten.append(k)
+        )
+    ).result(10)
+
+    assert (report.events, report.intake_events, report.quarantined) == ({}, 0, 0)
+    assert [r[0] for r in store.execute("SELECT event_id FROM events")] == ["old"]
+    assert forgotten == []
+    writer.stop()
+    intake.close()
+    store.close()
+
+
 def identify(event_id: str, visitor_id: str, user_id: str, age_days: float) -> Event:
     return Event(
         site_id=1,

@@ -26,7 +26,7 @@ _MAX_DECIMALS = 6
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _MAX_BACKDATE_PUBLIC_US = limits.MAX_BACKDATE_PUBLIC_S * 1_000_000
 # Events placed before this are certainly mistakes (seconds sent where milliseconds were meant).
-_EARLIEST_US = 946_684_800_000_000  # 2000-01-01
+EARLIEST_US = 946_684_800_000_000  # 2000-01-01: no event is dated before
 
 
 def _invalid(detail: str) -> Drop:
@@ -86,7 +86,7 @@ def validate(hit: Hit, ctx: Context) -> Hit | Drop:
         return _invalid(problem)
 
     time_us = corrected_time_us(hit)
-    if time_us < _EARLIEST_US:
+    if time_us < EARLIEST_US:
         return _invalid("timestamp: before the year 2000 (epoch milliseconds expected)")
     if not hit.trusted and hit.received_us - time_us > _MAX_BACKDATE_PUBLIC_US:
         return _invalid("timestamp: more than 24 h in the past needs the secret key")

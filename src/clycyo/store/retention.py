@@ -31,6 +31,7 @@ from clycyo.config.store import Site
 from clycyo.identity import narrow
 from clycyo.identity.visit import GAP_US
 from clycyo.model import Event
+from clycyo.pipeline.validate import EARLIEST_US
 from clycyo.query.dialect import Dialect
 from clycyo.store.intake import IntakeLog
 from clycyo.store.quarantine import Quarantine
@@ -69,11 +70,15 @@ class RetentionReport:
 
 
 def cutoffs_us(sites: Iterable[Site], now_us: int) -> dict[int, int]:
-    """Site id → the time before which its events go (sites with a retention only)."""
+    """Site id → the time before which its events go (sites with a retention only). A retention
+    reaching before the earliest time an event may have (`validate`) deletes nothing, and its
+    cutoff would not fit the stores' timestamps: such a site keeps everything."""
     return {
         site.id: now_us - site.retention_days * DAY_US
         for site in sites
-        if site.retention_days is not None and site.retention_days > 0
+        if site.retention_days is not None
+        and site.retention_days > 0
+        and now_us - site.retention_days * DAY_US > EARLIEST_US
     }
 
 
