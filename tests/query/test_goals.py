@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from clycyo.config.goals import PageGoalStore
+from clycyo.config.goals import MAX_PATTERN_CHARS, PageGoalStore
 from clycyo.query.errors import QueryError
 from tests.small_world import SmallWorld
 
@@ -92,3 +92,14 @@ def test_what_is_no_goal_is_refused_naming_the_field(
 def test_goals_have_no_rows_to_break_down(world: SmallWorld) -> None:
     with pytest.raises(QueryError, match="event:goal filters only"):
         world.breakdown("event:goal", "visitors")
+
+
+def test_a_page_goal_at_the_pattern_limit_is_one(world: SmallWorld) -> None:
+    """A pattern of the most characters a goal may have, all of them special to a regular
+    expression (each in a class of its own), is saved, named and matched like any other."""
+    pattern = "/" + "(.)*" * ((MAX_PATTERN_CHARS - 1) // 4)
+    pattern += "x" * (MAX_PATTERN_CHARS - len(pattern))
+    page = pattern.replace("*", "")
+    PageGoalStore(world.runtime.config).add(world.site.id, pattern)
+    world.send(world.pageview("a", 60, page), world.pageview("b", 61, page + "/more"))
+    assert world.totals("visitors", "events", filters=_goal(f"Visit {pattern}")) == [1, 1]
