@@ -23,3 +23,9 @@ def test_an_event_older_than_its_sites_retention_is_dropped() -> None:
     elsewhere = make_hit(site_id=2, time_us=NOW_US - 400 * DAY_US)
     assert filter_expired(elsewhere, ctx) is elsewhere
     assert filter_expired(old, Context(salts=SaltRing())) is old
+
+
+def test_a_retention_of_0_days_keeps_everything() -> None:
+    # As `site set --retention-days 0` says, and as retention itself reads it (`cutoffs_us`).
+    old = make_hit(site_id=1, time_us=NOW_US - 400 * DAY_US)
+    assert filter_expired(old, retained({1: 0})) is old
