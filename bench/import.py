@@ -15,6 +15,15 @@ through the server), and the file imported with `clycyo import`:
   the command returns (every row durable in the intake log) and until the writer has stored them,
   then again.
 
+With `--out-of-order`, those imports are replaced by the export (or `--file`, one `--keep`
+wrote, with no collection) split at its median time into an older and a newer half, each
+imported offline into a fresh folder one after the other: in order (the older half, then the
+newer) and out of order (the newer, then the older: a site's older history imported after its
+live data, whose events are all older than what the writer holds). The ratio is the second
+import's seconds out of order to in order, both of half the events into a folder holding the
+other half; and the same of the command's CPU seconds (its process's and its threads': the
+writer's among them), which a machine busy with other work sways less.
+
 Each import runs as its own process; its peak RSS is the command's (offline) or the server's
 (through it), read from the kernel (`ru_maxrss`, `VmHWM`). With `--code DIR` (repeatable) each
 import is run once more with `PYTHONPATH=DIR` (another checkout's `src`, for an A/B in one run;
@@ -25,6 +34,8 @@ between the first and the last runs shows).
     .venv/bin/python bench/import.py --events 1000000
     git worktree add -f /tmp/ab_import HEAD~1
     .venv/bin/python bench/import.py --code /tmp/ab_import/src
+    .venv/bin/python bench/import.py --events 500000 --out-of-order --code /tmp/ab_import/src
+    .venv/bin/python bench/import.py --out-of-order --file events.parquet  # --keep's
 
 Prints a table and writes `bench/results/import-TIMESTAMP.{json,md}`.
 """
@@ -211,25 +222,69 @@ def code_env(code: str | None) -> dict[str, str] | None:
     return {**os.environ, "PYTHONPATH": code}
 
 
+def import_once(data: Path, file: Path, env: dict[str, str] | None) -> dict[str, Any]:
+    """The command on a folder no server holds: seconds, peak RSS and its summary."""
+    command = [str(VENV_BIN / "clycyo"), "import", "--site", DOMAIN, "--in", str(file)]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, "--json", "--data", str(data)], stdout=subprocess.PIPE, env=env
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"clycyo import failed: {output!r}")
+    cpu_s = usage.ru_utime + usage.ru_stime  # less swayed than `s` by a busy machine
+    return {"s": seconds, "cpu_s": cpu_s, "rss_mb": usage.ru_maxrss / 1024, **json.loads(output)}
+
+
 def import_offline(data: Path, file: Path, env: dict[str, str] | None) -> dict[str, Any]:
-    """The command on a folder no server holds, twice: (seconds, peak RSS, its summary)."""
+    """The command on a folder no server holds, twice."""
     site_add(data)
-    runs = []
-    for _ in range(2):
-        command = [str(VENV_BIN / "clycyo"), "import", "--site", DOMAIN, "--in", str(file)]
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [*command, "--json", "--data", str(data)], stdout=subprocess.PIPE, env=env
-        )
-        assert process.stdout is not None
-        output = process.stdout.read()
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        if status != 0:
-            raise RuntimeError(f"clycyo import failed: {output!r}")
-        summary = json.loads(output)
-        runs.append({"s": seconds, "rss_mb": usage.ru_maxrss / 1024, **summary})
-    return {"first": runs[0], "again": runs[1]}
+    return {"first": import_once(data, file, env), "again": import_once(data, file, env)}
+
+
+def halves(file: Path) -> tuple[Path, Path]:
+    """The export split at its median time: (the older half, the newer half)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(file)
+    times = pc.cast(table["time"], pa.int64())
+    middle = pc.approximate_median(times)
+    older, newer = file.with_name("older.parquet"), file.with_name("newer.parquet")
+    pq.write_table(table.filter(pc.less(times, middle)), older)
+    pq.write_table(table.filter(pc.greater_equal(times, middle)), newer)
+    return older, newer
+
+
+def import_in_turn(data: Path, files: list[Path], env: dict[str, str] | None) -> dict[str, Any]:
+    """`files` imported offline into a fresh folder, one after the other."""
+    site_add(data)
+    runs = [import_once(data, file, env) for file in files]
+    return {
+        "runs": runs,
+        "s": sum(run["s"] for run in runs),
+        "cpu_s": sum(run["cpu_s"] for run in runs),
+    }
+
+
+def import_out_of_order(
+    work: Path, older: Path, newer: Path, env: dict[str, str] | None
+) -> dict[str, Any]:
+    """The halves in order, then out of order; the ratio of the second imports' seconds."""
+    in_order = import_in_turn(work / "in-order", [older, newer], env)
+    out_of_order = import_in_turn(work / "out-of-order", [newer, older], env)
+    return {
+        "in_order": in_order,
+        "out_of_order": out_of_order,
+        "ratio": out_of_order["runs"][1]["s"] / in_order["runs"][1]["s"],
+        "ratio_total": out_of_order["s"] / in_order["s"],
+        "cpu_ratio": out_of_order["runs"][1]["cpu_s"] / in_order["runs"][1]["cpu_s"],
+        "cpu_ratio_total": out_of_order["cpu_s"] / in_order["cpu_s"],
+    }
 
 
 def import_served(data: Path, file: Path, env: dict[str, str] | None) -> dict[str, Any]:
@@ -255,6 +310,35 @@ def rounded(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: rounded(v) for k, v in value.items()}
     return value
+
+
+def _seconds(runs: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{run['s']:.1f} ({run['cpu_s']:.1f})" for run in runs)
+
+
+def markdown_out_of_order(result: dict[str, Any]) -> str:
+    base = result["baseline"]
+    first = next(iter(result["out_of_order"].values()))
+    rows = sum(run["rows"] for run in first["in_order"]["runs"])
+    source = (
+        f"from {base['file']}"
+        if "file" in base
+        else f"collect API: {base['collect_s']} s, {base['collect_per_s']:,} events/s stored"
+    )
+    lines = [
+        f"{rows:,} events, halves at the median time; {source}",
+        "",
+        "| code | in order: older, newer s (CPU s) | out of order: newer, older s (CPU s)"
+        " | x second import (CPU) | x both (CPU) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, run in result["out_of_order"].items():
+        ins, outs = run["in_order"]["runs"], run["out_of_order"]["runs"]
+        lines.append(
+            f"| {label} | {_seconds(ins)} | {_seconds(outs)} | {run['ratio']:.2f}"
+            f" ({run['cpu_ratio']:.2f}) | {run['ratio_total']:.2f} ({run['cpu_ratio_total']:.2f}) |"
+        )
+    return "\n".join(lines)
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -294,7 +378,17 @@ def main() -> int:
     parser.add_argument("--reverse", action="store_true", help="the --code checkouts first")
     parser.add_argument("--no-server", action="store_true", help="offline imports only")
     parser.add_argument("--keep", help="copy the exported file to this path")
+    parser.add_argument(
+        "--out-of-order",
+        action="store_true",
+        help="the export's older half imported after its newer half, against in order",
+    )
+    parser.add_argument(
+        "--file", help="with --out-of-order: this export (--keep's), instead of collecting"
+    )
     args = parser.parse_args()
+    if args.file and not args.out_of_order:
+        parser.error("--file goes with --out-of-order")
     result: dict[str, Any] = {
         "machine": machine(),
         "versions": versions(["duckdb", "pyarrow", "uvicorn"]),
@@ -304,12 +398,24 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="clycyo-import-", dir=ROOT / "bench") as folder:
         work = Path(folder)
         file = work / "events.parquet"
-        result["baseline"] = collect(work / "collected", args.events, args.batch, file)
+        if args.file:
+            shutil.copyfile(args.file, file)
+            result["baseline"] = {"file": args.file}
+        else:
+            result["baseline"] = collect(work / "collected", args.events, args.batch, file)
         print(json.dumps(result["baseline"]), flush=True)
         if args.keep:
             shutil.copyfile(file, args.keep)
         result["imports"] = {}
         variants = [("this", None), *((c, c) for c in args.code)]
+        if args.out_of_order:
+            older, newer = halves(file)
+            result["out_of_order"] = {}
+            for index, (label, code) in enumerate(reversed(variants) if args.reverse else variants):
+                run = import_out_of_order(work / f"halves-{index}", older, newer, code_env(code))
+                print(label, "out of order", json.dumps(rounded(run)), flush=True)
+                result["out_of_order"][label] = run
+            variants = []
         for label, code in reversed(variants) if args.reverse else variants:
             env = code_env(code)
             runs = {
@@ -321,7 +427,7 @@ def main() -> int:
                 print(label, "server", json.dumps(rounded(runs["server"])), flush=True)
             result["imports"][label] = runs
     result = rounded(result)
-    table = markdown(result)
+    table = markdown_out_of_order(result) if args.out_of_order else markdown(result)
     print(json.dumps(result["machine"]))
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
