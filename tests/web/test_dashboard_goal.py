@@ -146,3 +146,22 @@ def test_the_totals_with_a_goal_and_a_page_are_that_pages(dashboard: Dashboard) 
     rate = client.get(f"{overview}.json?period=7d&{GOAL}&metric=conversion_rate").json()
     assert rate["chart"]["metric"] == "conversion_rate"
     assert rate["chart"]["label"] == "Conversion rate"
+
+
+def test_a_rate_of_nobody_reads_as_a_dash_not_a_percent(dashboard: Dashboard) -> None:
+    """A conversion a backend reports outside any visit counts in the `(none)` row's conversions
+    and in no row's rate: that rate is no number, shown as a dash without a percent sign."""
+    at = HalfHour(dashboard.site)
+    dashboard.stored(
+        [
+            at.view("a", 1, "/", GOOGLE),
+            {"name": "signup", "user_id": "u9", "timestamp": at.now_ms - 60_000},
+        ]
+    )
+    client = dashboard.login()
+    path = f"/sites/{dashboard.site}/panels/sources?period=7d&tab=sources&{GOAL}"
+    data = client.get(path.replace("sources?", "sources.json?")).json()
+    assert rows_by_label(data) == {"(none)": [1, None]}
+    html = client.get(path).text
+    cell = html.split('data-value="">', 1)[1].split("</td>", 1)[0]
+    assert cell.strip() == "\u2013"  # a dash, and no percent sign

@@ -239,7 +239,12 @@ def panel(ctx: ViewContext) -> Page:
     names = goal.COLUMNS if tab is not picked else {}
     body = tab_body(tab, ctx.state, limit)
     answer = stats.run_answer(ctx.runtime, ctx.viewer.site, body)
-    rows = table_rows(tab, answer.rows, ctx.state)
+    found = answer.rows
+    if tab is not picked:
+        # The goal's rows are those with conversions, as Plausible lists them: a row of
+        # visitors of whom none converted is the rate's divisor, not a row of the goal's.
+        found = [row for row in found if row.metrics[0]]
+    rows = table_rows(tab, found, ctx.state)
     goals: dict[str, Any] = {}
     if spec.key == "goals" and tab.key == "events":
         page_rows, bodies = goal_rows.page_goal_rows(ctx, tab.metrics, limit)
