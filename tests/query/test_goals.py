@@ -96,7 +96,7 @@ def test_goals_have_no_rows_to_break_down(world: SmallWorld) -> None:
 
 def test_a_page_goal_at_the_pattern_limit_is_one(world: SmallWorld) -> None:
     """A pattern of the most characters a goal may have, all of them special to a regular
-    expression (each in a class of its own), is saved, named and matched like any other."""
+    expression (each escaped), is saved, named and matched like any other."""
     pattern = "/" + "(.)*" * ((MAX_PATTERN_CHARS - 1) // 4)
     pattern += "x" * (MAX_PATTERN_CHARS - len(pattern))
     page = pattern.replace("*", "")

@@ -3,15 +3,16 @@
 A goal is either a page goal, named "Visit /pattern" (`config/goals.py`), which keeps the
 pageviews whose page the pattern matches, or a custom event's name, which keeps the events of that
 name (`event:name is X`). A pattern becomes an anchored regular expression (RE2, which both
-engines use) in which every character but letters, digits and the wildcards stands in a class of
-its own (`[.]`): `**` is `.*`, `*` is `[^/]*`. The expression reaches the engine as a parameter,
-as every filter value does.
+engines use) in which every character but the wildcards is literal (escaped as Python's `re`
+escapes it): `**` is `.*`, `*` is `[^/]*`. The expression reaches the engine as a parameter, as
+every filter value does.
 Whether a page goal is one of the site's is checked with the query (`check_values`); this module
 reads no configuration itself.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
@@ -29,27 +30,8 @@ OPERATORS = ("is", "is_not")
 
 def page_regex(pattern: str) -> str:
     """The anchored regular expression of a page goal's pattern."""
-    out = ["^"]
-    index = 0
-    while index < len(pattern):
-        if pattern.startswith("**", index):
-            out.append(".*")
-            index += 2
-            continue
-        char = pattern[index]
-        if char == "*":
-            out.append("[^/]*")
-        elif char.isalnum() or char in "/-_~" or not char.isascii():
-            out.append(char)
-        elif char == "^":
-            out.append("\\^")
-        else:
-            # A class of the one character: literal whatever it means outside one, and with
-            # no backslash, which ClickHouse's parameters would read as an escape (`\x2E`).
-            out.append(f"[{char}]")
-        index += 1
-    out.append("$")
-    return "".join(out)
+    parts = (re.escape(part).replace(r"\*", "[^/]*") for part in pattern.split("**"))
+    return "^" + ".*".join(parts) + "$"
 
 
 def pattern_of(name: str) -> str | None:
