@@ -76,8 +76,7 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\\t", "\n": "\\\n", "'": "\\'"})
 
 def _quoted(item: Any) -> str:
     if isinstance(item, str | dt.date):
-        text = text_value(item).replace("\\", "\\\\").replace("'", "\\'")
-        return f"'{text}'"
+        return f"'{_escaped(text_value(item))}'"
     return text_value(item)
 
 
