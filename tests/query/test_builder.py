@@ -58,7 +58,7 @@ def test_every_metric_by_every_dimension_runs(world: SmallWorld) -> None:
     # A page's own (test_page_engagement.py refuses the other dimensions).
     page_own = {"time_on_page", "scroll_depth"}
     for dimension, found in registry.DIMENSIONS.items():
-        if not found.groupable:  # `event:goal` filters only (test_goals.py)
+        if not found.groupable:  # a filter only
             continue
         name = dimension + ("plan" if dimension.endswith(":") else "")
         pages = name in ("event:page", "event:hostname") or found.level == "time"

@@ -89,9 +89,87 @@ def test_what_is_no_goal_is_refused_naming_the_field(
     assert "event:goal" in str(refused.value) and words in str(refused.value)
 
 
-def test_goals_have_no_rows_to_break_down(world: SmallWorld) -> None:
-    with pytest.raises(QueryError, match="event:goal filters only"):
-        world.breakdown("event:goal", "visitors")
+# Goals that overlap: `/**` every page, `/blog/*` and `/blog/one` some of `/blog/**`'s.
+OVERLAPPING = ("/**", "/blog/*", "/blog/one", "/product/*/*")
+
+
+def _overlapping(world: SmallWorld) -> list[str]:
+    """The world above with goals that overlap, one visitor from a campaign; the names of every
+    page goal, and the custom events'."""
+    _world(world)
+    goals = PageGoalStore(world.runtime.config)
+    for pattern in OVERLAPPING:
+        goals.add(world.site.id, pattern)
+    world.send(
+        world.pageview("a", 200, "/blog/one?utm_source=news"),  # a visit of its own
+        world.pageview("i", 201, "/blog/one?utm_source=news"),
+        world.browser("i", 202, "signup", "/blog/one"),
+    )
+    return [f"Visit {p}" for p in (*PATTERNS, *OVERLAPPING)] + ["signup", "blog_read"]
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        ("visitors", "events", "conversion_rate"),  # the dashboard's goals panel
+        ("conversions", "events", "visitors", "conversion_rate"),
+    ],
+)
+def test_a_breakdown_by_goal_is_each_goal_filtered_alone(
+    world: SmallWorld, metrics: tuple[str, ...]
+) -> None:
+    """One statement for all goals gives each goal the numbers of a query filtered by it alone,
+    however the goals overlap (a pageview of /blog/one is in five goals' rows)."""
+    names = _overlapping(world)
+    page_goals = [n for n in names if n.startswith("Visit ")]
+    rows = world.breakdown("event:goal", *metrics, limit=1000)
+    assert len(rows[f"Visit {OVERLAPPING[0]}"]) == len(metrics)
+    for name in names:
+        alone = world.totals(*metrics, filters=_goal(name))
+        if name in rows:
+            assert rows.pop(name) == alone, name
+        else:
+            assert not alone[0], name  # a goal nobody reached has no row
+    assert rows == {}  # every event is in the rows of the goals above, or in none
+    # Page goals only, under a visit filter, as the dashboard asks: still each goal's numbers.
+    news = [["is", "visit:utm_source", ["news"]]]
+    rows = world.breakdown("event:goal", *metrics, filters=[*_goal(*page_goals), *news], limit=1000)
+    assert set(rows) == {"Visit /**", "Visit /blog/**", "Visit /blog/*", "Visit /blog/one"}
+    for name in page_goals:
+        alone = world.totals(*metrics, filters=[*_goal(name), *news])
+        if name in rows:
+            assert rows[name] == alone, name
+        else:
+            assert not alone[0], name
+
+
+def test_a_breakdown_by_goal_with_a_visit_column(world: SmallWorld) -> None:
+    _overlapping(world)
+    query = {"dimensions": ["event:goal", "visit:utm_source"], "limit": 1000}
+    answer = world.query(metrics=["visitors", "events"], **query)
+    rows = {tuple(r["dimensions"]): r["metrics"] for r in answer["results"]}
+    # a and i came from the newsletter to /blog/one: in every goal that page is in.
+    for goal in ("Visit /**", "Visit /blog/**", "Visit /blog/*", "Visit /blog/one"):
+        assert rows[(goal, "news")] == [2, 2], goal
+    assert rows[("signup", "news")] == [1, 1]
+    assert rows[("Visit /blog/one", "(none)")] == [1, 1]  # a's first view of it
+
+
+def test_a_breakdown_by_goal_without_page_goals_is_by_name(world: SmallWorld) -> None:
+    world.send(world.pageview("a", 60, "/"), world.browser("a", 61, "signup"))
+    assert world.breakdown("event:goal", "visitors", "events") == {"signup": [1, 1]}
+
+
+def test_money_by_goal_is_that_of_the_goals_events(world: SmallWorld) -> None:
+    PageGoalStore(world.runtime.config).add(world.site.id, "/**")
+    world.send(
+        world.pageview("a", 60, "/"),
+        world.browser("a", 61, "signup"),
+        world.payment(62, "30.00", "o1", visitor_id="a"),
+    )
+    by_goal = world.breakdown("event:goal", "revenue", "orders")
+    assert by_goal == {"payment": [30.0, 1]}
+    assert world.totals("revenue", filters=_goal("Visit /**")) == [0]
 
 
 def test_a_page_goal_at_the_pattern_limit_is_one(world: SmallWorld) -> None:

@@ -39,7 +39,7 @@ def test_a_page_goal_made_in_settings_is_counted_and_chosen(world: World, browse
     page.goto(f"{world.url}{OVERVIEW}?period=7d")
     owner.wait_for_panels()
     data = fetch_json(owner, f"{OVERVIEW}/panels/goals.json?period=7d")
-    answer = world.query(data["page_goal_queries"][0])["results"][0]["metrics"]
+    answer = world.query(data["page_goal_query"])["results"][0]["metrics"]
     assert answer[0] > 0  # the demo's visitors read the blog
     row = page.locator("#panel-goals table.ranked tbody tr").first
     assert row.locator("td.label a").inner_text().strip() == GOAL

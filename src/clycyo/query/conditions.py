@@ -89,7 +89,10 @@ def through_visit(
 
 
 def event_expression(ref: DimensionRef, dialect: str, params: Params) -> str:
-    """An `event:` dimension's expression on the event row `e` (its property key a parameter)."""
+    """An `event:` dimension's expression on the event row `e` (its property key a parameter;
+    a goal's by `goals.expression`)."""
+    if ref.name == goals.GOAL:
+        return goals.expression(ref.page_goals, params, dialect)
     sql = ref.dimension.sql
     assert isinstance(sql, dict)
     text = sql[dialect]

@@ -8,6 +8,11 @@ escapes it): `**` is `.*`, `*` is `[^/]*`. The expression reaches the engine as 
 every filter value does.
 Whether a page goal is one of the site's is checked with the query (`check_values`); this module
 reads no configuration itself.
+
+Broken down by `event:goal` (`expression`), an event is in the row of each goal that keeps it:
+a pageview in the row of every page goal whose pattern matches its page (so goals that overlap
+each count it, and a page no goal matches is in no row), any other event in its name's. Each
+row is then what the query filtered by that goal alone gives, in one statement for all goals.
 """
 
 from __future__ import annotations
@@ -75,3 +80,26 @@ def condition(values: tuple[str, ...], negate: bool, params: Params, dialect: st
             tests.append(f"({pageview} AND {matches})")
     test = " OR ".join(tests)
     return f"NOT coalesce({test}, FALSE)" if negate else f"coalesce({test}, FALSE)"
+
+
+# Every goal's name an event has, or NULL, as a list; then one row per name (none for none).
+_EACH = {
+    "duckdb": "unnest(list_distinct([{items}]))",  # list_distinct drops the NULLs too
+    "clickhouse": "arrayJoin(arrayFilter(x -> isNotNull(x), [{items}]))",
+}
+
+
+def expression(patterns: tuple[str, ...], params: Params, dialect: str) -> str:
+    """The `event:goal` dimension on the event row `e`: one row per goal of the event, the
+    site's page goals being `patterns` (see the module's docstring)."""
+    pageview = registry.IS_PAGEVIEW[dialect]
+    # A custom event's name is its goal, unless it reads as a page goal's, which only
+    # pageviews reach (as the filter has it: `Visit /x` always names the page goal).
+    items = [
+        f"CASE WHEN NOT ({pageview}) AND e.name NOT LIKE {params.add(PREFIX + '/%')}"
+        " THEN e.name END"
+    ]
+    for pattern in patterns:
+        matches = dialects.of(dialect).matches("e.page", params.add(page_regex(pattern)))
+        items.append(f"CASE WHEN {pageview} AND {matches} THEN {params.add(PREFIX + pattern)} END")
+    return _EACH[dialect].replace("{items}", ", ".join(items))

@@ -3,9 +3,10 @@
 Metrics of visits (visitors, visits, pageviews, bounce rate, duration) come from live visit states,
 unless the query looks at events (an `event:` dimension or filter): then the countable ones come
 from events, and the visit-only ones keep visits but only those with a matching event. Money comes
-from the ledger. `conversions` counts persons with an event matching the event filters, or without
-them, persons who paid; `conversion_rate` divides those of them who are among the visitors counted
-without the event filters (`among_visitors`: in each row, the row's visitors) by those visitors.
+from the ledger. `conversions` counts persons with an event matching the event filters (or, by
+`event:goal`, of the row's goal), or without them, persons who paid; `conversion_rate` divides
+those of them who are among the visitors counted without the event filters (`among_visitors`:
+in each row, the row's visitors) by those visitors.
 A page filter of a query that names events (`rate_pages`) says where the conversion happened and
 which visitors it is a share of: the rate's visitors are then those who viewed that page.
 A query that looks at pages and names no events counts persons, visits and conversions from
@@ -50,7 +51,9 @@ class Part:
 
 def _base(metric: Metric, query: Query, event_context: bool) -> str:
     if metric.name in ("conversions", CONVERTED_VISITORS):
-        return EVENTS if query.event_filters else LEDGER
+        # A breakdown by goal names events as a filter by goal does: a row's are its goal's.
+        by_goal = any(d.name == "event:goal" for d in query.dimensions)
+        return EVENTS if query.event_filters or by_goal else LEDGER
     recipes = metric.recipes
     if PAGE_VISITORS in recipes:
         return PAGE_VISITORS

@@ -67,7 +67,7 @@ class Dimension:
     # "last_touch": the column of the visit; for "time": the bucket's unit.
     sql: Sql | str
     parameter: bool = False  # `event:props:KEY`: the key is a parameter
-    groupable: bool = True  # False: a filter only (`event:goal`), no breakdown
+    groupable: bool = True  # False: a filter only, no breakdown
 
     @property
     def filterable(self) -> bool:
@@ -379,10 +379,11 @@ def _dimensions() -> list[Dimension]:
             "event:goal",
             "a goal: a page goal of the site's (`Visit /pricing`, `Visit /blog/**`), which keeps"
             " the pageviews of the pages its pattern matches, or a custom event's name (as"
-            " `event:name`); a filter only (`is`, `is_not`); an unknown page goal is refused",
+            " `event:name`); filtered with `is` or `is_not` (an unknown page goal is refused);"
+            " broken down, a row per goal: a pageview in the row of every page goal it matches"
+            " (none if it matches none), any other event in its name's",
             "event",
-            both("e.name"),
-            groupable=False,
+            both("e.name"),  # unused: `goals.expression` writes it from the site's page goals
         ),
         Dimension("event:page", "the page path of the event", "event", both("e.page")),
         Dimension("event:hostname", "the host of the event's page", "event", both("e.hostname")),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import msgspec
@@ -47,6 +47,8 @@ class DimensionRef:
     dimension: Dimension
     key: str | None  # the property of `event:props:KEY`
     name: str
+    # `event:goal` as a dimension: the patterns of the site's page goals, one row each.
+    page_goals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,10 @@ def check(
     for index, ref in enumerate(dimensions):
         if not ref.dimension.groupable:
             raise QueryError(f"dimensions[{index}]", f"{ref.name} filters only; it has no rows")
+    dimensions = tuple(
+        replace(ref, page_goals=tuple(sorted(page_goals))) if ref.name == goals.GOAL else ref
+        for ref in dimensions
+    )
     if len({d.name for d in dimensions}) != len(dimensions):
         raise QueryError("dimensions", "a dimension is asked twice")
     if sum(d.dimension.level == "time" for d in dimensions) > 1:

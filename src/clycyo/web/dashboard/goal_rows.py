@@ -1,15 +1,19 @@
 """The page goals' rows of the goals panel: "Visit /pricing" beside the custom events.
 
-Each page goal of the site's (`config/goals.py`) is one query body: visitors, events (its
-matching pageviews) and conversion rate under the view's filters and `event:goal is` the goal,
-so a row reads as a custom event's row does and a click on it chooses the goal
-(`is,event:goal,Visit /pricing`). A goal with no visitor in the view has no row, as an event
-that did not happen has none. The rows come above the custom events'; every row's bar is a share
-of the largest. This module builds bodies and rows; the query layer counts.
+The site's page goals (`config/goals.py`) are one query body, whatever their number: visitors,
+events (the matching pageviews) and conversion rate by `event:goal`, under the view's filters
+and `event:goal is` every page goal, so each row has the numbers of a query filtered by its
+goal alone (the query layer puts a pageview in the row of every goal it matches), reads as a
+custom event's row does, and a click on it chooses the goal (`is,event:goal,Visit /pricing`).
+A goal with no visitor in the view has no row, as an event that did not happen has none. The
+rows come above the custom events', most visitors first (the site's goals in the order they
+were made among equals); every row's bar is a share of the largest. This module builds the body
+and the rows; the query layer counts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from clycyo.config.goals import PageGoalStore
@@ -20,28 +24,33 @@ from clycyo.web.dashboard.routing import ViewContext
 GOAL = "event:goal"
 
 
-def goal_body(name: str, metrics: tuple[str, ...], state: ViewState) -> dict[str, Any]:
+def goals_body(names: Sequence[str], metrics: tuple[str, ...], state: ViewState) -> dict[str, Any]:
+    """The query of the goals `names`' rows (a site has at most as many page goals as a filter
+    takes values, and the body asks for every row)."""
     return {
         "metrics": list(metrics),
         "date_range": state.period.date_range(),
-        "filters": [["is", GOAL, [name]], *state.query_filters()],
+        "dimensions": [GOAL],
+        "filters": [["is", GOAL, list(names)], *state.query_filters()],
+        "order_by": [[metrics[0], "desc"]],
+        "limit": len(names),
     }
 
 
 def page_goal_rows(
     ctx: ViewContext, metrics: tuple[str, ...], limit: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows of the site's page goals that had visitors (most first), and the bodies asked."""
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The rows of the site's page goals that had visitors (most first, at most `limit`), and
+    the body asked (None: the site has no page goal, and nothing is asked)."""
     site = ctx.viewer.site
-    bodies = [
-        goal_body(g.name, metrics, ctx.state)
-        for g in PageGoalStore(ctx.runtime.config).list(site.id)[:limit]
-    ]
-    shaped = []
-    for body in bodies:
-        name = body["filters"][0][2][0]
-        found = stats.run_query(ctx.runtime, site, body)
-        numbers = found[0].metrics if found else []
+    names = [g.name for g in PageGoalStore(ctx.runtime.config).list(site.id)]
+    if not names:
+        return [], None
+    body = goals_body(names, metrics, ctx.state)
+    found = {row.dimensions[0]: row.metrics for row in stats.run_query(ctx.runtime, site, body)}
+    shaped: list[dict[str, Any]] = []
+    for name in names:
+        numbers = found.get(name)
         if not numbers or not numbers[0]:
             continue
         chosen = Filter("is", GOAL, name)
@@ -55,8 +64,8 @@ def page_goal_rows(
                 "link": ctx.state.with_filter(chosen),
             }
         )
-    shaped.sort(key=lambda row: -float(row["numbers"][0] or 0))
-    return shaped, bodies
+    shaped.sort(key=lambda row: -float(row["numbers"][0] or 0))  # stable: equals keep their order
+    return shaped[:limit], body
 
 
 def merged(first: list[dict[str, Any]], then: list[dict[str, Any]]) -> list[dict[str, Any]]:

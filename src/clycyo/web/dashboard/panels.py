@@ -4,7 +4,8 @@ A panel tab is a query body (dimensions by metrics, with the view's filters and 
 filter such as `event:name is rage_click`) and a rule for turning a row into a filter when it is
 clicked. Panels with their own shape (web vitals, JS errors) live in `friction.py`. With a goal
 chosen, tabs count its conversions (`for_goal`, and `goal.py` for what a goal changes); the goals
-panel lists the site's page goals above the custom events (`goal_rows.py`). Every
+panel lists the site's page goals above the custom events (`goal_rows.py`, one query for all of
+them). Every
 panel is served at `{base}/panels/{key}` (an HTML fragment the overview loads) and its `.json` twin.
 """
 
@@ -247,9 +248,9 @@ def panel(ctx: ViewContext) -> Page:
     rows = table_rows(tab, found, ctx.state)
     goals: dict[str, Any] = {}
     if spec.key == "goals" and tab.key == "events":
-        page_rows, bodies = goal_rows.page_goal_rows(ctx, tab.metrics, limit)
+        page_rows, page_body = goal_rows.page_goal_rows(ctx, tab.metrics, limit)
         rows = goal_rows.merged(page_rows, rows)
-        goals["page_goal_queries"] = bodies
+        goals["page_goal_query"] = page_body
     # A tab with revenue says which money it leaves out (other currencies are never added).
     money = (
         {"currency": ctx.viewer.site.currency, "other_currencies": answer.other_currencies}
