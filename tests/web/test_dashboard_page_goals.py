@@ -88,8 +88,7 @@ def test_a_page_goal_chosen_is_shown_as_a_custom_events_goal(dashboard: Dashboar
         "conversions": 2,
         "events": 3,
         "conversion_rate": 40.0,
-        "revenue": 0,
-    }
+    }  # no revenue: the goal never carried money
     assert [c["label"] for c in data["cards"]][:4] == [
         "Unique visitors",
         "Unique conversions",

@@ -21,8 +21,9 @@ from clycyo.identity import people
 from clycyo.identity.erase import Erasure, erase
 from clycyo.identity.timeline import history as person_events_history
 from clycyo.identity.timeline import timeline as person_timeline
-from clycyo.query import funnels, journeys, realtime, retention, runner, spec
-from clycyo.query.errors import UnknownSite
+from clycyo.query import funnels, goals, journeys, realtime, retention, runner, spec
+from clycyo.query.errors import QueryError, UnknownSite
+from clycyo.revenue.goals import carries_money
 from clycyo.revenue.person import net_by_currency
 
 WAIT_LOADED_S = 5.0
@@ -46,6 +47,20 @@ def run(runtime: Any, body: dict[str, Any] | bytes) -> dict[str, Any]:
     page_goals = PageGoalStore(runtime.config).patterns(site.id)
     _ready(runtime)
     return runner.run_query(runtime.store, site, decoded, page_goals=page_goals).as_json()
+
+
+def goal_carries_money(runtime: Any, site: Site, goal: list[list[Any]]) -> bool:
+    """Whether the goal the `event:name` and `event:goal` filters `goal` choose ever had an
+    event with money (`revenue/goals.py`)."""
+    page_goals = PageGoalStore(runtime.config).patterns(site.id)
+    checked = tuple(
+        spec.check_filter(raw, f"filters[{i}]", page_goals) for i, raw in enumerate(goal)
+    )
+    for index, found in enumerate(checked):
+        if found.target.name not in ("event:name", goals.GOAL):
+            raise QueryError(f"filters[{index}][1]", "a goal is chosen by event:name or event:goal")
+    _ready(runtime)
+    return carries_money(runtime.store, site.id, checked)
 
 
 def funnel(runtime: Any, site: Site, body: dict[str, Any] | bytes) -> dict[str, Any]:

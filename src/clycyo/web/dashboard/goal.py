@@ -12,7 +12,11 @@ on a row of the goals panel. With one, the overview reads as Plausible's does:
   the pages its pattern matched);
 - the panels of built-in events of their own kind (web vitals, JS errors, rage clicks): a note
   that a goal does not narrow them, since no filter reads "of the persons who did X", and a link
-  to the view without the goal, rather than an empty table.
+  to the view without the goal, rather than an empty table;
+- money, as Plausible shows it for revenue goals only: the revenue total and the revenue panel
+  for a goal whose events ever carried money (`revenue/goals.py`), and for any other goal (a
+  page goal, a custom event reported without an amount) no revenue total, and in the revenue
+  panel a note saying so, rather than zeros (`totals`, `no_money_note`).
 
 The visitors the rate divides by keep the view's filters but the event ones, except a page's
 (`event:page`, `event:hostname`): with a goal, a page filter is where it happened, and its
@@ -38,6 +42,11 @@ LABELS = {
 COLUMNS = {"events": "Total conversions", "conversion_rate": "CR"}
 # Panels of built-in events (`web_vital`, `js_error`, `rage_click`) that a goal would empty.
 UNNARROWED = ("vitals", "errors", "rage")
+
+
+def totals(money: bool) -> tuple[str, ...]:
+    """The goal's totals: revenue only for a goal that carries money."""
+    return TOTALS if money else tuple(m for m in TOTALS if m != "revenue")
 
 
 def chosen(state: ViewState) -> bool:
@@ -71,4 +80,15 @@ def note(title: str, state: ViewState) -> dict[str, Any]:
         "narrowed_by_goal": False,
         "note": f"{title} are not narrowed by a goal: remove the goal filter to see them.",
         "without_goal": state.params(filters=kept),
+    }
+
+
+def no_money_note(title: str, state: ViewState) -> dict[str, Any]:
+    """What the revenue panel shows for a goal that never carried money: the note and the view
+    without the goal."""
+    return {
+        **note(title, state),
+        "goal_carries_money": False,
+        "note": "The goal's events never carried money, so it has no revenue.",
+        "link_text": "Show the site's revenue without the goal",
     }

@@ -11,7 +11,8 @@ first six hours meet yesterday's first six, not all of yesterday. A ratio of no 
 rate, visit duration) is no value, shown as a dash with no change, whatever the query layer
 reports. A site that has never received an event gets the tracker snippet instead of empty charts.
 With a goal chosen the totals are the goal's (`goal.py`): the visitors under the other filters
-(a query of their own), the unique and total conversions and the conversion rate.
+(a query of their own), the unique and total conversions, the conversion rate, and revenue when
+the goal carries money.
 """
 
 from __future__ import annotations
@@ -52,14 +53,15 @@ def _include(state: ViewState) -> dict[str, Any]:
     return {"include": {"comparison": "previous_period"}} if state.compare else {}
 
 
-def cards_of(state: ViewState) -> tuple[str, ...]:
-    """The totals shown: with a goal, the visitors (`visitors_body`) and then the goal's."""
-    return ("visitors", *goal.TOTALS) if goal.chosen(state) else CARDS
+def cards_of(state: ViewState, money: bool = True) -> tuple[str, ...]:
+    """The totals shown: with a goal, the visitors (`visitors_body`) and then the goal's (with
+    revenue if it carries `money`)."""
+    return ("visitors", *goal.totals(money)) if goal.chosen(state) else CARDS
 
 
-def totals_body(state: ViewState) -> dict[str, Any]:
+def totals_body(state: ViewState, money: bool = True) -> dict[str, Any]:
     return {
-        "metrics": list(goal.TOTALS if goal.chosen(state) else CARDS),
+        "metrics": list(goal.totals(money) if goal.chosen(state) else CARDS),
         "date_range": state.period.date_range(),
         "filters": state.query_filters(),
     }
@@ -74,7 +76,7 @@ def visitors_body(state: ViewState) -> dict[str, Any]:
     }
 
 
-def previous_totals_body(state: ViewState, now: dt.datetime) -> dict[str, Any]:
+def previous_totals_body(state: ViewState, now: dt.datetime, money: bool = True) -> dict[str, Any]:
     """The totals of the previous period; when this period reaches today or beyond, only as much
     of it as has happened of this one, so a day under way is compared with the same hours of the
     day before, and a range ending next week with as many days and hours of the one before."""
@@ -85,14 +87,16 @@ def previous_totals_body(state: ViewState, now: dt.datetime) -> dict[str, Any]:
         elapsed = now.replace(microsecond=0) - dt.datetime.combine(state.period.first, dt.time())
         cut = start + max(elapsed, dt.timedelta(seconds=1))
         date_range = [start.isoformat(), cut.isoformat()]
-    return {**totals_body(state), "date_range": date_range}
+    return {**totals_body(state, money), "date_range": date_range}
 
 
-def card_values(rows: list[stats.Row], visitors: list[stats.Row] | None = None) -> list[Any]:
+def card_values(
+    rows: list[stats.Row], visitors: list[stats.Row] | None = None, money: bool = True
+) -> list[Any]:
     """The totals of one period, with no value for a ratio of no visits; with a goal, the
     goal's visitors (`visitors`) first."""
     if visitors is not None:
-        nothing = [None if m == "conversion_rate" else 0 for m in goal.TOTALS]
+        nothing = [None if m == "conversion_rate" else 0 for m in goal.totals(money)]
         goal_values = list(rows[0].metrics) if rows else nothing
         return [visitors[0].metrics[0] if visitors else 0, *goal_values]
     values = list(rows[0].metrics) if rows else [0] * len(CARDS)
@@ -151,12 +155,13 @@ def _offsets(labels: list[str], timezone: str) -> list[str]:
 def overview(ctx: ViewContext) -> Page:
     state, site = ctx.state, ctx.viewer.site
     local_now = ctx.viewer.now()
-    bodies = {"totals": totals_body(state), "series": series_body(state)}
     with_goal = goal.chosen(state)
+    money = not with_goal or stats.goal_carries_money(ctx.runtime, site, state)
+    bodies = {"totals": totals_body(state, money), "series": series_body(state)}
     if with_goal:
         bodies["visitors"] = visitors_body(state)
     if state.compare:
-        bodies["previous_totals"] = previous_totals_body(state, local_now)
+        bodies["previous_totals"] = previous_totals_body(state, local_now, money)
         if with_goal:
             before = bodies["previous_totals"]["date_range"]
             bodies["previous_visitors"] = {**bodies["visitors"], "date_range": before}
@@ -169,13 +174,13 @@ def overview(ctx: ViewContext) -> Page:
         answers = {name: job.result() for name, job in jobs.items()}
     found = {name: answer.rows for name, answer in answers.items()}
     series = found["series"]
-    now = card_values(found["totals"], found.get("visitors"))
+    now = card_values(found["totals"], found.get("visitors"), money)
     before = (
-        card_values(found["previous_totals"], found.get("previous_visitors"))
+        card_values(found["previous_totals"], found.get("previous_visitors"), money)
         if state.compare
         else None
     )
-    shown = cards_of(state)
+    shown = cards_of(state, money)
     cards = [
         {
             "metric": metric,
@@ -188,7 +193,8 @@ def overview(ctx: ViewContext) -> Page:
         for i, metric in enumerate(shown)
     ]
     # Revenue counts the site's currency only; money in others is shown beside it, never added.
-    cards[shown.index("revenue")]["other_currencies"] = answers["totals"].other_currencies
+    if money:
+        cards[shown.index("revenue")]["other_currencies"] = answers["totals"].other_currencies
     empty = not any(now[i] for i, m in enumerate(shown) if m not in PER_VISIT) and not any(
         row.metrics[0] for row in stats.run_query(ctx.runtime, site, EVER_BODY)
     )

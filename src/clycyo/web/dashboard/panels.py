@@ -231,6 +231,13 @@ def panel(ctx: ViewContext) -> Page:
     if spec.key in goal.UNNARROWED and goal.chosen(ctx.state):
         note = goal.note(spec.title, ctx.state)
         return Page("panel_note.html", {"panel": spec.key, "title": spec.title, **note})
+    if (
+        spec.key == "revenue"
+        and goal.chosen(ctx.state)
+        and not stats.goal_carries_money(ctx.runtime, ctx.viewer.site, ctx.state)
+    ):
+        note = goal.no_money_note(spec.title, ctx.state)
+        return Page("panel_note.html", {"panel": spec.key, "title": spec.title, **note})
     if spec.key in friction.PANELS:
         data = friction.PANELS[spec.key](ctx, limit)
         return Page(f"panel_{spec.key}.html", {"panel": spec.key, "title": spec.title, **data})

@@ -20,7 +20,7 @@ from clycyo.query import api, props
 from clycyo.query import why as why_query
 from clycyo.query.errors import QueryError
 from clycyo.runtime import Runtime
-from clycyo.web.dashboard.params import ViewState
+from clycyo.web.dashboard.params import GOAL_DIMENSIONS, ViewState
 
 T = TypeVar("T")
 NONE_LABEL = "(none)"
@@ -66,6 +66,12 @@ def run_answer(runtime: Runtime, site: Site, body: dict[str, Any]) -> Answer:
 def run_query(runtime: Runtime, site: Site, body: dict[str, Any]) -> list[Row]:
     """Run one query body for `site` (its `site` field is set here) and return its rows."""
     return run_answer(runtime, site, body).rows
+
+
+def goal_carries_money(runtime: Runtime, site: Site, state: ViewState) -> bool:
+    """Whether the goal the view chose ever had an event with money (`api.goal_carries_money`)."""
+    goal = [f.as_query() for f in state.filters if f.dimension in GOAL_DIMENSIONS]
+    return _asking(lambda: api.goal_carries_money(runtime, site, goal))
 
 
 def funnel_body(steps: Sequence[Step], state: ViewState, window: str) -> dict[str, Any]:
