@@ -90,13 +90,15 @@ class AccessStore:
     # Dashboard sessions
 
     def open_session(
-        self, user_id: int, password_hash: str | None = None
+        self, user_id: int, password_hash: str | None = None, *, second_factor: bool = False
     ) -> tuple[str, DashboardSession]:
         """A new session for a user who just logged in: (cookie value, session).
 
         With `password_hash`, the hash the password was checked against: `ConfigError` (no
         session) if the login was removed or its password changed since, so a login checked
-        just before a reset or a removal cannot outlive it.
+        just before a reset or a removal cannot outlive it. Without `second_factor` (a code
+        checked, `config/two_factor.py`), a login with two-factor on gets no session either,
+        even one turned on while its password was being checked.
         """
         token = secrets.token_urlsafe(32)
         csrf_token = secrets.token_urlsafe(24)
@@ -107,7 +109,8 @@ class AccessStore:
             db.execute("DELETE FROM dashboard_sessions WHERE expires_at < ?", (now,))
             opened = db.execute(
                 "INSERT INTO dashboard_sessions SELECT :token, id, :csrf, :now, :expires FROM users"
-                " WHERE id = :user AND (:hash IS NULL OR password_hash = :hash)",
+                " WHERE id = :user AND (:hash IS NULL OR password_hash = :hash)"
+                " AND (:second OR id NOT IN (SELECT user_id FROM two_factor))",
                 {
                     "token": hash_secret(token),
                     "csrf": csrf_token,
@@ -115,6 +118,7 @@ class AccessStore:
                     "expires": now + SESSION_TTL_S,
                     "user": user_id,
                     "hash": password_hash,
+                    "second": second_factor,
                 },
             ).rowcount
             if opened:
@@ -124,7 +128,7 @@ class AccessStore:
             raise
         db.execute("COMMIT")
         if opened < 1:
-            raise ConfigError("the login was removed or its password changed")
+            raise ConfigError("the login was removed, or its password or two-factor changed")
         return token, self.session(token)  # type: ignore[return-value]
 
     def session(self, token: str) -> DashboardSession | None:
@@ -170,6 +174,8 @@ class AccessStore:
             ).rowcount
             if password_hash is None:
                 db.execute("DELETE FROM user_sites WHERE user_id = ?", (user_id,))
+                db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user_id,))
+                db.execute("DELETE FROM two_factor WHERE user_id = ?", (user_id,))
                 db.execute("DELETE FROM users WHERE id = ?", (user_id,))
             else:
                 db.execute(

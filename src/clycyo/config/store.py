@@ -62,6 +62,18 @@ CREATE TABLE IF NOT EXISTS salts (
     day INTEGER PRIMARY KEY,
     salt BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS two_factor (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id),
+    secret TEXT NOT NULL,
+    enabled_at REAL NOT NULL,
+    last_step INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recovery_codes (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    code_hash TEXT NOT NULL,
+    used_at REAL
+);
 CREATE TABLE IF NOT EXISTS removed_sites (
     site_id INTEGER PRIMARY KEY,
     domain TEXT NOT NULL,
@@ -106,6 +118,7 @@ class User:
     site_ids: tuple[int, ...]  # empty: every site
     created_at: float
     last_login_at: float | None
+    two_factor: bool = False  # a code from an authenticator app is asked after the password
 
 
 class ConfigError(ValueError):
@@ -400,7 +413,8 @@ class ConfigStore:
 
     def users(self) -> list[User]:
         rows = self._connect().execute(
-            "SELECT u.id, u.email, group_concat(s.site_id), u.created_at, u.last_login_at"
+            "SELECT u.id, u.email, group_concat(s.site_id), u.created_at, u.last_login_at,"
+            " EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id)"
             " FROM users u LEFT JOIN user_sites s ON s.user_id = u.id GROUP BY u.id ORDER BY u.id"
         )
         return [
@@ -410,6 +424,7 @@ class ConfigStore:
                 tuple(sorted(int(s) for s in str(r[2]).split(","))) if r[2] else (),
                 r[3],
                 r[4],
+                bool(r[5]),
             )
             for r in rows
         ]
