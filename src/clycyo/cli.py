@@ -192,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     user_password.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    user_reset_2fa = command(
+        "reset-2fa",
+        handlers.user_reset_2fa,
+        "turn a login's two-factor sign-in off, for a lost device (its sessions end at once)",
+        user_commands,
+    )
+    user_reset_2fa.add_argument("email")
 
     quarantine = group("quarantine", "inspect and replay rejected events")
     listed = command("list", handlers.quarantine, "list rejected events, newest first", quarantine)

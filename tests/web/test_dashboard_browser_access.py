@@ -1,13 +1,17 @@
-"""The dashboard in Chromium against a real server: logging in and out, shared links, refusals."""
+"""The dashboard in Chromium against a real server: logging in (with two-factor too) and out,
+shared links, refusals."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser
 
+from tests.serverproc import clycyo
 from tests.web.browsing import DESKTOP, Watched
 from tests.web.world import DOMAIN, World, build_world
 
@@ -47,6 +51,41 @@ def test_login_and_logout(world: World, watched: Watched) -> None:
     status = page.evaluate("async (u) => (await fetch(u)).status", f"/sites/{DOMAIN}/funnels.json")
     assert status == 401  # the session ended on the server, not only in the browser
     watched.problems.clear()  # the browser logs the 401
+    watched.assert_clean()
+
+
+def test_two_factor_turned_on_in_the_account_page_asks_for_a_code_at_login(
+    world: World, watched: Watched
+) -> None:
+    email = "second-factor@example.com"
+    clycyo(
+        "user", "add", email, "--site", DOMAIN, "--password-stdin",
+        data=world.server.data_dir, stdin=world.password + "\n",
+    )  # fmt: skip
+    page = watched.page
+    watched.login(world.url, email, world.password)
+    page.get_by_role("link", name="Account").click()
+    page.wait_for_url(f"{world.url}/account")
+    assert page.locator("img.qr").evaluate("(img) => img.naturalWidth") > 100  # the QR drawn
+    secret = page.locator("[data-secret]").inner_text().replace(" ", "")
+    page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    assert page.locator(".recovery-codes li").count() == 10
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{world.url}/login")
+
+    page.goto(f"{world.url}/sites/{DOMAIN}/funnels")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", world.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{world.url}/login/code")
+    status = page.evaluate("async (u) => (await fetch(u)).status", f"/sites/{DOMAIN}/funnels.json")
+    assert status == 401  # no session yet
+    watched.problems.clear()  # the browser logs the 401
+    page.fill("input[name=code]", pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{world.url}/sites/{DOMAIN}/funnels")
+    assert page.locator(".who").inner_text() == email
     watched.assert_clean()
 
 

@@ -92,6 +92,12 @@ def user_password(args: argparse.Namespace) -> int:
     return run_password(args, _config(args))
 
 
+def user_reset_2fa(args: argparse.Namespace) -> int:
+    from clycyo.commands.users import run_reset_2fa
+
+    return run_reset_2fa(args, _config(args))
+
+
 def key(args: argparse.Namespace) -> int:
     from clycyo.commands.keys import run_key
 

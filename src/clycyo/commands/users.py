@@ -1,10 +1,11 @@
-"""`clycyo user add|list|remove|password`: dashboard logins; a password is read from the terminal
-or standard input.
+"""`clycyo user add|list|remove|password|reset-2fa`: dashboard logins; a password is read from
+the terminal or standard input.
 
 Like `site add`, these write the configuration store directly, so they work whether or not a
 server runs on the data folder. Only the password's hash is kept (`config/passwords.py`).
-Removing a login or setting its password ends every session it has at once: a running server
-reads sessions from the store on each request.
+Removing a login, setting its password or turning its two-factor sign-in off for a lost device
+ends every session it has at once: a running server reads sessions from the store on each
+request.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from clycyo.commands.handlers import fail
 from clycyo.config.access import AccessStore
 from clycyo.config.passwords import MIN_PASSWORD_CHARS, hash_password
 from clycyo.config.store import ConfigError, ConfigStore
+from clycyo.config.two_factor import TwoFactorStore
 from clycyo.settings import config_path
 
 
@@ -56,6 +58,7 @@ def run_list(args: argparse.Namespace, config: ConfigStore) -> int:
             "every_site": not user.site_ids,  # a login added without --site sees every site
             "created_at": utc_text(user.created_at),
             "last_login_at": utc_text(user.last_login_at),
+            "two_factor": user.two_factor,
         }
         for user in config.users()
     ]
@@ -67,6 +70,7 @@ def run_list(args: argparse.Namespace, config: ConfigStore) -> int:
         print(
             f"{row['email']}  {sites}  created {row['created_at']}"
             f"  last login {row['last_login_at'] or 'never'}"
+            f"  two-factor {'on' if row['two_factor'] else 'off'}"
         )
     if not rows:
         print("no users")
@@ -97,6 +101,23 @@ def run_password(args: argparse.Namespace, config: ConfigStore) -> int:
     except ConfigError as exc:
         return fail(exc)
     print(f"password of {email} changed ({_sessions(ended)} ended)")
+    return 0
+
+
+def run_reset_2fa(args: argparse.Namespace, config: ConfigStore) -> int:
+    try:
+        email = _stored_email(config, args.email)
+    except ConfigError as exc:
+        return fail(exc)
+    user = next(u for u in config.users() if u.email == email)
+    ended = TwoFactorStore(config).turn_off(user.id, end_sessions=True)
+    if ended is None:
+        print(f"two-factor sign-in of {email} was off already")
+        return 0
+    print(
+        f"two-factor sign-in of {email} turned off ({_sessions(ended)} ended);"
+        " the password alone signs in until it is turned on again on the Account page"
+    )
     return 0
 
 

@@ -10,27 +10,42 @@ sessions is `config/access.py`'s; this module must not decide which site a user 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from clycyo.config.access import SESSION_TTL_S, AccessStore, DashboardSession
+from clycyo.config.two_factor import TwoFactorStore
 
 SESSION_COOKIE = "clycyo_session"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
+
+
+def server_state(request: Request, name: str, make: Callable[[], T]) -> T:
+    """The server's one `name` (kept on the app's state), made by `make` on first use."""
+    state = request.app.state
+    found: T | None = getattr(state, name, None)
+    if found is None:
+        found = make()
+        setattr(state, name, found)
+    return found
 
 
 def access_store(request: Request) -> AccessStore:
     """The server's access store, opened on first use on the runtime's configuration store."""
-    state = request.app.state
-    store: AccessStore | None = getattr(state, "access", None)
-    if store is None:
-        store = AccessStore(state.runtime.config)
-        state.access = store
-    return store
+    return server_state(request, "access", lambda: AccessStore(request.app.state.runtime.config))
+
+
+def two_factor_store(request: Request) -> TwoFactorStore:
+    """The server's two-factor store, opened on first use, like `access_store`."""
+    config = request.app.state.runtime.config
+    return server_state(request, "two_factor", lambda: TwoFactorStore(config))
 
 
 def is_cross_site(request: Request) -> bool:

@@ -1,9 +1,10 @@
 """Every dashboard route in one list, mounted by `app.py`.
 
 Read views come in fours (HTML and `.json`, logged-in and shared; see `routing.py`); the few
-posts (login, logout, funnels, links, tokens and keys) are plain endpoints that check the session
-and its CSRF token themselves. The bundled CSS, JavaScript and chart library are served from
-`/assets`, so no page needs anything from another host.
+posts (login and its two-factor code, logout, two-factor on and off, funnels, links, tokens and
+keys) are plain endpoints that check the session and its CSRF token themselves. The bundled CSS,
+JavaScript and chart library are served from `/assets`, so no page needs anything from another
+host.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from clycyo.web.access import Reach
 from clycyo.web.dashboard import (
+    account,
     funnels,
     home,
     login,
+    login_code,
     overview,
     panels,
     people,
@@ -32,7 +35,12 @@ def dashboard_routes() -> list[BaseRoute]:
         Route("/", home.index, methods=["GET"]),
         Route("/login", login.login_page, methods=["GET"]),
         Route("/login", login.login, methods=["POST"]),
+        Route("/login/code", login_code.code_page, methods=["GET"]),
+        Route("/login/code", login_code.check_code, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
+        Route("/account", account.account_page, methods=["GET"]),
+        Route("/account/two-factor", account.turn_on, methods=["POST"]),
+        Route("/account/two-factor/off", account.turn_off, methods=["POST"]),
         Route("/sites.json", home.sites_page, methods=["GET"]),
         Route("/sites", home.sites_page, methods=["GET"]),
         Route("/sites/go", home.switch_site, methods=["GET"]),
