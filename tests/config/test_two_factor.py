@@ -119,3 +119,13 @@ def test_a_store_made_before_two_factor_opens_and_gains_it(tmp_path: Path) -> No
         (sessions,) = db.execute("SELECT count(*) FROM dashboard_sessions").fetchone()
     db.close()
     assert sessions == 0  # the session opened with the password alone ended
+
+
+def test_a_recovery_code_of_digits_only_is_still_a_recovery_code(tmp_path: Path) -> None:
+    config = ConfigStore(tmp_path / "config.sqlite")
+    user_id = config.add_user("ada@example.com", hash_password(PASSWORD))
+    secret = two_factor.new_secret()
+    store = TwoFactorStore(config)
+    hashes = two_factor.hash_recovery_codes(["23456-78923"])
+    store.turn_on(user_id, secret, int(NOW_S // STEP_S), hashes)
+    assert store.check(user_id, "23456 78923", NOW_S) == "recovery"  # typed without its dash

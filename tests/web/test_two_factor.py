@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from clycyo.app import web_routes
+from clycyo.config.passwords import hash_password
 from clycyo.web.dashboard.login_pending import MAX_WRONG_CODES, PENDING_TTL_S, PendingLogins
 from clycyo.web.dashboard.login_throttle import LoginThrottle
 from tests.serverproc import Site, clycyo, run_clycyo
@@ -324,3 +325,21 @@ def test_wrong_codes_are_slowed_per_account_as_wrong_passwords_are(dashboard: Da
     signed = half.post("/login/code", data={"csrf": csrf_in(form.text), "code": code})
     assert signed.status_code == 303
     assert half.get(f"/sites/{dashboard.site}.json").status_code == 200
+
+
+def test_the_account_page_shows_a_login_as_text(dashboard: Dashboard) -> None:
+    email = '"><script>alert(1)</script>@example.com'
+    dashboard.runtime.config.add_user(email, hash_password(PASSWORD))
+    web = _web(dashboard)
+    client = TestClient(web, follow_redirects=False)
+    form = client.get("/login")
+    client.post("/login", data={"csrf": csrf_in(form.text), "email": email, "password": PASSWORD})
+    page = client.get("/account")
+    assert page.status_code == 200
+    assert "<script>" not in page.text and "&lt;script&gt;alert(1)" in page.text
+    secret = _secret_shown(page.text)
+    done = client.post(
+        "/account/two-factor",
+        data={"csrf": csrf_in(page.text), "secret": secret, "code": pyotp.TOTP(secret).now()},
+    )
+    assert done.status_code == 200 and "<script>" not in done.text

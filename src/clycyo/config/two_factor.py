@@ -184,7 +184,7 @@ class TwoFactorStore:
         if row is None:
             return None
         typed = "".join(code.split())
-        if typed.isdigit():
+        if typed.isdigit() and len(typed) == DIGITS:  # a recovery code may be all digits
             step = code_step(str(row[0]), typed, now_s)
             if step is None:
                 return None
