@@ -8,24 +8,16 @@ folder; the next query reads the change. A pattern is checked as the Settings pa
 from __future__ import annotations
 
 import argparse
-import json
 
-from clycyo.commands.handlers import fail
+from clycyo.commands.site_lists import remove_row, run_action, site_named
 from clycyo.config.goals import GoalError, PageGoal, PageGoalStore
-from clycyo.config.store import ConfigError, ConfigStore, Site
+from clycyo.config.store import ConfigStore
 
 ACTIONS = (
     ("add", "add a page goal to a site ('/thank-you', '/blog/**', '/product/*/buy')"),
     ("list", "list page goals"),
     ("remove", "remove a page goal (its pageviews stay)"),
 )
-
-
-def _site(config: ConfigStore, domain: str) -> Site:
-    site = config.site_by_domain(domain)
-    if site is None:
-        raise ConfigError(f"no site {domain}")
-    return site
 
 
 def _row(goal: PageGoal, domain: str) -> dict[str, object]:
@@ -46,36 +38,26 @@ def add_arguments(parser: argparse.ArgumentParser, action: str) -> None:
 
 
 def _add(args: argparse.Namespace, config: ConfigStore) -> tuple[object, str]:
-    site = _site(config, args.site)
+    site = site_named(config, args.site)
     goal = PageGoalStore(config).add(site.id, args.pattern)
     return _row(goal, site.domain), f"page goal {goal.pattern} added to {site.domain}"
 
 
 def _list(args: argparse.Namespace, config: ConfigStore) -> tuple[object, str]:
     goals = PageGoalStore(config)
-    sites = [_site(config, args.site)] if args.site else config.sites()
+    sites = [site_named(config, args.site)] if args.site else config.sites()
     rows = [_row(g, s.domain) for s in sites for g in goals.list(s.id)]
     lines = [f"{r['id']:>4}  {r['site']}  {r['name']}" for r in rows]
     return rows, "\n".join(lines) or "no page goals"
 
 
 def _remove(args: argparse.Namespace, config: ConfigStore) -> tuple[object, str]:
-    site = _site(config, args.site)
-    if not PageGoalStore(config).delete(site.id, args.id):
-        raise ConfigError(f"no page goal {args.id} on {site.domain}")
-    return {
-        "removed": args.id,
-        "site": site.domain,
-    }, f"page goal {args.id} of {site.domain} removed"
+    site = site_named(config, args.site)
+    return remove_row(PageGoalStore(config), site, args.id, "page goal")
 
 
 _RUN = {"add": _add, "list": _list, "remove": _remove}
 
 
 def run_goal(args: argparse.Namespace, config: ConfigStore) -> int:
-    try:
-        data, text = _RUN[args.action](args, config)
-    except (ConfigError, GoalError) as exc:
-        return fail(exc)
-    print(json.dumps(data) if args.json else text)
-    return 0
+    return run_action(_RUN, (GoalError,), args, config)

@@ -3,20 +3,19 @@
 A page goal is a page path pattern ("/thank-you", "/blog/**", "/product/*/buy"), shown and
 filtered on as "Visit /pattern". In a pattern `*` stands for any characters but `/` and `**` for
 any characters; everything else is itself. A custom event's name is a goal without being saved
-here. Patterns are kept exactly as validated here (`check_pattern`); how they match pages is the
-query layer's (`query/goals.py`). This module computes nothing.
+here. Patterns are kept exactly as validated here (`check_pattern`); `page_regex` is what a
+pattern means, the one expression both the query layer (`query/goals.py`) and the page rules of
+a site's shields (`pipeline/shields.py`) match pages with.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import re
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from clycyo.config.store import ConfigStore
+from clycyo.config.site_rows import SiteRows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS page_goals (
@@ -30,7 +29,6 @@ CREATE TABLE IF NOT EXISTS page_goals (
 PREFIX = "Visit "  # a page goal's name is PREFIX + its pattern
 MAX_GOALS_PER_SITE = 100
 MAX_PATTERN_CHARS = 200
-MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id (typed on the command line) is none
 
 
 class GoalError(ValueError):
@@ -62,72 +60,39 @@ def check_pattern(pattern: str) -> str:
     return pattern
 
 
-class PageGoalStore:
-    """A site's page goals. Each call opens its own connection and closes it: a query reads
-    them once (`patterns`), and nothing is left open for whichever thread comes next."""
+def page_regex(pattern: str) -> str:
+    """The anchored regular expression of a page pattern (RE2 and Python's `re` read it alike):
+    `**` is `.*`, `*` is `[^/]*`, every other character itself (escaped as `re` escapes it)."""
+    parts = (re.escape(part).replace(r"\*", "[^/]*") for part in pattern.split("**"))
+    return "^" + ".*".join(parts) + "$"
 
-    def __init__(self, config: ConfigStore) -> None:
-        self.path = config.path
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
-            db.execute("PRAGMA foreign_keys = ON")
-            yield db
+class PageGoalStore(SiteRows):
+    """A site's page goals, read once per query (`patterns`)."""
+
+    TABLE = "page_goals"
+    SCHEMA = SCHEMA
+    COLUMNS = "id, site_id, pattern"
 
     def add(self, site_id: int, pattern: str) -> PageGoal:
         pattern = check_pattern(pattern)
-        with self._db() as db:
-            db.executescript(SCHEMA)
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                saved = [g.pattern for g in _rows(db, site_id)]
-                if pattern in saved:
-                    raise GoalError(f"pattern: the site has the goal {PREFIX}{pattern} already")
-                if len(saved) >= MAX_GOALS_PER_SITE:
-                    raise GoalError(f"a site has at most {MAX_GOALS_PER_SITE} page goals")
-                cursor = db.execute(
-                    "INSERT INTO page_goals (site_id, pattern, created_at) VALUES (?, ?, ?)",
-                    (site_id, pattern, time.time()),
-                )
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._adding() as db:
+            saved = [str(row[2]) for row in self._rows(db, site_id)]
+            if pattern in saved:
+                raise GoalError(f"pattern: the site has the goal {PREFIX}{pattern} already")
+            if len(saved) >= MAX_GOALS_PER_SITE:
+                raise GoalError(f"a site has at most {MAX_GOALS_PER_SITE} page goals")
+            cursor = db.execute(
+                "INSERT INTO page_goals (site_id, pattern, created_at) VALUES (?, ?, ?)",
+                (site_id, pattern, time.time()),
+            )
         return PageGoal(int(cursor.lastrowid or 0), site_id, pattern)
 
     def list(self, site_id: int) -> list[PageGoal]:
-        with self._db() as db:
-            return _rows(db, site_id)
+        return [_goal(row) for row in self._read(site_id)]
 
     def patterns(self, site_id: int) -> frozenset[str]:
         return frozenset(g.pattern for g in self.list(site_id))
-
-    def delete(self, site_id: int, goal_id: int) -> bool:
-        if not 0 < goal_id <= MAX_ID:
-            return False
-        with self._db() as db:
-            if not _made(db):
-                return False
-            cursor = db.execute(
-                "DELETE FROM page_goals WHERE site_id = ? AND id = ?", (site_id, goal_id)
-            )
-            return cursor.rowcount > 0
-
-
-def _made(db: sqlite3.Connection) -> bool:
-    """Whether the table exists: a folder where no goal was ever made has none."""
-    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'page_goals'")
-    return found.fetchone() is not None
-
-
-def _rows(db: sqlite3.Connection, site_id: int) -> list[PageGoal]:
-    if not _made(db):
-        return []
-    rows = db.execute(
-        "SELECT id, site_id, pattern FROM page_goals WHERE site_id = ? ORDER BY id", (site_id,)
-    )
-    return [_goal(row) for row in rows]
 
 
 def _goal(row: tuple[Any, ...]) -> PageGoal:
