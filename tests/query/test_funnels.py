@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from clycyo.config.goals import PageGoalStore
 from clycyo.query import api
+from clycyo.query.errors import QueryError
 from tests.small_world import IPHONE, SmallWorld
 
 STEPS = [{"page": "/"}, {"page": "/pricing"}, {"name": "signup"}]
@@ -118,3 +122,34 @@ def test_a_person_known_only_from_server_events_is_their_user_id(world: SmallWor
     # The id opens the person, as the people API names them.
     timeline = api.timeline(world.runtime, world.site, "u-srv")
     assert timeline is not None and timeline["person"]["user_id"] == "u-srv"
+
+
+def test_a_funnel_takes_only_the_sites_page_goals(world: SmallWorld) -> None:
+    """A step or the funnel may be narrowed by a goal of the site's (`event:goal`, as `/query`
+    takes it); a page goal the site does not have is refused, naming the field."""
+    PageGoalStore(world.runtime.config).add(world.site.id, "/blog/**")
+    world.send(
+        world.pageview("a", 60, "/"),
+        world.pageview("a", 61, "/blog/one"),
+        world.pageview("b", 60, "/"),
+        world.pageview("b", 61, "/pricing"),
+    )
+    blog = [["is", "event:goal", ["Visit /blog/**"]]]
+    steps = [{"page": "/"}, {"name": "pageview", "filters": blog}]
+    assert [s["visitors"] for s in _funnel(world, steps=steps)] == [2, 1]
+    body = {"site": world.domain, "steps": steps, "date_range": [world.day, world.day]}
+    reached = api.funnel_persons(world.runtime, world.site, body, step=2, dropped=False, limit=9)
+    assert [p["id"] for p in reached] == ["a"]
+    nope = [["is", "event:goal", ["Visit /blog/*"]]]
+    unknown = [
+        ({"steps": [{"page": "/"}, {"filters": nope}]}, "steps[1].filters[0][2][0]"),
+        ({"steps": STEPS, "filters": nope}, "filters[0][2][0]"),
+    ]
+    for spec, field in unknown:
+        with pytest.raises(QueryError) as refused:
+            _funnel(world, **spec)
+        assert refused.value.field == field
+        assert "the site has no goal 'Visit /blog/*'" in str(refused.value)
+        with pytest.raises(QueryError, match="no goal"):
+            api.funnel_persons(world.runtime, world.site, {"site": world.domain, **spec}, step=1,
+                               dropped=False, limit=9)  # fmt: skip

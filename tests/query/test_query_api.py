@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from tests.serverproc import Site
+from tests.serverproc import Site, clycyo
 from tests.small_world import CHROME, day_start
 
 START = day_start()
@@ -180,3 +180,36 @@ def test_timeline_and_erasure(server: Site) -> None:
     status, body = _query(server, {"metrics": ["visitors", "revenue", "events"]})
     assert body["results"][0]["metrics"] == [1, 0, 1]
     assert {e["visitor_id"] for e in server.events()} == {"v2"}
+
+
+def test_funnels_and_journeys_take_only_the_sites_page_goals(server: Site) -> None:
+    """An `event:goal` filter of a funnel (its steps' or its own) or of journeys names a goal
+    as `/query` takes it: a page goal of the site's, else a 400 naming the field and why."""
+    _world(server)
+    clycyo("goal", "add", "/pricing", "--site", server.site, data=server.data_dir)
+    pricing = [["is", "event:goal", ["Visit /pricing"]]]
+    nope = [["is", "event:goal", ["Visit /nope"]]]
+    funnel = "/api/v1/query/funnel"
+    steps = [{"page": "/"}, {"name": "pageview", "filters": pricing}]
+    status, body = _query(server, {"steps": steps, "window": "1h"}, funnel)
+    assert status == 200, body
+    assert [s["visitors"] for s in body["steps"]] == [2, 1]
+    refused = {
+        "steps[1].filters[0][2][0]": {"steps": [{"page": "/"}, {"filters": nope}]},
+        "filters[0][2][0]": {"steps": [{"page": "/"}, {"page": "/pricing"}], "filters": nope},
+    }
+    for field, spec in refused.items():
+        status, body = _query(server, spec, funnel)
+        assert status == 400, body
+        assert body["error"] == f"{field}: event:goal: the site has no goal 'Visit /nope'"
+    journeys = "/api/v1/query/journeys"
+    status, body = _query(server, {"steps": 3, "filters": pricing}, journeys)
+    assert status == 200 and body["journeys"] == [
+        {"pages": ["/pricing"], "visits": 1, "visitors": 1}
+    ], body
+    status, body = _query(server, {"steps": 3, "filters": nope}, journeys)
+    assert status == 400
+    assert body["error"] == "filters[0][2][0]: event:goal: the site has no goal 'Visit /nope'"
+    bad = [["is", "event:goal", ["Visit /a b"]]]  # not a pattern at all, as in /query
+    status, body = _query(server, {"steps": 3, "filters": bad}, journeys)
+    assert status == 400 and body["error"].startswith("filters[0][2][0]: event:goal: pattern:")

@@ -64,16 +64,18 @@ def goal_carries_money(runtime: Any, site: Site, goal: list[list[Any]]) -> bool:
 
 
 def funnel(runtime: Any, site: Site, body: dict[str, Any] | bytes) -> dict[str, Any]:
+    page_goals = PageGoalStore(runtime.config).patterns(site.id)
     _ready(runtime)
-    return funnels.run_funnel(runtime.store, site, body)
+    return funnels.run_funnel(runtime.store, site, body, page_goals=page_goals)
 
 
 def funnel_persons(
     runtime: Any, site: Site, body: dict[str, Any], *, step: int, dropped: bool, limit: int
 ) -> list[dict[str, Any]]:
+    page_goals = PageGoalStore(runtime.config).patterns(site.id)
     _ready(runtime)
     return funnels.funnel_persons(
-        runtime.store, site, body, step=step, dropped=dropped, limit=limit
+        runtime.store, site, body, step=step, dropped=dropped, limit=limit, page_goals=page_goals
     )
 
 
@@ -83,8 +85,9 @@ def cohorts(runtime: Any, site: Site, body: dict[str, Any] | bytes) -> dict[str,
 
 
 def paths(runtime: Any, site: Site, body: dict[str, Any] | bytes) -> dict[str, Any]:
+    page_goals = PageGoalStore(runtime.config).patterns(site.id)
     _ready(runtime)
-    return journeys.run_journeys(runtime.store, site, body)
+    return journeys.run_journeys(runtime.store, site, body, page_goals=page_goals)
 
 
 def now_on_site(runtime: Any, site: Site) -> dict[str, Any]:

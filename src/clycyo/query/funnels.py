@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,13 +72,13 @@ def window_s(value: str | int) -> int:
     return seconds
 
 
-def check_steps(raw: list[StepSpec]) -> list[Step]:
+def check_steps(raw: list[StepSpec], page_goals: Collection[str] | None = None) -> list[Step]:
     if not 2 <= len(raw) <= MAX_STEPS:
         raise QueryError("steps", f"expected 2 to {MAX_STEPS} steps")
     steps = []
     for index, step in enumerate(raw):
         field = f"steps[{index}]"
-        filters = list(reports.check_filters(step.filters, f"{field}.filters"))
+        filters = list(reports.check_filters(step.filters, f"{field}.filters", page_goals))
         name = step.name or ("pageview" if step.page is not None else None)
         if name is not None:
             filters.append(Filter("is", _ref("event:name"), (name,)))
@@ -188,13 +189,16 @@ def run_funnel(
     site: Site,
     body: FunnelSpec | dict[str, Any] | bytes,
     now: dt.datetime | None = None,
+    page_goals: Collection[str] | None = None,
 ) -> dict[str, Any]:
+    """The funnel `body` asks for; with the site's page goals (`page_goals`) an `event:goal`
+    filter, of a step or of the whole, must name one of them (None: any well-formed one)."""
     spec = reports.decode(body, FunnelSpec)
-    steps = check_steps(spec.steps)
+    steps = check_steps(spec.steps, page_goals)
     window = window_s(spec.window)
     period = reports.period(spec.date_range, site, now)
     scope = reports.scope(store.dialect, site, period)
-    filters = reports.check_filters(spec.filters)
+    filters = reports.check_filters(spec.filters, page_goals=page_goals)
     # Reaching a step implies reaching the ones before it.
     counts_sql = ", ".join(f"count(*) FILTER (WHERE level >= {i + 1})" for i in range(len(steps)))
     sql, params = scope.params.render(
@@ -229,15 +233,17 @@ def funnel_persons(
     dropped: bool = False,
     limit: int = 100,
     now: dt.datetime | None = None,
+    page_goals: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Persons who reached step `step` (1-based), or reached it and went no further."""
+    """Persons who reached step `step` (1-based), or reached it and went no further
+    (`page_goals` as for `run_funnel`)."""
     spec = reports.decode(body, FunnelSpec)
-    steps = check_steps(spec.steps)
+    steps = check_steps(spec.steps, page_goals)
     if not 1 <= step <= len(steps):
         raise QueryError("step", f"expected 1 to {len(steps)}")
     period = reports.period(spec.date_range, site, now)
     scope = reports.scope(store.dialect, site, period)
-    filters = reports.check_filters(spec.filters)
+    filters = reports.check_filters(spec.filters, page_goals=page_goals)
     d = dialect.of(scope.dialect)
     window = window_s(spec.window)
     text = _sql(scope, steps, filters, window, period.end)

@@ -8,6 +8,7 @@ Filters apply to the visits' pageviews (event: filters) or to the visits (visit:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import msgspec
@@ -32,7 +33,10 @@ def run_journeys(
     site: Site,
     body: JourneySpec | dict[str, Any] | bytes,
     now: dt.datetime | None = None,
+    page_goals: Collection[str] | None = None,
 ) -> dict[str, Any]:
+    """The journeys `body` asks for; with the site's page goals (`page_goals`) an
+    `event:goal` filter must name one of them (None: any well-formed one)."""
     spec = reports.decode(body, JourneySpec)
     if not 2 <= spec.steps <= 10:
         raise QueryError("steps", "expected 2 to 10")
@@ -48,7 +52,7 @@ def run_journeys(
         f"e.time < {scope.end}",
         "e.type = 'pageview'",
         d.in_visit("e.visit_id"),
-        *scope.event_filters(reports.check_filters(spec.filters)),
+        *scope.event_filters(reports.check_filters(spec.filters, page_goals=page_goals)),
     ]
     start = "" if spec.start_page is None else f" WHERE path[1] = {p.add(spec.start_page)}"
     # ClickHouse's lagInFrame gives '' (not NULL) before a partition's first row.

@@ -9,6 +9,7 @@ with. No report logic here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -37,8 +38,12 @@ def decode(body: bytes | dict[str, Any] | SpecT, kind: type[SpecT]) -> SpecT:
         raise QueryError("body", "not valid JSON") from None
 
 
-def check_filters(raw: list[list[Any]], field: str = "filters") -> tuple[Filter, ...]:
-    return tuple(check_filter(item, f"{field}[{i}]") for i, item in enumerate(raw))
+def check_filters(
+    raw: list[list[Any]], field: str = "filters", page_goals: Collection[str] | None = None
+) -> tuple[Filter, ...]:
+    """The filters, checked as the query API checks them; with the site's page goals
+    (`page_goals`, their patterns) an `event:goal` filter must name one of them."""
+    return tuple(check_filter(item, f"{field}[{i}]", page_goals) for i, item in enumerate(raw))
 
 
 @dataclass
