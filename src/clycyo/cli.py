@@ -248,6 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(action=action)
         goal_arguments(sub, action)
 
+    from clycyo.commands.shields import ACTIONS as SHIELD_ACTIONS
+    from clycyo.commands.shields import add_arguments as shield_arguments
+
+    shield_commands = group(
+        "shield", "traffic kept out of a site's numbers (addresses, countries, pages, hosts)"
+    )
+    for action, action_help in SHIELD_ACTIONS:
+        sub = command(action, handlers.shield, action_help, shield_commands)
+        sub.set_defaults(action=action)
+        shield_arguments(sub, action)
+
     export = command("export", handlers.export, "write a site's raw events to Parquet or CSV")
     export.add_argument("--site", required=True, help="the site's domain")
     export.add_argument(

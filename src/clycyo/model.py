@@ -132,7 +132,7 @@ class DropReason(enum.StrEnum):
 
     INVALID = "invalid"  # failed validation; quarantined with the field and the reason
     BOT = "bot"  # a crawler, monitor, headless browser or HTTP library
-    OPTED_OUT = "opted_out"  # the site excludes this traffic (reserved for per-site rules)
+    EXCLUDED = "excluded"  # the site's shields keep this traffic out (`filter_excluded`)
     DUPLICATE_EVENT = "duplicate_event"  # the same event_id was already accepted on this site
     DUPLICATE_ORDER = "duplicate_order"  # the same name and order_id already came from this origin
     SUPERSEDED_ORDER = "superseded_order"  # a browser copy of an order the server already sent

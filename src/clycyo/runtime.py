@@ -92,7 +92,12 @@ class Runtime:
 
             city_reader = open_city_reader(settings.geoip_path)
         directory = SiteDirectory(config)
-        ctx = Context(salts=salts, city_reader=city_reader, retention_days=directory.retention_days)
+        ctx = Context(
+            salts=salts,
+            city_reader=city_reader,
+            retention_days=directory.retention_days,
+            shields=directory.shields,
+        )
         for site_id, name, order_id, rank in store.all_orders():
             ctx.orders.remember(site_id, name, order_id, rank)
         ingest = Ingest(ctx, intake)

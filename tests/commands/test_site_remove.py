@@ -310,6 +310,7 @@ def test_the_report_names_every_kind_of_configuration_row(tmp_path: Path) -> Non
         "page_goals": 0,
         "secret_keys": 1,
         "shared_links": 0,
+        "shields": 0,
         "user_sites": 0,
     }
     out = clycyo("site", "remove", "kept.example", "--yes", data=data)

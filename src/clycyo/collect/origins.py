@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from clycyo.config.directory import SiteDirectory
+if TYPE_CHECKING:
+    from clycyo.config.directory import SiteDirectory
 
 # What a browser sends as `Origin`: scheme://host[:port], the host in ASCII (or an IPv6 address
 # in brackets), nothing else.

@@ -5,7 +5,7 @@ imports the command's module only then, so that `clycyo --help` or `clycyo site 
 load what `serve` or `export` needs (the server, the event stores, pyarrow).
 
 Commands that change configuration (`site add`, `site set`, users, secret keys, tokens,
-shared links and page goals)
+shared links, page goals and shields)
 write the SQLite configuration store directly, so they work whether or not a server runs on the
 data folder; a running server notices within a second.
 """
@@ -126,6 +126,12 @@ def goal(args: argparse.Namespace) -> int:
     from clycyo.commands.goals import run_goal
 
     return run_goal(args, _config(args))
+
+
+def shield(args: argparse.Namespace) -> int:
+    from clycyo.commands.shields import run_shield
+
+    return run_shield(args, _config(args))
 
 
 def export(args: argparse.Namespace) -> int:

@@ -4,13 +4,17 @@ Keys and sites are looked up in memory; a miss asks SQLite once (so a site added
 at once) and an unknown key is remembered as unknown for a moment, so a flood of bad keys does not
 become a flood of SQLite queries. `refresh()`, called every second by the server, drops every
 cache when another process changed the store (a revoked key stops working within a second).
+Every site's shields are read at once, in one query, on the first event after such a change, and
+compiled for the pipeline (`pipeline/shields.py`); a site without rules has no entry.
 """
 
 from __future__ import annotations
 
 import time
 
+from clycyo.config.shields import Shield, ShieldStore
 from clycyo.config.store import ConfigStore, Site
+from clycyo.pipeline.shields import SiteShields
 
 _NEGATIVE_TTL_S = 1.0
 
@@ -24,6 +28,7 @@ class SiteDirectory:
         self._by_domain: dict[str, Site | None] = {}
         self._by_id: dict[int, Site | None] = {}
         self._misses_at: dict[str, float] = {}
+        self._shields: dict[int, SiteShields] | None = None
 
     def refresh(self) -> bool:
         """Drop the caches if the store changed since the last call; True if it did."""
@@ -40,6 +45,7 @@ class SiteDirectory:
         self._by_domain.clear()
         self._by_id.clear()
         self._misses_at.clear()
+        self._shields = None
 
     def _recent_miss(self, key: str) -> bool:
         missed = self._misses_at.get(key)
@@ -95,3 +101,17 @@ class SiteDirectory:
         """The site's `retention_days` (None: it keeps everything), for the pipeline."""
         site = self.by_id(site_id)
         return None if site is None else site.retention_days
+
+    def shields(self, site_id: int) -> SiteShields | None:
+        """The site's compiled shields, None when it has no rules, for the pipeline."""
+        shields = self._shields
+        if shields is None:
+            shields = self._shields = _compiled(ShieldStore(self.store).all())
+        return shields.get(site_id)
+
+
+def _compiled(rules: list[Shield]) -> dict[int, SiteShields]:
+    by_site: dict[int, list[Shield]] = {}
+    for rule in rules:
+        by_site.setdefault(rule.site_id, []).append(rule)
+    return {site_id: SiteShields.of(site_rules) for site_id, site_rules in by_site.items()}

@@ -21,6 +21,7 @@ from clycyo.pipeline.expiry import filter_expired
 from clycyo.pipeline.geo import enrich_geo
 from clycyo.pipeline.identify import identify
 from clycyo.pipeline.minimize import minimize
+from clycyo.pipeline.shields import filter_excluded
 from clycyo.pipeline.source import enrich_source
 from clycyo.pipeline.validate import validate
 
@@ -33,6 +34,7 @@ STEPS: tuple[Step, ...] = (
     enrich_device,
     enrich_geo,
     enrich_source,
+    filter_excluded,
     identify,
 )
 TIMING_SAMPLE = 64

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clycyo.pipeline.memory import ActiveHashes, OrderMemory, RecentIds
 from clycyo.pipeline.salts import SaltRing
+
+if TYPE_CHECKING:
+    from clycyo.pipeline.shields import SiteShields
 
 
 @dataclass
@@ -28,3 +31,5 @@ class Context:
     # A site's `retention_days` (None: it keeps everything), for `filter_expired`; None for
     # no site with a retention.
     retention_days: Callable[[int], int | None] | None = None
+    # A site's shields (None: it has no rules), for `filter_excluded`; None for no site with any.
+    shields: Callable[[int], SiteShields | None] | None = None

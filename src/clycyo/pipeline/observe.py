@@ -53,6 +53,8 @@ def observe(hit: Hit, ctx: Context) -> Observed:
 def process_observed(hit: Hit, ctx: Context, observed: Observed) -> Event | Drop:
     """`process` for a replayed browser event, with `observed` in place of the steps that read
     the request (the hit has no IP address or user agent)."""
+    # Before the steps: the country is one of the things a site's shields may exclude.
+    hit.country, hit.region, hit.city = observed.country, observed.region, observed.city
     for step in STEPS:
         if step is filter_bots and observed.bot is not None:
             return Drop(DropReason.BOT, f"on arrival: {observed.bot}")
@@ -68,5 +70,4 @@ def process_observed(hit: Hit, ctx: Context, observed: Observed) -> Event | Drop
             return result
     hit.browser, hit.browser_version = observed.browser, observed.browser_version
     hit.os, hit.os_version, hit.device = observed.os, observed.os_version, observed.device
-    hit.country, hit.region, hit.city = observed.country, observed.region, observed.city
     return dedupe(minimize(hit), ctx)

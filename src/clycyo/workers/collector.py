@@ -85,6 +85,7 @@ class CollectorRuntime:
             salts=SaltRing(config.salts(), on_new=config.save_salt),
             city_reader=city_reader,
             retention_days=directory.retention_days,
+            shields=directory.shields,
         )
         return cls(
             settings=settings,
