@@ -3,13 +3,17 @@
 Counts persons (all devices of a user are one), pageviews, and for the dashboard the pages those
 visitors are on (their latest pageview) and the sources of their visits. Events outside any visit
 (a renewal the payment provider reports, a backend's event for a person not browsing) put nobody
-on the site. Exact counts.
+on the site. Beside the five minutes, the last thirty: visitors and pageviews per clock minute
+(the current minute last, so far), and the custom events sent in them (the conversions: a
+signup, a payment, whether the browser or the server sent it; not the events the tracker sends
+on its own). Exact counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from clycyo.config.store import Site
 from clycyo.identity import persons
@@ -18,7 +22,30 @@ from clycyo.query.dates import Period
 from clycyo.store.base import EventStore
 
 WINDOW = dt.timedelta(minutes=5)
+MINUTES = 30  # the per-minute chart's and the conversions' span
 TOP = 10
+# Events the tracker sends on its own: not conversions.
+TRACKER_EVENTS = (
+    "engagement",
+    "web_vital",
+    "js_error",
+    "rage_click",
+    "outbound_click",
+    "file_download",
+)
+
+
+def _recent(store: EventStore, scope: reports.Scope, *, in_visit: bool, extra: str = "") -> str:
+    """The statement's head: `recent`, the scope's events with their person (and `extra`
+    columns), only those of a visit when `in_visit`."""
+    d = dialect.of(store.dialect)
+    return (
+        f"WITH m AS ({scope.identity_map}), recent AS (SELECT"
+        f" coalesce(m.user_bits, {d.bits('e.visit_id')}) AS person, e.type, e.name, e.page,"
+        f" e.time, e.visit_id{extra} FROM events e {persons.JOINS[store.dialect]['event']}"
+        f" WHERE e.site_id = {scope.site_id} AND e.time >= {scope.start} AND e.time < {scope.end}"
+        + (f" AND {d.in_visit('e.visit_id')})" if in_visit else ")")
+    )
 
 
 def run_realtime(store: EventStore, site: Site, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -27,13 +54,7 @@ def run_realtime(store: EventStore, site: Site, now: dt.datetime | None = None) 
     scope = reports.scope(store.dialect, site, period)
     p = scope.params
     d = dialect.of(store.dialect)
-    base = (
-        f"WITH m AS ({scope.identity_map}), recent AS (SELECT"
-        f" coalesce(m.user_bits, {d.bits('e.visit_id')}) AS person, e.type, e.page, e.time,"
-        f" e.visit_id FROM events e {persons.JOINS[store.dialect]['event']}"
-        f" WHERE e.site_id = {scope.site_id} AND e.time >= {scope.start} AND e.time < {scope.end}"
-        f" AND {d.in_visit('e.visit_id')})"
-    )
+    base = _recent(store, scope, in_visit=True)
     totals = base + (
         " SELECT count(DISTINCT person), count(*) FILTER (WHERE type = 'pageview') FROM recent"
     )
@@ -58,5 +79,58 @@ def run_realtime(store: EventStore, site: Site, now: dt.datetime | None = None) 
         "pageviews": int(pageviews or 0),
         "pages": [{"page": page, "visitors": int(n)} for page, n in results[1]],
         "sources": [{"source": source or "(none)", "visitors": int(n)} for source, n in results[2]],
-        "meta": {"site": site.domain, "since": period.start.isoformat() + "Z", "window_s": 300},
+        **_last_minutes(store, site, moment),
+        "meta": {
+            "site": site.domain,
+            "since": period.start.isoformat() + "Z",
+            "window_s": 300,
+            "minutes": MINUTES,
+        },
+    }
+
+
+def _last_minutes(store: EventStore, site: Site, moment: dt.datetime) -> dict[str, Any]:
+    """Visitors and pageviews in each of the last `MINUTES` clock minutes, and the conversions
+    (custom events) in them."""
+    first = moment.replace(second=0, microsecond=0) - dt.timedelta(minutes=MINUTES - 1)
+    period = Period(first, moment + dt.timedelta(seconds=1), site.timezone or "UTC")
+    scope = reports.scope(store.dialect, site, period)
+    p = scope.params
+    d = dialect.of(store.dialect)
+    first_us = p.add(int(first.replace(tzinfo=dt.UTC).timestamp()) * 1_000_000)
+    minute = f", floor(({d.epoch_us('e.time')} - {first_us}) / 60000000) AS minute"
+    per_minute = _recent(store, scope, in_visit=True, extra=minute) + (
+        " SELECT minute, count(DISTINCT person), count(*) FILTER (WHERE type = 'pageview')"
+        " FROM recent GROUP BY minute"
+    )
+    tracker = ", ".join(f"'{name}'" for name in TRACKER_EVENTS)
+    goals = _recent(store, scope, in_visit=False) + (
+        " SELECT name, count(DISTINCT person), count(*) FROM recent"
+        f" WHERE type = 'event' AND name NOT IN ({tracker})"
+        f" GROUP BY name ORDER BY 2 DESC, 3 DESC, 1 LIMIT {TOP}"
+    )
+    counts: dict[int, tuple[int, int]] = {}
+    text, params = p.render(per_minute)
+    for index, visitors, pageviews in store.execute(text, params):
+        counts[int(index)] = (int(visitors), int(pageviews or 0))
+    zone = ZoneInfo(site.timezone or "UTC")
+    minutes = []
+    for index in range(MINUTES):
+        start = (first + dt.timedelta(minutes=index)).replace(tzinfo=dt.UTC)
+        visitors, pageviews = counts.get(index, (0, 0))
+        minutes.append(
+            {
+                "minute": start.isoformat().replace("+00:00", "Z"),
+                "local": start.astimezone(zone).strftime("%H:%M"),
+                "visitors": visitors,
+                "pageviews": pageviews,
+            }
+        )
+    text, params = p.render(goals)
+    return {
+        "minutes": minutes,
+        "goals": [
+            {"name": name, "visitors": int(persons_n), "events": int(events_n)}
+            for name, persons_n, events_n in store.execute(text, params)
+        ],
     }
