@@ -77,6 +77,7 @@ def endpoints(domain: str) -> list[tuple[str, str, Any]]:
         "/settings/tokens",
         "/settings/keys",
         "/settings/goals",
+        "/settings/shields",
     ):
         reads.append(("POST", f"/sites/{domain}{form}", {"name": "x", "label": "x", "id": "1"}))
     reporting = {"currency": "EUR", "timezone": "Europe/Berlin"}
@@ -84,6 +85,7 @@ def endpoints(domain: str) -> list[tuple[str, str, Any]]:
     for form in ("/settings/links/revoke", "/settings/tokens/revoke", "/settings/keys/revoke"):
         reads.append(("POST", f"/sites/{domain}{form}", {"id": "1"}))
     reads.append(("POST", f"/sites/{domain}/settings/goals/delete", {"id": "1"}))
+    reads.append(("POST", f"/sites/{domain}/settings/shields/delete", {"id": "1"}))
     return reads
 
 

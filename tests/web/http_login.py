@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.serverproc import ServerProcess
+from tests.serverproc import ServerProcess, Site, clycyo
+
+PASSWORD = "correct horse battery"
 
 
 def csrf_in(html: str) -> str:
@@ -47,3 +49,14 @@ def settings_csrf(client: httpx.Client, domain: str) -> str:
     page = client.get(f"/sites/{domain}/settings")
     assert page.status_code == 200, page.text
     return csrf_in(page.text)
+
+
+def site_user(site: Site, email: str, clients: Clients) -> httpx.Client:
+    """A client logged in as a new login (`clycyo user add`) that may read `site` only."""
+    clycyo(
+        "user", "add", email, "--site", site.site, "--password-stdin",
+        data=site.data_dir, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    status, client = clients.log_in(site.server, email, PASSWORD)
+    assert status == 303
+    return client

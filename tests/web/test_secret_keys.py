@@ -8,10 +8,8 @@ import json
 import time
 from pathlib import Path
 
-import httpx
-
 from tests.serverproc import ServerProcess, Site, clycyo, run_clycyo
-from tests.web.http_login import Clients, clients, settings_csrf
+from tests.web.http_login import Clients, clients, settings_csrf, site_user
 
 __all__ = ["clients"]  # the fixture
 
@@ -91,20 +89,10 @@ def test_the_last_live_key_is_kept_unless_forced(server: Site) -> None:
     assert again.stderr == f"clycyo: secret key {only['id']} is already revoked\n"
 
 
-def _login_for(site: Site, email: str, clients: Clients) -> httpx.Client:
-    clycyo(
-        "user", "add", email, "--site", site.site, "--password-stdin",
-        data=site.data_dir, stdin=PASSWORD + "\n",
-    )  # fmt: skip
-    status, client = clients.log_in(site.server, email, PASSWORD)
-    assert status == 303
-    return client
-
-
 def test_the_settings_page_makes_a_key_shown_once_and_revokes_one(
     server: Site, clients: Clients
 ) -> None:
-    client = _login_for(server, f"keys-{server.site}@example.com", clients)
+    client = site_user(server, f"keys-{server.site}@example.com", clients)
     settings = f"/sites/{server.site}/settings"
     old = server.secret_key
     assert collect_status(server, old) == 200
@@ -169,7 +157,7 @@ def test_only_a_logged_in_user_of_the_site_with_the_csrf_token_manages_keys(
     shared_page = outsiders.get(share["path"] + "/settings")
     assert shared_page.status_code in (403, 404) and "sk_" not in shared_page.text
 
-    client = _login_for(server, f"csrf-{server.site}@example.com", clients)
+    client = site_user(server, f"csrf-{server.site}@example.com", clients)
     forged = client.post(f"{settings}/keys/revoke", data={"id": target})
     assert forged.status_code == 403
     # A key of another site is not revoked through this site's page, nor that site's page
@@ -200,7 +188,7 @@ def test_collector_processes_refuse_a_key_revoked_on_the_settings_page(
     server = ServerProcess(tmp_path / "data", extra_args=("--workers", "1")).start()
     try:
         site = server.add_site()
-        client = _login_for(site, "workers@example.com", clients)
+        client = site_user(site, "workers@example.com", clients)
         made = client.post(
             f"/sites/{site.site}/settings/keys", data={"csrf": settings_csrf(client, site.site)}
         )

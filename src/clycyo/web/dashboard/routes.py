@@ -71,6 +71,8 @@ def dashboard_routes() -> list[BaseRoute]:
         Route("/sites/{domain}/settings/reporting", settings.update_reporting, methods=["POST"]),
         Route("/sites/{domain}/settings/goals", settings.add_goal, methods=["POST"]),
         Route("/sites/{domain}/settings/goals/delete", settings.delete_goal, methods=["POST"]),
+        Route("/sites/{domain}/settings/shields", settings.add_shield, methods=["POST"]),
+        Route("/sites/{domain}/settings/shields/delete", settings.delete_shield, methods=["POST"]),
         Route("/sites/{domain}/settings/links", settings.add_link, methods=["POST"]),
         Route("/sites/{domain}/settings/links/revoke", settings.revoke_link, methods=["POST"]),
         Route("/sites/{domain}/settings/tokens", settings.add_token, methods=["POST"]),

@@ -1,12 +1,15 @@
 """A site's settings page: the tracker snippet, the reporting currency and time zone, the page
-goals, read-only shared links, API tokens and the site's secret keys.
+goals, the shields, read-only shared links, API tokens and the site's secret keys.
 
 A changed currency or time zone applies to every report from the next request on (the same
 setting `clycyo site set` changes); a value that is not one is answered with the page and the
-reason, nothing changed, and so is a page goal's pattern that is not one (`config/goals.py`).
-A page goal added or deleted is in the next query's goals. A new link's or token's secret is
-shown once, in the answer to the post that made it (only its hash is kept), so these posts
-render the page instead of redirecting.
+reason, nothing changed, and so is a page goal's pattern or a shield's rule that is not one
+(`config/goals.py`, `config/shields.py`). A page goal added or deleted is in the next query's
+goals; a shield applies to this process's next event, and to the collectors' within a second.
+The page offers no "add my address" button: it would have to show the address it was reached
+from, which is not the one visitors are seen from behind a proxy. A new link's or token's
+secret is shown once, in the answer to the post that made it (only its hash is kept), so these
+posts render the page instead of redirecting.
 Revoking takes effect on the next request (a secret key's on the collectors' too, within a
 second); the site's last live secret key is not revoked here: a new one is made first. Only
 logged-in users who may read the site get here; shared links and API tokens never do.
@@ -23,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from clycyo.config.goals import MAX_PATTERN_CHARS, GoalError, PageGoalStore
+from clycyo.config.shields import MAX_RULES_PER_KIND, MAX_VALUE_CHARS, ShieldError, ShieldStore
 from clycyo.config.site_settings import InvalidSetting, known_timezones
 from clycyo.config.store import ConfigError, Site
 from clycyo.web import sessions
@@ -95,10 +99,17 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
             for g in PageGoalStore(request.app.state.runtime.config).list(site.id)
         ],
         "max_pattern_chars": MAX_PATTERN_CHARS,
+        "shields": [
+            {"id": r.id, "kind": r.kind, "value": r.value}
+            for r in ShieldStore(request.app.state.runtime.config).list(site.id)
+        ],
+        "max_shields_per_kind": MAX_RULES_PER_KIND,
+        "max_shield_chars": MAX_VALUE_CHARS,
         "created": None,
         "rejected": None,
         "key_refused": None,
         "goal_refused": None,
+        "shield_refused": None,
     }
 
 
@@ -231,4 +242,28 @@ async def delete_goal(request: Request, viewer: Viewer, fields: dict[str, str]) 
     goals = PageGoalStore(request.app.state.runtime.config)
     if goal_id is None or not goals.delete(viewer.site.id, goal_id):
         return not_allowed(request, NotAllowed(404, "no such goal"), False)
+    return RedirectResponse(f"{viewer.base}/settings", status_code=303)
+
+
+@_site_form
+async def add_shield(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
+    runtime = request.app.state.runtime
+    site = viewer.site
+    try:
+        ShieldStore(runtime.config).add(
+            site.id, site.domain, fields.get("kind", ""), fields.get("value", "")
+        )
+    except ShieldError as exc:
+        return await _not_done(request, viewer, shield_refused=str(exc))
+    runtime.directory.clear()  # this process's next event is judged by it
+    return RedirectResponse(f"{viewer.base}/settings", status_code=303)
+
+
+@_site_form
+async def delete_shield(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
+    runtime = request.app.state.runtime
+    shield_id = stored_id(fields.get("id", ""))
+    if shield_id is None or not ShieldStore(runtime.config).delete(viewer.site.id, shield_id):
+        return not_allowed(request, NotAllowed(404, "no such shield"), False)
+    runtime.directory.clear()
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
