@@ -291,6 +291,22 @@ def test_realtime_updates_live(world: World, owner: Watched) -> None:
         timeout=10_000,
     )
     assert "/live-two" in page.locator("[data-rt-list=pages]").inner_text()
+    # The last thirty minutes: a bar chart of pageviews per minute, and the conversions.
+    chart = page.locator("[data-rt-chart] canvas")
+    assert chart.count() == 1 and (chart.bounding_box() or {}).get("height", 0) > 50
+    minutes = fetch_json(owner, f"{OVERVIEW}/realtime.json")["minutes"]
+    assert len(minutes) == 30 and sum(m["pageviews"] for m in minutes[-2:]) >= 2
+    shown = page.locator(".realtime .u-legend .u-series").nth(1).locator(".u-label")
+    assert shown.text_content() == "Pageviews"
+    status, body = world.site.post(
+        "/api/collect", {"name": "live-signup", "user_id": uuid.uuid4().hex}, secret=True
+    )
+    assert status == 200 and body["accepted"] == 1, body
+    page.wait_for_function(
+        "() => document.querySelector('[data-rt-list=goals]').textContent.includes('live-signup')",
+        timeout=10_000,
+    )
+    assert page.locator("[data-rt-goals-empty]").is_hidden()
     owner.screenshot("realtime")
     owner.assert_clean()
 

@@ -1,7 +1,9 @@
 """Realtime: who is on the site in the last five minutes, refreshed live by the page's script.
 
-The page polls its own `.json` twin (same query, same numbers), so realtime needs no socket and
-works through any proxy. The counting is the query layer's realtime query.
+Below the count, the last thirty minutes: pageviews and visitors per minute (a bar chart the
+script draws with the overview's chart library) and the conversions, custom events such as a
+signup or a payment. The page polls its own `.json` twin (same query, same numbers), so realtime
+needs no socket and works through any proxy. The counting is the query layer's realtime query.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ MIN_REFRESH_S, MAX_REFRESH_S = 2, 300
 
 def realtime_view(ctx: ViewContext) -> Page:
     data = stats.realtime(ctx.runtime, ctx.viewer.site)
+    for row in data["goals"]:
+        row["label"] = row["name"]
     try:
         refresh_s = int(ctx.query.get("refresh", REFRESH_S))
     except ValueError:

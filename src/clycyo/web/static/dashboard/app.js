@@ -200,24 +200,77 @@
   }
 
   function fillRows (tbody, rows) {
+    const columns = (tbody.dataset.rtColumns || 'visitors').split(' ')
     const fresh = rows.map(function (row) {
       const tr = document.createElement('tr')
       const label = document.createElement('td')
       label.className = 'label'
       label.textContent = row.label
-      const count = document.createElement('td')
-      count.className = 'num'
-      count.textContent = String(row.visitors)
-      tr.append(label, count)
+      tr.append(label)
+      columns.forEach(function (column) {
+        const count = document.createElement('td')
+        count.className = 'num'
+        count.textContent = String(row[column])
+        tr.append(count)
+      })
       return tr
     })
     tbody.replaceChildren.apply(tbody, fresh)
+  }
+
+  // The last thirty minutes, a bar per minute (pageviews) with the visitors as a line; the
+  // minutes are labelled by the server in the site's time zone, the x axis counts minutes.
+  function minutesChart (box) {
+    const host = box.querySelector('[data-rt-chart]')
+    const source = host && document.getElementById(host.dataset.rtChart)
+    if (!host || !source || typeof window.uPlot !== 'function') return null
+    let labels = []
+    function columns (minutes) {
+      labels = minutes.map(function (m) { return m.local })
+      return [
+        minutes.map(function (m, i) { return i }),
+        minutes.map(function (m) { return m.pageviews }),
+        minutes.map(function (m) { return m.visitors }),
+      ]
+    }
+    const whole = function (u, v) { return v == null ? '–' : String(v) }
+    const options = {
+      width: host.clientWidth || 600,
+      height: window.innerWidth < 640 ? 150 : 180,
+      scales: { x: { time: false, range: function () { return [-0.5, labels.length - 0.5] } }, y: { range: function (u, min, max) { return [0, max > 0 ? Math.ceil(max * 1.15) : 1] } } },
+      series: [
+        { label: 'Minute', value: function (u, i) { return i == null ? '' : (labels[i] || '') } },
+        { label: 'Pageviews', stroke: '#4f46e5', fill: 'rgba(79,70,229,0.35)', width: 1, paths: window.uPlot.paths.bars({ size: [0.7, 24] }), points: { show: false }, value: whole },
+        { label: 'Visitors', stroke: '#059669', width: 2, points: { show: false }, value: whole },
+      ],
+      axes: [{
+        stroke: '#6b7280',
+        grid: { show: false },
+        incrs: [5, 10, 15],
+        values: function (u, splits) { return splits.map(function (i) { return labels[i] || '' }) },
+      }, {
+        size: 48,
+        stroke: '#6b7280',
+        grid: { stroke: '#eef0f3' },
+        incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+        values: function (u, vals) { return vals.map(function (v) { return String(Math.round(v)) }) },
+      }],
+      cursor: { y: false },
+    }
+    const plot = new window.uPlot(options, columns(JSON.parse(source.textContent)), host)
+    let pending = 0
+    window.addEventListener('resize', function () {
+      cancelAnimationFrame(pending)
+      pending = requestAnimationFrame(function () { plot.setSize({ width: host.clientWidth, height: options.height }) })
+    })
+    return function (minutes) { plot.setData(columns(minutes)) }
   }
 
   function realtime () {
     const box = document.querySelector('[data-realtime]')
     if (!box) return
     const every = Math.max(2, Number(box.dataset.refreshS) || 10) * 1000
+    const redraw = minutesChart(box)
     async function tick () {
       try {
         const response = await fetch(box.dataset.realtime, { credentials: 'same-origin' })
@@ -229,6 +282,12 @@
           box.querySelectorAll('[data-rt-list]').forEach(function (tbody) {
             fillRows(tbody, data[tbody.dataset.rtList] || [])
           })
+          const minutes = data.minutes || []
+          const pageviews = minutes.reduce(function (sum, m) { return sum + m.pageviews }, 0)
+          box.querySelector('[data-rt-pageviews]').textContent = String(pageviews)
+          box.querySelector('[data-rt-pageviews-noun]').textContent = pageviews === 1 ? 'pageview' : 'pageviews'
+          box.querySelector('[data-rt-goals-empty]').hidden = (data.goals || []).length > 0
+          if (redraw) redraw(minutes)
           box.querySelector('[data-rt-updated]').textContent = 'Last update ' + new Date().toLocaleTimeString()
         }
       } catch (error) { /* offline for a moment: the next tick tries again */ }
