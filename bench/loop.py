@@ -21,8 +21,13 @@ time goes"), and over loopback the run-to-run spread of `bench/ingest.py` hides 
   append (with the wait for its commits left out) and encoding the answer. What a request costs
   beyond their sum is the HTTP protocol's, asyncio's and the CPU's caches' share.
 
+`--shields` gives the site as many shields as it may have of the kinds that block (30 addresses
+and ranges, 30 countries, 30 page patterns), none matching the benchmark's events, and one
+hostname rule they pass: `filter_excluded`'s dearest case, every rule tried.
+
     .venv/bin/python bench/loop.py
     .venv/bin/python bench/loop.py --rounds 500 --hold-writer
+    .venv/bin/python bench/loop.py --shields
 """
 
 from __future__ import annotations
@@ -58,10 +63,13 @@ from clycyo import gc_tuning
 from clycyo.app import build_app
 from clycyo.collect.ingest import Outcome
 from clycyo.collect.wire import decode_valid_body, to_hit
+from clycyo.config.shields import MAX_RULES_PER_KIND, ShieldStore
+from clycyo.config.store import ConfigStore
 from clycyo.http_protocol import CoalescingHttpToolsProtocol
 from clycyo.model import Event
 from clycyo.pipeline import STEPS, dedupe, minimize, process
 from clycyo.runtime import Runtime, Settings
+from clycyo.settings import config_path
 
 CLIENT = "81.2.69.160"
 
@@ -244,6 +252,21 @@ async def parts(
     return found, cost
 
 
+def add_shields(folder: Path) -> None:
+    """The site's shields at their limit, none of them matching the benchmark's events."""
+    config = ConfigStore(config_path(folder))
+    site = config.site_by_domain(DOMAIN)
+    assert site is not None
+    store = ShieldStore(config)
+    countries = [a + b for a in "ACDEFHIJ" for b in "ELMNRST"][:MAX_RULES_PER_KIND]
+    for index in range(MAX_RULES_PER_KIND):
+        address = f"198.51.100.{index}" if index % 2 else f"2001:db8:{index:x}::/48"
+        store.add(site.id, DOMAIN, "ip", address)
+        store.add(site.id, DOMAIN, "country", countries[index])
+        store.add(site.id, DOMAIN, "page", f"/section-{index}/**")
+    store.add(site.id, DOMAIN, "hostname", DOMAIN)
+
+
 async def measure(args: argparse.Namespace, folder: Path) -> None:
     clycyo = Path(sys.executable).with_name("clycyo")
     made = subprocess.run(
@@ -252,6 +275,8 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
         check=True,
     )
     site = json.loads(made.stdout)
+    if args.shields:
+        add_shields(folder)
     os.environ["CLYCYO_RATE_LIMIT_SOURCE"] = "0"
     os.environ["CLYCYO_RATE_LIMIT_KEY"] = "0"
     runtime = Runtime.open(Settings.from_env(folder))
@@ -281,10 +306,11 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
         runtime.close()
     floor, single, batch = best["floor"] * 1e6, best["single"] * 1e6, best["batch"] * 1e6
     writer = "held back" if args.hold_writer else "running"
+    shields = "; the site's shields at their limit" if args.shields else ""
     print(
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"load {os.getloadavg()[0]:.1f}; {args.connections} connections, {args.rounds} rounds, "
-        f"lowest of {args.runs} runs; store writer {writer}\n"
+        f"lowest of {args.runs} runs; store writer {writer}{shields}\n"
     )
     print("| load | loop CPU µs per request | per event | vs empty app |")
     print("|---|---:|---:|---:|")
@@ -317,6 +343,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="each load's lowest figure counts")
     parser.add_argument(
         "--hold-writer", action="store_true", help="stop the store writer during the loads"
+    )
+    parser.add_argument(
+        "--shields", action="store_true", help="give the site its most shields (none matching)"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="clycyo-bench-loop-") as tmp:
