@@ -60,39 +60,56 @@ def check_values(
 
 
 def condition(values: tuple[str, ...], negate: bool, params: Params, dialect: str) -> str:
-    """Events of the goals `values` on the event row `e` (or none of them, `negate`)."""
+    """Events of the goals `values` on the event row `e` (or none of them, `negate`). The page
+    goals' expressions are one alternation, so a page is read once whatever their number."""
     tests = []
     names = [v for v in values if pattern_of(v) is None]
     if names:
         tests.append(f"e.name IN ({', '.join(params.add(n) for n in names)})")
-    pageview = registry.IS_PAGEVIEW[dialect]
-    for value in values:
-        pattern = pattern_of(value)
-        if pattern is not None:
-            matches = dialects.of(dialect).matches("e.page", params.add(page_regex(pattern)))
-            tests.append(f"({pageview} AND {matches})")
+    regexes = [page_regex(p) for p in map(pattern_of, values) if p is not None]
+    if regexes:
+        matches = dialects.of(dialect).matches("e.page", params.add("|".join(regexes)))
+        tests.append(f"({registry.IS_PAGEVIEW[dialect]} AND {matches})")
     test = " OR ".join(tests)
     return f"NOT coalesce({test}, FALSE)" if negate else f"coalesce({test}, FALSE)"
 
 
-# Every goal's name an event has, or NULL, as a list; then one row per name (none for none).
+# One row per goal of the event row `e`: {pages} is the list of the page goals a pageview's
+# page matches, {name} a custom event's name if it is a goal, {empty} a list of none. DuckDB
+# reads {pages} per distinct page (a subquery on `e.page`, which it joins once per page), as
+# the goals' expressions cost more the more goals there are; ClickHouse per row.
 _EACH = {
-    "duckdb": "unnest(list_distinct([{items}]))",  # list_distinct drops the NULLs too
-    "clickhouse": "arrayJoin(arrayFilter(x -> isNotNull(x), [{items}]))",
+    "duckdb": "unnest(CASE WHEN {pageview} THEN {pages} WHEN {name} THEN [e.name]"
+    " ELSE {empty} END)",
+    "clickhouse": "arrayJoin(if({pageview}, {pages},"
+    " if({name}, [CAST(e.name AS String)], {empty})))",
 }
+_EMPTY = {"duckdb": "CAST([] AS VARCHAR[])", "clickhouse": "CAST([] AS Array(String))"}
 
 
 def expression(patterns: tuple[str, ...], params: Params, dialect: str) -> str:
     """The `event:goal` dimension on the event row `e`: one row per goal of the event, the
     site's page goals being `patterns` (see the module's docstring)."""
-    pageview = registry.IS_PAGEVIEW[dialect]
+    clickhouse = dialects.of(dialect).clickhouse
+    page = "e.page" if clickhouse else "x.page"
+    names = ", ".join(params.add(PREFIX + p) for p in patterns)
+    masks = ", ".join(
+        f"coalesce({dialects.of(dialect).matches(page, params.add(page_regex(p)))}, FALSE)"
+        for p in patterns
+    )
+    if not patterns:
+        pages = _EMPTY[dialect]
+    elif clickhouse:
+        pages = f"arrayFilter((goal, hit) -> hit, [{names}], [{masks}])"
+    else:
+        pages = f"(SELECT list_where([{names}], [{masks}]) FROM (SELECT e.page AS page) x)"
     # A custom event's name is its goal, unless it reads as a page goal's, which only
     # pageviews reach (as the filter has it: `Visit /x` always names the page goal).
-    items = [
-        f"CASE WHEN NOT ({pageview}) AND e.name NOT LIKE {params.add(PREFIX + '/%')}"
-        " THEN e.name END"
-    ]
-    for pattern in patterns:
-        matches = dialects.of(dialect).matches("e.page", params.add(page_regex(pattern)))
-        items.append(f"CASE WHEN {pageview} AND {matches} THEN {params.add(PREFIX + pattern)} END")
-    return _EACH[dialect].replace("{items}", ", ".join(items))
+    name = f"e.name NOT LIKE {params.add(PREFIX + '/%')}"
+    return (
+        _EACH[dialect]
+        .replace("{pageview}", registry.IS_PAGEVIEW[dialect])
+        .replace("{pages}", pages)
+        .replace("{name}", name)
+        .replace("{empty}", _EMPTY[dialect])
+    )
