@@ -389,12 +389,9 @@ def load(
             derived = deriver.derive(batch)
             seq += 1
             fingerprints = [fingerprint(1, e.event_id) for e in batch]
-            store.write(
-                to_arrow(batch, fingerprints, [seq] * len(batch), derived.visit_ids),
-                seq=seq,
-                superseded=[],
-                derived=derived.tables,
-            )
+            table = to_arrow(batch, fingerprints, [seq] * len(batch), derived.visit_ids)
+            # `all_tables`: with `actions`, copied from the events' table as the writer does.
+            store.write(table, seq=seq, superseded=[], derived=derived.all_tables(table))
             deriver.commit()
             stored += len(batch)
         if index % 3 == 2 or index == days - 1:
