@@ -59,6 +59,7 @@ def web_routes() -> list[BaseRoute]:
         Route("/api/v1/query/retention", query_api.retention, methods=["POST"]),
         Route("/api/v1/query/journeys", query_api.journeys, methods=["POST"]),
         Route("/api/v1/realtime", query_api.realtime, methods=["GET"]),
+        Route("/api/v1/persons", people_api.persons, methods=["GET"]),
         # A person id may hold a `/` (sent as %2F): these match the path as sent.
         RawPathRoute("/api/v1/persons/{id}/timeline", people_api.timeline, methods=["GET"]),
         RawPathRoute("/api/v1/persons/{id}", people_api.erase, methods=["DELETE"]),

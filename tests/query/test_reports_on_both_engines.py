@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from clycyo.identity import people
+from clycyo.identity import listing
 from clycyo.identity.timeline import history, timeline
 from clycyo.query import funnels, journeys, props, realtime, retention, vitals, why
 from tests.engines import ENGINES, storage_url
@@ -113,7 +113,15 @@ def _reports(world: SmallWorld) -> dict[str, Callable[[], Any]]:
         "timeline": lambda: sorted(
             map(repr, _normal((timeline(store, site.id, "ann") or {"events": []})["events"]))
         ),
-        "search": lambda: people.search(store, site.id, "a"),
+        "persons": lambda: [
+            listing.list_persons(store, site.id, site.currency, listing.Listing(**wanted))
+            for wanted in (
+                {"identified_only": False},
+                {"identified_only": False, "prefix": "a"},
+                {"sort": "revenue", "customers_only": True},
+                {"identified_only": False, "limit": 1},
+            )
+        ],
         "history": lambda: history(store, site.id, "ann"),
     }
 
@@ -137,3 +145,4 @@ def test_every_report_gives_the_same_answer_on_both_engines(
     assert duck["funnel"]["steps"][0]["visitors"] > 0
     assert duck["money"]["results"]
     assert duck["history"]["visits"] > 0 and duck["history"]["first_visit"]["channel"]
+    assert duck["persons"][0]["persons"] and duck["persons"][2]["persons"]

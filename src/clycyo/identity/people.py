@@ -76,21 +76,3 @@ def event_rows(person: Person) -> tuple[str, list[object]]:
 def identity_join(dialect: str) -> str:
     """How an event row `e` meets the identity map `m` (as the queries join them)."""
     return persons.JOINS[dialect]["event"]
-
-
-def search(store: EventStore, site_id: int, text: str, limit: int = 20) -> list[dict[str, object]]:
-    """Persons whose user id or visitor id starts with `text`, most recently seen first."""
-    prefix = text.strip()
-    if not prefix:
-        return []
-    starts_with = "startsWith" if store.dialect == "clickhouse" else "starts_with"
-    rows = store.execute(
-        "SELECT id, kind, max(seen) FROM ("
-        " SELECT user_id AS id, 'user' AS kind, time AS seen FROM events"
-        f" WHERE site_id = ? AND {starts_with}(user_id, ?)"
-        " UNION ALL SELECT visitor_id, 'visitor', time FROM events"
-        f" WHERE site_id = ? AND {starts_with}(visitor_id, ?)"
-        ") GROUP BY id, kind ORDER BY max(seen) DESC, id LIMIT ?",
-        [site_id, prefix, site_id, prefix, max(1, min(limit, 200))],
-    )
-    return [{"id": row[0], "kind": row[1], "last_seen": row[2].isoformat() + "Z"} for row in rows]

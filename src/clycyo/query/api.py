@@ -17,7 +17,7 @@ from typing import Any
 
 from clycyo.config.goals import PageGoalStore
 from clycyo.config.store import Site
-from clycyo.identity import people
+from clycyo.identity import listing
 from clycyo.identity.erase import Erasure, erase
 from clycyo.identity.timeline import history as person_events_history
 from clycyo.identity.timeline import timeline as person_timeline
@@ -112,9 +112,10 @@ def person_revenue(runtime: Any, site: Site, person_id: str) -> dict[str, Decima
     return net_by_currency(runtime.store, site.id, person_id)
 
 
-def find_people(runtime: Any, site: Site, text: str, limit: int = 20) -> list[dict[str, object]]:
+def list_persons(runtime: Any, site: Site, wanted: listing.Listing) -> listing.Page:
+    """A page of the site's persons (`identity/listing.py`), net revenue in its currency."""
     _ready(runtime)
-    return people.search(runtime.store, site.id, text, limit)
+    return listing.list_persons(runtime.store, site.id, site.currency, wanted)
 
 
 def erase_person(runtime: Any, site: Site, person_id: str) -> Future[Erasure | None]:

@@ -1,38 +1,79 @@
-"""People: find a person by user id or visitor id, and read their timeline.
+"""People: the site's persons, a page at a time, and each person's timeline.
 
-The timeline is the query layer's (CONTRACT §6): browser and server events of every device the
-person used, in time order, each marked with its origin. This view adds what a reader wants at a
-glance: first and last touch, net revenue and the devices. Persons are not shown on shared links.
+The list is the query layer's (`identity/listing.py`, also `GET /api/v1/persons`): identified
+persons by default (`who=everyone` adds anonymous visitors), most recently seen first or by net
+revenue (`sort=revenue`), only those who paid (`customers=1`), whose user id or a visitor id
+starts with `q` (a search looks among everyone unless `who` says otherwise), the next page after
+`cursor`. The timeline is the query layer's (CONTRACT §6): browser and server events of every
+device the person used, in time order, each marked with its origin. This view adds what a reader
+wants at a glance: first and last touch, net revenue and the devices. Persons are not shown on
+shared links.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
+from clycyo.identity import listing
+from clycyo.identity.listing import Listing
+from clycyo.query.errors import QueryError
 from clycyo.web.dashboard import stats
 from clycyo.web.dashboard.routing import Page, ViewContext
 from clycyo.web.dashboard.viewer import NotAllowed
 
-MAX_QUERY_CHARS = 200
-RESULTS_SHOWN = 50
+PAGE_SIZE = 50
 TOUCH_FIELDS = ("source", "channel", "utm_source", "utm_medium", "utm_campaign")
 # Many per page and rarely the story: hidden from the timeline unless asked (`?detail=all`).
 QUIET_EVENTS = ("engagement", "web_vital")
 
 
+def _listing(query: dict[str, str]) -> tuple[Listing, dict[str, str]]:
+    """What the query string asks to list, and the choices to keep in the page's links."""
+    try:
+        wanted = listing.from_params(query, PAGE_SIZE)
+    except QueryError as exc:
+        raise NotAllowed(400, str(exc)) from exc
+    kept = {
+        "q": wanted.prefix,
+        "who": "identified" if wanted.identified_only else "everyone",
+        "sort": wanted.sort,
+        "customers": "1" if wanted.customers_only else "",
+    }
+    if wanted.limit != PAGE_SIZE:
+        kept["limit"] = str(wanted.limit)
+    return wanted, kept
+
+
+def _link(base: str, kept: dict[str, str], **changes: str) -> str:
+    """The People page with the choices `kept`, but `changes`, and from its first page."""
+    wanted = {**kept, **changes}
+    return f"{base}/people?" + urlencode({k: v for k, v in wanted.items() if v})
+
+
 def search(ctx: ViewContext) -> Page:
-    text = ctx.query.get("q", "").strip()[:MAX_QUERY_CHARS]
-    found = stats.find_people(ctx.runtime, ctx.viewer.site, text, RESULTS_SHOWN) if text else []
+    wanted, kept = _listing(ctx.query)
+    found = stats.list_persons(ctx.runtime, ctx.viewer.site, wanted)
+    base = ctx.viewer.base
     return Page(
         "people.html",
         {
-            "q": text,
+            **kept,
             "people": [
-                {**p, "url": f"{ctx.viewer.base}/people/{quote(str(p['id']), safe='')}"}
-                for p in found
+                {**p, "url": f"{base}/people/{quote(str(p['id']), safe='')}"} for p in found.persons
             ],
+            "next_cursor": found.next_cursor,
+            "links": {
+                "next": _link(base, kept, cursor=found.next_cursor) if found.next_cursor else None,
+                "first": _link(base, kept) if wanted.after else None,
+                "identified": _link(base, kept, who="identified"),
+                "everyone": _link(base, kept, who="everyone"),
+                "by_last_seen": _link(base, kept, sort="last_seen"),
+                "by_revenue": _link(base, kept, sort="revenue"),
+                "customers": _link(base, kept, customers="" if wanted.customers_only else "1"),
+            },
+            "currency": ctx.viewer.site.currency,
         },
     )
 

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from clycyo.config.funnels import Step
 from clycyo.config.store import Site
+from clycyo.identity.listing import Listing
+from clycyo.identity.listing import Page as PersonPage
 from clycyo.query import api, props
 from clycyo.query import why as why_query
 from clycyo.query.errors import QueryError
@@ -107,9 +109,9 @@ def funnel_persons(
     )
 
 
-def find_people(runtime: Runtime, site: Site, text: str, limit: int) -> list[dict[str, Any]]:
-    """Persons whose user id or visitor id starts with `text`, most recently seen first."""
-    return _asking(lambda: [dict(p) for p in api.find_people(runtime, site, text, limit)])
+def list_persons(runtime: Runtime, site: Site, wanted: Listing) -> PersonPage:
+    """A page of the site's persons, as `GET /api/v1/persons` lists them."""
+    return _asking(lambda: api.list_persons(runtime, site, wanted))
 
 
 def timeline(runtime: Runtime, site: Site, person_id: str) -> dict[str, Any] | None:
