@@ -9,6 +9,7 @@ objects; nothing here builds SQL beyond the INSERT line, and nothing here knows 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import io
@@ -90,10 +91,17 @@ class ChdbTransport:
 
     chDB takes one statement at a time per connection (a streaming insert blocks queries), so
     statements are serialised with a lock; the engine itself uses every core for each one.
+
+    Every engine still open when the interpreter exits is closed by `close_all`, run by `atexit`:
+    left to the C++ exit handlers, chDB's shutdown stops halfway (it raises "The
+    ShutdownTablesThreadPool is not initialized" and goes on) and its background threads run
+    merges and cleanups against objects already destroyed, a segmentation fault after the
+    program's own end. A store a running thread still holds at exit would leave it so.
     """
 
     _open: dict[str, tuple[Any, int]] = {}  # folder → (session, stores using it)
     _registry_lock = threading.Lock()
+    _closed_at_exit = False  # whether `close_all` is registered with atexit
 
     def __init__(self, folder: str, database: str = "clycyo") -> None:
         from chdb import session as chdb_session
@@ -106,6 +114,10 @@ class ChdbTransport:
                 opened = chdb_session.Session(folder)  # type: ignore[no-untyped-call]
                 found = (opened, 0)
             self._open[folder] = (found[0], found[1] + 1)
+            if not ChdbTransport._closed_at_exit:
+                # Registered after chDB's import, so it runs before any exit hook of chDB's own.
+                atexit.register(ChdbTransport.close_all)
+                ChdbTransport._closed_at_exit = True
         self._session = found[0]
         self._lock = _SESSION_LOCKS.setdefault(folder, threading.RLock())
         self._closed = False
@@ -122,6 +134,7 @@ class ChdbTransport:
             for k, v in (params or {}).items()
         }
         with self._lock:
+            self._check_open()
             try:
                 return self._session.query(sql, fmt, params=text)
             except RuntimeError as exc:
@@ -145,6 +158,7 @@ class ChdbTransport:
         if self._closed:
             raise TransportError("the chDB engine is closed")
         with self._lock:
+            self._check_open()
             try:
                 # One streamed insert: about 5 times the rows per second of small INSERTs.
                 connection: Any = self._session._conn
@@ -153,6 +167,22 @@ class ChdbTransport:
                     inserter.finish()
             except RuntimeError as exc:
                 raise TransportError(str(exc)) from exc
+
+    def _check_open(self) -> None:
+        """Refuse a statement once the engine is closed (by `close_all`, for one): called with
+        the folder's lock held, which the close takes too."""
+        if self._open.get(self.folder, (None, 0))[0] is not self._session:
+            raise TransportError("the chDB engine is closed")
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every engine still open, each once its statement under way has finished: a
+        thread that sends another one after it gets a `TransportError`."""
+        with cls._registry_lock:
+            for folder in list(cls._open):
+                with _SESSION_LOCKS.setdefault(folder, threading.RLock()):
+                    session, _users = cls._open.pop(folder)
+                    session.close()
 
     def close(self) -> None:
         if self._closed:
