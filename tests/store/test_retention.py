@@ -302,6 +302,32 @@ def test_a_visit_that_goes_on_after_the_cutoff_keeps_all_its_events(
     store.close()
 
 
+def test_engagement_reports_go_with_their_visit(tmp_path: Path, open_store: StoreFactory) -> None:
+    """The narrow copy of engagement reports follows its visit, as `pageviews` does."""
+    store = open_store(tmp_path)
+    intake = IntakeLog(tmp_path / "intake")
+    quarantine = Quarantine(tmp_path / "q.sqlite")
+    writer = Writer(store, intake, quarantine, deriver=open_deriver(store))
+    site = Site(1, "visits.example", "pk_1", retention_days=30)
+    read = {"scroll_depth": "50", "engaged_ms": "2000"}
+    events = [
+        browser("gone-1", "gone", 3 * 60),
+        browser("gone-read", "gone", 3 * 60 - 1, "engagement", props=read),
+        browser("straddle-1", "straddler", 12),
+        browser("straddle-read", "straddler", 11, "engagement", props=read),
+        browser("straddle-2", "straddler", -10),
+        browser("recent", "recent", -24 * 60),
+        browser("recent-read", "recent", -24 * 60 - 1, "engagement", props=read),
+    ]
+    assert writer.wait_loaded(intake.append_sync(events, []), 10)
+    assert len(store.execute("SELECT page FROM engagements")) == 3
+    report = writer.submit(lambda: retention.apply(store, intake, quarantine, [site], NOW_US))
+    assert report.result(10).events == {"visits.example": 2}
+    pages = {row[0] for row in store.execute("SELECT page FROM engagements")}
+    assert pages == {"/straddle-read", "/recent-read"}
+    writer.stop()
+
+
 def test_the_schedule_starts_once_per_period() -> None:
     schedule = retention.RetentionSchedule(every_s=3600, first_after_s=0)
     started: list[object] = []

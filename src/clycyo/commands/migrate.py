@@ -38,6 +38,7 @@ TABLES: tuple[tuple[str, str | None], ...] = (
     ("events", "time"),
     ("actions", "time"),
     ("pageviews", "time"),
+    ("engagements", "time"),
     ("vitals", "time"),
     ("vital_hours", "hour"),
     ("visits", "started_at"),

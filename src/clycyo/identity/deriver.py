@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from clycyo.identity import keys, stored
+from clycyo.identity.backfill import fill_engagements
 from clycyo.identity.links import LinkMemory
 from clycyo.identity.narrow import PageKeys, narrow_tables
 from clycyo.identity.schema import IDENTITY_SCHEMA, VISIT_SCHEMA, create_tables
@@ -45,6 +46,7 @@ _NOTHING: list[Visit] = []  # what a visitor with no stored visits in a fetched 
 class IdentityDeriver:
     def __init__(self, store: EventStore) -> None:
         create_tables(store)
+        fill_engagements(store)
         self.store = store
         self.links = LinkMemory()
         self.links.load(stored.links(store))

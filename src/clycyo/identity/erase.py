@@ -1,13 +1,13 @@
 """Erasing a person everywhere: the event store, the derived tables, the intake log, the
 quarantine, the Stripe links, and the writer's memory (CONTRACT §6, GDPR erasure).
 
-The narrow copies (`vitals`, `pageviews`, `actions`) go with the events and visits. It must run
-on the writer thread (`Writer.submit`), between loads, so no batch is half-derived
-from what is being erased. The events deleted are exactly those the query layer counts for the
-person (`people.event_rows`); visits are deleted when they belong to the person; the user's
-identity links go, a shared browser's links to other users stay. The intake log and the
-quarantine are cleaned by id: events naming the user, or naming one of the person's visitor ids
-at a time that visitor belonged to them.
+The narrow copies (`vitals`, `pageviews`, `engagements`, `actions`) go with the events and
+visits. It must run on the writer thread (`Writer.submit`), between loads, so no batch is
+half-derived from what is being erased. The events deleted are exactly those the query layer
+counts for the person (`people.event_rows`); visits are deleted when they belong to the
+person; the user's identity links go, a shared browser's links to other users stay. The intake
+log and the quarantine are cleaned by id: events naming the user, or naming one of the
+person's visitor ids at a time that visitor belonged to them.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def _delete_duckdb(
             " (SELECT visit_id FROM doomed_visits)",
             [site_id],
         ).fetchall()
-        for narrow in ("vitals", "pageviews"):
+        for narrow in ("vitals", "pageviews", "engagements"):
             # Table names from this fixed list; their rows belong to the person's visits.
             cursor.execute(
                 f"DELETE FROM {narrow} WHERE site_id = ? AND visit_id IN"

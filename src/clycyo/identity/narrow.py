@@ -1,4 +1,5 @@
-"""The narrow copies of a batch's events: `pageviews`, `vitals`, `vital_hours` and `actions`.
+"""The narrow copies of a batch's events: `pageviews`, `engagements`, `vitals`, `vital_hours`
+and `actions`.
 
 Built once the events have their visit ids, in one pass over them in time order: each kind of
 event adds a row tuple to its table, and each table is converted to Arrow in one call
@@ -6,24 +7,34 @@ event adds a row tuple to its table, and each table is converted to Arrow in one
 events it takes are returned; the writer copies those rows from the events' Arrow table. The
 work per event is a few comparisons for the events a table does not take. `vital_hours` counts
 the batch's vitals per site, hour, metric and 1 % bucket, in the order the counts first appear.
+`engagements` holds each engagement report's props as numbers, by the rules `report_values`
+states (a store that had reports before the table is filled by the same rules, `backfill.py`).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
 
 from clycyo.identity import keys
-from clycyo.identity.schema import PAGEVIEW_SCHEMA, VITAL_HOUR_SCHEMA, VITAL_SCHEMA
+from clycyo.identity.schema import (
+    ENGAGEMENT_SCHEMA,
+    PAGEVIEW_SCHEMA,
+    VITAL_HOUR_SCHEMA,
+    VITAL_SCHEMA,
+)
 from clycyo.model import Event
 from clycyo.store.columns import rows_table
 
 VITAL_METRICS = frozenset({"LCP", "INP", "CLS", "FCP", "TTFB"})
 _NOT_ACTIONS = frozenset({"engagement", "web_vital"})
 _HOUR_US = 3600 * 1_000_000
+# An engagement report counts for a day at most, as in a visit's engaged time (identity/visit.py).
+MAX_ENGAGED_MS = 24 * 3600 * 1000.0
 
 
 def is_action(event: Event) -> bool:
@@ -53,32 +64,24 @@ class PageKeys:
 def narrow_tables(
     events: list[Event], order: list[int], visit_ids: list[int | None], page_key: PageKeys
 ) -> tuple[dict[str, pa.Table], list[int]]:
-    """The `vitals`, `vital_hours` and `pageviews` rows for `events` placed in visits (`order`:
-    their indexes in time order), and the indexes of the events `actions` copies."""
+    """The `vitals`, `vital_hours`, `pageviews` and `engagements` rows for `events` placed in
+    visits (`order`: their indexes in time order), and the indexes of the events `actions`
+    copies."""
     pageviews: list[tuple[Any, ...]] = []
+    engagements: list[tuple[Any, ...]] = []
     vitals: list[tuple[Any, ...]] = []
     actions: list[int] = []
     for index in order:
         event = events[index]
         kind, name = event.type, event.name
         if kind == "pageview":
-            page = event.page
-            pageviews.append(
-                (
-                    event.site_id,
-                    event.time_us,
-                    visit_ids[index],
-                    page_key(page or ""),
-                    page,
-                    event.hostname,
-                    "pageview",
-                    name,
-                    event.origin,
-                )
-            )
+            pageviews.append(_page_row(event, visit_ids[index], page_key))
         elif name not in _NOT_ACTIONS:
             actions.append(index)
             continue
+        if name == "engagement":
+            row = _page_row(event, visit_ids[index], page_key)
+            engagements.append((*row, *report_values(event.props)))
         if name == "web_vital" and event.props:
             vital = _vital(event, visit_ids[index])
             if vital is not None:
@@ -89,8 +92,54 @@ def narrow_tables(
         "vitals": rows_table(vitals, VITAL_SCHEMA),
         "vital_hours": vital_hours(vitals),
         "pageviews": rows_table(pageviews, PAGEVIEW_SCHEMA),
+        "engagements": rows_table(engagements, ENGAGEMENT_SCHEMA),
     }
     return tables, actions
+
+
+def _page_row(event: Event, visit_id: int | None, page_key: PageKeys) -> tuple[Any, ...]:
+    """The columns `pageviews` and `engagements` share, of a pageview or engagement report."""
+    page = event.page
+    return (
+        event.site_id,
+        event.time_us,
+        visit_id,
+        page_key(page or ""),
+        page,
+        event.hostname,
+        event.type,
+        event.name,
+        event.origin,
+    )
+
+
+def report_values(props: Mapping[str, Any] | None) -> tuple[float | None, float | None]:
+    """An engagement report's scroll depth and engaged time (ms), each None when it is no
+    report: text that is no number, a depth outside 0 to 100, a negative or infinite time. A
+    time counts for a day at most."""
+    if not props:
+        return None, None
+    depth = _number(props.get("scroll_depth"))
+    engaged_ms = _number(props.get("engaged_ms"))
+    if depth is not None and not 0 <= depth <= 100:
+        depth = None
+    if engaged_ms is not None:
+        engaged_ms = min(engaged_ms, MAX_ENGAGED_MS) if 0 <= engaged_ms <= 1e308 else None
+    return depth, engaged_ms
+
+
+def _number(text: Any) -> float | None:
+    """A prop's text as the engines cast it (TRY_CAST, toFloat64OrNull): digits in ASCII only,
+    whatever Python's float takes beside them; None for anything else."""
+    if text is None:
+        return None
+    text = str(text)
+    if not text.isascii():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _vital(event: Event, visit_id: int | None) -> tuple[Any, ...] | None:

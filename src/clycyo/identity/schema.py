@@ -5,10 +5,11 @@ writer appends a `-1` copy of the old state (same `state` number) and a `+1` row
 as ClickHouse's VersionedCollapsingMergeTree stores it. Sums weighted by `sign` are exact at any
 moment; the live rows are the `+1` rows no `-1` row cancels (see `persons.live_visits`).
 `identities` holds links of a visitor id to a user id, from `identify` events and from any event
-that carries both. `vitals`, `pageviews` and `actions` are narrow copies of kinds of events.
-`vital_hours` counts them per hour. Retention trims them by their time columns (`started_at`,
-`linked_at`, `time`), keeping whole the visits that go on after its cutoff, and counts the
-trimmed hours of `vital_hours` again (`store/retention.py`).
+that carries both. `vitals`, `pageviews`, `engagements` and `actions` are narrow copies of kinds
+of events; `vital_hours` counts the vitals per hour. Retention trims them by their time columns
+(`started_at`, `linked_at`, `time`), keeping whole the visits that go on after its cutoff, and
+counts the trimmed hours of `vital_hours` again (`store/retention.py`). A narrow table added to
+a store that already holds events is filled from them when the store opens (`backfill.py`).
 """
 
 from __future__ import annotations
@@ -128,6 +129,16 @@ PAGEVIEW_COLUMNS: tuple[Column, ...] = (
     Column("origin", "VARCHAR NOT NULL", "LowCardinality(String)", _S),
 )
 PAGEVIEW_SCHEMA = pa.schema([(c.name, c.arrow) for c in PAGEVIEW_COLUMNS])
+# One row per engagement report (a narrow copy of `engagement` events), keyed as `pageviews` is,
+# with its props as numbers: time on page and scroll depth would otherwise read each report's
+# property map. A value that is no report (text that is no number, a depth outside 0 to 100, a
+# negative or infinite time) is NULL; an engaged time counts for a day at most.
+ENGAGEMENT_COLUMNS: tuple[Column, ...] = (
+    *PAGEVIEW_COLUMNS,
+    Column("scroll_depth", "DOUBLE", "Nullable(Float64)", pa.float64()),
+    Column("engaged_ms", "DOUBLE", "Nullable(Float64)", pa.float64()),
+)
+ENGAGEMENT_SCHEMA = pa.schema([(c.name, c.arrow) for c in ENGAGEMENT_COLUMNS])
 ACTION_COLUMNS: tuple[Column, ...] = tuple(
     Column(c.name, c.duckdb, c.clickhouse, c.arrow) for c in EVENT_COLUMNS
 )
@@ -138,6 +149,7 @@ TABLES = {
     "vitals": VITAL_COLUMNS,
     "vital_hours": VITAL_HOUR_COLUMNS,
     "pageviews": PAGEVIEW_COLUMNS,
+    "engagements": ENGAGEMENT_COLUMNS,
     "actions": ACTION_COLUMNS,
 }
 

@@ -47,6 +47,7 @@ RUN_EVERY_S = 24 * 3600.0
 DERIVED_TIME_COLUMNS = {
     "visits": "started_at",
     "pageviews": "time",
+    "engagements": "time",
     "actions": "time",
     "vitals": "time",
 }

@@ -67,7 +67,7 @@ def erase_rows(
         )
     for table in ("events", "orders", "actions"):
         store.delete(table, by_event, events_params)
-    for table in ("visits", "vitals", "pageviews"):
+    for table in ("visits", "vitals", "pageviews", "engagements"):
         store.delete(table, by_visit, visit_params)
     if user_id is not None:
         store.delete("identities", "site_id = ? AND user_id = ?", [site_id, user_id])
@@ -90,7 +90,7 @@ def trim(store: Any, site_id: int, before_us: int) -> int:
         [site_id, site_id],
     )
     # `visits` last: the others' condition reads it.
-    for table in ("pageviews", "actions", "vitals", "visits"):
+    for table in ("pageviews", "engagements", "actions", "vitals", "visits"):
         condition, params = retention.doomed(
             "clickhouse", retention.DERIVED_TIME_COLUMNS[table], site_id, before_us
         )
@@ -99,17 +99,7 @@ def trim(store: Any, site_id: int, before_us: int) -> int:
     recounted = narrow.vital_hours(store.execute(read, params))
     store.delete("vital_hours", hours, params)
     if recounted.num_rows:
-        count = recounted.num_rows
-        # Load 0 of the store's loader: committed from the start, so no undo takes it back.
-        recounted = recounted.append_column("loader", pa.array([store.loader] * count, pa.string()))
-        recounted = recounted.append_column("load_seq", pa.array([0] * count, pa.uint64()))
-        # A token of its own: a replicated table would drop a block equal to an earlier one.
-        settings: dict[str, str | int] = {
-            "insert_deduplication_token": f"retention:{site_id}:{before_us}:{time.time_ns()}"
-        }
-        if store.cluster:
-            settings["insert_distributed_sync"] = 1
-        store.transport.insert_arrow("vital_hours", recounted, settings)
+        insert_committed(store, "vital_hours", recounted, f"retention:{site_id}:{before_us}")
     # Old links go, but each visitor keeps its latest: it still decides whom that visitor's
     # later events belong to; and a link whose event was kept stays with it.
     store.delete(
@@ -129,6 +119,19 @@ def compact_visits(store: Any) -> int:
     if pairs:
         store.delete("visits", f"(visit_id, state) IN ({_CANCELLED})", _CANCELLED_PARAMS)
     return 2 * pairs
+
+
+def insert_committed(store: Any, table: str, rows: pa.Table, token: str) -> None:
+    """Insert rows outside any load: as load 0 of the store's loader, committed from the start,
+    so no undo takes them back."""
+    count = rows.num_rows
+    rows = rows.append_column("loader", pa.array([store.loader] * count, pa.string()))
+    rows = rows.append_column("load_seq", pa.array([0] * count, pa.uint64()))
+    # A token of its own: a replicated table would drop a block equal to an earlier one.
+    settings: dict[str, str | int] = {"insert_deduplication_token": f"{token}:{time.time_ns()}"}
+    if store.cluster:
+        settings["insert_distributed_sync"] = 1
+    store.transport.insert_arrow(table, rows, settings)
 
 
 def remove_site(store: Any, site_id: int) -> dict[str, int]:

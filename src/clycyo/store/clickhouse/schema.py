@@ -82,6 +82,7 @@ LAYOUTS: dict[str, Layout] = {
         "MergeTree", "", "toYYYYMM(hour)", "(site_id, metric, hour, bucket)", "site_id"
     ),
     "pageviews": Layout("MergeTree", "", "toYYYYMM(time)", "(site_id, time)", _BY_VISITOR),
+    "engagements": Layout("MergeTree", "", "toYYYYMM(time)", "(site_id, time)", _BY_VISITOR),
 }
 # Every table rows are deleted from (loads undone, replaced copies of orders, erasure, retention,
 # a site's removal, compaction): `meta` only grows.
@@ -162,8 +163,13 @@ def local_name(name: str, cluster: str | None) -> str:
 
 
 # Numbered steps; a store applies those above the version `meta` records. Step 1 creates the
-# tables; columns added to the shared lists later are added by `missing_columns` on open.
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, tuple(LAYOUTS)),)
+# tables, step 2 `engagements` on a store made before it (filled from the events when the store
+# opens, `identity/backfill.py`); columns added to the shared lists later are added by
+# `missing_columns` on open.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, tuple(LAYOUTS)),
+    (2, ("engagements",)),
+)
 
 
 def missing_columns(name: str, present: set[str], cluster: str | None = None) -> list[str]:

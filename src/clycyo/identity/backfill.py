@@ -1,0 +1,111 @@
+"""Filling a narrow table added to a store that already holds events: `engagements`.
+
+The writer fills each narrow copy with the events of each load (`narrow.py`); a table the schema
+gained later is empty on a store made before it, while its events are stored. When the store
+opens (before the writer writes), an empty `engagements` beside stored engagement reports is
+filled from them, by the rules the writer applies (`narrow.report_values`), read a day at a
+time. On DuckDB the fill is one transaction. On ClickHouse each day is inserted as load 0 of the
+store's loader (committed, as retention's recounted hours are); a fill that fails deletes what
+it wrote, so the next open starts it again (a process killed during the fill leaves the days it
+wrote, which the next open takes for a table already filled). This must not run beside the
+writer: an engagement report loaded meanwhile would be copied twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pyarrow as pa
+
+from clycyo.identity import narrow
+from clycyo.identity.schema import ENGAGEMENT_SCHEMA
+from clycyo.query.dialect import Dialect
+from clycyo.store.columns import rows_table
+
+log = logging.getLogger(__name__)
+
+_DAY_US = 86_400 * 1_000_000
+
+
+def fill_engagements(store: Any) -> int:
+    """Copy the stored engagement reports into an empty `engagements`; returns the rows written
+    (0 where the table has rows or there are no reports)."""
+    if _any(store, "SELECT 1 FROM engagements LIMIT 1"):
+        return 0
+    if not _any(store, "SELECT 1 FROM events WHERE name = 'engagement' LIMIT 1"):
+        return 0
+    spell = Dialect(store.dialect)
+    micros = spell.epoch_us("time")
+    day_of = f"intDiv({micros}, {_DAY_US})" if spell.clickhouse else f"{micros} // {_DAY_US}"
+    days = [
+        int(day)
+        for (day,) in store.execute(
+            f"SELECT DISTINCT {day_of} AS day FROM events WHERE name = 'engagement' ORDER BY day"
+        )
+    ]
+    read = (
+        f"SELECT site_id, {micros}, visit_id, page, hostname, type, name, origin,"
+        f" props FROM events WHERE name = 'engagement' AND time >= {spell.from_epoch_us('?')}"
+        f" AND time < {spell.from_epoch_us('?')}"
+    )
+    page_key = narrow.PageKeys()
+    tables = []
+    for day in days:
+        rows = [
+            (
+                site,
+                t,
+                visit,
+                page_key(page or ""),
+                page,
+                host,
+                kind,
+                name,
+                origin,
+                *narrow.report_values(dict(props or {})),
+            )
+            for site, t, visit, page, host, kind, name, origin, props in store.execute(
+                read, [day * _DAY_US, (day + 1) * _DAY_US]
+            )
+        ]
+        tables.append(rows_table(rows, ENGAGEMENT_SCHEMA))
+    written = int(sum(t.num_rows for t in tables))
+    if store.dialect == "duckdb":
+        _insert_duckdb(store, tables)
+    else:
+        _insert_clickhouse(store, tables)
+    log.info("engagements: %d engagement reports copied from the events", written)
+    return written
+
+
+def _any(store: Any, sql: str) -> bool:
+    return bool(store.execute(sql))
+
+
+def _insert_duckdb(store: Any, tables: list[pa.Table]) -> None:
+    cursor = store.cursor()
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        for table in tables:
+            cursor.register("filled_rows", table)
+            try:
+                cursor.execute("INSERT INTO engagements BY NAME SELECT * FROM filled_rows")
+            finally:
+                cursor.unregister("filled_rows")
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+
+
+def _insert_clickhouse(store: Any, tables: list[pa.Table]) -> None:
+    from clycyo.store.clickhouse.maintenance import insert_committed
+
+    try:
+        for index, rows in enumerate(tables):
+            insert_committed(store, "engagements", rows, f"engagements:{index}")
+    except BaseException:
+        # Empty again, so that the next open fills it whole.
+        store.delete("engagements", "1 = 1", [])
+        raise

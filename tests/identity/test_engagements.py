@@ -1,0 +1,76 @@
+"""The narrow copy of engagement reports (`engagements`): filled from the events on a store
+made before it, and erased with its person, on both engines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clycyo.query import api
+from tests.small_world import SmallWorld
+
+_ROWS = (
+    "SELECT site_id, time, visit_id, page_key, page, hostname, type, name, origin, scroll_depth,"
+    " engaged_ms FROM engagements ORDER BY time"
+)
+METRICS = ("time_on_page", "scroll_depth")
+
+
+def _reports(world: SmallWorld, *reports: tuple[str, float, str, Any, Any]) -> list[Any]:
+    """Engagement reports: (visitor, minute, page, scroll depth, engaged ms)."""
+    return [
+        world.browser(v, at, "engagement", page, props={"scroll_depth": d, "engaged_ms": ms})
+        for v, at, page, d, ms in reports
+    ]
+
+
+def _send_reports(world: SmallWorld) -> None:
+    world.send(
+        world.pageview("v1", 60, "/a"),
+        world.pageview("v2", 70, "/b"),
+        *_reports(
+            world,
+            ("v1", 61, "/a", 40, 3000),
+            ("v1", 62, "/a", "deep", -5),
+            ("v2", 71, "/b", 90, 100_000_000),
+        ),
+    )
+
+
+def test_a_store_made_before_the_table_has_it_filled_from_its_events(
+    world: SmallWorld,
+) -> None:
+    _send_reports(world)
+    store = world.runtime.store
+    written = store.execute(_ROWS)
+    # The reports as the writer copies them: a value that is no report is NULL, a time over a
+    # day counts as a day.
+    assert [(row[9], row[10]) for row in written] == [
+        (40.0, 3000.0),
+        (None, None),
+        (90.0, 86_400_000.0),
+    ]
+    answers = world.breakdown("event:page", "visitors", *METRICS)
+    # As on a store made before the table: without it (and, on ClickHouse, at schema version 1,
+    # whose migration to 2 makes it).
+    if store.dialect == "duckdb":
+        store.execute("DROP TABLE engagements")
+    else:
+        store.command("DROP TABLE engagements")
+        store.command("DELETE FROM meta WHERE key = 'schema_version' AND value > 1")
+        assert store.execute("SELECT max(value) FROM meta WHERE key = 'schema_version'") == [(1,)]
+    world.reopen()
+    assert world.runtime.store.execute(_ROWS) == written
+    assert world.breakdown("event:page", "visitors", *METRICS) == answers
+    # Filled once: the next load adds its own reports, and opening again copies nothing more.
+    world.send(*_reports(world, ("v2", 72, "/b", 95, 1000)))
+    assert len(world.runtime.store.execute(_ROWS)) == 4
+    world.reopen()
+    assert len(world.runtime.store.execute(_ROWS)) == 4
+
+
+def test_erasing_a_person_takes_their_engagement_reports(world: SmallWorld) -> None:
+    _send_reports(world)
+    erased = api.erase_person(world.runtime, world.site, "v1").result(30)
+    assert erased is not None
+    assert [row[4] for row in world.runtime.store.execute(_ROWS)] == ["/b"]
+    assert world.breakdown("event:page", *METRICS) == {"/b": [86_400.0, 90.0]}
