@@ -56,7 +56,7 @@ DASHBOARD: dict[str, dict[str, Any]] = {
     "totals": {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"]},
     "time series": {"metrics": ["visitors", "visits", "pageviews"], "dimensions": ["time:day"]},
     "top pages": {"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"], "limit": 10},
-    # Top pages with the dashboard's engagement columns, which read the events table.
+    # Top pages with the dashboard's engagement columns (`pageviews` beside `engagements`).
     "top pages, time on page, scroll depth": {
         "metrics": ["visitors", "pageviews", "time_on_page", "scroll_depth"],
         "dimensions": ["event:page"],

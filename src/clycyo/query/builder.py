@@ -7,8 +7,10 @@ metric's final expression. Distinct counts are exact, or with `Plan.approximate`
 linear counting over a bitmap per group (`registry.AGGREGATES`), which the runner uses only for
 few groups at a time. First and last touch are joined between `src` and `grouped`, for the
 persons in `src` only. The `page_visitors` base has one stage more: `page_rows` selects the
-pageviews and engagement reports, and `src` holds one row per visitor, page and group (where
-that visitor viewed the page) with the partials' inputs aggregated over their rows.
+pageviews and engagement reports (from `pageviews` and `engagements` where the query's event
+dimensions and filters are fields those have, else from `events`), and `src` holds one row per
+visitor, page and group (where that visitor viewed the page) with the partials' inputs
+aggregated over their rows.
 
 Identifiers come from the registry; every value (site, period, filter values, property keys,
 currency, time zone) is a parameter.
@@ -84,7 +86,8 @@ class Plan:
     bitmap_bits: int = 20  # approximate distinct counts: bitmaps of 2**bitmap_bits bits
     # Which table holds the events of an events-based plan: "events", or a narrow copy of the
     # kinds the query looks at ("pageviews", "actions"; see identity/schema.py). A visits-based
-    # plan looks there for the events its event filters match ("events" or "pageviews").
+    # plan looks there for the events its event filters match ("events" or "pageviews"). A
+    # `page_visitors` plan with "pageviews" reads it beside `engagements`.
     table: str = "events"
     # Only pageviews count (and, for a visits-based plan, match the event filters).
     pageviews_only: bool = False
@@ -182,9 +185,14 @@ def _relation(st: _Statement, site_id: str, start: str, end: str, live: str) -> 
     if st.plan.base == LEDGER:
         st.ctes.append(f"ledger AS ({LEDGER_SQL[st.dialect].replace('{site}', site_id)})")
     table = "ledger" if st.plan.base == LEDGER else st.plan.table
+    narrow_pages = st.plan.base == PAGE_VISITORS and table == "pageviews"
+    if narrow_pages:
+        period = f"site_id = {site_id} AND time >= {start} AND time < {end}"
+        table = registry.NARROW_PAGE_SOURCE[st.dialect].replace("{where}", period)
     source = f"{table} e" + (f" {persons.JOINS[st.dialect]['event']}" if st.wants_map else "")
     if st.plan.base == PAGE_VISITORS:
-        st.where.append(registry.PAGE_ROWS_WHERE)
+        if not narrow_pages:
+            st.where.append(registry.PAGE_ROWS_WHERE)
     else:
         st.where += superseded(st.dialect, table, site_id)
     if any(d.dimension.level == "visit" for d in st.plan.dimensions):
@@ -395,9 +403,11 @@ def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[
     st.columns.append(f"{time_column} AS t")
     grouping = _dimensions(st, time_column)
     if plan.base == PAGE_VISITORS:
-        page = registry.PAGE_ROWS[dialect]
+        # From the narrow copies a page is its number (`page_key`), as `pageviews` groups it.
+        narrow = plan.table == "pageviews"
+        page = registry.NARROW_PAGE_ROWS if narrow else registry.PAGE_ROWS[dialect]
         st.columns += [f"{expression} AS {name}" for name, expression in page.items()]
-        st.columns.append("e.page AS page")
+        st.columns.append(f"e.{'page_key' if narrow else 'page'} AS page")
     finals: list[str] = []
     for metric in plan.metrics:
         recipe = metric.recipes[plan.base]

@@ -100,7 +100,12 @@ def events_table(query: Query, pageviews_only: bool) -> str:
 
 
 def _table(base: str, query: Query, pageviews_only: bool) -> str:
-    """Where an events plan reads, or a visits plan looks for its visits' matching events."""
+    """Where an events plan reads, or a visits plan looks for its visits' matching events; a
+    `page_visitors` plan reads `pageviews` (and `engagements` beside it) where those have every
+    event field the query looks at."""
+    if base == PAGE_VISITORS:
+        narrow = all(ref.name in _PAGEVIEW_COLUMNS for ref in _event_refs(query))
+        return "pageviews" if narrow else "events"
     if base == EVENTS:
         return events_table(query, pageviews_only)
     if base == VISITS and events_table(query, pageviews_only) == "pageviews":

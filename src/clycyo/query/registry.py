@@ -136,6 +136,23 @@ def _page_rows(dialect: str) -> dict[str, str]:
 # query's dimensions, where that visitor viewed the page.
 PAGE_ROWS_WHERE = "(e.type = 'pageview' OR e.name = 'engagement')"
 PAGE_ROWS = {dialect: _page_rows(dialect) for dialect in DIALECTS}
+# The same columns of the narrow copies' rows (`pageviews` beside `engagements`, whose props are
+# numbers already, NULL where they are no report: identity/narrow.py).
+NARROW_PAGE_ROWS = {
+    "viewed": "CASE WHEN e.type = 'pageview' THEN 1 ELSE 0 END",
+    "depth": "CASE WHEN e.name = 'engagement' THEN e.scroll_depth END",
+    "engaged_ms": "CASE WHEN e.name = 'engagement' THEN e.engaged_ms END",
+}
+_NO_NUMBER = {"duckdb": "CAST(NULL AS DOUBLE)", "clickhouse": "CAST(NULL AS Nullable(Float64))"}
+_NARROW_COLUMNS = "site_id, time, visit_id, page_key, page, hostname, type, name, origin"
+# `pageviews` and `engagements` as one relation of the columns both have; `{where}` is the site
+# and period, in each (a condition on the union is not always pushed into both).
+NARROW_PAGE_SOURCE = {
+    dialect: f"(SELECT {_NARROW_COLUMNS}, {none} AS scroll_depth, {none} AS engaged_ms"
+    " FROM pageviews WHERE {where} UNION ALL"
+    f" SELECT {_NARROW_COLUMNS}, scroll_depth, engaged_ms FROM engagements WHERE {{where}})"
+    for dialect, none in _NO_NUMBER.items()
+}
 # Out of range is no report: a scroll depth outside 0 to 100, a negative, infinite or NaN time
 # (1e308: NaN compares above every number in DuckDB and with none in ClickHouse); a time over a
 # day counts as a day.
