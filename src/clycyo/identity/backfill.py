@@ -5,15 +5,17 @@ gained later is empty on a store made before it, while its events are stored. Wh
 opens (before the writer writes), an empty `engagements` beside stored engagement reports is
 filled from them, by the rules the writer applies (`narrow.report_values`), read a day at a
 time. On DuckDB the fill is one transaction. On ClickHouse each day is inserted as load 0 of the
-store's loader (committed, as retention's recounted hours are); a fill that fails deletes what
-it wrote, so the next open starts it again (a process killed during the fill leaves the days it
-wrote, which the next open takes for a table already filled). This must not run beside the
-writer: an engagement report loaded meanwhile would be copied twice.
+store's loader (committed, as retention's recounted hours are), between two rows of `meta`
+(`engagements_fill`: 1 when it starts, 2 when it is done): a fill that fails deletes what it
+wrote, and one a killed process left unfinished is emptied and made again at the next open.
+This must not run beside the writer: an engagement report loaded meanwhile would be copied
+twice.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pyarrow as pa
@@ -26,11 +28,16 @@ from clycyo.store.columns import rows_table
 log = logging.getLogger(__name__)
 
 _DAY_US = 86_400 * 1_000_000
+# A ClickHouse fill's states in `meta` (`engagements_fill`).
+_STARTED, _DONE = 1, 2
 
 
 def fill_engagements(store: Any) -> int:
     """Copy the stored engagement reports into an empty `engagements`; returns the rows written
     (0 where the table has rows or there are no reports)."""
+    if store.dialect != "duckdb" and _fill_state(store) == _STARTED:
+        log.info("engagements: a fill left unfinished is made again")
+        store.delete("engagements", "1 = 1", [])
     if _any(store, "SELECT 1 FROM engagements LIMIT 1"):
         return 0
     if not _any(store, "SELECT 1 FROM events WHERE name = 'engagement' LIMIT 1"):
@@ -99,9 +106,22 @@ def _insert_duckdb(store: Any, tables: list[pa.Table]) -> None:
         raise
 
 
+def _fill_state(store: Any) -> int:
+    rows = store.execute("SELECT argMax(value, version) FROM meta WHERE key = 'engagements_fill'")
+    return int(rows[0][0] or 0) if rows else 0
+
+
+def _mark_fill(store: Any, state: int) -> None:
+    store.command(
+        "INSERT INTO meta (key, value, version) VALUES ('engagements_fill', ?, ?)",
+        [state, time.time_ns()],
+    )
+
+
 def _insert_clickhouse(store: Any, tables: list[pa.Table]) -> None:
     from clycyo.store.clickhouse.maintenance import insert_committed
 
+    _mark_fill(store, _STARTED)
     try:
         for index, rows in enumerate(tables):
             insert_committed(store, "engagements", rows, f"engagements:{index}")
@@ -109,3 +129,4 @@ def _insert_clickhouse(store: Any, tables: list[pa.Table]) -> None:
         # Empty again, so that the next open fills it whole.
         store.delete("engagements", "1 = 1", [])
         raise
+    _mark_fill(store, _DONE)
