@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from clycyo.identity import listing as listing_module
 from clycyo.identity.listing import Cursor, Listing, list_persons
 from clycyo.identity.timeline import history
 from clycyo.query.errors import QueryError
@@ -125,6 +126,22 @@ def test_pages_follow_each_other_without_gaps_or_repeats(world: SmallWorld) -> N
         assert len(set(whole)) == len(whole)
         for limit in (1, 2, 3):
             assert _every_page(world, limit, **listing) == whole, (listing, limit)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 5])
+def test_a_page_found_among_the_latest_rows_is_the_same(
+    world: SmallWorld, rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A page by last seen first groups only the persons of the latest rows: with a few rows
+    # only, most pages come out short and are asked again over everyone; the others must be
+    # the same as if everyone had been grouped.
+    _people(world)
+    for listing in ({"identified_only": False}, {"identified_only": True}):
+        whole = [p["id"] for p in _page(world, limit=200, **listing)]
+        monkeypatch.setattr(listing_module, "RECENT_ROWS", rows)
+        for limit in (1, 2):
+            assert _every_page(world, limit, **listing) == whole, (listing, limit)
+        monkeypatch.undo()
 
 
 def test_customers_by_revenue(world: SmallWorld) -> None:

@@ -12,8 +12,9 @@ currency (`revenue/ledger.py`: each order once, as the `revenue` metric counts i
 
 Pages follow a cursor, the sort key of the last row shown (last seen, or net revenue then last
 seen, then the person's key): the next page starts strictly after it, so pages neither repeat
-nor skip a person while the data stays as it is. The page's persons are listed by one statement
-over numbers; their ids and first channels come from a second one over those persons only.
+nor skip a person while the data stays as it is. The page's persons are chosen by one statement
+over numbers (by last seen, first among the latest rows only); their ids, visits, first channels
+and, unless the order needed it, revenue come from statements over those persons only.
 Read-only.
 """
 
@@ -40,6 +41,7 @@ SORTS = ("last_seen", "revenue")
 WHO = ("identified", "everyone")
 MAX_LIMIT = 200
 MAX_PREFIX_CHARS = 200
+RECENT_ROWS = 5_000  # the latest rows a page by last seen looks among first
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
@@ -155,17 +157,20 @@ class _Sql:
 
 
 def _statement(
-    store: EventStore, site_id: int, currency: str, listing: Listing
+    store: EventStore, site_id: int, currency: str, listing: Listing, *, recent: int = 0
 ) -> tuple[str, list[Any]]:
-    """The page's persons (one more than asked: whether a page follows), as numbers; net
-    revenue only where the order or the filter needs it (else NULL). The persons the filters
-    keep are chosen first, from small relations (links, actions, money), so that only their
-    visits are grouped."""
+    """The page's persons (one more than asked: whether a page follows) as numbers: key, last
+    seen, whether identified, and net revenue where the order or a filter needs it (else NULL).
+
+    The persons the filters keep are chosen first, from small relations (links, actions,
+    money), so that only their rows are grouped. With `recent` (by last seen only), only the
+    latest `recent` rows are: a person with a row among them has their latest row there, so
+    their last seen is right, and every person left out was seen before all of them. The page
+    is therefore right when it is full; a short one must be asked again without `recent`."""
     p = Params()
     q = _Sql(store, p, site_id)
     site = q.site
     users = f"SELECT {q.d.bits('user_key')} AS person FROM identities WHERE site_id = {site}"
-    with_money = listing.by_money
     ctes = [f"m AS ({q.identity_map})"]
     chosen: list[str] = []  # relations of persons, each a condition on whom to list
     if listing.identified_only:
@@ -174,7 +179,7 @@ def _statement(
             f" WHERE e.site_id = {site} AND e.user_id IS NOT NULL)"
         )
         chosen.append("named")
-    if with_money:
+    if listing.by_money:
         ctes.append(f"money AS ({q.money(p.add(currency))})")
     if listing.customers_only:
         ctes.append("payers AS (SELECT person FROM money WHERE payments > 0)")
@@ -186,19 +191,20 @@ def _statement(
     kept = " AND ".join(superseded(store.dialect, "actions", site))
     of_visit = "".join(f" AND v.person_bits IN (SELECT person FROM {c})" for c in chosen)
     of_action = "".join(f" AND {q.person} IN (SELECT person FROM {c})" for c in chosen)
-    ctes.append(
-        "person_rows AS (SELECT v.person_bits AS person, v.ended_at AS seen, 1 AS visit,"
-        f" 0 AS named FROM visits v WHERE v.site_id = {site} AND {live}{of_visit}"
-        f" UNION ALL SELECT {q.person}, e.time, 0, CASE WHEN e.user_id IS NULL THEN 0 ELSE 1 END"
-        f" FROM actions e {q.join} WHERE e.site_id = {site} AND {kept}{of_action})"
+    rows = (
+        "SELECT v.person_bits AS person, v.ended_at AS seen, 0 AS named FROM visits v"
+        f" WHERE v.site_id = {site} AND {live}{of_visit}"
+        f" UNION ALL SELECT {q.person}, e.time, CASE WHEN e.user_id IS NULL THEN 0 ELSE 1 END"
+        f" FROM actions e {q.join} WHERE e.site_id = {site} AND {kept}{of_action}"
     )
+    if recent:
+        rows = f"SELECT * FROM ({rows}) ORDER BY seen DESC LIMIT {p.add(recent)}"
     ctes.append(
         "grouped AS (SELECT r.person AS person, max(r.seen) AS last_seen,"
-        " sum(r.visit) AS visits, max(r.named) AS named FROM person_rows r"
-        " WHERE r.person IS NOT NULL GROUP BY r.person)"
+        f" max(r.named) AS named FROM ({rows}) r WHERE r.person IS NOT NULL GROUP BY r.person)"
     )
     identified = f"CASE WHEN g.named = 1 OR g.person IN ({users}) THEN 1 ELSE 0 END"
-    if with_money:
+    if listing.by_money:
         ctes.append(
             f"p AS (SELECT g.*, {identified} AS identified, coalesce(money.revenue, 0) AS revenue"
             " FROM grouped g LEFT JOIN money ON money.person = g.person)"
@@ -218,9 +224,9 @@ def _statement(
     order = "p.last_seen DESC, p.person"
     if listing.sort == "revenue":
         order = f"p.revenue DESC, {order}"
-    shown = "p.revenue" if with_money else "NULL"
+    shown = "p.revenue" if listing.by_money else "NULL"
     return p.render(
-        f"WITH {', '.join(ctes)} SELECT p.person, {seen_us}, p.visits, p.identified, {shown}"
+        f"WITH {', '.join(ctes)} SELECT p.person, {seen_us}, p.identified, {shown}"
         f" FROM p WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {p.add(listing.limit + 1)}"
     )
 
@@ -240,36 +246,53 @@ def _found(q: _Sql, prefix: str) -> str:
 
 
 def _details(
-    store: EventStore, site_id: int, currency: str, keys: list[int], *, money: bool
+    store: EventStore, site_id: int, currency: str, shown: list[tuple[int, bool]], *, money: bool
 ) -> dict[int, dict[str, Any]]:
-    """The user id (or lone visitor id) and first channel of the persons `keys`, and with
-    `money` their net revenue."""
+    """The user id (or lone visitor id) and first channel of the persons `shown` (each a key
+    and whether it is a user's), and with `money` their net revenue."""
     p = Params()
     q = _Sql(store, p, site_id)
     site, bits = q.site, q.d.bits
-    among = ", ".join(p.add(key) for key in keys)
+    among = ", ".join(p.add(key) for key, _ in shown)
     no_text = "CAST(NULL AS Nullable(String))" if q.d.clickhouse else "CAST(NULL AS VARCHAR)"
     # A user's id from their links, or from the events that name them alone (an event naming
-    # only a user is placed under that user's key, unless it joined a linked device's visit);
-    # a lone visitor's from their visits, or their events outside visits.
+    # only a user is placed under that user's key, unless it joined a linked device's visit,
+    # whose visitor is linked to them); a lone visitor's from their visits, or from their
+    # events outside visits.
+    parts = []
+    users = ", ".join(p.add(key) for key, named in shown if named)
+    if users:
+        parts += [
+            f"SELECT {bits('i.user_key')} AS person, i.user_id AS user_id,"
+            f" {no_text} AS visitor_id FROM identities i"
+            f" WHERE i.site_id = {site} AND {bits('i.user_key')} IN ({users})",
+            f"SELECT {bits('e.visit_id')} AS person, e.user_id AS user_id,"
+            f" {no_text} AS visitor_id FROM actions e"
+            f" WHERE e.site_id = {site} AND e.visitor_id IS NULL"
+            f" AND {bits('e.visit_id')} IN ({users})",
+        ]
+    lone = ", ".join(p.add(key) for key, named in shown if not named)
+    if lone:
+        parts += [
+            f"SELECT v.person_bits AS person, {no_text} AS user_id,"
+            " v.visitor_id AS visitor_id FROM visits v"
+            f" WHERE v.site_id = {site} AND v.person_bits IN ({lone})",
+            f"SELECT {bits('e.visit_id')} AS person, {no_text} AS user_id,"
+            " e.visitor_id AS visitor_id FROM actions e"
+            f" WHERE e.site_id = {site} AND e.visitor_id IS NOT NULL"
+            f" AND {bits('e.visit_id')} IN ({lone})",
+        ]
     text, values = p.render(
-        "SELECT person, min(user_id), min(visitor_id) FROM ("
-        f" SELECT {bits('i.user_key')} AS person, i.user_id AS user_id,"
-        f" {no_text} AS visitor_id FROM identities i"
-        f" WHERE i.site_id = {site} AND {bits('i.user_key')} IN ({among})"
-        f" UNION ALL SELECT v.person_bits, {no_text}, v.visitor_id FROM visits v"
-        f" WHERE v.site_id = {site} AND v.person_bits IN ({among})"
-        f" UNION ALL SELECT {bits('e.visit_id')},"
-        " CASE WHEN e.visitor_id IS NULL THEN e.user_id END, e.visitor_id FROM actions e"
-        f" WHERE e.site_id = {site} AND {bits('e.visit_id')} IN ({among})"
-        ") GROUP BY person"
+        f"SELECT person, min(user_id), min(visitor_id) FROM ({' UNION ALL '.join(parts)})"
+        " GROUP BY person"
     )
     found: dict[int, dict[str, Any]] = {
         int(key): {"user_id": user, "visitor_id": visitor}
         for key, user, visitor in store.execute(text, values)
     }
-    # The first visit with a channel, as the person page's first touch. A cancelled state
-    # carries its visit's person, so the persons' own cancellations are all that can hide one.
+    # Their live visits, and the first with a channel, as the person page's first touch. A
+    # cancelled state carries its visit's person: the persons' own cancellations are all that
+    # can hide one of their visits.
     live = (
         f"v.sign = 1 AND (v.visit_id, v.state) NOT IN (SELECT c.visit_id, c.state FROM visits c"
         f" WHERE c.site_id = {site} AND c.sign = -1 AND c.person_bits IN ({among}))"
@@ -277,13 +300,16 @@ def _details(
     if not q.d.clickhouse:
         live = live.replace("SELECT c.visit_id, c.state", "SELECT (c.visit_id, c.state)")
     text, values = p.render(
-        "SELECT person, channel FROM (SELECT v.person_bits AS person, v.channel AS channel,"
-        " row_number() OVER (PARTITION BY v.person_bits ORDER BY v.started_at, v.visit_id)"
-        f" AS nth FROM visits v WHERE v.site_id = {site} AND v.person_bits IN ({among})"
-        f" AND v.channel IS NOT NULL AND {live}) WHERE nth = 1"
+        "SELECT person, visits, channel FROM (SELECT v.person_bits AS person,"
+        " v.channel AS channel, count(*) OVER (PARTITION BY v.person_bits) AS visits,"
+        " row_number() OVER (PARTITION BY v.person_bits ORDER BY"
+        " CASE WHEN v.channel IS NULL THEN 1 ELSE 0 END, v.started_at, v.visit_id) AS nth"
+        f" FROM visits v WHERE v.site_id = {site} AND v.person_bits IN ({among}) AND {live})"
+        " WHERE nth = 1"
     )
-    for key, channel in store.execute(text, values):
-        found.setdefault(int(key), {})["first_touch_channel"] = channel
+    for key, visits, channel in store.execute(text, values):
+        about = found.setdefault(int(key), {})
+        about["visits"], about["first_touch_channel"] = int(visits), channel
     if not money:
         return found
     text, values = p.render(
@@ -297,16 +323,22 @@ def _details(
 
 def list_persons(store: EventStore, site_id: int, currency: str, listing: Listing) -> Page:
     """One page of the site's persons as `listing` asks, net revenue in `currency`."""
-    text, values = _statement(store, site_id, currency, listing)
-    rows = store.execute(text, values)
+    rows: list[tuple[Any, ...]] = []
+    if listing.sort == "last_seen":
+        # Most pages need only the latest rows; a page that comes out short (the last one, or
+        # one deep down the list) is asked again over every row.
+        text, values = _statement(store, site_id, currency, listing, recent=RECENT_ROWS)
+        rows = store.execute(text, values)
+    if len(rows) <= listing.limit:
+        text, values = _statement(store, site_id, currency, listing)
+        rows = store.execute(text, values)
     shown = rows[: listing.limit]
-    keys = [int(row[0]) for row in shown]
-    counted = listing.by_money
-    details = _details(store, site_id, currency, keys, money=not counted) if keys else {}
+    keys = [(int(row[0]), bool(row[2])) for row in shown]
+    details = _details(store, site_id, currency, keys, money=not listing.by_money) if keys else {}
     found = []
-    for key, seen_us, visits, identified, revenue in shown:
+    for key, seen_us, identified, revenue in shown:
         about = details.get(int(key), {})
-        if counted:
+        if listing.by_money:
             about["revenue"] = revenue
         user = about.get("user_id") if identified else None
         found.append(
@@ -316,14 +348,14 @@ def list_persons(store: EventStore, site_id: int, currency: str, listing: Listin
                 "identified": bool(identified),
                 "last_seen": _iso(int(seen_us)),
                 "first_touch_channel": about.get("first_touch_channel"),
-                "visits": int(visits),
+                "visits": about.get("visits", 0),
                 "revenue": Decimal(str(about.get("revenue") or 0)),
                 "currency": currency,
             }
         )
     more = None
     if len(rows) > listing.limit:
-        key, seen_us, _, _, revenue = rows[listing.limit - 1]
+        key, seen_us, _, revenue = rows[listing.limit - 1]
         amount = Decimal(str(revenue or 0))
         more = Cursor(listing.sort, int(seen_us), int(key), amount).encode()
     return Page(found, more)
