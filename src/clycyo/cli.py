@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="create a demo site and fill it with two months of realistic data",
     )
     serve.add_argument(
+        "--demo-live",
+        metavar="RATE",
+        help="with --demo, live visits a minute after the history: a number, on or off"
+        " (default 0.5; env CLYCYO_DEMO_LIVE)",
+    )
+    serve.add_argument(
         "--workers",
         type=count,
         default=None,

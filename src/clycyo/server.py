@@ -90,9 +90,12 @@ def serve(
     *,
     workers: int = 0,
     after_start: Callable[[], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
     sockets: list[socket.socket] | None = None,
 ) -> None:
-    """Serve until stopped; `after_start` runs in a thread once the public port answers.
+    """Serve until stopped; `after_start` runs in a thread once the public port answers, and
+    `on_stop` when the server is told to stop, before it stops answering (in the signal
+    handler: it must wait for nothing).
 
     `sockets` are `public_sockets(host, port)` when the caller bound them already; with
     `workers` the collectors bind the port themselves, and these only showed it is free."""
@@ -135,9 +138,11 @@ def serve(
         backlog=4096,
     )
     server = _Server(config)
+    if on_stop is not None:
+        server.on_exit.append(on_stop)
     if supervisor is not None:
         # Collectors stop first (finishing what they hold), then the core loads the rest.
-        server.on_exit = supervisor.stopping
+        server.on_exit.append(supervisor.stopping)
         runtime.before_close.append(supervisor.stop)
     gc_tuning.tune()
     processes = f", {workers} collector processes" if workers else ""
@@ -176,11 +181,13 @@ def serve(
 
 
 class _Server(uvicorn.Server):
-    on_exit: Callable[[], None] | None = None
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.on_exit: list[Callable[[], None]] = []
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.on_exit is not None:
-            self.on_exit()
+        for action in self.on_exit:
+            action()
         super().handle_exit(sig, frame)
 
 

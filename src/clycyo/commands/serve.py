@@ -7,6 +7,7 @@ data folder is created or opened; a ClickHouse server that cannot be reached is 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from clycyo import data_folder
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         workers = args.workers
         if workers is None:
             workers = env_count("CLYCYO_WORKERS") or 0
+        live = _demo_live(args) if args.demo else 0.0
     except ValueError as exc:
         return fail(exc, 2)
     # Everything that can be checked without opening the folder is checked before it is created.
@@ -52,14 +54,30 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         if args.demo:
             from clycyo.demo.setup import prepare_demo
 
-            demo = prepare_demo(settings.data_dir, args.host, args.port)
-        serve(settings, args.host, args.port, workers=workers, after_start=demo, sockets=sockets)
+            demo = prepare_demo(settings.data_dir, args.host, args.port, live=live)
+        serve(
+            settings,
+            args.host,
+            args.port,
+            workers=workers,
+            after_start=demo.after_start if demo else None,
+            on_stop=demo.stop if demo else None,
+            sockets=sockets,
+        )
     except TransportError as exc:
         return fail(exc)
     finally:
         for sock in sockets:
             sock.close()
     return 0
+
+
+def _demo_live(args: argparse.Namespace) -> float:
+    """The demo's live visits a minute: `--demo-live`, else `CLYCYO_DEMO_LIVE`, else 0.5."""
+    from clycyo.demo.live import DEFAULT_VISITORS_PER_MINUTE, parse_rate
+
+    text = args.demo_live or os.environ.get("CLYCYO_DEMO_LIVE", "").strip()
+    return parse_rate(text) if text else DEFAULT_VISITORS_PER_MINUTE
 
 
 def _check_geoip(path: Path | None) -> None:

@@ -9,8 +9,9 @@ identified, monthly payments (until a customer churns) and refunds come from the
 Customers who signed up before the window keep renewing in it, so a period compares with the
 one before it as a going business would, not with an empty start. Browsers report the web
 vitals they support (Safari neither LCP nor INP). Everything is drawn from a seeded random
-generator, so a seed gives the same world every time. This module produces wire-format event
-dicts; it sends nothing.
+generator, so a seed gives the same world every time. Past its end the world goes on as live
+visits (`World.live_visits`), the same people doing the same things. This module produces
+wire-format event dicts; it sends nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ EARLIER_MONTHS = 4
 # Of those, the share who first came days before the visit they signed up on (and came back
 # through another channel, perhaps); the others signed up on their first visit.
 EARLIER_RETURNING = 0.6
+# Live visits: the share that are a recent live visitor's return, among how many remembered.
+LIVE_RETURNING = 0.25
+LIVE_REMEMBERED = 200
 
 # (weight, referrer, utm query, click id)
 Acquisition = tuple[int, str | None, str, str]
@@ -175,13 +179,23 @@ class Visitor:
 class World:
     """Events of `days` days ending at `end_ms`, in time order per visitor."""
 
-    def __init__(self, domain: str, *, days: int, visitors_per_day: int, seed: int, end_ms: int):
+    def __init__(
+        self,
+        domain: str,
+        *,
+        days: int,
+        visitors_per_day: int,
+        seed: int,
+        end_ms: int,
+        users_before: int = 0,
+    ):
+        """`users_before`: where the numbers of this world's customers (`user_N`) start."""
         self.domain = domain
         self.days = days
         self.visitors_per_day = visitors_per_day
         self.random = random.Random(seed)
         self.end_ms = end_ms
-        self.users = 0
+        self.users = users_before
 
     def _pick(self, table: tuple[tuple[int, object], ...] | tuple[Acquisition, ...]) -> object:
         weights = [row[0] for row in table]
@@ -228,6 +242,26 @@ class World:
                 yield from self._visit(visitor, visit_ms, arrival)
                 visit_ms += int(self.random.expovariate(1 / (3 * DAY_MS)))
         yield from self._earlier_customers()
+
+    def live_visits(
+        self, start_ms: int, visitors_per_minute: float
+    ) -> Iterator[list[dict[str, object]]]:
+        """Visits from `start_ms` on, without end, each as its events: visitors arriving at
+        random (`visitors_per_minute` on average), now and then one of them coming back the way
+        returning visitors do. A new customer's first payment comes in their visit, as in the
+        history; their renewals, a month on, are left out."""
+        returning: list[Visitor] = []
+        at_ms = start_ms
+        while True:
+            at_ms += int(self.random.expovariate(visitors_per_minute) * MINUTE_MS)
+            self.end_ms = at_ms + DAY_MS  # a signup's payments stop here: the first one only
+            if returning and self.random.random() < LIVE_RETURNING:
+                visitor, arrival = self.random.choice(returning), self._return()
+            else:
+                visitor = self._visitor()
+                arrival = visitor.acquisition
+                returning = [*returning[-LIVE_REMEMBERED + 1 :], visitor]
+            yield list(self._visit(visitor, at_ms, arrival))
 
     def _earlier_customers(self) -> Iterator[dict[str, object]]:
         """Customers who signed up before the window: their signup visit, then their payments."""
