@@ -43,6 +43,7 @@ MAX_LIMIT = 200
 MAX_PREFIX_CHARS = 200
 RECENT_ROWS = 5_000  # the latest rows a page by last seen looks among first
 _EPOCH = dt.datetime(1970, 1, 1)
+_CURSOR_LIMIT = 1 << 62
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,17 @@ class Cursor:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             name, seen, person, revenue = json.loads(raw)
             cursor = cls(str(name), int(seen), int(person), Decimal(str(revenue)))
-        except (binascii.Error, ValueError, TypeError, InvalidOperation) as exc:
+        except (binascii.Error, ValueError, TypeError, InvalidOperation, OverflowError) as exc:
             raise QueryError("cursor", "not a cursor this list gave") from exc
-        if cursor.sort != sort or not cursor.revenue.is_finite():
+        # Values no list gives (and no engine takes as its parameter types) are refused here.
+        if not (
+            abs(cursor.last_seen_us) < _CURSOR_LIMIT
+            and 0 <= cursor.person < _CURSOR_LIMIT
+            and cursor.revenue.is_finite()
+            and abs(cursor.revenue) < _CURSOR_LIMIT
+        ):
+            raise QueryError("cursor", "not a cursor this list gave")
+        if cursor.sort != sort:
             raise QueryError("cursor", f"not a cursor of the list sorted by {sort}")
         return cursor
 
