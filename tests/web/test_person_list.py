@@ -13,12 +13,11 @@ import httpx
 import pytest
 from markupsafe import escape
 
-from tests.serverproc import Site, clycyo
-from tests.web.http_login import Clients, clients
+from tests.serverproc import Site
+from tests.web.http_login import Clients, clients, site_user
 
 __all__ = ["clients"]  # the fixture
 
-PASSWORD = "correct horse battery"
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 USERS = [f"user-{n}" for n in range(7)]
@@ -93,17 +92,6 @@ def _api_ids(site: Site, limit: int, query: str = "") -> list[str]:
         if body["next_cursor"] is None:
             return ids
         cursor = body["next_cursor"]
-
-
-def _login(site: Site, clients: Clients) -> httpx.Client:
-    email = f"people-{site.site}@example.com"
-    clycyo(
-        "user", "add", email, "--site", site.site, "--password-stdin",
-        data=site.data_dir, stdin=PASSWORD + "\n",
-    )  # fmt: skip
-    status, client = clients.log_in(site.server, email, PASSWORD)
-    assert status == 303
-    return client
 
 
 def _page_ids(client: httpx.Client, path: str) -> list[str]:
@@ -208,7 +196,7 @@ def test_the_list_needs_credentials_that_reach_persons(server: Site) -> None:
 
 def test_the_people_page_lists_what_the_api_lists(server: Site, clients: Clients) -> None:
     _people(server)
-    client = _login(server, clients)
+    client = site_user(server, f"people-{server.site}@example.com", clients)
     base = f"/sites/{server.site}/people"
     api_ids = _api_ids(server, 200)
     assert _page_ids(client, base) == api_ids
@@ -228,7 +216,7 @@ def test_the_people_page_lists_what_the_api_lists(server: Site, clients: Clients
 
 def test_a_hostile_user_id_is_shown_as_text(server: Site, clients: Clients) -> None:
     _people(server)
-    client = _login(server, clients)
+    client = site_user(server, f"people-{server.site}@example.com", clients)
     for path in ("", "?who=everyone", "?q=" + quote(HOSTILE[:8]), "?sort=revenue"):
         page = client.get(f"/sites/{server.site}/people{path}").text
         assert "<script>alert" not in page and "<img src=x" not in page, path
