@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from clycyo.identity import persons
-from clycyo.query import dialect
+from clycyo.query import dialect, registry
 from clycyo.query.builder import superseded
 from clycyo.query.conditions import Params
 from clycyo.query.errors import QueryError
@@ -150,7 +150,7 @@ class _Sql:
         self.d = dialect.of(store.dialect)
         self.name = store.dialect
         self.site = params.add(site_id)
-        self.person = f"coalesce(m.user_bits, {self.d.bits('e.visit_id')})"
+        self.person = registry.PERSON[registry.EVENTS][store.dialect]  # an event's person
         self.join = persons.JOINS[store.dialect]["event"]
         self.identity_map = persons.IDENTITY_MAP[store.dialect].replace("{site}", self.site)
 
