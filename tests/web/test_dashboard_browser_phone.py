@@ -94,6 +94,7 @@ def test_no_page_is_wider_than_a_phone(world: World, phone: Watched) -> None:
         f"{OVERVIEW}/funnels/{funnel}?period=7d",
         f"{OVERVIEW}/funnels/{funnel}/steps/1?period=7d",
         f"{OVERVIEW}/why?period=7d&funnel={funnel}",
+        f"{OVERVIEW}/people",
         f"{OVERVIEW}/people?q={VISITOR[:6]}",
         f"{OVERVIEW}/people/{VISITOR}",
         f"{OVERVIEW}/realtime",

@@ -214,6 +214,8 @@ def test_markup_in_events_never_runs(world: World, owner: Watched, browser: Brow
         f"{OVERVIEW}?period=7d",
         f"{OVERVIEW}?period=7d&f=" + quote(f"is,event:page,{HOSTILE_PAGE}"),
         f"{OVERVIEW}/people?q=" + quote(HOSTILE_USER[:6]),
+        f"{OVERVIEW}/people?who=everyone",
+        f"{OVERVIEW}/people?sort=revenue",
         f"{OVERVIEW}/people/" + quote(HOSTILE_USER, safe=""),
         f"{OVERVIEW}/realtime",
     ]
