@@ -24,7 +24,8 @@ from clycyo.store.base import EventStore
 WINDOW = dt.timedelta(minutes=5)
 MINUTES = 30  # the per-minute chart's and the conversions' span
 TOP = 10
-# Events the tracker sends on its own: not conversions.
+# Events the tracker sends on its own besides pageviews and identify: not conversions (the
+# dashboard's goals panel leaves them out too).
 TRACKER_EVENTS = (
     "engagement",
     "web_vital",
