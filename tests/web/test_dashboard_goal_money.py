@@ -74,3 +74,21 @@ def test_revenue_shows_only_for_a_goal_that_carried_money(server: Site, clients:
         assert "never carried money" in str(panel["note"])
         assert "data-no-money" in str(page["html"]) and "0.00" not in str(page["html"])
         assert "f=" not in str(panel["without_goal"])
+
+
+def test_a_chart_of_revenue_for_a_goal_without_money_charts_its_conversions(
+    server: Site, clients: Clients
+) -> None:
+    """A link that asks for the revenue chart (`metric=revenue`, kept from a view without the
+    goal) charts the goal's conversions when the goal never carried money, not a line of zeros."""
+    client = _site_with_goals(server, clients)
+    for goal, metric in (
+        ("is,event:name,signup", "conversions"),
+        ("is,event:name,purchase", "revenue"),
+    ):
+        query = f"period=7d&metric=revenue&f={quote(goal)}"
+        overview = client.get(f"/sites/{server.site}.json?{query}")
+        assert overview.status_code == 200, overview.text
+        answer = overview.json()
+        assert answer["chart"]["metric"] == metric, goal
+        assert answer["queries"]["series"]["metrics"] == [metric], goal

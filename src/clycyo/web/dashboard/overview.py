@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from clycyo.query import timeseries
 from clycyo.web.dashboard import goal, panels, stats
-from clycyo.web.dashboard.params import ViewState
+from clycyo.web.dashboard.params import ViewState, default_metric
 from clycyo.web.dashboard.routing import Page, ViewContext
 from clycyo.web.dashboard.settings import tracker_snippet
 
@@ -157,6 +158,10 @@ def overview(ctx: ViewContext) -> Page:
     local_now = ctx.viewer.now()
     with_goal = goal.chosen(state)
     money = not with_goal or stats.goal_carries_money(ctx.runtime, site, state)
+    if not money and state.metric == "revenue":
+        # A goal with no money has no revenue to chart (a link kept `metric=revenue` from a
+        # view without it): its default chart, not a line of zeros.
+        state = replace(state, metric=default_metric(state.filters))
     bodies = {"totals": totals_body(state, money), "series": series_body(state)}
     if with_goal:
         bodies["visitors"] = visitors_body(state)
