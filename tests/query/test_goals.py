@@ -68,6 +68,9 @@ def test_a_page_filter_beside_a_page_goal_is_where_it_happened(world: SmallWorld
     filters = [*_goal("Visit /blog/**"), ["is", "event:page", ["/blog/one"]]]
     # The rate's visitors are those of /blog/one (a, and g's event there is no pageview).
     assert world.totals("conversions", "conversion_rate", filters=filters) == [1, 100.0]
+    # So it is beside a breakdown by goal (as the registry's description of the rate says).
+    rows = world.breakdown("event:goal", "conversions", "conversion_rate", filters=filters[1:])
+    assert rows["Visit /blog/**"] == [1, 100.0]
 
 
 @pytest.mark.parametrize(

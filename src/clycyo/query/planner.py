@@ -74,7 +74,7 @@ def _event_refs(query: Query) -> list[DimensionRef]:
 def looks_at_pageviews(query: Query) -> bool:
     """Whether persons, visits and conversions count pageviews only: the query looks at pages
     (an `event:page` or `event:hostname` dimension or filter) and names no events (no
-    `event:name` dimension or filter, no `event:goal` filter). A page then means its
+    `event:name` or `event:goal` dimension or filter). A page then means its
     pageviews, whatever else is asked."""
     refs = _event_refs(query)
     return any(r.name in _PAGES for r in refs) and all(r.name not in _NAMES for r in refs)

@@ -307,8 +307,8 @@ METRICS: dict[str, Metric] = {
             " among those visitors, divided by them. In a row of a breakdown (by a visit's"
             " column, time, first or last touch), a converter counts only if one of their"
             " visits in the period is in that row and passes the query's filters. A page"
-            " filter beside an `event:name` filter or dimension, or an `event:goal` filter,"
-            " keeps the visitors who viewed that page.",
+            " filter beside an `event:name` or `event:goal` filter or dimension keeps the"
+            " visitors who viewed that page.",
             "percent",
             {},
             persons=True,
