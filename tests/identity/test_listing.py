@@ -197,3 +197,17 @@ def test_a_cursor_of_another_order_or_made_up_is_refused(world: SmallWorld) -> N
     for bad in ({"limit": 0}, {"limit": 201}, {"sort": "name"}):
         with pytest.raises(QueryError):
             Listing(**bad)
+
+
+def test_persons_seen_at_the_same_moment_as_the_latest_rows_end_are_not_skipped(
+    world: SmallWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The latest rows may end among rows of the same moment: a person of that moment left out
+    of them must still come in their place, not be skipped by the next page's cursor."""
+    world.send(*(world.pageview(f"tied-{n}", 60, "/") for n in range(8)))
+    whole = [p["id"] for p in _page(world, limit=200, identified_only=False)]
+    assert len(whole) == 8
+    for rows in range(2, 8):
+        monkeypatch.setattr(listing_module, "RECENT_ROWS", rows)
+        for limit in (1, 2, 3):
+            assert _every_page(world, limit, identified_only=False) == whole, (rows, limit)

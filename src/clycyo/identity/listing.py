@@ -169,13 +169,16 @@ def _statement(
     store: EventStore, site_id: int, currency: str, listing: Listing, *, recent: int = 0
 ) -> tuple[str, list[Any]]:
     """The page's persons (one more than asked: whether a page follows) as numbers: key, last
-    seen, whether identified, and net revenue where the order or a filter needs it (else NULL).
+    seen, whether identified, net revenue where the order or a filter needs it (else NULL), and
+    with `recent` the moment of the earliest row grouped (else NULL).
 
     The persons the filters keep are chosen first, from small relations (links, actions,
     money), so that only their rows are grouped. With `recent` (by last seen only), only the
-    latest `recent` rows are: a person with a row among them has their latest row there, so
-    their last seen is right, and every person left out was seen before all of them. The page
-    is therefore right when it is full; a short one must be asked again without `recent`."""
+    latest `recent` rows are: a person with a row among them has their latest row there (or one
+    of the same moment), so their last seen is right, and every person left out was seen no
+    later than the earliest of them. Some persons of that very moment may be left out while
+    others of it are in, so the page is right only when it is full and its last person was seen
+    after that moment (`_complete`); any other must be asked again without `recent`."""
     p = Params()
     q = _Sql(store, p, site_id)
     site = q.site
@@ -206,11 +209,16 @@ def _statement(
         f" UNION ALL SELECT {q.person}, e.time, CASE WHEN e.user_id IS NULL THEN 0 ELSE 1 END"
         f" FROM actions e {q.join} WHERE e.site_id = {site} AND {kept}{of_action}"
     )
+    earliest = "NULL"
     if recent:
-        rows = f"SELECT * FROM ({rows}) ORDER BY seen DESC LIMIT {p.add(recent)}"
+        latest = f"SELECT * FROM ({rows}) ORDER BY seen DESC LIMIT {p.add(recent)}"
+        rows = f"SELECT *, min(seen) OVER () AS earliest FROM ({latest})"
+        earliest = q.d.epoch_us("p.earliest")
+    grouped = ", min(r.earliest) AS earliest" if recent else ""
     ctes.append(
         "grouped AS (SELECT r.person AS person, max(r.seen) AS last_seen,"
-        f" max(r.named) AS named FROM ({rows}) r WHERE r.person IS NOT NULL GROUP BY r.person)"
+        f" max(r.named) AS named{grouped} FROM ({rows}) r WHERE r.person IS NOT NULL"
+        " GROUP BY r.person)"
     )
     identified = f"CASE WHEN g.named = 1 OR g.person IN ({users}) THEN 1 ELSE 0 END"
     if listing.by_money:
@@ -235,7 +243,7 @@ def _statement(
         order = f"p.revenue DESC, {order}"
     shown = "p.revenue" if listing.by_money else "NULL"
     return p.render(
-        f"WITH {', '.join(ctes)} SELECT p.person, {seen_us}, p.identified, {shown}"
+        f"WITH {', '.join(ctes)} SELECT p.person, {seen_us}, p.identified, {shown}, {earliest}"
         f" FROM p WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {p.add(listing.limit + 1)}"
     )
 
@@ -330,6 +338,16 @@ def _details(
     return found
 
 
+def _complete(rows: list[tuple[Any, ...]], limit: int) -> bool:
+    """Whether a page found among the latest rows (`_statement` with `recent`) is right: it is
+    full, and its last person was seen after the earliest of those rows, so that nobody seen at
+    that moment and left out of them belongs on it."""
+    if len(rows) <= limit:
+        return False
+    last_seen_us, earliest_us = rows[limit - 1][1], rows[limit - 1][4]
+    return earliest_us is None or int(last_seen_us) > int(earliest_us)
+
+
 def list_persons(store: EventStore, site_id: int, currency: str, listing: Listing) -> Page:
     """One page of the site's persons as `listing` asks, net revenue in `currency`."""
     rows: list[tuple[Any, ...]] = []
@@ -338,14 +356,14 @@ def list_persons(store: EventStore, site_id: int, currency: str, listing: Listin
         # one deep down the list) is asked again over every row.
         text, values = _statement(store, site_id, currency, listing, recent=RECENT_ROWS)
         rows = store.execute(text, values)
-    if len(rows) <= listing.limit:
+    if not _complete(rows, listing.limit):
         text, values = _statement(store, site_id, currency, listing)
         rows = store.execute(text, values)
     shown = rows[: listing.limit]
     keys = [(int(row[0]), bool(row[2])) for row in shown]
     details = _details(store, site_id, currency, keys, money=not listing.by_money) if keys else {}
     found = []
-    for key, seen_us, identified, revenue in shown:
+    for key, seen_us, identified, revenue, _ in shown:
         about = details.get(int(key), {})
         if listing.by_money:
             about["revenue"] = revenue
@@ -364,7 +382,7 @@ def list_persons(store: EventStore, site_id: int, currency: str, listing: Listin
         )
     more = None
     if len(rows) > listing.limit:
-        key, seen_us, _, revenue = rows[listing.limit - 1]
+        key, seen_us, _, revenue, _ = rows[listing.limit - 1]
         amount = Decimal(str(revenue or 0))
         more = Cursor(listing.sort, int(seen_us), int(key), amount).encode()
     return Page(found, more)
