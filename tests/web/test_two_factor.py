@@ -343,3 +343,52 @@ def test_the_account_page_shows_a_login_as_text(dashboard: Dashboard) -> None:
         data={"csrf": csrf_in(page.text), "secret": secret, "code": pyotp.TOTP(secret).now()},
     )
     assert done.status_code == 200 and "<script>" not in done.text
+
+
+def _password_again(half: TestClient, dashboard: Dashboard) -> None:
+    form = half.get("/login")
+    answer = half.post(
+        "/login",
+        data={"csrf": csrf_in(form.text), "email": dashboard.email, "password": PASSWORD},
+    )
+    assert answer.headers["location"] == "/login/code"
+
+
+def _code_of(half: TestClient, code: str) -> httpx.Response:
+    form = half.get("/login/code")
+    assert form.status_code == 200
+    return half.post("/login/code", data={"csrf": csrf_in(form.text), "code": code})
+
+
+def test_a_browser_known_from_a_password_alone_is_slowed_at_the_code(
+    dashboard: Dashboard,
+) -> None:
+    """A browser that signed in before two-factor was on (someone with the stolen password, say)
+    keeps its known-browser cookie, but that does not spare it the account's delay on wrong
+    codes; a browser that signed in with a code is spared it, so the owner is not locked out."""
+    clock = Clock()
+    web = _web(dashboard, code_throttle=LoginThrottle(clock))
+    stranger = dashboard.login(TestClient(web, follow_redirects=False))
+    owner = dashboard.login(TestClient(web, follow_redirects=False))
+    page = owner.get("/account")
+    secret = _secret_shown(page.text)
+    done = owner.post(
+        "/account/two-factor",
+        data={"csrf": csrf_in(page.text), "secret": secret, "code": pyotp.TOTP(secret).now()},
+    )
+    recovery = re.findall(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", done.text)
+    owner.post("/logout", data={"csrf": csrf_in(owner.get("/account").text)})
+    _password_again(owner, dashboard)
+    assert _code_of(owner, recovery[0]).status_code == 303  # known now, with a code
+    owner.post("/logout", data={"csrf": csrf_in(owner.get("/account").text)})
+    _password_again(stranger, dashboard)
+    for _ in range(MAX_WRONG_CODES):
+        _code_of(stranger, "12345x")
+    _password_again(stranger, dashboard)
+    slowed = _code_of(stranger, recovery[1])
+    assert slowed.status_code == 429, slowed.text
+    assert stranger.get(f"/sites/{dashboard.site}.json").status_code == 401
+    # The owner's browser is not kept waiting.
+    _password_again(owner, dashboard)
+    assert _code_of(owner, recovery[2]).status_code == 303
+    assert owner.get(f"/sites/{dashboard.site}.json").status_code == 200

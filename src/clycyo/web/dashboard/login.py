@@ -169,7 +169,11 @@ def signed_in(
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     response.delete_cookie(PENDING_COOKIE, path="/login")
     login_cookie(
-        response, request, KNOWN_BROWSER_COOKIE, tokens.known_browser(email), KNOWN_BROWSER_TTL_S
+        response,
+        request,
+        KNOWN_BROWSER_COOKIE,
+        tokens.known_browser(email, second_factor=second_factor),
+        KNOWN_BROWSER_TTL_S,
     )
     return response
 

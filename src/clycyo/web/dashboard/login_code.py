@@ -3,7 +3,8 @@
 Reached only with the cookie of a half-done login (`login_pending.py`), and sent with the login
 form's signed CSRF token. Wrong codes are limited as wrong passwords are, per client address and
 per account (a `LoginThrottle` of their own, so a password's failures and a code's do not add
-up), and a half-done login ends after 5 of them. The session is opened only here, once the code
+up; only a browser known from a login with a code skips the account's delay), and a half-done
+login ends after 5 of them. The session is opened only here, once the code
 is good (`login.signed_in`). Codes are never logged or shown back.
 """
 
@@ -67,7 +68,8 @@ async def check_code(request: Request) -> Response:
     throttle = code_throttle(request)
     _, tokens = login_state(request)
     address = client_address(request)
-    known = tokens.is_known_browser(request.cookies.get(KNOWN_BROWSER_COOKIE), pending.email)
+    cookie = request.cookies.get(KNOWN_BROWSER_COOKIE)
+    known = tokens.is_known_browser(cookie, pending.email, second_factor=True)
     wait_s = throttle.wait_s(address, pending.email, known_browser=known)
     if wait_s > 0:
         message = f"Too many wrong codes; try again in {in_words(wait_s)}."

@@ -8,6 +8,9 @@ tell a token it made from one a client made up, without storing either:
 - the **known-browser token** is given to a browser when it logs in, as a cookie bound to that
   account; `login_throttle.py` lets it skip the account's delay, so failures a stranger causes do
   not keep the owner's usual browser out. It grants nothing else: the password is still checked.
+  A login with a two-factor code gets a token of its own kind, and only that kind skips the
+  delay of wrong codes: a browser that logged in with the password alone (before two-factor was
+  on, with a password since stolen, say) is slowed there as any other.
 
 A restart draws a new secret: open login forms then ask to be sent again, and known browsers are
 known again after their next login. This module reads no form and sets no cookie.
@@ -49,10 +52,23 @@ class LoginTokens:
         age_s = (time.time() if now_s is None else now_s) - int(issued)
         return 0 <= age_s <= CSRF_TTL_S
 
-    def known_browser(self, email: str) -> str:
-        return self._mac("known-browser", email)
+    def known_browser(self, email: str, *, second_factor: bool = False) -> str:
+        """The token of a browser that logged in to `email`, with a two-factor code or not."""
+        return self._mac("known-browser-code" if second_factor else "known-browser", email)
 
-    def is_known_browser(self, token: str | None, email: str) -> bool:
-        return bool(token) and hmac.compare_digest(
-            str(token).encode(), self.known_browser(email).encode()
-        )
+    def is_known_browser(
+        self, token: str | None, email: str, *, second_factor: bool = False
+    ) -> bool:
+        """Whether `token` is a known browser's of `email`; with `second_factor`, of one that
+        logged in with a code (a password alone, perhaps a stolen one before two-factor was
+        turned on, does not make a browser known to the code form)."""
+        if not token:
+            return False
+        kinds = (True,) if second_factor else (False, True)
+        found = [
+            hmac.compare_digest(
+                str(token).encode(), self.known_browser(email, second_factor=k).encode()
+            )
+            for k in kinds
+        ]
+        return any(found)
