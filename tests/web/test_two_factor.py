@@ -267,18 +267,25 @@ def _web(dashboard: Dashboard, **state: object) -> Starlette:
 
 def _past_the_password(web: Starlette, dashboard: Dashboard) -> TestClient:
     half = TestClient(web, follow_redirects=False)
+    _password_again(half, dashboard)
+    return half
+
+
+def _password_again(half: TestClient, dashboard: Dashboard) -> None:
     form = half.get("/login")
     answer = half.post(
         "/login",
         data={"csrf": csrf_in(form.text), "email": dashboard.email, "password": PASSWORD},
     )
     assert answer.headers["location"] == "/login/code"
-    return half
 
 
-def _turned_on(web: Starlette, dashboard: Dashboard) -> str:
-    """Two-factor turned on for the fixture's login: its secret."""
-    client = dashboard.login(TestClient(web, follow_redirects=False))
+def _turned_on(
+    web: Starlette, dashboard: Dashboard, client: TestClient | None = None
+) -> tuple[str, list[str]]:
+    """Two-factor turned on for the fixture's login (by `client`, logged in here): its secret
+    and the recovery codes shown."""
+    client = dashboard.login(client or TestClient(web, follow_redirects=False))
     page = client.get("/account")
     secret = _secret_shown(page.text)
     done = client.post(
@@ -286,13 +293,13 @@ def _turned_on(web: Starlette, dashboard: Dashboard) -> str:
         data={"csrf": csrf_in(page.text), "secret": secret, "code": pyotp.TOTP(secret).now()},
     )
     assert done.status_code == 200
-    return secret
+    return secret, re.findall(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", done.text)
 
 
 def test_a_half_done_login_lasts_five_minutes(dashboard: Dashboard) -> None:
     clock = Clock()
     web = _web(dashboard, pending_logins=PendingLogins(clock))
-    secret = _turned_on(web, dashboard)
+    secret, _ = _turned_on(web, dashboard)
     half = _past_the_password(web, dashboard)
     clock.now_s += PENDING_TTL_S - 1
     assert half.get("/login/code").status_code == 200
@@ -308,7 +315,7 @@ def test_a_half_done_login_lasts_five_minutes(dashboard: Dashboard) -> None:
 def test_wrong_codes_are_slowed_per_account_as_wrong_passwords_are(dashboard: Dashboard) -> None:
     clock = Clock()
     web = _web(dashboard, code_throttle=LoginThrottle(clock))
-    secret = _turned_on(web, dashboard)
+    secret, _ = _turned_on(web, dashboard)
     half = _past_the_password(web, dashboard)
     for _ in range(MAX_WRONG_CODES):
         form = half.get("/login")
@@ -345,15 +352,6 @@ def test_the_account_page_shows_a_login_as_text(dashboard: Dashboard) -> None:
     assert done.status_code == 200 and "<script>" not in done.text
 
 
-def _password_again(half: TestClient, dashboard: Dashboard) -> None:
-    form = half.get("/login")
-    answer = half.post(
-        "/login",
-        data={"csrf": csrf_in(form.text), "email": dashboard.email, "password": PASSWORD},
-    )
-    assert answer.headers["location"] == "/login/code"
-
-
 def _code_of(half: TestClient, code: str) -> httpx.Response:
     form = half.get("/login/code")
     assert form.status_code == 200
@@ -369,14 +367,8 @@ def test_a_browser_known_from_a_password_alone_is_slowed_at_the_code(
     clock = Clock()
     web = _web(dashboard, code_throttle=LoginThrottle(clock))
     stranger = dashboard.login(TestClient(web, follow_redirects=False))
-    owner = dashboard.login(TestClient(web, follow_redirects=False))
-    page = owner.get("/account")
-    secret = _secret_shown(page.text)
-    done = owner.post(
-        "/account/two-factor",
-        data={"csrf": csrf_in(page.text), "secret": secret, "code": pyotp.TOTP(secret).now()},
-    )
-    recovery = re.findall(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", done.text)
+    owner = TestClient(web, follow_redirects=False)
+    _, recovery = _turned_on(web, dashboard, owner)
     owner.post("/logout", data={"csrf": csrf_in(owner.get("/account").text)})
     _password_again(owner, dashboard)
     assert _code_of(owner, recovery[0]).status_code == 303  # known now, with a code
