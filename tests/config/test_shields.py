@@ -48,6 +48,7 @@ def test_a_rule_is_kept_in_one_spelling(kind: str, given: str, kept: str) -> Non
         ("ip", "fe80::1%eth0", "names a network interface"),
         ("country", "DEU", "country: 'DEU' is not an ISO 3166-1 alpha-2 code"),
         ("country", "D1", "not an ISO 3166-1 alpha-2 code"),
+        ("country", "ß", "not an ISO 3166-1 alpha-2 code"),  # upper case is "SS", South Sudan
         ("country", "EU", "names a region"),
         ("page", "admin", "page: a page path starts with /"),
         ("page", "/a b", "page: a page path has no spaces"),

@@ -78,9 +78,11 @@ def check_ip(value: str) -> str:
 
 
 def check_country(value: str) -> str:
-    code = value.strip().upper()
+    # Checked before upper-casing, which makes two letters of some one ("ß" is "SS").
+    code = value.strip()
     if len(code) != 2 or not code.isascii() or not code.isalpha():
         raise ShieldError(f"country: {value!r} is not an ISO 3166-1 alpha-2 code (such as DE)")
+    code = code.upper()
     if code in _NOT_COUNTRIES:
         raise ShieldError(f"country: {code} names a region, and no visitor gets it as a country")
     return code
