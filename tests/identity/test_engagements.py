@@ -3,6 +3,10 @@ made before it, and erased with its person, on both engines."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +98,54 @@ def test_a_fill_a_killed_process_left_unfinished_is_made_again(world: SmallWorld
     assert world.runtime.store.execute(_ROWS) == written
     world.reopen()
     assert world.runtime.store.execute(_ROWS) == written
+
+
+# Fills an emptied `engagements` in a process of its own, whose Arrow memory peak is the fill's.
+_FILL = """
+import sys
+from pathlib import Path
+import pyarrow as pa
+from clycyo.identity.backfill import fill_engagements
+from clycyo.store.duckdb.store import DuckDBStore
+store = DuckDBStore(Path(sys.argv[1]))
+written = fill_engagements(store)
+peak = pa.default_memory_pool().max_memory()
+total = store.cursor().sql("SELECT * FROM engagements").to_arrow_table().nbytes
+print(written, peak, total)
+store.close()
+"""
+
+
+def test_a_fill_holds_a_days_reports_not_every_days(tmp_path: Path) -> None:
+    """A store's history of reports is filled a day at a time, each day written before the next
+    is read: the memory a fill takes is a day's (two, at most, while the next is read), not the
+    whole history's. (On DuckDB a table `register`ed inside the fill's transaction stayed held
+    until its end: all of them at once.)"""
+    world = SmallWorld(tmp_path)
+    days, per_day = 12, 2000
+    for day in range(days):
+        world.send(
+            *(
+                world.browser(
+                    f"v{n % 50}",
+                    -day * 1440 + n * 0.25,
+                    "engagement",
+                    f"/page/{n % 40}",
+                    props={"scroll_depth": 50, "engaged_ms": 1000},
+                )
+                for n in range(per_day)
+            )
+        )
+    world.runtime.store.execute("DELETE FROM engagements")
+    world.close()
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_FILL), str(tmp_path / "data" / "events.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    written, peak, total = map(int, done.stdout.split())
+    assert written == days * per_day
+    assert peak < 3 * total / days, (peak, total)

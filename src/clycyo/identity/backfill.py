@@ -3,8 +3,9 @@
 The writer fills each narrow copy with the events of each load (`narrow.py`); a table the schema
 gained later is empty on a store made before it, while its events are stored. When the store
 opens (before the writer writes), an empty `engagements` beside stored engagement reports is
-filled from them, by the rules the writer applies (`narrow.report_values`), read a day at a
-time. On DuckDB the fill is one transaction. On ClickHouse each day is inserted as load 0 of the
+filled from them, by the rules the writer applies (`narrow.report_values`), a day at a time,
+each day written before the next is read, so that memory holds a day's reports, not all of them.
+On DuckDB the fill is one transaction. On ClickHouse each day is inserted as load 0 of the
 store's loader (committed, as retention's recounted hours are), between two rows of `meta`
 (`engagements_fill`: 1 when it starts, 2 when it is done): a fill that fails deletes what it
 wrote, and one a killed process left unfinished is emptied and made again at the next open.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -57,31 +59,34 @@ def fill_engagements(store: Any) -> int:
         f" AND time < {spell.from_epoch_us('?')}"
     )
     page_key = narrow.PageKeys()
-    tables = []
-    for day in days:
-        rows = [
-            (
-                site,
-                t,
-                visit,
-                page_key(page or ""),
-                page,
-                host,
-                kind,
-                name,
-                origin,
-                *narrow.report_values(dict(props or {})),
-            )
-            for site, t, visit, page, host, kind, name, origin, props in store.execute(
-                read, [day * _DAY_US, (day + 1) * _DAY_US]
-            )
-        ]
-        tables.append(rows_table(rows, ENGAGEMENT_SCHEMA))
-    written = int(sum(t.num_rows for t in tables))
+
+    def day_tables() -> Iterator[pa.Table]:
+        # One day at a time, each written before the next is read: a store's whole history of
+        # reports would otherwise be held at once.
+        for day in days:
+            rows = [
+                (
+                    site,
+                    t,
+                    visit,
+                    page_key(page or ""),
+                    page,
+                    host,
+                    kind,
+                    name,
+                    origin,
+                    *narrow.report_values(dict(props or {})),
+                )
+                for site, t, visit, page, host, kind, name, origin, props in store.execute(
+                    read, [day * _DAY_US, (day + 1) * _DAY_US]
+                )
+            ]
+            yield rows_table(rows, ENGAGEMENT_SCHEMA)
+
     if store.dialect == "duckdb":
-        _insert_duckdb(store, tables)
+        written = _insert_duckdb(store, day_tables())
     else:
-        _insert_clickhouse(store, tables)
+        written = _insert_clickhouse(store, day_tables())
     log.info("engagements: %d engagement reports copied from the events", written)
     return written
 
@@ -90,20 +95,24 @@ def _any(store: Any, sql: str) -> bool:
     return bool(store.execute(sql))
 
 
-def _insert_duckdb(store: Any, tables: list[pa.Table]) -> None:
+def _insert_duckdb(store: Any, tables: Iterator[pa.Table]) -> int:
+    """Insert `tables` in one transaction (the reads that make them run in it, on this thread's
+    cursor, which is the store's `execute`'s); returns the rows written."""
     cursor = store.cursor()
     cursor.execute("BEGIN TRANSACTION")
+    written = 0
     try:
         for table in tables:
-            cursor.register("filled_rows", table)
-            try:
-                cursor.execute("INSERT INTO engagements BY NAME SELECT * FROM filled_rows")
-            finally:
-                cursor.unregister("filled_rows")
+            # Read by DuckDB's scan of this local name, not `register`ed: a registered table is
+            # held by the transaction until it ends, every day's at once.
+            filled_rows = cursor.from_arrow(table)  # noqa: F841
+            cursor.execute("INSERT INTO engagements BY NAME SELECT * FROM filled_rows")
+            written += table.num_rows
         cursor.execute("COMMIT")
     except BaseException:
         cursor.execute("ROLLBACK")
         raise
+    return written
 
 
 def _fill_state(store: Any) -> int:
@@ -118,15 +127,18 @@ def _mark_fill(store: Any, state: int) -> None:
     )
 
 
-def _insert_clickhouse(store: Any, tables: list[pa.Table]) -> None:
+def _insert_clickhouse(store: Any, tables: Iterator[pa.Table]) -> int:
     from clycyo.store.clickhouse.maintenance import insert_committed
 
     _mark_fill(store, _STARTED)
+    written = 0
     try:
         for index, rows in enumerate(tables):
             insert_committed(store, "engagements", rows, f"engagements:{index}")
+            written += rows.num_rows
     except BaseException:
         # Empty again, so that the next open fills it whole.
         store.delete("engagements", "1 = 1", [])
         raise
     _mark_fill(store, _DONE)
+    return written
