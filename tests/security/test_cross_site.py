@@ -62,6 +62,7 @@ def endpoints(domain: str) -> list[tuple[str, str, Any]]:
     reads: list[tuple[str, str, Any]] = [
         ("GET", f"/api/v1/events?site={domain}", None),
         ("POST", "/api/v1/query", {"site": domain, "metrics": ["visitors"], "date_range": "7d"}),
+        ("GET", f"/api/v1/persons?site={domain}", None),
         ("GET", f"/api/v1/persons/{PERSON}/timeline?site={domain}", None),
         ("GET", f"/api/v1/persons/{PERSON}/export?site={domain}", None),
         ("DELETE", f"/api/v1/persons/{PERSON}?site={domain}", None),
@@ -224,6 +225,8 @@ def test_a_shared_link_only_reads(world: World) -> None:
     link, _ = world.access.add_shared_link(_id(world, world.b))
     status, _ = call(world, "DELETE", f"/api/v1/persons/x?site={world.b.site}", None, bearer(link))
     assert status in DENIED
+    status, _ = call(world, "GET", f"/api/v1/persons?site={world.b.site}", None, bearer(link))
+    assert status in DENIED  # persons are not aggregates
     for form in (
         "/settings/links",
         "/settings/tokens",
@@ -231,6 +234,7 @@ def test_a_shared_link_only_reads(world: World) -> None:
         "/settings/keys/revoke",
         "/settings/reporting",
         "/settings/goals",
+        "/settings/shields",
         "/funnels",
     ):
         status, _ = call(world, "POST", f"/sites/{world.b.site}{form}", {}, bearer(link))
