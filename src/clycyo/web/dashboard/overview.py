@@ -130,7 +130,7 @@ def series_body(state: ViewState) -> dict[str, Any]:
     }
 
 
-def _bucket(label: object) -> str:
+def bucket(label: object) -> str:
     """A bucket label as a full local time (`2026-11-20` → `2026-11-20T00:00:00`); the two
     buckets of a repeated hour keep the UTC offset that tells them apart
     (`2026-10-25T02:00:00+01:00`)."""
@@ -138,8 +138,8 @@ def _bucket(label: object) -> str:
     return text if "T" in text else f"{text}T00:00:00"
 
 
-def _begun(label: str, local_now: dt.datetime) -> bool:
-    """Whether a bucket (`_bucket`'s text) has begun by `local_now` (naive, the site's). A naive
+def begun(label: str, local_now: dt.datetime) -> bool:
+    """Whether a bucket (`bucket`'s text) has begun by `local_now` (naive, the site's). A naive
     label is a local time that happens once, so comparing local times is enough."""
     start = dt.datetime.fromisoformat(label)
     if start.tzinfo is None:
@@ -204,9 +204,9 @@ def overview(ctx: ViewContext) -> Page:
         row.metrics[0] for row in stats.run_query(ctx.runtime, site, EVER_BODY)
     )
     points = [
-        (_bucket(r.dimensions[0]), r.metrics[0])
+        (bucket(r.dimensions[0]), r.metrics[0])
         for r in series
-        if _begun(_bucket(r.dimensions[0]), local_now)  # no line into the rest of today
+        if begun(bucket(r.dimensions[0]), local_now)  # no line into the rest of today
     ]
     hourly = state.period.interval == "hour"
     chart = {
@@ -216,7 +216,7 @@ def overview(ctx: ViewContext) -> Page:
         "points": points,
         "offsets": _offsets([p[0] for p in points], site.timezone) if hourly else None,
         "previous": [
-            (_bucket(r.comparison["dimensions"][0]), r.comparison["metrics"][0])
+            (bucket(r.comparison["dimensions"][0]), r.comparison["metrics"][0])
             for r in series
             if r.comparison
         ]

@@ -212,29 +212,40 @@ def _property_tabs(ctx: ViewContext) -> tuple[Tab, ...]:
     )
 
 
-def panel(ctx: ViewContext) -> Page:
-    spec = BY_KEY.get(ctx.path_params.get("panel", ""))
-    if spec is None:
-        raise NotAllowed(404, "no such panel")
-    try:
-        limit = max(1, min(int(ctx.query.get("limit", ROWS_SHOWN)), MAX_ROWS))
-    except ValueError:
-        limit = ROWS_SHOWN
+def unshown(ctx: ViewContext, spec: Panel) -> dict[str, Any] | None:
+    """What a panel shows instead of its table with the view's goal (`goal.note`), or None: a
+    panel of built-in events a goal does not narrow, the revenue of a goal with no money."""
     if spec.key in goal.UNNARROWED and goal.chosen(ctx.state):
-        note = goal.note(spec.title, ctx.state)
-        return Page("panel_note.html", {"panel": spec.key, "title": spec.title, **note})
+        return goal.note(spec.title, ctx.state)
     if (
         spec.key == "revenue"
         and goal.chosen(ctx.state)
         and not stats.goal_carries_money(ctx.runtime, ctx.viewer.site, ctx.state)
     ):
-        note = goal.no_money_note(spec.title, ctx.state)
-        return Page("panel_note.html", {"panel": spec.key, "title": spec.title, **note})
-    if spec.key in friction.PANELS:
-        data = friction.PANELS[spec.key](ctx, limit)
-        return Page(f"panel_{spec.key}.html", {"panel": spec.key, "title": spec.title, **data})
-    tabs = spec.tabs + (_property_tabs(ctx) if spec.key == "goals" else ())
-    picked = next((t for t in tabs if t.key == ctx.query.get("tab")), tabs[0])
+        return goal.no_money_note(spec.title, ctx.state)
+    return None
+
+
+def tabs_of(ctx: ViewContext, spec: Panel) -> tuple[Tab, ...]:
+    """A panel's tabs in this view: the goals panel's property tabs come with a goal."""
+    return spec.tabs + (_property_tabs(ctx) if spec.key == "goals" else ())
+
+
+@dataclass(frozen=True)
+class Table:
+    """A tab's table as its panel shows it: the tab (as a goal changes it), the columns' names,
+    the rows (`table_rows`), the body asked, and what else the panel says of them (the page
+    goals' body, the money in other currencies)."""
+
+    tab: Tab
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    query: dict[str, Any]
+    more: dict[str, Any]
+
+
+def tab_table(ctx: ViewContext, spec: Panel, picked: Tab, limit: int) -> Table:
+    """The table of `spec`'s tab `picked`, at most `limit` rows of each query."""
     tab = for_goal(picked) if goal.chosen(ctx.state) else picked
     names = goal.COLUMNS if tab is not picked else {}
     body = tab_body(tab, ctx.state, limit)
@@ -245,31 +256,49 @@ def panel(ctx: ViewContext) -> Page:
         # visitors of whom none converted is the rate's divisor, not a row of the goal's.
         found = [row for row in found if row.metrics[0]]
     rows = table_rows(tab, found, ctx.state)
-    goals: dict[str, Any] = {}
+    more: dict[str, Any] = {}
     if spec.key == "goals" and tab.key == "events":
         page_rows, page_body = goal_rows.page_goal_rows(ctx, tab.metrics, limit)
         rows = goal_rows.merged(page_rows, rows)
-        goals["page_goal_query"] = page_body
+        more["page_goal_query"] = page_body
     # A tab with revenue says which money it leaves out (other currencies are never added).
-    money = (
-        {"currency": ctx.viewer.site.currency, "other_currencies": answer.other_currencies}
-        if "revenue" in tab.metrics
-        else {}
-    )
+    if "revenue" in tab.metrics:
+        more["currency"] = ctx.viewer.site.currency
+        more["other_currencies"] = answer.other_currencies
+    columns = [dimension_label(d) for d in tab.dimensions]
+    columns += [names.get(m) or metric_label(m) for m in tab.metrics]
+    return Table(tab, columns, rows, body, more)
+
+
+def panel(ctx: ViewContext) -> Page:
+    spec = BY_KEY.get(ctx.path_params.get("panel", ""))
+    if spec is None:
+        raise NotAllowed(404, "no such panel")
+    try:
+        limit = max(1, min(int(ctx.query.get("limit", ROWS_SHOWN)), MAX_ROWS))
+    except ValueError:
+        limit = ROWS_SHOWN
+    note = unshown(ctx, spec)
+    if note is not None:
+        return Page("panel_note.html", {"panel": spec.key, "title": spec.title, **note})
+    if spec.key in friction.PANELS:
+        data = friction.PANELS[spec.key](ctx, limit)
+        return Page(f"panel_{spec.key}.html", {"panel": spec.key, "title": spec.title, **data})
+    tabs = tabs_of(ctx, spec)
+    picked = next((t for t in tabs if t.key == ctx.query.get("tab")), tabs[0])
+    table = tab_table(ctx, spec, picked, limit)
     return Page(
         "panel.html",
         {
             "panel": spec.key,
             "title": spec.title,
-            "tab": tab.key,
+            "tab": table.tab.key,
             "tabs": [{"tab": t.key, "label": t.label} for t in tabs],
-            "columns": [dimension_label(d) for d in tab.dimensions]
-            + [names.get(m) or metric_label(m) for m in tab.metrics],
-            "metrics": list(tab.metrics),
-            "rows": rows,
+            "columns": table.columns,
+            "metrics": list(table.tab.metrics),
+            "rows": table.rows,
             "limit": limit,
-            "query": body,
-            **goals,
-            **money,
+            "query": table.query,
+            **table.more,
         },
     )
