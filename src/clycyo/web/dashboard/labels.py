@@ -34,6 +34,10 @@ DIMENSIONS = {
     "last_touch:channel": "Last-touch channel",
     "last_touch:source": "Last-touch source",
     "last_touch:utm_campaign": "Last-touch campaign",
+    "time:hour": "Hour",
+    "time:day": "Day",
+    "time:week": "Week",
+    "time:month": "Month",
 }
 
 METRICS = {

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from clycyo.web.access import Reach
 from clycyo.web.dashboard import (
     account,
+    export,
     funnels,
     home,
     login,
@@ -27,7 +28,7 @@ from clycyo.web.dashboard import (
     why,
 )
 from clycyo.web.dashboard.assets import Assets
-from clycyo.web.dashboard.routing import view_routes
+from clycyo.web.dashboard.routing import download_routes, view_routes
 
 
 def dashboard_routes() -> list[BaseRoute]:
@@ -47,6 +48,7 @@ def dashboard_routes() -> list[BaseRoute]:
         Mount("/assets", Assets(directory=rendering.STATIC, follow_symlink=False)),
         *view_routes("", overview.overview, "overview", reach=Reach.AGGREGATES),
         *view_routes("/panels/{panel}", panels.panel, "overview", reach=Reach.AGGREGATES),
+        *download_routes("/export", export.download, reach=Reach.AGGREGATES),
         *view_routes("/funnels", funnels.funnel_list, "funnels", reach=Reach.AGGREGATES),
         Route("/sites/{domain}/funnels", funnels.create_funnel, methods=["POST"]),
         Route(
