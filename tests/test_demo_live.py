@@ -8,17 +8,20 @@ shows them minute by minute, and a stop ends them without an error.
 from __future__ import annotations
 
 import collections
+import http.client
 import json
 import signal
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from clycyo.demo.live import Schedule, live_schedule, parse_rate
+from clycyo.demo.live import LiveTraffic, Schedule, live_schedule, parse_rate
 from clycyo.demo.setup import DEMO_DOMAIN, prepare_demo
-from tests.serverproc import ServerProcess, run_clycyo
+from tests.serverproc import ServerProcess, Site, run_clycyo
 
 START_MS = 1_795_000_000_000
 HOUR_MS = 3_600_000
@@ -168,3 +171,119 @@ def _epoch_ms(stamp: str) -> float:
     import datetime as dt
 
     return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000
+
+
+# A busy or unreachable server: the live traffic waits, then sends the same events again.
+
+LIVE_RATE = 120.0  # visits a minute: an event comes due every second or so
+
+
+def _wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.25)
+
+
+def _start_live(site: Site, start_ms: int) -> LiveTraffic:
+    schedule = live_schedule(site.site, visitors_per_minute=LIVE_RATE, seed=3, start_ms=start_ms)
+    live = LiveTraffic(site.url, site.secret_key, schedule)
+    live.start()
+    return live
+
+
+def _all_stored_once(site: Site, start_ms: int, until_ms: int) -> Callable[[], bool]:
+    """Whether every event the live schedule made due by `until_ms` is stored, each once."""
+    schedule = live_schedule(site.site, visitors_per_minute=LIVE_RATE, seed=3, start_ms=start_ms)
+    due = {e["event_id"] for e in schedule.due(until_ms)}
+    assert len(due) > 5
+
+    def check() -> bool:
+        stored = [e["event_id"] for e in site.events(limit="100000")]
+        assert len(stored) == len(set(stored)), "an event stored twice"
+        return due <= set(stored)
+
+    return check
+
+
+def test_live_traffic_waits_out_a_server_that_is_down_and_goes_on(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data").start()
+    site = server.add_site()
+    start_ms = int(time.time() * 1000)
+    live = _start_live(site, start_ms)
+    try:
+        _wait_for(lambda: live.sent > 0, 30, "nothing sent")
+        server.stop()  # connections refused while it is down
+        time.sleep(4)
+        assert live.put_off >= 2
+        server.start()
+        restarted_ms = int(time.time() * 1000)
+        # What came due while it was down, and after, arrives, each event once.
+        _wait_for(_all_stored_once(site, start_ms, restarted_ms + 3000), 60, "events missing")
+        assert live.running
+    finally:
+        live.stop()
+        live.join(10)
+        server.stop()
+    log = server.log_path.read_text()
+    assert "Traceback" not in log, log[-3000:]
+
+
+def _flood(site: Site, until_s: float) -> int:
+    """Requests with the site's secret key as fast as the server answers, until `until_s`
+    (monotonic), taking every token of the key's rate limit; returns how many were refused."""
+    host, port = site.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    body = json.dumps({"name": "flood", "event_id": "flood"})
+    headers = {"Authorization": f"Bearer {site.secret_key}", "Content-Type": "application/json"}
+    refused = 0
+    while time.monotonic() < until_s:
+        connection.request("POST", "/api/collect", body, headers)
+        response = connection.getresponse()
+        response.read()
+        refused += response.status == 429
+        time.sleep(0.005)
+    connection.close()
+    return refused
+
+
+def test_live_traffic_waits_out_429s_and_goes_on(tmp_path: Path) -> None:
+    """A key's rate limit taken by another sender answers the live traffic's sends `429` with
+    `Retry-After` for longer than any fixed number of attempts; once it is free again, the
+    same events go through, and those that came due meanwhile."""
+    server = ServerProcess(tmp_path / "data", env={"CLYCYO_RATE_LIMIT_KEY": "1"}).start()
+    site = server.add_site()
+    start_ms = int(time.time() * 1000)
+    live = _start_live(site, start_ms)
+    try:
+        _wait_for(lambda: live.sent > 0, 30, "nothing sent")
+        sent_before = live.sent
+        refused: list[int] = []
+        flood = threading.Thread(
+            target=lambda: refused.append(_flood(site, time.monotonic() + 15)), daemon=True
+        )
+        flood.start()
+        flood.join(30)
+        assert refused and refused[0] > 100
+        assert live.put_off >= 9  # more 429s than a fixed number of attempts outlasts
+        flood_ended_ms = int(time.time() * 1000)
+        _wait_for(_all_stored_once(site, start_ms, flood_ended_ms + 3000), 60, "events missing")
+        assert live.sent > sent_before and live.running
+    finally:
+        live.stop()
+        live.join(10)
+        server.stop()
+
+
+def test_live_traffic_stops_on_a_refusal_for_good(tmp_path: Path, caplog: Any) -> None:
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        site = server.add_site()
+        wrong = Site(server, site.site, site.public_key, "sk_revoked")
+        live = _start_live(wrong, int(time.time() * 1000))
+        live.join(30)
+        assert not live.running and live.sent == 0 and live.put_off == 0
+    finally:
+        server.stop()
+    stopped = [r.getMessage() for r in caplog.records if "demo live traffic" in r.getMessage()]
+    assert len(stopped) == 1 and "stopped" in stopped[0] and "answered 401" in stopped[0]

@@ -41,24 +41,29 @@ def _body(batch: list[dict[str, object]]) -> bytes:
     return json.dumps({"batch": batch, "sent_at": int(time.time() * 1000)}).encode()
 
 
-def post_batch(url: str, secret_key: str, batch: list[dict[str, object]]) -> dict[str, object]:
-    return _post(url, secret_key, _body(batch))
+def post_batch(
+    url: str, secret_key: str, batch: list[dict[str, object]], *, attempts: int = 8
+) -> dict[str, object]:
+    """Send one batch; a `429` or `503` is waited out (its `Retry-After`) up to `attempts`
+    sends in all. Raises `urllib.error.HTTPError` for a refusal, `URLError` or `OSError` when
+    no answer came."""
+    return _post(url, secret_key, _body(batch), attempts)
 
 
-def _post(url: str, secret_key: str, body: bytes) -> dict[str, object]:
+def _post(url: str, secret_key: str, body: bytes, attempts: int = 8) -> dict[str, object]:
     request = urllib.request.Request(
         url.rstrip("/") + "/api/collect",
         data=body,
         method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {secret_key}"},
     )
-    for attempt in range(8):
+    for attempt in range(attempts):
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 result: dict[str, object] = json.loads(response.read())
                 return result
         except urllib.error.HTTPError as exc:
-            if exc.code not in (429, 503) or attempt == 7:
+            if exc.code not in (429, 503) or attempt == attempts - 1:
                 raise
             time.sleep(float(exc.headers.get("Retry-After", "1")))
     raise RuntimeError("unreachable")
@@ -125,7 +130,8 @@ def _reachable(url: str) -> None:
         pass  # it answers; whether it takes the events, the first batch tells
 
 
-def _reason(error: urllib.error.HTTPError) -> str:
+def answer_reason(error: urllib.error.HTTPError) -> str:
+    """The server's `error` of a refusal, or its text."""
     raw = error.read()
     try:
         return str(json.loads(raw)["error"])
@@ -147,7 +153,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
             seed=args.seed,
         )
     except urllib.error.HTTPError as exc:
-        print(f"clycyo: {exc.url} answered {exc.code}: {_reason(exc)}", file=sys.stderr)
+        print(f"clycyo: {exc.url} answered {exc.code}: {answer_reason(exc)}", file=sys.stderr)
         return 1
     except urllib.error.URLError as exc:
         print(f"clycyo: cannot reach {args.url}: {exc.reason}", file=sys.stderr)
