@@ -31,6 +31,7 @@ import uvicorn
 from clycyo import gc_tuning, local_server, logs
 from clycyo.app import build_app
 from clycyo.http_protocol import with_client_timeout
+from clycyo.mail import scheduler
 from clycyo.runtime import Runtime, Settings
 from clycyo.store.intake_reader import collector_log
 from clycyo.workers.supervisor import Supervisor
@@ -106,6 +107,7 @@ def serve(
             sock.close()
     logging.config.dictConfig(logs.config())
     runtime = Runtime.open(settings, collectors=workers)
+    scheduler.start_for(runtime)  # email reports, spike notices
     public_url = f"http://{host}:{port}"
     runtime.admin_token = local_server.announce(settings.data_dir, public_url)
     supervisor = None

@@ -1,4 +1,4 @@
-"""How one Clycyo process is configured: the data folder, storage, proxies, limits.
+"""How one Clycyo process is configured: the data folder, storage, proxies, limits, email.
 
 Kept apart from `runtime.py` so that collector processes, which never open the event store, can
 read their settings without importing it.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clycyo.collect import limits
+from clycyo.mail.smtp import SmtpSettings, smtp_from_env
 
 
 @dataclass
@@ -31,6 +32,10 @@ class Settings:
     # With --workers: how long a collector waits for each part of the core's answer to an
     # ordinary request (admin jobs have no ceiling); then 503.
     core_timeout_s: float = 300.0
+    # Email reports and traffic-spike notices (`mail/`): None, nothing is sent.
+    smtp: SmtpSettings | None = None
+    # The address people reach the dashboard at, for links in email; None: mail has none.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:
@@ -43,6 +48,8 @@ class Settings:
             settings.geoip_path = Path(os.environ["CLYCYO_GEOIP_DB"])
         if os.environ.get("CLYCYO_MEMORY_LIMIT"):
             settings.memory_limit = os.environ["CLYCYO_MEMORY_LIMIT"]
+        settings.smtp = smtp_from_env()
+        settings.public_url = check_public_url(os.environ.get("CLYCYO_PUBLIC_URL", ""))
         for name, variable in _NUMBER_ENV.items():
             if os.environ.get(variable):
                 setattr(settings, name, _env_number(variable))
@@ -89,6 +96,21 @@ def memory_size(text: str) -> str:
             " (KB, MB, GB, TB or KiB, MiB, GiB, TiB), e.g. 512MB"
         )
     return f"{match[1]}{match[2]}"
+
+
+def check_public_url(text: str) -> str | None:
+    """`CLYCYO_PUBLIC_URL` (such as https://stats.example.com) without a trailing slash; None
+    when unset."""
+    url = text.strip().rstrip("/")
+    if not url:
+        return None
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("http", "https") or not rest or any(c in rest for c in ' ?#"\r\n'):
+        raise ValueError(
+            f"CLYCYO_PUBLIC_URL={text!r}: expected the dashboard's address, such as"
+            " https://stats.example.com"
+        )
+    return url
 
 
 _NUMBER_ENV = {

@@ -305,6 +305,9 @@ def test_the_report_names_every_kind_of_configuration_row(tmp_path: Path) -> Non
     assert report["configuration"] == {
         "api_token_sites": 0,
         "api_tokens_revoked": 0,
+        "email_deliveries": 0,
+        "email_recipients": 0,
+        "email_spike_thresholds": 0,
         "funnels": 0,
         "logins_removed": 0,
         "page_goals": 0,
@@ -314,7 +317,7 @@ def test_the_report_names_every_kind_of_configuration_row(tmp_path: Path) -> Non
         "user_sites": 0,
     }
     out = clycyo("site", "remove", "kept.example", "--yes", data=data)
-    assert "configuration  api_token_sites 0, api_tokens_revoked 0, funnels 0," in out, out
+    assert "configuration  api_token_sites 0, api_tokens_revoked 0, email_deliveries 0," in out
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_removed(tmp_path: Path) -> None:
