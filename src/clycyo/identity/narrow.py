@@ -13,7 +13,6 @@ states (a store that had reports before the table is filled by the same rules, `
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +27,7 @@ from clycyo.identity.schema import (
     VITAL_SCHEMA,
 )
 from clycyo.model import Event
+from clycyo.prop_numbers import prop_number
 from clycyo.store.columns import rows_table
 
 VITAL_METRICS = frozenset({"LCP", "INP", "CLS", "FCP", "TTFB"})
@@ -35,6 +35,8 @@ _NOT_ACTIONS = frozenset({"engagement", "web_vital"})
 _HOUR_US = 3600 * 1_000_000
 # An engagement report counts for a day at most, as in a visit's engaged time (identity/visit.py).
 MAX_ENGAGED_MS = 24 * 3600 * 1000.0
+# A web vital's value is kept below this in absolute value (an infinite one never is).
+MAX_VITAL = 1e12
 
 
 def is_action(event: Event) -> bool:
@@ -115,12 +117,12 @@ def _page_row(event: Event, visit_id: int | None, page_key: PageKeys) -> tuple[A
 
 def report_values(props: Mapping[str, Any] | None) -> tuple[float | None, float | None]:
     """An engagement report's scroll depth and engaged time (ms), each None when it is no
-    report: text that is no number, a depth outside 0 to 100, a negative or infinite time. A
-    time counts for a day at most."""
+    report: text that is no number (`prop_numbers`), a depth outside 0 to 100, a negative or
+    infinite time. A time counts for a day at most."""
     if not props:
         return None, None
-    depth = _number(props.get("scroll_depth"))
-    engaged_ms = _number(props.get("engaged_ms"))
+    depth = prop_number(props.get("scroll_depth"))
+    engaged_ms = prop_number(props.get("engaged_ms"))
     if depth is not None and not 0 <= depth <= 100:
         depth = None
     if engaged_ms is not None:
@@ -128,31 +130,15 @@ def report_values(props: Mapping[str, Any] | None) -> tuple[float | None, float 
     return depth, engaged_ms
 
 
-def _number(text: Any) -> float | None:
-    """A prop's text as the engines cast it (TRY_CAST, toFloat64OrNull): digits in ASCII only,
-    whatever Python's float takes beside them; None for anything else."""
-    if text is None:
-        return None
-    text = str(text)
-    if not text.isascii():
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
 def _vital(event: Event, visit_id: int | None) -> tuple[Any, ...] | None:
-    """A `vitals` row, or None for a metric not measured or a value that is no finite number."""
+    """A `vitals` row, or None for a metric not measured or a value that is no number
+    (`prop_numbers`) or not under MAX_VITAL."""
     props = event.props or {}
     metric = props.get("metric")
     if metric not in VITAL_METRICS:
         return None
-    try:
-        value = float(props.get("value", ""))
-    except ValueError:
-        return None
-    if not (math.isfinite(value) and abs(value) < 1e12):
+    value = prop_number(props.get("value"))
+    if value is None or not abs(value) < MAX_VITAL:
         return None
     return (event.site_id, event.time_us, visit_id, event.page, metric, value)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from clycyo.model import Event
 from clycyo.pipeline.channels import DIRECT
+from clycyo.prop_numbers import prop_number
 
 GAP_US = 30 * 60 * 1_000_000  # inactivity that ends a visit
 PASSIVE_EVENTS = frozenset({"engagement", "web_vital", "js_error"})
@@ -190,13 +191,9 @@ _MAX_ENGAGED_MS = 24 * 3600 * 1000
 
 
 def _milliseconds(value: str | None) -> int:
-    if value is None:
-        return 0
-    try:
-        milliseconds = float(value)
-    except ValueError:
-        return 0
-    if not math.isfinite(milliseconds):  # nan and inf: no time
+    """A report's `engaged_ms` as the reports read it (`prop_numbers`); none, or infinite: 0."""
+    milliseconds = prop_number(value)
+    if milliseconds is None or not math.isfinite(milliseconds):
         return 0
     return int(min(max(milliseconds, 0.0), _MAX_ENGAGED_MS))
 

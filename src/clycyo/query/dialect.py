@@ -1,15 +1,18 @@
 """The few spellings DuckDB and ClickHouse disagree on, in one place.
 
 Reports write their statements once, asking this module for each expression the engines spell
-differently (bit operations on keys, epoch microseconds, percentiles, time zones, map lookups),
-so the two dialects cannot drift apart report by report. The registry (`registry.py`) holds the
-metrics' and dimensions' expressions; this module holds the building blocks around them. It
-writes expression text only, from column names and parameter markers it is given.
+differently (bit operations on keys, epoch microseconds, percentiles, time zones, map lookups,
+a prop read as a number), so the two dialects cannot drift apart report by report. The registry
+(`registry.py`) holds the metrics' and dimensions' expressions; this module holds the building
+blocks around them. It writes expression text only, from column names and parameter markers it
+is given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from clycyo.prop_numbers import PATTERN
 
 _VISIT_MASK = 16_777_215  # the low 24 bits of a visit id number the visit (identity/keys.py)
 
@@ -68,8 +71,13 @@ class Dialect:
         """Whether `text` matches the regular expression `regex` (RE2 in both engines)."""
         return f"match({text}, {regex})" if self.clickhouse else f"regexp_matches({text}, {regex})"
 
-    def to_double(self, text: str) -> str:
-        return f"toFloat64OrNull({text})" if self.clickhouse else f"TRY_CAST({text} AS DOUBLE)"
+    def prop_number(self, text: str) -> str:
+        """A prop's text as a number by `prop_numbers`' rule, NULL when it is none. The text is
+        read once: what the whole pattern does not match extracts as '', which no cast takes."""
+        whole = f"'^{PATTERN}$'"
+        if self.clickhouse:
+            return f"toFloat64OrNull(extract({text}, {whole}))"
+        return f"TRY_CAST(regexp_extract({text}, {whole}) AS DOUBLE)"
 
     def quantile(self, value: str, level: float) -> str:
         """The interpolated quantile (DuckDB's quantile_cont, ClickHouse's inclusive one)."""

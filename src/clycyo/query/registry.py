@@ -120,14 +120,15 @@ _MAX_ENGAGED_MS = 24 * 3600 * 1000
 
 def _page_rows(dialect: str) -> dict[str, str]:
     """The columns of a pageview or engagement report that `page_visitors` aggregates per visitor
-    and page: a report's props as numbers (NULL for text that is none), each read once (the
-    map lookups are most of the statement's cost)."""
+    and page: a report's props as numbers (NULL for text that is none, by `prop_numbers`' rule,
+    as the narrow copy reads them), each read once (the map lookups are most of the statement's
+    cost)."""
     d = dialects.of(dialect)
     report = "CASE WHEN e.name = 'engagement' THEN {} END"
     return {
         "viewed": "CASE WHEN e.type = 'pageview' THEN 1 ELSE 0 END",
-        "depth": report.format(d.to_double(d.prop("e.props", "'scroll_depth'"))),
-        "engaged_ms": report.format(d.to_double(d.prop("e.props", "'engaged_ms'"))),
+        "depth": report.format(d.prop_number(d.prop("e.props", "'scroll_depth'"))),
+        "engaged_ms": report.format(d.prop_number(d.prop("e.props", "'engaged_ms'"))),
     }
 
 

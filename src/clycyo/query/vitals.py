@@ -16,6 +16,7 @@ from typing import Any
 
 from clycyo.config.store import Site
 from clycyo.identity import keys
+from clycyo.identity import narrow as narrow_rows
 from clycyo.query import dialect, reports
 from clycyo.store.base import EventStore
 
@@ -48,7 +49,7 @@ def percentiles(
     else:
         where.append("e.name = 'web_vital'")
         metric, value = d.prop("e.props", "'metric'"), d.prop("e.props", "'value'")
-        source = f"SELECT e.page, {metric} AS metric, {d.to_double(value)} AS value FROM events e"
+        source = f"SELECT e.page, {metric} AS metric, {d.prop_number(value)} AS value FROM events e"
     where += scope.event_filters(checked)
     sets = "GROUPING SETS ((metric), (page, metric))" if by_page else "GROUPING SETS ((metric))"
     # A site-wide row has no page: ClickHouse reports '' there unless told to use NULL.
@@ -56,7 +57,8 @@ def percentiles(
     sql = (
         f"SELECT {page}, metric, {d.quantile('value', 0.75)} FROM ({source}"
         f" WHERE {' AND '.join(where)})"
-        f" WHERE value IS NOT NULL AND metric IS NOT NULL GROUP BY {sets}"
+        # The narrow copy's range (identity/narrow.py): a finite value under 10^12.
+        f" WHERE abs(value) < {narrow_rows.MAX_VITAL} AND metric IS NOT NULL GROUP BY {sets}"
     )
     text, params = scope.params.render(sql)
     found: dict[tuple[str, str], float] = {}
