@@ -7,6 +7,8 @@ import pytest
 
 from clycyo.config.goals import MAX_PATTERN_CHARS, PageGoalStore
 from clycyo.query.errors import QueryError
+from clycyo.query.goals import NOT_GOALS, TRACKER_EVENTS
+from clycyo.web.dashboard import panels
 from tests.small_world import SmallWorld
 
 PATTERNS = ("/blog/**", "/product/*/buy", "/a.b(c)", "/shop/*")
@@ -184,3 +186,30 @@ def test_a_page_goal_at_the_pattern_limit_is_one(world: SmallWorld) -> None:
     PageGoalStore(world.runtime.config).add(world.site.id, pattern)
     world.send(world.pageview("a", 60, page), world.pageview("b", 61, page + "/more"))
     assert world.totals("visitors", "events", filters=_goal(f"Visit {pattern}")) == [1, 1]
+
+
+def test_identify_and_the_trackers_own_events_are_no_goal(world: SmallWorld) -> None:
+    """A breakdown by goal lists the goals only, as the dashboard's goals panel does: page goals
+    and custom events, not identify nor what the tracker sends on its own."""
+    PageGoalStore(world.runtime.config).add(world.site.id, "/pricing")
+    world.send(
+        world.pageview("a", 60, "/pricing"),
+        world.identify("a", "u1", 61),
+        *(world.browser("a", 62 + i, name, "/pricing") for i, name in enumerate(TRACKER_EVENTS)),
+        world.browser("a", 70, "signup", "/pricing"),
+        world.server(71, "invoice.paid", user_id="u1"),
+    )
+    rows = world.breakdown("event:goal", "visitors", "events")
+    assert rows == {"Visit /pricing": [1, 1], "signup": [1, 1], "invoice.paid": [1, 1]}
+    for index, name in enumerate(NOT_GOALS):
+        with pytest.raises(QueryError) as refused:
+            world.totals("visitors", filters=_goal("signup", name))
+        assert refused.value.field == "filters[0][2][1]", name
+        assert f"event:goal: {name!r} is no goal" in str(refused.value)
+        # event:name keeps them, as it keeps any event.
+        assert world.totals("events", filters=[["is", "event:name", [name]]]) == [1], index
+
+
+def test_the_goals_panel_leaves_out_the_events_that_are_no_goal() -> None:
+    goals_tab = panels.BY_KEY["goals"].tabs[0]
+    assert goals_tab.fixed == (("is_not", "event:name", ("pageview", *NOT_GOALS)),)

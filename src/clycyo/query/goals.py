@@ -13,6 +13,11 @@ Broken down by `event:goal` (`expression`), an event is in the row of each goal 
 a pageview in the row of every page goal whose pattern matches its page (so goals that overlap
 each count it, and a page no goal matches is in no row), any other event in its name's. Each
 row is then what the query filtered by that goal alone gives, in one statement for all goals.
+
+`identify` and the events the tracker sends on its own (`TRACKER_EVENTS`: engagement reports,
+web vitals, errors, rage clicks, outbound clicks, downloads) are no goal (`NOT_GOALS`): no
+breakdown row, and a filter naming one is refused (`event:name` keeps them). The dashboard's
+goals panel and the Realtime page's conversions leave out the same events.
 """
 
 from __future__ import annotations
@@ -30,6 +35,17 @@ if TYPE_CHECKING:
 
 GOAL = "event:goal"
 OPERATORS = ("is", "is_not")
+# Events the tracker sends on its own besides pageviews and identify.
+TRACKER_EVENTS = (
+    "engagement",
+    "web_vital",
+    "js_error",
+    "rage_click",
+    "outbound_click",
+    "file_download",
+)
+# Names of events that are never a goal (a pageview's goals are the page goals its page matches).
+NOT_GOALS = ("identify", *TRACKER_EVENTS)
 
 
 def pattern_of(name: str) -> str | None:
@@ -40,14 +56,21 @@ def pattern_of(name: str) -> str | None:
 def check_values(
     operator: str, values: list[str], field: str, page_goals: Collection[str] | None
 ) -> None:
-    """Refuse what no goal is: an operator but `is` and `is_not`, `pageview`, a pattern that is
-    not one, and with the site's page goals given (`page_goals`) a page goal not among them."""
+    """Refuse what no goal is: an operator but `is` and `is_not`, `pageview`, `identify` and the
+    tracker's own events (`NOT_GOALS`), a pattern that is not one, and with the site's page goals
+    given (`page_goals`) a page goal not among them."""
     if operator not in OPERATORS:
         raise QueryError(f"{field}[0]", f"{GOAL} takes {' or '.join(OPERATORS)}")
     for index, value in enumerate(values):
         where = f"{field}[2][{index}]"
         if value == "pageview":
             raise QueryError(where, f"{GOAL}: a page goal is named 'Visit /path', not pageview")
+        if value in NOT_GOALS:
+            raise QueryError(
+                where,
+                f"{GOAL}: {value!r} is no goal: identify and the tracker's own events are not"
+                " conversions (event:name keeps them)",
+            )
         pattern = pattern_of(value)
         if pattern is None:
             continue
@@ -104,8 +127,10 @@ def expression(patterns: tuple[str, ...], params: Params, dialect: str) -> str:
     else:
         pages = f"(SELECT list_where([{names}], [{masks}]) FROM (SELECT e.page AS page) x)"
     # A custom event's name is its goal, unless it reads as a page goal's, which only
-    # pageviews reach (as the filter has it: `Visit /x` always names the page goal).
-    name = f"e.name NOT LIKE {params.add(PREFIX + '/%')}"
+    # pageviews reach (as the filter has it: `Visit /x` always names the page goal), or it is
+    # an event that is never a goal.
+    others = ", ".join(params.add(n) for n in NOT_GOALS)
+    name = f"e.name NOT LIKE {params.add(PREFIX + '/%')} AND e.name NOT IN ({others})"
     return (
         _EACH[dialect]
         .replace("{pageview}", registry.IS_PAGEVIEW[dialect])

@@ -17,23 +17,16 @@ from zoneinfo import ZoneInfo
 
 from clycyo.config.store import Site
 from clycyo.identity import persons
-from clycyo.query import dialect, reports
+from clycyo.query import dialect, goals, reports
 from clycyo.query.dates import Period
 from clycyo.store.base import EventStore
 
 WINDOW = dt.timedelta(minutes=5)
 MINUTES = 30  # the per-minute chart's and the conversions' span
 TOP = 10
-# Events the tracker sends on its own besides pageviews and identify: not conversions (the
-# dashboard's goals panel leaves them out too).
-TRACKER_EVENTS = (
-    "engagement",
-    "web_vital",
-    "js_error",
-    "rage_click",
-    "outbound_click",
-    "file_download",
-)
+# The tracker's own events are not conversions, as they are no goal (the dashboard's goals
+# panel reads the list here).
+TRACKER_EVENTS = goals.TRACKER_EVENTS
 
 
 def _recent(store: EventStore, scope: reports.Scope, *, in_visit: bool, extra: str = "") -> str:
