@@ -8,6 +8,7 @@ shows them minute by minute, and a stop ends them without an error.
 from __future__ import annotations
 
 import collections
+import email.utils
 import http.client
 import json
 import signal
@@ -19,7 +20,15 @@ from typing import Any
 
 import pytest
 
-from clycyo.demo.live import LiveTraffic, Schedule, live_schedule, parse_rate
+from clycyo.demo.live import (
+    MAX_WAIT_S,
+    LiveTraffic,
+    Schedule,
+    live_schedule,
+    parse_rate,
+    retry_after_s,
+    worth_retrying,
+)
 from clycyo.demo.setup import DEMO_DOMAIN, prepare_demo
 from tests.serverproc import ServerProcess, Site, run_clycyo
 
@@ -204,6 +213,16 @@ def _all_stored_once(site: Site, start_ms: int, until_ms: int) -> Callable[[], b
         return due <= set(stored)
 
     return check
+
+
+def test_what_is_waited_out_and_for_how_long() -> None:
+    assert all(worth_retrying(status) for status in (408, 429, 500, 502, 503, 504))
+    assert not any(worth_retrying(status) for status in (400, 401, 403, 404, 413, 422))
+    assert retry_after_s(None) is None and retry_after_s("soon") is None
+    assert retry_after_s(" 7 ") == 7 and retry_after_s("86400") == MAX_WAIT_S
+    in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
+    assert 55 <= (retry_after_s(in_a_minute) or 0) <= 60
+    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0  # a moment past
 
 
 def test_live_traffic_waits_out_a_server_that_is_down_and_goes_on(tmp_path: Path) -> None:
