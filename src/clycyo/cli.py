@@ -265,6 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(action=action)
         shield_arguments(sub, action)
 
+    from clycyo.commands.reports import add_arguments as report_arguments
+
+    report_commands = group("report", "a site's weekly and monthly email reports")
+    report_send = command(
+        "send",
+        handlers.report_send,
+        "send a site's email report for last week or last month now",
+        report_commands,
+    )
+    report_arguments(report_send)
+
     export = command("export", handlers.export, "write a site's raw events to Parquet or CSV")
     export.add_argument("--site", required=True, help="the site's domain")
     export.add_argument(

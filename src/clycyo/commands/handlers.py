@@ -134,6 +134,12 @@ def shield(args: argparse.Namespace) -> int:
     return run_shield(args, _config(args))
 
 
+def report_send(args: argparse.Namespace) -> int:
+    from clycyo.commands.reports import run_send
+
+    return run_send(args, _config(args), data_dir(args))
+
+
 def export(args: argparse.Namespace) -> int:
     from clycyo.commands.export import run
 

@@ -15,10 +15,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clycyo import local_server
 from clycyo.file_errors import unreadable
+
+if TYPE_CHECKING:
+    from clycyo.runtime import Runtime
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -91,23 +94,30 @@ QUERY_PATH = "/api/v1/query"
 ADMIN_QUERY_PATH = "/api/admin/query"
 
 
-def _locally(data_dir: Path, spec: dict[str, Any]) -> tuple[int, Any]:
-    from clycyo.query import api
-    from clycyo.query.errors import QueryError, UnknownSite
+def open_folder(data_dir: Path, hint: str = "") -> Runtime:
+    """The folder's runtime, for a command that asks the query layer with no server running;
+    ValueError saying why it cannot be opened (`hint`: what to do if a server runs on it)."""
     from clycyo.runtime import Runtime, Settings
     from clycyo.store.open import clickhouse_folder_refusal, loads_into_clickhouse
 
     if loads_into_clickhouse(data_dir):
         # Opened here, it would be served from DuckDB, and its intake log loaded there.
-        return 1, {"error": clickhouse_folder_refusal(data_dir, "query it")}
+        raise ValueError(clickhouse_folder_refusal(data_dir, "query it"))
     try:
-        runtime = Runtime.open(Settings.from_env(data_dir))
+        return Runtime.open(Settings.from_env(data_dir))
     except Exception as exc:  # a store held by another process, a folder of another user, …
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return 1, {
-            "error": f"cannot open the data folder {data_dir} ({first_line}); if a server runs"
-            " on it, pass --url and --key"
-        }
+        raise ValueError(f"cannot open the data folder {data_dir} ({first_line}){hint}") from None
+
+
+def _locally(data_dir: Path, spec: dict[str, Any]) -> tuple[int, Any]:
+    from clycyo.query import api
+    from clycyo.query.errors import QueryError, UnknownSite
+
+    try:
+        runtime = open_folder(data_dir, "; if a server runs on it, pass --url and --key")
+    except ValueError as exc:
+        return 1, {"error": str(exc)}
     try:
         return 200, api.run(runtime, spec)
     except UnknownSite as exc:  # said as the server's admin query says it

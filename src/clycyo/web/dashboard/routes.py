@@ -1,10 +1,10 @@
 """Every dashboard route in one list, mounted by `app.py`.
 
 Read views come in fours (HTML and `.json`, logged-in and shared; see `routing.py`); the few
-posts (login and its two-factor code, logout, two-factor on and off, funnels, links, tokens and
-keys) are plain endpoints that check the session and its CSRF token themselves. The bundled CSS,
-JavaScript and chart library are served from `/assets`, so no page needs anything from another
-host.
+posts (login and its two-factor code, logout, two-factor on and off, funnels, links, tokens,
+keys, email reports) are plain endpoints that check the session and its CSRF token themselves.
+The bundled CSS, JavaScript and chart library are served from `/assets`, so no page needs
+anything from another host.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from clycyo.web.access import Reach
 from clycyo.web.dashboard import (
     account,
+    email_reports,
     export,
     funnels,
     home,
@@ -75,6 +76,20 @@ def dashboard_routes() -> list[BaseRoute]:
         Route("/sites/{domain}/settings/goals/delete", settings.delete_goal, methods=["POST"]),
         Route("/sites/{domain}/settings/shields", settings.add_shield, methods=["POST"]),
         Route("/sites/{domain}/settings/shields/delete", settings.delete_shield, methods=["POST"]),
+        Route(
+            "/sites/{domain}/settings/email/recipients",
+            email_reports.add_recipient,
+            methods=["POST"],
+        ),
+        Route(
+            "/sites/{domain}/settings/email/recipients/delete",
+            email_reports.delete_recipient,
+            methods=["POST"],
+        ),
+        Route(
+            "/sites/{domain}/settings/email/spike", email_reports.set_threshold, methods=["POST"]
+        ),
+        Route("/sites/{domain}/settings/email/test", email_reports.send_test, methods=["POST"]),
         Route("/sites/{domain}/settings/links", settings.add_link, methods=["POST"]),
         Route("/sites/{domain}/settings/links/revoke", settings.revoke_link, methods=["POST"]),
         Route("/sites/{domain}/settings/tokens", settings.add_token, methods=["POST"]),

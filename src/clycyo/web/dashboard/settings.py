@@ -1,5 +1,6 @@
 """A site's settings page: the tracker snippet, the reporting currency and time zone, the page
-goals, the shields, read-only shared links, API tokens and the site's secret keys.
+goals, the shields, email reports (their forms are `email_reports.py`'s), read-only shared links,
+API tokens and the site's secret keys.
 
 A changed currency or time zone applies to every report from the next request on (the same
 setting `clycyo site set` changes); a value that is not one is answered with the page and the
@@ -51,6 +52,8 @@ def tracker_snippet(request: Request, site: Site) -> str:
 
 
 def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
+    from clycyo.web.dashboard.email_reports import email_data  # its forms import this module
+
     access = sessions.access_store(request)
     site = viewer.site
     links = [
@@ -105,6 +108,7 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
         ],
         "max_shields_per_kind": MAX_RULES_PER_KIND,
         "max_shield_chars": MAX_VALUE_CHARS,
+        **email_data(request.app.state.runtime, viewer),
         "created": None,
         "rejected": None,
         "key_refused": None,
@@ -119,16 +123,16 @@ def settings_view(ctx: ViewContext) -> Page:
     return Page("settings.html", settings_data(ctx.request, ctx.viewer))
 
 
-async def _page(request: Request, viewer: Viewer, **shown: object) -> Response:
+async def settings_page(request: Request, viewer: Viewer, **shown: object) -> Response:
     def view(ctx: ViewContext) -> Page:
         return Page("settings.html", {**settings_data(ctx.request, viewer), **shown})
 
     return await render_view(request, viewer, "settings", view)
 
 
-async def _not_done(request: Request, viewer: Viewer, **shown: object) -> Response:
+async def not_done(request: Request, viewer: Viewer, **shown: object) -> Response:
     """The page again with why a form changed nothing (`400`)."""
-    response = await _page(request, viewer, **shown)
+    response = await settings_page(request, viewer, **shown)
     response.status_code = 400
     return response
 
@@ -141,7 +145,7 @@ def _refused(request: Request, exc: FormRejected | NotAllowed) -> Response:
 FormHandler = Callable[[Request, Viewer, dict[str, str]], Awaitable[Response]]
 
 
-def _site_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+def site_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
     """A form of the page: posted by a logged-in user of the site with the page's CSRF token
     (refused otherwise), handled with the site's viewer and the form's fields."""
 
@@ -156,15 +160,15 @@ def _site_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]
     return posted
 
 
-@_site_form
+@site_form
 async def add_link(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
     token, _ = sessions.access_store(request).add_shared_link(viewer.site.id, label)
     url = f"{request.url.scheme}://{request.url.netloc}/share/{token}"
-    return await _page(request, viewer, created={"kind": "shared link", "secret": url})
+    return await settings_page(request, viewer, created={"kind": "shared link", "secret": url})
 
 
-@_site_form
+@site_form
 async def update_reporting(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     runtime = request.app.state.runtime
     try:
@@ -174,12 +178,12 @@ async def update_reporting(request: Request, viewer: Viewer, fields: dict[str, s
             timezone=fields.get("timezone", ""),
         )
     except InvalidSetting as exc:
-        return await _not_done(request, viewer, rejected=str(exc))
+        return await not_done(request, viewer, rejected=str(exc))
     runtime.directory.clear()  # this process answers with the new values at once
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-@_site_form
+@site_form
 async def revoke_link(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     link_id = stored_id(fields.get("id", ""))
     if link_id is None:
@@ -188,14 +192,14 @@ async def revoke_link(request: Request, viewer: Viewer, fields: dict[str, str]) 
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-@_site_form
+@site_form
 async def add_token(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
     token, _ = sessions.access_store(request).add_api_token([viewer.site.id], label)
-    return await _page(request, viewer, created={"kind": "API token", "secret": token})
+    return await settings_page(request, viewer, created={"kind": "API token", "secret": token})
 
 
-@_site_form
+@site_form
 async def revoke_token(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     token_id = stored_id(fields.get("id", ""))
     if token_id is None:
@@ -206,37 +210,39 @@ async def revoke_token(request: Request, viewer: Viewer, fields: dict[str, str])
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-@_site_form
+@site_form
 async def add_key(request: Request, viewer: Viewer, _: dict[str, str]) -> Response:
     secret_key = request.app.state.runtime.config.add_secret_key(viewer.site.id)
-    return await _page(request, viewer, created={"kind": "secret key", "secret": secret_key})
+    return await settings_page(
+        request, viewer, created={"kind": "secret key", "secret": secret_key}
+    )
 
 
-@_site_form
+@site_form
 async def revoke_key(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     runtime = request.app.state.runtime
     try:
         # Only a key of this page's site; never its last one (`clycyo key revoke --force` can).
         runtime.config.revoke_secret_key_by_id(fields.get("id", ""), site_ids=[viewer.site.id])
     except ConfigError as exc:
-        return await _not_done(request, viewer, key_refused=str(exc))
+        return await not_done(request, viewer, key_refused=str(exc))
     # This process's own write leaves its `data_version` as it was: drop the cached keys here
     # (the collectors, other processes, see the change within a second).
     runtime.directory.clear()
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-@_site_form
+@site_form
 async def add_goal(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     goals = PageGoalStore(request.app.state.runtime.config)
     try:
         goals.add(viewer.site.id, fields.get("pattern", ""))
     except GoalError as exc:
-        return await _not_done(request, viewer, goal_refused=str(exc))
+        return await not_done(request, viewer, goal_refused=str(exc))
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-@_site_form
+@site_form
 async def delete_goal(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     goal_id = stored_id(fields.get("id", ""))
     goals = PageGoalStore(request.app.state.runtime.config)
@@ -245,7 +251,7 @@ async def delete_goal(request: Request, viewer: Viewer, fields: dict[str, str]) 
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-@_site_form
+@site_form
 async def add_shield(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     runtime = request.app.state.runtime
     site = viewer.site
@@ -254,12 +260,12 @@ async def add_shield(request: Request, viewer: Viewer, fields: dict[str, str]) -
             site.id, site.domain, fields.get("kind", ""), fields.get("value", "")
         )
     except ShieldError as exc:
-        return await _not_done(request, viewer, shield_refused=str(exc))
+        return await not_done(request, viewer, shield_refused=str(exc))
     runtime.directory.clear()  # this process's next event is judged by it
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
-@_site_form
+@site_form
 async def delete_shield(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     runtime = request.app.state.runtime
     shield_id = stored_id(fields.get("id", ""))
