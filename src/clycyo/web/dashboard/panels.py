@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from clycyo.query.realtime import TRACKER_EVENTS
+from clycyo.query.goals import NOT_GOALS
 from clycyo.web.dashboard import friction, goal, goal_rows, stats
 from clycyo.web.dashboard.labels import dimension_label, metric_label
 from clycyo.web.dashboard.params import Filter, ViewState
@@ -26,7 +26,7 @@ ROWS_SHOWN = 10
 PROPERTY_KEY = re.compile(r"^[\w.\-]{1,64}$")  # keys a filter can name (see params.py)
 MAX_ROWS = 500
 # Events the tracker sends on its own; the goals panel lists what the site chose to send.
-BUILT_IN_EVENTS = ("pageview", "identify", *TRACKER_EVENTS)
+BUILT_IN_EVENTS = ("pageview", *NOT_GOALS)
 
 
 @dataclass(frozen=True)
