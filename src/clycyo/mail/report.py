@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from clycyo.mail.periods import ReportPeriod
-from clycyo.query.realtime import TRACKER_EVENTS
 
 Ask = Callable[[dict[str, Any]], dict[str, Any]]  # a query body in, the API's answer out
 
 TOTALS = ("visitors", "pageviews", "bounce_rate", "visit_duration", "revenue")
 TOP = 5
-NOT_GOALS = ("identify", *TRACKER_EVENTS)  # sent by the tracker on its own
 
 
 @dataclass(frozen=True)
@@ -65,11 +63,7 @@ def bodies(domain: str, period: ReportPeriod) -> dict[str, dict[str, Any]]:
             "dimensions": ["event:page"],
             "filters": [["is", "event:name", ["pageview"]]],
         },
-        "goals": {
-            **top,
-            "dimensions": ["event:goal"],
-            "filters": [["is_not", "event:name", list(NOT_GOALS)]],
-        },
+        "goals": {**top, "dimensions": ["event:goal"]},  # goals only: no tracker events
     }
 
 
