@@ -135,8 +135,8 @@ class SmallWorld:
             self.runtime.ingest.ingest(self.site, True, items, ip=None, user_agent=None)
         )
         assert not outcome.rejected, outcome.rejected
-        if wait:
-            assert self.runtime.writer.wait_loaded(self.runtime.intake.last_seq, 10.0)
+        if wait:  # a minute: a shared machine under a full test run can hold a load up
+            assert self.runtime.writer.wait_loaded(self.runtime.intake.last_seq, 60.0)
         return outcome
 
     # Reading
