@@ -267,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from clycyo.commands.reports import add_arguments as report_arguments
 
-    report_commands = group("report", "a site's weekly and monthly email reports")
+    report_commands = group(
+        "report", "a site's weekly and monthly email reports and traffic-spike notices"
+    )
     report_send = command(
         "send",
         handlers.report_send,
@@ -275,6 +277,24 @@ def build_parser() -> argparse.ArgumentParser:
         report_commands,
     )
     report_arguments(report_send)
+
+    from clycyo.commands.report_recipients import ACTIONS as RECIPIENT_ACTIONS
+    from clycyo.commands.report_recipients import THRESHOLD_HELP
+    from clycyo.commands.report_recipients import add_arguments as recipient_arguments
+
+    recipients_help = "the addresses a site's reports and spike notices go to, as on Settings"
+    recipient_commands = report_commands.add_parser(
+        "recipient", help=recipients_help, description=recipients_help
+    ).add_subparsers(dest="recipient_command", required=True, metavar="COMMAND")
+    for action, action_help in RECIPIENT_ACTIONS:
+        sub = command(action, handlers.report_recipient, action_help, recipient_commands)
+        sub.set_defaults(action=action)
+        recipient_arguments(sub, action)
+    threshold = command(
+        "spike-threshold", handlers.report_recipient, THRESHOLD_HELP, report_commands
+    )
+    threshold.set_defaults(action="spike-threshold")
+    recipient_arguments(threshold, "spike-threshold")
 
     export = command("export", handlers.export, "write a site's raw events to Parquet or CSV")
     export.add_argument("--site", required=True, help="the site's domain")

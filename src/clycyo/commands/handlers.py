@@ -5,7 +5,7 @@ imports the command's module only then, so that `clycyo --help` or `clycyo site 
 load what `serve` or `export` needs (the server, the event stores, pyarrow).
 
 Commands that change configuration (`site add`, `site set`, users, secret keys, tokens,
-shared links, page goals and shields)
+shared links, page goals, shields and email report recipients)
 write the SQLite configuration store directly, so they work whether or not a server runs on the
 data folder; a running server notices within a second.
 """
@@ -138,6 +138,12 @@ def report_send(args: argparse.Namespace) -> int:
     from clycyo.commands.reports import run_send
 
     return run_send(args, _config(args), data_dir(args))
+
+
+def report_recipient(args: argparse.Namespace) -> int:
+    from clycyo.commands.report_recipients import run_recipient
+
+    return run_recipient(args, _config(args))
 
 
 def export(args: argparse.Namespace) -> int:

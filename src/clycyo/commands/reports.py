@@ -100,7 +100,7 @@ def run_send(args: argparse.Namespace, config: ConfigStore, data_dir: Path) -> i
         if not listed:
             return fail(
                 f"{site.domain} has no {periods.LISTS[period.kind]} report addresses: add some"
-                " on the Settings page, or pass --to"
+                " on the Settings page or with `clycyo report recipient add`, or pass --to"
             )
         had = store.delivered(site.id, period.kind, period.key)
         addresses = [address for address in listed if address not in had]
