@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./clycyo-data
 
-.PHONY: setup run test lint format typecheck bench clean system-packages bench-packages tracker
+.PHONY: setup run test lint format typecheck bench clean system-packages bench-packages tracker screenshots
 
 setup: $(STAMP) tracker
 
@@ -58,14 +58,15 @@ test: setup system-packages
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check src tests bench sdk/python
-	$(VENV)/bin/ruff format --check src tests bench sdk/python
+	$(VENV)/bin/ruff check src tests bench scripts sdk/python
+	$(VENV)/bin/ruff format --check src tests bench scripts sdk/python
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy scripts
 	cd sdk/python && ../../$(VENV)/bin/mypy
 
 format: setup
-	$(VENV)/bin/ruff format src tests bench sdk/python
-	$(VENV)/bin/ruff check --fix src tests bench sdk/python
+	$(VENV)/bin/ruff format src tests bench scripts sdk/python
+	$(VENV)/bin/ruff check --fix src tests bench scripts sdk/python
 
 # Every benchmark in bench/, at modest sizes (run a script directly for its full-size defaults,
 # which docs/benchmarks.md reports). BENCH_EVENTS sizes the generated worlds.
@@ -88,6 +89,11 @@ bench: setup bench-packages
 	@echo "results: bench/results/{ingest,query,dashboard,sdk}-*.{json,md}, soak-*.json and"
 	@echo "soak-rss.svg; load_chdb.py, amend_chdb.py, replace_chdb.py, derive.py, replay.py and"
 	@echo "startup.py print their tables above only"
+
+# The dashboard's images in docs/images/, remade from `clycyo serve --demo` in Chromium
+# (scripts/screenshots.py; about a minute).
+screenshots: setup system-packages
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) tracker/node_modules tracker/dist $(TRACKER_DIST) .pytest_cache .mypy_cache
