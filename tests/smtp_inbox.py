@@ -1,20 +1,27 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives, for the email tests.
 
-It takes a login (any user with `PASSWORD`) over the plain connection, as a relay on the same
-machine would; `messages` are parsed with the standard library's modern policy.
+Plain, it takes a login (any user with `PASSWORD`) over the plain connection, as a relay on the
+same machine would. With `tls`, it has a certificate for 127.0.0.1 from a certificate authority
+of its own (`trustme`), and speaks TLS from the start ("ssl", port 465's way) or requires
+STARTTLS before anything but EHLO ("starttls", port 587's way), the login included; each message
+remembers the TLS version it came over. `messages` are parsed with the standard library's
+modern policy.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -29,6 +36,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    tls: str | None  # the TLS version it came over ("TLSv1.3"), None: in the clear
 
     def part(self, subtype: str) -> str:
         found = self.message.get_body(preferencelist=(subtype,))
@@ -41,18 +49,26 @@ class Inbox:
     port: int
     received: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    tls: Literal["starttls", "ssl"] | None = None
+    authority: trustme.CA = field(default_factory=trustme.CA)  # what signed its certificate
 
     @property
     def url(self) -> str:
-        """`CLYCYO_SMTP_URL` for this server (plain: it has no certificate)."""
-        return f"smtp://{USER}:{PASSWORD.replace(' ', '%20')}@127.0.0.1:{self.port}"
+        """`CLYCYO_SMTP_URL` for this server (`smtps://` when it speaks TLS from the start)."""
+        scheme = "smtps" if self.tls == "ssl" else "smtp"
+        return f"{scheme}://{USER}:{PASSWORD.replace(' ', '%20')}@127.0.0.1:{self.port}"
 
     def env(self, sender: str = "Clycyo <reports@clycyo.test>") -> dict[str, str]:
-        return {
-            "CLYCYO_SMTP_URL": self.url,
-            "CLYCYO_SMTP_SECURITY": "none",
-            "CLYCYO_MAIL_FROM": sender,
-        }
+        """The environment a Clycyo command sends to this server with (without trusting its
+        authority: see `authority_file`)."""
+        security = {"CLYCYO_SMTP_SECURITY": "none"} if self.tls is None else {}
+        return {"CLYCYO_SMTP_URL": self.url, **security, "CLYCYO_MAIL_FROM": sender}
+
+    def authority_file(self, folder: Path) -> Path:
+        """The server's certificate authority as a PEM file, as `SSL_CERT_FILE` names one."""
+        path = folder / "smtp-ca.pem"
+        self.authority.cert_pem.write_to_path(str(path))
+        return path
 
     def wait_for(self, count: int, timeout_s: float = 30.0) -> list[Received]:
         deadline = time.monotonic() + timeout_s
@@ -66,7 +82,9 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        secured = server.transport.get_extra_info("ssl_object")
+        tls = None if secured is None else secured.version()
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, tls))
         return "250 Message accepted for delivery"
 
     def authenticate(
@@ -79,16 +97,26 @@ class Inbox:
 
 
 @contextmanager
-def running(inbox: Inbox | None = None) -> Iterator[Inbox]:
+def running(
+    inbox: Inbox | None = None, *, tls: Literal["starttls", "ssl"] | None = None
+) -> Iterator[Inbox]:
     """An SMTP server (on `inbox`'s port, to bring back one that was stopped) until the block
     ends."""
-    inbox = inbox or Inbox(free_port())
+    inbox = inbox or Inbox(free_port(), tls=tls)
+    secure: dict[str, Any] = {"auth_require_tls": False}
+    if inbox.tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        inbox.authority.issue_cert("127.0.0.1").configure_cert(context)
+        if inbox.tls == "ssl":
+            secure = {"ssl_context": context, "auth_require_tls": False}  # TLS from the start
+        else:
+            secure = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
         port=inbox.port,
         authenticator=inbox.authenticate,
-        auth_require_tls=False,
+        **secure,
     )
     controller.start()
     try:

@@ -5,8 +5,11 @@ Settings come from the environment, checked at start so a typo fails with the va
 `CLYCYO_SMTP_PORT`, `CLYCYO_SMTP_USER` and `CLYCYO_SMTP_PASSWORD`; `CLYCYO_SMTP_SECURITY`
 (`starttls`, `ssl` or `none`) and `CLYCYO_MAIL_FROM`, the sender, which is required with them.
 None of them set: no SMTP server, and nothing is sent (the Settings page says what to set).
-Only the standard library's `smtplib` speaks to the server. This module decides nothing about
-what is sent to whom.
+Only the standard library's `smtplib` speaks to the server. Its certificate is checked (name
+and authority) by Python's default TLS context, which trusts the system's authorities, or those
+of the file `SSL_CERT_FILE` or the folder `SSL_CERT_DIR` names (OpenSSL's own variables), so an
+internal relay's private authority needs no setting of Clycyo's. This module decides nothing
+about what is sent to whom.
 """
 
 from __future__ import annotations
@@ -147,7 +150,9 @@ def connect(settings: SmtpSettings) -> Iterator[Connection]:
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT_S)
     except (smtplib.SMTPException, OSError) as exc:
-        raise MailError(f"cannot reach {settings.host}:{settings.port}: {_reason(exc)}") from exc
+        # An SSLError comes after the server answered: it was reached, its TLS failed.
+        reached = "" if isinstance(exc, ssl.SSLError) else "cannot reach "
+        raise MailError(f"{reached}{settings.host}:{settings.port}: {_reason(exc)}") from exc
     try:
         try:
             if settings.security == "starttls":
@@ -165,6 +170,11 @@ def connect(settings: SmtpSettings) -> Iterator[Connection]:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"its TLS certificate is not trusted ({exc.verify_message}); a private certificate"
+            " authority is trusted through SSL_CERT_FILE"
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
         error = exc.smtp_error
         text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
