@@ -30,3 +30,13 @@ def test_every_view_is_documented() -> None:
     assert views, "no views found"
     missing = sorted(v for v in views if not documented(v))
     assert missing == [], "document these views in docs/dashboard.md"
+
+
+def test_the_screenshot_script_makes_every_image_the_page_shows() -> None:
+    """`make screenshots` remakes them all: an image added to the page is added to the script."""
+    root = Path(__file__).resolve().parents[2]
+    script = (root / "scripts" / "screenshots.py").read_text()
+    made = set(re.findall(r"""shoot(?:_top)?\(\s*"([\w-]+)\"""", script))
+    shown = set(re.findall(r"\]\(images/dashboard-([\w-]+)\.png\)", DOCS))
+    assert shown and made == shown
+    assert all((root / "docs" / "images" / f"dashboard-{name}.png").is_file() for name in shown)
