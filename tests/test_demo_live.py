@@ -20,15 +20,8 @@ from typing import Any
 
 import pytest
 
-from clycyo.demo.live import (
-    MAX_WAIT_S,
-    LiveTraffic,
-    Schedule,
-    live_schedule,
-    parse_rate,
-    retry_after_s,
-    worth_retrying,
-)
+from clycyo.demo.live import LiveTraffic, Schedule, live_schedule, parse_rate, worth_retrying
+from clycyo.demo.send import MAX_WAIT_S, retry_after_s
 from clycyo.demo.setup import DEMO_DOMAIN, prepare_demo
 from tests.serverproc import ServerProcess, Site, run_clycyo
 

@@ -24,9 +24,8 @@ import threading
 import time
 import urllib.error
 from collections.abc import Callable, Iterator
-from email.utils import parsedate_to_datetime
 
-from clycyo.demo.send import BATCH_EVENTS, answer_reason, post_batch
+from clycyo.demo.send import BATCH_EVENTS, answer_reason, post_batch, retry_after_s
 from clycyo.demo.world import World
 
 log = logging.getLogger(__name__)
@@ -36,10 +35,9 @@ MAX_VISITORS_PER_MINUTE = 600.0
 # Events due within this much of each other are sent together.
 GATHER_S = 1.0
 # Pauses after failed sends: doubling from the first, up to the last; a `Retry-After` is
-# honoured up to MAX_WAIT_S.
+# honoured up to MAX_WAIT_S (`send.retry_after_s`).
 FIRST_PAUSE_S = 1.0
 MAX_PAUSE_S = 60.0
-MAX_WAIT_S = 600.0
 # Events kept while the server cannot take them; beyond this the oldest are dropped. About 20
 # minutes of the busiest rate (600 visits a minute, some 8 events each), weeks of the default.
 MAX_WAITING_EVENTS = 100_000
@@ -115,21 +113,6 @@ def worth_retrying(status: int) -> bool:
     """Whether an answer may change if the same request is sent later: the server was busy
     (`429`, `503`), timed the request out (`408`) or failed (`5xx`)."""
     return status in (408, 429) or status >= 500
-
-
-def retry_after_s(value: str | None) -> float | None:
-    """A `Retry-After` header's wait in seconds (delay-seconds or an HTTP date), within
-    0 to MAX_WAIT_S; None when absent or unreadable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return min(float(text), MAX_WAIT_S)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return min(max(moment.timestamp() - time.time(), 0.0), MAX_WAIT_S)
 
 
 class LiveTraffic:

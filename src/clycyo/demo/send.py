@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from tqdm import tqdm
@@ -24,6 +25,7 @@ from clycyo.demo.world import DEFAULT_DAYS, DEFAULT_VISITORS_PER_DAY, World
 from clycyo.settings import config_path
 
 BATCH_EVENTS = 500
+MAX_WAIT_S = 600.0  # the longest `Retry-After` honoured
 
 
 def _batches(events: Iterable[dict[str, object]], size: int) -> Iterator[list[dict[str, object]]]:
@@ -50,6 +52,21 @@ def post_batch(
     return _post(url, secret_key, _body(batch), attempts)
 
 
+def retry_after_s(value: str | None) -> float | None:
+    """A `Retry-After` header's wait in seconds (delay-seconds or an HTTP date), within
+    0 to MAX_WAIT_S; None when absent or unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return min(float(text), MAX_WAIT_S)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return min(max(moment.timestamp() - time.time(), 0.0), MAX_WAIT_S)
+
+
 def _post(url: str, secret_key: str, body: bytes, attempts: int = 8) -> dict[str, object]:
     request = urllib.request.Request(
         url.rstrip("/") + "/api/collect",
@@ -65,7 +82,8 @@ def _post(url: str, secret_key: str, body: bytes, attempts: int = 8) -> dict[str
         except urllib.error.HTTPError as exc:
             if exc.code not in (429, 503) or attempt == attempts - 1:
                 raise
-            time.sleep(float(exc.headers.get("Retry-After", "1")))
+            wait_s = retry_after_s(exc.headers.get("Retry-After"))
+            time.sleep(1.0 if wait_s is None else wait_s)
     raise RuntimeError("unreachable")
 
 
