@@ -48,6 +48,10 @@ def test_recipients_are_added_listed_and_removed_as_on_the_settings_page(tmp_pat
     assert "at 40 current visitors" in clycyo("report", "spike-threshold", "40", *site, data=data)
     shown = json.loads(clycyo("report", "spike-threshold", *site, "--json", data=data))
     assert shown == {"site": "shop.example", "spike_threshold": 40}
+    cleared = json.loads(clycyo("report", "spike-threshold", "off", *site, "--json", data=data))
+    assert cleared == {"site": "shop.example", "spike_threshold": None}
+    assert "has no spike threshold" in clycyo("report", "spike-threshold", *site, data=data)
+    clycyo("report", "spike-threshold", "40", *site, data=data)
 
     removed = json.loads(
         clycyo("report", "recipient", "remove", "Ann@example.com", *site, "--json", data=data)

@@ -173,6 +173,9 @@ def test_a_list_holds_each_address_once_up_to_its_limit_and_goes_with_its_site(
         store.add(site.id, "weekly", "one-too-many@example.com")
     assert store.set_threshold(site.id, " 25 ") == 25
     assert store.set_threshold(site.id, 30) == 30 and store.threshold(site.id) == 30
+    assert store.clear_threshold(site.id) and store.threshold(site.id) is None
+    assert not store.clear_threshold(site.id)
+    store.set_threshold(site.id, 30)
     for bad in ("0", "-1", "ten", "1.5", str(10**7)):
         with pytest.raises(RecipientError, match="threshold"):
             store.set_threshold(site.id, bad)

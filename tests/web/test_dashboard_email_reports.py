@@ -62,6 +62,10 @@ def test_lists_and_threshold_are_kept_and_a_test_report_is_sent(
     lists = {item["key"]: item["recipients"] for item in section["lists"]}  # type: ignore[attr-defined]
     assert [r["address"] for r in lists["weekly"]] == ["ann@example.com"]
     assert section["spike_threshold"] == 40 and section["available"] is True
+    # An empty threshold takes it away (no more spike notices); then it is set again.
+    assert _post(client, mailing, "spike", threshold=" ").status_code == 303
+    assert _email(client, mailing)["spike_threshold"] is None
+    assert _post(client, mailing, "spike", threshold="40").status_code == 303
     removed = _post(client, mailing, "recipients/delete", id=str(lists["monthly"][0]["id"]))
     assert removed.status_code == 303
     again = _post(client, mailing, "recipients/delete", id=str(lists["monthly"][0]["id"]))

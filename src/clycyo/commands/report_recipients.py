@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser, action: str) -> None:
         parser.add_argument(
             "visitors",
             nargs="?",
-            help="current visitors (the last 5 minutes), 1 or more; none: show the threshold",
+            help="current visitors (the last 5 minutes), 1 or more; off: no spike notices;"
+            " none: show the threshold",
         )
         parser.add_argument("--site", required=True, help="the site's domain")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -115,6 +116,9 @@ def _threshold(args: argparse.Namespace, config: ConfigStore) -> tuple[object, s
     store = EmailReportStore(config)
     if args.visitors is None:
         value = store.threshold(site.id)
+    elif args.visitors.strip().lower() == "off":
+        store.clear_threshold(site.id)
+        value = None
     else:
         value = store.set_threshold(site.id, args.visitors)
     data = {"site": site.domain, "spike_threshold": value}

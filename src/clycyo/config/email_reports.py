@@ -161,6 +161,14 @@ class EmailReportStore(SiteRows):
             )
         return value
 
+    def clear_threshold(self, site_id: int) -> bool:
+        """Take the site's spike threshold away (no more spike notices); False when it had none."""
+        with self._db() as db:
+            if not self._made(db):
+                return False
+            gone = db.execute("DELETE FROM email_spike_thresholds WHERE site_id = ?", (site_id,))
+            return gone.rowcount > 0
+
     def delivered(self, site_id: int, kind: str, period: str) -> set[str]:
         """The addresses a message of `kind` for `period` went to."""
         with self._db() as db:

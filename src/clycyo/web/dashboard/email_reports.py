@@ -95,8 +95,12 @@ async def delete_recipient(request: Request, viewer: Viewer, fields: dict[str, s
 @site_form
 async def set_threshold(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     store = EmailReportStore(request.app.state.runtime.config)
+    given = fields.get("threshold", "").strip()
     try:
-        store.set_threshold(viewer.site.id, fields.get("threshold", ""))
+        if given:
+            store.set_threshold(viewer.site.id, given)
+        else:
+            store.clear_threshold(viewer.site.id)
     except RecipientError as exc:
         return await not_done(request, viewer, email_refused=f"Not saved: {exc}")
     return _back(viewer)
