@@ -303,6 +303,7 @@ def test_the_report_names_every_kind_of_configuration_row(tmp_path: Path) -> Non
     clycyo("site", "add", "removed.example", data=data)
     report = json.loads(clycyo("site", "remove", "removed.example", "--yes", "--json", data=data))
     assert report["configuration"] == {
+        "annotations": 0,
         "api_token_sites": 0,
         "api_tokens_revoked": 0,
         "email_deliveries": 0,
@@ -317,7 +318,7 @@ def test_the_report_names_every_kind_of_configuration_row(tmp_path: Path) -> Non
         "user_sites": 0,
     }
     out = clycyo("site", "remove", "kept.example", "--yes", data=data)
-    assert "configuration  api_token_sites 0, api_tokens_revoked 0, email_deliveries 0," in out
+    assert "configuration  annotations 0, api_token_sites 0, api_tokens_revoked 0," in out
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_removed(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Removing a site from the configuration store: its row, its keys, and everything that refers to
-it (funnels, page goals, shields, email report recipients, API tokens' grants, shared links,
-dashboard logins' access), in one SQLite transaction, so a running server refuses its keys from
-its next lookup on.
+it (funnels, page goals, shields, annotations, email report recipients, API tokens' grants,
+shared links, dashboard logins' access), in one SQLite transaction, so a running server refuses
+its keys from its next lookup on.
 
 What refers to a site is found in the schema, not listed here: every table with a foreign key to
 `sites` loses the site's rows, so a table added later goes too. Two of them need more than a
@@ -28,6 +28,7 @@ from clycyo.sqlite_threads import FOREIGN_KEYS, WAL, ThreadConnections, purge
 # What the configuration's part of a removal reports, by kind of row (a table added later adds its
 # own name).
 KINDS = (
+    "annotations",
     "api_token_sites",
     "api_tokens_revoked",
     "email_deliveries",
