@@ -111,6 +111,12 @@ def test_bad_queries_are_400_with_the_field_and_credentials_are_checked(server: 
     assert body["error"].startswith(
         "metrics[0]: scroll_depth cannot be broken down by visit:source"
     )
+    custom = {"comparison": {"date_range": ["2026-11-01", "2026-11-31"]}}
+    status, body = _query(server, {"metrics": ["visitors"], "include": custom})
+    assert status == 400
+    assert body["error"] == (
+        "include.comparison.date_range[1]: expected a date YYYY-MM-DD, got '2026-11-31'"
+    )
     status, body = server.post("/api/v1/query", b"{not json", secret=True)
     assert status == 400 and body["error"].startswith("body:")
     status, body = server.post("/api/v1/query", {"site": server.site, "metrics": ["visitors"]})

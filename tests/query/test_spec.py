@@ -44,6 +44,27 @@ def _check(**body: Any) -> spec.Query:
         ({"order_by": [["visitors", "up"]]}, 'order_by[0]: expected [name, "asc" | "desc"]'),
         ({"limit": 0}, "limit: expected 1 to 10000"),
         ({"colour": "red"}, "object contains unknown field `colour`"),
+        ({"include": {"comparison": "last_year"}}, "include.comparison: invalid enum value"),
+        (
+            {"include": {"comparison": {"date_range": ["2025-03-01", "2025-02-30"]}}},
+            "include.comparison.date_range[1]: expected a date YYYY-MM-DD, got '2025-02-30'",
+        ),
+        (
+            {"include": {"comparison": {"date_range": ["2025-03-10", "2025-03-01"]}}},
+            "include.comparison.date_range: the end is before the start",
+        ),
+        (
+            {"include": {"comparison": {"date_range": ["1900-01-01", "1900-01-02"]}}},
+            "include.comparison.date_range[0]: '1900-01-01' is not between",
+        ),
+        (
+            {"include": {"comparison": {"date_range": "7d"}}},
+            "include.comparison.date_range: expected `array`, got `str`",
+        ),
+        (
+            {"include": {"comparison": {"from": "2025-03-01"}}},
+            "include.comparison: object contains unknown field `from`",
+        ),
     ],
 )
 def test_mistakes_name_the_field(body: dict[str, Any], message: str) -> None:
@@ -73,3 +94,21 @@ def test_props_dimensions_carry_their_key_and_filters_accept_numbers() -> None:
     assert query.dimensions[0].key == "plan"
     assert query.filters[0].values == ("3",)
     assert query.order_by == (("visitors", True),)
+
+
+def test_a_comparison_names_the_period_it_compares_with() -> None:
+    days = ["2026-03-01", "2026-03-03"]
+    assert _check(date_range=days).comparison is None
+    previous = _check(date_range=days, include={"comparison": "previous_period"}).comparison
+    assert previous is not None and previous.as_json() == [
+        "2026-02-26T00:00:00Z",
+        "2026-03-01T00:00:00Z",
+    ]
+    year = _check(date_range=days, include={"comparison": "year_over_year"}).comparison
+    assert year is not None and year.as_json() == ["2025-03-01T00:00:00Z", "2025-03-04T00:00:00Z"]
+    custom = {"date_range": ["2025-12-24", "2025-12-26"]}
+    chosen = _check(date_range=days, include={"comparison": custom}).comparison
+    assert chosen is not None and chosen.as_json() == [
+        "2025-12-24T00:00:00Z",
+        "2025-12-27T00:00:00Z",
+    ]

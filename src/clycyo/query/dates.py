@@ -4,9 +4,11 @@ Ranges are whole calendar days in the site's time zone (`sites.timezone`, defaul
 is today so far, "Nd" the N days ending today, "month" this month so far, "Nmo" the N months
 ending this one, ["YYYY-MM-DD", "YYYY-MM-DD"] both days included; full ISO times are taken as
 they are. The end is exclusive. The previous period of a range is the range just before it:
-as many of the site's days for whole days, else as long in time. Days and times lie between 1920
-and 2299: ClickHouse's times hold 1900 to 2299, so a range and its previous period are always
-times both engines can hold. This module does no SQL.
+as many of the site's days for whole days, else as long in time. Its year before holds the same
+local days and times one year earlier, a 29 February becoming the 28th (as Plausible shifts
+them). Days and times lie between 1920 and 2299: ClickHouse's times hold 1900 to 2299, so a
+range and the periods it is compared with are always times both engines can hold. This module
+does no SQL.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clycyo.query.errors import QueryError
@@ -23,6 +26,7 @@ _MONTHS = re.compile(r"^(\d{1,3})mo$")
 MAX_DAYS = 3660
 FIRST_DAY = dt.date(1920, 1, 1)  # a previous period of MAX_DAYS still starts after 1900
 LAST_DAY = dt.date(2299, 12, 30)  # its end (the next midnight, UTC) still in 2299
+Day = TypeVar("Day", dt.date, dt.datetime)
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,22 @@ class Period:
             return Period(start, self.start, self.timezone)
         return Period(self.start - self.length, self.start, self.timezone)
 
+    def year_before(self) -> Period:
+        """The same local days and times one year earlier (29 February is the 28th then, so a
+        range ending on it is a day shorter the year before)."""
+        tz = zone(self.timezone)
+        start = _utc(year_earlier(_local(self.start, tz)), tz)
+        return Period(start, _utc(year_earlier(_local(self.end, tz)), tz), self.timezone)
+
     def as_json(self) -> list[str]:
         return [_iso(self.start), _iso(self.end)]
+
+
+def year_earlier(day: Day) -> Day:
+    """The same day of the calendar one year earlier; 29 February is the 28th then."""
+    if day.month == 2 and day.day == 29:
+        return day.replace(year=day.year - 1, day=28)
+    return day.replace(year=day.year - 1)
 
 
 def _iso(value: dt.datetime) -> str:

@@ -4,9 +4,11 @@
 statement (one per base relation, see `planner.py`) returns rows keyed by dimension values; rows
 merge on those keys, the conversion rate is divided out (converting persons among the visitors
 counted without the event filters, over those visitors), empty time buckets are filled with zeros,
-rows are ordered and cut to the limit, and with a comparison the previous period's row with the
-same dimensions (for time buckets: the same position) is attached. A count of nothing is 0; a ratio
-of nothing (`Metric.ratio`: no visits, no visitors, no orders) is null, and so is its change.
+rows are ordered and cut to the limit, and with a comparison the compared period's row with the
+same dimensions (for time buckets: the same position) is attached; that period is the previous
+one, the year before or a range of the spec's own (`spec.Query.comparison`). A count of nothing
+is 0; a ratio of nothing (`Metric.ratio`: no visits, no visitors, no orders) is null, and so is
+its change.
 Distinct persons are counted exactly until a period holds `APPROXIMATE_ABOVE_VISITS` visits, and
 approximately above (`meta.approximate`). Money leaves as numbers; amounts in other currencies than
 the site's go to `meta.other_currencies`.
@@ -245,10 +247,11 @@ def run_checked(
         "currency": ctx.currency,
         "approximate": approximate,
     }
-    if query.comparison:
+    if query.comparison is not None:
         _compare(
             store,
             query,
+            query.comparison,
             ctx,
             approximate=approximate,
             visits=visits,
@@ -264,6 +267,7 @@ def run_checked(
 def _compare(
     store: EventStore,
     query: Query,
+    compared: Period,
     ctx: SiteContext,
     *,
     approximate: bool,
@@ -272,10 +276,12 @@ def _compare(
     results: list[dict[str, Any]],
     meta: dict[str, Any],
 ) -> None:
-    previous = query.period.previous()
-    meta["comparison_date_range"] = previous.as_json()
+    """Attach to each row its values in the `compared` period: those of the row of the same
+    dimensions, or for time buckets of the bucket at the same position (the first day with the
+    first day, whatever the dates: a year before or a range of another length)."""
+    meta["comparison_date_range"] = compared.as_json()
     before = _fill(
-        query, previous, _compute(store, query, previous, ctx, approximate, visits=visits)
+        query, compared, _compute(store, query, compared, ctx, approximate, visits=visits)
     )
     by_key = {key: values for key, values in before}
     position = _time_position(query)

@@ -26,8 +26,14 @@ OPERATORS = ("is", "is_not", "contains", "contains_not", "matches", "matches_not
 NONE = "(none)"
 
 
+class ComparisonRange(msgspec.Struct, forbid_unknown_fields=True):
+    """A custom period to compare with: `{"date_range": [start, end]}`."""
+
+    date_range: list[str]
+
+
 class Include(msgspec.Struct, forbid_unknown_fields=True):
-    comparison: Literal["previous_period"] | None = None
+    comparison: Literal["previous_period", "year_over_year"] | ComparisonRange | None = None
     time_labels: bool = True  # fill empty time buckets
 
 
@@ -67,7 +73,7 @@ class Query:
     filters: tuple[Filter, ...]
     order_by: tuple[tuple[str, bool], ...]  # (metric or dimension name, descending)
     limit: int
-    comparison: bool
+    comparison: dates.Period | None  # the period each row is compared with
     fill_time: bool
 
     @property
@@ -192,14 +198,35 @@ def check(
         else:
             order_by.append((metrics[0].name, True))
     include = spec.include or Include()
+    period = dates.period(spec.date_range, timezone, now)
     return Query(
         site=spec.site,
         metrics=tuple(metrics),
-        period=dates.period(spec.date_range, timezone, now),
+        period=period,
         dimensions=dimensions,
         filters=filters,
         order_by=tuple(order_by),
         limit=spec.limit,
-        comparison=include.comparison == "previous_period",
+        comparison=_comparison(include.comparison, period, timezone, now),
         fill_time=include.time_labels,
     )
+
+
+def _comparison(
+    asked: str | ComparisonRange | None,
+    period: dates.Period,
+    timezone: str,
+    now: dt.datetime | None,
+) -> dates.Period | None:
+    """The period `include.comparison` names: the one just before, the year before, or a range
+    of its own, which the same rules as `date_range`'s two days or times check."""
+    if asked == "previous_period":
+        return period.previous()
+    if asked == "year_over_year":
+        return period.year_before()
+    if isinstance(asked, ComparisonRange):
+        try:
+            return dates.period(asked.date_range, timezone, now)
+        except QueryError as exc:
+            raise QueryError(f"include.comparison.{exc.field}", exc.reason) from None
+    return None
