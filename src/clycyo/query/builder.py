@@ -6,11 +6,12 @@ partial aggregate. `grouped` aggregates them per dimension values; the last stag
 metric's final expression. Distinct counts are exact, or with `Plan.approximate` estimated by
 linear counting over a bitmap per group (`registry.AGGREGATES`), which the runner uses only for
 few groups at a time. First and last touch are joined between `src` and `grouped`, for the
-persons in `src` only. The `page_visitors` base has one stage more: `page_rows` selects the
-pageviews and engagement reports (from `pageviews` and `engagements` where the query's event
-dimensions and filters are fields those have, else from `events`), and `src` holds one row per
-visitor, page and group (where that visitor viewed the page) with the partials' inputs
-aggregated over their rows.
+persons in `src` only (`touches.py`); a conversion rate's rows keep to the visitors it divides
+by (`rate_visitors.py`); `statement.py` holds the plan and what the stages gather. The
+`page_visitors` base has one stage more: `page_rows` selects the pageviews and engagement reports
+(from `pageviews` and `engagements` where the query's event dimensions and filters are fields
+those have, else from `events`), and `src` holds one row per visitor, page and group (where that
+visitor viewed the page) with the partials' inputs aggregated over their rows.
 
 Identifiers come from the registry; every value (site, period, filter values, property keys,
 currency, time zone) is a parameter.
@@ -18,7 +19,6 @@ currency, time zone) is a parameter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from clycyo.identity import keys, persons
@@ -32,13 +32,12 @@ from clycyo.query.conditions import (
     through_visit,
 )
 from clycyo.query.dates import Period
-from clycyo.query.registry import EVENTS, LEDGER, PAGE_VISITORS, VISITS, Metric, Partial
-from clycyo.query.spec import NONE, DimensionRef, Filter
+from clycyo.query.rate_visitors import among_touched_visitors, among_visitors
+from clycyo.query.registry import EVENTS, LEDGER, PAGE_VISITORS, VISITS, Partial
+from clycyo.query.spec import Filter
+from clycyo.query.statement import Grouping, Plan, SiteContext, Statement, time_expression
+from clycyo.query.touches import touch_expression, touched_source
 from clycyo.revenue.ledger import LEDGER as LEDGER_SQL
-
-_TOUCH_COLUMNS: tuple[str, ...] = ("source", "channel", "referrer_host", "utm_source")
-_TOUCH_COLUMNS += ("utm_medium", "utm_campaign", "utm_term", "utm_content")
-
 
 # `actions` keeps a browser copy of an order even after the server's copy arrives (DuckDB's
 # events table drops it then; ClickHouse's keeps it too, rather than delete rows as it loads):
@@ -65,101 +64,7 @@ _OWN_PAGE = frozenset({"event:page", "event:hostname"})
 KEYED = {("pageviews", "event:page"): ("page_key", keys.page_key)}
 
 
-@dataclass(frozen=True)
-class SiteContext:
-    site_id: int
-    currency: str = "USD"
-    timezone: str = "UTC"
-
-
-@dataclass(frozen=True)
-class Plan:
-    base: str
-    metrics: tuple[Metric, ...]
-    dimensions: tuple[DimensionRef, ...]
-    filters: tuple[Filter, ...]
-    approximate: bool = False
-    order_by: tuple[tuple[str, bool], ...] = ()
-    limit: int | None = None
-    # Only these groups (tuples of dimension values), e.g. the candidates of a top list.
-    only: tuple[tuple[Any, ...], ...] | None = None
-    bitmap_bits: int = 20  # approximate distinct counts: bitmaps of 2**bitmap_bits bits
-    # Which table holds the events of an events-based plan: "events", or a narrow copy of the
-    # kinds the query looks at ("pageviews", "actions"; see identity/schema.py). A visits-based
-    # plan looks there for the events its event filters match ("events" or "pageviews"). A
-    # `page_visitors` plan with "pageviews" reads it beside `engagements`.
-    table: str = "events"
-    # Only pageviews count (and, for a visits-based plan, match the event filters).
-    pageviews_only: bool = False
-    # Only persons among the visitors the conversion rate divides by (an events or ledger plan):
-    # in each row, those with a visit in the period in the row's group (its visit columns, time
-    # bucket, first and last touch) under the visit and touch filters.
-    among_visitors: bool = False
-    # Those visitors viewed a page these filters match (in a visit of theirs in the period).
-    visitor_pages: tuple[Filter, ...] = ()
-
-
-@dataclass
-class _Statement:
-    """One statement being written: its parameters, the `src` select list, the partials."""
-
-    plan: Plan
-    dialect: str
-    site: SiteContext
-    params: Params = field(default_factory=Params)
-    columns: list[str] = field(default_factory=list)  # src select list
-    # `page_visitors`: the select list of `src`, one row per visitor and page (`columns` is then
-    # that of `page_rows`).
-    per_visitor: list[str] = field(default_factory=list)
-    partials: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    ctes: list[str] = field(default_factory=list)
-    where: list[str] = field(default_factory=list)
-
-    def sql(self, expression: registry.Sql) -> str:
-        return expression[self.dialect]
-
-    @property
-    def touches(self) -> list[DimensionRef]:
-        refs = [*self.plan.dimensions, *(f.target for f in self.plan.filters)]
-        return [r for r in refs if r.dimension.level in ("first_touch", "last_touch")]
-
-    @property
-    def wants_persons(self) -> bool:
-        persons = self.plan.among_visitors or any(m.persons for m in self.plan.metrics)
-        return persons or bool(self.touches)
-
-    @property
-    def wants_map(self) -> bool:
-        """Visits carry their person; events find it through the identity map."""
-        return self.wants_persons and self.plan.base != VISITS
-
-    @property
-    def visit_alias(self) -> str:
-        """Where a visit's columns are: the row itself, or the event's joined visit `lv`."""
-        return "v" if self.plan.base == VISITS else "lv"
-
-
-def _time_expression(unit: str, time_column: str, timezone: str, st: _Statement) -> str:
-    if timezone == "UTC":
-        return registry.UTC_TIME_BUCKETS[st.dialect][unit].replace("{t}", time_column)
-    template = registry.TIME_BUCKETS[st.dialect][unit]
-    return template.replace("{t}", time_column).replace("{tz}", st.params.add(timezone))
-
-
-def _touch_expression(ref: DimensionRef, at: str = "src.t") -> str:
-    """The touch of the person at time `at` (joined as `ft` and `lt`)."""
-    column = ref.dimension.sql
-    assert isinstance(column, str)
-    if ref.dimension.level == "first_touch":
-        return f"ft.{column}"
-    # The last non-direct visit before the event; failing that, a direct first visit before it.
-    return (
-        f"CASE WHEN lt.person IS NOT NULL THEN lt.{column}"
-        f" WHEN ft.started_at <= {at} THEN ft.{column} END"
-    )
-
-
-def _partial(st: _Statement, partial: Partial, site: SiteContext) -> int:
+def _partial(st: Statement, partial: Partial, site: SiteContext) -> int:
     value = st.sql(partial.value)
     where = st.sql(partial.where) if partial.where is not None else "TRUE"
     key = (partial.kind, value, where)
@@ -174,7 +79,7 @@ def _partial(st: _Statement, partial: Partial, site: SiteContext) -> int:
     return st.partials[key]
 
 
-def _relation(st: _Statement, site_id: str, start: str, end: str, live: str) -> tuple[str, str]:
+def _relation(st: Statement, site_id: str, start: str, end: str, live: str) -> tuple[str, str]:
     """The base rows: FROM text and the time column; adds CTEs and WHERE conditions."""
     if st.wants_map:
         st.ctes.append(f"m AS ({persons.IDENTITY_MAP[st.dialect].replace('{site}', site_id)})")
@@ -204,7 +109,7 @@ def _relation(st: _Statement, site_id: str, start: str, end: str, live: str) -> 
     return source, "e.time"
 
 
-def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
+def _filters(st: Statement, site_id: str, start: str, live: str) -> None:
     """Event and visit filters, directly or through the visit (or the visit's events)."""
     p, base = st.params, st.plan.base
     joined = base != VISITS and any(d.dimension.level == "visit" for d in st.plan.dimensions)
@@ -236,114 +141,13 @@ def _filters(st: _Statement, site_id: str, start: str, live: str) -> None:
         st.where.append(through_visit(visit_semi, st.dialect, p, site_id, live))
 
 
-def _missing(st: _Statement, value: str) -> str:
-    """A value whose absence matches an absence: `IN` never matches a NULL."""
-    return f"coalesce({value}, {st.params.add(NONE)})"
-
-
-def _visitor_filters(st: _Statement, site_id: str, start: str, end: str, live: str) -> list[str]:
-    """The rate's visitors: live visits starting in the period under the visit filters, with a
-    pageview of the pages `Plan.visitor_pages` names."""
-    p = st.params
-    where = [f"v.site_id = {site_id}", f"v.started_at >= {start}", f"v.started_at < {end}", live]
-    where += [
-        condition(f"v.{f.target.dimension.sql}", f, p, st.dialect)
-        for f in st.plan.filters
-        if f.target.dimension.level == "visit"
-    ]
-    if st.plan.visitor_pages:
-        pages = [
-            page_key_condition(f, p) or event_condition(f, st.dialect, p)
-            for f in st.plan.visitor_pages
-        ]
-        where.append(
-            f"v.visit_id IN (SELECT e.visit_id FROM pageviews e WHERE e.site_id = {site_id}"
-            f" AND e.time >= {start} AND {' AND '.join(pages)})"
-        )
-    return where
-
-
-def _among_visitors(st: _Statement, site_id: str, start: str, end: str, live: str) -> None:
-    """Only persons among the visitors the conversion rate divides by, in the row's group: with
-    a live visit in the period under the query's visit filters, and grouped by a visit's
-    column or by time, a visit with the row's value, starting in the row's bucket (a payment
-    reported without a visit, such as a renewal, is among none of them). With first or last
-    touch in the query the test is on the grouped rows instead (`_among_touched_visitors`)."""
-    if st.touches:
-        return
-    tz = st.site.timezone
-    mine, theirs = [st.sql(registry.PERSON[st.plan.base])], ["v.person_bits"]
-    for ref in st.plan.dimensions:
-        if ref.dimension.level == "visit":
-            mine.append(_missing(st, f"{st.visit_alias}.{ref.dimension.sql}"))
-            theirs.append(_missing(st, f"v.{ref.dimension.sql}"))
-        elif ref.dimension.level == "time":
-            unit = ref.dimension.sql
-            assert isinstance(unit, str)
-            mine.append(_time_expression(unit, "e.time", tz, st))
-            theirs.append(_time_expression(unit, "v.started_at", tz, st))
-    left = mine[0] if len(mine) == 1 else f"({', '.join(mine)})"
-    right = theirs[0] if len(theirs) == 1 else f"({', '.join(theirs)})"
-    where = _visitor_filters(st, site_id, start, end, live)
-    st.where.append(f"{left} IN (SELECT {right} FROM visits v WHERE {' AND '.join(where)})")
-
-
-def _among_touched_visitors(
-    st: _Statement, grouping: _Grouping, *, site_id: str, start: str, end: str, live: str
-) -> str:
-    """`_among_visitors` for a query with first or last touch: the persons whose visits in the
-    period pass the touch filters too (a visit's last touch is the person's last non-direct
-    visit before it starts), with the row's value of every dimension a visit has. Joins the
-    touches `_grouped_from` made; the condition is on the grouped stage's rows."""
-    tz = st.site.timezone
-    mine, theirs = ["src.person"], ["v.person_bits"]
-    for index, ref in enumerate(st.plan.dimensions):
-        level = ref.dimension.level
-        if level == "event":
-            continue
-        value = grouping.only[index][0]
-        mine.append(value if level == "time" else _missing(st, value))
-        if level == "visit":
-            theirs.append(_missing(st, f"v.{ref.dimension.sql}"))
-        elif level == "time":
-            unit = ref.dimension.sql
-            assert isinstance(unit, str)
-            theirs.append(_time_expression(unit, "v.started_at", tz, st))
-        else:
-            theirs.append(_missing(st, _touch_expression(ref, "v.started_at")))
-    where = _visitor_filters(st, site_id, start, end, live)
-    where += [
-        condition(_touch_expression(f.target, "v.started_at"), f, st.params, st.dialect)
-        for f in st.plan.filters
-        if f.target.dimension.level in ("first_touch", "last_touch")
-    ]
-    where.append("v.person_bits IN (SELECT person FROM people)")
-    source = "visits v LEFT JOIN ft ON ft.person = v.person_bits"
-    if any(r.dimension.level == "last_touch" for r in st.touches):
-        source += (
-            " ASOF LEFT JOIN lt ON lt.person = v.person_bits AND v.started_at >= lt.started_at"
-        )
-    columns = ", ".join(f"{value} AS c{i}" for i, value in enumerate(theirs))
-    st.ctes.append(f"rate_visitors AS (SELECT {columns} FROM {source} WHERE {' AND '.join(where)})")
-    left = mine[0] if len(mine) == 1 else f"({', '.join(mine)})"
-    right = ", ".join(f"c{i}" for i in range(len(theirs)))
-    return f"{left} IN (SELECT {right} FROM rate_visitors)"
-
-
-@dataclass
-class _Grouping:
-    select: list[str] = field(default_factory=list)  # the grouped stage's dimension columns
-    by: list[str] = field(default_factory=list)  # its GROUP BY
-    only: list[tuple[str, Any]] = field(default_factory=list)  # expression, value → its key
-
-
-def _dimensions(st: _Statement, time_column: str) -> _Grouping:
+def _dimensions(st: Statement, time_column: str) -> Grouping:
     """Adds each dimension's value to `src`; returns how the `grouped` stage groups them."""
-    grouping = _Grouping()
+    grouping = Grouping()
     for index, ref in enumerate(st.plan.dimensions):
         level = ref.dimension.level
         if level in ("first_touch", "last_touch"):
-            expression = _touch_expression(ref)
+            expression = touch_expression(ref)
             grouping.select.append(f"{expression} AS d{index}")
             grouping.by.append(f"d{index}")
             grouping.only.append((expression, None))
@@ -356,7 +160,7 @@ def _dimensions(st: _Statement, time_column: str) -> _Grouping:
         else:
             unit = ref.dimension.sql
             assert isinstance(unit, str)
-            value = _time_expression(unit, time_column, st.site.timezone, st)
+            value = time_expression(unit, time_column, st.site.timezone, st)
         st.columns.append(f"{value} AS d{index}")
         if keyed is None:
             grouping.select.append(f"src.d{index} AS d{index}")
@@ -371,33 +175,17 @@ def _dimensions(st: _Statement, time_column: str) -> _Grouping:
     return grouping
 
 
-def _grouped_from(st: _Statement, site_id: str, live: str) -> tuple[str, list[str]]:
-    """`src` with first and last touch joined when asked for, and the conditions on them."""
-    if not st.touches:
-        return "src", []
-    st.ctes.extend(_touch_ctes(st.dialect, site_id, live))
-    text = "src LEFT JOIN ft ON ft.person = src.person"
-    if any(r.dimension.level == "last_touch" for r in st.touches):
-        text += " ASOF LEFT JOIN lt ON lt.person = src.person AND src.t >= lt.started_at"
-    touch_filters = [
-        f for f in st.plan.filters if f.target.dimension.level in ("first_touch", "last_touch")
-    ]
-    return text, [
-        condition(_touch_expression(f.target), f, st.params, st.dialect) for f in touch_filters
-    ]
-
-
 def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[str, list[Any]]:
     """The statement for `plan` and its parameter values; result columns are the dimensions
     (in order) then the metrics (in order)."""
-    st = _Statement(plan, dialect, site)
+    st = Statement(plan, dialect, site)
     p = st.params
     site_id, start, end = p.add(site.site_id), p.add(period.start), p.add(period.end)
     live = persons.LIVE[dialect].replace("{site}", site_id)
     source, time_column = _relation(st, site_id, start, end, live)
     _filters(st, site_id, start, live)
     if plan.among_visitors:
-        _among_visitors(st, site_id, start, end, live)
+        among_visitors(st, site_id, start, end, live)
     if st.wants_persons:
         st.columns.append(f"{st.sql(registry.PERSON[plan.base])} AS person")
     st.columns.append(f"{time_column} AS t")
@@ -421,9 +209,9 @@ def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[
         st.ctes.append(_per_visitor(st))
     else:
         st.ctes.append(f"src AS ({rows})")
-    grouped_from, conditions = _grouped_from(st, site_id, live)
+    grouped_from, conditions = touched_source(st, site_id, live)
     if plan.among_visitors and st.touches:
-        among = _among_touched_visitors(
+        among = among_touched_visitors(
             st, grouping, site_id=site_id, start=start, end=end, live=live
         )
         conditions.append(among)
@@ -452,7 +240,7 @@ def build(plan: Plan, period: Period, site: SiteContext, dialect: str) -> tuple[
     return p.render(sql + registry.STATEMENT_SUFFIX[dialect])
 
 
-def _per_visitor(st: _Statement) -> str:
+def _per_visitor(st: Statement) -> str:
     """`src` of `page_visitors`: per visitor, page and group, the partials' inputs over their
     rows of `page_rows`, where they viewed the page (a report alone, of a page viewed before
     the period, is left out)."""
@@ -498,24 +286,6 @@ def _order(plan: Plan, dims: list[str]) -> str:
     keys = [f"{names[name]} {'DESC' if desc else 'ASC'} NULLS LAST" for name, desc in plan.order_by]
     keys += [f"{d} ASC NULLS FIRST" for d in dims]
     return f" ORDER BY {', '.join(keys)} LIMIT {int(plan.limit)}"
-
-
-def _touch_ctes(dialect: str, site_id: str, live: str) -> list[str]:
-    columns = ", ".join(f"v.{c}" for c in _TOUCH_COLUMNS)
-    first = (
-        "SELECT * FROM pv QUALIFY row_number() OVER (PARTITION BY person"
-        " ORDER BY started_at, visit_id) = 1"
-        if dialect == "duckdb"
-        else "SELECT * FROM pv ORDER BY person, started_at, visit_id LIMIT 1 BY person"
-    )
-    return [
-        "people AS (SELECT DISTINCT person FROM src)",
-        f"pv AS (SELECT v.person_bits AS person, v.visit_id, v.started_at, {columns}"
-        f" FROM visits v WHERE v.site_id = {site_id} AND {live}"
-        " AND v.person_bits IN (SELECT person FROM people))",
-        f"ft AS ({first})",
-        "lt AS (SELECT * FROM pv WHERE channel <> 'Direct')",
-    ]
 
 
 __all__ = ["EVENTS", "LEDGER", "VISITS", "Params", "Plan", "SiteContext", "build"]
