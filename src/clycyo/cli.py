@@ -355,7 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--order-by", action="append", help="NAME:desc or NAME:asc (repeat)")
     query.add_argument("--limit", type=positive, help="at most this many rows (default 100)")
     query.add_argument(
-        "--compare", action="store_true", help="add the previous period and the change"
+        "--compare",
+        nargs="?",
+        const="previous",
+        metavar="previous|year|FIRST,LAST",
+        help="add another period and the change: the one just before (the default), the same"
+        " days a year before, or the days FIRST to LAST (YYYY-MM-DD)",
     )
     query.add_argument("--spec", help="a JSON file with the query's spec ('-': standard input)")
     query.add_argument("--url", help="a server to ask (default: the one running on --data)")

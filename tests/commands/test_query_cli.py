@@ -184,6 +184,25 @@ def test_compare_puts_the_previous_period_in_the_table(server: Site, tmp_path: P
     assert plain[0].split() == ["visitors", "bounce_rate"]
 
 
+def test_compare_takes_the_year_before_or_days_of_ones_own(server: Site, tmp_path: Path) -> None:
+    assert server.post("/api/collect", {"batch": _events(server.site)}, secret=True)[0] == 200
+    flags = ["--site", server.site, "--metrics", "visitors", "--from", "2026-03-01", "--to"]
+    remote = ["--url", server.url, "--key", server.secret_key]
+    year = _run(*flags, "2026-03-02", "--compare", "year", *remote, data=tmp_path)
+    assert year.returncode == 0, year.stderr
+    assert year.stdout.splitlines()[-1] == (
+        "(before: 2025-03-01T00:00:00Z to 2025-03-03T00:00:00Z)"
+    )
+    days = ["--compare", "2025-12-24,2025-12-26", "--json"]
+    custom = _run(*flags, "2026-03-02", *days, *remote, data=tmp_path)
+    assert custom.returncode == 0, custom.stderr
+    answer = json.loads(custom.stdout)
+    assert answer["meta"]["comparison_date_range"][0] == "2025-12-24T00:00:00Z"
+    wrong = _run(*flags, "2026-03-02", "--compare", "lastyear", *remote, data=tmp_path)
+    assert wrong.returncode == 2
+    assert wrong.stderr == "clycyo: --compare 'lastyear': expected previous, year or FIRST,LAST\n"
+
+
 def test_query_mistakes_are_told_in_the_command_lines_terms(tmp_path: Path) -> None:
     remote = ["--url", f"http://127.0.0.1:{free_port()}", "--key", "ct_x"]
     order = _run("--site", "a.test", "--order-by", "events", *remote, data=tmp_path)

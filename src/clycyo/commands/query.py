@@ -42,6 +42,20 @@ def _filter(text: str) -> list[Any]:
     return [operator, dimension, [v for v in values.split(",") if v]]
 
 
+COMPARISONS = {"previous": "previous_period", "year": "year_over_year"}
+
+
+def _comparison(text: str) -> str | dict[str, list[str]]:
+    """`previous`, `year`, or a range of one's own as `FIRST,LAST` (the query API checks the
+    days)."""
+    if text in COMPARISONS:
+        return COMPARISONS[text]
+    days = [day.strip() for day in text.split(",")]
+    if len(days) != 2 or not all(days):
+        raise ValueError(f"--compare {text!r}: expected previous, year or FIRST,LAST")
+    return {"date_range": days}
+
+
 def _order(text: str) -> list[str]:
     """`name:desc` or `name:asc` (a dimension's name has colons of its own)."""
     name, _, direction = text.rpartition(":")
@@ -83,7 +97,7 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     if args.limit is not None:
         spec["limit"] = args.limit
     if args.compare:
-        spec["include"] = {**spec.get("include", {}), "comparison": "previous_period"}
+        spec["include"] = {**spec.get("include", {}), "comparison": _comparison(args.compare)}
     spec.setdefault("metrics", ["visitors", "visits", "pageviews"])
     if "site" not in spec:
         raise ValueError("--site is required (or a spec file naming the site)")
