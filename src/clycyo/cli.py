@@ -245,25 +245,28 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(action=action)
         key_arguments(sub, action)
 
-    from clycyo.commands.goals import ACTIONS as GOAL_ACTIONS
-    from clycyo.commands.goals import add_arguments as goal_arguments
+    from clycyo.commands import annotations, goals, shields
 
-    goal_commands = group("goal", "a site's page goals ('Visit /pattern'), as on Settings")
-    for action, action_help in GOAL_ACTIONS:
-        sub = command(action, handlers.goal, action_help, goal_commands)
-        sub.set_defaults(action=action)
-        goal_arguments(sub, action)
-
-    from clycyo.commands.shields import ACTIONS as SHIELD_ACTIONS
-    from clycyo.commands.shields import add_arguments as shield_arguments
-
-    shield_commands = group(
-        "shield", "traffic kept out of a site's numbers (addresses, countries, pages, hosts)"
-    )
-    for action, action_help in SHIELD_ACTIONS:
-        sub = command(action, handlers.shield, action_help, shield_commands)
-        sub.set_defaults(action=action)
-        shield_arguments(sub, action)
+    for name, handler, help_text, module in (
+        ("goal", handlers.goal, "a site's page goals ('Visit /pattern'), as on Settings", goals),
+        (
+            "shield",
+            handlers.shield,
+            "traffic kept out of a site's numbers (addresses, countries, pages, hosts)",
+            shields,
+        ),
+        (
+            "annotation",
+            handlers.annotation,
+            "a site's annotations: releases and campaigns marked on the chart",
+            annotations,
+        ),
+    ):
+        list_commands = group(name, help_text)
+        for action, action_help in module.ACTIONS:
+            sub = command(action, handler, action_help, list_commands)
+            sub.set_defaults(action=action)
+            module.add_arguments(sub, action)
 
     from clycyo.commands.reports import add_arguments as report_arguments
 

@@ -5,7 +5,7 @@ imports the command's module only then, so that `clycyo --help` or `clycyo site 
 load what `serve` or `export` needs (the server, the event stores, pyarrow).
 
 Commands that change configuration (`site add`, `site set`, users, secret keys, tokens,
-shared links, page goals, shields and email report recipients)
+shared links, page goals, shields, annotations and email report recipients)
 write the SQLite configuration store directly, so they work whether or not a server runs on the
 data folder; a running server notices within a second.
 """
@@ -132,6 +132,12 @@ def shield(args: argparse.Namespace) -> int:
     from clycyo.commands.shields import run_shield
 
     return run_shield(args, _config(args))
+
+
+def annotation(args: argparse.Namespace) -> int:
+    from clycyo.commands.annotations import run_annotation
+
+    return run_annotation(args, _config(args))
 
 
 def report_send(args: argparse.Namespace) -> int:
