@@ -156,6 +156,7 @@ def test_a_store_made_before_last_login_was_kept_gains_it(tmp_path: Path) -> Non
     ConfigStore(path)  # a second opening (another process) finds it done
     (user,) = config.users()
     assert (user.email, user.last_login_at, user.site_ids) == ("ada@example.com", None, ())
+    assert user.role == "admin"  # as every login was before roles
     checked = config.user_by_email("ada@example.com")
     assert checked is not None
     AccessStore(config).open_session(user.id, checked[1])

@@ -13,6 +13,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from clycyo.config.roles import ADMIN
 from clycyo.config.store import ConfigError, ConfigStore, hash_secret
 from clycyo.sqlite_threads import FOREIGN_KEYS, ThreadConnections
 
@@ -59,6 +60,12 @@ class DashboardSession:
     email: str
     csrf_token: str
     expires_at: float
+    role: str = ADMIN  # the login's role as of this request (`config/roles.py`)
+
+    @property
+    def changes_sites(self) -> bool:
+        """Whether the login may change its sites (settings, funnels, credentials)."""
+        return self.role == ADMIN
 
 
 @dataclass(frozen=True)
@@ -135,13 +142,16 @@ class AccessStore:
         row = (
             self._connect()
             .execute(
-                "SELECT s.user_id, u.email, s.csrf_token, s.expires_at FROM dashboard_sessions s"
+                "SELECT s.user_id, u.email, s.csrf_token, s.expires_at, u.role"
+                " FROM dashboard_sessions s"
                 " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
                 (hash_secret(token), time.time()),
             )
             .fetchone()
         )
-        return None if row is None else DashboardSession(int(row[0]), str(row[1]), row[2], row[3])
+        if row is None:
+            return None
+        return DashboardSession(int(row[0]), str(row[1]), row[2], row[3], str(row[4]))
 
     def close_session(self, token: str) -> None:
         self._connect().execute(

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from clycyo.config.roles import ADMIN, UnknownRole, check_role
 from clycyo.config.site_settings import (
     DEFAULT_CURRENCY,
     DEFAULT_TIMEZONE,
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS users (
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
     password_hash TEXT NOT NULL,
     created_at REAL NOT NULL,
-    last_login_at REAL
+    last_login_at REAL,
+    role TEXT NOT NULL DEFAULT 'admin'
 );
 CREATE TABLE IF NOT EXISTS user_sites (
     user_id INTEGER NOT NULL REFERENCES users(id),
@@ -119,6 +121,7 @@ class User:
     created_at: float
     last_login_at: float | None
     two_factor: bool = False  # a code from an authenticator app is asked after the password
+    role: str = ADMIN  # `config/roles.py`
 
 
 class ConfigError(ValueError):
@@ -147,6 +150,21 @@ def normalize_domain(domain: str) -> str:
     return value.removeprefix("www.")
 
 
+# Columns of `users` later than its first version, with their definitions (fixed text, never input).
+_USER_COLUMNS_ADDED = {"last_login_at": "REAL", "role": f"TEXT NOT NULL DEFAULT '{ADMIN}'"}
+
+
+def _role(role: str) -> str:
+    try:
+        return check_role(role)
+    except UnknownRole as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {str(row[1]) for row in db.execute(f"PRAGMA table_info({table})")}
+
+
 _SITE_COLUMNS = "id, domain, public_key, timezone, currency, stripe_signing_secret, retention_days"
 
 
@@ -169,16 +187,17 @@ class ConfigStore:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Bring a store made by an earlier version up to this schema."""
+        """Bring a store made by an earlier version up to this schema: the columns `users` gained
+        (a login made before roles existed is an admin, as every login then was)."""
         db = self._connect()
-        columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
-        if "last_login_at" in columns:
+        if _USER_COLUMNS_ADDED.keys() <= _columns(db, "users"):
             return
-        db.execute("BEGIN IMMEDIATE")  # another process may be adding it at the same moment
+        db.execute("BEGIN IMMEDIATE")  # another process may be adding them at the same moment
         try:
-            columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
-            if "last_login_at" not in columns:
-                db.execute("ALTER TABLE users ADD COLUMN last_login_at REAL")
+            present = _columns(db, "users")
+            for name, definition in _USER_COLUMNS_ADDED.items():
+                if name not in present:
+                    db.execute(f"ALTER TABLE users ADD COLUMN {name} {definition}")
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -374,16 +393,23 @@ class ConfigStore:
 
     # Dashboard users
 
-    def add_user(self, email: str, password_hash: str, site_ids: list[int] | None = None) -> int:
+    def add_user(
+        self,
+        email: str,
+        password_hash: str,
+        site_ids: list[int] | None = None,
+        role: str = ADMIN,
+    ) -> int:
         email = email.strip()
         if "@" not in email or len(email) > 254:
             raise ConfigError(f"not an email address: {email!r}")
+        role = _role(role)
         db = self._connect()
         try:
             db.execute("BEGIN IMMEDIATE")
             cursor = db.execute(
-                "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)",
-                (email, password_hash, time.time()),
+                "INSERT INTO users (email, password_hash, created_at, role) VALUES (?, ?, ?, ?)",
+                (email, password_hash, time.time(), role),
             )
             user_id = int(cursor.lastrowid or 0)
             for site_id in site_ids or []:
@@ -414,7 +440,7 @@ class ConfigStore:
     def users(self) -> list[User]:
         rows = self._connect().execute(
             "SELECT u.id, u.email, group_concat(s.site_id), u.created_at, u.last_login_at,"
-            " EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id)"
+            " EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id), u.role"
             " FROM users u LEFT JOIN user_sites s ON s.user_id = u.id GROUP BY u.id ORDER BY u.id"
         )
         return [
@@ -425,9 +451,29 @@ class ConfigStore:
                 r[3],
                 r[4],
                 bool(r[5]),
+                str(r[6]),
             )
             for r in rows
         ]
+
+    def set_user_role(self, email: str, role: str) -> bool:
+        """Give a login `role`; False when it had it already. Its sessions keep going and act
+        in the new role from their next request (sessions read the role each time). Raises
+        `ConfigError` for an unknown email or role."""
+        role = _role(role)
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT role FROM users WHERE email = ?", (email.strip(),)).fetchone()
+            if row is None:
+                raise ConfigError(f"no user {email.strip()}")
+            if row[0] != role:
+                db.execute("UPDATE users SET role = ? WHERE email = ?", (role, email.strip()))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return bool(row[0] != role)
 
     def user_site_ids(self, user_id: int) -> list[int] | None:
         """The sites a user may see; None means every site (a user added without `--site`)."""

@@ -6,7 +6,8 @@ Every read endpoint asks `authorize_site` the same question the same way. Creden
 - `Authorization: Bearer sh_…` — a shared link's token reads its one site, and only reads
   (GET, or a POST to the query API, which is a read);
 - the dashboard's session cookie, on same-origin requests only, with the CSRF token for anything
-  that changes state; the user reads the sites granted to them (all when none are named).
+  that changes state; the user reads the sites granted to them (all when none are named), and a
+  login whose role is `viewer` (`config/roles.py`) only reads, as a shared link does.
 Public keys read nothing. This module does not store credentials (`config/access.py` does).
 
 Which sites a credential reads is one question; what it may see of them is the other, answered
@@ -61,6 +62,7 @@ AGGREGATE_PATHS = frozenset(
         "/api/v1/realtime",
     }
 )
+VIEWER_ONLY_READS = "authorization: a viewer login only reads; an admin login can change this"
 _CREDENTIAL_NAMES = {
     "secret_key": "a secret key",
     "api_token": "an API token",
@@ -87,7 +89,8 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class Grant:
-    """What a request's credentials allow: these site ids (None: every site), read-only or not."""
+    """What a request's credentials allow: these site ids (None: every site), read-only or not
+    (a shared link, a viewer login)."""
 
     site_ids: frozenset[int] | None
     read_only: bool
@@ -150,8 +153,13 @@ def request_grant(request: Request) -> Grant:
         session.csrf_token, request.headers.get(sessions.CSRF_HEADER)
     ):
         raise ApiError(403, "csrf: the X-CSRF-Token header is missing or wrong")
+    read_only = not session.changes_sites
+    if read_only and not is_read_request(request):
+        raise ApiError(403, VIEWER_ONLY_READS)
     site_ids = runtime.config.user_site_ids(session.user_id)
-    return Grant(None if site_ids is None else frozenset(site_ids), read_only=False, kind="session")
+    return Grant(
+        None if site_ids is None else frozenset(site_ids), read_only=read_only, kind="session"
+    )
 
 
 def authorize_site(request: Request, domain: str | None = None) -> Site:

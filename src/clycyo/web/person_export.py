@@ -103,7 +103,7 @@ async def export_person(request: Request) -> JSONResponse:
     runtime = request.app.state.runtime
     try:
         site = authorize_site(request)
-        if request_grant(request).read_only:
+        if request_grant(request).kind == "shared_link":
             raise ApiError(403, "authorization: a shared link cannot read persons")
     except ApiError as exc:
         return exc.response()

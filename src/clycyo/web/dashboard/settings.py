@@ -13,7 +13,8 @@ secret is shown once, in the answer to the post that made it (only its hash is k
 posts render the page instead of redirecting.
 Revoking takes effect on the next request (a secret key's on the collectors' too, within a
 second); the site's last live secret key is not revoked here: a new one is made first. Only
-logged-in users who may read the site get here; shared links and API tokens never do.
+logged-in users who may read the site get here; shared links and API tokens never do. A viewer
+login sees the page without its forms, and its posts are refused (`viewer.form_viewer`).
 """
 
 from __future__ import annotations

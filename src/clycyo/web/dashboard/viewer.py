@@ -7,6 +7,8 @@ the URL prefix for links, whether anything may be changed, what the credential r
 link: aggregates only, see `web/access.py`) and the user's other sites. Each view is routed with
 the reach it needs, checked here before it runs. A revoked link, an unknown site, a site the
 user may not read and a view beyond the credential's reach all look the same from outside (404).
+A viewer login (`config/roles.py`) reads as an admin does, read-only; every form post that
+changes a site takes its viewer from `form_viewer`, which refuses it (403).
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from starlette.requests import Request
 from clycyo.config.access import DashboardSession
 from clycyo.config.store import Site
 from clycyo.web import sessions
-from clycyo.web.access import REACHES, ApiError, Reach, request_grant
+from clycyo.web.access import REACHES, VIEWER_ONLY_READS, ApiError, Reach, request_grant
 
 
 class NotAllowed(Exception):
-    """The request may not see this page: `status` 401 (log in first) or 404."""
+    """The request may not see this page: `status` 401 (log in first), 403 (a viewer login's
+    change) or 404."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -89,11 +92,14 @@ def site_viewer(request: Request, domain: str, reach: Reach) -> Viewer:
 
 
 def form_viewer(request: Request, domain: str, session: DashboardSession) -> Viewer:
-    """The viewer of a form post by `session` to `/sites/{domain}/…`; raises NotAllowed."""
+    """The viewer of a form post by `session` that changes `/sites/{domain}/…`; raises
+    NotAllowed (403 for a viewer login, whose sessions change nothing)."""
     site = request.app.state.runtime.directory.by_domain(domain)
     mine = user_sites(request, session)
     if site is None or all(s.id != site.id for s in mine):
         raise NotAllowed(404, "no such site")
+    if not session.changes_sites:
+        raise NotAllowed(403, VIEWER_ONLY_READS)
     return Viewer(site, f"/sites/{site.domain}", False, REACHES["session"], session, tuple(mine))
 
 
