@@ -20,6 +20,7 @@ from clycyo.integrations import stripe
 from clycyo.runtime import Runtime
 from clycyo.web import (
     admin_api,
+    annotations_api,
     error_pages,
     events_api,
     maintenance_api,
@@ -64,6 +65,9 @@ def web_routes() -> list[BaseRoute]:
         RawPathRoute("/api/v1/persons/{id}/timeline", people_api.timeline, methods=["GET"]),
         RawPathRoute("/api/v1/persons/{id}", people_api.erase, methods=["DELETE"]),
         RawPathRoute("/api/v1/persons/{id}/export", person_export.export_person, methods=["GET"]),
+        Route("/api/v1/annotations", annotations_api.add, methods=["POST"]),
+        Route("/api/v1/annotations", annotations_api.listed, methods=["GET"]),
+        Route("/api/v1/annotations/{id}", annotations_api.delete, methods=["DELETE"]),
         Route("/js/clycyo.js", tracker_script, methods=["GET", "HEAD"]),
         Route("/js/clycyo.{digest}.js", tracker_script, methods=["GET", "HEAD"]),
         Route(

@@ -19,6 +19,7 @@ def test_annotations_are_added_listed_and_removed(tmp_path: Path) -> None:
             "Release 2.4", "--json", data=data,
         )
     )  # fmt: skip
+    assert added.pop("created_at").endswith("Z")
     assert added == {
         "id": 1,
         "site": "shop.example",

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from clycyo.config.access import AccessStore
+from clycyo.config.annotations import AnnotationStore
 from clycyo.config.passwords import hash_password
 from clycyo.config.store import ConfigStore, hash_secret, key_id
 from tests.serverproc import ServerProcess, Site
@@ -53,6 +54,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     assert a.post("/api/collect", event, secret=True)[0] == 200
     assert len(a.events()) == 1
     config = ConfigStore(server.data_dir / "config.sqlite")
+    a_site = config.site_by_domain(a.site)
+    assert a_site is not None
+    AnnotationStore(config).add(a_site.id, MARKER, created_by="cli")  # the annotation of id 1
     yield World(server, a, b, config, AccessStore(config))
     server.stop()
 
@@ -66,6 +70,9 @@ def endpoints(domain: str) -> list[tuple[str, str, Any]]:
         ("GET", f"/api/v1/persons/{PERSON}/timeline?site={domain}", None),
         ("GET", f"/api/v1/persons/{PERSON}/export?site={domain}", None),
         ("DELETE", f"/api/v1/persons/{PERSON}?site={domain}", None),
+        ("GET", f"/api/v1/annotations?site={domain}", None),
+        ("POST", "/api/v1/annotations", {"site": domain, "text": "x"}),
+        ("DELETE", "/api/v1/annotations/1", None),
     ]
     for view in ("", "/panels/pages", "/funnels", "/why", "/people", f"/people/{PERSON}"):
         reads.append(("GET", f"/sites/{domain}{view}.json", None))
@@ -198,6 +205,8 @@ def test_no_credential_reads_or_changes_another_site(world: World, credential: s
     assert after == {**{k.id: k.revoked_at for k in before}, added: None}
     world.config.revoke_secret_key_by_id(added)
     assert len(world.a.events()) == 1, "an event of site A was deleted"
+    kept = AnnotationStore(world.config).list(a_id)
+    assert [a.text for a in kept] == [MARKER], "site A's annotations were changed"
 
 
 def test_the_owner_reads_its_own_site(world: World) -> None:

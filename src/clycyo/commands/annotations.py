@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from clycyo.commands.site_lists import remove_row, run_action, site_named
-from clycyo.config.annotations import Annotation, AnnotationError, AnnotationStore, parse_time
+from clycyo.config.annotations import AnnotationError, AnnotationStore, as_row, parse_time
 from clycyo.config.store import ConfigStore
 
 ACTIONS = (
@@ -20,16 +20,6 @@ ACTIONS = (
     ("remove", "remove an annotation"),
 )
 MADE_BY = "cli"
-
-
-def _row(annotation: Annotation, domain: str) -> dict[str, object]:
-    return {
-        "id": annotation.id,
-        "site": domain,
-        "time": annotation.time,
-        "text": annotation.text,
-        "created_by": annotation.created_by,
-    }
 
 
 def add_arguments(parser: argparse.ArgumentParser, action: str) -> None:
@@ -55,13 +45,13 @@ def _add(args: argparse.Namespace, config: ConfigStore) -> tuple[object, str]:
     site = site_named(config, args.site)
     at = None if args.at is None else parse_time(args.at, site.timezone)
     made = AnnotationStore(config).add(site.id, args.text, at=at, created_by=MADE_BY)
-    return _row(made, site.domain), f"annotation {made.id} at {made.time} added to {site.domain}"
+    return as_row(made, site.domain), f"annotation {made.id} at {made.time} added to {site.domain}"
 
 
 def _list(args: argparse.Namespace, config: ConfigStore) -> tuple[object, str]:
     store = AnnotationStore(config)
     sites = [site_named(config, args.site)] if args.site else config.sites()
-    rows = [_row(a, s.domain) for s in sites for a in store.between(s.id)]
+    rows = [as_row(a, s.domain) for s in sites for a in store.between(s.id)]
     lines = [f"{r['id']:>4}  {r['site']}  {r['time']}  {r['text']}" for r in rows]
     return rows, "\n".join(lines) or "no annotations"
 

@@ -60,6 +60,18 @@ class Annotation:
         return iso_utc(self.at)
 
 
+def as_row(annotation: Annotation, domain: str) -> dict[str, object]:
+    """What the API answers and `clycyo annotation --json` prints of one."""
+    return {
+        "id": annotation.id,
+        "site": domain,
+        "time": annotation.time,
+        "text": annotation.text,
+        "created_at": iso_utc(annotation.created_at),
+        "created_by": annotation.created_by,
+    }
+
+
 def iso_utc(seconds: float) -> str:
     moment = dt.datetime.fromtimestamp(seconds, dt.UTC).replace(microsecond=0)
     return moment.isoformat().replace("+00:00", "Z")
@@ -77,8 +89,9 @@ def check_text(text: str) -> str:
     return text
 
 
-def parse_time(given: str, timezone: str) -> float:
-    """The instant `given` names (see the module's docstring), as seconds since the epoch."""
+def parse_time(given: str, timezone: str, field: str = "time") -> float:
+    """The instant `given` names (see the module's docstring), as seconds since the epoch; what
+    is none is refused naming `field`."""
     text = given.strip()
     try:
         zone = ZoneInfo(timezone)
@@ -95,7 +108,7 @@ def parse_time(given: str, timezone: str) -> float:
         return moment.timestamp()
     except (ValueError, OverflowError):
         example = "such as 2026-11-20 or 2026-11-20T14:30:00Z"
-        raise AnnotationError(f"time: {given!r} is not a day or a time ({example})") from None
+        raise AnnotationError(f"{field}: {given!r} is not a day or a time ({example})") from None
 
 
 class AnnotationStore(SiteRows):

@@ -12,10 +12,10 @@ Public keys read nothing. This module does not store credentials (`config/access
 
 Which sites a credential reads is one question; what it may see of them is the other, answered
 here once for every endpoint: each request has a `Reach` (aggregates, persons, settings,
-erasure), and each kind of credential reaches a fixed set of them (`REACHES`). An API endpoint's
-reach follows from its method and path, and any path not declared aggregate counts as reading
-persons, so a new endpoint is closed to shared links unless it is declared otherwise; a dashboard
-view declares its reach where it is routed (`dashboard/routing.py`).
+erasure, annotations), and each kind of credential reaches a fixed set of them (`REACHES`). An
+API endpoint's reach follows from its method and path, and any path not declared aggregate counts
+as reading persons, so a new endpoint is closed to shared links unless it is declared otherwise;
+a dashboard view declares its reach where it is routed (`dashboard/routing.py`).
 """
 
 from __future__ import annotations
@@ -42,13 +42,14 @@ class Reach(enum.Enum):
     PERSONS = "persons"  # who did what: people, timelines, a funnel step's persons, raw events
     SETTINGS = "settings"  # the settings page: the snippet, shared links and API tokens
     ERASE = "erase"  # erasing a person's events and identities
+    ANNOTATIONS = "annotations"  # adding and deleting the notes marked on the chart
 
 
 REACHES: dict[str, frozenset[Reach]] = {
-    "secret_key": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.ERASE}),
+    "secret_key": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.ERASE, Reach.ANNOTATIONS}),
     # The people endpoints take the query API's credentials (CONTRACT §6), erasure included.
-    "api_token": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.ERASE}),
-    "session": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.SETTINGS}),
+    "api_token": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.ERASE, Reach.ANNOTATIONS}),
+    "session": frozenset({Reach.AGGREGATES, Reach.PERSONS, Reach.SETTINGS, Reach.ANNOTATIONS}),
     "shared_link": frozenset({Reach.AGGREGATES}),
 }
 # The site endpoints of the API that answer only aggregates (the query API and its reports, the
@@ -63,6 +64,8 @@ AGGREGATE_PATHS = frozenset(
     }
 )
 VIEWER_ONLY_READS = "authorization: a viewer login only reads; an admin login can change this"
+# Adding and deleting annotations; listing them reads who made each, as persons' reads do.
+ANNOTATIONS_PATH = "/api/v1/annotations"
 _CREDENTIAL_NAMES = {
     "secret_key": "a secret key",
     "api_token": "an API token",
@@ -74,6 +77,7 @@ _REACH_VERBS = {
     Reach.PERSONS: "read persons",
     Reach.SETTINGS: "manage settings",
     Reach.ERASE: "erase persons (the site's secret key or an API token can)",
+    Reach.ANNOTATIONS: "add or delete annotations",
 }
 
 
@@ -110,9 +114,14 @@ def refusal(kind: str, reach: Reach) -> str:
 
 def request_reach(request: Request) -> Reach:
     """The reach of a request to a site endpoint of the API, from its method and path."""
+    path = request.url.path
+    if request.method != "GET" and (
+        path == ANNOTATIONS_PATH or path.startswith(ANNOTATIONS_PATH + "/")
+    ):
+        return Reach.ANNOTATIONS
     if request.method == "DELETE":
         return Reach.ERASE
-    if request.url.path in AGGREGATE_PATHS:
+    if path in AGGREGATE_PATHS:
         return Reach.AGGREGATES
     return Reach.PERSONS
 
