@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from clycyo import data_folder
 from clycyo.commands import handlers
 from clycyo.commands.handlers import data_dir, fail
+from clycyo.config.roles import ADMIN, ROLES
 
 DESCRIPTION = (
     "Clycyo: self-hosted web and product analytics. `clycyo serve` runs the collector, the"
@@ -179,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument(
         "--site", action="append", help="a site this user may see (repeat; default: every site)"
     )
+    user_add.add_argument(
+        "--role",
+        choices=ROLES,
+        default=ADMIN,
+        help="admin changes its sites' settings and credentials, viewer only reads (default admin)",
+    )
     user_list = command("list", handlers.user_list, "list dashboard logins", user_commands)
     user_list.add_argument("--json", action="store_true", help="print a JSON list")
     user_remove = command(
@@ -205,6 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
         user_commands,
     )
     user_reset_2fa.add_argument("email")
+    user_role = command(
+        "role",
+        handlers.user_role,
+        "make a login an admin or a viewer (its sessions act in the new role from their next"
+        " request)",
+        user_commands,
+    )
+    user_role.add_argument("email")
+    user_role.add_argument("role", choices=ROLES)
 
     quarantine = group("quarantine", "inspect and replay rejected events")
     listed = command("list", handlers.quarantine, "list rejected events, newest first", quarantine)

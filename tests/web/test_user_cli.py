@@ -199,3 +199,48 @@ def test_logins_are_named_as_stored_and_removing_the_last_says_none_is_left(
     assert [u["email"] for u in json.loads(clycyo("user", "list", "--json", data=data))] == [
         "cy@example.com"
     ]
+
+
+def _settings_form(client: httpx.Client, site: Site) -> httpx.Response:
+    """A post of the Settings page's page-goal form: 303 for an admin, 403 for a viewer."""
+    page = client.get(f"/sites/{site.site}/settings")
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    form = {"csrf": csrf, "pattern": "/role-check"}
+    return client.post(f"/sites/{site.site}/settings/goals", data=form)
+
+
+def test_a_role_is_given_at_add_listed_and_changed_for_the_open_sessions(
+    server: Site, clients: Clients
+) -> None:
+    viewer = f"viewer-{server.site}@example.com"
+    added = clycyo(
+        "user", "add", viewer, "--site", server.site, "--role", "viewer", "--password-stdin",
+        data=server.data_dir, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert added == f"user {viewer} added as a viewer\n"
+    admin = f"admin-{server.site}@example.com"
+    _add(server, admin, server.site)  # no --role: an admin, as before
+    roles = {
+        u["email"]: u["role"]
+        for u in json.loads(clycyo("user", "list", "--json", data=server.data_dir))
+    }
+    assert (roles[viewer], roles[admin]) == ("viewer", "admin")
+    text = clycyo("user", "list", data=server.data_dir).splitlines()
+    assert next(line for line in text if line.startswith(viewer)).endswith("role viewer")
+
+    session = _logged_in(server, viewer, PASSWORD, clients)
+    refused = _settings_form(session, server)
+    assert refused.status_code == 403 and "viewer login only reads" in refused.text
+    said = clycyo("user", "role", viewer.upper(), "admin", data=server.data_dir)
+    assert said == f"{viewer} is now an admin (its open sessions too, from their next request)\n"
+    assert _settings_form(session, server).status_code == 303  # the same session, no new login
+    clycyo("user", "role", viewer, "viewer", data=server.data_dir)
+    assert _settings_form(session, server).status_code == 403
+    assert _reads(session, server) == 200  # still signed in, reading
+    again = clycyo("user", "role", viewer, "viewer", data=server.data_dir)
+    assert again == f"{viewer} is a viewer already\n"
+
+    unknown = run_clycyo("user", "role", "nobody@example.com", "viewer", data=server.data_dir)
+    assert unknown.returncode == 1 and "no user nobody@example.com" in unknown.stderr
+    wrong = run_clycyo("user", "role", viewer, "owner", data=server.data_dir)
+    assert wrong.returncode == 2 and "invalid choice: 'owner'" in wrong.stderr

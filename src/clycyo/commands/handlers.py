@@ -98,6 +98,12 @@ def user_reset_2fa(args: argparse.Namespace) -> int:
     return run_reset_2fa(args, _config(args))
 
 
+def user_role(args: argparse.Namespace) -> int:
+    from clycyo.commands.users import run_role
+
+    return run_role(args, _config(args))
+
+
 def key(args: argparse.Namespace) -> int:
     from clycyo.commands.keys import run_key
 

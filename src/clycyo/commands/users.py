@@ -1,11 +1,11 @@
-"""`clycyo user add|list|remove|password|reset-2fa`: dashboard logins; a password is read from
-the terminal or standard input.
+"""`clycyo user add|list|remove|password|reset-2fa|role`: dashboard logins; a password is read
+from the terminal or standard input.
 
 Like `site add`, these write the configuration store directly, so they work whether or not a
 server runs on the data folder. Only the password's hash is kept (`config/passwords.py`).
 Removing a login, setting its password or turning its two-factor sign-in off for a lost device
 ends every session it has at once: a running server reads sessions from the store on each
-request.
+request, and so does a login's new role (`config/roles.py`), from their next request on.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from clycyo.commands.credentials import utc_text
 from clycyo.commands.handlers import fail
 from clycyo.config.access import AccessStore
 from clycyo.config.passwords import MIN_PASSWORD_CHARS, hash_password
+from clycyo.config.roles import VIEWER
 from clycyo.config.store import ConfigError, ConfigStore
 from clycyo.config.two_factor import TwoFactorStore
 from clycyo.settings import config_path
@@ -42,10 +43,11 @@ def run_add(args: argparse.Namespace, data_dir: Path) -> int:
         password = _new_password(args)
         if config is None:
             config = ConfigStore(path)
-        config.add_user(args.email, hash_password(password), site_ids)
+        config.add_user(args.email, hash_password(password), site_ids, args.role)
     except ConfigError as exc:
         return fail(exc)
-    print(f"user {args.email.strip()} added")  # as stored
+    as_viewer = " as a viewer" if args.role == VIEWER else ""
+    print(f"user {args.email.strip()} added{as_viewer}")  # as stored
     return 0
 
 
@@ -59,6 +61,7 @@ def run_list(args: argparse.Namespace, config: ConfigStore) -> int:
             "created_at": utc_text(user.created_at),
             "last_login_at": utc_text(user.last_login_at),
             "two_factor": user.two_factor,
+            "role": user.role,
         }
         for user in config.users()
     ]
@@ -70,7 +73,7 @@ def run_list(args: argparse.Namespace, config: ConfigStore) -> int:
         print(
             f"{row['email']}  {sites}  created {row['created_at']}"
             f"  last login {row['last_login_at'] or 'never'}"
-            f"  two-factor {'on' if row['two_factor'] else 'off'}"
+            f"  two-factor {'on' if row['two_factor'] else 'off'}  role {row['role']}"
         )
     if not rows:
         print("no users")
@@ -118,6 +121,20 @@ def run_reset_2fa(args: argparse.Namespace, config: ConfigStore) -> int:
         f"two-factor sign-in of {email} turned off ({_sessions(ended)} ended);"
         " the password alone signs in until it is turned on again on the Account page"
     )
+    return 0
+
+
+def run_role(args: argparse.Namespace, config: ConfigStore) -> int:
+    try:
+        email = _stored_email(config, args.email)
+        changed = config.set_user_role(email, args.role)
+    except ConfigError as exc:
+        return fail(exc)
+    named = "a viewer" if args.role == VIEWER else "an admin"
+    if not changed:
+        print(f"{email} is {named} already")
+        return 0
+    print(f"{email} is now {named} (its open sessions too, from their next request)")
     return 0
 
 
