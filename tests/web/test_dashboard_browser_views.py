@@ -344,10 +344,17 @@ def test_picking_a_period_puts_only_what_it_needs_in_the_url(world: World, owner
         page.select_option("#period", "7d")
     assert page.url.split("?", 1)[1] == "period=7d"
     with page.expect_navigation():
-        page.locator("label.compare input").uncheck()
+        page.select_option("label.compare select", "off")
     assert page.url.split("?", 1)[1] == "period=7d&compare=off"
     with page.expect_navigation():
-        page.locator("label.compare input").check()
+        page.select_option("label.compare select", "year")
+    assert page.url.split("?", 1)[1] == "period=7d&compare=year"
+    # The chart's second line says what it is; the site's links keep the choice.
+    page.wait_for_selector(".chart .u-legend")
+    assert "A year before" in (page.locator(".chart .u-legend").text_content() or "")
+    assert "compare=year" in page.locator("a[aria-current=page]").first.get_attribute("href")
+    with page.expect_navigation():
+        page.select_option("label.compare select", "previous")
     assert page.url.split("?", 1)[1] == "period=7d"
     owner.assert_clean()
 

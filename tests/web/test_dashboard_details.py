@@ -238,10 +238,11 @@ def test_the_site_switcher_keeps_the_period_and_filters(dashboard: Dashboard) ->
         dashboard.login(client)
     finally:
         dashboard.email = mine
-    chosen = "period=7d&f=" + quote("is,visit:source,Google", safe="")
+    chosen = "period=7d&compare=year&f=" + quote("is,visit:source,Google", safe="")
     page = client.get(f"/sites/{dashboard.site}?{chosen}").text
     switcher = page.split('class="site-switch"', 1)[1].split("</form>", 1)[0]
     assert 'name="period" value="7d"' in switcher
+    assert 'name="compare" value="year"' in switcher
     assert 'name="f" value="is,visit:source,Google"' in switcher
     moved = client.get(f"/sites/go?site={dashboard.other}&{chosen}")
     assert moved.headers["location"] == f"/sites/{dashboard.other}?{chosen}"

@@ -1,7 +1,8 @@
-"""The overview's totals: a day under way is compared with the same hours of the day before, and
-a range of days with as many days before across a clock change; a ratio of no visits is no value
-(shown as a dash, with no change); money in other currencies is shown beside the revenue it is not
-in; and a site without any event shows how to install the tracker."""
+"""The overview's totals: a day under way is compared with the same hours of the day before (or
+of the same day a year before), and a range of days with as many days before across a clock
+change; a ratio of no visits is no value (shown as a dash, with no change); money in other
+currencies is shown beside the revenue it is not in; and a site without any event shows how to
+install the tracker."""
 
 from __future__ import annotations
 
@@ -23,6 +24,23 @@ NO_VALUE = "\N{EN DASH}"
 
 def state(query: dict[str, str], today: dt.date) -> object:
     return view_state(query, list(query.items()), today, {"visitors"})
+
+
+def pageviews(domain: str, stamps_ms: list[int]) -> dict[str, object]:
+    """A batch of one pageview of a visitor of its own at each time."""
+    batch = [
+        {
+            "type": "pageview",
+            "origin": "browser",
+            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
+            "visitor_id": f"v{n}",
+            "session_id": f"s{n}",
+            "url": f"https://{domain}/",
+            "timestamp": stamp,
+        }
+        for n, stamp in enumerate(stamps_ms)
+    ]
+    return {"batch": batch}
 
 
 def test_a_period_running_to_now_is_compared_with_the_same_hours_before() -> None:
@@ -62,6 +80,28 @@ def test_a_range_reaching_past_today_is_compared_with_as_much_of_the_previous_on
     ]
 
 
+def test_a_year_before_is_cut_at_the_same_time_passed_and_at_its_end() -> None:
+    now = dt.datetime(2026, 11, 26, 6, 15, 42)
+    today = state({"period": "today", "compare": "year"}, now.date())
+    assert previous_totals_body(today, now)["date_range"] == [  # type: ignore[arg-type]
+        "2025-11-26T00:00:00",
+        "2025-11-26T06:15:42",
+    ]
+    past = state({"period": "last_month", "compare": "year"}, now.date())
+    assert previous_totals_body(past, now)["date_range"] == [  # type: ignore[arg-type]
+        "2025-10-01",
+        "2025-10-31",
+    ]
+    # February 2028 at 10:00 on the 29th: 28 days and 10 hours have passed, more than all of
+    # February 2027, which is then whole.
+    leap_day = dt.datetime(2028, 2, 29, 10)
+    february = state({"period": "month", "compare": "year"}, leap_day.date())
+    assert previous_totals_body(february, leap_day)["date_range"] == [  # type: ignore[arg-type]
+        "2027-02-01T00:00:00",
+        "2027-03-01T00:00:00",
+    ]
+
+
 def test_no_visits_means_no_ratio_and_no_change() -> None:
     visits = CARDS.index("visits")
     bounce = CARDS.index("bounce_rate")
@@ -97,19 +137,8 @@ def test_an_empty_site_shows_dashes_and_where_to_start(dashboard: Dashboard) -> 
 def test_a_year_without_a_previous_year_shows_no_change(dashboard: Dashboard) -> None:
     secret = dashboard.secret_key()
     now_ms = int(time.time() * 1000)
-    batch = [
-        {
-            "type": "pageview",
-            "origin": "browser",
-            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
-            "visitor_id": f"v{n}",
-            "session_id": f"s{n}",
-            "url": f"https://{dashboard.site}/",
-            "timestamp": now_ms - 3_600_000 * (n + 1),
-        }
-        for n in range(3)
-    ]
-    assert dashboard.collect({"batch": batch}, secret)["accepted"] == 3
+    stamps = [now_ms - 3_600_000 * (n + 1) for n in range(3)]
+    assert dashboard.collect(pageviews(dashboard.site, stamps), secret)["accepted"] == 3
     client = dashboard.login()
     data = client.get(f"/sites/{dashboard.site}.json?period=12mo").json()
     assert data["empty"] is False
@@ -133,19 +162,8 @@ def test_the_previous_period_across_a_clock_change_is_as_many_days_before(
     dashboard.runtime.directory.clear()
     secret = dashboard.runtime.config.add_secret_key(site.id)
     noons = [dt.datetime(2025, 10, day, 16, tzinfo=dt.UTC) for day in (29, 31)]  # 12:00 EDT
-    batch = [
-        {
-            "type": "pageview",
-            "origin": "browser",
-            "context": {"ip": "85.214.1.2", "user_agent": CHROME},
-            "visitor_id": f"v{n}",
-            "session_id": f"s{n}",
-            "url": f"https://{dashboard.site}/",
-            "timestamp": int(noon.timestamp() * 1000),
-        }
-        for n, noon in enumerate(noons)
-    ]
-    assert dashboard.collect({"batch": batch}, secret)["accepted"] == 2
+    stamps = [int(noon.timestamp() * 1000) for noon in noons]
+    assert dashboard.collect(pageviews(dashboard.site, stamps), secret)["accepted"] == 2
     client = dashboard.login()
     data = client.get(
         f"/sites/{dashboard.site}.json?period=custom&from=2025-11-01&to=2025-11-03"
@@ -165,6 +183,46 @@ def test_the_previous_period_across_a_clock_change_is_as_many_days_before(
         "2025-11-01T04:00:00Z",
     ]
     assert [r["comparison"]["metrics"] for r in api["results"]] == [[1], [0], [1]]
+
+
+def test_compare_year_shows_the_same_days_a_year_before(dashboard: Dashboard) -> None:
+    site = dashboard.runtime.config.site_by_domain(dashboard.site)
+    assert site is not None
+    secret = dashboard.runtime.config.add_secret_key(site.id)
+    visits = [
+        dt.datetime(2025, 11, 1, 12, tzinfo=dt.UTC),
+        dt.datetime(2024, 11, 2, 9, tzinfo=dt.UTC),
+        dt.datetime(2024, 11, 2, 10, tzinfo=dt.UTC),
+        dt.datetime(2025, 10, 30, 10, tzinfo=dt.UTC),  # the previous period: not compared now
+    ]
+    stamps = [int(when.timestamp() * 1000) for when in visits]
+    assert dashboard.collect(pageviews(dashboard.site, stamps), secret)["accepted"] == 4
+    client = dashboard.login()
+    chosen = "period=custom&from=2025-11-01&to=2025-11-03&compare=year"
+    data = client.get(f"/sites/{dashboard.site}.json?{chosen}").json()
+    assert data["compare"] == "year"
+    assert data["queries"]["series"]["include"] == {"comparison": "year_over_year"}
+    assert data["queries"]["previous_totals"]["date_range"] == ["2024-11-01", "2024-11-03"]
+    assert data["chart"]["previous_label"] == "A year before"
+    assert data["chart"]["points"] == [
+        ["2025-11-01T00:00:00", 1],
+        ["2025-11-02T00:00:00", 0],
+        ["2025-11-03T00:00:00", 0],
+    ]
+    assert data["chart"]["previous"] == [
+        ["2024-11-01T00:00:00", 0],
+        ["2024-11-02T00:00:00", 2],
+        ["2024-11-03T00:00:00", 0],
+    ]
+    visitors = {c["metric"]: c for c in data["cards"]}["visitors"]
+    assert (visitors["value"], visitors["previous"], visitors["change"]) == (1, 2, -50.0)
+    page = client.get(f"/sites/{dashboard.site}?{chosen}").text
+    assert '<option value="year" selected>vs a year before</option>' in page
+    assert 'title="a year before: 2"' in page
+    assert "compare=year" in page.split('class="sections"', 1)[1].split("</nav>", 1)[0]
+    previous = client.get(f"/sites/{dashboard.site}.json?{chosen[:-5]}previous").json()
+    assert {c["metric"]: c for c in previous["cards"]}["visitors"]["previous"] == 1
+    assert previous["chart"]["previous_label"] == "Previous period"
 
 
 def test_money_in_other_currencies_is_shown_beside_the_revenue_it_is_not_in(

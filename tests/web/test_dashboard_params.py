@@ -54,10 +54,27 @@ def test_state_round_trips_through_its_query_string() -> None:
         ]
     )
     assert state.filters == (Filter("is", "visit:country", "DE"),)
-    assert not state.compare
+    assert state.compare == "off" and not state.comparing
     assert state.metric == "revenue"
     again = state_of(parse_qsl(state.params()))
     assert again == state
+
+
+def test_the_comparison_is_the_previous_period_a_year_before_or_none() -> None:
+    assert state_of([]).compare == "previous" and state_of([]).comparing
+    year = state_of([("period", "7d"), ("compare", "year")])
+    assert year.compare == "year" and "compare=year" in year.params()
+    assert state_of(parse_qsl(year.params())) == year
+    assert "compare=year" in year.with_filter(Filter("is", "visit:country", "DE"))
+    assert state_of([("compare", "off")]).compared_period() is None
+    assert state_of([("compare", "sometime")]).compare == "previous"  # unknown: the default
+    assert "compare" not in state_of([("compare", "previous")]).params()
+    leap = [("period", "custom"), ("from", "2028-02-01"), ("to", "2028-02-29")]
+    before = state_of([*leap, ("compare", "year")]).compared_period()
+    assert before is not None and (before.first, before.last) == (
+        dt.date(2027, 2, 1),
+        dt.date(2027, 2, 28),
+    )
 
 
 def test_adding_a_filter_replaces_one_on_the_same_dimension() -> None:

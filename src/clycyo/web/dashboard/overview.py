@@ -1,15 +1,16 @@
 """A site's main view: the top numbers, the time-series chart and the panels' addresses.
 
 The first render runs only the queries above the fold (the totals and the chart, for this period
-and the previous one); each panel then loads from its own address, so a slow panel never holds
-the page back. The `.json` twin carries the same numbers, the query bodies behind them and the
-panels' `.json` addresses.
+and the one it is compared with); each panel then loads from its own address, so a slow panel
+never holds the page back. The `.json` twin carries the same numbers, the query bodies behind
+them and the panels' `.json` addresses.
 
 The totals compare like with like: a period that runs to now (today, the last 7 days …) or
-beyond is compared with as much of the previous period as has passed of it, so at 06:00 today's
-first six hours meet yesterday's first six, not all of yesterday. A ratio of no visits (bounce
-rate, visit duration) is no value, shown as a dash with no change, whatever the query layer
-reports. A site that has never received an event gets the tracker snippet instead of empty charts.
+beyond is compared with as much of the previous period (or of the same days a year before, with
+`compare=year`) as has passed of it, so at 06:00 today's first six hours meet yesterday's first
+six, not all of yesterday. A ratio of no visits (bounce rate, visit duration) is no value, shown
+as a dash with no change, whatever the query layer reports. A site that has never received an
+event gets the tracker snippet instead of empty charts.
 With a goal chosen the totals are the goal's (`goal.py`): the visitors under the other filters
 (a query of their own), the unique and total conversions, the conversion rate, and revenue when
 the goal carries money.
@@ -23,8 +24,9 @@ from dataclasses import replace
 from typing import Any
 
 from clycyo.query import timeseries
+from clycyo.web.dashboard import annotations as chart_annotations
 from clycyo.web.dashboard import goal, panels, stats
-from clycyo.web.dashboard.params import ViewState, default_metric
+from clycyo.web.dashboard.params import API_COMPARISONS, ViewState, default_metric
 from clycyo.web.dashboard.routing import Page, ViewContext
 from clycyo.web.dashboard.settings import tracker_snippet
 
@@ -45,13 +47,17 @@ CARDS = (
     "revenue",
 )
 PER_VISIT = ("bounce_rate", "visit_duration")  # no visits: no value
+# The chart's second line and the totals' "before" value, by `compare`.
+COMPARED_LABELS = {"previous": "Previous period", "year": "A year before"}
 # Whether a site has any event at all, asked only when a period is empty (the longest range the
 # query layer takes).
 EVER_BODY = {"metrics": ["events"], "date_range": "3660d"}
 
 
 def _include(state: ViewState) -> dict[str, Any]:
-    return {"include": {"comparison": "previous_period"}} if state.compare else {}
+    if not state.comparing:
+        return {}
+    return {"include": {"comparison": API_COMPARISONS[state.compare]}}
 
 
 def cards_of(state: ViewState, money: bool = True) -> tuple[str, ...]:
@@ -78,15 +84,18 @@ def visitors_body(state: ViewState) -> dict[str, Any]:
 
 
 def previous_totals_body(state: ViewState, now: dt.datetime, money: bool = True) -> dict[str, Any]:
-    """The totals of the previous period; when this period reaches today or beyond, only as much
-    of it as has happened of this one, so a day under way is compared with the same hours of the
-    day before, and a range ending next week with as many days and hours of the one before."""
-    previous = state.period.previous()
-    date_range: list[str] = previous.date_range()
+    """The totals of the period compared with (the previous one, or the same days a year
+    before); when this period reaches today or beyond, only as much of it as has happened of this
+    one, so a day under way is compared with the same hours of the day before, and a range ending
+    next week with as many days and hours of the one before. The year before of a range through
+    29 February is a day shorter: the time passed is cut at its end."""
+    compared = state.compared_period() or state.period.previous()
+    date_range: list[str] = compared.date_range()
     if state.period.last >= now.date():
-        start = dt.datetime.combine(previous.first, dt.time())
+        start = dt.datetime.combine(compared.first, dt.time())
+        end = dt.datetime.combine(compared.last + dt.timedelta(days=1), dt.time())
         elapsed = now.replace(microsecond=0) - dt.datetime.combine(state.period.first, dt.time())
-        cut = start + max(elapsed, dt.timedelta(seconds=1))
+        cut = min(start + max(elapsed, dt.timedelta(seconds=1)), end)
         date_range = [start.isoformat(), cut.isoformat()]
     return {**totals_body(state, money), "date_range": date_range}
 
@@ -165,7 +174,7 @@ def overview(ctx: ViewContext) -> Page:
     bodies = {"totals": totals_body(state, money), "series": series_body(state)}
     if with_goal:
         bodies["visitors"] = visitors_body(state)
-    if state.compare:
+    if state.comparing:
         bodies["previous_totals"] = previous_totals_body(state, local_now, money)
         if with_goal:
             before = bodies["previous_totals"]["date_range"]
@@ -182,7 +191,7 @@ def overview(ctx: ViewContext) -> Page:
     now = card_values(found["totals"], found.get("visitors"), money)
     before = (
         card_values(found["previous_totals"], found.get("previous_visitors"), money)
-        if state.compare
+        if state.comparing
         else None
     )
     shown = cards_of(state, money)
@@ -209,7 +218,7 @@ def overview(ctx: ViewContext) -> Page:
         if begun(bucket(r.dimensions[0]), local_now)  # no line into the rest of today
     ]
     hourly = state.period.interval == "hour"
-    chart = {
+    chart: dict[str, Any] = {
         "metric": state.metric,
         "label": goal.label(state.metric, state),
         "interval": state.period.interval,
@@ -220,9 +229,14 @@ def overview(ctx: ViewContext) -> Page:
             for r in series
             if r.comparison
         ]
-        if state.compare
+        if state.comparing
         else None,
+        "previous_label": COMPARED_LABELS.get(state.compare),
     }
+    # The notes of the period, each at its bucket (not who made them: a shared link reads this).
+    chart["annotations"] = chart_annotations.on_chart(
+        ctx.runtime, site, state.period, [p[0] for p in points]
+    )
     period = state.period
     return Page(
         "overview.html",
@@ -231,6 +245,7 @@ def overview(ctx: ViewContext) -> Page:
             "currency": site.currency,
             "period": {"key": period.key, "from": period.first, "to": period.last},
             "filters": [f.as_query() for f in state.filters],
+            "compare": state.compare,
             "cards": cards,
             "chart": chart,
             "panels": panels.panel_links(ctx),

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-from clycyo.query.dates import FIRST_DAY, LAST_DAY
+from clycyo.query.dates import FIRST_DAY, LAST_DAY, year_earlier
 
 PERIODS = {
     "today": "Today",
@@ -28,6 +28,14 @@ PERIODS = {
     "custom": "Custom range",
 }
 DEFAULT_PERIOD = "30d"
+# What the totals and the chart are compared with (`compare`), and the query API's name for it.
+COMPARISONS = {
+    "previous": "vs previous period",
+    "year": "vs a year before",
+    "off": "no comparison",
+}
+DEFAULT_COMPARISON = "previous"
+API_COMPARISONS = {"previous": "previous_period", "year": "year_over_year"}
 OPERATORS = {"is": "is", "is_not": "is not", "contains": "contains"}
 # Dimensions a filter may name; the query layer validates them again against its registry.
 _DIMENSION = re.compile(r"^(event|visit|first_touch|last_touch):[a-z_]{1,40}(:[\w.\-]{1,64})?$")
@@ -112,6 +120,11 @@ class Period:
         last = self.first - dt.timedelta(days=1)
         return Period("custom", last - dt.timedelta(days=self.days - 1), last)
 
+    def year_before(self) -> Period:
+        """The same days one year earlier, 29 February the 28th, as the query API's
+        `year_over_year`."""
+        return Period("custom", year_earlier(self.first), year_earlier(self.last))
+
 
 def period_for(key: str, today: dt.date, first: str = "", last: str = "") -> Period:
     day = dt.timedelta(days=1)
@@ -161,13 +174,23 @@ def default_metric(filters: Iterable[Filter]) -> str:
 @dataclass(frozen=True)
 class ViewState:
     period: Period
-    compare: bool = True
+    compare: str = DEFAULT_COMPARISON  # a key of COMPARISONS
     filters: tuple[Filter, ...] = ()
     metric: str = "visitors"
     extra: tuple[tuple[str, str], ...] = field(default=())  # a view's own parameters
 
     def query_filters(self) -> list[list[object]]:
         return [f.as_query() for f in self.filters]
+
+    @property
+    def comparing(self) -> bool:
+        return self.compare != "off"
+
+    def compared_period(self) -> Period | None:
+        """The days the totals and the chart are compared with, if any."""
+        if self.compare == "year":
+            return self.period.year_before()
+        return self.period.previous() if self.comparing else None
 
     def params(self, filters: tuple[Filter, ...] | None = None, metric: str | None = None) -> str:
         """This state's query string, with other `filters` or another chart `metric`. A chart
@@ -183,8 +206,8 @@ class ViewState:
                 ("from", state.period.first.isoformat()),
                 ("to", state.period.last.isoformat()),
             ]
-        if not state.compare:
-            pairs.append(("compare", "off"))
+        if state.compare != DEFAULT_COMPARISON:
+            pairs.append(("compare", state.compare))
         pairs += [("f", f.param) for f in state.filters]
         if state.metric != default_metric(state.filters):
             pairs.append(("metric", state.metric))
@@ -220,9 +243,10 @@ def view_state(
             filters.append(parsed)
     default = default_metric(filters)
     metric = query.get("metric", default)
+    compare = query.get("compare", DEFAULT_COMPARISON)
     return ViewState(
         period=period,
-        compare=query.get("compare", "previous") != "off",
+        compare=compare if compare in COMPARISONS else DEFAULT_COMPARISON,
         filters=tuple(filters),
         metric=metric if metric in metrics else default,
         extra=tuple(

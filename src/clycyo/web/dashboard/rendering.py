@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from clycyo.web.dashboard.labels import dimension_label, metric_label
-from clycyo.web.dashboard.params import OPERATORS, PERIODS
+from clycyo.web.dashboard.params import COMPARISONS, OPERATORS, PERIODS
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent.parent / "static" / "dashboard"
@@ -138,6 +138,7 @@ def _environment() -> Environment:
     env.globals.update(
         asset=asset,
         periods=PERIODS,
+        comparisons=COMPARISONS,
         operators=OPERATORS,
         dimension_label=dimension_label,
         metric_label=metric_label,

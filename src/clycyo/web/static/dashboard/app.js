@@ -17,14 +17,12 @@
   }
 
   // Only what the choice needs goes into the URL: the dates of a custom range alone, and
-  // `compare=off` (the field an unticked box leaves) only when the box is unticked.
+  // `compare` only when it is not the default (the previous period).
   function tidy (form) {
     const custom = form.querySelector('.custom-dates')
     if (custom) custom.querySelectorAll('input').forEach(function (input) { input.disabled = custom.hidden })
-    const box = form.querySelector('input[type=checkbox][name=compare]')
-    const off = form.querySelector('input[type=hidden][name=compare]')
-    if (box && off) off.disabled = box.checked
-    if (box) box.disabled = box.checked // ticked is the default: nothing to say
+    const compare = form.querySelector('select[name=compare]')
+    if (compare) compare.disabled = compare.value === 'previous'
   }
 
   function autoSubmit (root) {
@@ -37,7 +35,7 @@
     })
     // Back to this page from the browser's cache: the fields `tidy` set aside are live again.
     window.addEventListener('pageshow', function () {
-      root.querySelectorAll('[data-period-form] input').forEach(function (input) { input.disabled = false })
+      root.querySelectorAll('[data-period-form] input, [data-period-form] select').forEach(function (input) { input.disabled = false })
     })
     root.querySelectorAll('[data-autosubmit]').forEach(function (el) {
       el.addEventListener('change', function () {
@@ -125,6 +123,51 @@
     return formatter(metric)
   }
 
+  // Annotations: a thin line at each bucket that has some, its notes shown on hover and on focus
+  // (a marker is a button, so the keyboard reaches it). Notes go in as text, never as markup.
+  function annotate (plot, data, xs) {
+    const byBucket = new Map()
+    ;(data.annotations || []).forEach(function (note) {
+      const i = data.points.findIndex(function (p) { return p[0] === note.bucket })
+      if (i < 0) return
+      if (!byBucket.has(i)) byBucket.set(i, [])
+      byBucket.get(i).push(note)
+    })
+    const markers = []
+    byBucket.forEach(function (notes, i) {
+      const marker = document.createElement('button')
+      marker.type = 'button'
+      marker.className = 'annotation-marker'
+      marker.dataset.annotationMarker = data.points[i][0]
+      marker.setAttribute('aria-label', notes.map(function (note) { return note.local + ' ' + note.text }).join('; '))
+      const tip = document.createElement('span')
+      tip.className = 'annotation-tip'
+      tip.setAttribute('role', 'tooltip')
+      notes.forEach(function (note) {
+        const line = document.createElement('span')
+        line.className = 'annotation-note'
+        const when = document.createElement('time')
+        when.dateTime = note.time
+        when.textContent = note.local
+        line.append(when, ' ' + note.text)
+        tip.append(line)
+      })
+      marker.append(tip)
+      plot.over.append(marker)
+      markers.push({ marker: marker, x: xs[i] })
+    })
+    function place () {
+      const width = plot.over.clientWidth
+      markers.forEach(function (m) {
+        const left = plot.valToPos(m.x, 'x')
+        m.marker.style.left = left + 'px'
+        m.marker.classList.toggle('end', left > width / 2) // the note opens towards the middle
+      })
+    }
+    place()
+    plot.hooks.draw = (plot.hooks.draw || []).concat(place) // after each resize too
+  }
+
   function chart () {
     const host = document.querySelector('[data-chart]')
     const source = host && document.getElementById(host.dataset.chart)
@@ -153,7 +196,7 @@
     const series = [{ label: hourly ? 'Hour' : (data.interval === 'week' ? 'Week of' : 'Day'), value: when }, { label: data.label, stroke: '#4f46e5', fill: 'rgba(79,70,229,0.10)', width: 2, value: function (u, v) { return exact(data.metric)(v) } }]
     const columns = [xs, data.points.map(function (p) { return p[1] })]
     if (data.previous) {
-      series.push({ label: 'Previous period', stroke: '#9ca3af', dash: [4, 4], width: 1.5, value: function (u, v) { return exact(data.metric)(v) } })
+      series.push({ label: data.previous_label || 'Previous period', stroke: '#9ca3af', dash: [4, 4], width: 1.5, value: function (u, v) { return exact(data.metric)(v) } })
       columns.push(data.previous.map(function (p) { return p[1] }).slice(0, xs.length))
     }
     const options = {
@@ -192,6 +235,7 @@
       }
     }
     const plot = new window.uPlot(options, columns, host)
+    annotate(plot, data, xs)
     let pending = 0
     window.addEventListener('resize', function () {
       cancelAnimationFrame(pending)
