@@ -87,6 +87,15 @@ def test_a_wrong_smtp_setting_is_named(env: dict[str, str], named: str) -> None:
         smtp_from_env(env)
 
 
+@pytest.mark.parametrize("password", ["p\uff20ss", "pa\uff0fss", "s3cr[et"])
+def test_a_url_the_standard_library_refuses_is_named_without_its_password(password: str) -> None:
+    url = f"smtp://bob:{password}@mail.example.com"
+    env = {"CLYCYO_SMTP_URL": url, "CLYCYO_MAIL_FROM": "a@b.io"}
+    with pytest.raises(ValueError, match="CLYCYO_SMTP_URL") as refused:
+        smtp_from_env(env)
+    assert password not in str(refused.value)
+
+
 def test_the_public_url_is_an_http_address() -> None:
     assert check_public_url("") is None
     assert check_public_url(" https://stats.example.com/ ") == "https://stats.example.com"

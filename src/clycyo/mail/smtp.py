@@ -74,7 +74,14 @@ def smtp_from_env(environ: dict[str, str] | None = None) -> SmtpSettings | None:
     port: int | None = None
     security: Security = "starttls"
     if url:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            # The standard library's reason quotes the URL, password and all.
+            raise ValueError(
+                "CLYCYO_SMTP_URL: not a URL (a user or password with characters such as"
+                " @ / [ ] percent-encoded, %40 for @)"
+            ) from None
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError(
                 "CLYCYO_SMTP_URL: expected smtp://user:password@host:587 or smtps://…@host:465"
