@@ -51,7 +51,7 @@ def test_a_second_server_on_the_same_folder_stops_with_a_clear_error(
 
 def test_site_add_refuses_a_duplicate_and_nonsense(tmp_path: Path) -> None:
     clycyo("site", "add", "dup.example", data=tmp_path)
-    for domain in ("dup.example", "not a domain"):
+    for domain in ("dup.example", "not a domain", "shop\r\nbcc.example", "shop\u2028x.example"):
         result = run_clycyo("site", "add", domain, data=tmp_path)
         assert result.returncode == 1
         assert "clycyo:" in result.stderr

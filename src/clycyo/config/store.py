@@ -219,6 +219,9 @@ class ConfigStore:
     ) -> NewSite:
         """Create a site and its first secret key; raises `InvalidSetting` or `ConfigError`."""
         domain = normalize_domain(domain)
+        if not domain.isprintable():
+            # Email refuses a line break in a header: a site named with one would get no report.
+            raise ConfigError(f"not a domain: {domain!r} (a control character)")
         timezone = check_timezone(timezone)
         currency = check_currency(currency)
         public_key = "pk_" + secrets.token_hex(12)
