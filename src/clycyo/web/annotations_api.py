@@ -24,7 +24,14 @@ from clycyo.config.annotations import AnnotationError, AnnotationStore, as_row, 
 from clycyo.config.site_rows import MAX_ID
 from clycyo.config.store import Site
 from clycyo.web import sessions
-from clycyo.web.access import ApiError, authorize_site, refusal, request_grant, request_reach
+from clycyo.web.access import (
+    ApiError,
+    Grant,
+    authorize_site,
+    refusal,
+    request_grant,
+    request_reach,
+)
 
 MAX_BODY_BYTES = 16 * 1024
 DAY_S = 86_400
@@ -64,8 +71,18 @@ def _refused(exc: Exception) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=400)
 
 
+def _credentials(request: Request) -> Grant:
+    """The request's credentials, if they may add and delete annotations; raises ApiError."""
+    grant = request_grant(request)
+    reach = request_reach(request)
+    if not grant.reaches(reach):
+        raise ApiError(403, refusal(grant.kind, reach))
+    return grant
+
+
 async def add(request: Request) -> Response:
     try:
+        _credentials(request)  # before the body is read: who may not post learns nothing more
         body = await _body(request)
         site: Site = authorize_site(request, body["site"])
         at = None if body.get("time") is None else parse_time(body["time"], site.timezone)
@@ -102,10 +119,7 @@ async def listed(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     given = request.path_params["id"]
     try:
-        grant = request_grant(request)
-        reach = request_reach(request)
-        if not grant.reaches(reach):
-            raise ApiError(403, refusal(grant.kind, reach))
+        grant = _credentials(request)
     except ApiError as exc:
         return exc.response()
     row_id = int(given) if given.isascii() and given.isdigit() and len(given) < 20 else 0

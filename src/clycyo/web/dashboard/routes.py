@@ -2,7 +2,8 @@
 
 Read views come in fours (HTML and `.json`, logged-in and shared; see `routing.py`); the few
 posts (login and its two-factor code, logout, two-factor on and off, funnels, links, tokens,
-keys, email reports) are plain endpoints that check the session and its CSRF token themselves.
+keys, email reports, annotations) are plain endpoints that check the session and its CSRF token
+themselves.
 The bundled CSS, JavaScript and chart library are served from `/assets`, so no page needs
 anything from another host.
 """
@@ -28,6 +29,7 @@ from clycyo.web.dashboard import (
     settings,
     why,
 )
+from clycyo.web.dashboard import annotations as annotation_forms
 from clycyo.web.dashboard.assets import Assets
 from clycyo.web.dashboard.routing import download_routes, view_routes
 
@@ -76,6 +78,16 @@ def dashboard_routes() -> list[BaseRoute]:
         Route("/sites/{domain}/settings/goals/delete", settings.delete_goal, methods=["POST"]),
         Route("/sites/{domain}/settings/shields", settings.add_shield, methods=["POST"]),
         Route("/sites/{domain}/settings/shields/delete", settings.delete_shield, methods=["POST"]),
+        Route(
+            "/sites/{domain}/settings/annotations",
+            annotation_forms.add_annotation,
+            methods=["POST"],
+        ),
+        Route(
+            "/sites/{domain}/settings/annotations/delete",
+            annotation_forms.delete_annotation,
+            methods=["POST"],
+        ),
         Route(
             "/sites/{domain}/settings/email/recipients",
             email_reports.add_recipient,

@@ -1,6 +1,6 @@
 """A site's settings page: the tracker snippet, the reporting currency and time zone, the page
-goals, the shields, email reports (their forms are `email_reports.py`'s), read-only shared links,
-API tokens and the site's secret keys.
+goals, the shields, annotations and email reports (their forms are `annotations.py`'s and
+`email_reports.py`'s), read-only shared links, API tokens and the site's secret keys.
 
 A changed currency or time zone applies to every report from the next request on (the same
 setting `clycyo site set` changes); a value that is not one is answered with the page and the
@@ -53,7 +53,9 @@ def tracker_snippet(request: Request, site: Site) -> str:
 
 
 def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
-    from clycyo.web.dashboard.email_reports import email_data  # its forms import this module
+    # Their forms import this module.
+    from clycyo.web.dashboard.annotations import annotation_data
+    from clycyo.web.dashboard.email_reports import email_data
 
     access = sessions.access_store(request)
     site = viewer.site
@@ -110,6 +112,7 @@ def settings_data(request: Request, viewer: Viewer) -> dict[str, Any]:
         "max_shields_per_kind": MAX_RULES_PER_KIND,
         "max_shield_chars": MAX_VALUE_CHARS,
         **email_data(request.app.state.runtime, viewer),
+        **annotation_data(request.app.state.runtime, viewer),
         "created": None,
         "rejected": None,
         "key_refused": None,
