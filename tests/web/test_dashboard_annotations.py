@@ -1,11 +1,15 @@
 """Annotations on the dashboard over real HTTP: the Settings page's form adds one (made by the
 login) and deletes it, refuses what is no time or text with the reason (escaped), and reaches
 only its own site's; the overview's `.json` twin places the period's annotations at their
-buckets, by day and by hour, and a shared link reads them without who made them."""
+buckets, by day and by hour, and a shared link reads them without who made them; the export has
+the period's annotations as a file."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import zipfile
 
 import httpx
 
@@ -128,3 +132,23 @@ def test_the_chart_places_the_periods_annotations_at_their_buckets(
     assert shared.status_code == 200
     assert [m["text"] for m in shared.json()["chart"]["annotations"]] == ["Release", "Hotfix"]
     assert "cli" not in str(shared.json()["chart"]["annotations"])
+
+
+def test_the_export_holds_the_periods_annotations(
+    shared_server: ServerProcess, clients: Clients
+) -> None:
+    site = shared_server.add_site(timezone="Europe/Berlin")
+    client = site_user(site, f"export-{site.site}@example.com", clients)
+    view = "period=custom&from=2026-11-10&to=2026-11-16"
+    bare = client.get(f"/sites/{site.site}/export?{view}")
+    assert "annotations.csv" not in zipfile.ZipFile(io.BytesIO(bare.content)).namelist()
+    store, site_id = _store(site)
+    store.add(site_id, "=1+1 campaign", at=_utc("2026-11-12T14:30:00"), created_by="cli")
+    store.add(site_id, "Outside", at=_utc("2026-11-16T23:00:00"), created_by="cli")
+    answer = client.get(f"/sites/{site.site}/export?{view}")
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+        text = archive.read("annotations.csv").decode()
+    assert list(csv.reader(io.StringIO(text))) == [
+        ["Time (UTC)", "Local time", "Annotation"],
+        ["2026-11-12T14:30:00Z", "2026-11-12 15:30", "'=1+1 campaign"],  # no formula
+    ]

@@ -9,7 +9,8 @@ reads it), text and bucket, never who made it: a shared link reads it too. The s
 are posted with the page's CSRF token by a logged-in user of the site who may change it
 (`settings.site_form`; a viewer login is refused); a time or text that is not one is answered
 with the page and the reason, nothing added (`config/annotations.py` checks them). This module
-renders no markup of its own.
+renders no markup of its own. The overview's export writes the period's annotations too
+(`period_rows`).
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ def on_chart(runtime: Any, site: Site, period: Period, labels: list[str]) -> lis
             }
         )
     return marks
+
+
+def period_rows(runtime: Any, site: Site, period: Period) -> list[list[str]]:
+    """The period's annotations as the export writes them: UTC time, local time, text."""
+    zone = ZoneInfo(site.timezone)
+    start = _local_day(period.first, zone).timestamp()
+    end = _local_day(period.last + dt.timedelta(days=1), zone).timestamp()
+    found = AnnotationStore(runtime.config).between(site.id, start, end)
+    return [[a.time, _local_text(a.at, zone), a.text] for a in found]
 
 
 def annotation_data(runtime: Any, viewer: Viewer) -> dict[str, Any]:

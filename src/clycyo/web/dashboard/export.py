@@ -8,6 +8,7 @@ layer, so a file and its panel cannot disagree. Beside Plausible's reports come 
 revenue by first- and last-touch channel, web vitals (by page too), JS errors, rage clicks.
 Regions and cities come only when some visit has one; with one goal (`event:name is X`) chosen,
 its properties (`custom_props.csv`); a panel the goal leaves out (`panels.unshown`) has no file.
+The period's annotations, when it has some, are `annotations.csv`.
 
 Each file holds at most `MAX_ROWS` rows (the query layer's largest limit); the files are written
 one at a time into a zip that spills to disk past a megabyte (`export_files.py`). It reaches
@@ -23,6 +24,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from clycyo.query.spec import MAX_LIMIT
+from clycyo.web.dashboard import annotations as chart_annotations
 from clycyo.web.dashboard import friction, goal, overview, panels, stats
 from clycyo.web.dashboard.export_files import CsvTable, chunks, spooled_zip
 from clycyo.web.dashboard.labels import dimension_label
@@ -161,6 +163,9 @@ def tables(ctx: ViewContext) -> Iterator[CsvTable]:
     yield from tab_tables(ctx)
     yield from place_tables(ctx)
     yield from friction_tables(ctx)
+    notes = chart_annotations.period_rows(ctx.runtime, ctx.viewer.site, ctx.state.period)
+    if notes:
+        yield CsvTable("annotations.csv", ["Time (UTC)", "Local time", "Annotation"], notes)
 
 
 def download(ctx: ViewContext) -> Response:
