@@ -51,6 +51,8 @@ class Inbox:
     logins: list[str] = field(default_factory=list)
     tls: Literal["starttls", "ssl"] | None = None
     authority: trustme.CA = field(default_factory=trustme.CA)  # what signed its certificate
+    # Recipients answered 421 (the server closes the session, as RFC 5321 has it after a 421).
+    closing_on: set[str] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -78,6 +80,14 @@ class Inbox:
 
     def to(self, address: str) -> list[Received]:
         return [r for r in self.received if address in r.recipients]
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.closing_on:
+            return "421 4.7.0 Try again later, closing connection"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

@@ -231,6 +231,20 @@ def test_a_failed_sending_is_logged_and_sent_at_the_next_tick(
     assert store.delivered(world.site.id, "week", week.key) == {"ann@example.com"}
 
 
+def test_a_recipient_the_server_closes_the_session_on_does_not_hold_back_the_next(
+    world: SmallWorld, inbox: Inbox
+) -> None:
+    fill(world)
+    store = EmailReportStore(world.runtime.config)
+    store.add(world.site.id, "weekly", "gone@example.com", added_at=LONG_AGO)
+    store.add(world.site.id, "weekly", "ann@example.com", added_at=LONG_AGO + 1)
+    inbox.closing_on.add("gone@example.com")  # first on the list: tried first at every tick
+    week = the_week(world)
+    scheduler(world, inbox, Clock(week.sending_time("UTC"))).tick()
+    assert [m.recipients for m in inbox.wait_for(1)] == [["ann@example.com"]]
+    assert store.delivered(world.site.id, "week", week.key) == {"ann@example.com"}
+
+
 def _closed_port() -> int:
     from tests.serverproc import free_port
 

@@ -99,17 +99,24 @@ class Mailer:
     ) -> Outcome:
         outcome = Outcome()
         store = EmailReportStore(self.config)
+        waiting = list(addresses)
         try:
-            with connect(self.smtp) as connection:
-                for address in addresses:
-                    try:
-                        connection.send(message(address))
-                    except MailError as exc:
-                        outcome.failed[address] = str(exc)
-                        continue
-                    outcome.sent.append(address)
-                    if kind is not None:
-                        store.record(site.id, kind, period, address, now.timestamp())
+            # A session the server ended on one address (a 421) is opened again for the next,
+            # so an address that always ends it cannot keep the later ones from their message.
+            while waiting:
+                with connect(self.smtp) as connection:
+                    while waiting:
+                        address = waiting.pop(0)
+                        try:
+                            connection.send(message(address))
+                        except MailError as exc:
+                            outcome.failed[address] = str(exc)
+                            if connection.closed:
+                                break
+                            continue
+                        outcome.sent.append(address)
+                        if kind is not None:
+                            store.record(site.id, kind, period, address, now.timestamp())
         except MailError as exc:
             for address in addresses:
                 if address not in outcome.sent:

@@ -134,6 +134,12 @@ class Connection:
     def __init__(self, client: smtplib.SMTP) -> None:
         self._client = client
 
+    @property
+    def closed(self) -> bool:
+        """Whether the session ended (the server answered 421, or hung up): the next message
+        needs a new one."""
+        return self._client.sock is None
+
     def send(self, message: EmailMessage) -> None:
         try:
             refused = self._client.send_message(message)
