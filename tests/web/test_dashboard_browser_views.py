@@ -353,6 +353,19 @@ def test_picking_a_period_puts_only_what_it_needs_in_the_url(world: World, owner
     page.wait_for_selector(".chart .u-legend")
     assert "A year before" in (page.locator(".chart .u-legend").text_content() or "")
     assert "compare=year" in page.locator("a[aria-current=page]").first.get_attribute("href")
+    # A custom comparison waits for its days and Apply; the period's own dates stay out.
+    page.select_option("label.compare select", "custom")
+    assert page.locator(".compare-dates").is_visible() and page.locator(".apply").is_visible()
+    assert page.url.split("?", 1)[1] == "period=7d&compare=year"
+    page.fill("input[name=compare_from]", "2025-01-01")
+    page.fill("input[name=compare_to]", "2025-01-07")
+    with page.expect_navigation():
+        page.click(".apply")
+    assert page.url.split("?", 1)[1] == (
+        "period=7d&compare=custom&compare_from=2025-01-01&compare_to=2025-01-07"
+    )
+    page.wait_for_selector(".chart .u-legend")
+    assert "2025-01-01 to 2025-01-07" in (page.locator(".chart .u-legend").text_content() or "")
     with page.expect_navigation():
         page.select_option("label.compare select", "previous")
     assert page.url.split("?", 1)[1] == "period=7d"

@@ -220,6 +220,14 @@ def test_compare_year_shows_the_same_days_a_year_before(dashboard: Dashboard) ->
     assert '<option value="year" selected>vs a year before</option>' in page
     assert 'title="a year before: 2"' in page
     assert "compare=year" in page.split('class="sections"', 1)[1].split("</nav>", 1)[0]
+    custom = "&compare_from=2024-11-02&compare_to=2024-11-03"
+    own = client.get(f"/sites/{dashboard.site}.json?{chosen[:-4]}custom{custom}").json()
+    assert own["queries"]["series"]["include"] == {
+        "comparison": {"date_range": ["2024-11-02", "2024-11-03"]}
+    }
+    assert own["chart"]["previous_label"] == "2024-11-02 to 2024-11-03"
+    assert [p[1] for p in own["chart"]["previous"]] == [2, 0, 0]  # a third day it has not
+    assert {c["metric"]: c for c in own["cards"]}["visitors"]["previous"] == 2
     previous = client.get(f"/sites/{dashboard.site}.json?{chosen[:-5]}previous").json()
     assert {c["metric"]: c for c in previous["cards"]}["visitors"]["previous"] == 1
     assert previous["chart"]["previous_label"] == "Previous period"

@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qsl
 
-from clycyo.web.dashboard.params import Filter, ViewState, parse_filter, period_for, view_state
+import pytest
+
+from clycyo.web.dashboard.params import (
+    Filter,
+    OutOfRange,
+    ViewState,
+    parse_filter,
+    period_for,
+    view_state,
+)
 
 TODAY = dt.date(2026, 11, 26)
 METRICS = {"visitors", "revenue"}
@@ -75,6 +84,21 @@ def test_the_comparison_is_the_previous_period_a_year_before_or_none() -> None:
         dt.date(2027, 2, 1),
         dt.date(2027, 2, 28),
     )
+
+
+def test_a_custom_comparison_carries_its_days() -> None:
+    pairs = [("compare", "custom"), ("compare_from", "2025-12-26"), ("compare_to", "2025-12-24")]
+    custom = state_of(pairs)
+    compared = custom.compared_period()
+    assert compared is not None and compared.date_range() == ["2025-12-24", "2025-12-26"]
+    assert "compare=custom&compare_from=2025-12-24&compare_to=2025-12-26" in custom.params()
+    assert state_of(parse_qsl(custom.params())) == custom
+    # Without its days (or with a day that is none) it is the default.
+    assert state_of([("compare", "custom")]).compare == "previous"
+    broken = [("compare", "custom"), ("compare_from", "2025-12-24"), ("compare_to", "soon")]
+    assert state_of(broken).compare == "previous"
+    with pytest.raises(OutOfRange, match="compare_from: a day between 1920-01-01"):
+        state_of([("compare", "custom"), ("compare_from", "1900-01-01"), *pairs[2:]])
 
 
 def test_adding_a_filter_replaces_one_on_the_same_dimension() -> None:

@@ -55,9 +55,20 @@ EVER_BODY = {"metrics": ["events"], "date_range": "3660d"}
 
 
 def _include(state: ViewState) -> dict[str, Any]:
-    if not state.comparing:
+    compared = state.compared_period()
+    if compared is None:
         return {}
+    if state.compare == "custom":
+        return {"include": {"comparison": {"date_range": compared.date_range()}}}
     return {"include": {"comparison": API_COMPARISONS[state.compare]}}
+
+
+def _compared_label(state: ViewState) -> str | None:
+    """The name of the chart's second line: what it compares with (a custom range: its days)."""
+    compared = state.compared_period()
+    if state.compare == "custom" and compared is not None:
+        return f"{compared.first.isoformat()} to {compared.last.isoformat()}"
+    return COMPARED_LABELS.get(state.compare)
 
 
 def cards_of(state: ViewState, money: bool = True) -> tuple[str, ...]:
@@ -84,11 +95,12 @@ def visitors_body(state: ViewState) -> dict[str, Any]:
 
 
 def previous_totals_body(state: ViewState, now: dt.datetime, money: bool = True) -> dict[str, Any]:
-    """The totals of the period compared with (the previous one, or the same days a year
-    before); when this period reaches today or beyond, only as much of it as has happened of this
-    one, so a day under way is compared with the same hours of the day before, and a range ending
-    next week with as many days and hours of the one before. The year before of a range through
-    29 February is a day shorter: the time passed is cut at its end."""
+    """The totals of the period compared with (the previous one, the same days a year before,
+    or a custom range); when this period reaches today or beyond, only as much of it as has
+    happened of this one, so a day under way is compared with the same hours of the day before,
+    and a range ending next week with as many days and hours of the one before. The time passed
+    is cut at the compared period's end: the year before of a range through 29 February is a day
+    shorter, and a custom range may be shorter still."""
     compared = state.compared_period() or state.period.previous()
     date_range: list[str] = compared.date_range()
     if state.period.last >= now.date():
@@ -231,7 +243,7 @@ def overview(ctx: ViewContext) -> Page:
         ]
         if state.comparing
         else None,
-        "previous_label": COMPARED_LABELS.get(state.compare),
+        "previous_label": _compared_label(state),
     }
     # The notes of the period, each at its bucket (not who made them: a shared link reads this).
     chart["annotations"] = chart_annotations.on_chart(

@@ -1,10 +1,11 @@
 """What a dashboard URL asks for: the period, the comparison, the filters and the chart metric.
 
-Everything the user picks lives in the query string (`period`, `from`, `to`, `compare`, `f`,
-`metric`), so every view is a plain link that can be bookmarked, shared and reloaded, and the
-`.json` twin of a view takes the same parameters. Parsing is strict: anything malformed falls back
-to the default rather than reaching the query layer, and a custom range outside the days the query
-layer takes (`query/dates.py`) is refused (`OutOfRange`). This module runs no query.
+Everything the user picks lives in the query string (`period`, `from`, `to`, `compare`,
+`compare_from`, `compare_to`, `f`, `metric`), so every view is a plain link that can be
+bookmarked, shared and reloaded, and the `.json` twin of a view takes the same parameters.
+Parsing is strict: anything malformed falls back to the default rather than reaching the query
+layer, and a custom range outside the days the query layer takes (`query/dates.py`) is refused
+(`OutOfRange`). This module runs no query.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ DEFAULT_PERIOD = "30d"
 COMPARISONS = {
     "previous": "vs previous period",
     "year": "vs a year before",
+    "custom": "vs custom range",
     "off": "no comparison",
 }
 DEFAULT_COMPARISON = "previous"
@@ -142,17 +144,24 @@ def period_for(key: str, today: dt.date, first: str = "", last: str = "") -> Per
     if key == "12mo":
         return Period(key, today - 364 * day, today)
     if key == "custom":
-        try:
-            start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
-        except ValueError:
-            return period_for(DEFAULT_PERIOD, today)
-        for name, chosen in (("from", start), ("to", end)):
-            if not FIRST_DAY <= chosen <= LAST_DAY:
-                raise OutOfRange(f"{name}: a day between {FIRST_DAY} and {LAST_DAY}")
-        start, end = min(start, end), max(start, end)
-        start = max(start, end - (MAX_RANGE_DAYS - 1) * day)
-        return Period(key, start, end)
+        return custom_range(first, last) or period_for(DEFAULT_PERIOD, today)
     return Period("30d", today - 29 * day, today)
+
+
+def custom_range(first: str, last: str, names: tuple[str, str] = ("from", "to")) -> Period | None:
+    """The days `first` to `last` (in either order, at most MAX_RANGE_DAYS ending at the later),
+    None when either is not a day; OutOfRange, naming the parameter (`names`), for a day the
+    query layer does not take."""
+    try:
+        start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    except ValueError:
+        return None
+    for name, chosen in zip(names, (start, end), strict=True):
+        if not FIRST_DAY <= chosen <= LAST_DAY:
+            raise OutOfRange(f"{name}: a day between {FIRST_DAY} and {LAST_DAY}")
+    start, end = min(start, end), max(start, end)
+    start = max(start, end - dt.timedelta(days=MAX_RANGE_DAYS - 1))
+    return Period("custom", start, end)
 
 
 # Filters that choose a goal: events of a name, or a goal of the site's (a page goal too).
@@ -175,6 +184,7 @@ def default_metric(filters: Iterable[Filter]) -> str:
 class ViewState:
     period: Period
     compare: str = DEFAULT_COMPARISON  # a key of COMPARISONS
+    compare_range: Period | None = None  # the days of `compare=custom`
     filters: tuple[Filter, ...] = ()
     metric: str = "visitors"
     extra: tuple[tuple[str, str], ...] = field(default=())  # a view's own parameters
@@ -190,7 +200,18 @@ class ViewState:
         """The days the totals and the chart are compared with, if any."""
         if self.compare == "year":
             return self.period.year_before()
+        if self.compare == "custom":
+            return self.compare_range
         return self.period.previous() if self.comparing else None
+
+    def compare_params(self) -> list[tuple[str, str]]:
+        """The comparison's part of the query string: nothing for the default."""
+        if self.compare == DEFAULT_COMPARISON:
+            return []
+        if self.compare_range is None:
+            return [("compare", self.compare)]
+        first, last = self.compare_range.date_range()
+        return [("compare", self.compare), ("compare_from", first), ("compare_to", last)]
 
     def params(self, filters: tuple[Filter, ...] | None = None, metric: str | None = None) -> str:
         """This state's query string, with other `filters` or another chart `metric`. A chart
@@ -206,8 +227,7 @@ class ViewState:
                 ("from", state.period.first.isoformat()),
                 ("to", state.period.last.isoformat()),
             ]
-        if state.compare != DEFAULT_COMPARISON:
-            pairs.append(("compare", state.compare))
+        pairs += state.compare_params()
         pairs += [("f", f.param) for f in state.filters]
         if state.metric != default_metric(state.filters):
             pairs.append(("metric", state.metric))
@@ -244,9 +264,16 @@ def view_state(
     default = default_metric(filters)
     metric = query.get("metric", default)
     compare = query.get("compare", DEFAULT_COMPARISON)
+    compare_range = None
+    if compare == "custom":
+        names = ("compare_from", "compare_to")
+        compare_range = custom_range(query.get(names[0], ""), query.get(names[1], ""), names)
+    if compare not in COMPARISONS or (compare == "custom" and compare_range is None):
+        compare = DEFAULT_COMPARISON
     return ViewState(
         period=period,
-        compare=compare if compare in COMPARISONS else DEFAULT_COMPARISON,
+        compare=compare,
+        compare_range=compare_range,
         filters=tuple(filters),
         metric=metric if metric in metrics else default,
         extra=tuple(

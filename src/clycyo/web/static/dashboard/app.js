@@ -16,11 +16,27 @@
     })
   }
 
-  // Only what the choice needs goes into the URL: the dates of a custom range alone, and
-  // `compare` only when it is not the default (the previous period).
+  // The dates a choice of "custom" asks for, by the select that makes it.
+  const DATES = { period: '.custom-dates', compare: '.compare-dates' }
+
+  function datesFor (form, name) {
+    return name === 'period' || name === 'compare' ? form.querySelector(DATES[name]) : null
+  }
+
+  function datesShown (form) {
+    return ['period', 'compare'].some(function (name) {
+      const dates = datesFor(form, name)
+      return dates && !dates.hidden
+    })
+  }
+
+  // Only what the choice needs goes into the URL: the dates of a custom range or comparison
+  // alone, and `compare` only when it is not the default (the previous period).
   function tidy (form) {
-    const custom = form.querySelector('.custom-dates')
-    if (custom) custom.querySelectorAll('input').forEach(function (input) { input.disabled = custom.hidden })
+    ;['period', 'compare'].forEach(function (name) {
+      const dates = datesFor(form, name)
+      if (dates) dates.querySelectorAll('input').forEach(function (input) { input.disabled = dates.hidden })
+    })
     const compare = form.querySelector('select[name=compare]')
     if (compare) compare.disabled = compare.value === 'previous'
   }
@@ -28,9 +44,8 @@
   function autoSubmit (root) {
     // With the script running, Apply is needed only for a custom range's dates.
     root.querySelectorAll('[data-period-form]').forEach(function (form) {
-      const custom = form.querySelector('.custom-dates')
       const apply = form.querySelector('.apply')
-      if (custom && apply) apply.hidden = custom.hidden
+      if (apply) apply.hidden = !datesShown(form)
       form.addEventListener('submit', function () { tidy(form) })
     })
     // Back to this page from the browser's cache: the fields `tidy` set aside are live again.
@@ -41,11 +56,11 @@
       el.addEventListener('change', function () {
         const form = el.form
         if (!form) return
-        const custom = form.querySelector('.custom-dates')
-        if (el.name === 'period' && custom) {
-          custom.hidden = el.value !== 'custom'
+        const dates = datesFor(form, el.name)
+        if (dates) {
+          dates.hidden = el.value !== 'custom'
           const apply = form.querySelector('.apply')
-          if (apply) apply.hidden = custom.hidden
+          if (apply) apply.hidden = !datesShown(form)
           if (el.value === 'custom') return // wait for the dates and Apply
         }
         tidy(form)
