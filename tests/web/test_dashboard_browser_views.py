@@ -75,7 +75,7 @@ def test_overview_totals_match_the_query_api(world: World, owner: Watched) -> No
 
 
 @pytest.mark.parametrize(
-    "panel", ["pages", "sources", "locations", "devices", "goals", "revenue", "rage"]
+    "panel", ["pages", "sources", "locations", "devices", "goals", "revenue", "rage", "links"]
 )
 def test_each_panel_shows_the_query_api_numbers(world: World, owner: Watched, panel: str) -> None:
     owner.page.goto(f"{world.url}{OVERVIEW}?period=30d")

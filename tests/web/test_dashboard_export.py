@@ -57,13 +57,16 @@ TABS = {
     ("revenue", "first_source"): "revenue_first_touch_source.csv",
     ("revenue", "first_campaign"): "revenue_first_touch_campaign.csv",
     ("rage", "selectors"): "rage_clicks.csv",
+    ("links", "outbound"): "outbound_links.csv",
+    ("links", "downloads"): "file_downloads.csv",
 }
 VIEW = "period=7d"
 
 
 def _events(domain: str) -> list[dict[str, Any]]:
     """Six visitors over the last hour: from Google, from campaigns named like formulas, and
-    typed in; a signup with a plan, a payment, a web vital, a JS error and a rage click."""
+    typed in; a signup with a plan, a payment, a web vital, a JS error, a rage click and a click
+    on an outbound link."""
     now_ms = int(time.time() * 1000)
     events: list[dict[str, Any]] = []
     campaigns = list(HOSTILE)
@@ -107,6 +110,11 @@ def _events(domain: str) -> list[dict[str, Any]]:
         events.append(
             {**base, "name": "js_error", "url": landing, "props": error, "timestamp": at + 2_000}
         )
+        if n % 3 == 0:
+            link = {"url": "https://github.com/clycyo/clycyo"}
+            events.append(
+                {**base, "name": "outbound_click", "url": landing, "props": link, "timestamp": at}
+            )
     return events
 
 
@@ -202,6 +210,10 @@ def test_the_export_holds_the_panels_rows(engine_site: Site, clients: Clients) -
     assert "custom_props.csv" not in files  # the panel lists properties of a goal only
     sources = dict((r[0], r[1]) for r in files["sources.csv"][1:])
     assert sources == {"news": "4", "Google": "2"}
+    assert files["outbound_links.csv"] == [
+        ["URL", "Visitors", "Events"],
+        ["https://github.com/clycyo/clycyo", "2", "2"],
+    ]
     # The overview links to the export of its own view.
     html = client.get(f"{base}?{VIEW}&f=is,visit:source,Google").text
     assert f'href="{base}/export?period=7d&amp;f=is%2Cvisit%3Asource%2CGoogle"' in html
@@ -221,7 +233,7 @@ def test_filters_and_a_goal_narrow_every_file(server: Site, clients: Clients) ->
     # A goal does not narrow rage clicks, vitals and errors, and a goal with no money has no
     # revenue: their panels say so, and they have no file.
     for (panel, tab), name in TABS.items():
-        if panel in ("rage", "revenue"):
+        if panel in ("rage", "links", "revenue"):
             assert name not in files
         else:
             assert files[name] == panel_rows(client, base, panel, tab, goal), name
@@ -237,6 +249,25 @@ def test_filters_and_a_goal_narrow_every_file(server: Site, clients: Clients) ->
     assert series[0] == ["Day", *(card["label"] for card in overview["cards"])]
     totals = [card["value"] for card in overview["cards"]]
     assert [sum(int(r[i]) for r in series[1:]) for i in (1, 2, 3)] == totals[:3]
+
+
+def test_a_filter_web_vitals_cannot_take_leaves_only_their_files_out(
+    server: Site, clients: Clients
+) -> None:
+    _send(server)
+    client = site_user(server, f"touch-{server.site}@example.com", clients)
+    base = f"/sites/{server.site}"
+    view = f"{VIEW}&f=is,first_touch:source,Google"
+    # Web vitals' percentiles take no first- or last-touch filter: their panel says so.
+    vitals = client.get(f"{base}/panels/vitals.json?{view}")
+    assert vitals.status_code == 400, vitals.text
+    assert "first_touch:source cannot filter" in vitals.json()["error"]
+    files = unzipped(client.get(f"{base}/export?{view}"))
+    assert not {"web_vitals.csv", "web_vitals_pages.csv"} & set(files)
+    for (panel, tab), name in TABS.items():
+        assert files[name] == panel_rows(client, base, panel, tab, view), name
+    assert files["sources.csv"][1:] == [["Google", "2"]]
+    assert len(files["js_errors.csv"]) == 3  # the header, and the two visitors' errors
 
 
 def test_values_a_spreadsheet_would_run_are_neutralised(server: Site, clients: Clients) -> None:

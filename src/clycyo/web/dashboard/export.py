@@ -5,7 +5,8 @@ that view's period, filters and goal (the comparison is left out): the numbers o
 file per panel tab, each with the columns the panel names and the rows its `.json` twin lists,
 from the same code (`panels.tab_table`, `friction.py`): the same bodies run through the query
 layer, so a file and its panel cannot disagree. Beside Plausible's reports come Clycyo's own:
-revenue by first- and last-touch channel, web vitals (by page too), JS errors, rage clicks.
+revenue by first- and last-touch channel, web vitals (by page too), JS errors, rage clicks,
+outbound links and file downloads.
 Regions and cities come only when some visit has one; with one goal (`event:name is X`) chosen,
 its properties (`custom_props.csv`); a panel the goal leaves out (`panels.unshown`) has no file.
 The period's annotations, when it has some, are `annotations.csv`.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
@@ -55,6 +57,8 @@ FILES = {
     "first_source": "revenue_first_touch_source",
     "first_campaign": "revenue_first_touch_campaign",
     "selectors": "rage_clicks",
+    "outbound": "outbound_links",
+    "downloads": "file_downloads",
 }
 # Locations no panel shows, exported when some visit has one.
 PLACES = (
@@ -121,10 +125,22 @@ def place_tables(ctx: ViewContext) -> Iterator[CsvTable]:
             yield CsvTable(f"{tab.key}.csv", table.columns, rows)
 
 
+def vitals_of(ctx: ViewContext) -> dict[str, Any] | None:
+    """The web vitals panel's table, None when it shows none: with a goal (a note), or under a
+    first- or last-touch filter, which their percentiles cannot take (the panel says why, and
+    the view's other files go without them)."""
+    if panels.unshown(ctx, panels.BY_KEY["vitals"]) is not None:
+        return None
+    try:
+        return friction.vitals_panel(ctx, MAX_ROWS)
+    except stats.QueryFailed:
+        return None
+
+
 def friction_tables(ctx: ViewContext) -> Iterator[CsvTable]:
     """Web vitals (each metric's p75 and ratings, then each page's p75) and JS errors."""
-    if panels.unshown(ctx, panels.BY_KEY["vitals"]) is None:
-        vitals = friction.vitals_panel(ctx, MAX_ROWS)
+    vitals = vitals_of(ctx)
+    if vitals is not None:
         shown = [m["metric"] for m in vitals["metrics"]]
         yield CsvTable(
             "web_vitals.csv",

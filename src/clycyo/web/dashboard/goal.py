@@ -10,9 +10,9 @@ on a row of the goals panel. With one, the overview reads as Plausible's does:
   the query layer's conversion rate among that row's visitors (`panels.for_goal`);
 - the top pages tab: the pages the goal's events happened on, not pageviews (for a page goal,
   the pages its pattern matched);
-- the panels of built-in events of their own kind (web vitals, JS errors, rage clicks): a note
-  that a goal does not narrow them, since no filter reads "of the persons who did X", and a link
-  to the view without the goal, rather than an empty table;
+- the panels of built-in events of their own kind (web vitals, JS errors, rage clicks, outbound
+  links and downloads): a note that a goal does not narrow them, since no filter reads "of the
+  persons who did X", and a link to the view without the goal, rather than an empty table;
 - money, as Plausible shows it for revenue goals only: the revenue total and the revenue panel
   for a goal whose events ever carried money (`revenue/goals.py`), and for any other goal (a
   page goal, a custom event reported without an amount) no revenue total, and in the revenue
@@ -40,8 +40,9 @@ LABELS = {
     "conversion_rate": "Conversion rate",
 }
 COLUMNS = {"events": "Total conversions", "conversion_rate": "CR"}
-# Panels of built-in events (`web_vital`, `js_error`, `rage_click`) that a goal would empty.
-UNNARROWED = ("vitals", "errors", "rage")
+# Panels of built-in events (`web_vital`, `js_error`, `rage_click`, `outbound_click`,
+# `file_download`) that a goal would empty.
+UNNARROWED = ("vitals", "errors", "rage", "links")
 
 
 def totals(money: bool) -> tuple[str, ...]:

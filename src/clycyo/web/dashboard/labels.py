@@ -12,6 +12,7 @@ DIMENSIONS = {
     "event:hostname": "Hostname",
     "event:props:selector": "Selector",
     "event:props:message": "Error",
+    "event:props:url": "URL",
     "visit:entry_page": "Entry page",
     "visit:exit_page": "Exit page",
     "visit:source": "Source",

@@ -135,6 +135,26 @@ PANELS = (
             ),
         ),
     ),
+    Panel(
+        "links",
+        "Outbound links & downloads",
+        (
+            Tab(
+                "outbound",
+                "Outbound links",
+                ("event:props:url",),
+                ("visitors", "events"),
+                fixed=(("is", "event:name", ("outbound_click",)),),
+            ),
+            Tab(
+                "downloads",
+                "File downloads",
+                ("event:props:url",),
+                ("visitors", "events"),
+                fixed=(("is", "event:name", ("file_download",)),),
+            ),
+        ),
+    ),
 )
 BY_KEY = {panel.key: panel for panel in PANELS}
 
