@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from clycyo.query import vitals
 from clycyo.web.dashboard import stats
 from clycyo.web.dashboard.params import Filter
 from clycyo.web.dashboard.routing import ViewContext
@@ -108,9 +107,7 @@ def vitals_panel(ctx: ViewContext, limit: int) -> dict[str, Any]:
 
 def percentiles(ctx: ViewContext) -> dict[tuple[str, str], float]:
     """p75 per (page, metric), and per ("", metric) for the whole site."""
-    return vitals.p75(
-        ctx.runtime, ctx.viewer.site, ctx.state.period.date_range(), ctx.state.query_filters()
-    )
+    return stats.vital_percentiles(ctx.runtime, ctx.viewer.site, ctx.state)
 
 
 def errors_panel(ctx: ViewContext, limit: int) -> dict[str, Any]:

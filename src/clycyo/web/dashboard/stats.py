@@ -18,7 +18,7 @@ from clycyo.config.funnels import Step
 from clycyo.config.store import Site
 from clycyo.identity.listing import Listing
 from clycyo.identity.listing import Page as PersonPage
-from clycyo.query import api, props
+from clycyo.query import api, props, vitals
 from clycyo.query import why as why_query
 from clycyo.query.errors import QueryError
 from clycyo.runtime import Runtime
@@ -74,6 +74,15 @@ def goal_carries_money(runtime: Runtime, site: Site, state: ViewState) -> bool:
     """Whether the goal the view chose ever had an event with money (`api.goal_carries_money`)."""
     goal = [f.as_query() for f in state.filters if f.dimension in GOAL_DIMENSIONS]
     return _asking(lambda: api.goal_carries_money(runtime, site, goal))
+
+
+def vital_percentiles(
+    runtime: Runtime, site: Site, state: ViewState
+) -> dict[tuple[str, str], float]:
+    """Web vitals' p75 per (page, metric), and per ("", metric) for the whole site, under the
+    view's period and filters (`query/vitals.py`, which takes fewer filters than a query body)."""
+    date_range, filters = state.period.date_range(), state.query_filters()
+    return _asking(lambda: vitals.p75(runtime, site, date_range, filters))
 
 
 def funnel_body(steps: Sequence[Step], state: ViewState, window: str) -> dict[str, Any]:
