@@ -43,6 +43,14 @@ def test_what_is_no_time_is_refused_naming_the_field(given: str) -> None:
         parse_time(given, "UTC")
 
 
+@pytest.mark.parametrize(
+    "given", ["9999-12-31T23:59:59-14:00", "9999-06-01", "1969-12-31T23:59:59Z", "0001-01-01"]
+)
+def test_a_time_that_would_not_read_back_as_a_date_is_refused(given: str) -> None:
+    with pytest.raises(AnnotationError, match=r"^time: .* is not between the years 1970 and 9998"):
+        parse_time(given, "Pacific/Kiritimati")
+
+
 def test_the_text_is_one_short_line() -> None:
     assert check_text("  Release 2.4 <b>  ") == "Release 2.4 <b>"
     assert check_text("é" * annotations.MAX_TEXT_CHARS) == "é" * 200

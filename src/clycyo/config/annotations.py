@@ -37,6 +37,8 @@ MAX_TEXT_CHARS = 200
 MAX_CREATED_BY_CHARS = 254  # an email address's longest
 # A deploy a day for years, several a day for a while: far beyond any chart, but not unbounded.
 MAX_PER_SITE = 10_000
+_EARLIEST = 0.0  # 1970-01-01T00:00:00Z
+_LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.UTC).timestamp()
 # Categories no note needs: control characters (a line break too), line and paragraph separators.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
@@ -105,10 +107,14 @@ def parse_time(given: str, timezone: str, field: str = "time") -> float:
             moment = dt.datetime.fromisoformat(text)
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=zone)
-        return moment.timestamp()
+        seconds = moment.timestamp()
     except (ValueError, OverflowError):
         example = "such as 2026-11-20 or 2026-11-20T14:30:00Z"
         raise AnnotationError(f"{field}: {given!r} is not a day or a time ({example})") from None
+    # Every instant kept must read back as a date, in UTC and in any zone (years 1 to 9999).
+    if not _EARLIEST <= seconds < _LATEST:
+        raise AnnotationError(f"{field}: {given!r} is not between the years 1970 and 9998")
+    return seconds
 
 
 class AnnotationStore(SiteRows):
