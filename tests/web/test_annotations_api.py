@@ -122,3 +122,17 @@ def test_what_is_refused_names_the_field(shared_server: ServerProcess) -> None:
     for wrong in ("abc", "0", "-1", str(2**63), "1e3"):
         status, answer = send(shared_server, "DELETE", f"{PATH}/{wrong}", key)
         assert status == 404 and answer["error"].startswith("id: no annotation"), (wrong, answer)
+
+
+def test_a_day_as_to_is_included_whole_the_day_the_clocks_go_back(
+    shared_server: ServerProcess,
+) -> None:
+    site = shared_server.add_site(timezone="Europe/Berlin")
+    key = site.secret_key
+    for text, time in (("Late", "2026-10-25T22:30:00Z"), ("Next day", "2026-10-25T23:00:00Z")):
+        body = {"site": site.site, "text": text, "time": time}
+        assert send(shared_server, "POST", PATH, key, body)[0] == 201
+    # 23:30 on the 25th in Berlin, a 25-hour day: the 24 hours after its start end at 23:00.
+    day = f"{PATH}?site={site.site}&from=2026-10-25&to=2026-10-25"
+    status, listed = shared_server.get(day, bearer=key)
+    assert status == 200 and [a["text"] for a in listed["annotations"]] == ["Late"]

@@ -14,6 +14,7 @@ never was. What a row holds and how it is checked is `config/annotations.py`'s.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -34,7 +35,6 @@ from clycyo.web.access import (
 )
 
 MAX_BODY_BYTES = 16 * 1024
-DAY_S = 86_400
 
 
 def _store(request: Request) -> AnnotationStore:
@@ -98,8 +98,12 @@ def _bound(given: str | None, site: Site, field: str, *, end: bool = False) -> f
     if not given:
         return None
     start = parse_time(given, site.timezone, field)
-    # A day alone as `to` is included whole: the range ends where the next day begins.
-    return start + DAY_S if end and len(given.strip()) == 10 else start
+    if not end or len(given.strip()) != 10:
+        return start
+    # A day alone as `to` is included whole: the range ends where the next day begins there
+    # (23 or 25 hours later the days the clocks change).
+    following = dt.date.fromisoformat(given.strip()) + dt.timedelta(days=1)
+    return parse_time(following.isoformat(), site.timezone, field)
 
 
 async def listed(request: Request) -> Response:
