@@ -268,6 +268,16 @@ def test_a_filter_web_vitals_cannot_take_leaves_only_their_files_out(
         assert files[name] == panel_rows(client, base, panel, tab, view), name
     assert files["sources.csv"][1:] == [["Google", "2"]]
     assert len(files["js_errors.csv"]) == 3  # the header, and the two visitors' errors
+    # With a goal too: its properties are listed as without that filter, and counted with it.
+    goal = f"{view}&f=is,event:name,signup"
+    files = unzipped(client.get(f"{base}/export?{goal}"))
+    assert files["conversions.csv"] == panel_rows(client, base, "goals", "events", goal)
+    props = panel_rows(client, base, "goals", "prop:plan", goal)
+    assert files["custom_props.csv"] == [
+        ["Property", "Value", "Visitors", "Events"],
+        *(["plan", *row] for row in props[1:]),
+    ]
+    assert {row[1] for row in files["custom_props.csv"][1:]} == {"'=cmd|' /C calc'!A0", "pro"}
 
 
 def test_values_a_spreadsheet_would_run_are_neutralised(server: Site, clients: Clients) -> None:

@@ -26,6 +26,7 @@ from clycyo.web.dashboard.params import GOAL_DIMENSIONS, ViewState
 
 T = TypeVar("T")
 NONE_LABEL = "(none)"
+TOUCHES = ("first_touch:", "last_touch:")  # filters on a person's acquisition, not on events
 
 
 @dataclass(frozen=True)
@@ -152,15 +153,19 @@ def realtime(runtime: Runtime, site: Site) -> dict[str, Any]:
 
 
 def prop_keys(runtime: Runtime, site: Site, name: str, state: ViewState) -> list[str]:
-    """The property keys events named `name` carry in the view's period, most frequent first."""
+    """The property keys events named `name` carry in the view's period, most frequent first.
+    A first- or last-touch filter, which the listing of keys cannot take, is left out of it:
+    the keys may be more than the filtered events carry, and each one's rows are counted under
+    every filter."""
     runtime.writer.catch_up(api.WAIT_LOADED_S)
+    filters = [f for f in state.query_filters() if not str(f[1]).startswith(TOUCHES)]
     return _asking(
         lambda: props.prop_keys(
             runtime.store,
             site,
             name=name,
             date_range=state.period.date_range(),
-            filters=state.query_filters(),
+            filters=filters,
         )
     )
 
