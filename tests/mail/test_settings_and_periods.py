@@ -79,6 +79,11 @@ def test_smtp_settings_from_a_url_or_split_variables(
             "not both",
         ),
         ({"CLYCYO_SMTP_HOST": "h", "CLYCYO_MAIL_FROM": "nobody"}, "CLYCYO_MAIL_FROM"),
+        ({"CLYCYO_SMTP_HOST": "mail..example.com", "CLYCYO_MAIL_FROM": "a@b.io"}, "SMTP_HOST"),
+        (
+            {"CLYCYO_SMTP_URL": f"smtp://{'m' * 64}.example.com", "CLYCYO_MAIL_FROM": "a@b.io"},
+            "URL",
+        ),
         ({"CLYCYO_SMTP_HOST": "h", "CLYCYO_MAIL_FROM": "a@b.io\r\nBcc: x@y.io"}, "MAIL_FROM"),
     ],
 )

@@ -101,6 +101,11 @@ def smtp_from_env(environ: dict[str, str] | None = None) -> SmtpSettings | None:
             if not (port_text.isascii() and port_text.isdigit()):
                 raise ValueError(f"CLYCYO_SMTP_PORT={port_text!r}: expected a port number")
             port = int(port_text)
+    try:
+        host.encode("idna")  # as the connection will, when it looks the host up
+    except UnicodeError:
+        variable = "CLYCYO_SMTP_URL" if url else "CLYCYO_SMTP_HOST"
+        raise ValueError(f"{variable}: {host!r} is not a host name") from None
     if security_text:
         security = security_text
     if port is None:
