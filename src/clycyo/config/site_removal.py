@@ -1,7 +1,7 @@
 """Removing a site from the configuration store: its row, its keys, and everything that refers to
-it (funnels, page goals, shields, annotations, email report recipients, API tokens' grants,
-shared links, dashboard logins' access), in one SQLite transaction, so a running server refuses
-its keys from its next lookup on.
+it (funnels, page goals, shields, annotations, segments, email report recipients, API tokens'
+grants, shared links, dashboard logins' access), in one SQLite transaction, so a running server
+refuses its keys from its next lookup on.
 
 What refers to a site is found in the schema, not listed here: every table with a foreign key to
 `sites` loses the site's rows, so a table added later goes too. Two of them need more than a
@@ -38,6 +38,7 @@ KINDS = (
     "logins_removed",
     "page_goals",
     "secret_keys",
+    "segments",
     "shared_links",
     "shields",
     "user_sites",
