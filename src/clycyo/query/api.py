@@ -15,13 +15,25 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from clycyo.config.goals import PageGoalStore
+from clycyo.config.segments import SegmentStore
 from clycyo.config.store import Site
 from clycyo.identity import listing
 from clycyo.identity.erase import Erasure, erase
 from clycyo.identity.timeline import history as person_events_history
 from clycyo.identity.timeline import timeline as person_timeline
-from clycyo.query import funnels, goals, journeys, realtime, retention, runner, spec
+from clycyo.query import (
+    funnels,
+    goals,
+    journeys,
+    realtime,
+    retention,
+    runner,
+    segment_filters,
+    spec,
+)
 from clycyo.query.errors import QueryError, UnknownSite
 from clycyo.revenue.goals import carries_money
 from clycyo.revenue.person import net_by_currency
@@ -45,8 +57,22 @@ def run(runtime: Any, body: dict[str, Any] | bytes) -> dict[str, Any]:
     decoded = spec.decode(body)
     site = site_for(runtime, decoded.site)
     page_goals = PageGoalStore(runtime.config).patterns(site.id)
+    decoded = _with_segments(runtime, site, decoded, page_goals)
     _ready(runtime)
     return runner.run_query(runtime.store, site, decoded, page_goals=page_goals).as_json()
+
+
+def _with_segments(
+    runtime: Any, site: Site, decoded: spec.QuerySpec, page_goals: frozenset[str]
+) -> spec.QuerySpec:
+    """The spec with its `segment` filters replaced by the site's segments' filters."""
+
+    def find(segment_id: int) -> list[list[Any]] | None:
+        found = SegmentStore(runtime.config).find(site.id, segment_id)
+        return None if found is None else found.query_filters()
+
+    filters = segment_filters.expand(decoded.filters, find, page_goals)
+    return msgspec.structs.replace(decoded, filters=filters)
 
 
 def goal_carries_money(runtime: Any, site: Site, goal: list[list[Any]]) -> bool:
