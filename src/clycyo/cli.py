@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(action=action)
         key_arguments(sub, action)
 
-    from clycyo.commands import annotations, goals, shields
+    from clycyo.commands import annotations, goals, segments, shields
 
     for name, handler, help_text, module in (
         ("goal", handlers.goal, "a site's page goals ('Visit /pattern'), as on Settings", goals),
@@ -276,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
             handlers.annotation,
             "a site's annotations: releases and campaigns marked on the chart",
             annotations,
+        ),
+        (
+            "segment",
+            handlers.segment,
+            "a site's segments: named sets of filters, applied in one click",
+            segments,
         ),
     ):
         list_commands = group(name, help_text)

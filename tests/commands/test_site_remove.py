@@ -297,10 +297,16 @@ def test_an_unknown_site_and_a_clickhouse_folder_are_refused(tmp_path: Path) -> 
 
 
 def test_the_report_names_every_kind_of_configuration_row(tmp_path: Path) -> None:
-    # A folder where no token, link or funnel was ever made has none of their tables.
+    # A folder where no token, link or funnel was ever made has none of their tables; the
+    # removed site's two segments are counted.
     data = tmp_path / "data"
     clycyo("site", "add", "kept.example", data=data)
     clycyo("site", "add", "removed.example", data=data)
+    for name in ("Paid", "Organic"):
+        clycyo(
+            "segment", "add", name, "--site", "removed.example",
+            "--filter", "is,visit:source,Google", data=data,
+        )  # fmt: skip
     report = json.loads(clycyo("site", "remove", "removed.example", "--yes", "--json", data=data))
     assert report["configuration"] == {
         "annotations": 0,
@@ -313,6 +319,7 @@ def test_the_report_names_every_kind_of_configuration_row(tmp_path: Path) -> Non
         "logins_removed": 0,
         "page_goals": 0,
         "secret_keys": 1,
+        "segments": 2,
         "shared_links": 0,
         "shields": 0,
         "user_sites": 0,

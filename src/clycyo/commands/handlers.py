@@ -5,7 +5,7 @@ imports the command's module only then, so that `clycyo --help` or `clycyo site 
 load what `serve` or `export` needs (the server, the event stores, pyarrow).
 
 Commands that change configuration (`site add`, `site set`, users, secret keys, tokens,
-shared links, page goals, shields, annotations and email report recipients)
+shared links, page goals, shields, annotations, segments and email report recipients)
 write the SQLite configuration store directly, so they work whether or not a server runs on the
 data folder; a running server notices within a second.
 """
@@ -144,6 +144,12 @@ def annotation(args: argparse.Namespace) -> int:
     from clycyo.commands.annotations import run_annotation
 
     return run_annotation(args, _config(args))
+
+
+def segment(args: argparse.Namespace) -> int:
+    from clycyo.commands.segments import run_segment
+
+    return run_segment(args, _config(args))
 
 
 def report_send(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
-"""What the commands that keep a list per site share (`goal`, `shield`, `annotation`): the site
-a `--site` names, removing a row of the list by its id, and running an action with its answer
-printed as text or JSON (`--json`) and its refusal as one `clycyo: …` line.
+"""What the commands that keep a list per site share (`goal`, `shield`, `annotation`, `segment`):
+the site a `--site` names, removing a row of the list by its id, and running an action with its
+answer printed as text or JSON (`--json`) and its refusal as one `clycyo: …` line.
 """
 
 from __future__ import annotations
