@@ -53,6 +53,9 @@ class Inbox:
     authority: trustme.CA = field(default_factory=trustme.CA)  # what signed its certificate
     # Recipients answered 421 (the server closes the session, as RFC 5321 has it after a 421).
     closing_on: set[str] = field(default_factory=set)
+    # Recipients refused for good (550), and each time one was.
+    refusing: set[str] = field(default_factory=set)
+    refused: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -86,6 +89,9 @@ class Inbox:
     ) -> str:
         if address in self.closing_on:
             return "421 4.7.0 Try again later, closing connection"
+        if address in self.refusing:
+            self.refused.append(address)
+            return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -245,6 +245,45 @@ def test_a_recipient_the_server_closes_the_session_on_does_not_hold_back_the_nex
     assert store.delivered(world.site.id, "week", week.key) == {"ann@example.com"}
 
 
+def test_an_address_always_refused_is_tried_less_and_less_often(
+    world: SmallWorld, inbox: Inbox
+) -> None:
+    fill(world)
+    store = EmailReportStore(world.runtime.config)
+    store.add(world.site.id, "weekly", "gone@example.com", added_at=LONG_AGO)
+    store.add(world.site.id, "weekly", "ann@example.com", added_at=LONG_AGO + 1)
+    inbox.refusing.add("gone@example.com")
+    week = the_week(world)
+    clock = Clock(week.sending_time("UTC"))
+    ticking = scheduler(world, inbox, clock)
+    tried_at = []
+    for minute in range(16):
+        before = len(inbox.refused)
+        ticking.tick()
+        if len(inbox.refused) > before:
+            tried_at.append(minute)
+        clock.now += dt.timedelta(minutes=1)
+    # At once, then after 1, 2, 4 and 8 minutes; ann had hers at the first tick, once.
+    assert tried_at == [0, 1, 3, 7, 15]
+    assert [m.recipients for m in inbox.wait_for(1)] == [["ann@example.com"]]
+    # The pause stops growing at an hour; once the address takes its report, it is not sent again.
+    clock.now += dt.timedelta(hours=3)
+    for _ in range(3):
+        ticking.tick()
+        clock.now += dt.timedelta(hours=1)
+    assert len(inbox.refused) == 5 + 3
+    inbox.refusing.clear()
+    ticking.tick()
+    assert [m.recipients for m in inbox.wait_for(2)][1] == ["gone@example.com"]
+    clock.now += dt.timedelta(hours=1)
+    ticking.tick()
+    assert len(inbox.wait_for(3, timeout_s=1)) == 2
+    assert store.delivered(world.site.id, "week", week.key) == {
+        "ann@example.com",
+        "gone@example.com",
+    }
+
+
 def _closed_port() -> int:
     from tests.serverproc import free_port
 
