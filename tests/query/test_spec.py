@@ -44,7 +44,11 @@ def _check(**body: Any) -> spec.Query:
         ({"order_by": [["visitors", "up"]]}, 'order_by[0]: expected [name, "asc" | "desc"]'),
         ({"limit": 0}, "limit: expected 1 to 10000"),
         ({"colour": "red"}, "object contains unknown field `colour`"),
-        ({"include": {"comparison": "last_year"}}, "include.comparison: invalid enum value"),
+        (
+            {"include": {"comparison": "last_year"}},
+            "include.comparison: invalid enum value 'last_year'"
+            " (one of 'previous_period', 'year_over_year')",
+        ),
         (
             {"include": {"comparison": {"date_range": ["2025-03-01", "2025-02-30"]}}},
             "include.comparison.date_range[1]: expected a date YYYY-MM-DD, got '2025-02-30'",

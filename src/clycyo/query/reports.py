@@ -33,7 +33,7 @@ def decode(body: bytes | dict[str, Any] | SpecT, kind: type[SpecT]) -> SpecT:
             return msgspec.json.decode(body, type=kind)
         return msgspec.convert(body, kind)
     except msgspec.ValidationError as exc:
-        raise invalid_spec(exc) from None
+        raise invalid_spec(exc, kind) from None
     except msgspec.DecodeError:
         raise QueryError("body", "not valid JSON") from None
 

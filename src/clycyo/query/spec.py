@@ -92,7 +92,7 @@ def decode(body: bytes | dict[str, Any]) -> QuerySpec:
             return msgspec.json.decode(body, type=QuerySpec)
         return msgspec.convert(body, QuerySpec)
     except msgspec.ValidationError as exc:
-        raise invalid_spec(exc) from None
+        raise invalid_spec(exc, QuerySpec) from None
     except msgspec.DecodeError:
         raise QueryError("body", "not valid JSON") from None
 
