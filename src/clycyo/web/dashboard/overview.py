@@ -28,6 +28,7 @@ from clycyo.web.dashboard import annotations as chart_annotations
 from clycyo.web.dashboard import goal, panels, stats
 from clycyo.web.dashboard.params import API_COMPARISONS, ViewState, default_metric
 from clycyo.web.dashboard.routing import Page, ViewContext
+from clycyo.web.dashboard.segments import segment_data
 from clycyo.web.dashboard.settings import tracker_snippet
 
 # The query layer reports a change of a percentage in points, of anything else in percent.
@@ -263,6 +264,7 @@ def overview(ctx: ViewContext) -> Page:
             "panels": panels.panel_links(ctx),
             "queries": bodies,
             "empty": empty,
+            **segment_data(ctx.runtime, ctx.viewer, state),
             "_snippet": tracker_snippet(ctx.request, site) if empty else "",
         },
     )

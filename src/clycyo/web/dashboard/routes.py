@@ -1,9 +1,9 @@
 """Every dashboard route in one list, mounted by `app.py`.
 
 Read views come in fours (HTML and `.json`, logged-in and shared; see `routing.py`); the few
-posts (login and its two-factor code, logout, two-factor on and off, funnels, links, tokens,
-keys, email reports, annotations) are plain endpoints that check the session and its CSRF token
-themselves.
+posts (login and its two-factor code, logout, two-factor on and off, funnels, segments, links,
+tokens, keys, email reports, annotations) are plain endpoints that check the session and its
+CSRF token themselves.
 The bundled CSS, JavaScript and chart library are served from `/assets`, so no page needs
 anything from another host.
 """
@@ -26,6 +26,7 @@ from clycyo.web.dashboard import (
     people,
     realtime,
     rendering,
+    segments,
     settings,
     why,
 )
@@ -68,6 +69,8 @@ def dashboard_routes() -> list[BaseRoute]:
             "funnels",
             reach=Reach.PERSONS,
         ),
+        Route("/sites/{domain}/segments", segments.save_segment, methods=["POST"]),
+        Route("/sites/{domain}/segments/delete", segments.delete_segment, methods=["POST"]),
         *view_routes("/why", why.why_view, "why", reach=Reach.AGGREGATES),
         *view_routes("/people", people.search, "people", reach=Reach.PERSONS),
         *view_routes("/people/{person:path}", people.person_view, "people", reach=Reach.PERSONS),
