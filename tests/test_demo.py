@@ -10,16 +10,24 @@ import collections
 import contextlib
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from clycyo.cli import main
+from clycyo.config.annotations import AnnotationStore
 from clycyo.config.funnels import FunnelStore
 from clycyo.config.store import ConfigStore
 from clycyo.demo.send import send_world
-from clycyo.demo.setup import CHECKOUT_FUNNEL, DEMO_DOMAIN, ensure_checkout_funnel, prepare_demo
+from clycyo.demo.setup import (
+    CHECKOUT_FUNNEL,
+    DEMO_ANNOTATIONS,
+    DEMO_DOMAIN,
+    ensure_checkout_funnel,
+    prepare_demo,
+)
 from clycyo.demo.world import DAY_MS, DEFAULT_DAYS, World
 from tests.serverproc import ServerProcess, Site
 
@@ -142,7 +150,8 @@ def test_a_seed_makes_the_same_world() -> None:
     assert make() == make()
 
 
-def test_the_checkout_funnel_is_saved_once(tmp_path: Path) -> None:
+def test_the_checkout_funnel_and_the_annotations_are_saved_once(tmp_path: Path) -> None:
+    started = time.time()
     prepare_demo(tmp_path, "127.0.0.1", 8000)
     state = json.loads((tmp_path / "demo.json").read_text())
     prepare_demo(tmp_path, "127.0.0.1", 8000)  # a second start makes nothing new
@@ -158,6 +167,11 @@ def test_the_checkout_funnel_is_saved_once(tmp_path: Path) -> None:
         ("event", "payment"),
     ]
     assert not ensure_checkout_funnel(config, "elsewhere.example")
+    notes = AnnotationStore(config).list(site.id)
+    assert [n.text for n in notes] == [text for _, text in DEMO_ANNOTATIONS]
+    for note, (days_ago, _) in zip(notes, DEMO_ANNOTATIONS, strict=True):
+        day = (started - started % 86_400) - days_ago * 86_400
+        assert note.at == day + 36_000 and note.created_by == "demo@clycyo.test"  # 10:00 UTC
 
 
 def test_clycyo_demo_fills_a_running_server(own_server: ServerProcess) -> None:

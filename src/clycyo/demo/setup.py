@@ -4,8 +4,9 @@ The first start creates the site and the login and, once the server accepts requ
 demo world through the collect API; the keys and the password are kept in `demo.json` in the data
 folder (readable by its owner only) so later starts print them again instead of making new data.
 Every start makes sure the site has the checkout funnel (pricing, checkout, payment) that the
-dashboard's funnel and "why" views explain. Once the history is in, live traffic (`live.py`)
-keeps arriving until the server stops, unless turned off.
+dashboard's funnel and "why" views explain; the first also marks two moments of the history on
+the chart (`DEMO_ANNOTATIONS`), as a team marks its releases. Once the history is in, live
+traffic (`live.py`) keeps arriving until the server stops, unless turned off.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from clycyo.config.annotations import AnnotationStore
 from clycyo.config.funnels import FunnelStore, check_step
 from clycyo.config.passwords import hash_password
 from clycyo.config.store import ConfigStore
@@ -32,6 +34,9 @@ DEMO_EMAIL = "demo@clycyo.test"
 CHECKOUT_FUNNEL = "Checkout"
 # (kind, match): the demo world's way to money; the step before the payment is the attempt.
 CHECKOUT_STEPS = (("pageview", "/pricing"), ("pageview", "/checkout"), ("event", "payment"))
+# (days before the first start, text): notes on the overview's chart, made at 10:00 UTC.
+DEMO_ANNOTATIONS = ((26, "Newsletter: November issue sent"), (9, "Released v2.4: annual plans"))
+DAY_S = 86_400
 log = logging.getLogger(__name__)
 LIVE_SEED = 7  # mixed with the start time: each start has visitors of its own
 
@@ -47,6 +52,18 @@ def ensure_checkout_funnel(config: ConfigStore, domain: str) -> bool:
     steps = [check_step(kind, match, []) for kind, match in CHECKOUT_STEPS]
     funnels.add(site.id, CHECKOUT_FUNNEL, steps)
     return True
+
+
+def add_demo_annotations(config: ConfigStore, domain: str, now: float) -> None:
+    """Mark `DEMO_ANNOTATIONS` on the site's chart, `now` being the history's end."""
+    site = config.site_by_domain(domain)
+    if site is None:
+        return
+    annotations = AnnotationStore(config)
+    today = now - now % DAY_S
+    for days_ago, text in DEMO_ANNOTATIONS:
+        at = today - days_ago * DAY_S + 10 * 3600
+        annotations.add(site.id, text, at=at, created_by=DEMO_EMAIL)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -170,5 +187,6 @@ def prepare_demo(
             "filled": False,
         }
         _write_private(state_path, json.dumps(state))
+        add_demo_annotations(config, DEMO_DOMAIN, time.time())
     ensure_checkout_funnel(config, DEMO_DOMAIN)
     return Demo(state_path, state, f"http://{host}:{port}", live)
