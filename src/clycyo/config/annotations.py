@@ -15,12 +15,11 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import time
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from clycyo.config.site_rows import MAX_ID, SiteRows
+from clycyo.config.site_rows import MAX_ID, SiteRows, check_line
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS annotations (
@@ -39,8 +38,6 @@ MAX_CREATED_BY_CHARS = 254  # an email address's longest
 MAX_PER_SITE = 10_000
 _EARLIEST = 0.0  # 1970-01-01T00:00:00Z
 _LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.UTC).timestamp()
-# Categories no note needs: control characters (a line break too), line and paragraph separators.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 
 class AnnotationError(ValueError):
@@ -81,14 +78,7 @@ def iso_utc(seconds: float) -> str:
 
 def check_text(text: str) -> str:
     """The text, stripped, or `AnnotationError` saying what is wrong with it."""
-    text = text.strip()
-    if not text:
-        raise AnnotationError("text: required")
-    if len(text) > MAX_TEXT_CHARS:
-        raise AnnotationError(f"text: at most {MAX_TEXT_CHARS} characters")
-    if any(unicodedata.category(c) in _REFUSED_CATEGORIES for c in text):
-        raise AnnotationError("text: one line, with no control characters")
-    return text
+    return check_line(text, "text", MAX_TEXT_CHARS, AnnotationError)
 
 
 def parse_time(given: str, timezone: str, field: str = "time") -> float:

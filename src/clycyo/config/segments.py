@@ -14,13 +14,12 @@ from __future__ import annotations
 import builtins
 import json
 import time
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from clycyo.config.annotations import MAX_CREATED_BY_CHARS, iso_utc
-from clycyo.config.site_rows import MAX_ID, SiteRows
+from clycyo.config.site_rows import MAX_ID, SiteRows, check_line
 from clycyo.query.errors import QueryError
 from clycyo.query.spec import check_filter
 
@@ -38,8 +37,6 @@ CREATE TABLE IF NOT EXISTS segments (
 MAX_NAME_CHARS = 80
 MAX_PER_SITE = 100
 MAX_FILTERS = 10  # as many as a dashboard view holds
-# Control characters (a line break too), line and paragraph separators.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 
 class SegmentError(ValueError):
@@ -62,14 +59,7 @@ class Segment:
 
 def check_name(name: str) -> str:
     """The name, stripped, or `SegmentError` saying what is wrong with it."""
-    name = name.strip()
-    if not name:
-        raise SegmentError("name: required")
-    if len(name) > MAX_NAME_CHARS:
-        raise SegmentError(f"name: at most {MAX_NAME_CHARS} characters")
-    if any(unicodedata.category(c) in _REFUSED_CATEGORIES for c in name):
-        raise SegmentError("name: one line, with no control characters")
-    return name
+    return check_line(name, "name", MAX_NAME_CHARS, SegmentError)
 
 
 def check_filters(

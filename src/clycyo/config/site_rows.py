@@ -1,4 +1,5 @@
-"""A table of rows that each belong to one site, in the configuration store: page goals, shields.
+"""A table of rows that each belong to one site, in the configuration store: page goals, shields,
+annotations, segments, email recipients.
 
 Such a table is made by the first row added (a folder where none was ever made has none) and
 read and changed on a connection of its own, opened for one call and closed after it: what
@@ -11,6 +12,7 @@ table's own module's.
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from typing import Any, ClassVar
@@ -18,6 +20,22 @@ from typing import Any, ClassVar
 from clycyo.config.store import ConfigStore
 
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id (typed on the command line) is none
+# What no one-line label needs: control characters (a line break too), line and paragraph
+# separators.
+_NOT_IN_A_LINE = frozenset({"Cc", "Zl", "Zp"})
+
+
+def check_line(text: str, field: str, most: int, error: type[ValueError]) -> str:
+    """`text` stripped, if it is one line of 1 to `most` characters; else `error` naming
+    `field` and what is wrong."""
+    text = text.strip()
+    if not text:
+        raise error(f"{field}: required")
+    if len(text) > most:
+        raise error(f"{field}: at most {most} characters")
+    if any(unicodedata.category(c) in _NOT_IN_A_LINE for c in text):
+        raise error(f"{field}: one line, with no control characters")
+    return text
 
 
 class SiteRows:
