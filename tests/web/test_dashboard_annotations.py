@@ -134,6 +134,29 @@ def test_the_chart_places_the_periods_annotations_at_their_buckets(
     assert "cli" not in str(shared.json()["chart"]["annotations"])
 
 
+def test_a_weekly_chart_marks_nothing_before_the_period(
+    shared_server: ServerProcess, clients: Clients
+) -> None:
+    # 1 July 2026 is a Wednesday: the chart's first week begins on Monday 29 June, but the
+    # period, and so its line, its totals and its export, begins on the 1st.
+    site = shared_server.add_site(timezone="Europe/Berlin")
+    client = site_user(site, f"weeks-{site.site}@example.com", clients)
+    store, site_id = _store(site)
+    store.add(site_id, "Before", at=_utc("2026-06-30T12:00:00"), created_by="cli")
+    store.add(site_id, "First day", at=_utc("2026-06-30T22:00:00"), created_by="cli")  # 00:00
+    view = "period=custom&from=2026-07-01&to=2026-11-16"
+    weeks = client.get(f"/sites/{site.site}.json?{view}")
+    assert weeks.status_code == 200, weeks.text
+    chart = weeks.json()["chart"]
+    assert chart["interval"] == "week" and chart["points"][0][0] == "2026-06-29T00:00:00"
+    marks = [(m["text"], m["bucket"]) for m in chart["annotations"]]
+    assert marks == [("First day", "2026-06-29T00:00:00")]
+    export = client.get(f"/sites/{site.site}/export?{view}")
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        rows = list(csv.reader(io.StringIO(archive.read("annotations.csv").decode())))
+    assert [row[2] for row in rows[1:]] == ["First day"]  # the chart and the export agree
+
+
 def test_the_export_holds_the_periods_annotations(
     shared_server: ServerProcess, clients: Clients
 ) -> None:

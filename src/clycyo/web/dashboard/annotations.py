@@ -1,9 +1,10 @@
 """Annotations on the dashboard: where the overview chart marks them, and the Settings page's
 Annotations section (the latest ones, a form to add one, a button to delete each).
 
-The chart shows the annotations of the view's period, each at the bucket (hour, day, week or
-month) its instant falls in, found from the buckets' own starts so it agrees with the line
-whatever the zone's clock changes; one after the last bucket drawn (later today) is not shown.
+The chart shows the annotations of the view's period (not those of the days before it that its
+first week holds), each at the bucket (hour, day, week or month) its instant falls in, found
+from the buckets' own starts so it agrees with the line whatever the zone's clock changes; one
+after the last bucket drawn (later today) is not shown.
 What the chart's data carries of each is its id, time (UTC, and `local` as the site's clock
 reads it), text and bucket, never who made it: a shared link reads it too. The section's forms
 are posted with the page's CSRF token by a logged-in user of the site who may change it
@@ -75,11 +76,14 @@ def on_chart(runtime: Any, site: Site, period: Period, labels: list[str]) -> lis
     interval = period.interval
     starts = [_bucket_start(label, interval, site.timezone, zone).timestamp() for label in labels]
     last_start = dt.datetime.fromtimestamp(starts[-1], zone)
+    # A week's bucket may begin before the period (on its Monday): what is marked begins with
+    # the period, as the line's numbers and the export's annotations do.
+    start = max(starts[0], _local_day(period.first, zone).timestamp())
     end = min(
         _after(last_start, interval, zone),
         _local_day(period.last + dt.timedelta(days=1), zone),
     ).timestamp()
-    found = AnnotationStore(runtime.config).between(site.id, starts[0], end)
+    found = AnnotationStore(runtime.config).between(site.id, start, end)
     marks = []
     index = 0
     for annotation in found:  # oldest first, as the buckets
