@@ -102,6 +102,32 @@ def test_a_year_before_is_cut_at_the_same_time_passed_and_at_its_end() -> None:
     ]
 
 
+def test_a_year_before_across_29_february_is_cut_at_the_same_clock_time() -> None:
+    # The last 30 days at 10:00 on 10 March 2028 hold 29 February, so the year before holds a
+    # day less: the time passed since the first day would run to 11 March 2027 (all of the
+    # 10th, which has only begun this year). The same clock time a year earlier is the cut.
+    now = dt.datetime(2028, 3, 10, 10)
+    month = state({"period": "30d", "compare": "year"}, now.date())
+    assert previous_totals_body(month, now)["date_range"] == [  # type: ignore[arg-type]
+        "2027-02-10T00:00:00",
+        "2027-03-10T10:00:00",
+    ]
+    # A year later the year before holds the 29th, a day more: not cut at the 9th at 10:00.
+    now = dt.datetime(2029, 3, 10, 10)
+    month = state({"period": "30d", "compare": "year"}, now.date())
+    assert previous_totals_body(month, now)["date_range"] == [  # type: ignore[arg-type]
+        "2028-02-09T00:00:00",
+        "2028-03-10T10:00:00",
+    ]
+    # 29 February alone meets the 28th's same hours.
+    leap_day = dt.datetime(2028, 2, 29, 10)
+    today = state({"period": "today", "compare": "year"}, leap_day.date())
+    assert previous_totals_body(today, leap_day)["date_range"] == [  # type: ignore[arg-type]
+        "2027-02-28T00:00:00",
+        "2027-02-28T10:00:00",
+    ]
+
+
 def test_no_visits_means_no_ratio_and_no_change() -> None:
     visits = CARDS.index("visits")
     bounce = CARDS.index("bounce_rate")

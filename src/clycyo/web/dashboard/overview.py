@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from clycyo.query import timeseries
+from clycyo.query.dates import year_earlier
 from clycyo.web.dashboard import annotations as chart_annotations
 from clycyo.web.dashboard import goal, panels, stats
 from clycyo.web.dashboard.params import API_COMPARISONS, ViewState, default_metric
@@ -100,17 +101,31 @@ def previous_totals_body(state: ViewState, now: dt.datetime, money: bool = True)
     or a custom range); when this period reaches today or beyond, only as much of it as has
     happened of this one, so a day under way is compared with the same hours of the day before,
     and a range ending next week with as many days and hours of the one before. The time passed
-    is cut at the compared period's end: the year before of a range through 29 February is a day
-    shorter, and a custom range may be shorter still."""
+    is cut at the compared period's end: a custom range may be shorter. The year before is cut at
+    the same clock time a year earlier (`passed_a_year_before`), not after as long a time: with
+    a 29 February on either side, that would be a day off."""
     compared = state.compared_period() or state.period.previous()
     date_range: list[str] = compared.date_range()
     if state.period.last >= now.date():
         start = dt.datetime.combine(compared.first, dt.time())
         end = dt.datetime.combine(compared.last + dt.timedelta(days=1), dt.time())
-        elapsed = now.replace(microsecond=0) - dt.datetime.combine(state.period.first, dt.time())
-        cut = min(start + max(elapsed, dt.timedelta(seconds=1)), end)
+        now = now.replace(microsecond=0)
+        if state.compare == "year":
+            cut = passed_a_year_before(state.period.first, now)
+        else:
+            cut = start + (now - dt.datetime.combine(state.period.first, dt.time()))
+        cut = min(max(cut, start + dt.timedelta(seconds=1)), end)
         date_range = [start.isoformat(), cut.isoformat()]
     return {**totals_body(state, money), "date_range": date_range}
+
+
+def passed_a_year_before(first: dt.date, now: dt.datetime) -> dt.datetime:
+    """Where the year before of a period from `first` has passed as far as the period has by
+    `now` (naive, the site's): the same clock time a year earlier; on 29 February, which meets
+    the 28th a year before, all of that 28th once the period's 28 February has passed too."""
+    if (now.month, now.day) == (2, 29) and first < now.date():
+        return dt.datetime(now.year - 1, 3, 1)
+    return year_earlier(now)
 
 
 def card_values(
