@@ -49,7 +49,7 @@ def test_a_segment_keeps_its_filters_in_the_query_apis_shape(config: ConfigStore
             "filters[1][0]: unknown operator 'near'",
         ),
         ([["is", "visit:source", []]], "filters[0][2]: expected a list of 1 to 100 values"),
-        ([["is", "segment", [1]]], "filters[0][1]: unknown dimension 'segment'"),
+        ([["is", "segment", [1]]], "filters[0][1]: a segment cannot hold another segment"),
         ([["is", "time:day", ["2026-11-20"]]], "filters[0][1]: time:day cannot be filtered"),
         ([], "filters: a segment has at least one filter"),
         ([["is", "visit:source"]], "filters[0]: expected [operator, dimension, [values]]"),

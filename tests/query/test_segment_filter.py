@@ -11,6 +11,7 @@ import pytest
 
 from clycyo.config.goals import PageGoalStore
 from clycyo.config.segments import SegmentStore
+from clycyo.query import api
 from clycyo.query.errors import QueryError
 from tests.small_world import SmallWorld
 
@@ -88,3 +89,35 @@ def test_a_segment_whose_goal_is_gone_names_its_filter(world: SmallWorld) -> Non
     with pytest.raises(QueryError) as refused:
         world.query(metrics=["visitors"], filters=filters)
     assert str(refused.value).startswith(f"filters[0]: segment {segment.id}'s filters[0][2]")
+
+
+def test_a_filter_beside_a_segment_is_refused_at_the_place_it_was_sent(world: SmallWorld) -> None:
+    _visits(world)
+    segment = _segment(world, "Google on pricing", GOOGLE_PRICING)
+    page = ["is", "event:page", ["/"]]
+    for filters, reason in (
+        # Two filters sent: the second is filters[1], not its place after the segment's two.
+        ([["is", "segment", [segment]], ["is", "visit:planet", ["Mars"]]], "filters[1][1]"),
+        ([["is", "segment", [segment]], ["like", "event:page", ["/"]]], "filters[1][0]"),
+        ([page, ["is", "segment", [segment]], ["is", "visit:source", []]], "filters[2][2]"),
+    ):
+        with pytest.raises(QueryError) as refused:
+            world.query(metrics=["visitors"], filters=filters)
+        assert str(refused.value).startswith(f"{reason}: "), str(refused.value)
+
+
+def test_the_other_reports_refuse_a_segment_saying_where_it_is_taken(world: SmallWorld) -> None:
+    _visits(world)
+    segment = ["is", "segment", [_segment(world, "Google", GOOGLE_PRICING[:1])]]
+    site, runtime = world.site, world.runtime
+    steps = [{"page": "/"}, {"page": "/pricing"}]
+    for report, body, field in (
+        (api.funnel, {"steps": steps, "filters": [segment]}, "filters[0][1]"),
+        (api.funnel, {"steps": [{"page": "/", "filters": [segment]}, steps[1]]}, "steps[0]"),
+        (api.cohorts, {"filters": [segment]}, "filters[0][1]"),
+        (api.paths, {"filters": [["is", "event:page", ["/"]], segment]}, "filters[1][1]"),
+    ):
+        with pytest.raises(QueryError) as refused:
+            report(runtime, site, {"site": site.domain, **body})
+        reason = str(refused.value)
+        assert reason.startswith(field) and "applied by /api/v1/query only" in reason, reason

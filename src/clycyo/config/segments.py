@@ -21,7 +21,7 @@ from typing import Any
 from clycyo.config.annotations import MAX_CREATED_BY_CHARS, iso_utc
 from clycyo.config.site_rows import MAX_ID, SiteRows, check_line
 from clycyo.query.errors import QueryError
-from clycyo.query.spec import check_filter
+from clycyo.query.spec import SEGMENT, check_filter
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -75,6 +75,8 @@ def check_filters(
     for index, item in enumerate(raw):
         if not isinstance(item, list):
             raise SegmentError(f"filters[{index}]: expected [operator, dimension, [values]]")
+        if len(item) == 3 and item[1] == SEGMENT:
+            raise SegmentError(f"filters[{index}][1]: a segment cannot hold another segment")
         try:
             found = check_filter(item, f"filters[{index}]", page_goals)
         except QueryError as exc:

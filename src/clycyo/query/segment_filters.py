@@ -16,9 +16,7 @@ from typing import Any
 
 from clycyo.config.site_rows import MAX_ID
 from clycyo.query.errors import QueryError
-from clycyo.query.spec import check_filter
-
-SEGMENT = "segment"
+from clycyo.query.spec import SEGMENT, check_filter
 
 # A segment's filters by its id on the query's site, None for none.
 FindSegment = Callable[[int], list[list[Any]] | None]
@@ -46,15 +44,19 @@ def expand(
     filters: list[list[Any]], find: FindSegment, page_goals: Collection[str] = ()
 ) -> list[list[Any]]:
     """`filters` with each `segment` filter replaced by its segment's filters; QueryError naming
-    the filter for a segment there is none of on the site."""
+    the filter as the client numbered it, for a segment there is none of on the site and for any
+    other filter that is not one."""
     if not any(names_segment(raw) for raw in filters):
         return filters
     expanded: list[list[Any]] = []
     for index, raw in enumerate(filters):
+        field = f"filters[{index}]"
         if not names_segment(raw):
+            # Checked here, at the index the client sent: after a segment's filters are put in
+            # place, the spec's own check would name the filter's place in the expanded list.
+            check_filter(raw, field, page_goals)
             expanded.append(raw)
             continue
-        field = f"filters[{index}]"
         if raw[0] != "is":
             raise QueryError(f"{field}[0]", "a segment filter's operator is is")
         segment_id = _segment_id(raw[2], field)

@@ -22,6 +22,9 @@ from clycyo.query.registry import Dimension, Metric
 
 MAX_LIMIT = 10_000
 MAX_VALUES = 100
+# The filter `["is", "segment", [ID]]`, which the query endpoint puts the segment's filters in
+# place of before this check (`segment_filters.py`): here it is in a report that takes none.
+SEGMENT = "segment"
 OPERATORS = ("is", "is_not", "contains", "contains_not", "matches", "matches_not")
 NONE = "(none)"
 
@@ -112,6 +115,12 @@ def check_filter(raw: list[Any], field: str, page_goals: Collection[str] | None 
     if len(raw) != 3:
         raise QueryError(field, "expected [operator, dimension, [values]]")
     operator, name, values = raw
+    if name == SEGMENT:
+        raise QueryError(
+            f"{field}[1]",
+            "a segment is applied by /api/v1/query only; give this report the segment's own"
+            " filters (clycyo segment list shows them)",
+        )
     if operator not in OPERATORS:
         raise QueryError(f"{field}[0]", f"unknown operator {operator!r} ({', '.join(OPERATORS)})")
     target = _dimension(name, f"{field}[1]")
