@@ -68,6 +68,8 @@ def test_what_is_no_time_or_no_text_is_refused_on_one_line(tmp_path: Path) -> No
         (("x" * 201,), "text: at most 200 characters"),
         (("two\nlines",), "text: one line, with no control characters"),
         (("  ",), "text: required"),
+        # Bytes that are no UTF-8 (a Latin-1 terminal's é) reach Python as lone surrogates.
+        (("caf\udce9",), "text: not valid Unicode text"),
     ):
         refused = run_clycyo("annotation", "add", "--site", "shop.example", *args, data=data)
         assert refused.returncode == 1
@@ -75,4 +77,6 @@ def test_what_is_no_time_or_no_text_is_refused_on_one_line(tmp_path: Path) -> No
         assert len(refused.stderr.splitlines()) == 1
     unknown = run_clycyo("annotation", "add", "--site", "nope.example", "Release", data=data)
     assert (unknown.returncode, unknown.stderr.strip()) == (1, "clycyo: no site nope.example")
+    latin = run_clycyo("annotation", "add", "--site", "caf\udce9.example", "Release", data=data)
+    assert latin.returncode == 1 and latin.stderr.startswith("clycyo: no site caf"), latin.stderr
     assert clycyo("annotation", "list", data=data).strip() == "no annotations"

@@ -107,6 +107,9 @@ def test_what_is_refused_names_the_field(shared_server: ServerProcess) -> None:
         ({"site": site.site, "text": 7}, "text: required, a string"),
         ({"site": site.site, "text": "x" * 201}, "text: at most 200 characters"),
         ({"site": site.site, "text": "a\nb"}, "text: one line, with no control characters"),
+        # A lone surrogate (a JSON escape) is no text SQLite or a JSON answer can hold.
+        ({"site": site.site, "text": "a\ud800"}, "text: not valid Unicode text"),
+        ({"site": "\udc00.example", "text": "A"}, "site: not valid Unicode text"),
         ({"site": site.site, "text": "A", "time": 5}, "time: a string"),
         ({"site": site.site, "text": "A", "time": "soon"}, "time: 'soon' is not a day or a time"),
         ([1, 2], "body: expected a JSON object"),

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 
 from clycyo.commands.handlers import fail
-from clycyo.config.site_rows import SiteRows
+from clycyo.config.site_rows import SiteRows, is_unicode
 from clycyo.config.store import ConfigError, ConfigStore, Site
 
 # An action: (what `--json` prints, what is printed otherwise).
@@ -18,7 +18,8 @@ Action = Callable[[argparse.Namespace, ConfigStore], tuple[object, str]]
 
 
 def site_named(config: ConfigStore, domain: str) -> Site:
-    site = config.site_by_domain(domain)
+    # A --site whose bytes are no UTF-8 names no site (SQLite could not even be asked).
+    site = config.site_by_domain(domain) if is_unicode(domain) else None
     if site is None:
         raise ConfigError(f"no site {domain}")
     return site

@@ -25,12 +25,24 @@ MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id (typed on the comman
 _NOT_IN_A_LINE = frozenset({"Cc", "Zl", "Zp"})
 
 
+def is_unicode(text: str) -> bool:
+    """Whether `text` holds no lone surrogate (a JSON escape such as `\\ud800`, or a command
+    line's bytes that are no UTF-8), which neither SQLite nor a JSON answer can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_line(text: str, field: str, most: int, error: type[ValueError]) -> str:
     """`text` stripped, if it is one line of 1 to `most` characters; else `error` naming
     `field` and what is wrong."""
     text = text.strip()
     if not text:
         raise error(f"{field}: required")
+    if not is_unicode(text):
+        raise error(f"{field}: not valid Unicode text")
     if len(text) > most:
         raise error(f"{field}: at most {most} characters")
     if any(unicodedata.category(c) in _NOT_IN_A_LINE for c in text):
