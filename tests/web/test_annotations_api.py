@@ -118,6 +118,9 @@ def test_what_is_refused_names_the_field(shared_server: ServerProcess) -> None:
         assert status == 400 and answer["error"].startswith(error), (body, answer)
     status, answer = shared_server.request("POST", PATH, b"{", {"Authorization": f"Bearer {key}"})
     assert (status, answer) == (400, {"error": "body: not valid JSON"})
+    deep = b"[" * 10_000  # within the body's 16 KiB, past the JSON reader's depth
+    status, answer = shared_server.request("POST", PATH, deep, {"Authorization": f"Bearer {key}"})
+    assert (status, answer) == (400, {"error": "body: JSON nested too deeply"})
     status, answer = shared_server.get(f"{PATH}?site={site.site}&from=yesterday", bearer=key)
     assert status == 400 and answer["error"].startswith("from: 'yesterday' is not a day")
     status, answer = shared_server.get(PATH, bearer=key)

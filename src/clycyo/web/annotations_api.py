@@ -57,6 +57,8 @@ async def _body(request: Request) -> dict[str, Any]:
         body = json.loads(raw or b"null")
     except ValueError:
         raise AnnotationError("body: not valid JSON") from None
+    except RecursionError:  # `[[[[…`: the reader's depth, reached well within the size
+        raise AnnotationError("body: JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise AnnotationError("body: expected a JSON object")
     for field in ("site", "text"):
