@@ -219,7 +219,7 @@ def test_reset_2fa_turns_it_off_for_a_lost_device_and_ends_the_sessions(
     _, _, client = _enabled(clients, server, email)
     text = clycyo("user", "list", data=server.data_dir)
     assert next(line for line in text.splitlines() if line.startswith(email)).endswith(
-        "two-factor on"
+        "two-factor on  role admin"
     )
     said = clycyo("user", "reset-2fa", email.upper(), data=server.data_dir)
     assert said.startswith(f"two-factor sign-in of {email} turned off (1 dashboard session ended)")
