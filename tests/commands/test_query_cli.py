@@ -208,6 +208,9 @@ def test_query_mistakes_are_told_in_the_command_lines_terms(tmp_path: Path) -> N
     order = _run("--site", "a.test", "--order-by", "events", *remote, data=tmp_path)
     assert order.returncode == 2
     assert order.stderr == "clycyo: --order-by 'events': expected NAME:desc or NAME:asc\n"
+    empty = _run("--site", "a.test", "--compare=", *remote, data=tmp_path)  # not left out
+    assert empty.returncode == 2
+    assert empty.stderr == "clycyo: --compare '': expected previous, year or FIRST,LAST\n"
     unreachable = _run("--site", "a.test", "--metrics", "events", *remote, data=tmp_path)
     assert unreachable.returncode == 1
     assert unreachable.stderr == (

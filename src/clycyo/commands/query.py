@@ -96,7 +96,7 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
         spec["order_by"] = [_order(item) for item in _split(args.order_by)]
     if args.limit is not None:
         spec["limit"] = args.limit
-    if args.compare:
+    if args.compare is not None:  # `--compare=` is a mistake, not no comparison
         spec["include"] = {**spec.get("include", {}), "comparison": _comparison(args.compare)}
     spec.setdefault("metrics", ["visitors", "visits", "pageviews"])
     if "site" not in spec:
