@@ -119,6 +119,23 @@ def test_bad_queries_are_400_with_the_field_and_credentials_are_checked(server: 
     )
     status, body = server.post("/api/v1/query", b"{not json", secret=True)
     assert status == 400 and body["error"].startswith("body:")
+    # Bodies a JSON reader takes but nothing after it can: nested past its depth, or with a
+    # lone surrogate escape (no answer naming it could be written): a 400 each, not a 500.
+    status, body = server.post("/api/v1/query", b"[" * 150_000 + b"]" * 150_000, secret=True)
+    assert (status, body["error"]) == (400, "body: larger than 262144 bytes")
+    status, body = server.post("/api/v1/query", b"[" * 20_000 + b"]" * 20_000, secret=True)
+    assert (status, body["error"]) == (400, "body: JSON nested too deeply")
+    lone = "not valid Unicode text (a lone surrogate such as \\ud800)"
+    for raw, field in (
+        (b'{"site": "a\\ud800.example", "metrics": ["visitors"]}', "site"),
+        (
+            b'{"site": "%s", "metrics": ["visitors"],' % server.site.encode()
+            + b' "filters": [["is", "event:page", ["/\\udfff"]]]}',
+            "filters[0][2][0]",
+        ),
+    ):
+        status, body = server.post("/api/v1/query", raw, secret=True)
+        assert (status, body["error"]) == (400, f"{field}: {lone}")
     status, body = server.post("/api/v1/query", {"site": server.site, "metrics": ["visitors"]})
     assert status == 401
     other = server.server.add_site()

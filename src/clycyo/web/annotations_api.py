@@ -15,7 +15,6 @@ never was. What a row holds and how it is checked is `config/annotations.py`'s.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -33,6 +32,7 @@ from clycyo.web.access import (
     request_grant,
     request_reach,
 )
+from clycyo.web.json_body import BodyError, json_object
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -50,17 +50,10 @@ def _made_by(request: Request) -> str:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise AnnotationError(f"body: larger than {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise AnnotationError("body: not valid JSON") from None
-    except RecursionError:  # `[[[[…`: the reader's depth, reached well within the size
-        raise AnnotationError("body: JSON nested too deeply") from None
-    if not isinstance(body, dict):
-        raise AnnotationError("body: expected a JSON object")
+        body = json_object(await request.body(), MAX_BODY_BYTES)
+    except BodyError as exc:
+        raise AnnotationError(str(exc)) from None
     for field in ("site", "text"):
         if not isinstance(body.get(field), str) or not body[field]:
             raise AnnotationError(f"{field}: required, a string")

@@ -12,7 +12,6 @@ the server's machine), which no site's read endpoint accepts. The work itself is
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -24,20 +23,16 @@ from clycyo.query import api
 from clycyo.query.errors import QueryError, UnknownSite
 from clycyo.web.access import ApiError, authorize_site
 from clycyo.web.admin_api import is_admin
+from clycyo.web.json_body import BodyError, json_object
 
 MAX_BODY_BYTES = 256 * 1024
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise QueryError("body", f"larger than {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise QueryError("body", "not valid JSON") from None
-    if not isinstance(body, dict):
-        raise QueryError("body", "expected a JSON object")
+        body = json_object(await request.body(), MAX_BODY_BYTES)
+    except BodyError as exc:
+        raise QueryError(exc.field, exc.reason) from None
     if not isinstance(body.get("site"), str) or not body["site"]:
         raise QueryError("site", "required")
     return body
