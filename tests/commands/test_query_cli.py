@@ -137,6 +137,11 @@ def test_the_admin_token_queries_only_through_the_admin_endpoint(
     assert server.post("/api/admin/query", spec, bearer=site.secret_key)[0] == 401
     status, answer = server.post("/api/admin/query", {**spec, "site": "nowhere.test"}, bearer=token)
     assert (status, answer) == (404, {"error": "no site nowhere.test"})
+    # A body nested past the JSON reader's depth is a 400 on every admin endpoint taking JSON.
+    deep = b"[" * 20_000 + b"]" * 20_000
+    for path in ("/api/admin/query", "/api/admin/backup", "/api/admin/export"):
+        status, answer = server.post(path, deep, bearer=token)
+        assert (status, answer) == (400, {"error": "body: JSON nested too deeply"}), path
 
 
 def test_an_unknown_site_is_told_as_export_and_import_tell_it(own_server: ServerProcess) -> None:

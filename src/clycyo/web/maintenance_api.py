@@ -31,8 +31,10 @@ from clycyo.store import export as exports
 from clycyo.store import site_removal
 from clycyo.store.intake import IntakeUnavailable
 from clycyo.web.admin_api import is_admin
+from clycyo.web.json_body import json_object
 
 ROWS_HEADER = "x-clycyo-rows"
+MAX_BODY_BYTES = 64 * 1024  # a folder, a site, two days: a few hundred bytes
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
@@ -41,13 +43,8 @@ def _refused() -> JSONResponse:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ValueError("body: expected a JSON object")
-    return body
+    """The body; a `ValueError` (`json_body.BodyError`) naming what is wrong with it."""
+    return json_object(await request.body(), MAX_BODY_BYTES)
 
 
 async def backup(request: Request) -> Response:
