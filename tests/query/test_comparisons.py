@@ -108,3 +108,38 @@ def test_hours_of_a_day_the_clocks_go_back_meet_the_year_befores_in_order(
     assert before[:24] == [f"2025-10-25T{hour:02}:00:00" for hour in range(24)]
     assert [r["comparison"]["metrics"][0] for r in rows] == [1, *[0] * 22, 1, 0]
     assert rows[24]["metrics"] == [1]
+
+
+def test_time_buckets_meet_by_position_beside_another_dimension(world: SmallWorld) -> None:
+    first = world.start.replace(tzinfo=None)
+    then = dt.datetime.combine(year_earlier(first.date()), dt.time())
+    day = dt.timedelta(days=1)
+    google = {"referrer": "https://www.google.com/"}
+    world.send(
+        _visit(world, "now", first + dt.timedelta(hours=9), **google),
+        _visit(world, "a", then + dt.timedelta(hours=9), **google),
+        _visit(world, "b", then + dt.timedelta(hours=10), **google),
+        _visit(world, "c", then + day + dt.timedelta(hours=10)),
+        _visit(world, "d", first - day + dt.timedelta(hours=11), **google),  # the day before
+    )
+    span = [first.date().isoformat(), (first + day).date().isoformat()]
+    by_source = world.query(
+        metrics=["visitors"],
+        dimensions=["time:day", "visit:source"],
+        date_range=span,
+        include={"comparison": "year_over_year"},
+    )["results"]
+    (google_row,) = by_source
+    assert google_row["dimensions"] == [first.date().isoformat(), "Google"]
+    assert google_row["comparison"]["dimensions"] == [then.date().isoformat(), "Google"]
+    assert google_row["comparison"]["metrics"] == [2]
+    # Without the empty buckets, the day just before is the previous period's first (and only)
+    # day with a visit.
+    unfilled = world.query(
+        metrics=["visitors"],
+        dimensions=["time:day"],
+        date_range=[first.date().isoformat(), first.date().isoformat()],
+        include={"comparison": "previous_period", "time_labels": False},
+    )["results"]
+    assert [r["comparison"]["metrics"] for r in unfilled] == [[1]]
+    assert unfilled[0]["comparison"]["dimensions"] == [(first - day).date().isoformat()]

@@ -277,28 +277,36 @@ def _compare(
     meta: dict[str, Any],
 ) -> None:
     """Attach to each row its values in the `compared` period: those of the row of the same
-    dimensions, or for time buckets of the bucket at the same position (the first day with the
-    first day, whatever the dates: a year before or a range of another length)."""
+    dimensions, a time bucket standing for the bucket at the same position (the first day with
+    the first day, whatever the dates: a year before or a range of another length), with other
+    dimensions beside it or without."""
     meta["comparison_date_range"] = compared.as_json()
     before = _fill(
         query, compared, _compute(store, query, compared, ctx, approximate, visits=visits)
     )
     by_key = {key: values for key, values in before}
     position = _time_position(query)
-    bucket_index: dict[Any, int] = {}
-    if position is not None and len(query.dimensions) == 1 and query.fill_time:
+    mine: dict[Any, int] = {}
+    theirs: list[Any] = []
+    if position is not None:
         unit = query.dimensions[position].dimension.sql
         assert isinstance(unit, str)
-        bucket_index = {b: i for i, b in enumerate(timeseries.buckets(query.period, unit))}
+        mine = {b: i for i, b in enumerate(timeseries.buckets(query.period, unit))}
+        theirs = list(timeseries.buckets(compared, unit))
     names = [m.name for m in query.metrics]
     for (key, values), result in zip(rows, results, strict=True):
-        match: tuple[Key, list[Any]] | None = None
-        if bucket_index:
-            index = bucket_index.get(key[0])
-            match = before[index] if index is not None and index < len(before) else None
-        elif key in by_key:
-            match = (key, by_key[key])
-        old_key, old_values = match if match is not None else (key, [_empty(n) for n in names])
+        wanted: Key | None = key
+        if position is not None:
+            index = mine.get(key[position])
+            wanted = (
+                (*key[:position], theirs[index], *key[position + 1 :])
+                if index is not None and index < len(theirs)
+                else None
+            )
+        if wanted is not None and wanted in by_key:
+            old_key, old_values = wanted, by_key[wanted]
+        else:
+            old_key, old_values = wanted or key, [_empty(n) for n in names]
         result["comparison"] = {
             "dimensions": _labels(query, old_key),
             "metrics": old_values,
