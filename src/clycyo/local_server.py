@@ -18,10 +18,17 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 _INFO = "server.json"
 _TOKEN = "admin.token"
+# How long a command waits for a running server's answer, unless its work lasts as long as the
+# data is large (a backup, a site's removal: no deadline). `CLYCYO_COMMAND_TIMEOUT` changes it.
+COMMAND_TIMEOUT_S = 60.0
+_COMMAND_TIMEOUT = "CLYCYO_COMMAND_TIMEOUT"
+_LONGEST_S = 86_400.0
+# Seconds, "command" (the commands' deadline) or None (no deadline).
+Deadline = float | Literal["command"] | None
 
 
 class Unreachable(OSError):
@@ -34,17 +41,35 @@ class LocalServer:
     admin_token: str
 
     def call(
-        self, method: str, path: str, body: Any = None, timeout_s: float | None = 60
+        self, method: str, path: str, body: Any = None, timeout_s: Deadline = "command"
     ) -> tuple[int, Any]:
         return call_json(method, self.url + path, self.admin_token, body, timeout_s)
 
 
+def command_timeout_s() -> float:
+    """`COMMAND_TIMEOUT_S`, or the seconds `CLYCYO_COMMAND_TIMEOUT` gives (0.5 to a day)."""
+    given = os.environ.get(_COMMAND_TIMEOUT, "").strip()
+    if not given:
+        return COMMAND_TIMEOUT_S
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = -1.0
+    if not 0.5 <= seconds <= _LONGEST_S:
+        raise Unreachable(
+            f"{_COMMAND_TIMEOUT}: {given!r} is not a number of seconds (0.5 to 86400)"
+        )
+    return seconds
+
+
 def call_json(
-    method: str, url: str, token: str, body: Any = None, timeout_s: float | None = 60
+    method: str, url: str, token: str, body: Any = None, timeout_s: Deadline = "command"
 ) -> tuple[int, Any]:
     """A JSON request with a bearer token: (status, decoded answer), error answers included;
-    raises `Unreachable` when nothing answers within `timeout_s` (None: however long it takes,
-    for work that lasts as long as the data is large)."""
+    raises `Unreachable` when nothing answers within `timeout_s` ("command": the commands'
+    deadline, `command_timeout_s`; None: however long it takes, for work that lasts as long as
+    the data is large)."""
+    seconds = command_timeout_s() if timeout_s == "command" else timeout_s
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
         url,
@@ -53,7 +78,7 @@ def call_json(
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with urllib.request.urlopen(request, timeout=seconds) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         raw = exc.read()
