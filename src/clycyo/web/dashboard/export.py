@@ -165,8 +165,9 @@ def friction_tables(ctx: ViewContext) -> Iterator[CsvTable]:
             ],
         )
     if panels.unshown(ctx, panels.BY_KEY["errors"]) is None:
-        errors = friction.errors_panel(ctx, MAX_ROWS)["errors"]
-        rows = [[e["message"], e["events"], e["visitors"]] for e in errors]
+        # The panel's rows without the pages each error hit, which the file does not list.
+        messages, _ = friction.error_messages(ctx, MAX_ROWS)
+        rows = [[str(r.dimensions[0]), r.metrics[0], r.metrics[1]] for r in messages]
         yield CsvTable("js_errors.csv", ["Error", "Count", "Visitors"], rows)
 
 

@@ -110,8 +110,15 @@ def percentiles(ctx: ViewContext) -> dict[tuple[str, str], float]:
     return stats.vital_percentiles(ctx.runtime, ctx.viewer.site, ctx.state)
 
 
+def error_messages(ctx: ViewContext, limit: int) -> tuple[list[stats.Row], dict[str, Any]]:
+    """The JS errors by message, most frequent first (with their visitors), and the body asked."""
+    body = _body(ctx, "js_error", ["event:props:message"], ["events", "visitors"], limit)
+    return stats.run_query(ctx.runtime, ctx.viewer.site, body), body
+
+
 def errors_panel(ctx: ViewContext, limit: int) -> dict[str, Any]:
-    by_message_body = _body(ctx, "js_error", ["event:props:message"], ["events", "visitors"], limit)
+    """The JS errors by message, each with the pages it hit most."""
+    messages, by_message_body = error_messages(ctx, limit)
     pages_body = _body(ctx, "js_error", ["event:props:message", "event:page"], ["events"], 5000)
     pages: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in stats.run_query(ctx.runtime, ctx.viewer.site, pages_body):
@@ -130,7 +137,7 @@ def errors_panel(ctx: ViewContext, limit: int) -> dict[str, Any]:
             "visitors": row.metrics[1],
             "pages": pages[str(row.dimensions[0])][:PAGES_PER_ERROR],
         }
-        for row in stats.run_query(ctx.runtime, ctx.viewer.site, by_message_body)
+        for row in messages
     ]
     return {"errors": errors, "queries": {"by_message": by_message_body, "pages": pages_body}}
 
