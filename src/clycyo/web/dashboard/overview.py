@@ -26,7 +26,7 @@ from typing import Any
 from clycyo.query import timeseries
 from clycyo.query.dates import year_earlier
 from clycyo.web.dashboard import annotations as chart_annotations
-from clycyo.web.dashboard import goal, panels, stats
+from clycyo.web.dashboard import filter_form, goal, panels, stats
 from clycyo.web.dashboard.params import API_COMPARISONS, ViewState, default_metric
 from clycyo.web.dashboard.routing import Page, ViewContext
 from clycyo.web.dashboard.segments import segment_data
@@ -280,6 +280,7 @@ def overview(ctx: ViewContext) -> Page:
             "queries": bodies,
             "empty": empty,
             **segment_data(ctx.runtime, ctx.viewer, state),
+            **filter_form.form_data(ctx),
             "_snippet": tracker_snippet(ctx.request, site) if empty else "",
         },
     )

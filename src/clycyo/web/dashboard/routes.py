@@ -1,6 +1,7 @@
 """Every dashboard route in one list, mounted by `app.py`.
 
-Read views come in fours (HTML and `.json`, logged-in and shared; see `routing.py`); the few
+Read views come in fours (HTML and `.json`, logged-in and shared; see `routing.py`), the Filter
+form's suggestions in twos (`.json` only); the few
 posts (login and its two-factor code, logout, two-factor on and off, funnels, segments, links,
 tokens, keys, email reports, annotations) are plain endpoints that check the session and its
 CSRF token themselves.
@@ -17,6 +18,7 @@ from clycyo.web.dashboard import (
     account,
     email_reports,
     export,
+    filter_form,
     funnels,
     home,
     login,
@@ -32,7 +34,7 @@ from clycyo.web.dashboard import (
 )
 from clycyo.web.dashboard import annotations as annotation_forms
 from clycyo.web.dashboard.assets import Assets
-from clycyo.web.dashboard.routing import download_routes, view_routes
+from clycyo.web.dashboard.routing import download_routes, json_routes, view_routes
 
 
 def dashboard_routes() -> list[BaseRoute]:
@@ -53,6 +55,8 @@ def dashboard_routes() -> list[BaseRoute]:
         *view_routes("", overview.overview, "overview", reach=Reach.AGGREGATES),
         *view_routes("/panels/{panel}", panels.panel, "overview", reach=Reach.AGGREGATES),
         *download_routes("/export", export.download, reach=Reach.AGGREGATES),
+        *download_routes("/filter", filter_form.add_filter, reach=Reach.AGGREGATES),
+        *json_routes("/suggest", filter_form.suggest, "overview", reach=Reach.AGGREGATES),
         *view_routes("/funnels", funnels.funnel_list, "funnels", reach=Reach.AGGREGATES),
         Route("/sites/{domain}/funnels", funnels.create_funnel, methods=["POST"]),
         Route(

@@ -146,6 +146,18 @@ def view_routes(path: str, view: View, section: str, *, reach: Reach) -> list[Ro
     return routes
 
 
+def json_routes(path: str, view: View, section: str, *, reach: Reach) -> list[Route]:
+    """Only the `.json` routes of `view` (data with no page of its own) at `path` + `.json`."""
+    return [
+        Route(
+            prefix + path + ".json",
+            _endpoint(view, section, reach, shared=is_shared, as_json=True),
+            methods=["GET"],
+        )
+        for prefix, is_shared in _prefixes(reach)
+    ]
+
+
 Download = Callable[[ViewContext], Response]
 
 

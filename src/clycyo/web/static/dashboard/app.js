@@ -370,6 +370,45 @@
     })
   }
 
+  // The Filter form's value suggestions: asked once typing pauses, only the latest answer shown,
+  // each value put in as an option's value (text, never markup).
+  function filterSuggestions () {
+    document.querySelectorAll('[data-filter-form]').forEach(function (form) {
+      const dimension = form.querySelector('select[name="dimension"]')
+      const input = form.querySelector('input[name="value"]')
+      const list = input && document.getElementById(input.getAttribute('list'))
+      if (!dimension || !list) return
+      let timer = 0
+      let asked = 0
+      async function suggest () {
+        const turn = ++asked
+        const url = new URL(form.dataset.suggest, window.location.href)
+        url.searchParams.set('dimension', dimension.value)
+        url.searchParams.set('q', input.value)
+        try {
+          const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+          if (!response.ok) return
+          const found = await response.json()
+          if (turn !== asked) return
+          list.replaceChildren.apply(list, found.suggestions.map(function (s) {
+            const option = document.createElement('option')
+            option.value = s.value
+            return option
+          }))
+        } catch (e) {
+          // No suggestions: the input still takes any value.
+        }
+      }
+      function later () {
+        clearTimeout(timer)
+        timer = setTimeout(suggest, 250)
+      }
+      input.addEventListener('input', later)
+      input.addEventListener('focus', later)
+      dimension.addEventListener('change', function () { list.replaceChildren(); later() })
+    })
+  }
+
   function selectSecrets () {
     document.querySelectorAll('[data-select-all]').forEach(function (input) {
       input.addEventListener('focus', function () { input.select() })
@@ -384,6 +423,7 @@
     realtime()
     funnelForm()
     selectSecrets()
+    filterSuggestions()
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start)
