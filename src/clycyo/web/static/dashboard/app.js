@@ -183,6 +183,23 @@
     plot.hooks.draw = (plot.hooks.draw || []).concat(place) // after each resize too
   }
 
+  // The charts' colours are the stylesheet's (its --chart-* properties), so they are the light or
+  // the dark set as the system asks.
+  function chartColours () {
+    const style = getComputedStyle(document.documentElement)
+    const colour = {}
+    ;['line', 'fill', 'bars', 'second', 'previous', 'axis', 'grid', 'point'].forEach(function (name) {
+      colour[name] = style.getPropertyValue('--chart-' + name).trim()
+    })
+    return colour
+  }
+
+  // A canvas keeps the colours it was drawn in: `draw` runs again when the system's setting changes.
+  function onSchemeChange (draw) {
+    const dark = window.matchMedia('(prefers-color-scheme: dark)')
+    if (dark.addEventListener) dark.addEventListener('change', draw)
+  }
+
   function chart () {
     const host = document.querySelector('[data-chart]')
     const source = host && document.getElementById(host.dataset.chart)
@@ -208,53 +225,61 @@
       if (hourly) return (local[ts] || '') + (changing ? ' ' + offsets[ts] : '')
       return new Date(ts * 1000).toISOString().slice(0, 10)
     }
-    const series = [{ label: hourly ? 'Hour' : (data.interval === 'week' ? 'Week of' : 'Day'), value: when }, { label: data.label, stroke: '#4f46e5', fill: 'rgba(79,70,229,0.10)', width: 2, value: function (u, v) { return exact(data.metric)(v) } }]
-    const columns = [xs, data.points.map(function (p) { return p[1] })]
-    if (data.previous) {
-      series.push({ label: data.previous_label || 'Previous period', stroke: '#9ca3af', dash: [4, 4], width: 1.5, value: function (u, v) { return exact(data.metric)(v) } })
-      columns.push(data.previous.map(function (p) { return p[1] }).slice(0, xs.length))
-    }
-    const options = {
-      width: host.clientWidth || 600,
-      height: window.innerWidth < 640 ? 180 : 240,
-      tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') },
-      series: series,
-      scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1] } } },
-      axes: [{
-        stroke: '#6b7280',
-        grid: { show: false },
-        // Ticks on whole buckets: days for a daily chart, never "4pm" between them.
-        incrs: hourly ? [3600, 2 * 3600, 3 * 3600, 6 * 3600] : [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
-        values: function (u, splits) {
-          return splits.map(function (ts, i) {
-            if (hourly) {
-              const shift = changing && i > 0 && offsets[ts] !== offsets[splits[i - 1]]
-              return (local[ts] || '').slice(11) + (shift ? ' ' + offsets[ts] : '')
-            }
-            return new Date(ts * 1000).toISOString().slice(5, 10).replace('-', '/')
-          })
-        },
-      }, {
-        size: 64,
-        stroke: '#6b7280',
-        grid: { stroke: '#eef0f3' },
-        values: function (u, vals) { return vals.map(formatter(data.metric)) },
-      }],
-      cursor: { y: false },
-    }
-    if (hourly) {
-      // Hours tick on their buckets (every n-th), which a zone half an hour off UTC starts at :30.
-      options.axes[0].splits = function (u, axis, min, max, incr) {
-        const every = Math.max(1, Math.round(incr / 3600))
-        return xs.filter(function (x, i) { return i % every === 0 })
+    const height = window.innerWidth < 640 ? 180 : 240
+    let plot = null
+    function draw () {
+      const colour = chartColours()
+      const series = [{ label: hourly ? 'Hour' : (data.interval === 'week' ? 'Week of' : 'Day'), value: when }, { label: data.label, stroke: colour.line, fill: colour.fill, width: 2, points: { fill: colour.point }, value: function (u, v) { return exact(data.metric)(v) } }]
+      const columns = [xs, data.points.map(function (p) { return p[1] })]
+      if (data.previous) {
+        series.push({ label: data.previous_label || 'Previous period', stroke: colour.previous, dash: [4, 4], width: 1.5, points: { fill: colour.point }, value: function (u, v) { return exact(data.metric)(v) } })
+        columns.push(data.previous.map(function (p) { return p[1] }).slice(0, xs.length))
       }
+      const options = {
+        width: host.clientWidth || 600,
+        height: height,
+        tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') },
+        series: series,
+        scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1] } } },
+        axes: [{
+          stroke: colour.axis,
+          grid: { show: false },
+          // Ticks on whole buckets: days for a daily chart, never "4pm" between them.
+          incrs: hourly ? [3600, 2 * 3600, 3 * 3600, 6 * 3600] : [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
+          values: function (u, splits) {
+            return splits.map(function (ts, i) {
+              if (hourly) {
+                const shift = changing && i > 0 && offsets[ts] !== offsets[splits[i - 1]]
+                return (local[ts] || '').slice(11) + (shift ? ' ' + offsets[ts] : '')
+              }
+              return new Date(ts * 1000).toISOString().slice(5, 10).replace('-', '/')
+            })
+          },
+        }, {
+          size: 64,
+          stroke: colour.axis,
+          grid: { stroke: colour.grid },
+          values: function (u, vals) { return vals.map(formatter(data.metric)) },
+        }],
+        cursor: { y: false },
+      }
+      if (hourly) {
+        // Hours tick on their buckets (every n-th), which a zone half an hour off UTC starts at :30.
+        options.axes[0].splits = function (u, axis, min, max, incr) {
+          const every = Math.max(1, Math.round(incr / 3600))
+          return xs.filter(function (x, i) { return i % every === 0 })
+        }
+      }
+      if (plot) plot.destroy()
+      plot = new window.uPlot(options, columns, host)
+      annotate(plot, data, xs)
     }
-    const plot = new window.uPlot(options, columns, host)
-    annotate(plot, data, xs)
+    draw()
+    onSchemeChange(draw)
     let pending = 0
     window.addEventListener('resize', function () {
       cancelAnimationFrame(pending)
-      pending = requestAnimationFrame(function () { plot.setSize({ width: host.clientWidth, height: options.height }) })
+      pending = requestAnimationFrame(function () { plot.setSize({ width: host.clientWidth, height: height }) })
     })
   }
 
@@ -293,36 +318,48 @@
       ]
     }
     const whole = function (u, v) { return v == null ? '–' : String(v) }
-    const options = {
-      width: host.clientWidth || 600,
-      height: window.innerWidth < 640 ? 150 : 180,
-      scales: { x: { time: false, range: function () { return [-0.5, labels.length - 0.5] } }, y: { range: function (u, min, max) { return [0, max > 0 ? Math.ceil(max * 1.15) : 1] } } },
-      series: [
-        { label: 'Minute', value: function (u, i) { return i == null ? '' : (labels[i] || '') } },
-        { label: 'Pageviews', stroke: '#4f46e5', fill: 'rgba(79,70,229,0.35)', width: 1, paths: window.uPlot.paths.bars({ size: [0.7, 24] }), points: { show: false }, value: whole },
-        { label: 'Visitors', stroke: '#059669', width: 2, points: { show: false }, value: whole },
-      ],
-      axes: [{
-        stroke: '#6b7280',
-        grid: { show: false },
-        incrs: [5, 10, 15],
-        values: function (u, splits) { return splits.map(function (i) { return labels[i] || '' }) },
-      }, {
-        size: 48,
-        stroke: '#6b7280',
-        grid: { stroke: '#eef0f3' },
-        incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
-        values: function (u, vals) { return vals.map(function (v) { return String(Math.round(v)) }) },
-      }],
-      cursor: { y: false },
+    const height = window.innerWidth < 640 ? 150 : 180
+    let shown = columns(JSON.parse(source.textContent))
+    let plot = null
+    function draw () {
+      const colour = chartColours()
+      const options = {
+        width: host.clientWidth || 600,
+        height: height,
+        scales: { x: { time: false, range: function () { return [-0.5, labels.length - 0.5] } }, y: { range: function (u, min, max) { return [0, max > 0 ? Math.ceil(max * 1.15) : 1] } } },
+        series: [
+          { label: 'Minute', value: function (u, i) { return i == null ? '' : (labels[i] || '') } },
+          { label: 'Pageviews', stroke: colour.line, fill: colour.bars, width: 1, paths: window.uPlot.paths.bars({ size: [0.7, 24] }), points: { show: false }, value: whole },
+          { label: 'Visitors', stroke: colour.second, width: 2, points: { show: false }, value: whole },
+        ],
+        axes: [{
+          stroke: colour.axis,
+          grid: { show: false },
+          incrs: [5, 10, 15],
+          values: function (u, splits) { return splits.map(function (i) { return labels[i] || '' }) },
+        }, {
+          size: 48,
+          stroke: colour.axis,
+          grid: { stroke: colour.grid },
+          incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+          values: function (u, vals) { return vals.map(function (v) { return String(Math.round(v)) }) },
+        }],
+        cursor: { y: false },
+      }
+      if (plot) plot.destroy()
+      plot = new window.uPlot(options, shown, host)
     }
-    const plot = new window.uPlot(options, columns(JSON.parse(source.textContent)), host)
+    draw()
+    onSchemeChange(draw)
     let pending = 0
     window.addEventListener('resize', function () {
       cancelAnimationFrame(pending)
-      pending = requestAnimationFrame(function () { plot.setSize({ width: host.clientWidth, height: options.height }) })
+      pending = requestAnimationFrame(function () { plot.setSize({ width: host.clientWidth, height: height }) })
     })
-    return function (minutes) { plot.setData(columns(minutes)) }
+    return function (minutes) {
+      shown = columns(minutes)
+      plot.setData(shown)
+    }
   }
 
   function realtime () {
