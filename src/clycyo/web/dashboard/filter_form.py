@@ -68,7 +68,8 @@ def known(dimension: str) -> bool:
     return dimension.startswith(PROPERTY) and PROPERTY_KEY.match(key) is not None
 
 
-def _places_present(ctx: ViewContext) -> bool:
+def places_present(ctx: ViewContext) -> bool:
+    """Whether some visit of the view's period has a region (and so, likely, a city)."""
     body = {
         "metrics": ["visitors"],
         "dimensions": [PLACES[0]],
@@ -80,14 +81,18 @@ def _places_present(ctx: ViewContext) -> bool:
     return any(str(row.dimensions[0]) != stats.NONE_LABEL for row in rows)
 
 
-def form_data(ctx: ViewContext) -> dict[str, Any]:
-    """The form's choices (and the `.json` twin's): dimensions with their labels, the site's
-    property keys (of the chosen goal's events, else of pageviews), the operators."""
-    places = _places_present(ctx)
-    offered = [d for d in DIMENSIONS if places or d not in PLACES]
+def property_keys(ctx: ViewContext) -> list[str]:
+    """The property keys of the chosen goal's events, else of pageviews, a filter can name."""
     name = ctx.state.filtered_by("event:name") or "pageview"
     keys = stats.prop_keys(ctx.runtime, ctx.viewer.site, name, ctx.state)
-    properties = [PROPERTY + key for key in keys if PROPERTY_KEY.match(key)]
+    return [key for key in keys if PROPERTY_KEY.match(key)]
+
+
+def form_data(places: bool, keys: list[str]) -> dict[str, Any]:
+    """The form's choices (and the `.json` twin's): dimensions with their labels (region and
+    city when `places`), the properties of `keys`, the operators."""
+    offered = [d for d in DIMENSIONS if places or d not in PLACES]
+    properties = [PROPERTY + key for key in keys]
     return {
         "filter_choices": {
             "dimensions": [[d, dimension_label(d)] for d in offered],
