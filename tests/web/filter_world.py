@@ -1,5 +1,6 @@
 """A site whose visits came from a known set of sources, for the tests of the overview's Filter
-control: each visitor one pageview in the week PERIOD names, tagged by `utm_source`."""
+control: each visitor one pageview in the week PERIOD names, tagged by `utm_source` (those of
+/pricing with a property, `layout`)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def fill(site: Site) -> None:
                     "url": f"https://{site.site}{page}?utm_source={quote(source)}",
                     "timestamp": int(noon.timestamp() * 1000) + i * 1000 + n,
                     "context": {"user_agent": CHROME},
+                    **({"props": {"layout": "b"}} if page == "/pricing" else {}),
                 }
             )
     status, answer = site.post("/api/collect", {"batch": batch}, secret=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser
@@ -75,4 +76,23 @@ def test_typing_suggests_sources_and_submitting_adds_the_chip(
         )
         == "3"
     )
+    watched.assert_clean()
+
+
+def test_the_property_keys_come_after_the_page(
+    server: tuple[ServerProcess, Site], watched: Watched
+) -> None:
+    running, site = server
+    watched.login(running.url, EMAIL, PASSWORD)
+    page = watched.page
+    page.goto(f"{running.url}/sites/{site.site}?{PERIOD}")
+    group = page.locator("[data-filter-properties]")
+    page.wait_for_function("() => !document.querySelector('[data-filter-properties]').hidden")
+    assert group.locator("option").all_inner_texts() == ["Property layout"]
+    form = page.locator("[data-filter-form]")
+    form.locator("select[name=dimension]").select_option("event:props:layout")
+    form.locator("input[name=value]").fill("b")
+    form.locator("button[type=submit]").click()
+    page.locator(".chips .chip").first.wait_for()
+    assert parse_qs(urlsplit(page.url).query)["f"] == ["is,event:props:layout,b"]
     watched.assert_clean()

@@ -56,6 +56,27 @@ def test_suggestions_contain_the_text_most_visitors_first(filled: Site, clients:
     assert _values(_suggest(client, base, "dimension=event:page&q=PRI")) == [("/pricing", 2)]
 
 
+def test_property_keys_are_offered_by_the_suggestions(filled: Site, clients: Clients) -> None:
+    """Asked by the page's script after it loads, not by the page: the keys pageviews carry
+    (with a goal chosen, that goal's events'), as dimensions with their labels."""
+    client = site_user(filled, f"keys-{filled.site}@example.com", clients)
+    base = f"/sites/{filled.site}"
+    answer = _suggest(client, base, "dimension=property")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["suggestions"] == [
+        {"value": "event:props:layout", "label": "Property layout"}
+    ]
+    assert _suggest(client, base, "dimension=property&q=LAY").json()["suggestions"]
+    assert _suggest(client, base, "dimension=property&q=plan").json()["suggestions"] == []
+    # The page's own form offers none: it asks no query for them.
+    page = client.get(f"{base}?{PERIOD}").text
+    assert "data-filter-properties hidden></optgroup>" in page
+    assert "event:props:layout" not in page
+    # Its values are suggested as any dimension's ("(none)": the events without it).
+    values = _values(_suggest(client, base, "dimension=event:props:layout"))
+    assert values == [("(none)", 30), ("b", 2)]
+
+
 def test_a_value_that_looks_like_markup_is_json_data(filled: Site, clients: Clients) -> None:
     client = site_user(filled, f"markup-{filled.site}@example.com", clients)
     answer = _suggest(client, f"/sites/{filled.site}", "dimension=visit:utm_source&q=%3Cimg")

@@ -7,7 +7,9 @@ click on a panel's row), so the URL stays the view's own and works without JavaS
 suggestions are the top values of a dimension under the view's period and its other filters,
 containing the text typed, asked of the query layer as a query body (a `contains` filter): no
 SQL here, the values only ever parameters. Only the dimensions the form offers, and
-`event:props:KEY` with a key a filter can name, are taken. This module renders no markup.
+`event:props:KEY` with a key a filter can name, are taken. The choices are fixed, so the
+overview asks nothing for them; the property keys (`suggest.json?dimension=property`) are asked
+by the page's script once it has loaded. This module renders no markup.
 """
 
 from __future__ import annotations
@@ -52,9 +54,9 @@ DIMENSIONS = (
     "visit:os",
     GOAL,
 )
-# Offered only when some visit of the period has one (a geo database that names them).
-PLACES = ("visit:region", "visit:city")
 PROPERTY = "event:props:"
+# `suggest.json?dimension=property`: the property keys a filter can name.
+KEYS = "property"
 MAX_SUGGESTIONS = 20
 # A goal is a breakdown of its own that takes no `contains`: its few rows are matched here.
 MAX_GOALS = 500
@@ -68,19 +70,6 @@ def known(dimension: str) -> bool:
     return dimension.startswith(PROPERTY) and PROPERTY_KEY.match(key) is not None
 
 
-def places_present(ctx: ViewContext) -> bool:
-    """Whether some visit of the view's period has a region (and so, likely, a city)."""
-    body = {
-        "metrics": ["visitors"],
-        "dimensions": [PLACES[0]],
-        "date_range": ctx.state.period.date_range(),
-        "order_by": [["visitors", "desc"]],
-        "limit": 2,  # "(none)" may come first
-    }
-    rows = stats.run_query(ctx.runtime, ctx.viewer.site, body)
-    return any(str(row.dimensions[0]) != stats.NONE_LABEL for row in rows)
-
-
 def property_keys(ctx: ViewContext) -> list[str]:
     """The property keys of the chosen goal's events, else of pageviews, a filter can name."""
     name = ctx.state.filtered_by("event:name") or "pageview"
@@ -88,18 +77,12 @@ def property_keys(ctx: ViewContext) -> list[str]:
     return [key for key in keys if PROPERTY_KEY.match(key)]
 
 
-def form_data(places: bool, keys: list[str]) -> dict[str, Any]:
-    """The form's choices (and the `.json` twin's): dimensions with their labels (region and
-    city when `places`), the properties of `keys`, the operators."""
-    offered = [d for d in DIMENSIONS if places or d not in PLACES]
-    properties = [PROPERTY + key for key in keys]
-    return {
-        "filter_choices": {
-            "dimensions": [[d, dimension_label(d)] for d in offered],
-            "properties": [[d, dimension_label(d)] for d in properties],
-            "operators": [[op, label] for op, label in OPERATORS.items()],
-        }
+FORM_DATA = {
+    "filter_choices": {
+        "dimensions": [[d, dimension_label(d)] for d in DIMENSIONS],
+        "operators": [[op, label] for op, label in OPERATORS.items()],
     }
+}
 
 
 def _dimension(query: dict[str, str]) -> str:
@@ -148,11 +131,16 @@ def suggest_body(state: ViewState, dimension: str, text: str) -> dict[str, Any]:
 
 
 def suggest(ctx: ViewContext) -> Page:
-    """`suggest.json?dimension=D&q=TEXT`: up to MAX_SUGGESTIONS values with their visitors."""
-    dimension = _dimension(ctx.query)
+    """`suggest.json?dimension=D&q=TEXT`: up to MAX_SUGGESTIONS values with their visitors; with
+    `dimension=property`, the property keys a filter can name (`property_keys`), as dimensions."""
     text = ctx.query.get("q", "")
     if len(text) > MAX_FILTER_VALUE_CHARS:
         raise NotAllowed(400, f"q: at most {MAX_FILTER_VALUE_CHARS} characters")
+    if ctx.query.get("dimension") == KEYS:
+        keys = [k for k in property_keys(ctx) if text.lower() in k.lower()]
+        found = [{"value": PROPERTY + k, "label": dimension_label(PROPERTY + k)} for k in keys]
+        return Page("", {"dimension": KEYS, "q": text, "suggestions": found})
+    dimension = _dimension(ctx.query)
     body = suggest_body(ctx.state, dimension, text)
     rows = stats.run_query(ctx.runtime, ctx.viewer.site, body)
     values = [

@@ -208,15 +208,12 @@ def overview(ctx: ViewContext) -> Page:
             before = bodies["previous_totals"]["date_range"]
             bodies["previous_visitors"] = {**bodies["visitors"], "date_range": before}
     # All at once: each waits on the engine, and the first render waits for the slowest.
-    with ThreadPoolExecutor(len(bodies) + 2) as pool:
-        places = pool.submit(filter_form.places_present, ctx)
-        keys = pool.submit(filter_form.property_keys, ctx)
+    with ThreadPoolExecutor(len(bodies)) as pool:
         jobs = {
             name: pool.submit(stats.run_answer, ctx.runtime, site, body)
             for name, body in bodies.items()
         }
         answers = {name: job.result() for name, job in jobs.items()}
-        filter_choices = filter_form.form_data(places.result(), keys.result())
     found = {name: answer.rows for name, answer in answers.items()}
     series = found["series"]
     now = card_values(found["totals"], found.get("visitors"), money)
@@ -283,7 +280,7 @@ def overview(ctx: ViewContext) -> Page:
             "queries": bodies,
             "empty": empty,
             **segment_data(ctx.runtime, ctx.viewer, state),
-            **filter_choices,
+            **filter_form.FORM_DATA,
             "_snippet": tracker_snippet(ctx.request, site) if empty else "",
         },
     )

@@ -443,7 +443,31 @@
       input.addEventListener('input', later)
       input.addEventListener('focus', later)
       dimension.addEventListener('change', function () { list.replaceChildren(); later() })
+      propertyKeys(form)
     })
+  }
+
+  // The property keys a filter can name, asked once the page is there (not by the page itself:
+  // they cost a query the first render need not wait for).
+  async function propertyKeys (form) {
+    const group = form.querySelector('[data-filter-properties]')
+    if (!group) return
+    const url = new URL(form.dataset.suggest, window.location.href)
+    url.searchParams.set('dimension', 'property')
+    try {
+      const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      if (!response.ok) return
+      const found = await response.json()
+      group.replaceChildren.apply(group, found.suggestions.map(function (s) {
+        const option = document.createElement('option')
+        option.value = s.value
+        option.textContent = s.label
+        return option
+      }))
+      group.hidden = !found.suggestions.length
+    } catch (e) {
+      // No keys offered: a property row of a panel still filters on it.
+    }
   }
 
   function selectSecrets () {
