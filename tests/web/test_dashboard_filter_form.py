@@ -7,6 +7,7 @@ and keeps the period, comparison, chart and other filters."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -161,3 +162,25 @@ def test_the_form_refuses_what_no_filter_is(filled: Site, clients: Clients) -> N
     for dimension, op in (("visit:nothing", "is"), ("event:goal", "contains"), ("event:page", "x")):
         answer = client.get(f"{base}&dimension={quote(dimension)}&op={op}&value=a")
         assert answer.status_code == 400, (dimension, op)
+
+
+def _hidden(form: str) -> list[tuple[str, str]]:
+    return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+
+
+def test_the_forms_keep_a_chart_metric_chosen_against_the_goals_default(
+    filled: Site, clients: Clients
+) -> None:
+    """With a goal the chart's default is conversions: visitors chosen instead is a choice the
+    Filter form and the period form carry like any other metric."""
+    client = site_user(filled, f"metric-{filled.site}@example.com", clients)
+    base = f"/sites/{filled.site}"
+    page = client.get(f"{base}?{PERIOD}&f=is,event:name,pageview&metric=visitors").text
+    form = page.split("data-filter-form", 1)[1].split("</form>", 1)[0]
+    chosen = {"dimension": "event:page", "op": "is", "value": "/pricing"}
+    answer = client.get(f"{base}/filter?{urlencode([*_hidden(form), *chosen.items()])}")
+    assert answer.status_code == 303
+    data = client.get(answer.headers["location"].replace(base, base + ".json", 1)).json()
+    assert data["chart"]["metric"] == "visitors"
+    period_form = page.split("data-period-form", 1)[1].split("</form>", 1)[0]
+    assert ("metric", "visitors") in _hidden(period_form)

@@ -213,6 +213,13 @@ class ViewState:
         first, last = self.compare_range.date_range()
         return [("compare", self.compare), ("compare_from", first), ("compare_to", last)]
 
+    def metric_params(self) -> list[tuple[str, str]]:
+        """The chart metric's part of the query string: nothing for the filters' default (so
+        `visitors` chosen beside a goal, whose default is conversions, is kept)."""
+        if self.metric == default_metric(self.filters):
+            return []
+        return [("metric", self.metric)]
+
     def params(self, filters: tuple[Filter, ...] | None = None, metric: str | None = None) -> str:
         """This state's query string, with other `filters` or another chart `metric`. A chart
         left at its default follows the new filters' default (a goal added or removed)."""
@@ -229,8 +236,7 @@ class ViewState:
             ]
         pairs += state.compare_params()
         pairs += [("f", f.param) for f in state.filters]
-        if state.metric != default_metric(state.filters):
-            pairs.append(("metric", state.metric))
+        pairs += state.metric_params()
         pairs += list(state.extra)
         return urlencode(pairs)
 
