@@ -7,6 +7,7 @@ and keeps the period, comparison, chart and other filters."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import quote, urlencode
 
@@ -16,6 +17,7 @@ import pytest
 from clycyo.config.access import AccessStore
 from clycyo.config.store import ConfigStore
 from tests.serverproc import ServerProcess, Site, clycyo
+from tests.web.conftest import CHROME
 from tests.web.filter_world import HOSTILE, PERIOD, fill
 from tests.web.http_login import PASSWORD, Clients, clients, site_user
 
@@ -76,6 +78,31 @@ def test_property_keys_are_offered_by_the_suggestions(filled: Site, clients: Cli
     # Its values are suggested as any dimension's ("(none)": the events without it).
     values = _values(_suggest(client, base, "dimension=event:props:layout"))
     assert values == [("(none)", 30), ("b", 2)]
+
+
+def test_a_custom_event_goal_offers_its_events_property_keys(
+    shared_server: ServerProcess, clients: Clients
+) -> None:
+    """A goal chosen as `event:goal is Signup` (the form's own Goal) is the events named Signup,
+    as `event:name is Signup` is: the keys offered are theirs, not those of pageviews."""
+    site = shared_server.add_site()
+    noon = int(dt.datetime(2026, 11, 12, 12, tzinfo=dt.UTC).timestamp() * 1000)
+    seen = {"origin": "browser", "visitor_id": "s1", "url": f"https://{site.site}/",
+            "context": {"user_agent": CHROME}}  # fmt: skip
+    batch = [
+        {**seen, "type": "pageview", "timestamp": noon, "props": {"layout": "b"}},
+        {**seen, "type": "event", "name": "Signup", "timestamp": noon + 1, "props": {"plan": "a"}},
+    ]
+    status, answer = site.post("/api/collect", {"batch": batch}, secret=True)
+    assert status == 200 and answer["accepted"] == 2, answer
+    site.events(limit="1")
+    client = site_user(site, f"goal-keys-{site.site}@example.com", clients)
+    for goal in ("event:name", "event:goal"):
+        keys = _suggest(client, f"/sites/{site.site}", f"dimension=property&f=is,{goal},Signup")
+        assert keys.status_code == 200, keys.text
+        assert [k["value"] for k in keys.json()["suggestions"]] == ["event:props:plan"], goal
+    page = _suggest(client, f"/sites/{site.site}", "dimension=property&f=is,event:goal,Visit+/")
+    assert [k["value"] for k in page.json()["suggestions"]] == ["event:props:layout"]
 
 
 def test_a_value_that_looks_like_markup_is_json_data(filled: Site, clients: Clients) -> None:
