@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from clycyo.web.dashboard.panels import PROPERTY_KEY
 from clycyo.web.dashboard.params import (
     Filter,
     OutOfRange,
@@ -47,8 +48,11 @@ def test_filters_parse_strictly() -> None:
         "is,visit:source;--,x",
         "is,source,x",
         "is",
+        "is,event:props:plan\n,team",  # `$` let a line break through before the end
+        "is,visit:source\n,x",
     ):
         assert parse_filter(bad) is None, bad
+    assert PROPERTY_KEY.match("plan") and not PROPERTY_KEY.match("plan\n")
 
 
 def test_state_round_trips_through_its_query_string() -> None:

@@ -23,7 +23,7 @@ from clycyo.web.dashboard.routing import Page, ViewContext
 from clycyo.web.dashboard.viewer import NotAllowed
 
 ROWS_SHOWN = 10
-PROPERTY_KEY = re.compile(r"^[\w.\-]{1,64}$")  # keys a filter can name (see params.py)
+PROPERTY_KEY = re.compile(r"^[\w.\-]{1,64}\Z")  # keys a filter can name (see params.py)
 MAX_ROWS = 500
 # Events the tracker sends on its own; the goals panel lists what the site chose to send.
 BUILT_IN_EVENTS = ("pageview", *NOT_GOALS)

@@ -40,7 +40,7 @@ DEFAULT_COMPARISON = "previous"
 API_COMPARISONS = {"previous": "previous_period", "year": "year_over_year"}
 OPERATORS = {"is": "is", "is_not": "is not", "contains": "contains"}
 # Dimensions a filter may name; the query layer validates them again against its registry.
-_DIMENSION = re.compile(r"^(event|visit|first_touch|last_touch):[a-z_]{1,40}(:[\w.\-]{1,64})?$")
+_DIMENSION = re.compile(r"^(event|visit|first_touch|last_touch):[a-z_]{1,40}(:[\w.\-]{1,64})?\Z")
 MAX_FILTERS = 10
 MAX_FILTER_VALUE_CHARS = 500
 MAX_RANGE_DAYS = 2 * 366
