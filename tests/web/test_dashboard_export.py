@@ -244,6 +244,11 @@ def test_filters_and_a_goal_narrow_every_file(server: Site, clients: Clients) ->
         ["Property", "Value", "Visitors", "Events"],
         *(["plan", *row] for row in props[1:]),
     ]
+    # The same goal chosen as a goal (the Filter form's Goal) has the same property tabs.
+    as_goal = f"{VIEW}&f=is,event:goal,signup"
+    tabs = client.get(f"{base}/panels/goals.json?{as_goal}").json()["tabs"]
+    assert [t["tab"] for t in tabs] == ["events", "prop:plan"]
+    assert panel_rows(client, base, "goals", "prop:plan", as_goal) == props
     overview = client.get(f"{base}.json?{goal}").json()
     series = files["visitors.csv"]
     assert series[0] == ["Day", *(card["label"] for card in overview["cards"])]

@@ -18,10 +18,9 @@ from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 
-from clycyo.config.goals import PREFIX as PAGE_GOAL
 from clycyo.query.goals import GOAL
 from clycyo.query.goals import OPERATORS as GOAL_OPERATORS
-from clycyo.web.dashboard import stats
+from clycyo.web.dashboard import goal, stats
 from clycyo.web.dashboard.labels import dimension_label
 from clycyo.web.dashboard.panels import PROPERTY_KEY
 from clycyo.web.dashboard.params import (
@@ -74,9 +73,7 @@ def known(dimension: str) -> bool:
 def property_keys(ctx: ViewContext) -> list[str]:
     """The property keys of the chosen goal's events, else of pageviews, a filter can name. A
     goal chosen here (`event:goal is X`) is the events named X, or pageviews for a page goal."""
-    goal = ctx.state.filtered_by(GOAL)
-    custom = goal if goal is not None and not goal.startswith(PAGE_GOAL) else None
-    name = ctx.state.filtered_by("event:name") or custom or "pageview"
+    name = goal.custom_event(ctx.state) or "pageview"
     keys = stats.prop_keys(ctx.runtime, ctx.viewer.site, name, ctx.state)
     return [key for key in keys if PROPERTY_KEY.match(key)]
 

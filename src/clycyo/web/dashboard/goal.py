@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clycyo.config.goals import PREFIX as PAGE_GOAL
+from clycyo.query.goals import GOAL
 from clycyo.web.dashboard.labels import metric_label
 from clycyo.web.dashboard.params import GOAL_DIMENSIONS, ViewState, goal_chosen
 
@@ -53,6 +55,16 @@ def totals(money: bool) -> tuple[str, ...]:
 def chosen(state: ViewState) -> bool:
     """Whether the view keeps events of some names or goals (`params.goal_chosen`)."""
     return goal_chosen(state.filters)
+
+
+def custom_event(state: ViewState) -> str | None:
+    """The custom event the view's goal is, if it is one: `event:name is X`, or `event:goal is
+    X` where X is no page goal (`Visit /…`)."""
+    named = state.filtered_by("event:name")
+    if named is not None:
+        return named
+    goal = state.filtered_by(GOAL)
+    return goal if goal is not None and not goal.startswith(PAGE_GOAL) else None
 
 
 def label(metric: str, state: ViewState) -> str:

@@ -220,11 +220,12 @@ def table_rows(tab: Tab, rows: list[stats.Row], state: ViewState) -> list[dict[s
 
 
 def _property_tabs(ctx: ViewContext) -> tuple[Tab, ...]:
-    """With one goal chosen (`event:name is X`), a tab per property that goal's events carry."""
-    goal = ctx.state.filtered_by("event:name")
-    if goal is None:
+    """With a custom event's goal chosen (`event:name is X`, or `event:goal is X`), a tab per
+    property that goal's events carry."""
+    name = goal.custom_event(ctx.state)
+    if name is None:
         return ()
-    keys = stats.prop_keys(ctx.runtime, ctx.viewer.site, goal, ctx.state)
+    keys = stats.prop_keys(ctx.runtime, ctx.viewer.site, name, ctx.state)
     return tuple(
         _tab(f"prop:{key}", key, f"event:props:{key}", "visitors", "events")
         for key in keys
