@@ -265,3 +265,32 @@ def test_the_light_look_is_unchanged(server: ServerProcess, light: Watched) -> N
     page.goto(f"{server.url}/sites/{DOMAIN}/settings")
     assert colours(page, list(LIGHT_SETTINGS)) == LIGHT_SETTINGS
     light.assert_clean()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_an_error_is_readable_in_either_scheme(
+    server: ServerProcess, browser: Browser, scheme: str
+) -> None:
+    """The red of text (a refused login, a fall in the totals, a delete button) is AA on its
+    card in both schemes; the red of bars and dots (`--poor`) was 4.3:1 on white."""
+    context = browser.new_context(viewport=DESKTOP, color_scheme=scheme)  # type: ignore[arg-type]
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/login")
+        page.fill("input[name=email]", "nobody@dusk.test")
+        page.fill("input[name=password]", "not the password")
+        page.click("button[type=submit]")
+        error = page.locator("p.error")
+        error.wait_for()
+        text, behind = error.evaluate(
+            """(e) => {
+                let at = e
+                while (at && getComputedStyle(at).backgroundColor === 'rgba(0, 0, 0, 0)') {
+                    at = at.parentElement
+                }
+                return [getComputedStyle(e).color, getComputedStyle(at).backgroundColor]
+            }"""
+        )
+        assert contrast(text, behind) >= 4.5, (text, behind)
+    finally:
+        context.close()
