@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from clycyo.config.annotations import AnnotationError, AnnotationStore, as_row, parse_time
-from clycyo.config.site_rows import MAX_ID, is_unicode
+from clycyo.config.site_rows import MAX_ID
 from clycyo.config.store import Site
 from clycyo.web import sessions
 from clycyo.web.access import (
@@ -57,8 +57,6 @@ async def _body(request: Request) -> dict[str, Any]:
     for field in ("site", "text"):
         if not isinstance(body.get(field), str) or not body[field]:
             raise AnnotationError(f"{field}: required, a string")
-    if not is_unicode(body["site"]):  # the text is checked as it is kept (`check_text`)
-        raise AnnotationError("site: not valid Unicode text")
     if body.get("time") is not None and not isinstance(body["time"], str):
         raise AnnotationError("time: a string (2026-11-20 or 2026-11-20T14:30:00Z)")
     return body
