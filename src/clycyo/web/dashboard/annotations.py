@@ -32,10 +32,9 @@ from clycyo.config.annotations import (
 )
 from clycyo.config.store import Site
 from clycyo.query import timeseries
-from clycyo.web.dashboard.params import Period, stored_id
-from clycyo.web.dashboard.routing import not_allowed
-from clycyo.web.dashboard.settings import not_done, site_form
-from clycyo.web.dashboard.viewer import NotAllowed, Viewer
+from clycyo.web.dashboard.params import Period
+from clycyo.web.dashboard.settings import not_deleted, not_done, site_form
+from clycyo.web.dashboard.viewer import Viewer
 
 LISTED = 20  # the Settings page lists the latest ones; the API and the command line list all
 
@@ -152,8 +151,5 @@ async def add_annotation(request: Request, viewer: Viewer, fields: dict[str, str
 
 @site_form
 async def delete_annotation(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
-    annotation_id = stored_id(fields.get("id", ""))
     store = AnnotationStore(request.app.state.runtime.config)
-    if annotation_id is None or not store.delete(viewer.site.id, annotation_id):
-        return not_allowed(request, NotAllowed(404, "no such annotation"), False)
-    return _back(viewer)
+    return not_deleted(request, viewer, store, fields, "annotation") or _back(viewer)

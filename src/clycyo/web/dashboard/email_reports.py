@@ -29,10 +29,8 @@ from clycyo.mail import periods
 from clycyo.mail.scheduler import runtime_ask, utc_now
 from clycyo.mail.sending import Mailer
 from clycyo.mail.smtp import WHAT_TO_SET
-from clycyo.web.dashboard.params import stored_id
-from clycyo.web.dashboard.routing import not_allowed
-from clycyo.web.dashboard.settings import not_done, settings_page, site_form
-from clycyo.web.dashboard.viewer import NotAllowed, Viewer
+from clycyo.web.dashboard.settings import not_deleted, not_done, settings_page, site_form
+from clycyo.web.dashboard.viewer import Viewer
 
 TITLES = {
     "weekly": "Weekly report (Mondays, 9:00)",
@@ -85,11 +83,8 @@ async def add_recipient(request: Request, viewer: Viewer, fields: dict[str, str]
 
 @site_form
 async def delete_recipient(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
-    recipient_id = stored_id(fields.get("id", ""))
     store = EmailReportStore(request.app.state.runtime.config)
-    if recipient_id is None or not store.delete(viewer.site.id, recipient_id):
-        return not_allowed(request, NotAllowed(404, "no such recipient"), False)
-    return _back(viewer)
+    return not_deleted(request, viewer, store, fields, "recipient") or _back(viewer)
 
 
 @site_form

@@ -22,9 +22,9 @@ from starlette.responses import RedirectResponse, Response
 from clycyo.config.goals import PageGoalStore
 from clycyo.config.segments import MAX_NAME_CHARS, Segment, SegmentError, SegmentStore
 from clycyo.web.dashboard import rendering
-from clycyo.web.dashboard.params import Filter, ViewState, parse_filter, stored_id
+from clycyo.web.dashboard.params import Filter, ViewState, parse_filter
 from clycyo.web.dashboard.routing import not_allowed
-from clycyo.web.dashboard.settings import site_form
+from clycyo.web.dashboard.settings import not_deleted, site_form
 from clycyo.web.dashboard.viewer import NotAllowed, Viewer
 
 
@@ -102,8 +102,6 @@ async def save_segment(request: Request, viewer: Viewer, fields: dict[str, str])
 
 @site_form
 async def delete_segment(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
-    segment_id = stored_id(fields.get("id", ""))
     store = SegmentStore(request.app.state.runtime.config)
-    if segment_id is None or not store.delete(viewer.site.id, segment_id):
-        return not_allowed(request, NotAllowed(404, "no such segment"), False)
-    return RedirectResponse(_view(viewer, fields)[0], status_code=303)
+    missing = not_deleted(request, viewer, store, fields, "segment")
+    return missing or RedirectResponse(_view(viewer, fields)[0], status_code=303)

@@ -29,6 +29,7 @@ from starlette.responses import RedirectResponse, Response
 
 from clycyo.config.goals import MAX_PATTERN_CHARS, GoalError, PageGoalStore
 from clycyo.config.shields import MAX_RULES_PER_KIND, MAX_VALUE_CHARS, ShieldError, ShieldStore
+from clycyo.config.site_rows import SiteRows
 from clycyo.config.site_settings import InvalidSetting, known_timezones
 from clycyo.config.store import ConfigError, Site
 from clycyo.web import sessions
@@ -164,6 +165,17 @@ def site_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
     return posted
 
 
+def not_deleted(
+    request: Request, viewer: Viewer, rows: SiteRows, fields: dict[str, str], what: str
+) -> Response | None:
+    """Delete the site's row the form's `id` names from `rows`; the 404 page naming `what` when
+    the site has no such row, None once it is deleted."""
+    row_id = stored_id(fields.get("id", ""))
+    if row_id is None or not rows.delete(viewer.site.id, row_id):
+        return not_allowed(request, NotAllowed(404, f"no such {what}"), False)
+    return None
+
+
 @site_form
 async def add_link(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     label = fields.get("label", "").strip()[:MAX_LABEL_CHARS]
@@ -248,11 +260,9 @@ async def add_goal(request: Request, viewer: Viewer, fields: dict[str, str]) -> 
 
 @site_form
 async def delete_goal(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
-    goal_id = stored_id(fields.get("id", ""))
     goals = PageGoalStore(request.app.state.runtime.config)
-    if goal_id is None or not goals.delete(viewer.site.id, goal_id):
-        return not_allowed(request, NotAllowed(404, "no such goal"), False)
-    return RedirectResponse(f"{viewer.base}/settings", status_code=303)
+    missing = not_deleted(request, viewer, goals, fields, "goal")
+    return missing or RedirectResponse(f"{viewer.base}/settings", status_code=303)
 
 
 @site_form
@@ -272,8 +282,8 @@ async def add_shield(request: Request, viewer: Viewer, fields: dict[str, str]) -
 @site_form
 async def delete_shield(request: Request, viewer: Viewer, fields: dict[str, str]) -> Response:
     runtime = request.app.state.runtime
-    shield_id = stored_id(fields.get("id", ""))
-    if shield_id is None or not ShieldStore(runtime.config).delete(viewer.site.id, shield_id):
-        return not_allowed(request, NotAllowed(404, "no such shield"), False)
+    missing = not_deleted(request, viewer, ShieldStore(runtime.config), fields, "shield")
+    if missing is not None:
+        return missing
     runtime.directory.clear()
     return RedirectResponse(f"{viewer.base}/settings", status_code=303)
