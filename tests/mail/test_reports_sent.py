@@ -231,13 +231,19 @@ def test_a_failed_sending_is_logged_and_sent_at_the_next_tick(
     assert store.delivered(world.site.id, "week", week.key) == {"ann@example.com"}
 
 
-def test_a_recipient_the_server_closes_the_session_on_does_not_hold_back_the_next(
-    world: SmallWorld, inbox: Inbox
-) -> None:
+def gone_then_ann(world: SmallWorld) -> EmailReportStore:
+    """The world's week, and a weekly list of gone@ (tried first) then ann@."""
     fill(world)
     store = EmailReportStore(world.runtime.config)
     store.add(world.site.id, "weekly", "gone@example.com", added_at=LONG_AGO)
     store.add(world.site.id, "weekly", "ann@example.com", added_at=LONG_AGO + 1)
+    return store
+
+
+def test_a_recipient_the_server_closes_the_session_on_does_not_hold_back_the_next(
+    world: SmallWorld, inbox: Inbox
+) -> None:
+    store = gone_then_ann(world)
     inbox.closing_on.add("gone@example.com")  # first on the list: tried first at every tick
     week = the_week(world)
     scheduler(world, inbox, Clock(week.sending_time("UTC"))).tick()
@@ -248,10 +254,7 @@ def test_a_recipient_the_server_closes_the_session_on_does_not_hold_back_the_nex
 def test_an_address_always_refused_is_tried_less_and_less_often(
     world: SmallWorld, inbox: Inbox
 ) -> None:
-    fill(world)
-    store = EmailReportStore(world.runtime.config)
-    store.add(world.site.id, "weekly", "gone@example.com", added_at=LONG_AGO)
-    store.add(world.site.id, "weekly", "ann@example.com", added_at=LONG_AGO + 1)
+    store = gone_then_ann(world)
     inbox.refusing.add("gone@example.com")
     week = the_week(world)
     clock = Clock(week.sending_time("UTC"))
