@@ -118,8 +118,8 @@ def suggest_body(state: ViewState, dimension: str, text: str) -> dict[str, Any]:
     """The query of the values of `dimension` containing `text` (any case), most visitors
     first, under the view's period and its filters on other dimensions."""
     filters = [f.as_query() for f in state.filters if f.dimension != dimension]
-    goal = dimension == GOAL
-    if text and not goal:
+    of_goals = dimension == GOAL
+    if text and not of_goals:
         filters.append(["contains", dimension, [text]])
     return {
         "metrics": ["visitors"],
@@ -127,7 +127,7 @@ def suggest_body(state: ViewState, dimension: str, text: str) -> dict[str, Any]:
         "dimensions": [dimension],
         "filters": filters,
         "order_by": [["visitors", "desc"]],
-        "limit": MAX_GOALS if goal else MAX_SUGGESTIONS,
+        "limit": MAX_GOALS if of_goals else MAX_SUGGESTIONS,
     }
 
 
